@@ -1,0 +1,474 @@
+/* Domains: the table, creation, lifecycle (pause, shutdown, crash, destroy) and statistics. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "kxen-hv.h"
+
+static struct domain *table[DOMID_FIRST_RESERVED];
+static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
+static uint32_t next_domid = 1;
+static unsigned nr_domains;
+static uint64_t total_mem;
+static int reap_fd = -1;
+static struct domain dom0;
+
+static void domain_free(struct domain *d);
+
+int domain_table_init(void)
+{
+	reap_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (reap_fd < 0)
+		return -errno;
+	dom0.domid = 0;
+	strcpy(dom0.name, "Domain-0");
+	dom0.is_dom0 = true;
+	dom0.mem.memfd = -1;
+	dom0.vm_fd = -1;
+	pthread_mutex_init(&dom0.lock, NULL);
+	atomic_store(&dom0.refcnt, 1);
+	evtchn_init(&dom0);
+	table[0] = &dom0;
+	return 0;
+}
+
+struct domain *domain_dom0(void)
+{
+	return &dom0;
+}
+
+int domain_reap_fd(void)
+{
+	return reap_fd;
+}
+
+static int name_valid(const char *name)
+{
+	size_t n = strnlen(name, KXCTL_NAME_MAX);
+
+	if (n == 0 || n == KXCTL_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (name[i] <= ' ' || name[i] > '~' || name[i] == '/')
+			return 0;
+	return 1;
+}
+
+/* table_lock held. */
+static bool name_taken(const char *name, const struct domain *self)
+{
+	for (unsigned i = 1; i < DOMID_FIRST_RESERVED; i++)
+		if (table[i] && table[i] != self && strcmp(table[i]->name, name) == 0)
+			return true;
+	return false;
+}
+
+int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
+{
+	struct domain *d;
+	char name[KXCTL_NAME_MAX];
+	int rc;
+
+	memcpy(name, cfg->name, sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+	if (!name_valid(cfg->name))
+		return -EINVAL;
+	if (cfg->mem_bytes < KXEN_PV_MIN_MEM || cfg->mem_bytes > KXEN_PV_MAX_MEM ||
+	    cfg->mem_bytes % KXEN_LARGE_PAGE_SIZE)
+		return -EINVAL;
+	if (cfg->max_vcpus == 0 || cfg->max_vcpus > KXEN_PV_MAX_VCPUS)
+		return -EINVAL;
+	if (cfg->on_poweroff > KXCTL_ACTION_PRESERVE || cfg->on_reboot > KXCTL_ACTION_PRESERVE ||
+	    cfg->on_crash > KXCTL_ACTION_PRESERVE)
+		return -EINVAL;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	memcpy(d->name, name, sizeof(d->name));
+	memcpy(d->uuid, cfg->uuid, sizeof(d->uuid));
+	d->mem.memfd = -1;
+	d->vm_fd = -1;
+	d->max_vcpus = cfg->max_vcpus;
+	d->on_poweroff = cfg->on_poweroff;
+	d->on_reboot = cfg->on_reboot;
+	d->on_crash = cfg->on_crash;
+	atomic_store(&d->refcnt, 1);
+	atomic_store(&d->paused, true);   /* built paused; the toolstack unpauses */
+	pthread_mutex_init(&d->lock, NULL);
+	evtchn_init(d);
+	d->created_mono_ns = now_ns();
+	d->created_real_ns = now_realtime_ns();
+	d->tsc_khz = kvm_tsc_khz();
+	time_scale(d->tsc_khz, &d->tsc_mul, &d->tsc_shift);
+
+	rc = gmem_create(&d->mem, cfg->mem_bytes, name);
+	if (rc)
+		goto fail;
+	rc = kvm_vm_create(d);
+	if (rc)
+		goto fail;
+	for (unsigned i = 0; i < d->max_vcpus; i++) {
+		struct vcpu *v = calloc(1, sizeof(*v));
+		if (!v) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		v->d = d;
+		v->id = i;
+		v->fd = -1;
+		pthread_mutex_init(&v->rs_lock, NULL);
+		v->runstate = RS_OFFLINE;
+		v->rs_entry = now_ns();
+		d->vcpu[i] = v;
+		rc = kvm_vcpu_create(v);
+		if (rc)
+			goto fail;
+	}
+
+	pthread_rwlock_wrlock(&table_lock);
+	if (name_taken(name, NULL)) {
+		pthread_rwlock_unlock(&table_lock);
+		rc = -EEXIST;
+		goto fail;
+	}
+	struct sysinfo si;
+	if (sysinfo(&si) == 0 &&
+	    total_mem + cfg->mem_bytes > (uint64_t)si.totalram * si.mem_unit) {
+		pthread_rwlock_unlock(&table_lock);
+		rc = -ENOMEM;
+		goto fail;
+	}
+	uint32_t id = 0;
+	for (unsigned tries = 0; tries < MAX_DOMID; tries++) {
+		uint32_t cand = next_domid;
+		next_domid = next_domid >= MAX_DOMID ? 1 : next_domid + 1;
+		if (!table[cand]) {
+			id = cand;
+			break;
+		}
+	}
+	if (!id) {
+		pthread_rwlock_unlock(&table_lock);
+		rc = -ENOSPC;
+		goto fail;
+	}
+	d->domid = id;
+	table[id] = d;
+	nr_domains++;
+	total_mem += cfg->mem_bytes;
+	pthread_rwlock_unlock(&table_lock);
+	hvlog("(XEN) domain %u (%s) created: %llu MiB, %u vCPUs", d->domid, d->name,
+	      (unsigned long long)(cfg->mem_bytes >> 20), d->max_vcpus);
+	*out = d;
+	return 0;
+fail:
+	domain_free(d);
+	return rc;
+}
+
+static void domain_free(struct domain *d)
+{
+	for (unsigned i = 0; i < KXEN_PV_MAX_VCPUS; i++) {
+		if (!d->vcpu[i])
+			continue;
+		kvm_vcpu_destroy(d->vcpu[i]);
+		pthread_mutex_destroy(&d->vcpu[i]->rs_lock);
+		free(d->vcpu[i]);
+	}
+	kvm_vm_destroy(d);
+	gmem_destroy(&d->mem);
+	for (unsigned i = 0; i < EVTCHN_NR_BUCKETS; i++)
+		free(d->evtchn[i]);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+struct domain *domain_get(uint32_t domid)
+{
+	struct domain *d = NULL;
+
+	if (domid >= DOMID_FIRST_RESERVED)
+		return NULL;
+	pthread_rwlock_rdlock(&table_lock);
+	d = table[domid];
+	if (d)
+		atomic_fetch_add(&d->refcnt, 1);
+	pthread_rwlock_unlock(&table_lock);
+	return d;
+}
+
+void domain_put(struct domain *d)
+{
+	if (d && !d->is_dom0 && atomic_fetch_sub(&d->refcnt, 1) == 1)
+		domain_free(d);
+}
+
+static void kick_all(struct domain *d)
+{
+	for (unsigned i = 0; i < d->max_vcpus; i++)
+		if (d->vcpu[i])
+			vcpu_kick(d->vcpu[i]);
+}
+
+int domain_destroy(uint32_t domid)
+{
+	struct domain *d;
+
+	if (domid == 0 || domid >= DOMID_FIRST_RESERVED)
+		return -EPERM;
+	pthread_rwlock_wrlock(&table_lock);
+	d = table[domid];
+	if (!d || atomic_load(&d->dying)) {
+		pthread_rwlock_unlock(&table_lock);
+		return -ESRCH;
+	}
+	atomic_store(&d->dying, true);
+	table[domid] = NULL;
+	nr_domains--;
+	total_mem -= d->mem.size;
+	pthread_rwlock_unlock(&table_lock);
+
+	kick_all(d);
+	for (unsigned i = 0; i < d->max_vcpus; i++) {
+		struct vcpu *v = d->vcpu[i];
+		if (v && v->thread_started) {
+			pthread_join(v->thread, NULL);
+			v->thread_started = false;
+		}
+	}
+	evtchn_fini(d);
+	hvlog("(XEN) domain %u (%s) destroyed", d->domid, d->name);
+	domain_put(d);   /* the table's reference; others may still hold one */
+	return 0;
+}
+
+int domain_pause(struct domain *d)
+{
+	atomic_store(&d->paused, true);
+	kick_all(d);
+	return 0;
+}
+
+int domain_unpause(struct domain *d)
+{
+	if (!atomic_load(&d->paused))
+		return -EINVAL;
+	atomic_store(&d->paused, false);
+	kick_all(d);
+	return 0;
+}
+
+static const char *reason_name(unsigned reason)
+{
+	switch (reason) {
+	case SHUTDOWN_poweroff: return "poweroff";
+	case SHUTDOWN_reboot: return "reboot";
+	case SHUTDOWN_suspend: return "suspend";
+	case SHUTDOWN_crash: return "crash";
+	case SHUTDOWN_watchdog: return "watchdog";
+	default: return "unknown";
+	}
+}
+
+void domain_shutdown(struct domain *d, unsigned reason)
+{
+	unsigned action;
+	bool expected = false;
+
+	if (!atomic_compare_exchange_strong(&d->shutdown, &expected, true))
+		return;   /* the first reason wins, as in Xen */
+	d->shutdown_reason = reason;
+	if (reason == SHUTDOWN_crash || reason == SHUTDOWN_watchdog)
+		d->crashed = true;
+	kick_all(d);
+	switch (reason) {
+	case SHUTDOWN_poweroff: action = d->on_poweroff; break;
+	case SHUTDOWN_reboot: action = d->on_reboot; break;
+	case SHUTDOWN_suspend: action = KXCTL_ACTION_PRESERVE; break;
+	default: action = d->on_crash; break;
+	}
+	hvlog("(XEN) domain %u (%s) shut down: %s, %s", d->domid, d->name,
+	      reason_name(reason), action == KXCTL_ACTION_DESTROY ? "destroying" : "preserved");
+	if (action == KXCTL_ACTION_DESTROY) {
+		/* vCPU threads cannot join themselves: the control thread reaps. */
+		atomic_store(&d->reap, true);
+		uint64_t one = 1;
+		ssize_t w = write(reap_fd, &one, sizeof(one));
+		(void)w;
+	}
+}
+
+void domain_crash(struct domain *d, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	hvlog("(XEN) domain %u (%s) crashed: %s", d->domid, d->name, why);
+	domain_shutdown(d, SHUTDOWN_crash);
+}
+
+void domain_reap(void)
+{
+	uint64_t n;
+	uint32_t ids[256];
+	unsigned count;
+
+	if (read(reap_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	do {
+		count = 0;
+		pthread_rwlock_rdlock(&table_lock);
+		for (unsigned i = 1; i < DOMID_FIRST_RESERVED && count < 256; i++)
+			if (table[i] && atomic_load(&table[i]->reap))
+				ids[count++] = i;
+		pthread_rwlock_unlock(&table_lock);
+		for (unsigned i = 0; i < count; i++)
+			domain_destroy(ids[i]);
+	} while (count == 256);
+}
+
+int domain_set_boot(struct domain *d, const struct kxctl_set_boot *b)
+{
+	struct vcpu *v = d->vcpu[0];
+
+	if (d->shared)
+		return -EBUSY;
+	if ((b->shared_info_gpa & (KXEN_PAGE_SIZE - 1)) ||
+	    !gmem_ptr(&d->mem, b->shared_info_gpa, KXEN_PAGE_SIZE) ||
+	    !gmem_ptr(&d->mem, b->start_info_gpa, sizeof(start_info_t)) ||
+	    !gmem_ptr(&d->mem, b->entry, 1) || b->stack > d->mem.size ||
+	    b->stack < KXEN_PV_RESERVED_END)
+		return -EINVAL;
+	d->shared = gmem_ptr(&d->mem, b->shared_info_gpa, KXEN_PAGE_SIZE);
+	d->shared_gpa = b->shared_info_gpa;
+	/* Every port starts masked until the guest unmasks it, as in Xen. */
+	memset(d->shared->evtchn_mask, 0xff, sizeof(d->shared->evtchn_mask));
+	for (unsigned i = 0; i < XEN_LEGACY_MAX_VCPUS; i++)
+		d->shared->vcpu_info[i].evtchn_upcall_mask = 1;
+	time_update_wallclock(d);
+	v->boot = (struct vcpu_boot){ .rip = b->entry, .rsp = b->stack, .rsi = b->rsi };
+	v->initialised = true;
+	v->boot_pending = true;
+	atomic_store(&v->online, true);
+	return vcpu_start(v);
+}
+
+int domain_rename(struct domain *d, const char *name)
+{
+	char n[KXCTL_NAME_MAX];
+
+	memcpy(n, name, sizeof(n));
+	n[sizeof(n) - 1] = '\0';
+	if (!name_valid(n))
+		return -EINVAL;
+	pthread_rwlock_wrlock(&table_lock);
+	if (name_taken(n, d)) {
+		pthread_rwlock_unlock(&table_lock);
+		return -EEXIST;
+	}
+	memcpy(d->name, n, sizeof(d->name));
+	pthread_rwlock_unlock(&table_lock);
+	return 0;
+}
+
+void domain_info(struct domain *d, struct kxctl_dominfo *info)
+{
+	unsigned online = 0, blocked = 0, running = 0;
+
+	memset(info, 0, sizeof(*info));
+	info->domid = d->domid;
+	memcpy(info->name, d->name, sizeof(info->name));
+	memcpy(info->uuid, d->uuid, sizeof(info->uuid));
+	info->nr_vcpus = d->max_vcpus;
+	info->mem_bytes = d->mem.size;
+	info->created_ns = d->created_real_ns;
+	info->events = atomic_load(&d->events);
+	for (unsigned i = 0; i < d->max_vcpus; i++) {
+		struct vcpu *v = d->vcpu[i];
+		if (!v)
+			continue;
+		info->cpu_ns += vcpu_cpu_ns(v);
+		info->exits += atomic_load(&v->exits);
+		info->hypercalls += atomic_load(&v->hypercalls);
+		if (!atomic_load(&v->online))
+			continue;
+		online++;
+		if (atomic_load(&v->in_guest))
+			running++;
+		else if (v->runstate == RS_BLOCKED)
+			blocked++;
+	}
+	info->nr_online_vcpus = online;
+	if (running)
+		info->flags |= KXCTL_DOMF_RUNNING;
+	if (online && blocked == online)
+		info->flags |= KXCTL_DOMF_BLOCKED;
+	if (atomic_load(&d->paused))
+		info->flags |= KXCTL_DOMF_PAUSED;
+	if (atomic_load(&d->shutdown)) {
+		info->flags |= d->crashed ? KXCTL_DOMF_CRASHED : KXCTL_DOMF_SHUTDOWN;
+		info->shutdown_reason = d->shutdown_reason;
+	}
+	if (atomic_load(&d->dying))
+		info->flags |= KXCTL_DOMF_DYING;
+}
+
+unsigned domain_list(uint32_t first, struct kxctl_dominfo *out, unsigned max, bool *more)
+{
+	unsigned n = 0;
+
+	*more = false;
+	pthread_rwlock_rdlock(&table_lock);
+	for (uint32_t i = first ? first : 1; i < DOMID_FIRST_RESERVED; i++) {
+		if (!table[i])
+			continue;
+		if (n == max) {
+			*more = true;
+			break;
+		}
+		domain_info(table[i], &out[n++]);
+	}
+	pthread_rwlock_unlock(&table_lock);
+	return n;
+}
+
+unsigned domain_count(void)
+{
+	return nr_domains;
+}
+
+uint64_t domain_total_mem(void)
+{
+	return total_mem;
+}
+
+void domain_console_write(struct domain *d, const char *buf, size_t len)
+{
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (c == '\r')
+			continue;
+		if (c != '\n') {
+			/* Keep the log plain text whatever the guest writes. */
+			d->console_line[d->console_len++] = (c == '\t' || (c >= ' ' && c <= '~')) ? c : '?';
+			if (d->console_len < sizeof(d->console_line) - 1)
+				continue;
+		}
+		d->console_line[d->console_len] = '\0';
+		hvlog("(d%u) %s", d->domid, d->console_line);
+		d->console_len = 0;
+	}
+	pthread_mutex_unlock(&d->lock);
+}

@@ -1,0 +1,485 @@
+/* Event channels: Xen's 2-level ports, their state machine and delivery (no KVM ioctls). */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "kxen-hv.h"
+
+#define BITS_PER_WORD (sizeof(xen_ulong_t) * 8)
+
+static struct evtchn *port_get(struct domain *d, evtchn_port_t port)
+{
+	if (port == 0 || port >= EVTCHN_MAX_PORTS)
+		return NULL;
+	struct evtchn *b = __atomic_load_n(&d->evtchn[port / EVTCHN_BUCKET], __ATOMIC_ACQUIRE);
+	return b ? &b[port % EVTCHN_BUCKET] : NULL;
+}
+
+int evtchn_init(struct domain *d)
+{
+	for (unsigned i = 0; i < EVTCHN_NR_BUCKETS; i++)
+		d->evtchn[i] = NULL;
+	return 0;
+}
+
+/* Finds a closed port, growing the table a bucket at a time (d->lock held). */
+static int port_alloc(struct domain *d, evtchn_port_t *out)
+{
+	for (unsigned b = 0; b < EVTCHN_NR_BUCKETS; b++) {
+		struct evtchn *bucket = d->evtchn[b];
+		if (!bucket) {
+			bucket = calloc(EVTCHN_BUCKET, sizeof(*bucket));
+			if (!bucket)
+				return -ENOMEM;
+			for (unsigned i = 0; i < EVTCHN_BUCKET; i++)
+				bucket[i].notify_fd = bucket[i].kick_fd = -1;
+			__atomic_store_n(&d->evtchn[b], bucket, __ATOMIC_RELEASE);
+		}
+		for (unsigned i = 0; i < EVTCHN_BUCKET; i++) {
+			evtchn_port_t p = b * EVTCHN_BUCKET + i;
+			if (p == 0)
+				continue;   /* port 0 is never valid, as in Xen */
+			if (bucket[i].state == EVTCHNSTAT_closed) {
+				bucket[i].notify_vcpu = 0;
+				*out = p;
+				return 0;
+			}
+		}
+	}
+	return -ENOSPC;
+}
+
+static void port_clear(struct evtchn *c)
+{
+	if (c->notify_fd >= 0)
+		close(c->notify_fd);
+	if (c->kick_fd >= 0)
+		close(c->kick_fd);
+	*c = (struct evtchn){ .state = EVTCHNSTAT_closed, .notify_fd = -1, .kick_fd = -1 };
+}
+
+/* Locks two domains in a fixed order so binds and closes cannot deadlock. */
+static void lock_pair(struct domain *a, struct domain *b)
+{
+	if (a == b) {
+		pthread_mutex_lock(&a->lock);
+	} else if (a->domid < b->domid) {
+		pthread_mutex_lock(&a->lock);
+		pthread_mutex_lock(&b->lock);
+	} else {
+		pthread_mutex_lock(&b->lock);
+		pthread_mutex_lock(&a->lock);
+	}
+}
+
+static void unlock_pair(struct domain *a, struct domain *b)
+{
+	pthread_mutex_unlock(&a->lock);
+	if (a != b)
+		pthread_mutex_unlock(&b->lock);
+}
+
+int evtchn_alloc_unbound(struct domain *d, domid_t remote, evtchn_port_t *port)
+{
+	int rc;
+
+	pthread_mutex_lock(&d->lock);
+	rc = port_alloc(d, port);
+	if (rc == 0) {
+		struct evtchn *c = port_get(d, *port);
+		c->state = EVTCHNSTAT_unbound;
+		c->remote_dom = remote;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+int evtchn_bind_interdomain(struct domain *ld, domid_t remote_dom,
+                            evtchn_port_t remote_port, evtchn_port_t *port)
+{
+	struct domain *rd = remote_dom == ld->domid ? ld : domain_get(remote_dom);
+	int rc;
+
+	if (!rd)
+		return -ESRCH;
+	lock_pair(ld, rd);
+	struct evtchn *rc_ = port_get(rd, remote_port);
+	if (!rc_ || rc_->state != EVTCHNSTAT_unbound ||
+	    rc_->remote_dom != (domid_t)ld->domid) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (__atomic_load_n(&rd->dying, __ATOMIC_ACQUIRE)) {
+		rc = -ESRCH;
+		goto out;
+	}
+	rc = port_alloc(ld, port);
+	if (rc)
+		goto out;
+	/* The remote may be the same domain: re-fetch after allocation. */
+	rc_ = port_get(rd, remote_port);
+	struct evtchn *lc = port_get(ld, *port);
+	lc->state = EVTCHNSTAT_interdomain;
+	lc->remote_dom = (domid_t)rd->domid;
+	lc->remote_port = remote_port;
+	rc_->state = EVTCHNSTAT_interdomain;
+	rc_->remote_dom = (domid_t)ld->domid;
+	rc_->remote_port = *port;
+	rc = 0;
+out:
+	unlock_pair(ld, rd);
+	if (rc == 0)
+		evtchn_set_pending(ld, *port);   /* Xen marks the new local port pending */
+	if (rd != ld)
+		domain_put(rd);
+	return rc;
+}
+
+static bool virq_is_per_vcpu(uint32_t virq)
+{
+	return virq == VIRQ_TIMER || virq == VIRQ_DEBUG || virq == VIRQ_XENOPROF ||
+	       virq == VIRQ_XENPMU;
+}
+
+int evtchn_bind_virq(struct domain *d, uint32_t virq, uint32_t vcpu, evtchn_port_t *port)
+{
+	int rc;
+
+	if (virq >= NR_VIRQS)
+		return -EINVAL;
+	if (!virq_is_per_vcpu(virq) && vcpu != 0)
+		return -EINVAL;
+	if (vcpu >= d->max_vcpus || !d->vcpu[vcpu])
+		return -ENOENT;
+	struct vcpu *v = d->vcpu[vcpu];
+	pthread_mutex_lock(&d->lock);
+	if (v->virq_port[virq]) {
+		rc = -EEXIST;
+		goto out;
+	}
+	rc = port_alloc(d, port);
+	if (rc)
+		goto out;
+	struct evtchn *c = port_get(d, *port);
+	c->state = EVTCHNSTAT_virq;
+	c->virq = (uint16_t)virq;
+	c->notify_vcpu = (uint8_t)vcpu;
+	v->virq_port[virq] = *port;
+out:
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+int evtchn_bind_ipi(struct domain *d, uint32_t vcpu, evtchn_port_t *port)
+{
+	int rc;
+
+	if (vcpu >= d->max_vcpus || !d->vcpu[vcpu])
+		return -ENOENT;
+	pthread_mutex_lock(&d->lock);
+	rc = port_alloc(d, port);
+	if (rc == 0) {
+		struct evtchn *c = port_get(d, *port);
+		c->state = EVTCHNSTAT_ipi;
+		c->notify_vcpu = (uint8_t)vcpu;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+/* Closes port of d; for interdomain ports the peer is locked too (both held by caller). */
+static void close_locked(struct domain *d, struct evtchn *c, struct domain *peer)
+{
+	switch (c->state) {
+	case EVTCHNSTAT_interdomain:
+		if (peer) {
+			struct evtchn *pc = port_get(peer, c->remote_port);
+			if (pc && pc->state == EVTCHNSTAT_interdomain &&
+			    pc->remote_dom == (domid_t)d->domid) {
+				/* Xen: the peer goes back to unbound, bindable by us again. */
+				pc->state = EVTCHNSTAT_unbound;
+				pc->remote_dom = (domid_t)d->domid;
+				pc->remote_port = 0;
+			}
+		}
+		break;
+	case EVTCHNSTAT_virq:
+		if (c->notify_vcpu < d->max_vcpus && d->vcpu[c->notify_vcpu])
+			d->vcpu[c->notify_vcpu]->virq_port[c->virq] = 0;
+		break;
+	default:
+		break;
+	}
+	port_clear(c);
+}
+
+int evtchn_close(struct domain *d, evtchn_port_t port)
+{
+	struct domain *peer = NULL;
+	struct evtchn *c;
+
+	pthread_mutex_lock(&d->lock);
+	c = port_get(d, port);
+	if (!c || c->state == EVTCHNSTAT_closed) {
+		pthread_mutex_unlock(&d->lock);
+		return -EINVAL;
+	}
+	if (c->state != EVTCHNSTAT_interdomain || c->remote_dom == d->domid) {
+		if (c->state == EVTCHNSTAT_interdomain)
+			peer = d;
+		close_locked(d, c, peer);
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
+	domid_t rdom = c->remote_dom;
+	pthread_mutex_unlock(&d->lock);
+
+	peer = domain_get(rdom);
+	if (!peer) {
+		pthread_mutex_lock(&d->lock);
+		c = port_get(d, port);
+		if (c && c->state != EVTCHNSTAT_closed)
+			close_locked(d, c, NULL);
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
+	lock_pair(d, peer);
+	c = port_get(d, port);
+	if (c && c->state != EVTCHNSTAT_closed)
+		close_locked(d, c, c->state == EVTCHNSTAT_interdomain ? peer : NULL);
+	unlock_pair(d, peer);
+	domain_put(peer);
+	return 0;
+}
+
+void evtchn_fini(struct domain *d)
+{
+	for (evtchn_port_t p = 1; p < EVTCHN_MAX_PORTS; p++) {
+		struct evtchn *c = port_get(d, p);
+		if (!c) {
+			p = (p / EVTCHN_BUCKET + 1) * EVTCHN_BUCKET - 1;
+			continue;
+		}
+		if (c->state != EVTCHNSTAT_closed)
+			evtchn_close(d, p);
+	}
+	for (unsigned i = 0; i < EVTCHN_NR_BUCKETS; i++) {
+		free(d->evtchn[i]);
+		d->evtchn[i] = NULL;
+	}
+}
+
+int evtchn_reset(struct domain *d)
+{
+	for (evtchn_port_t p = 1; p < EVTCHN_MAX_PORTS; p++) {
+		struct evtchn *c = port_get(d, p);
+		if (!c) {
+			p = (p / EVTCHN_BUCKET + 1) * EVTCHN_BUCKET - 1;
+			continue;
+		}
+		if (c->state != EVTCHNSTAT_closed)
+			evtchn_close(d, p);
+	}
+	return 0;
+}
+
+int evtchn_send(struct domain *d, evtchn_port_t port)
+{
+	pthread_mutex_lock(&d->lock);
+	struct evtchn *c = port_get(d, port);
+	if (!c || c->state == EVTCHNSTAT_closed) {
+		pthread_mutex_unlock(&d->lock);
+		return -EINVAL;
+	}
+	uint8_t state = c->state;
+	domid_t rdom = c->remote_dom;
+	evtchn_port_t rport = c->remote_port;
+	pthread_mutex_unlock(&d->lock);
+
+	switch (state) {
+	case EVTCHNSTAT_interdomain: {
+		if (rdom == d->domid) {
+			evtchn_set_pending(d, rport);
+			return 0;
+		}
+		struct domain *rd = domain_get(rdom);
+		if (rd) {
+			evtchn_set_pending(rd, rport);
+			domain_put(rd);
+		}
+		return 0;
+	}
+	case EVTCHNSTAT_ipi:
+		evtchn_set_pending(d, port);
+		return 0;
+	case EVTCHNSTAT_unbound:
+		return 0;   /* Xen drops sends on unbound ports silently */
+	default:
+		return -EINVAL;
+	}
+}
+
+int evtchn_status(struct domain *d, evtchn_status_t *st)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&d->lock);
+	struct evtchn *c = port_get(d, st->port);
+	if (!c || (st->port >= EVTCHN_MAX_PORTS)) {
+		/* Ports never allocated read as closed, as in Xen. */
+		if (st->port == 0 || st->port >= EVTCHN_MAX_PORTS)
+			rc = -EINVAL;
+		else
+			st->status = EVTCHNSTAT_closed;
+		goto out;
+	}
+	st->status = c->state;
+	st->vcpu = c->notify_vcpu;
+	switch (c->state) {
+	case EVTCHNSTAT_unbound:
+		st->u.unbound.dom = c->remote_dom;
+		break;
+	case EVTCHNSTAT_interdomain:
+		st->u.interdomain.dom = c->remote_dom;
+		st->u.interdomain.port = c->remote_port;
+		break;
+	case EVTCHNSTAT_virq:
+		st->u.virq = c->virq;
+		break;
+	default:
+		break;
+	}
+out:
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static void mark_vcpu_pending(struct domain *d, unsigned vcpu, evtchn_port_t port)
+{
+	if (vcpu >= d->max_vcpus || !d->vcpu[vcpu] || vcpu >= XEN_LEGACY_MAX_VCPUS)
+		vcpu = 0;
+	struct vcpu_info *vi = &d->shared->vcpu_info[vcpu];
+	xen_ulong_t selbit = (xen_ulong_t)1 << (port / BITS_PER_WORD);
+
+	if (!(__atomic_fetch_or(&vi->evtchn_pending_sel, selbit, __ATOMIC_SEQ_CST) & selbit)) {
+		__atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
+		vcpu_kick(d->vcpu[vcpu]);
+	} else if (!__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
+		/* The guest cleared upcall_pending but not the selector yet: renotify. */
+		__atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
+		vcpu_kick(d->vcpu[vcpu]);
+	}
+}
+
+static void wake_pollers(struct domain *d)
+{
+	if (__atomic_load_n(&d->nr_polling, __ATOMIC_SEQ_CST) == 0)
+		return;
+	for (unsigned i = 0; i < d->max_vcpus; i++)
+		if (d->vcpu[i] && atomic_load(&d->vcpu[i]->polling))
+			vcpu_kick(d->vcpu[i]);
+}
+
+void evtchn_set_pending(struct domain *d, evtchn_port_t port)
+{
+	if (d->is_dom0) {
+		pthread_mutex_lock(&d->lock);
+		struct evtchn *c = port_get(d, port);
+		if (c && c->notify_fd >= 0) {
+			uint64_t one = 1;
+			ssize_t w = write(c->notify_fd, &one, sizeof(one));
+			(void)w;   /* EAGAIN: the counter is saturated, dom0 is notified anyway */
+		}
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	if (!d->shared || port == 0 || port >= EVTCHN_MAX_PORTS)
+		return;
+	struct evtchn *c = port_get(d, port);
+	unsigned vcpu = c ? c->notify_vcpu : 0;
+	xen_ulong_t bit = (xen_ulong_t)1 << (port % BITS_PER_WORD);
+	xen_ulong_t *pending = &d->shared->evtchn_pending[port / BITS_PER_WORD];
+
+	if (__atomic_fetch_or(pending, bit, __ATOMIC_SEQ_CST) & bit)
+		return;
+	atomic_fetch_add(&d->events, 1);
+	wake_pollers(d);
+	if (__atomic_load_n(&d->shared->evtchn_mask[port / BITS_PER_WORD], __ATOMIC_SEQ_CST) & bit)
+		return;
+	mark_vcpu_pending(d, vcpu, port);
+}
+
+bool evtchn_is_pending(struct domain *d, evtchn_port_t port)
+{
+	if (!d->shared || port == 0 || port >= EVTCHN_MAX_PORTS)
+		return false;
+	xen_ulong_t bit = (xen_ulong_t)1 << (port % BITS_PER_WORD);
+	return __atomic_load_n(&d->shared->evtchn_pending[port / BITS_PER_WORD],
+	                       __ATOMIC_SEQ_CST) & bit;
+}
+
+int evtchn_unmask(struct domain *d, evtchn_port_t port)
+{
+	struct evtchn *c = port_get(d, port);
+
+	if (!c || !d->shared)
+		return -EINVAL;
+	xen_ulong_t bit = (xen_ulong_t)1 << (port % BITS_PER_WORD);
+	__atomic_fetch_and(&d->shared->evtchn_mask[port / BITS_PER_WORD], ~bit, __ATOMIC_SEQ_CST);
+	if (evtchn_is_pending(d, port))
+		mark_vcpu_pending(d, c->notify_vcpu, port);
+	return 0;
+}
+
+int evtchn_bind_vcpu(struct domain *d, evtchn_port_t port, uint32_t vcpu)
+{
+	int rc = 0;
+
+	if (vcpu >= d->max_vcpus || !d->vcpu[vcpu])
+		return -ENOENT;
+	pthread_mutex_lock(&d->lock);
+	struct evtchn *c = port_get(d, port);
+	if (!c || c->state == EVTCHNSTAT_closed) {
+		rc = -EINVAL;
+	} else if (c->state == EVTCHNSTAT_ipi ||
+	           (c->state == EVTCHNSTAT_virq && virq_is_per_vcpu(c->virq))) {
+		rc = -EINVAL;   /* bound to their vCPU for life, as in Xen */
+	} else {
+		c->notify_vcpu = (uint8_t)vcpu;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+bool evtchn_raise_virq(struct vcpu *v, uint32_t virq)
+{
+	struct domain *d = v->d;
+	struct vcpu *owner = virq_is_per_vcpu(virq) ? v : d->vcpu[0];
+	evtchn_port_t port;
+
+	if (virq >= NR_VIRQS || !owner)
+		return false;
+	port = __atomic_load_n(&owner->virq_port[virq], __ATOMIC_ACQUIRE);
+	if (!port)
+		return false;
+	evtchn_set_pending(d, port);
+	return true;
+}
+
+int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd,
+                       int kick_fd, void *owner)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&dom0->lock);
+	struct evtchn *c = port_get(dom0, port);
+	if (!c || c->state == EVTCHNSTAT_closed)
+		rc = -EINVAL;
+	else {
+		c->notify_fd = notify_fd;
+		c->kick_fd = kick_fd;
+		c->owner = owner;
+	}
+	pthread_mutex_unlock(&dom0->lock);
+	return rc;
+}

@@ -1,0 +1,51 @@
+/* Guest CPU exceptions: decode the ring-0 stub frame, dump registers, crash only that domain. */
+#include <stdio.h>
+#include <string.h>
+
+#include "kxen-hv.h"
+
+static const char *const vector_names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available",
+	"#DF double fault", "coprocessor overrun", "#TS invalid TSS",
+	"#NP segment not present", "#SS stack fault", "#GP general protection",
+	"#PF page fault", "reserved", "#MF x87 error", "#AC alignment check",
+	"#MC machine check", "#XM SIMD error", "#VE virtualization", "#CP control protection",
+};
+
+void fault_report(struct vcpu *v, unsigned vector, const struct fault_regs *r0)
+{
+	struct domain *d = v->d;
+	uint64_t f[7];   /* [rax][error][rip][cs][rflags][rsp][ss] pushed by the stub */
+	uint64_t sp = r0->rsp;
+	const char *name = vector < 32 && vector_names[vector] ? vector_names[vector] : "interrupt";
+
+	/* The frame lives in the builder's supervisor-only stacks, which gmem_ptr refuses on purpose. */
+	if (sp < KXEN_PV_RING0_STACKS || sp + sizeof(f) > KXEN_PV_RESERVED_END ||
+	    sp + sizeof(f) > d->mem.size) {
+		domain_crash(d, "vcpu %u: exception %u with a corrupt ring-0 stack (rsp %#llx)",
+		             v->id, vector, (unsigned long long)sp);
+		return;
+	}
+	memcpy(f, d->mem.base + sp, sizeof(f));
+	hvlog("(XEN) d%u v%u: fatal exception %u (%s) at rip %#018llx, error code %#llx%s%s",
+	      d->domid, v->id, vector, name, (unsigned long long)f[2], (unsigned long long)f[1],
+	      vector == 14 ? ", cr2 " : "", "");
+	if (vector == 14)
+		hvlog("(XEN) d%u v%u: page fault address (cr2) %#018llx", d->domid, v->id,
+		      (unsigned long long)r0->cr2);
+	hvlog("(XEN) d%u v%u: rax %016llx rbx %016llx rcx %016llx", d->domid, v->id,
+	      (unsigned long long)f[0], (unsigned long long)r0->rbx, (unsigned long long)r0->rcx);
+	hvlog("(XEN) d%u v%u: rdx %016llx rsi %016llx rdi %016llx", d->domid, v->id,
+	      (unsigned long long)r0->rdx, (unsigned long long)r0->rsi, (unsigned long long)r0->rdi);
+	hvlog("(XEN) d%u v%u: rbp %016llx rsp %016llx r8  %016llx", d->domid, v->id,
+	      (unsigned long long)r0->rbp, (unsigned long long)f[5], (unsigned long long)r0->r8);
+	hvlog("(XEN) d%u v%u: r9  %016llx r10 %016llx r11 %016llx", d->domid, v->id,
+	      (unsigned long long)r0->r9, (unsigned long long)r0->r10, (unsigned long long)r0->r11);
+	hvlog("(XEN) d%u v%u: r12 %016llx r13 %016llx r14 %016llx", d->domid, v->id,
+	      (unsigned long long)r0->r12, (unsigned long long)r0->r13, (unsigned long long)r0->r14);
+	hvlog("(XEN) d%u v%u: r15 %016llx rflags %08llx cs %04llx ss %04llx", d->domid, v->id,
+	      (unsigned long long)r0->r15, (unsigned long long)f[4], (unsigned long long)f[3],
+	      (unsigned long long)f[6]);
+	domain_crash(d, "vcpu %u: %s at rip %#llx", v->id, name, (unsigned long long)f[2]);
+}

@@ -1,0 +1,65 @@
+/* __HYPERVISOR_vcpu_op: secondary vCPU bring-up, up/down, runstate, single-shot timers. */
+#include <errno.h>
+
+#include "kxen-hv.h"
+
+long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
+{
+	struct domain *d = v->d;
+	uint64_t cmd = a[0], id = a[1], arg = a[2];
+
+	if (id >= d->max_vcpus || !d->vcpu[id])
+		return -ENOENT;
+	struct vcpu *t = d->vcpu[id];
+
+	switch (cmd) {
+	case VCPUOP_initialise: {
+		/* Only the fields a deprivileged guest controls: page tables and GDT are the builder's. */
+		static __thread struct vcpu_guest_context ctx;
+		if (t->initialised)
+			return -EEXIST;
+		if (gmem_read(&d->mem, &ctx, arg, sizeof(ctx)) < 0)
+			return -EFAULT;
+		t->boot = (struct vcpu_boot){ .rip = ctx.user_regs.rip, .rsp = ctx.user_regs.rsp,
+		                              .rdi = ctx.user_regs.rdi, .rsi = ctx.user_regs.rsi };
+		t->event_callback = ctx.event_callback_eip;
+		t->failsafe_callback = ctx.failsafe_callback_eip;
+		t->syscall_callback = ctx.syscall_callback_eip;
+		t->initialised = true;
+		t->boot_pending = true;
+		return 0;
+	}
+	case VCPUOP_up:
+		if (!t->initialised)
+			return -EINVAL;
+		atomic_store(&t->online, true);
+		return vcpu_start(t);
+	case VCPUOP_down:
+		atomic_store(&t->online, false);
+		vcpu_kick(t);
+		return 0;
+	case VCPUOP_is_up:
+		return atomic_load(&t->online) ? 1 : 0;
+	case VCPUOP_get_runstate_info: {
+		struct vcpu_runstate_info info;
+		vcpu_get_runstate(t, &info);
+		return gmem_write(&d->mem, arg, &info, sizeof(info));
+	}
+	case VCPUOP_set_singleshot_timer: {
+		struct vcpu_set_singleshot_timer st;
+		if (t != v)
+			return -EINVAL;   /* Xen: only the calling vCPU's own timer */
+		if (gmem_read(&d->mem, &st, arg, sizeof(st)) < 0)
+			return -EFAULT;
+		if ((st.flags & VCPU_SSHOTTMR_future) && st.timeout_abs_ns < domain_system_time(d))
+			return -ETIME;
+		return vcpu_set_timer(v, st.timeout_abs_ns ? st.timeout_abs_ns : 1);
+	}
+	case VCPUOP_stop_singleshot_timer:
+		if (t != v)
+			return -EINVAL;
+		return vcpu_set_timer(v, 0);
+	default:
+		return -ENOSYS;
+	}
+}

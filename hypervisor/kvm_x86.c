@@ -1,0 +1,387 @@
+/* The KVM layer: VMs, vCPUs, CPL-3 long-mode boot state, CPUID, and the vCPU run loop. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kxen-hv.h"
+
+#define MSR_IA32_TSC 0x10
+#define CR0_PE (1u << 0)
+#define CR0_MP (1u << 1)
+#define CR0_ET (1u << 4)
+#define CR0_NE (1u << 5)
+#define CR0_WP (1u << 16)
+#define CR0_PG (1u << 31)
+#define CR4_PAE (1u << 5)
+#define CR4_OSFXSR (1u << 9)
+#define CR4_OSXMMEXCPT (1u << 10)
+#define EFER_LME (1u << 8)
+#define EFER_LMA (1u << 10)
+
+static int kvm_fd = -1;
+static int vcpu_mmap_size;
+static uint64_t tsc_khz;
+static struct kvm_cpuid2 *cpuid_template;
+
+bool kvm_available(void)
+{
+	return kvm_fd >= 0;
+}
+
+uint64_t kvm_tsc_khz(void)
+{
+	return tsc_khz;
+}
+
+/* KVM's supported CPUID with its own signature leaves replaced by Xen's. */
+static int cpuid_prepare(void)
+{
+	int n = 256;
+
+	for (;;) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (size_t)(n + 8) * sizeof(c->entries[0]));
+		if (!c)
+			return -ENOMEM;
+		c->nent = (uint32_t)n;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			unsigned out = 0;
+			for (unsigned i = 0; i < c->nent; i++)
+				if ((c->entries[i].function & 0xffff0000u) != 0x40000000u)
+					c->entries[out++] = c->entries[i];
+			/* "XenVMMXenVMM", version, and one hypercall page via MSR 0x40000000. */
+			c->entries[out++] = (struct kvm_cpuid_entry2){ .function = 0x40000000,
+				.eax = 0x40000002, .ebx = 0x566e6558, .ecx = 0x65584d4d, .edx = 0x4d4d566e };
+			c->entries[out++] = (struct kvm_cpuid_entry2){ .function = 0x40000001,
+				.eax = (KXEN_VERSION_MAJOR << 16) | KXEN_VERSION_MINOR };
+			c->entries[out++] = (struct kvm_cpuid_entry2){ .function = 0x40000002,
+				.eax = 1, .ebx = 0x40000000 };
+			c->nent = out;
+			cpuid_template = c;
+			return 0;
+		}
+		free(c);
+		if (errno != E2BIG || n > 4096)
+			return -errno;
+		n *= 2;
+	}
+}
+
+int kvm_init(char *why, size_t whylen)
+{
+	int vm = -1, vc = -1;
+
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd < 0) {
+		snprintf(why, whylen, "cannot open /dev/kvm: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		snprintf(why, whylen, "/dev/kvm has an unexpected API version");
+		goto fail;
+	}
+	if (!(ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS)) {
+		snprintf(why, whylen, "KVM lacks KVM_CAP_SYNC_REGS (needed for cheap hypercall exits)");
+		goto fail;
+	}
+	vcpu_mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vcpu_mmap_size <= 0) {
+		snprintf(why, whylen, "KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
+		goto fail;
+	}
+	if (cpuid_prepare() < 0) {
+		snprintf(why, whylen, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
+		goto fail;
+	}
+	/* The TSC rate is per vCPU in KVM; a throwaway vCPU tells us the host's. */
+	vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm >= 0)
+		vc = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vc >= 0) {
+		int khz = ioctl(vc, KVM_GET_TSC_KHZ, 0);
+		if (khz > 0)
+			tsc_khz = (uint64_t)khz;
+	}
+	if (vc >= 0)
+		close(vc);
+	if (vm >= 0)
+		close(vm);
+	if (!tsc_khz) {
+		snprintf(why, whylen, "cannot create a KVM vCPU to read the TSC rate: %s", strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	close(kvm_fd);
+	kvm_fd = -1;
+	return -ENODEV;
+}
+
+int kvm_vm_create(struct domain *d)
+{
+	struct kvm_userspace_memory_region r;
+
+	d->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (d->vm_fd < 0)
+		return -errno;
+	fcntl(d->vm_fd, F_SETFD, FD_CLOEXEC);
+	r = (struct kvm_userspace_memory_region){
+		.slot = 0, .guest_phys_addr = 0, .memory_size = d->mem.size,
+		.userspace_addr = (uint64_t)(uintptr_t)d->mem.base,
+	};
+	if (ioctl(d->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return -errno;
+	return 0;
+}
+
+void kvm_vm_destroy(struct domain *d)
+{
+	if (d->vm_fd >= 0)
+		close(d->vm_fd);
+	d->vm_fd = -1;
+}
+
+int kvm_vcpu_create(struct vcpu *v)
+{
+	struct kvm_cpuid2 *c = NULL;
+
+	v->fd = ioctl(v->d->vm_fd, KVM_CREATE_VCPU, v->id);
+	if (v->fd < 0)
+		return -errno;
+	fcntl(v->fd, F_SETFD, FD_CLOEXEC);
+	v->run_size = (size_t)vcpu_mmap_size;
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		return -errno;
+	}
+	size_t sz = sizeof(*c) + cpuid_template->nent * sizeof(c->entries[0]);
+	c = malloc(sz);
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, cpuid_template, sz);
+	for (unsigned i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 1)   /* initial APIC id = vCPU id */
+			c->entries[i].ebx = (c->entries[i].ebx & 0x00ffffffu) | (v->id << 24);
+	int rc = ioctl(v->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
+	free(c);
+	return rc;
+}
+
+void kvm_vcpu_destroy(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}
+
+static struct kvm_segment seg(uint16_t sel, uint8_t type, uint8_t dpl, bool code)
+{
+	return (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
+		.present = 1, .dpl = dpl, .db = code ? 0 : 1, .s = 1, .l = code ? 1 : 0, .g = 1,
+	};
+}
+
+int kvm_vcpu_load_boot(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	struct kvm_sregs s;
+	uint64_t tss = KXEN_PV_TSS_BASE + v->id * KXEN_PV_TSS_STRIDE;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	s.efer = EFER_LME | EFER_LMA;
+	s.cr3 = KXEN_PV_PML4;
+	s.cs = seg(KXEN_SEL_USER_CS, 11, 3, true);
+	s.ss = s.ds = s.es = s.fs = s.gs = seg(KXEN_SEL_USER_DS, 3, 3, false);
+	s.gdt = (struct kvm_dtable){ .base = KXEN_PV_GDT, .limit = KXEN_GDT_ENTRIES * 8 - 1 };
+	s.idt = (struct kvm_dtable){ .base = KXEN_PV_IDT, .limit = 256 * 16 - 1 };
+	s.tr = (struct kvm_segment){ .base = tss, .limit = (uint32_t)(KXEN_PV_IOBITMAP_END - 1 - tss),
+	                             .selector = KXEN_SEL_TSS(v->id), .type = 11, .present = 1 };
+	s.ldt = (struct kvm_segment){ .unusable = 1 };
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
+		return -errno;
+	memset(&run->s.regs.regs, 0, sizeof(run->s.regs.regs));
+	run->s.regs.regs.rip = v->boot.rip;
+	run->s.regs.regs.rsp = v->boot.rsp;
+	run->s.regs.regs.rdi = v->boot.rdi;
+	run->s.regs.regs.rsi = v->boot.rsi;
+	run->s.regs.regs.rflags = 0x202;
+	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	return 0;
+}
+
+int kvm_vcpu_read_tsc(struct vcpu *v, uint64_t *guest_tsc, uint64_t *host_tsc)
+{
+	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {
+		.h.nmsrs = 1, .e.index = MSR_IA32_TSC,
+	};
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
+		return -EIO;
+	*host_tsc = ((uint64_t)hi << 32) | lo;
+	*guest_tsc = m.e.data;
+	return 0;
+}
+
+static int set_signal_mask(struct vcpu *v)
+{
+	struct { struct kvm_signal_mask m; uint8_t set[8]; } k;
+	sigset_t set;
+
+	/* SIG_KICK stays blocked in the thread but interrupts KVM_RUN. */
+	pthread_sigmask(SIG_BLOCK, NULL, &set);
+	sigdelset(&set, SIG_KICK);
+	k.m.len = 8;
+	memcpy(k.set, &set, 8);
+	return ioctl(v->fd, KVM_SET_SIGNAL_MASK, &k) < 0 ? -errno : 0;
+}
+
+static void measure_tsc_offset(struct vcpu *v)
+{
+	struct domain *d = v->d;
+	uint64_t g, h;
+
+	if (d->tsc_offset_known || kvm_vcpu_read_tsc(v, &g, &h) < 0)
+		return;
+	d->tsc_offset = (int64_t)(g - h);
+	d->tsc_offset_known = true;
+}
+
+static void handle_io(struct vcpu *v, struct kvm_run *run)
+{
+	struct kvm_regs *r = &run->s.regs.regs;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KXEN_HYPERCALL_PORT &&
+	    run->io.count == 1) {
+		uint64_t args[5] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8 };
+		atomic_fetch_add(&v->hypercalls, 1);
+		r->rax = (uint64_t)hypercall_dispatch(v, r->rax, args);
+		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		return;
+	}
+	if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KXEN_FAULT_PORT &&
+	    run->io.size == 1) {
+		struct kvm_sregs s;
+		struct fault_regs f = {
+			.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi,
+			.rdi = r->rdi, .rbp = r->rbp, .rsp = r->rsp, .r8 = r->r8, .r9 = r->r9,
+			.r10 = r->r10, .r11 = r->r11, .r12 = r->r12, .r13 = r->r13, .r14 = r->r14,
+			.r15 = r->r15, .rip = r->rip, .rflags = r->rflags,
+		};
+		if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
+			f.cr2 = s.cr2;
+		fault_report(v, data[0], &f);
+		return;
+	}
+	domain_crash(v->d, "vcpu %u: unexpected port I/O %s port %#x size %u at rip %#llx",
+	             v->id, run->io.direction == KVM_EXIT_IO_OUT ? "write to" : "read from",
+	             run->io.port, run->io.size, (unsigned long long)r->rip);
+}
+
+static void handle_exit(struct vcpu *v, struct kvm_run *run)
+{
+	struct kvm_regs *r = &run->s.regs.regs;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(v, run);
+		break;
+	case KVM_EXIT_INTR:
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		domain_crash(v->d, "vcpu %u: triple fault at rip %#llx", v->id,
+		             (unsigned long long)r->rip);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		domain_crash(v->d, "vcpu %u: KVM internal error %u (an instruction KVM cannot emulate?) at rip %#llx",
+		             v->id, run->internal.suberror, (unsigned long long)r->rip);
+		break;
+	case KVM_EXIT_MMIO:
+		domain_crash(v->d, "vcpu %u: access to unbacked guest-physical address %#llx at rip %#llx",
+		             v->id, (unsigned long long)run->mmio.phys_addr, (unsigned long long)r->rip);
+		break;
+	case KVM_EXIT_HLT:
+		domain_crash(v->d, "vcpu %u: hlt at rip %#llx", v->id, (unsigned long long)r->rip);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		domain_crash(v->d, "vcpu %u: KVM entry failed (reason %#llx)", v->id,
+		             (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	default:
+		domain_crash(v->d, "vcpu %u: unhandled KVM exit %u at rip %#llx", v->id,
+		             run->exit_reason, (unsigned long long)r->rip);
+		break;
+	}
+}
+
+void kvm_vcpu_loop(struct vcpu *v)
+{
+	struct domain *d = v->d;
+	struct kvm_run *run = v->run;
+
+	if (set_signal_mask(v) < 0) {
+		domain_crash(d, "vcpu %u: KVM_SET_SIGNAL_MASK failed: %s", v->id, strerror(errno));
+		return;
+	}
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	for (;;) {
+		if (atomic_load(&d->dying))
+			return;
+		if (vcpu_should_stop(v)) {
+			vcpu_set_runstate(v, atomic_load(&v->online) ? RS_RUNNABLE : RS_OFFLINE);
+			vcpu_wait(v, 0);
+			continue;
+		}
+		if (v->boot_pending) {
+			measure_tsc_offset(v);
+			if (kvm_vcpu_load_boot(v) < 0) {
+				domain_crash(d, "vcpu %u: cannot load the boot state: %s", v->id, strerror(errno));
+				continue;
+			}
+			v->boot_pending = false;
+			time_update_vcpu(v);
+		}
+		vcpu_timer_check(v);
+		struct kvm_regs *r = &run->s.regs.regs;
+		uint64_t rip = r->rip, rsp = r->rsp;
+		int up = upcall_deliver(v, &rip, &rsp, r->rflags, r->rcx, r->r11);
+		if (up > 0) {
+			r->rip = rip;
+			r->rsp = rsp;
+			run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		} else if (up < 0) {
+			domain_crash(d, "vcpu %u: event upcall to a bad stack (rsp %#llx)", v->id,
+			             (unsigned long long)r->rsp);
+			continue;
+		}
+		vcpu_set_runstate(v, RS_RUNNING);
+		atomic_store(&v->in_guest, 1);
+		int rc = ioctl(v->fd, KVM_RUN, 0);
+		atomic_store(&v->in_guest, 0);
+		if (rc < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			domain_crash(d, "vcpu %u: KVM_RUN failed: %s", v->id, strerror(errno));
+			continue;
+		}
+		atomic_fetch_add(&v->exits, 1);
+		handle_exit(v, run);
+	}
+}

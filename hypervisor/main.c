@@ -1,0 +1,123 @@
+/* kxen-hv: the hypervisor daemon's entry point (options, signals, limits, then the control loop). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kxen-hv.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: kxen-hv [-f] [-d] [-s SOCKET] [-l LOGFILE]\n"
+	        "Runs Xen-style PV guest domains on /dev/kvm; kxl and the other dom0 tools\n"
+	        "talk to it through a root-only control socket.\n"
+	        "  -s, --socket PATH   control socket (default $%s or %s)\n"
+	        "  -f, --foreground    stay in the foreground and log to stderr\n"
+	        "  -d, --daemon        detach and log to LOGFILE\n"
+	        "  -l, --log FILE      append the log to FILE (default with -d: /var/log/kxen/kxen-hv.log)\n"
+	        "  -h, --help          this text\n",
+	        KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET);
+}
+
+static void on_kick(int sig)
+{
+	(void)sig;   /* only interrupts KVM_RUN or a wait */
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	/* Each domain holds a VM fd, a memfd and one fd per vCPU. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "daemon", no_argument, NULL, 'd' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = getenv(KXCTL_SOCKET_ENV);
+	const char *logfile = NULL;
+	int daemonize = 0, c, logfd = STDERR_FILENO;
+	char why[256];
+	sigset_t set;
+
+	while ((c = getopt_long(argc, argv, "s:fdl:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': path = optarg; break;
+		case 'f': daemonize = 0; break;
+		case 'd': daemonize = 1; break;
+		case 'l': logfile = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!path || !*path)
+		path = KXCTL_DEFAULT_SOCKET;
+	if (daemonize && !logfile) {
+		mkdir("/var/log/kxen", 0755);
+		logfile = "/var/log/kxen/kxen-hv.log";
+	}
+	if (logfile) {
+		logfd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (logfd < 0) {
+			fprintf(stderr, "kxen-hv: cannot open log %s: %s\n", logfile, strerror(errno));
+			return 1;
+		}
+	}
+	hvlog_init(logfd);
+
+	/* SIG_KICK is delivered only inside KVM_RUN or a sigwait; shutdown signals via signalfd. */
+	struct sigaction sa = { .sa_handler = on_kick };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIG_KICK, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIG_KICK);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	raise_fd_limit();
+
+	if (kvm_init(why, sizeof(why)) < 0) {
+		fprintf(stderr, "kxen-hv: KVM is not usable: %s\n"
+		        "kxen-hv: load the kvm module (kvm_intel, kvm_amd or kvm_pvm) and run as root\n", why);
+		return 1;
+	}
+	if (domain_table_init() < 0) {
+		fprintf(stderr, "kxen-hv: cannot initialise: %s\n", strerror(errno));
+		return 1;
+	}
+	if (daemonize && daemon(0, logfile ? 1 : 0) < 0) {
+		fprintf(stderr, "kxen-hv: cannot detach: %s\n", strerror(errno));
+		return 1;
+	}
+	int rc = ctl_serve(path);
+	if (rc < 0) {
+		fprintf(stderr, "kxen-hv: control socket %s: %s\n", path, strerror(-rc));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* Event upcall delivery: Xen's x86_64 PV bounce frame pushed on the guest's own stack. */
+#include <errno.h>
+
+#include "kxen-hv.h"
+
+int upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rflags,
+                   uint64_t rcx, uint64_t r11)
+{
+	struct domain *d = v->d;
+
+	if (!d->shared || !v->event_callback || v->id >= XEN_LEGACY_MAX_VCPUS)
+		return 0;
+	struct vcpu_info *vi = &d->shared->vcpu_info[v->id];
+	if (!__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST))
+		return 0;
+
+	/* Skip the red zone so leaf code interrupted mid-function keeps its locals. */
+	uint64_t top = (*rsp - KXEN_REDZONE_BYTES) & ~15ull;
+	uint64_t frame[7] = {
+		rcx, r11, *rip, KXEN_SEL_USER_CS, rflags, *rsp, KXEN_SEL_USER_DS,
+	};
+	uint64_t base = top - sizeof(frame);
+
+	if (*rsp < KXEN_REDZONE_BYTES + sizeof(frame) ||
+	    gmem_write(&d->mem, base, frame, sizeof(frame)) < 0)
+		return -EFAULT;
+	__atomic_store_n(&vi->evtchn_upcall_mask, 1, __ATOMIC_SEQ_CST);
+	*rsp = base;
+	*rip = v->event_callback;
+	return 1;
+}

@@ -1,0 +1,178 @@
+/* vCPU threads: start, kick, wait, one-shot timers and runstate accounting. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kxen-hv.h"
+
+#define VCPU_STACK_SIZE (256 * 1024)
+
+/* glibc before 2.38 does not name the SIGEV_THREAD_ID target field. */
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct sigevent sev;
+
+	v->tid = (pid_t)syscall(SYS_gettid);
+	if (pthread_getcpuclockid(pthread_self(), &v->cpu_clock) == 0)
+		v->cpu_clock_valid = true;
+	/* The timer signals this thread directly, so a KVM_RUN in progress returns. */
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIG_KICK;
+	sev.sigev_notify_thread_id = v->tid;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &v->timer) == 0)
+		v->timer_created = true;
+	else
+		hvlog("(XEN) d%u v%u: timer_create failed: %s", v->d->domid, v->id, strerror(errno));
+
+	kvm_vcpu_loop(v);
+
+	v->cpu_ns_final = vcpu_cpu_ns(v);
+	v->cpu_clock_valid = false;
+	if (v->timer_created)
+		timer_delete(v->timer);
+	v->timer_created = false;
+	vcpu_set_runstate(v, RS_OFFLINE);
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	pthread_attr_t attr;
+	int rc;
+
+	if (v->thread_started) {
+		vcpu_kick(v);
+		return 0;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
+	rc = pthread_create(&v->thread, &attr, vcpu_thread, v);
+	pthread_attr_destroy(&attr);
+	if (rc)
+		return -rc;
+	v->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	pid_t tid = __atomic_load_n(&v->tid, __ATOMIC_ACQUIRE);
+
+	/* tgkill, not pthread_kill: a stale tid only earns some thread a harmless no-op signal. */
+	if (v && tid > 0)
+		syscall(SYS_tgkill, getpid(), tid, SIG_KICK);
+}
+
+void vcpu_wait(struct vcpu *v, uint64_t deadline_ns)
+{
+	sigset_t set;
+	struct timespec ts;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIG_KICK);
+	if (deadline_ns) {
+		uint64_t now = now_ns();
+		if (deadline_ns <= now)
+			return;
+		uint64_t delta = deadline_ns - now;
+		ts.tv_sec = (time_t)(delta / 1000000000ull);
+		ts.tv_nsec = (long)(delta % 1000000000ull);
+		sigtimedwait(&set, NULL, &ts);
+	} else {
+		sigwaitinfo(&set, NULL);
+	}
+}
+
+bool vcpu_should_stop(struct vcpu *v)
+{
+	struct domain *d = v->d;
+
+	return atomic_load(&d->dying) || atomic_load(&d->shutdown) ||
+	       atomic_load(&d->paused) || !atomic_load(&v->online);
+}
+
+void vcpu_set_runstate(struct vcpu *v, int state)
+{
+	uint64_t now = now_ns();
+
+	pthread_mutex_lock(&v->rs_lock);
+	if (v->runstate != state) {
+		v->rs_time[v->runstate] += now - v->rs_entry;
+		v->rs_entry = now;
+		v->runstate = state;
+	}
+	pthread_mutex_unlock(&v->rs_lock);
+}
+
+void vcpu_get_runstate(struct vcpu *v, struct vcpu_runstate_info *info)
+{
+	uint64_t now = now_ns();
+
+	pthread_mutex_lock(&v->rs_lock);
+	info->state = v->runstate;
+	info->state_entry_time = v->rs_entry - v->d->created_mono_ns;
+	for (int i = 0; i < 4; i++)
+		info->time[i] = v->rs_time[i];
+	info->time[v->runstate] += now - v->rs_entry;
+	pthread_mutex_unlock(&v->rs_lock);
+}
+
+uint64_t vcpu_cpu_ns(struct vcpu *v)
+{
+	struct timespec ts;
+
+	if (!v->cpu_clock_valid || clock_gettime(v->cpu_clock, &ts) < 0)
+		return v->cpu_ns_final;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int vcpu_set_timer(struct vcpu *v, uint64_t deadline)
+{
+	struct itimerspec its;
+
+	atomic_store(&v->timer_deadline, deadline);
+	if (!v->timer_created)
+		return 0;   /* the run loop still checks the deadline on every pass */
+	memset(&its, 0, sizeof(its));
+	if (deadline) {
+		uint64_t abs = v->d->created_mono_ns + deadline;
+		if (abs < v->d->created_mono_ns)
+			abs = UINT64_MAX / 2;
+		its.it_value.tv_sec = (time_t)(abs / 1000000000ull);
+		its.it_value.tv_nsec = (long)(abs % 1000000000ull);
+		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+			its.it_value.tv_nsec = 1;
+	}
+	if (timer_settime(v->timer, TIMER_ABSTIME, &its, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+void vcpu_timer_check(struct vcpu *v)
+{
+	uint64_t dl = atomic_load(&v->timer_deadline);
+
+	if (!dl || domain_system_time(v->d) < dl)
+		return;
+	if (atomic_compare_exchange_strong(&v->timer_deadline, &dl, 0)) {
+		time_update_vcpu(v);
+		evtchn_raise_virq(v, VIRQ_TIMER);
+	}
+}
+
+uint64_t vcpu_timer_mono(struct vcpu *v)
+{
+	uint64_t dl = atomic_load(&v->timer_deadline);
+
+	return dl ? v->d->created_mono_ns + dl : 0;
+}

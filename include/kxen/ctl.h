@@ -1,0 +1,125 @@
+/* Wire format of kxen-hv's privileged control socket (SOCK_SEQPACKET, one message per request). */
+#ifndef KXEN_CTL_H
+#define KXEN_CTL_H
+
+#include <stdint.h>
+
+/*
+ * Every request is a struct kxctl_hdr followed by the op's request struct;
+ * every reply is a kxctl_hdr (ret = 0 or -errno, seq echoed) followed by the
+ * op's reply struct, and file descriptors ride along as SCM_RIGHTS. Only
+ * root (or the daemon's own uid) may connect. Requests and replies are
+ * bounded by KXCTL_MAX_MSG.
+ */
+#define KXCTL_DEFAULT_SOCKET "/run/kxen/kxen-hv.sock"
+#define KXCTL_SOCKET_ENV     "KXEN_HV_SOCKET"
+#define KXCTL_VERSION        1
+#define KXCTL_MAX_MSG        65536
+#define KXCTL_NAME_MAX       64
+
+enum kxctl_op {
+	KXCTL_HELLO = 1,
+	KXCTL_DOMAIN_CREATE,     /* -> domid, memfd */
+	KXCTL_DOMAIN_DESTROY,
+	KXCTL_DOMAIN_PAUSE,
+	KXCTL_DOMAIN_UNPAUSE,
+	KXCTL_DOMAIN_SHUTDOWN,   /* remote shutdown with a SHUTDOWN_* reason */
+	KXCTL_DOMAIN_INFO,       /* one domain */
+	KXCTL_DOMAIN_LIST,       /* all domains from a starting domid, as many as fit */
+	KXCTL_DOMAIN_SET_BOOT,   /* builder: shared_info location, then vCPU 0 context */
+	KXCTL_VCPU_INFO,
+	KXCTL_MAP_MEMORY,        /* -> memfd */
+	KXCTL_EVTCHN_ALLOC_UNBOUND, /* a port in domain D for remote R */
+	KXCTL_EVTCHN_BIND_INTERDOMAIN, /* a dom0 port bound to (dom, port) -> eventfds */
+	KXCTL_EVTCHN_CLOSE,      /* a dom0 port */
+	KXCTL_LOG_READ,
+	KXCTL_HOST_INFO,
+	KXCTL_DOMAIN_RENAME,
+	KXCTL_OP_MAX
+};
+
+struct kxctl_hdr {
+	uint32_t op;
+	uint32_t len;      /* payload bytes after the header */
+	int32_t ret;       /* replies: 0 or -errno */
+	uint32_t seq;
+};
+
+/* What the hypervisor does itself when a guest shuts down. */
+enum kxctl_action {
+	KXCTL_ACTION_DESTROY = 0,
+	KXCTL_ACTION_PRESERVE = 1,
+};
+
+struct kxctl_domain_create {
+	char name[KXCTL_NAME_MAX];
+	uint8_t uuid[16];
+	uint64_t mem_bytes;
+	uint32_t max_vcpus;
+	uint32_t on_poweroff, on_reboot, on_crash; /* enum kxctl_action */
+};
+
+struct kxctl_domid { uint32_t domid; uint32_t arg; };   /* arg: SHUTDOWN_* for DOMAIN_SHUTDOWN */
+
+struct kxctl_domain_rename { uint32_t domid; char name[KXCTL_NAME_MAX]; };
+
+struct kxctl_set_boot {
+	uint32_t domid;
+	uint32_t pad;
+	uint64_t shared_info_gpa;
+	uint64_t start_info_gpa;
+	uint64_t entry, stack, rsi;   /* vCPU 0 starts here, at CPL 3 */
+};
+
+/* Domain state flags, as xl shows them. */
+#define KXCTL_DOMF_RUNNING   (1u << 0)  /* r: a vCPU is in KVM_RUN */
+#define KXCTL_DOMF_BLOCKED   (1u << 1)  /* b */
+#define KXCTL_DOMF_PAUSED    (1u << 2)  /* p */
+#define KXCTL_DOMF_SHUTDOWN  (1u << 3)  /* s: shutdown_reason says why */
+#define KXCTL_DOMF_CRASHED   (1u << 4)  /* c */
+#define KXCTL_DOMF_DYING     (1u << 5)  /* d */
+
+struct kxctl_dominfo {
+	uint32_t domid;
+	uint32_t flags;
+	uint32_t shutdown_reason;
+	uint32_t nr_vcpus, nr_online_vcpus;
+	uint32_t pad;
+	uint64_t mem_bytes;
+	uint64_t cpu_ns;           /* sum of the vCPU threads' CPU time */
+	uint64_t created_ns;       /* CLOCK_REALTIME at creation */
+	uint64_t exits, hypercalls, events;
+	char name[KXCTL_NAME_MAX];
+	uint8_t uuid[16];
+};
+
+#define KXCTL_LIST_MAX 256
+struct kxctl_domain_list { uint32_t first_domid; uint32_t max; };
+struct kxctl_domain_list_reply { uint32_t count; uint32_t more; struct kxctl_dominfo dom[]; };
+
+struct kxctl_vcpuinfo {
+	uint32_t vcpu;
+	uint32_t online, blocked, running;
+	uint64_t cpu_ns;
+};
+struct kxctl_vcpu_info_reply { uint32_t count; uint32_t pad; struct kxctl_vcpuinfo vcpu[32]; };
+
+struct kxctl_map_memory_reply { uint64_t mem_bytes; };
+
+struct kxctl_evtchn_alloc_unbound { uint32_t domid; uint32_t remote_domid; };
+struct kxctl_evtchn_bind_interdomain { uint32_t remote_domid; uint32_t remote_port; };
+struct kxctl_port { uint32_t port; uint32_t pad; };
+
+struct kxctl_log_read { uint64_t cursor; uint32_t max; uint32_t pad; };
+struct kxctl_log_reply { uint64_t next_cursor; uint64_t lost; uint32_t len; uint32_t pad; char text[]; };
+
+struct kxctl_host_info {
+	uint32_t nr_cpus;
+	uint32_t nr_domains;
+	uint64_t total_mem_bytes, free_mem_bytes, domain_mem_bytes;
+	uint64_t cpu_khz;
+	char version[32];
+	char kvm_info[64];
+};
+
+#endif
