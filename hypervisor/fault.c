@@ -28,11 +28,10 @@ void fault_report(struct vcpu *v, unsigned vector, const struct fault_regs *r0)
 		return;
 	}
 	memcpy(f, d->mem.base + sp, sizeof(f));
-	hvlog("(XEN) d%u v%u: fatal exception %u (%s) at rip %#018llx, error code %#llx%s%s",
-	      d->domid, v->id, vector, name, (unsigned long long)f[2], (unsigned long long)f[1],
-	      vector == 14 ? ", cr2 " : "", "");
+	hvlog("(XEN) d%u v%u: fatal exception %u (%s) at rip %#018llx, error code %#llx",
+	      d->domid, v->id, vector, name, (unsigned long long)f[2], (unsigned long long)f[1]);
 	if (vector == 14)
-		hvlog("(XEN) d%u v%u: page fault address (cr2) %#018llx", d->domid, v->id,
+		hvlog("(XEN) d%u v%u: page fault address (cr2) %#llx", d->domid, v->id,
 		      (unsigned long long)r0->cr2);
 	hvlog("(XEN) d%u v%u: rax %016llx rbx %016llx rcx %016llx", d->domid, v->id,
 	      (unsigned long long)f[0], (unsigned long long)r0->rbx, (unsigned long long)r0->rcx);

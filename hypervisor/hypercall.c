@@ -28,11 +28,19 @@ const char *hypercall_name(uint64_t nr)
 	return nr < NR_HYPERCALLS && hypercalls[nr].name ? hypercalls[nr].name : "unknown";
 }
 
+bool hypercall_trace;
+
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t args[5])
 {
-	if (nr >= NR_HYPERCALLS || !hypercalls[nr].fn)
-		return -ENOSYS;
-	return hypercalls[nr].fn(v, args);
+	long rc = -ENOSYS;
+
+	if (nr < NR_HYPERCALLS && hypercalls[nr].fn)
+		rc = hypercalls[nr].fn(v, args);
+	if (hypercall_trace)
+		hvlog("(XEN) d%u v%u: %s(%#llx, %#llx, %#llx) = %ld", v->d->domid, v->id,
+		      hypercall_name(nr), (unsigned long long)args[0], (unsigned long long)args[1],
+		      (unsigned long long)args[2], rc);
+	return rc;
 }
 
 /* Bounded so one hypercall cannot hold a vCPU thread for long. */

@@ -331,6 +331,18 @@ static void handle_exit(struct vcpu *v, struct kvm_run *run)
 	}
 }
 
+/* A kick that interrupted KVM_RUN stays pending (the thread blocks it): consume it. */
+static void eat_kick(void)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIG_KICK);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+}
+
 void kvm_vcpu_loop(struct vcpu *v)
 {
 	struct domain *d = v->d;
@@ -376,8 +388,10 @@ void kvm_vcpu_loop(struct vcpu *v)
 		int rc = ioctl(v->fd, KVM_RUN, 0);
 		atomic_store(&v->in_guest, 0);
 		if (rc < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				eat_kick();
 				continue;
+			}
 			domain_crash(d, "vcpu %u: KVM_RUN failed: %s", v->id, strerror(errno));
 			continue;
 		}

@@ -263,6 +263,8 @@ void domain_console_write(struct domain *d, const char *buf, size_t len);
 
 /* ---- hypercall.c: decoding and dispatch ---- */
 
+/* Logs every hypercall with its arguments and result (kxen-hv -t). */
+extern bool hypercall_trace;
 /* Dispatches hypercall nr with its five register arguments; returns rax. */
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t args[5]);
 /* Name of hypercall nr, for logs. */

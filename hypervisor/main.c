@@ -16,13 +16,14 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: kxen-hv [-f] [-d] [-s SOCKET] [-l LOGFILE]\n"
+	        "usage: kxen-hv [-f] [-d] [-t] [-s SOCKET] [-l LOGFILE]\n"
 	        "Runs Xen-style PV guest domains on /dev/kvm; kxl and the other dom0 tools\n"
 	        "talk to it through a root-only control socket.\n"
 	        "  -s, --socket PATH   control socket (default $%s or %s)\n"
 	        "  -f, --foreground    stay in the foreground and log to stderr\n"
 	        "  -d, --daemon        detach and log to LOGFILE\n"
 	        "  -l, --log FILE      append the log to FILE (default with -d: /var/log/kxen/kxen-hv.log)\n"
+	        "  -t, --trace         log every hypercall (debugging guests)\n"
 	        "  -h, --help          this text\n",
 	        KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET);
 }
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "daemon", no_argument, NULL, 'd' },
 		{ "log", required_argument, NULL, 'l' },
+		{ "trace", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -59,12 +61,13 @@ int main(int argc, char **argv)
 	char why[256];
 	sigset_t set;
 
-	while ((c = getopt_long(argc, argv, "s:fdl:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:fdl:th", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'f': daemonize = 0; break;
 		case 'd': daemonize = 1; break;
 		case 'l': logfile = optarg; break;
+		case 't': hypercall_trace = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -1,0 +1,322 @@
+/* Builds a xenpv domain through kxen-hv: loads the kernel, writes the layout and start_info, starts vCPU 0. */
+/* A toolstack uses the current Xen interface; the legacy default would rename console_evtchn. */
+#ifndef __XEN_TOOLS__
+#define __XEN_TOOLS__ 1
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xen/xen.h>
+#include "kxbuild.h"
+
+#define MAX_KERNEL_BYTES (64UL << 20)
+
+/* What a build holds at any moment, so one cleanup path can undo it all. */
+struct build {
+	kxctrl *h;
+	const struct kxbuild_config *cfg;
+	char *err;
+	size_t errlen;
+	uint8_t *file;
+	size_t file_len;
+	struct kxbuild_image img;
+	uint32_t domid;
+	int created;
+	int memfd;
+	uint8_t *ram;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct build *b, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (b->err && b->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(b->err, b->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+void kxbuild_fill_hypercall_page(uint8_t *page)
+{
+	/* pop %rax; pop %r11; pop %rcx; add $8,%rsp (flags); iretq: Xen's iret_context. */
+	static const uint8_t iret_stub[] = {
+		0x58, 0x41, 0x5b, 0x59, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf,
+	};
+	unsigned n;
+
+	/* int3 padding: a call into the middle of a stub traps instead of sliding on. */
+	memset(page, 0xcc, KXEN_PAGE_SIZE);
+	for (n = 0; n < KXEN_PAGE_SIZE / KXEN_HYPERCALL_STUB_SIZE; n++) {
+		uint8_t *s = page + n * KXEN_HYPERCALL_STUB_SIZE;
+		uint32_t nr = n;
+
+		if (n == __HYPERVISOR_iret) {
+			memcpy(s, iret_stub, sizeof iret_stub);
+			continue;
+		}
+		s[0] = 0xb8;                    /* mov $nr,%eax */
+		memcpy(s + 1, &nr, 4);
+		s[5] = 0xe7;                    /* out %eax,$port */
+		s[6] = KXEN_HYPERCALL_PORT;
+		s[7] = 0xc3;                    /* ret */
+	}
+}
+
+static int read_kernel(struct build *b)
+{
+	const char *path = b->cfg->kernel;
+	struct stat st;
+	size_t got = 0;
+	int fd, rc;
+
+	if (!path || !*path)
+		return fail(b, -EINVAL, "no kernel given");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		return fail(b, rc, "kernel '%s': %s", path, strerror(-rc));
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		fail(b, rc, "kernel '%s': %s", path, strerror(-rc));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = fail(b, -EINVAL, "kernel '%s': not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > MAX_KERNEL_BYTES) {
+		rc = fail(b, -EFBIG, "kernel '%s': %lld bytes, the limit is %lu", path,
+		          (long long)st.st_size, MAX_KERNEL_BYTES);
+		goto out;
+	}
+	b->file_len = (size_t)st.st_size;
+	b->file = malloc(b->file_len ? b->file_len : 1);
+	if (!b->file) {
+		rc = fail(b, -ENOMEM, "kernel '%s': %s", path, strerror(ENOMEM));
+		goto out;
+	}
+	while (got < b->file_len) {
+		ssize_t n = read(fd, b->file + got, b->file_len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			fail(b, rc, "kernel '%s': %s", path, strerror(-rc));
+			goto out;
+		}
+		if (n == 0) {
+			rc = fail(b, -EIO, "kernel '%s': shrank while being read", path);
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+/* Rejects what the hypervisor would reject anyway, before a domain exists. */
+static int check_config(struct build *b)
+{
+	const struct kxbuild_config *cfg = b->cfg;
+	size_t cmdlen = cfg->cmdline ? strlen(cfg->cmdline) : 0;
+
+	if (!cfg->name || !*cfg->name)
+		return fail(b, -EINVAL, "domain has no name");
+	if (strlen(cfg->name) >= KXCTL_NAME_MAX)
+		return fail(b, -EINVAL, "domain name '%s' is longer than %d bytes", cfg->name,
+		            KXCTL_NAME_MAX - 1);
+	if (cfg->mem_bytes % KXEN_LARGE_PAGE_SIZE || cfg->mem_bytes < KXEN_PV_MIN_MEM ||
+	    cfg->mem_bytes > KXEN_PV_MAX_MEM)
+		return fail(b, -EINVAL, "domain '%s': memory %llu bytes is not a multiple of 2 MiB "
+		            "between %lu MiB and %lu GiB", cfg->name,
+		            (unsigned long long)cfg->mem_bytes, KXEN_PV_MIN_MEM >> 20,
+		            KXEN_PV_MAX_MEM >> 30);
+	if (cfg->vcpus == 0 || cfg->vcpus > KXEN_PV_MAX_VCPUS)
+		return fail(b, -EINVAL, "domain '%s': %u vCPUs, must be 1 to %d", cfg->name,
+		            cfg->vcpus, KXEN_PV_MAX_VCPUS);
+	if (cmdlen >= MAX_GUEST_CMDLINE)
+		return fail(b, -E2BIG, "domain '%s': command line is %zu bytes, the limit is %d",
+		            cfg->name, cmdlen, MAX_GUEST_CMDLINE - 1);
+	return 0;
+}
+
+static int create_domain(struct build *b)
+{
+	const struct kxbuild_config *cfg = b->cfg;
+	struct kxctl_domain_create req;
+	struct stat st;
+	int rc;
+
+	memset(&req, 0, sizeof req);
+	memcpy(req.name, cfg->name, strlen(cfg->name));
+	if (cfg->uuid)
+		memcpy(req.uuid, cfg->uuid, sizeof req.uuid);
+	req.mem_bytes = cfg->mem_bytes;
+	req.max_vcpus = cfg->vcpus;
+	req.on_poweroff = cfg->on_poweroff;
+	req.on_reboot = cfg->on_reboot;
+	req.on_crash = cfg->on_crash;
+	rc = kxctrl_domain_create(b->h, &req, &b->domid, &b->memfd);
+	if (rc)
+		return fail(b, rc, "kxen-hv: create domain '%s': %s", cfg->name, strerror(-rc));
+	b->created = 1;
+	/* A short memfd would turn a bad reply into SIGBUS while we write. */
+	if (fstat(b->memfd, &st) < 0) {
+		rc = -errno;
+		return fail(b, rc, "domain '%s': memory fd: %s", cfg->name, strerror(-rc));
+	}
+	if ((uint64_t)st.st_size < cfg->mem_bytes)
+		return fail(b, -EIO, "domain '%s': memory fd holds %lld bytes, expected %llu",
+		            cfg->name, (long long)st.st_size, (unsigned long long)cfg->mem_bytes);
+	b->ram = mmap(NULL, cfg->mem_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, b->memfd, 0);
+	if (b->ram == MAP_FAILED) {
+		b->ram = NULL;
+		rc = -errno;
+		return fail(b, rc, "domain '%s': map guest memory: %s", cfg->name, strerror(-rc));
+	}
+	return 0;
+}
+
+static void load_kernel(struct build *b)
+{
+	unsigned i;
+
+	for (i = 0; i < b->img.nr_segments; i++) {
+		const struct kxbuild_segment *s = &b->img.seg[i];
+
+		memcpy(b->ram + s->paddr, b->file + s->offset, s->filesz);
+		memset(b->ram + s->paddr + s->filesz, 0, s->memsz - s->filesz);
+	}
+	kxbuild_fill_hypercall_page(b->ram + b->img.hypercall_page);
+}
+
+static int alloc_evtchn(struct build *b, const char *what, uint32_t *port)
+{
+	int rc = kxctrl_evtchn_alloc_unbound(b->h, b->domid, 0, port);
+
+	if (rc)
+		return fail(b, rc, "kxen-hv: domain '%s': allocate %s event channel: %s",
+		            b->cfg->name, what, strerror(-rc));
+	return 0;
+}
+
+static int write_start_info(struct build *b, struct kxbuild_result *res)
+{
+	uint64_t base = b->img.load_end;
+	start_info_t *si;
+	int rc;
+
+	res->start_info_gpa = base + KXBUILD_PG_START_INFO * KXEN_PAGE_SIZE;
+	res->shared_info_gpa = base + KXBUILD_PG_SHARED_INFO * KXEN_PAGE_SIZE;
+	res->store_pfn = base / KXEN_PAGE_SIZE + KXBUILD_PG_STORE;
+	res->console_pfn = base / KXEN_PAGE_SIZE + KXBUILD_PG_CONSOLE;
+	/* kxen-hv hands out zeroed RAM; clearing here keeps this file's contract self-evident. */
+	memset(b->ram + base, 0, (uint64_t)KXBUILD_SPECIAL_PAGES * KXEN_PAGE_SIZE);
+
+	if ((rc = alloc_evtchn(b, "xenstore", &res->store_evtchn)) ||
+	    (rc = alloc_evtchn(b, "console", &res->console_evtchn)))
+		return rc;
+
+	si = (start_info_t *)(b->ram + res->start_info_gpa);
+	snprintf(si->magic, sizeof si->magic, "xen-3.0-x86_64");
+	si->nr_pages = b->cfg->mem_bytes / KXEN_PAGE_SIZE;
+	si->shared_info = res->shared_info_gpa;
+	si->flags = 0;
+	si->store_mfn = res->store_pfn;
+	si->store_evtchn = res->store_evtchn;
+	si->console.domU.mfn = res->console_pfn;
+	si->console.domU.evtchn = res->console_evtchn;
+	si->pt_base = KXEN_PV_PML4;
+	si->nr_pt_frames = KXEN_PV_NR_PT_FRAMES(b->cfg->mem_bytes);
+	si->mfn_list = 0;
+	si->mod_start = 0;
+	si->mod_len = 0;
+	if (b->cfg->cmdline)
+		memcpy(si->cmd_line, b->cfg->cmdline, strlen(b->cfg->cmdline));  /* length checked */
+	return 0;
+}
+
+static int build(struct build *b, struct kxbuild_result *res)
+{
+	const struct kxbuild_config *cfg = b->cfg;
+	struct kxctl_set_boot boot;
+	char perr[KXBUILD_ERR_MAX];
+	int rc;
+
+	if ((rc = check_config(b)) || (rc = read_kernel(b)))
+		return rc;
+	rc = kxbuild_elf_parse(b->file, b->file_len, cfg->mem_bytes, &b->img, perr, sizeof perr);
+	if (rc)
+		return fail(b, rc, "kernel '%s': %s", cfg->kernel, perr);
+	if ((rc = create_domain(b)))
+		return rc;
+	res->domid = b->domid;
+	rc = kxbuild_write_layout(b->ram, cfg->mem_bytes, cfg->vcpus);
+	if (rc)
+		return fail(b, rc, "domain '%s': write page tables and descriptors: %s",
+		            cfg->name, strerror(-rc));
+	load_kernel(b);
+	if ((rc = write_start_info(b, res)))
+		return rc;
+
+	memset(&boot, 0, sizeof boot);
+	boot.domid = b->domid;
+	boot.shared_info_gpa = res->shared_info_gpa;
+	boot.start_info_gpa = res->start_info_gpa;
+	boot.entry = b->img.entry;
+	boot.stack = b->img.load_end + (uint64_t)KXBUILD_SPECIAL_PAGES * KXEN_PAGE_SIZE;
+	boot.rsi = res->start_info_gpa;
+	rc = kxctrl_domain_set_boot(b->h, &boot);
+	if (rc)
+		return fail(b, rc, "kxen-hv: domain '%s': set boot state: %s", cfg->name,
+		            strerror(-rc));
+	/* Our mapping is not needed to run the guest; drop it before it can run. */
+	munmap(b->ram, cfg->mem_bytes);
+	b->ram = NULL;
+	close(b->memfd);
+	b->memfd = -1;
+	if (!cfg->paused && (rc = kxctrl_domain_unpause(b->h, b->domid)))
+		return fail(b, rc, "kxen-hv: domain '%s': unpause: %s", cfg->name, strerror(-rc));
+	return 0;
+}
+
+int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
+                   struct kxbuild_result *res, char *err, size_t errlen)
+{
+	struct build b = { .h = h, .cfg = cfg, .err = err, .errlen = errlen, .memfd = -1 };
+	struct kxbuild_result r;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	memset(&r, 0, sizeof r);
+	if (!h || !cfg)
+		rc = fail(&b, -EINVAL, "no control handle or configuration");
+	else
+		rc = build(&b, &r);
+	if (b.ram)
+		munmap(b.ram, cfg->mem_bytes);
+	if (b.memfd >= 0)
+		close(b.memfd);
+	/* Leave nothing half-built behind; the first error is the one worth reporting. */
+	if (rc && b.created)
+		kxctrl_domain_destroy(h, b.domid);
+	free(b.file);
+	if (rc == 0 && res)
+		*res = r;
+	return rc;
+}
