@@ -1,0 +1,13 @@
+#!/bin/sh
+# Installs kxen's build and test dependencies on Debian 12 (run as root).
+set -e
+PACKAGES="build-essential autoconf automake pkg-config libxen-dev libxml2-dev libxml2-utils \
+libncurses-dev zlib1g-dev libcunit1-dev linux-libc-dev procps"
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps.sh: run as root (apt-get needs it)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $PACKAGES
