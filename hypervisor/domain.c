@@ -133,20 +133,34 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 			goto fail;
 	}
 
-	pthread_rwlock_wrlock(&table_lock);
-	if (name_taken(name, NULL)) {
-		pthread_rwlock_unlock(&table_lock);
-		rc = -EEXIST;
+	rc = domain_register(d);
+	if (rc)
 		goto fail;
-	}
+	hvlog("(XEN) domain %u (%s) created: %llu MiB, %u vCPUs", d->domid, d->name,
+	      (unsigned long long)(cfg->mem_bytes >> 20), d->max_vcpus);
+	*out = d;
+	return 0;
+fail:
+	domain_free(d);
+	return rc;
+}
+
+int domain_register(struct domain *d)
+{
 	struct sysinfo si;
-	if (sysinfo(&si) == 0 &&
-	    total_mem + cfg->mem_bytes > (uint64_t)si.totalram * si.mem_unit) {
-		pthread_rwlock_unlock(&table_lock);
-		rc = -ENOMEM;
-		goto fail;
-	}
 	uint32_t id = 0;
+
+	pthread_rwlock_wrlock(&table_lock);
+	if (name_taken(d->name, NULL)) {
+		pthread_rwlock_unlock(&table_lock);
+		return -EEXIST;
+	}
+	/* Refuse to promise more RAM than the host has (guests' RAM is sparse, not free). */
+	if (sysinfo(&si) == 0 &&
+	    total_mem + d->mem.size > (uint64_t)si.totalram * si.mem_unit) {
+		pthread_rwlock_unlock(&table_lock);
+		return -ENOMEM;
+	}
 	for (unsigned tries = 0; tries < MAX_DOMID; tries++) {
 		uint32_t cand = next_domid;
 		next_domid = next_domid >= MAX_DOMID ? 1 : next_domid + 1;
@@ -157,21 +171,14 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 	}
 	if (!id) {
 		pthread_rwlock_unlock(&table_lock);
-		rc = -ENOSPC;
-		goto fail;
+		return -ENOSPC;
 	}
 	d->domid = id;
 	table[id] = d;
 	nr_domains++;
-	total_mem += cfg->mem_bytes;
+	total_mem += d->mem.size;
 	pthread_rwlock_unlock(&table_lock);
-	hvlog("(XEN) domain %u (%s) created: %llu MiB, %u vCPUs", d->domid, d->name,
-	      (unsigned long long)(cfg->mem_bytes >> 20), d->max_vcpus);
-	*out = d;
 	return 0;
-fail:
-	domain_free(d);
-	return rc;
 }
 
 static void domain_free(struct domain *d)

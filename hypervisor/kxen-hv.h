@@ -236,6 +236,12 @@ int domain_table_init(void);
 struct domain *domain_dom0(void);
 /* Creates a paused domain with zeroed RAM. */
 int domain_create(const struct kxctl_domain_create *cfg, struct domain **out);
+/*
+ * Gives a fully initialised domain an id and puts it in the table (refusing
+ * duplicate names and RAM beyond the host's). domain_create uses it; unit
+ * tests use it to register domains built on malloc'd memory without KVM.
+ */
+int domain_register(struct domain *d);
 /* Takes a reference to the live domain domid; NULL if none. */
 struct domain *domain_get(uint32_t domid);
 void domain_put(struct domain *d);

@@ -1,0 +1,359 @@
+/* CUnit suite for libkxconfig: examples, every broken config's exact message, units, UUIDs, round trips. */
+/*
+ * Broken configs are loaded by their bare file name from inside
+ * tests/data/bad, so each message starts "NAME.xml:LINE:" whatever the
+ * build directory is; the .err files hold those messages verbatim.
+ */
+#include <config.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <CUnit/Basic.h>
+#include "kxconfig.h"
+
+#define EXAMPLES_DIR TEST_DATA_DIR "/../../xml/examples"
+#define BAD_DIR TEST_DATA_DIR "/bad"
+#define GOOD_DIR TEST_DATA_DIR "/good"
+#define SCHEMA TEST_DATA_DIR "/../../xml/domain.rng"
+#define MIB (1ull << 20)
+
+static char start_dir[PATH_MAX];
+static char err[1024];
+
+static struct kxconfig *load(const char *path)
+{
+	struct kxconfig *c = NULL;
+	err[0] = '\0';
+	if (kxconfig_load(path, &c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "\nunexpected error: %s\n", err);
+		return NULL;
+	}
+	return c;
+}
+
+static void test_examples(void)
+{
+	struct kxconfig *c;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/hello.xml"));
+	CU_ASSERT_STRING_EQUAL(c->name, "hello");
+	CU_ASSERT_EQUAL(c->virt, KXCONFIG_VIRT_KXEN);
+	CU_ASSERT_EQUAL(c->mem_bytes, 16 * MIB);
+	CU_ASSERT_EQUAL(c->cur_mem_bytes, 16 * MIB);
+	CU_ASSERT_EQUAL(c->vcpus, 1);
+	CU_ASSERT_EQUAL(c->os_type, KXCONFIG_OS_XENPV);
+	CU_ASSERT_STRING_EQUAL(c->kernel, "/usr/local/libexec/kxen/kxen-guest");
+	CU_ASSERT_EQUAL(c->kernel_line, 8);
+	CU_ASSERT_STRING_EQUAL(c->cmdline, "hello");
+	CU_ASSERT_PTR_NULL(c->title);
+	CU_ASSERT_PTR_NULL(c->description);
+	CU_ASSERT_TRUE(c->uuid_generated);
+	CU_ASSERT_EQUAL(c->on_poweroff, KXCTL_ACTION_DESTROY);
+	CU_ASSERT_EQUAL(c->on_reboot, KXCTL_ACTION_DESTROY);
+	CU_ASSERT_EQUAL(c->on_crash, KXCTL_ACTION_DESTROY);
+	CU_ASSERT_STRING_EQUAL(c->source, EXAMPLES_DIR "/hello.xml");
+	kxconfig_free(c);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/sleep.xml"));
+	CU_ASSERT_STRING_EQUAL(c->name, "sleep");
+	CU_ASSERT_STRING_EQUAL(c->title, "Timer test guest");
+	CU_ASSERT_STRING_EQUAL(c->cmdline, "sleep 2000");
+	kxconfig_free(c);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/smp.xml"));
+	static const uint8_t smp_uuid[16] = { 0x6b, 0x2a, 0x3c, 0x1e, 0x9d, 0x4f, 0x4e, 0x8a,
+	                                      0xb1, 0xc7, 0x2f, 0x5d, 0x8e, 0x9a, 0x0b, 0x13 };
+	CU_ASSERT_STRING_EQUAL(c->name, "smp");
+	CU_ASSERT_EQUAL(c->virt, KXCONFIG_VIRT_XEN);
+	CU_ASSERT_EQUAL(c->os_type, KXCONFIG_OS_XENPV);   /* 'linux' with type='xen' */
+	CU_ASSERT_EQUAL(c->vcpus, 4);
+	CU_ASSERT_EQUAL(c->mem_bytes, 64 * MIB);
+	CU_ASSERT_FALSE(c->uuid_generated);
+	CU_ASSERT_EQUAL(memcmp(c->uuid, smp_uuid, 16), 0);
+	CU_ASSERT_STRING_EQUAL(c->description, "\n    Exercises vCPU bring-up and cross-vCPU events.\n  ");
+	kxconfig_free(c);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/crash.xml"));
+	CU_ASSERT_STRING_EQUAL(c->name, "crash");
+	CU_ASSERT_EQUAL(c->mem_bytes, 8 * MIB);
+	CU_ASSERT_EQUAL(c->on_crash, KXCTL_ACTION_PRESERVE);
+	CU_ASSERT_EQUAL(c->on_poweroff, KXCTL_ACTION_DESTROY);
+	kxconfig_free(c);
+}
+
+static void test_full(void)
+{
+	struct kxconfig *c;
+	static const uint8_t u[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+	                               0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(GOOD_DIR "/full.xml"));
+	CU_ASSERT_STRING_EQUAL(c->name, "full_test-1.x+y:z@w");
+	CU_ASSERT_STRING_EQUAL(c->title, "A title with <markup> & quotes ' \"");
+	CU_ASSERT_STRING_EQUAL(c->description, "Line one & \"two\"\n  <three> 'four'");
+	CU_ASSERT_EQUAL(memcmp(c->uuid, u, 16), 0);
+	CU_ASSERT_EQUAL(c->mem_bytes, 128 * MIB);
+	CU_ASSERT_EQUAL(c->cur_mem_bytes, 65536000);   /* 65536 KB, decimal */
+	CU_ASSERT_EQUAL(c->vcpus, 32);
+	CU_ASSERT_STRING_EQUAL(c->kernel, "/opt/kxen/kernel with space");
+	CU_ASSERT_STRING_EQUAL(c->cmdline, "app=echo msg=\"a & b\" <x>");
+	CU_ASSERT_EQUAL(c->on_poweroff, KXCTL_ACTION_DESTROY);
+	CU_ASSERT_EQUAL(c->on_reboot, KXCTL_ACTION_PRESERVE);
+	CU_ASSERT_EQUAL(c->on_crash, KXCTL_ACTION_PRESERVE);
+	kxconfig_free(c);
+}
+
+static void test_relative_kernel(void)
+{
+	char real[PATH_MAX], want[PATH_MAX + 32];
+	struct kxconfig *c;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(GOOD_DIR, real));
+	snprintf(want, sizeof(want), "%s/guest/kxen-guest", real);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(GOOD_DIR "/relative.xml"));
+	CU_ASSERT_STRING_EQUAL(c->kernel, want);
+	CU_ASSERT_EQUAL(c->mem_bytes, 1024 * MIB);
+	kxconfig_free(c);
+
+	/* The same file reached through a relative path from elsewhere. */
+	CU_ASSERT_EQUAL_FATAL(chdir(TEST_DATA_DIR), 0);
+	c = load("good/relative.xml");
+	CU_ASSERT_EQUAL(chdir(start_dir), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->kernel, want);
+	kxconfig_free(c);
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return buf;
+}
+
+static void test_bad(void)
+{
+	DIR *d = opendir(BAD_DIR);
+	struct dirent *de;
+	int files = 0;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL_FATAL(chdir(BAD_DIR), 0);
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l < 5 || strcmp(de->d_name + l - 4, ".xml"))
+			continue;
+		char errfile[NAME_MAX + 8];
+		snprintf(errfile, sizeof(errfile), "%.*s.err", (int)(l - 4), de->d_name);
+		char *want = slurp(errfile);
+		struct kxconfig *c = (struct kxconfig *)1;
+		int r = kxconfig_load(de->d_name, &c, err, sizeof(err));
+		files++;
+		CU_ASSERT_PTR_NOT_NULL(want);
+		CU_ASSERT_EQUAL(r, -1);
+		CU_ASSERT_PTR_NULL(c);
+		if (!want || strcmp(want, err)) {
+			fprintf(stderr, "\n%s:\n  want: %s\n  got:  %s\n", de->d_name, want ? want : "(no .err)", err);
+			CU_FAIL("message differs from the .err file");
+		}
+	}
+	closedir(d);
+	CU_ASSERT_EQUAL(chdir(start_dir), 0);
+	CU_ASSERT(files >= 40);   /* the directory really was read */
+}
+
+static void test_missing_file(void)
+{
+	struct kxconfig *c;
+	CU_ASSERT_EQUAL(kxconfig_load("/nonexistent/g.xml", &c, err, sizeof(err)), -1);
+	CU_ASSERT_STRING_EQUAL(err, "/nonexistent/g.xml: cannot open: No such file or directory");
+	CU_ASSERT_EQUAL(kxconfig_load(TEST_DATA_DIR, &c, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is a directory"));
+}
+
+/* libxml2 must not print anything itself: kxl owns the terminal. */
+static void test_quiet(void)
+{
+	FILE *tmp = tmpfile();
+	struct kxconfig *c;
+	int saved = dup(2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), 2);
+	kxconfig_load(BAD_DIR "/parse-error.xml", &c, err, sizeof(err));
+	kxconfig_load(BAD_DIR "/unknown-element.xml", &c, err, sizeof(err));
+	kxconfig_load(BAD_DIR "/bad-uuid.xml", &c, err, sizeof(err));
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	CU_ASSERT_EQUAL(ftell(tmp), 0);
+	fclose(tmp);
+}
+
+static void test_schema_override(void)
+{
+	struct kxconfig *c;
+	setenv(KXCONFIG_SCHEMA_ENV, "/nonexistent/domain.rng", 1);
+	CU_ASSERT_STRING_EQUAL(kxconfig_schema_path(), "/nonexistent/domain.rng");
+	CU_ASSERT_EQUAL(kxconfig_load(EXAMPLES_DIR "/hello.xml", &c, err, sizeof(err)), -1);
+	CU_ASSERT_STRING_EQUAL(err, "cannot read the schema /nonexistent/domain.rng: No such file or "
+	                            "directory (set KXEN_SCHEMA to the path of domain.rng)");
+	setenv(KXCONFIG_SCHEMA_ENV, SCHEMA, 1);
+}
+
+static void test_units(void)
+{
+	static const struct { const char *v, *unit; uint64_t bytes; } ok[] = {
+		{ "1", NULL, 1024 }, { "1", "", 1024 }, { "7", "b", 7 }, { "7", "bytes", 7 },
+		{ "7", "byte", 7 }, { "1", "KB", 1000 }, { "1", "k", 1024 }, { "1", "KiB", 1024 },
+		{ "2", "M", 2 * MIB }, { "2", "MiB", 2 * MIB }, { "2", "MB", 2000000 },
+		{ "3", "G", 3ull << 30 }, { "3", "GiB", 3ull << 30 }, { "3", "GB", 3000000000ull },
+		{ "1", "T", 1ull << 40 }, { "1", "TB", 1000000000000ull }, { "1", "mib", MIB },
+		{ "1", "gB", 1000000000ull }, { " +5 ", "k", 5120 },
+		{ "18446744073709551615", "b", UINT64_MAX }, { "16777215", "TiB", 16777215ull << 40 },
+	};
+	static const struct { const char *v, *unit; int err; } bad[] = {
+		{ "1", "XB", -EINVAL }, { "1", "KiBs", -EINVAL }, { "1", "i", -EINVAL },
+		{ "x", NULL, -EINVAL }, { "", NULL, -EINVAL }, { "1.5", "M", -EINVAL },
+		{ "-1", NULL, -EINVAL }, { "18446744073709551616", "b", -ERANGE },
+		{ "16777216", "TiB", -ERANGE }, { "18014398509481984", "KiB", -ERANGE },
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		uint64_t b = 0;
+		CU_ASSERT_EQUAL(kxconfig_scale(ok[i].v, ok[i].unit, &b), 0);
+		CU_ASSERT_EQUAL(b, ok[i].bytes);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint64_t b = 0;
+		CU_ASSERT_EQUAL(kxconfig_scale(bad[i].v, bad[i].unit, &b), bad[i].err);
+	}
+	CU_ASSERT_STRING_EQUAL(kxconfig_unit_name(NULL), "KiB");
+	CU_ASSERT_STRING_EQUAL(kxconfig_unit_name("M"), "MiB");
+	CU_ASSERT_STRING_EQUAL(kxconfig_unit_name("gb"), "GB");
+	CU_ASSERT_STRING_EQUAL(kxconfig_unit_name("b"), "bytes");
+	CU_ASSERT_PTR_NULL(kxconfig_unit_name("XB"));
+}
+
+static void test_uuid(void)
+{
+	uint8_t a[16], b[16];
+	char s[37];
+	CU_ASSERT_EQUAL(kxconfig_uuid_parse("6b2a3c1e-9d4f-4e8a-b1c7-2f5d8e9a0b13", a), 0);
+	CU_ASSERT_EQUAL(kxconfig_uuid_parse("6B2A3C1E9D4F4E8AB1C72F5D8E9A0B13", b), 0);
+	CU_ASSERT_EQUAL(memcmp(a, b, 16), 0);
+	kxconfig_uuid_format(a, s);
+	CU_ASSERT_STRING_EQUAL(s, "6b2a3c1e-9d4f-4e8a-b1c7-2f5d8e9a0b13");
+	CU_ASSERT_EQUAL(kxconfig_uuid_parse("6b2a3c1e-9d4f-4e8a-b1c7-2f5d8e9a0b1", a), -EINVAL);
+	CU_ASSERT_EQUAL(kxconfig_uuid_parse("6b2a3c1e9-d4f-4e8a-b1c7-2f5d8e9a0b13", a), -EINVAL);
+	CU_ASSERT_EQUAL(kxconfig_uuid_parse("6b2a3c1e-9d4f-4e8a-b1c7-2f5d8e9a0b1g", a), -EINVAL);
+	CU_ASSERT_EQUAL(kxconfig_uuid_parse("", a), -EINVAL);
+
+	CU_ASSERT_EQUAL(kxconfig_uuid_generate(a), 0);
+	CU_ASSERT_EQUAL(kxconfig_uuid_generate(b), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 16), 0);
+	CU_ASSERT_EQUAL(a[6] >> 4, 4);           /* version 4 */
+	CU_ASSERT_EQUAL(a[8] & 0xc0, 0x80);      /* RFC 4122 variant */
+	kxconfig_uuid_format(a, s);
+	CU_ASSERT_EQUAL(kxconfig_uuid_parse(s, b), 0);
+	CU_ASSERT_EQUAL(memcmp(a, b, 16), 0);
+
+	/* Each load of a file without <uuid> makes a new one. */
+	struct kxconfig *c1 = load(EXAMPLES_DIR "/hello.xml"), *c2 = load(EXAMPLES_DIR "/hello.xml");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c2);
+	CU_ASSERT_NOT_EQUAL(memcmp(c1->uuid, c2->uuid, 16), 0);
+	CU_ASSERT_EQUAL(c1->uuid[6] >> 4, 4);
+	kxconfig_free(c1);
+	kxconfig_free(c2);
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static void round_trip(const char *path)
+{
+	char tmpl[] = "/tmp/kxconfig-test-XXXXXX.xml";
+	struct kxconfig *a = load(path), *b;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	int fd = mkstemps(tmpl, 4);
+	CU_ASSERT_FATAL(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	CU_ASSERT_EQUAL(kxconfig_format(a, f), 0);
+	fclose(f);
+	b = load(tmpl);
+	unlink(tmpl);
+	if (!b) {
+		fprintf(stderr, "round trip of %s failed\n", path);
+		CU_FAIL("formatted config does not load");
+		kxconfig_free(a);
+		return;
+	}
+	CU_ASSERT_STRING_EQUAL(a->name, b->name);
+	CU_ASSERT_EQUAL(a->virt, b->virt);
+	CU_ASSERT_EQUAL(memcmp(a->uuid, b->uuid, 16), 0);
+	CU_ASSERT_FALSE(b->uuid_generated);
+	CU_ASSERT_TRUE(str_eq(a->title, b->title));
+	CU_ASSERT_TRUE(str_eq(a->description, b->description));
+	CU_ASSERT_EQUAL(a->mem_bytes, b->mem_bytes);
+	CU_ASSERT_EQUAL(a->cur_mem_bytes, b->cur_mem_bytes);
+	CU_ASSERT_EQUAL(a->vcpus, b->vcpus);
+	CU_ASSERT_EQUAL(a->os_type, b->os_type);
+	CU_ASSERT_STRING_EQUAL(a->kernel, b->kernel);
+	CU_ASSERT_TRUE(str_eq(a->cmdline, b->cmdline));
+	CU_ASSERT_EQUAL(a->on_poweroff, b->on_poweroff);
+	CU_ASSERT_EQUAL(a->on_reboot, b->on_reboot);
+	CU_ASSERT_EQUAL(a->on_crash, b->on_crash);
+	kxconfig_free(a);
+	kxconfig_free(b);
+}
+
+static void test_round_trip(void)
+{
+	static const char *const files[] = {
+		EXAMPLES_DIR "/hello.xml", EXAMPLES_DIR "/sleep.xml", EXAMPLES_DIR "/smp.xml",
+		EXAMPLES_DIR "/crash.xml", GOOD_DIR "/full.xml", GOOD_DIR "/relative.xml",
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		round_trip(files[i]);
+}
+
+int main(void)
+{
+	static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+		{ "examples parse with their values", test_examples },
+		{ "every element and escaping", test_full },
+		{ "relative kernel paths", test_relative_kernel },
+		{ "broken configs give their .err message", test_bad },
+		{ "missing file", test_missing_file },
+		{ "nothing printed on stderr", test_quiet },
+		{ "KXEN_SCHEMA override", test_schema_override },
+		{ "memory units", test_units },
+		{ "uuid parse, format, generate", test_uuid },
+		{ "format round trip", test_round_trip },
+	};
+	if (!getcwd(start_dir, sizeof(start_dir)))
+		return 1;
+	/* Always the source tree's schema, never one installed by an older build. */
+	setenv(KXCONFIG_SCHEMA_ENV, SCHEMA, 1);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	CU_pSuite s = CU_add_suite("kxconfig", NULL, NULL);
+	for (size_t i = 0; s && i < sizeof(tests) / sizeof(tests[0]); i++)
+		CU_add_test(s, tests[i].name, tests[i].fn);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failures ? 1 : 0;
+}

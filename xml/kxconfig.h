@@ -1,0 +1,83 @@
+/* libkxconfig: loads, validates and writes kxen domain configs (libvirt-style domain XML). */
+#ifndef KXCONFIG_H
+#define KXCONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <kxen/ctl.h>
+
+/* Limits a config is checked against (docs/domain-xml.md explains them). */
+#define KXCONFIG_MAX_VCPUS     32u
+#define KXCONFIG_MEM_MIN       (4ull << 20)
+#define KXCONFIG_MEM_MAX       (16ull << 30)
+#define KXCONFIG_MEM_ALIGN     (2ull << 20)     /* the builder maps RAM with 2 MiB pages */
+#define KXCONFIG_CMDLINE_MAX   1023u            /* start_info.cmd_line holds 1024 bytes with the NUL */
+#define KXCONFIG_FILE_MAX      (1u << 20)       /* a domain config is small; refuse anything bigger */
+#define KXCONFIG_SCHEMA_ENV    "KXEN_SCHEMA"    /* full path of domain.rng, overriding the built-in one */
+
+/* <domain type='...'>: both mean the same guest ABI; 'xen' is what libvirt users write. */
+enum kxconfig_virt {
+	KXCONFIG_VIRT_XEN = 0,
+	KXCONFIG_VIRT_KXEN,
+};
+
+/* <os><type>: only xenpv can be built today; xenpvh is parsed to reject it by name. */
+enum kxconfig_os {
+	KXCONFIG_OS_XENPV = 0,
+	KXCONFIG_OS_XENPVH,
+};
+
+struct kxconfig {
+	char *source;              /* the path it was loaded from, as given */
+	enum kxconfig_virt virt;
+	char *name;                /* 1..KXCTL_NAME_MAX-1 chars, never all digits */
+	uint8_t uuid[16];
+	int uuid_generated;        /* no <uuid> in the file: a random v4 one was made */
+	char *title;               /* NULL when absent */
+	char *description;         /* NULL when absent; kept verbatim */
+	uint64_t mem_bytes;        /* <memory> */
+	uint64_t cur_mem_bytes;    /* <currentMemory>, mem_bytes when absent */
+	unsigned vcpus;
+	enum kxconfig_os os_type;
+	char *kernel;              /* resolved against the XML file's directory */
+	int kernel_line;           /* line of <kernel>, for errors found later (file missing...) */
+	char *cmdline;             /* NULL when absent */
+	enum kxctl_action on_poweroff, on_reboot, on_crash;
+};
+
+/*
+ * Parses path, validates it against domain.rng and checks the values.
+ * Returns 0 with *out set (free with kxconfig_free), or -1 with *out NULL
+ * and one line in err: "PATH:LINE: ..." naming the element at fault.
+ * Nothing is printed to stderr.
+ */
+int kxconfig_load(const char *path, struct kxconfig **out, char *err, size_t errlen);
+void kxconfig_free(struct kxconfig *cfg);
+
+/* Writes cfg as domain XML that kxconfig_load reads back to an equal config. */
+int kxconfig_format(const struct kxconfig *cfg, FILE *f);
+
+/* The schema file kxconfig_load uses: $KXEN_SCHEMA, else installed, else source tree. */
+const char *kxconfig_schema_path(void);
+
+/*
+ * libvirt scaled integers: value in unit (NULL or "" means KiB; b, bytes,
+ * KB=1000, k/KiB=1024, MB, M/MiB, GB, G/GiB, TB, T/TiB; case-insensitive).
+ * Returns 0, -EINVAL for an unknown unit or a malformed value, -ERANGE on
+ * overflow.
+ */
+int kxconfig_scale(const char *value, const char *unit, uint64_t *bytes);
+/* The canonical spelling of a unit for messages ("MiB" for "M"); NULL if unknown. */
+const char *kxconfig_unit_name(const char *unit);
+
+/* UUIDs: 32 hex digits, dashes allowed as 8-4-4-4-12. Return 0 or -EINVAL/-errno. */
+int kxconfig_uuid_parse(const char *s, uint8_t uuid[16]);
+void kxconfig_uuid_format(const uint8_t uuid[16], char out[37]);
+int kxconfig_uuid_generate(uint8_t uuid[16]);
+
+const char *kxconfig_action_name(enum kxctl_action a);
+const char *kxconfig_os_name(enum kxconfig_os os);
+const char *kxconfig_virt_name(enum kxconfig_virt v);
+
+#endif
