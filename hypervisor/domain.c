@@ -12,6 +12,10 @@
 
 #include "kxen-hv.h"
 
+/* Guest console lines the log accepts per domain (token bucket). */
+#define CONSOLE_LINES_PER_SEC 200
+#define CONSOLE_LINES_BURST 2000
+
 static struct domain *table[DOMID_FIRST_RESERVED];
 static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
 static uint32_t next_domid = 1;
@@ -106,6 +110,8 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 	evtchn_init(d);
 	d->created_mono_ns = now_ns();
 	d->created_real_ns = now_realtime_ns();
+	d->console_tokens = CONSOLE_LINES_BURST;
+	d->console_refill_ns = d->created_mono_ns;
 	d->tsc_khz = kvm_tsc_khz();
 	time_scale(d->tsc_khz, &d->tsc_mul, &d->tsc_shift);
 
@@ -460,6 +466,30 @@ uint64_t domain_total_mem(void)
 	return total_mem;
 }
 
+/*
+ * Token bucket per domain: a guest printing in a loop must not flood the
+ * log file (or evict every other domain's lines from the ring). d->lock held.
+ */
+
+static bool console_line_allowed(struct domain *d)
+{
+	uint64_t now = now_ns();
+	uint64_t refill = (now - d->console_refill_ns) * CONSOLE_LINES_PER_SEC / 1000000000ull;
+
+	if (refill) {
+		d->console_tokens += refill;
+		if (d->console_tokens > CONSOLE_LINES_BURST)
+			d->console_tokens = CONSOLE_LINES_BURST;
+		d->console_refill_ns = now;
+	}
+	if (d->console_tokens == 0) {
+		d->console_dropped++;
+		return false;
+	}
+	d->console_tokens--;
+	return true;
+}
+
 void domain_console_write(struct domain *d, const char *buf, size_t len)
 {
 	pthread_mutex_lock(&d->lock);
@@ -474,8 +504,15 @@ void domain_console_write(struct domain *d, const char *buf, size_t len)
 				continue;
 		}
 		d->console_line[d->console_len] = '\0';
-		hvlog("(d%u) %s", d->domid, d->console_line);
 		d->console_len = 0;
+		if (!console_line_allowed(d))
+			continue;
+		if (d->console_dropped) {
+			hvlog("(XEN) d%u: %llu console lines dropped (rate limit)", d->domid,
+			      (unsigned long long)d->console_dropped);
+			d->console_dropped = 0;
+		}
+		hvlog("(d%u) %s", d->domid, d->console_line);
 	}
 	pthread_mutex_unlock(&d->lock);
 }

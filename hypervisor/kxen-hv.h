@@ -227,6 +227,7 @@ struct domain {
 	int8_t tsc_shift;
 	char console_line[256];
 	size_t console_len;
+	uint64_t console_tokens, console_refill_ns, console_dropped;
 	_Atomic uint64_t events;
 	bool is_dom0;
 };

@@ -1,0 +1,50 @@
+/* `smp`: brings up every secondary vCPU and has each one report in. */
+#include "apps.h"
+#include "clock.h"
+#include "console.h"
+#include "sched.h"
+#include "smp.h"
+
+#define SMP_WAIT_NS (10 * NSEC_PER_SEC)
+
+static unsigned reported;
+
+static void report(unsigned id, void *arg)
+{
+	unsigned total = *(unsigned *)arg;
+
+	printk("smp: vcpu %u of %u reporting\n", id, total);
+	__atomic_fetch_add(&reported, 1, __ATOMIC_SEQ_CST);
+}
+
+int app_smp(int argc, char **argv)
+{
+	static unsigned total;
+	unsigned started = 1;
+
+	total = smp_probe_vcpus();
+	printk("smp: domain has %u vcpus\n", total);
+	report(0, &total);
+	for (unsigned id = 1; id < total; id++) {
+		int rc = smp_start_cpu(id, report, &total);
+
+		if (rc < 0)
+			printk("smp: starting vcpu %u failed: %d\n", id, rc);
+		else
+			started++;
+	}
+
+	/* Other vCPUs cannot wake our threads (no IPIs), so poll the counter on a short sleep. */
+	uint64_t deadline = clock_now_ns() + SMP_WAIT_NS;
+
+	while (__atomic_load_n(&reported, __ATOMIC_SEQ_CST) < total && clock_now_ns() < deadline)
+		msleep(1);
+	unsigned n = __atomic_load_n(&reported, __ATOMIC_SEQ_CST);
+
+	if (n == total) {
+		printk("smp: all %u vcpus reported\n", total);
+		return 0;
+	}
+	printk("smp: FAIL only %u of %u vcpus reported (%u started)\n", n, total, started);
+	return 1;
+}

@@ -1,0 +1,22 @@
+/* The test and demo applications selected by the first word of the command line. */
+#ifndef GUEST_APPS_H
+#define GUEST_APPS_H
+
+/* An app returns 0 for "power off" and anything else for "crash the domain". */
+typedef int (*app_fn)(int argc, char **argv);
+
+int app_hello(int argc, char **argv);
+int app_sleep(int argc, char **argv);
+int app_evtchn_pong(int argc, char **argv);
+int app_evtchn_ping(int argc, char **argv);
+int app_crash(int argc, char **argv);
+int app_smp(int argc, char **argv);
+int app_hypercall_bench(int argc, char **argv);
+int app_idle(int argc, char **argv);
+int app_burn(int argc, char **argv);
+int app_selftest(int argc, char **argv);
+
+/* The command line exactly as the builder gave it (NUL-terminated copy). */
+extern char kernel_cmdline[];
+
+#endif
