@@ -70,6 +70,7 @@ static const struct {
 	{ "idle", app_idle },
 	{ "burn", app_burn },
 	{ "selftest", app_selftest },
+	{ "hcfuzz", app_hcfuzz },
 };
 
 #define MAX_ARGS 16
