@@ -203,10 +203,13 @@ static void close_locked(struct domain *d, struct evtchn *c, struct domain *peer
 			}
 		}
 		break;
-	case EVTCHNSTAT_virq:
-		if (c->notify_vcpu < d->max_vcpus && d->vcpu[c->notify_vcpu])
-			d->vcpu[c->notify_vcpu]->virq_port[c->virq] = 0;
+	case EVTCHNSTAT_virq: {
+		/* A global VIRQ is recorded on vCPU 0 even after bind_vcpu moved its port. */
+		unsigned owner = virq_is_per_vcpu(c->virq) ? c->notify_vcpu : 0;
+		if (owner < d->max_vcpus && d->vcpu[owner])
+			d->vcpu[owner]->virq_port[c->virq] = 0;
 		break;
+	}
 	default:
 		break;
 	}
@@ -263,10 +266,10 @@ void evtchn_fini(struct domain *d)
 		if (c->state != EVTCHNSTAT_closed)
 			evtchn_close(d, p);
 	}
-	for (unsigned i = 0; i < EVTCHN_NR_BUCKETS; i++) {
-		free(d->evtchn[i]);
-		d->evtchn[i] = NULL;
-	}
+	/*
+	 * The buckets stay until domain_free: a sender that took its reference
+	 * before the domain left the table may still look a port up.
+	 */
 }
 
 int evtchn_reset(struct domain *d)
@@ -476,6 +479,11 @@ int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd,
 	if (!c || c->state == EVTCHNSTAT_closed)
 		rc = -EINVAL;
 	else {
+		/* Re-attaching replaces the eventfds: close the ones we held. */
+		if (c->notify_fd >= 0 && c->notify_fd != notify_fd)
+			close(c->notify_fd);
+		if (c->kick_fd >= 0 && c->kick_fd != kick_fd)
+			close(c->kick_fd);
 		c->notify_fd = notify_fd;
 		c->kick_fd = kick_fd;
 		c->owner = owner;

@@ -53,6 +53,8 @@ static long sched_poll(struct vcpu *v, uint64_t arg)
 		if (ports[i] == 0 || ports[i] >= EVTCHN_MAX_PORTS)
 			return -EINVAL;
 	uint64_t timeout_mono = p.timeout ? d->created_mono_ns + p.timeout : 0;
+	if (timeout_mono && timeout_mono < p.timeout)
+		timeout_mono = UINT64_MAX;   /* far future, not a wrap to the past */
 
 	atomic_store(&v->polling, true);
 	atomic_fetch_add(&d->nr_polling, 1);

@@ -66,10 +66,10 @@ int vcpu_start(struct vcpu *v)
 
 void vcpu_kick(struct vcpu *v)
 {
-	pid_t tid = __atomic_load_n(&v->tid, __ATOMIC_ACQUIRE);
+	pid_t tid = v ? __atomic_load_n(&v->tid, __ATOMIC_ACQUIRE) : 0;
 
 	/* tgkill, not pthread_kill: a stale tid only earns some thread a harmless no-op signal. */
-	if (v && tid > 0)
+	if (tid > 0)
 		syscall(SYS_tgkill, getpid(), tid, SIG_KICK);
 }
 
@@ -173,6 +173,9 @@ void vcpu_timer_check(struct vcpu *v)
 uint64_t vcpu_timer_mono(struct vcpu *v)
 {
 	uint64_t dl = atomic_load(&v->timer_deadline);
+	uint64_t mono = v->d->created_mono_ns + dl;
 
-	return dl ? v->d->created_mono_ns + dl : 0;
+	if (!dl)
+		return 0;
+	return mono < dl ? UINT64_MAX : mono;   /* a far-future deadline must not wrap to "now" */
 }
