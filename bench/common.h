@@ -1,0 +1,82 @@
+/* Shared benchmark plumbing: a private kxen-hv, /dev/kvm checks, clocks, statistics, log polling. */
+#ifndef BENCH_COMMON_H
+#define BENCH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "kxctrl.h"
+
+/* Automake's "skipped" status: /dev/kvm is absent or unusable here. */
+#define BENCH_SKIP 77
+
+/* The private hypervisor every benchmark starts (never the system's own). */
+struct bench_hv {
+	pid_t pid;
+	char dir[256];          /* private temporary directory */
+	char sock[300];         /* control socket inside dir */
+	char log[300];          /* log file inside dir */
+	char scratch[300];      /* a file a benchmark may write (removed even on a signal) */
+	kxctrl *h;
+};
+
+extern struct bench_hv bench_hv;
+
+/* Top of the build tree ($KXEN_BUILDDIR overrides the configure-time path). */
+const char *bench_builddir(void);
+/* builddir/rel into buf (which must hold PATH_MAX bytes). */
+const char *bench_path(char *buf, size_t len, const char *rel);
+
+/* Exits BENCH_SKIP with a message unless /dev/kvm can create a VM. */
+void bench_require_kvm(const char *prog);
+/* Starts kxen-hv from the build tree, connects bench_hv.h; kills it at exit or on a signal. */
+void bench_start_hv(const char *prog);
+/* Stops kxen-hv now (also done automatically at exit). */
+void bench_stop_hv(void);
+/* Keep the private directory (with hv.log) at exit, for a failed run. */
+void bench_keep_log(void);
+
+uint64_t bench_now_ns(void);
+void bench_sleep_ns(uint64_t ns);
+
+/* Sorts v and returns the q-quantile (0..1) by nearest rank. */
+double bench_quantile(double *v, size_t n, double q);
+void bench_sort(double *v, size_t n);
+
+/*
+ * Log cursor plus a partial-line buffer: bench_log_poll reads whatever the
+ * hypervisor logged since the last call and hands back complete lines.
+ */
+struct bench_log {
+	uint64_t cursor;
+	char part[4096];
+	size_t partlen;
+	uint64_t lost;
+};
+/* Moves the cursor to the current end of the log (discarding older text). */
+int bench_log_skip(kxctrl *h, struct bench_log *l);
+/*
+ * Reads new log text; calls fn(line, arg) for each complete line (without
+ * the newline) until fn returns non-zero, which is then returned. 0 when no
+ * callback stopped; -errno on a control-socket error.
+ */
+int bench_log_poll(kxctrl *h, struct bench_log *l, int (*fn)(const char *line, void *arg), void *arg);
+
+/*
+ * Waits up to timeout_ns for a log line of domain domid ("(dN) ...") that
+ * contains needle (NULL: any line of that domain); copies it into out.
+ * Returns 0, -ETIMEDOUT, or -errno. Polls every poll_ns.
+ */
+int bench_log_wait_dom(kxctrl *h, struct bench_log *l, uint32_t domid, const char *needle,
+                       char *out, size_t outlen, uint64_t timeout_ns, uint64_t poll_ns);
+
+/* Waits until domid no longer exists (kxctrl_domain_info: -ESRCH). */
+int bench_wait_gone(kxctrl *h, uint32_t domid, uint64_t timeout_ns, uint64_t poll_ns);
+
+/* The guest kernel in the build tree. */
+const char *bench_guest_kernel(void);
+
+/* Parses a positive integer option or exits 2 with a message. */
+unsigned long bench_parse_count(const char *prog, const char *opt, const char *s);
+
+#endif
