@@ -37,8 +37,8 @@ long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t args[5])
 	if (nr < NR_HYPERCALLS && hypercalls[nr].fn)
 		rc = hypercalls[nr].fn(v, args);
 	if (hypercall_trace)
-		hvlog("(XEN) d%u v%u: %s(%#llx, %#llx, %#llx) = %ld", v->d->domid, v->id,
-		      hypercall_name(nr), (unsigned long long)args[0], (unsigned long long)args[1],
+		hvlog("(XEN) d%u v%u: +%lluus %s(%#llx, %#llx, %#llx) = %ld", v->d->domid, v->id,
+		      (unsigned long long)(domain_system_time(v->d) / 1000), hypercall_name(nr), (unsigned long long)args[0], (unsigned long long)args[1],
 		      (unsigned long long)args[2], rc);
 	return rc;
 }

@@ -46,12 +46,11 @@ _start:
 	cld
 	mov	%rsi, %r12
 	mov	%rsp, %r13
-	/* The loader should zero .bss; do it again rather than trust it. */
-	lea	__bss_start(%rip), %rdi
-	lea	_end(%rip), %rcx
-	sub	%rdi, %rcx
-	xor	%eax, %eax
-	rep stosb
+	/*
+	 * The builder zeroes .bss (docs/guest-abi.md), as Xen's does. Clearing
+	 * it again would first-touch every page of it, and on kvm_pvm each first
+	 * touch costs ~26 us: 1.2 ms of boot for our 190 KiB .bss.
+	 */
 	lea	boot_stack + STACK_SIZE(%rip), %rsp
 	mov	%r12, %rdi
 	mov	%r13, %rsi
