@@ -255,34 +255,32 @@ int evtchn_close(struct domain *d, evtchn_port_t port)
 	return 0;
 }
 
-void evtchn_fini(struct domain *d)
+/* Closes every open port of d (peers of interdomain ports go back to unbound). */
+static void close_all(struct domain *d)
 {
 	for (evtchn_port_t p = 1; p < EVTCHN_MAX_PORTS; p++) {
 		struct evtchn *c = port_get(d, p);
 		if (!c) {
-			p = (p / EVTCHN_BUCKET + 1) * EVTCHN_BUCKET - 1;
+			p = (p / EVTCHN_BUCKET + 1) * EVTCHN_BUCKET - 1;   /* skip an unallocated bucket */
 			continue;
 		}
 		if (c->state != EVTCHNSTAT_closed)
 			evtchn_close(d, p);
 	}
+}
+
+void evtchn_fini(struct domain *d)
+{
 	/*
 	 * The buckets stay until domain_free: a sender that took its reference
 	 * before the domain left the table may still look a port up.
 	 */
+	close_all(d);
 }
 
 int evtchn_reset(struct domain *d)
 {
-	for (evtchn_port_t p = 1; p < EVTCHN_MAX_PORTS; p++) {
-		struct evtchn *c = port_get(d, p);
-		if (!c) {
-			p = (p / EVTCHN_BUCKET + 1) * EVTCHN_BUCKET - 1;
-			continue;
-		}
-		if (c->state != EVTCHNSTAT_closed)
-			evtchn_close(d, p);
-	}
+	close_all(d);
 	return 0;
 }
 

@@ -8,63 +8,11 @@
 #include <unistd.h>
 #include <CUnit/Basic.h>
 
-#include "kxen-hv.h"
+#include "hv_fixture.h"
 
-/* Fake domains: real memfd RAM, no KVM (vm_fd/fd = -1, tid 0 so vcpu_kick is a no-op). */
-#define MEM_SIZE   (8ull << 20)
-#define SHARED_GPA 0x200000ull
 #define NVCPUS     2
 #define WORD_BITS  (sizeof(xen_ulong_t) * 8)
 
-static struct domain *fx_domain(unsigned nvcpus)
-{
-	static unsigned serial;
-	struct domain *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return NULL;
-	snprintf(d->name, sizeof(d->name), "evt-%u", ++serial);
-	if (gmem_create(&d->mem, MEM_SIZE, "t") < 0) {
-		free(d);
-		return NULL;
-	}
-	d->vm_fd = -1;
-	d->max_vcpus = nvcpus;
-	d->is_dom0 = false;
-	pthread_mutex_init(&d->lock, NULL);
-	atomic_store(&d->refcnt, 1);
-	evtchn_init(d);
-	d->created_mono_ns = now_ns();
-	d->created_real_ns = now_realtime_ns();
-	for (unsigned i = 0; i < nvcpus; i++) {
-		struct vcpu *v = calloc(1, sizeof(*v));
-		if (!v)
-			return NULL;
-		v->d = d;
-		v->id = i;
-		v->fd = -1;
-		v->tid = 0;
-		pthread_mutex_init(&v->rs_lock, NULL);
-		v->runstate = RS_RUNNING;
-		v->rs_entry = now_ns();
-		atomic_store(&v->online, true);
-		d->vcpu[i] = v;
-	}
-	/* Fresh memfd RAM is zero: every port unmasked, upcalls enabled. */
-	d->shared = gmem_ptr(&d->mem, SHARED_GPA, KXEN_PAGE_SIZE);
-	d->shared_gpa = SHARED_GPA;
-	if (!d->shared || domain_register(d) < 0) {
-		d->domid = 0;
-		return NULL;
-	}
-	return d;
-}
-
-static void fx_destroy(struct domain *d)
-{
-	if (d)
-		CU_ASSERT_EQUAL(domain_destroy(d->domid), 0);
-}
 
 /* Forgets every pending bit, selector and upcall flag of d. */
 static void clear_pending(struct domain *d)
@@ -107,14 +55,14 @@ static evtchn_status_t status_of(struct domain *d, evtchn_port_t port, int *rc)
 }
 
 #define FX2(a, b) \
-	struct domain *a = fx_domain(NVCPUS), *b = fx_domain(NVCPUS); \
+	struct domain *a = fx_domain("evt", NVCPUS, true), *b = fx_domain("evt", NVCPUS, true); \
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a); \
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b)
 
 static void test_alloc_bind_interdomain(void)
 {
 	FX2(a, b);
-	struct domain *c = fx_domain(1);
+	struct domain *c = fx_domain("evt", 1, true);
 	evtchn_port_t pa, pb, pc, px;
 	evtchn_status_t st;
 	int rc;
@@ -312,7 +260,7 @@ static void test_close_interdomain(void)
 
 static void test_bind_virq(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("evt", NVCPUS, true);
 	evtchn_port_t p1, p0, pg, px;
 	evtchn_status_t st;
 	int rc;
@@ -351,7 +299,7 @@ static void test_bind_virq(void)
 
 static void test_bind_ipi(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("evt", NVCPUS, true);
 	evtchn_port_t p, px;
 	evtchn_status_t st;
 	int rc;
@@ -500,7 +448,7 @@ static void test_reset(void)
 	CU_ASSERT_EQUAL(evtchn_bind_virq(d, VIRQ_TIMER, 1, &px), 0);
 	CU_ASSERT_EQUAL(evtchn_bind_interdomain(d, (domid_t)peer->domid, pr, &px), 0);
 	/* Resetting an empty table is fine. */
-	struct domain *e = fx_domain(1);
+	struct domain *e = fx_domain("evt", 1, true);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
 	CU_ASSERT_EQUAL(evtchn_reset(e), 0);
 	fx_destroy(e);
@@ -510,7 +458,7 @@ static void test_reset(void)
 
 static void test_exhaustion(void)
 {
-	struct domain *d = fx_domain(1);
+	struct domain *d = fx_domain("evt", 1, true);
 	static unsigned char seen[EVTCHN_MAX_PORTS];
 	evtchn_port_t p;
 	unsigned n = 0;
@@ -544,7 +492,7 @@ static void test_exhaustion(void)
 
 static void test_loopback(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("evt", NVCPUS, true);
 	evtchn_port_t p1, p2;
 	evtchn_status_t st;
 	int rc;
@@ -581,7 +529,7 @@ static void test_loopback(void)
 
 static void test_raise_virq(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("evt", NVCPUS, true);
 	evtchn_port_t pt, pc;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
@@ -628,7 +576,7 @@ static uint64_t efd_read(int fd, int *err)
 static void test_dom0_eventfd(void)
 {
 	struct domain *dom0 = domain_dom0();
-	struct domain *g = fx_domain(NVCPUS);
+	struct domain *g = fx_domain("evt", NVCPUS, true);
 	evtchn_port_t p0, pg, px;
 	evtchn_status_t st;
 	int nfd, kfd, err, rc;
@@ -726,7 +674,7 @@ static void test_fini_peer(void)
 
 static void test_upcall_nothing(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("evt", NVCPUS, true);
 	struct vcpu *v;
 	uint64_t rip = 0x100200, rsp = 0x500000;
 
@@ -796,7 +744,7 @@ static void check_frame(struct domain *d, struct vcpu *v, uint64_t rsp0)
 
 static void test_upcall_frame(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("evt", NVCPUS, true);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	check_frame(d, d->vcpu[0], 0x500000);            /* aligned */
@@ -809,7 +757,7 @@ static void test_upcall_frame(void)
 
 static void test_upcall_efault(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("evt", NVCPUS, true);
 	static const uint64_t bad[] = {
 		0, 8, 0x1000, 0x20000, KXEN_PV_RESERVED_END, KXEN_PV_RESERVED_END + 128 + 32,
 		MEM_SIZE + 4096, MEM_SIZE + 256, 1ull << 40, 0x8000000000000000ull,
@@ -834,10 +782,7 @@ static void test_upcall_efault(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct fx_test tests[] = {
 		{ "alloc_unbound / bind_interdomain", test_alloc_bind_interdomain },
 		{ "send sets pending, selector, upcall", test_send },
 		{ "masked ports and unmask", test_masked },
@@ -857,28 +802,6 @@ int main(void)
 		{ "upcall: bounce frame", test_upcall_frame },
 		{ "upcall: bad stacks", test_upcall_efault },
 	};
-	CU_pSuite s;
-	unsigned failures;
 
-	hvlog_init(-1);
-	if (domain_table_init() < 0) {
-		fprintf(stderr, "domain_table_init failed\n");
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("evtchn", NULL, NULL);
-	if (!s)
-		goto fail;
-	for (unsigned i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
+	return fx_run_suite("evtchn", tests, sizeof(tests) / sizeof(tests[0]));
 }

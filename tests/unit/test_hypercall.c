@@ -12,67 +12,16 @@
 #include <unistd.h>
 #include <CUnit/Basic.h>
 
-#include "kxen-hv.h"
+#include "hv_fixture.h"
 #include <xen/callback.h>
 #include <xen/features.h>
 #include <xen/memory.h>
 #include <xen/version.h>
 
-/* Fake domains: real memfd RAM, no KVM (vm_fd/fd = -1, tid 0 so vcpu_kick is a no-op). */
-#define MEM_SIZE   (8ull << 20)
-#define SHARED_GPA 0x200000ull
 #define SCR        0x300000ull     /* argument scratch for the directed tests */
 #define SCR2       0x310000ull
 #define NVCPUS     4
 
-static struct domain *fx_domain(unsigned nvcpus)
-{
-	static unsigned serial;
-	struct domain *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return NULL;
-	snprintf(d->name, sizeof(d->name), "hc-%u", ++serial);
-	if (gmem_create(&d->mem, MEM_SIZE, "t") < 0) {
-		free(d);
-		return NULL;
-	}
-	d->vm_fd = -1;
-	d->max_vcpus = nvcpus;
-	d->is_dom0 = false;
-	pthread_mutex_init(&d->lock, NULL);
-	atomic_store(&d->refcnt, 1);
-	evtchn_init(d);
-	d->created_mono_ns = now_ns();
-	d->created_real_ns = now_realtime_ns();
-	for (unsigned i = 0; i < nvcpus; i++) {
-		struct vcpu *v = calloc(1, sizeof(*v));
-		if (!v)
-			return NULL;
-		v->d = d;
-		v->id = i;
-		v->fd = -1;
-		v->tid = 0;
-		pthread_mutex_init(&v->rs_lock, NULL);
-		/* vCPU 0 runs, as after set_boot; the others wait for VCPUOP_up. */
-		v->runstate = i == 0 ? RS_RUNNING : RS_OFFLINE;
-		v->rs_entry = now_ns();
-		v->initialised = i == 0;
-		atomic_store(&v->online, i == 0);
-		d->vcpu[i] = v;
-	}
-	d->shared = gmem_ptr(&d->mem, SHARED_GPA, KXEN_PAGE_SIZE);
-	d->shared_gpa = SHARED_GPA;
-	if (!d->shared || domain_register(d) < 0)
-		return NULL;
-	return d;
-}
-
-static void fx_destroy(struct domain *d)
-{
-	if (d)
-		CU_ASSERT_EQUAL(domain_destroy(d->domid), 0);
-}
 
 static long hc(struct vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
 {
@@ -131,7 +80,7 @@ static const char *log_new(void)
 
 static void test_unknown(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("hc", NVCPUS, false);
 	static const uint64_t known[] = {
 		__HYPERVISOR_set_callbacks, __HYPERVISOR_set_timer_op, __HYPERVISOR_memory_op,
 		__HYPERVISOR_multicall, __HYPERVISOR_xen_version, __HYPERVISOR_console_io,
@@ -180,7 +129,7 @@ struct ptr_case {
 
 static void test_bad_pointers(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("hc", NVCPUS, false);
 	static const struct ptr_case cases[] = {
 		{ "extraversion", __HYPERVISOR_xen_version, XENVER_extraversion, 0, 1 },
 		{ "compile_info", __HYPERVISOR_xen_version, XENVER_compile_info, 0, 1 },
@@ -264,7 +213,7 @@ static void test_bad_pointers(void)
 
 static void test_xen_version(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("hc", NVCPUS, false);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	struct vcpu *v = d->vcpu[0];
 	xen_extraversion_t ev;
@@ -318,7 +267,7 @@ static void test_xen_version(void)
 
 static void test_console_io(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("hc", NVCPUS, false);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	struct vcpu *v = d->vcpu[0];
 	char want[512], *big;
@@ -372,7 +321,7 @@ static void test_console_io(void)
 
 static void test_evtchn_op(void)
 {
-	struct domain *d = fx_domain(NVCPUS), *peer = fx_domain(1);
+	struct domain *d = fx_domain("hc", NVCPUS, false), *peer = fx_domain("hc", 1, false);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(peer);
 	struct vcpu *v = d->vcpu[0];
@@ -511,7 +460,7 @@ static void test_evtchn_op(void)
 
 static void test_memory_op(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("hc", NVCPUS, false);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	struct vcpu *v = d->vcpu[0];
 	const uint64_t M = __HYPERVISOR_memory_op;
@@ -579,7 +528,7 @@ static void test_sched_shutdown(void)
 	};
 
 	for (unsigned i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-		struct domain *d = fx_domain(NVCPUS);
+		struct domain *d = fx_domain("hc", NVCPUS, false);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 		struct vcpu *v = d->vcpu[1];
 		struct sched_shutdown s = { .reason = SHUTDOWN_soft_reset };
@@ -647,7 +596,7 @@ static void drain_kicks(void)
 
 static void test_sched_block_poll(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("hc", NVCPUS, false);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	struct vcpu *v = d->vcpu[0];
 	struct vcpu_info *vi = &d->shared->vcpu_info[0];
@@ -737,7 +686,7 @@ static void test_sched_block_poll(void)
 
 static void test_vcpu_op(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("hc", NVCPUS, false);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	struct vcpu *v = d->vcpu[0];
 	const uint64_t V = __HYPERVISOR_vcpu_op;
@@ -816,7 +765,7 @@ static void test_vcpu_op(void)
 
 static void test_callback_op(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("hc", NVCPUS, false);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	struct vcpu *v = d->vcpu[1];
 	const uint64_t C = __HYPERVISOR_callback_op;
@@ -875,7 +824,7 @@ static void mc_set(multicall_entry_t *e, uint64_t op, uint64_t a0, uint64_t a1, 
 
 static void test_multicall(void)
 {
-	struct domain *d = fx_domain(NVCPUS);
+	struct domain *d = fx_domain("hc", NVCPUS, false);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	struct vcpu *v = d->vcpu[0];
 	const uint64_t MC = __HYPERVISOR_multicall;
@@ -1036,7 +985,7 @@ static bool fz_rc_ok(long rc)
 
 static void test_fuzz(void)
 {
-	struct domain *d = fx_domain(NVCPUS), *peer = fx_domain(1);
+	struct domain *d = fx_domain("hc", NVCPUS, false), *peer = fx_domain("hc", 1, false);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(peer);
 	unsigned bad_rc = 0, depth = 0, counts[3] = { 0 };
@@ -1108,10 +1057,7 @@ static void test_fuzz(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct fx_test tests[] = {
 		{ "unknown hypercalls and sub-ops", test_unknown },
 		{ "bad guest pointers", test_bad_pointers },
 		{ "xen_version", test_xen_version },
@@ -1125,33 +1071,6 @@ int main(void)
 		{ "multicall", test_multicall },
 		{ "fuzz", test_fuzz },
 	};
-	CU_pSuite s;
-	unsigned failures;
-	sigset_t set;
 
-	/* As on vCPU threads, SIG_KICK is blocked and only ever waited for. */
-	sigemptyset(&set);
-	sigaddset(&set, SIG_KICK);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	hvlog_init(-1);
-	if (domain_table_init() < 0) {
-		fprintf(stderr, "domain_table_init failed\n");
-		return 1;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("hypercall", NULL, NULL);
-	if (!s)
-		goto fail;
-	for (unsigned i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
+	return fx_run_suite("hypercall", tests, sizeof(tests) / sizeof(tests[0]));
 }
