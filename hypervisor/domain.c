@@ -36,6 +36,7 @@ int domain_table_init(void)
 	dom0.is_dom0 = true;
 	dom0.mem.memfd = -1;
 	dom0.vm_fd = -1;
+	dom0.vcpu0_fd = -1;
 	pthread_mutex_init(&dom0.lock, NULL);
 	atomic_store(&dom0.refcnt, 1);
 	evtchn_init(&dom0);
@@ -100,6 +101,7 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 	memcpy(d->uuid, cfg->uuid, sizeof(d->uuid));
 	d->mem.memfd = -1;
 	d->vm_fd = -1;
+	d->vcpu0_fd = -1;
 	d->max_vcpus = cfg->max_vcpus;
 	d->on_poweroff = cfg->on_poweroff;
 	d->on_reboot = cfg->on_reboot;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kxen-hv.h"
@@ -30,6 +31,8 @@ static int kvm_fd = -1;
 static int vcpu_mmap_size;
 static uint64_t tsc_khz;
 static struct kvm_cpuid2 *cpuid_template;
+
+static int pool_start(void);
 
 bool kvm_available(void)
 {
@@ -117,6 +120,10 @@ int kvm_init(char *why, size_t whylen)
 		snprintf(why, whylen, "cannot create a KVM vCPU to read the TSC rate: %s", strerror(errno));
 		goto fail;
 	}
+	if (pool_start() < 0) {
+		snprintf(why, whylen, "cannot start the VM pool thread: %s", strerror(errno));
+		goto fail;
+	}
 	return 0;
 fail:
 	close(kvm_fd);
@@ -124,14 +131,144 @@ fail:
 	return -ENODEV;
 }
 
+/* Creates vCPU id of vm_fd with its kvm_run mapping and kxen's CPUID. */
+static int vcpu_fd_create(int vm_fd, unsigned id, int *fd_out, void **run_out)
+{
+	size_t sz = sizeof(*cpuid_template) + cpuid_template->nent * sizeof(cpuid_template->entries[0]);
+	struct kvm_cpuid2 *c;
+	void *run;
+	int fd, rc;
+
+	fd = ioctl(vm_fd, KVM_CREATE_VCPU, id);
+	if (fd < 0)
+		return -errno;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	run = mmap(NULL, (size_t)vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (run == MAP_FAILED) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	c = malloc(sz);
+	if (!c) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	memcpy(c, cpuid_template, sz);
+	for (unsigned i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 1)   /* initial APIC id = vCPU id */
+			c->entries[i].ebx = (c->entries[i].ebx & 0x00ffffffu) | (id << 24);
+	rc = ioctl(fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
+	free(c);
+	if (rc)
+		goto fail;
+	*fd_out = fd;
+	*run_out = run;
+	return 0;
+fail:
+	munmap(run, (size_t)vcpu_mmap_size);
+	close(fd);
+	return rc;
+}
+
+/*
+ * A few VMs with vCPU 0 made ahead of time by a background thread: creating
+ * them costs ~0.35 ms, which would otherwise sit inside every domain
+ * creation (the "create to first output" path).
+ */
+#define POOL_SIZE 2
+
+struct prebuilt {
+	int vm_fd, vcpu_fd;
+	void *run;
+};
+
+static struct prebuilt pool[POOL_SIZE];
+static unsigned pool_len;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_wants = PTHREAD_COND_INITIALIZER;
+
+static int prebuild(struct prebuilt *p)
+{
+	int rc;
+
+	p->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (p->vm_fd < 0)
+		return -errno;
+	fcntl(p->vm_fd, F_SETFD, FD_CLOEXEC);
+	rc = vcpu_fd_create(p->vm_fd, 0, &p->vcpu_fd, &p->run);
+	if (rc)
+		close(p->vm_fd);
+	return rc;
+}
+
+static void *pool_filler(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&pool_lock);
+	for (;;) {
+		while (pool_len == POOL_SIZE)
+			pthread_cond_wait(&pool_wants, &pool_lock);
+		pthread_mutex_unlock(&pool_lock);
+		struct prebuilt p;
+		int rc = prebuild(&p);
+		pthread_mutex_lock(&pool_lock);
+		if (rc == 0) {
+			pool[pool_len++] = p;
+		} else {
+			/* Out of fds or memory: creations still work without the pool; retry later. */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&pool_wants, &pool_lock, &ts);
+		}
+	}
+	return NULL;
+}
+
+static int pool_start(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	rc = pthread_create(&t, &attr, pool_filler, NULL);
+	pthread_attr_destroy(&attr);
+	return -rc;
+}
+
+static bool pool_take(struct prebuilt *p)
+{
+	bool got = false;
+
+	pthread_mutex_lock(&pool_lock);
+	if (pool_len) {
+		*p = pool[--pool_len];
+		got = true;
+	}
+	pthread_cond_signal(&pool_wants);
+	pthread_mutex_unlock(&pool_lock);
+	return got;
+}
+
 int kvm_vm_create(struct domain *d)
 {
 	struct kvm_userspace_memory_region r;
+	struct prebuilt p;
 
-	d->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
-	if (d->vm_fd < 0)
-		return -errno;
-	fcntl(d->vm_fd, F_SETFD, FD_CLOEXEC);
+	if (pool_take(&p)) {
+		d->vm_fd = p.vm_fd;
+		d->vcpu0_fd = p.vcpu_fd;
+		d->vcpu0_run = p.run;
+	} else {
+		d->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+		if (d->vm_fd < 0)
+			return -errno;
+		fcntl(d->vm_fd, F_SETFD, FD_CLOEXEC);
+	}
 	r = (struct kvm_userspace_memory_region){
 		.slot = 0, .guest_phys_addr = 0, .memory_size = d->mem.size,
 		.userspace_addr = (uint64_t)(uintptr_t)d->mem.base,
@@ -143,6 +280,13 @@ int kvm_vm_create(struct domain *d)
 
 void kvm_vm_destroy(struct domain *d)
 {
+	/* A prebuilt vCPU 0 that no struct vcpu took over (creation failed early). */
+	if (d->vcpu0_run)
+		munmap(d->vcpu0_run, (size_t)vcpu_mmap_size);
+	if (d->vcpu0_fd >= 0)
+		close(d->vcpu0_fd);
+	d->vcpu0_run = NULL;
+	d->vcpu0_fd = -1;
 	if (d->vm_fd >= 0)
 		close(d->vm_fd);
 	d->vm_fd = -1;
@@ -150,29 +294,17 @@ void kvm_vm_destroy(struct domain *d)
 
 int kvm_vcpu_create(struct vcpu *v)
 {
-	struct kvm_cpuid2 *c = NULL;
+	struct domain *d = v->d;
 
-	v->fd = ioctl(v->d->vm_fd, KVM_CREATE_VCPU, v->id);
-	if (v->fd < 0)
-		return -errno;
-	fcntl(v->fd, F_SETFD, FD_CLOEXEC);
 	v->run_size = (size_t)vcpu_mmap_size;
-	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
-	if (v->run == MAP_FAILED) {
-		v->run = NULL;
-		return -errno;
+	if (v->id == 0 && d->vcpu0_fd >= 0) {
+		v->fd = d->vcpu0_fd;
+		v->run = d->vcpu0_run;
+		d->vcpu0_fd = -1;
+		d->vcpu0_run = NULL;
+		return 0;
 	}
-	size_t sz = sizeof(*c) + cpuid_template->nent * sizeof(c->entries[0]);
-	c = malloc(sz);
-	if (!c)
-		return -ENOMEM;
-	memcpy(c, cpuid_template, sz);
-	for (unsigned i = 0; i < c->nent; i++)
-		if (c->entries[i].function == 1)   /* initial APIC id = vCPU id */
-			c->entries[i].ebx = (c->entries[i].ebx & 0x00ffffffu) | (v->id << 24);
-	int rc = ioctl(v->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
-	free(c);
-	return rc;
+	return vcpu_fd_create(d->vm_fd, v->id, &v->fd, &v->run);
 }
 
 void kvm_vcpu_destroy(struct vcpu *v)

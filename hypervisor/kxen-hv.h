@@ -215,6 +215,8 @@ struct domain {
 	shared_info_t *shared;        /* inside mem; NULL until set_boot */
 	uint64_t shared_gpa;
 	int vm_fd;
+	int vcpu0_fd;                 /* prebuilt vCPU 0 from kvm_x86.c's pool, -1 once taken */
+	void *vcpu0_run;
 	uint32_t max_vcpus;
 	struct vcpu *vcpu[KXEN_PV_MAX_VCPUS];
 	struct evtchn *evtchn[EVTCHN_NR_BUCKETS];
@@ -304,7 +306,7 @@ void fault_report(struct vcpu *v, unsigned vector, const struct fault_regs *ring
 
 /* ---- kvm_x86.c: the only /dev/kvm user ---- */
 
-/* Opens /dev/kvm and checks the capabilities kxen-hv needs. */
+/* Opens /dev/kvm, checks the capabilities kxen-hv needs, starts the VM pool. */
 int kvm_init(char *why, size_t whylen);
 bool kvm_available(void);
 int kvm_vm_create(struct domain *d);

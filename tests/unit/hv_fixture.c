@@ -20,6 +20,7 @@ struct domain *fx_domain(const char *prefix, unsigned nvcpus, bool all_online)
 		return NULL;
 	}
 	d->vm_fd = -1;
+	d->vcpu0_fd = -1;
 	d->max_vcpus = nvcpus;
 	pthread_mutex_init(&d->lock, NULL);
 	atomic_store(&d->refcnt, 1);
