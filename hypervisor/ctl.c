@@ -142,7 +142,7 @@ static int op_bind_interdomain(struct conn *c, const struct kxctl_evtchn_bind_in
 	rc = evtchn_bind_interdomain(dom0, (domid_t)b->remote_domid, b->remote_port, &port);
 	if (rc)
 		goto fail;
-	evtchn_dom0_attach(dom0, port, notify, kick, c);
+	evtchn_dom0_attach(dom0, port, notify, kick);
 	*k = (struct ep_item){ .type = EP_KICK, .fd = kick, .conn = c, .port = port };
 	if ((rc = ep_add(k)) < 0) {
 		evtchn_close(dom0, port);   /* closes both eventfds */
@@ -340,10 +340,8 @@ static void handle_request(struct conn *c, const struct kxctl_hdr *h, const void
 	domain_put(d);
 	if (rc)
 		rlen = 0;
+	/* SCM_RIGHTS sends duplicates: kxen-hv keeps its own memfds and eventfds. */
 	send_reply(c->item.fd, h, rc, rep_buf, rlen, fds, (unsigned)nfds);
-	if (h->op == KXCTL_EVTCHN_BIND_INTERDOMAIN && rc == 0) {
-		/* kxen-hv keeps its own copies of the eventfds; the client got dups. */
-	}
 }
 
 static void conn_readable(struct conn *c)

@@ -467,8 +467,7 @@ bool evtchn_raise_virq(struct vcpu *v, uint32_t virq)
 	return true;
 }
 
-int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd,
-                       int kick_fd, void *owner)
+int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd, int kick_fd)
 {
 	int rc = 0;
 
@@ -484,7 +483,6 @@ int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd,
 			close(c->kick_fd);
 		c->notify_fd = notify_fd;
 		c->kick_fd = kick_fd;
-		c->owner = owner;
 	}
 	pthread_mutex_unlock(&dom0->lock);
 	return rc;

@@ -80,7 +80,6 @@ struct evtchn {
 	evtchn_port_t remote_port;
 	int notify_fd;        /* dom0 ports: eventfd kxen-hv writes on a send to dom0 */
 	int kick_fd;          /* dom0 ports: eventfd dom0 writes to send */
-	void *owner;          /* dom0 ports: the control connection that bound it */
 };
 
 struct domain;
@@ -108,8 +107,7 @@ bool evtchn_raise_virq(struct vcpu *v, uint32_t virq);
 /* Whether port is pending in d's shared_info (false without shared_info). */
 bool evtchn_is_pending(struct domain *d, evtchn_port_t port);
 /* Attaches eventfds to a dom0 port (dom0's ports only). */
-int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd,
-                       int kick_fd, void *owner);
+int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd, int kick_fd);
 
 /* ---- time.c: pvclock and wallclock in shared_info ---- */
 

@@ -589,9 +589,9 @@ static void test_dom0_eventfd(void)
 	CU_ASSERT_FATAL(nfd >= 0 && kfd >= 0);
 
 	CU_ASSERT_EQUAL_FATAL(evtchn_alloc_unbound(dom0, (domid_t)g->domid, &p0), 0);
-	CU_ASSERT_EQUAL(evtchn_dom0_attach(dom0, p0, nfd, kfd, &nfd), 0);
-	CU_ASSERT_EQUAL(evtchn_dom0_attach(dom0, 0, nfd, kfd, NULL), -EINVAL);
-	CU_ASSERT_EQUAL(evtchn_dom0_attach(dom0, p0 + 100, nfd, kfd, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(evtchn_dom0_attach(dom0, p0, nfd, kfd), 0);
+	CU_ASSERT_EQUAL(evtchn_dom0_attach(dom0, 0, nfd, kfd), -EINVAL);
+	CU_ASSERT_EQUAL(evtchn_dom0_attach(dom0, p0 + 100, nfd, kfd), -EINVAL);
 
 	CU_ASSERT_EQUAL_FATAL(evtchn_bind_interdomain(g, 0, p0, &pg), 0);
 	st = status_of(dom0, p0, &rc);
