@@ -153,10 +153,9 @@ static pid_t spawn_kxl(const char *kxl, const char *xml)
  * and the time between them.
  */
 static int one_run(kxctrl *h, int use_kxl, const char *kxl, unsigned mib, unsigned idx,
-                   uint64_t poll_ns, struct run *r, uint64_t *iters, uint64_t *loop_ns,
+                   struct run *r, uint64_t *iters, uint64_t *loop_ns,
                    char *err, size_t errlen)
 {
-	(void)poll_ns;
 	struct follow follow, *fw = &follow;
 	int kpidfd = -1;
 	char name[32], xml[PATH_MAX];
@@ -275,7 +274,7 @@ static void summary(const char *label, double *v, size_t n)
  * failed (the method does not work here), -1 if a timed run failed.
  */
 static int series(int use_kxl, const char *kxl, unsigned long runs, unsigned long mib,
-                  unsigned long poll_us, unsigned *name_seq)
+                  unsigned *name_seq)
 {
 	struct run *r = calloc(runs, sizeof(*r));
 	double *v = calloc(runs, sizeof(*v));
@@ -288,7 +287,7 @@ static int series(int use_kxl, const char *kxl, unsigned long runs, unsigned lon
 		fprintf(stderr, "%s: out of memory\n", PROG);
 		exit(1);
 	}
-	if (one_run(bench_hv.h, use_kxl, kxl, (unsigned)mib, (*name_seq)++, poll_us * 1000, &r[0], &iters,
+	if (one_run(bench_hv.h, use_kxl, kxl, (unsigned)mib, (*name_seq)++, &r[0], &iters,
 	            &loop_ns, err, sizeof(err)) < 0) {
 		printf("%s: %s: warm-up run failed: %s\n", PROG, method, err);
 		ret = 1;
@@ -299,7 +298,7 @@ static int series(int use_kxl, const char *kxl, unsigned long runs, unsigned lon
 	       mib, runs);
 	iters = loop_ns = 0;
 	for (unsigned long i = 0; i < runs; i++) {
-		if (one_run(bench_hv.h, use_kxl, kxl, (unsigned)mib, (*name_seq)++, poll_us * 1000, &r[i],
+		if (one_run(bench_hv.h, use_kxl, kxl, (unsigned)mib, (*name_seq)++, &r[i],
 		            &iters, &loop_ns, err, sizeof(err)) < 0) {
 			printf("%s: %s: run %lu failed: %s\n", PROG, method, i + 1, err);
 			bench_keep_log();
@@ -331,7 +330,7 @@ static int series(int use_kxl, const char *kxl, unsigned long runs, unsigned lon
 
 	/* Parseable one-liner: key=value, milliseconds. */
 	printf("RESULT bench_create method=%s runs=%lu mem_mib=%lu first_line_median_ms=%.3f "
-	       "first_line_p90_ms=%.3f gone_median_ms=%.3f gone_p90_ms=%.3f poll_us=%.1f\n",
+	       "first_line_p90_ms=%.3f gone_median_ms=%.3f gone_p90_ms=%.3f wake_us=%.1f\n",
 	       method, runs, mib, f50, f90, g50, g90, iters ? (double)loop_ns / (double)iters / 1000.0 : 0.0);
 out:
 	free(r);
@@ -341,25 +340,23 @@ out:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-n RUNS] [-m MIB] [-p POLL_US] [-b]\n"
+	fprintf(f, "usage: %s [-n RUNS] [-m MIB] [-b]\n"
 	        "Times domain creation (libkxbuild in process, then `kxl create` if built): create -> first guest log line -> domain gone after poweroff.\n"
 	        "  -n RUNS     number of create/poweroff cycles (default 50)\n"
 	        "  -m MIB      guest memory (default 4)\n"
-	        "  -p POLL_US  unused (kept for compatibility; waiting is by inotify)\n"
 	        "  -b          only libkxbuild, even if kxl is built (default: both)\n", PROG);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned long runs = 50, mib = 4, poll_us = 50;
+	unsigned long runs = 50, mib = 4;
 	int force_builder = 0, c, have_kxl;
 	char kxl[PATH_MAX];
 
-	while ((c = getopt(argc, argv, "n:m:p:bh")) != -1) {
+	while ((c = getopt(argc, argv, "n:m:bh")) != -1) {
 		switch (c) {
 		case 'n': runs = bench_parse_count(PROG, "-n", optarg); break;
 		case 'm': mib = bench_parse_count(PROG, "-m", optarg); break;
-		case 'p': poll_us = bench_parse_count(PROG, "-p", optarg); break;
 		case 'b': force_builder = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -379,12 +376,12 @@ int main(int argc, char **argv)
 
 	/* libkxbuild first: the floor of what any toolstack can do; then kxl, the real command. */
 	unsigned seq = 0;
-	int rc = series(0, kxl, runs, mib, poll_us, &seq);
+	int rc = series(0, kxl, runs, mib, &seq);
 	if (rc != 0) {
 		bench_keep_log();
 		return 1;
 	}
-	if (have_kxl && series(1, kxl, runs, mib, poll_us, &seq) != 0) {
+	if (have_kxl && series(1, kxl, runs, mib, &seq) != 0) {
 		bench_keep_log();
 		return 1;
 	}

@@ -343,23 +343,6 @@ int bench_log_wait_dom(kxctrl *h, struct bench_log *l, uint32_t domid, const cha
 	}
 }
 
-int bench_wait_gone(kxctrl *h, uint32_t domid, uint64_t timeout_ns, uint64_t poll_ns)
-{
-	uint64_t deadline = bench_now_ns() + timeout_ns;
-	struct kxctl_dominfo info;
-
-	for (;;) {
-		int rc = kxctrl_domain_info(h, domid, &info);
-		if (rc == -ESRCH)
-			return 0;
-		if (rc < 0)
-			return rc;
-		if (bench_now_ns() > deadline)
-			return -ETIMEDOUT;
-		bench_sleep_ns(poll_ns);
-	}
-}
-
 void bench_keep_log(void)
 {
 	keep_dir = 1;

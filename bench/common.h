@@ -70,9 +70,6 @@ int bench_log_poll(kxctrl *h, struct bench_log *l, int (*fn)(const char *line, v
 int bench_log_wait_dom(kxctrl *h, struct bench_log *l, uint32_t domid, const char *needle,
                        char *out, size_t outlen, uint64_t timeout_ns, uint64_t poll_ns);
 
-/* Waits until domid no longer exists (kxctrl_domain_info: -ESRCH). */
-int bench_wait_gone(kxctrl *h, uint32_t domid, uint64_t timeout_ns, uint64_t poll_ns);
-
 /* The guest kernel in the build tree. */
 const char *bench_guest_kernel(void);
 

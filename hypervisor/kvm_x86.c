@@ -34,11 +34,6 @@ static struct kvm_cpuid2 *cpuid_template;
 
 static int pool_start(void);
 
-bool kvm_available(void)
-{
-	return kvm_fd >= 0;
-}
-
 uint64_t kvm_tsc_khz(void)
 {
 	return tsc_khz;

@@ -306,7 +306,6 @@ void fault_report(struct vcpu *v, unsigned vector, const struct fault_regs *ring
 
 /* Opens /dev/kvm, checks the capabilities kxen-hv needs, starts the VM pool. */
 int kvm_init(char *why, size_t whylen);
-bool kvm_available(void);
 int kvm_vm_create(struct domain *d);
 void kvm_vm_destroy(struct domain *d);
 int kvm_vcpu_create(struct vcpu *v);
