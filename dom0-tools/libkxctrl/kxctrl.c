@@ -120,6 +120,12 @@ static int call(kxctrl *h, uint32_t op, const void *req, size_t req_len, void *r
 	return 0;
 }
 
+/* The last reply's body, valid until the next call on h (for replies too big to copy). */
+static const uint8_t *reply_body(const kxctrl *h)
+{
+	return h->buf + sizeof(struct kxctl_hdr);
+}
+
 static int domid_op(kxctrl *h, uint32_t op, uint32_t domid, uint32_t arg)
 {
 	struct kxctl_domid id = { .domid = domid, .arg = arg };
@@ -190,35 +196,31 @@ int kxctrl_domain_list(kxctrl *h, struct kxctl_dominfo **out, unsigned *count)
 	*out = NULL;
 	*count = 0;
 	for (;;) {
-		struct kxctl_domain_list_reply *r = malloc(KXCTL_MAX_MSG);
+		struct kxctl_domain_list_reply r;
 		size_t got;
-		if (!r) {
-			rc = -ENOMEM;
+		rc = call(h, KXCTL_DOMAIN_LIST, &req, sizeof(req), NULL, 0, &got, NULL, 0);
+		if (rc)
 			goto fail;
-		}
-		rc = call(h, KXCTL_DOMAIN_LIST, &req, sizeof(req), r, KXCTL_MAX_MSG, &got, NULL, 0);
-		if (rc == 0 && (got < sizeof(*r) || r->count > KXCTL_LIST_MAX ||
-		                got < sizeof(*r) + r->count * sizeof(r->dom[0])))
+		if (got < sizeof(r)) {
 			rc = -EPROTO;
-		if (rc) {
-			free(r);
 			goto fail;
 		}
-		struct kxctl_dominfo *grown = realloc(all, (n + r->count + 1) * sizeof(*all));
+		memcpy(&r, reply_body(h), sizeof(r));
+		if (r.count > KXCTL_LIST_MAX || got < sizeof(r) + r.count * sizeof(r.dom[0])) {
+			rc = -EPROTO;
+			goto fail;
+		}
+		struct kxctl_dominfo *grown = realloc(all, (n + r.count + 1) * sizeof(*all));
 		if (!grown) {
-			free(r);
 			rc = -ENOMEM;
 			goto fail;
 		}
 		all = grown;
-		memcpy(all + n, r->dom, r->count * sizeof(*all));
-		n += r->count;
-		int more = r->more && r->count;
-		if (more)
-			req.first_domid = r->dom[r->count - 1].domid + 1;
-		free(r);
-		if (!more)
+		memcpy(all + n, reply_body(h) + sizeof(r), r.count * sizeof(*all));
+		n += r.count;
+		if (!r.more || !r.count)
 			break;
+		req.first_domid = all[n - 1].domid + 1;
 	}
 	*out = all;
 	*count = n;
@@ -328,38 +330,31 @@ int kxctrl_log_read(kxctrl *h, uint64_t *cursor, char *buf, size_t len, size_t *
                     uint64_t *lost)
 {
 	struct kxctl_log_read req = { .cursor = *cursor };
-	uint8_t *tmp;
+	struct kxctl_log_reply lr;
 	size_t n;
 	int rc;
 
 	if (len == 0)
 		return -EINVAL;
 	req.max = len > KXCTL_MAX_MSG ? KXCTL_MAX_MSG : (uint32_t)len;
-	tmp = malloc(KXCTL_MAX_MSG);
-	if (!tmp)
-		return -ENOMEM;
-	rc = call(h, KXCTL_LOG_READ, &req, sizeof(req), tmp, KXCTL_MAX_MSG, &n, NULL, 0);
-	if (rc == 0) {
-		struct kxctl_log_reply lr;
-		if (n < sizeof(lr)) {
-			free(tmp);
-			return -EPROTO;
-		}
-		memcpy(&lr, tmp, sizeof(lr));
-		size_t text = lr.len;
-		if (text > n - sizeof(lr))
-			text = n - sizeof(lr);
-		if (text > len - 1)
-			text = len - 1;
-		memcpy(buf, tmp + sizeof(lr), text);
-		buf[text] = '\0';
-		*got = text;
-		*cursor = lr.next_cursor;
-		if (lost)
-			*lost = lr.lost;
-	}
-	free(tmp);
-	return rc;
+	rc = call(h, KXCTL_LOG_READ, &req, sizeof(req), NULL, 0, &n, NULL, 0);
+	if (rc)
+		return rc;
+	if (n < sizeof(lr))
+		return -EPROTO;
+	memcpy(&lr, reply_body(h), sizeof(lr));
+	size_t text = lr.len;
+	if (text > n - sizeof(lr))
+		text = n - sizeof(lr);
+	if (text > len - 1)
+		text = len - 1;
+	memcpy(buf, reply_body(h) + sizeof(lr), text);
+	buf[text] = '\0';
+	*got = text;
+	*cursor = lr.next_cursor;
+	if (lost)
+		*lost = lr.lost;
+	return 0;
 }
 
 int kxctrl_host_info(kxctrl *h, struct kxctl_host_info *info)
