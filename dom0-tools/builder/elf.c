@@ -150,6 +150,21 @@ static int collect_from_phdrs(struct elf_ctx *c, const Elf64_Ehdr *eh, struct xe
 	return 0;
 }
 
+/* A program or section header table: entry size, a sane count, inside the file. */
+static int check_table(struct elf_ctx *c, const char *kind, uint64_t off, unsigned num,
+                       unsigned entsize, size_t expected, unsigned max)
+{
+	if (entsize != expected)
+		return fail(c, -EINVAL, "%s header size %u, expected %zu", kind, entsize, expected);
+	if (num > max)
+		return fail(c, -EINVAL, "%u %s headers is absurd (limit %u)", num, kind, max);
+	if (!in_file(c, off, (uint64_t)num * expected))
+		return fail(c, -EINVAL, "%s header table at offset %llu+%llu is beyond the end "
+		            "of the file (%llu bytes)", kind, (unsigned long long)off,
+		            (unsigned long long)num * expected, (unsigned long long)c->len);
+	return 0;
+}
+
 /* PVH-era kernels may carry their notes only in sections; accept that too. */
 static int collect_from_shdrs(struct elf_ctx *c, const Elf64_Ehdr *eh, struct xen_notes *n)
 {
@@ -158,17 +173,9 @@ static int collect_from_shdrs(struct elf_ctx *c, const Elf64_Ehdr *eh, struct xe
 
 	if (eh->e_shoff == 0 || eh->e_shnum == 0)
 		return 0;
-	if (eh->e_shentsize != sizeof(Elf64_Shdr))
-		return fail(c, -EINVAL, "section header size %u, expected %zu",
-		            eh->e_shentsize, sizeof(Elf64_Shdr));
-	if (eh->e_shnum > MAX_SHNUM)
-		return fail(c, -EINVAL, "%u section headers is absurd (limit %u)",
-		            eh->e_shnum, MAX_SHNUM);
-	if (!in_file(c, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr)))
-		return fail(c, -EINVAL, "section header table at offset %llu+%llu is beyond the end "
-		            "of the file (%llu bytes)", (unsigned long long)eh->e_shoff,
-		            (unsigned long long)eh->e_shnum * sizeof(Elf64_Shdr),
-		            (unsigned long long)c->len);
+	if ((rc = check_table(c, "section", eh->e_shoff, eh->e_shnum, eh->e_shentsize,
+	                      sizeof(Elf64_Shdr), MAX_SHNUM)))
+		return rc;
 	for (i = 0; i < eh->e_shnum; i++) {
 		Elf64_Shdr sh;
 
@@ -269,18 +276,8 @@ static int check_ehdr(struct elf_ctx *c, Elf64_Ehdr *eh)
 		            eh->e_type);
 	if (eh->e_phnum == 0)
 		return fail(c, -ENOEXEC, "no program headers");
-	if (eh->e_phentsize != sizeof(Elf64_Phdr))
-		return fail(c, -EINVAL, "program header size %u, expected %zu",
-		            eh->e_phentsize, sizeof(Elf64_Phdr));
-	if (eh->e_phnum > MAX_PHNUM)
-		return fail(c, -EINVAL, "%u program headers is absurd (limit %u)",
-		            eh->e_phnum, MAX_PHNUM);
-	if (!in_file(c, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
-		return fail(c, -EINVAL, "program header table at offset %llu+%llu is beyond the end "
-		            "of the file (%llu bytes)", (unsigned long long)eh->e_phoff,
-		            (unsigned long long)eh->e_phnum * sizeof(Elf64_Phdr),
-		            (unsigned long long)c->len);
-	return 0;
+	return check_table(c, "program", eh->e_phoff, eh->e_phnum, eh->e_phentsize,
+	                   sizeof(Elf64_Phdr), MAX_PHNUM);
 }
 
 /* One PT_LOAD segment against the file and the part of RAM a kernel may use. */
