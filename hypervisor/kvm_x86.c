@@ -351,7 +351,8 @@ int kvm_vcpu_load_boot(struct vcpu *v)
 	return 0;
 }
 
-int kvm_vcpu_read_tsc(struct vcpu *v, uint64_t *guest_tsc, uint64_t *host_tsc)
+/* Reads the guest TSC and the host TSC back to back (vCPU thread only). */
+static int kvm_vcpu_read_tsc(struct vcpu *v, uint64_t *guest_tsc, uint64_t *host_tsc)
 {
 	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {
 		.h.nmsrs = 1, .e.index = MSR_IA32_TSC,

@@ -314,8 +314,6 @@ void kvm_vcpu_destroy(struct vcpu *v);
 int kvm_vcpu_load_boot(struct vcpu *v);
 /* The vCPU thread's run loop; returns when the domain dies. */
 void kvm_vcpu_loop(struct vcpu *v);
-/* Reads the guest TSC and the host TSC back to back (vCPU thread only). */
-int kvm_vcpu_read_tsc(struct vcpu *v, uint64_t *guest_tsc, uint64_t *host_tsc);
 uint64_t kvm_tsc_khz(void);
 
 /* ---- ctl.c: the control socket ---- */
