@@ -187,29 +187,31 @@ void evtchn_unmask(evtchn_port_t port)
 	evt_restore(flags);
 }
 
+/* A freshly bound port: give it its handler on vcpu, then let it deliver. */
+static int port_ready(long rc, evtchn_port_t port, unsigned vcpu, evtchn_handler_t fn, void *arg)
+{
+	if (rc < 0)
+		return rc;
+	evtchn_set_handler(port, vcpu, fn, arg);
+	evtchn_unmask(port);
+	return port;
+}
+
 int evtchn_bind_virq(uint32_t virq, unsigned vcpu, evtchn_handler_t fn, void *arg)
 {
 	struct evtchn_bind_virq op = { .virq = virq, .vcpu = vcpu };
 	long rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_virq, &op);
 
-	if (rc < 0)
-		return rc;
-	evtchn_set_handler(op.port, vcpu, fn, arg);
-	evtchn_unmask(op.port);
-	return op.port;
+	return port_ready(rc, op.port, vcpu, fn, arg);
 }
 
+/* Interdomain ports notify vCPU 0 unless rebound (EVTCHNOP_bind_vcpu). */
 int evtchn_alloc_unbound(domid_t remote, evtchn_handler_t fn, void *arg)
 {
 	struct evtchn_alloc_unbound op = { .dom = DOMID_SELF, .remote_dom = remote };
 	long rc = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &op);
 
-	if (rc < 0)
-		return rc;
-	/* Interdomain ports notify vCPU 0 unless rebound (EVTCHNOP_bind_vcpu). */
-	evtchn_set_handler(op.port, 0, fn, arg);
-	evtchn_unmask(op.port);
-	return op.port;
+	return port_ready(rc, op.port, 0, fn, arg);
 }
 
 int evtchn_bind_interdomain(domid_t remote, evtchn_port_t rport, evtchn_handler_t fn, void *arg)
@@ -217,11 +219,7 @@ int evtchn_bind_interdomain(domid_t remote, evtchn_port_t rport, evtchn_handler_
 	struct evtchn_bind_interdomain op = { .remote_dom = remote, .remote_port = rport };
 	long rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &op);
 
-	if (rc < 0)
-		return rc;
-	evtchn_set_handler(op.local_port, 0, fn, arg);
-	evtchn_unmask(op.local_port);
-	return op.local_port;
+	return port_ready(rc, op.local_port, 0, fn, arg);
 }
 
 int evtchn_send(evtchn_port_t port)
