@@ -1,6 +1,6 @@
 # kxen-hv signals a subscribed dom0 tool on domain creation, shutdown and destruction.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 W=$B/tests/integration/domain_events_watch
 "$W" 100 20 > "$T/events.out" 2> "$T/events.err" &
 WPID=$!
@@ -20,7 +20,7 @@ wait_events() {
 mkcfg idle "idle"
 id=$(create idle)
 wait_events "^event:.* $id:"
-"$KXL" shutdown "$id" || fail "kxl shutdown $id"
+"$KXL" shutdown -F "$id" || fail "kxl shutdown -F $id"
 # Shut down (flag 0x8) or already reaped: either way a signal showed the change.
 wait_events "^event:( [0-9]+:[0-9a-f]+)*$"
 kill "$WPID" 2>/dev/null
