@@ -367,3 +367,8 @@ int kxctrl_call(kxctrl *h, uint32_t op, const void *req, size_t req_len, void *r
 {
 	return call(h, op, req, req_len, rep, rep_len, got, fds, nfds);
 }
+
+int kxctrl_domain_events_fd(kxctrl *h, int *fd)
+{
+	return call(h, KXCTL_DOMAIN_EVENTS, NULL, 0, NULL, 0, NULL, fd, 1);
+}

@@ -66,5 +66,14 @@ int kxctrl_host_info(kxctrl *h, struct kxctl_host_info *info);
  */
 int kxctrl_call(kxctrl *h, uint32_t op, const void *req, size_t req_len, void *rep,
                 size_t rep_len, size_t *got, int *fds, unsigned nfds);
+/*
+ * Subscribes this handle to domain-state changes (Xen's VIRQ_DOM_EXC,
+ * broadened): *fd is a non-blocking eventfd that becomes readable whenever a
+ * domain is created, shuts down, crashes or is destroyed; read 8 bytes to
+ * reset it, then list domains to see what changed. The subscription lasts
+ * while the handle is open; asking again returns another copy of the same
+ * eventfd. The caller closes *fd.
+ */
+int kxctrl_domain_events_fd(kxctrl *h, int *fd);
 
 #endif

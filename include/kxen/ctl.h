@@ -40,6 +40,7 @@ enum kxctl_op {
 	KXCTL_GNTTAB_COPY,       /* batch of Xen gnttab_copy; dom0's frames are its copy buffer's pages */
 	KXCTL_GNTTAB_COPYBUF,    /* -> a memfd kxen-hv shares as this connection's copy buffer */
 	KXCTL_GNTTAB_MEMFD,      /* a domain's RAM memfd, only while this connection maps one of its grants */
+	KXCTL_DOMAIN_EVENTS,     /* -> eventfd signalled on any domain creation, shutdown, crash or destruction */
 	KXCTL_OP_MAX
 };
 
