@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "gnttab.h"
 
 /* Guest console lines the log accepts per domain (token bucket). */
 #define CONSOLE_LINES_PER_SEC 200
@@ -203,6 +204,7 @@ static void domain_free(struct domain *d)
 	gmem_destroy(&d->mem);
 	for (unsigned i = 0; i < EVTCHN_NR_BUCKETS; i++)
 		free(d->evtchn[i]);
+	gnttab_free(d);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }

@@ -230,6 +230,7 @@ struct domain {
 	uint64_t console_tokens, console_refill_ns, console_dropped;
 	_Atomic uint64_t events;
 	bool is_dom0;
+	struct gnttab *gt;            /* grant table (gnttab.h), created on first use */
 };
 
 /* The domain table: dom0 (no vCPUs, eventfd ports) is created at startup. */

@@ -71,6 +71,8 @@ static const struct {
 	{ "burn", app_burn },
 	{ "selftest", app_selftest },
 	{ "hcfuzz", app_hcfuzz },
+	{ "gnttab-test", app_gnttab_test },
+	{ "gnttab-grant", app_gnttab_grant },
 };
 
 #define MAX_ARGS 16
