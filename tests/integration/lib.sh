@@ -114,3 +114,5 @@ listed() {
 
 hv_fds() { ls "/proc/$HVPID/fd" | wc -l; }
 hv_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$HVPID/status"; }
+
+xs_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$XSPID/status"; }
