@@ -29,9 +29,9 @@ done
 
 # Permissions: dom0 owns the domain directory and the guest may read it;
 # the guest owns control/shutdown, where it acknowledges requests.
-p=$(xenstore-ls -p /local/domain 2>&1 | sed -n "s/^$id = \"\"  *(\(.*\))$/\1/p")
+p=$(xenstore-ls -p /local/domain 2>&1 | sed -n "s/^$id = \"\".*(\(.*\))$/\1/p")
 [ "$p" = "n0,r$id" ] || fail "/local/domain/$id permissions are '$p', expected 'n0,r$id': $(xenstore-ls -p /local/domain | head -5)"
-p=$(xenstore-ls -p "$D/control" 2>&1 | sed -n 's/^shutdown = ""  *(\(.*\))$/\1/p')
+p=$(xenstore-ls -p "$D/control" 2>&1 | sed -n 's/^shutdown = "".*(\(.*\))$/\1/p')
 [ "$p" = "n$id" ] || fail "control/shutdown permissions are '$p', expected 'n$id'"
 
 xenstore-read "$D/store/ring-ref" > /dev/null
