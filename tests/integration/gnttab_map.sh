@@ -1,6 +1,6 @@
 # A guest grants pages to dom0; dom0 maps, checks and answers through libkxctrl; Xen's grant rules hold end to end.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 mkcfg gnt "gnttab-test"
 id=$(create gnt)
 wait_log "^\(d$id\) gnttab-test: (port|FAIL)" 20
