@@ -12,8 +12,7 @@ ready() {
 	done
 }
 
-mkcfg off idle
-id=$(xb_create off)
+id=$(xb_create off idle)
 ready "$id"
 # An empty value is what the guest writes itself: nothing happens.
 xenstore-write "/local/domain/$id/control/shutdown" "" || fail "write empty"
@@ -31,8 +30,7 @@ xenstore-write "/local/domain/$id/control/shutdown" "poweroff" || fail "write po
 wait_log "^\(d$id\) control: shutdown request 'poweroff': powering off"
 wait_log "^\(XEN\) domain $id \(off\) shut down: poweroff"
 
-mkcfg reb idle
-id=$(xb_create reb)
+id=$(xb_create reb idle)
 ready "$id"
 xenstore-write "/local/domain/$id/control/shutdown" "reboot" || fail "write reboot"
 wait_log "^\(d$id\) control: shutdown request 'reboot': rebooting"

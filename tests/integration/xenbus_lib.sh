@@ -29,19 +29,18 @@ xb_xs_start() {
 	fail "kxenstored did not create its socket"
 }
 
-# xb_create NAME: creates the domain paused, checks that kxl introduced it,
-# gives it a data/ directory it owns (as libxl does), then unpauses it.
+# xb_create NAME CMDLINE: builds the guest paused, introduces it to the
+# private kxenstored with libxl's standard nodes (the guest owns data/,
+# control/shutdown and control/feature-*), unpauses it; prints its domid.
+# xs_guest_create stands in for the toolstack until `kxl create` introduces.
 xb_create() {
-	"$KXL" create -p "$T/$1.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create -p $1"; }
+	"$B/tests/integration/xs_guest_create" "$GUEST" "$1" "$2" > "$T/create.out" 2> "$T/create.err" ||
+		{ cat "$T/create.err"; fail "xs_guest_create $1"; }
 	local id
-	id=$(domid_of "$1")
+	id=$(cat "$T/create.out")
 	[ -n "$id" ] || fail "no domid for $1"
 	local name
-	name=$(xenstore-read "/local/domain/$id/name" 2>/dev/null) ||
-		skip "kxl create does not introduce domains to xenstore yet (no /local/domain/$id/name)"
+	name=$(xenstore-read "/local/domain/$id/name") || fail "/local/domain/$id/name missing"
 	[ "$name" = "$1" ] || fail "/local/domain/$id/name is '$name', want '$1'"
-	xenstore-write "/local/domain/$id/data" "" || fail "xenstore-write data"
-	xenstore-chmod "/local/domain/$id/data" "n$id" || fail "xenstore-chmod data"
-	"$KXL" unpause "$1" > /dev/null || fail "kxl unpause $1"
 	echo "$id"
 }

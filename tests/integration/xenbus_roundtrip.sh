@@ -2,8 +2,7 @@
 . "$(dirname "$0")/xenbus_lib.sh"
 hv_start
 xb_xs_start
-mkcfg xst "xs-test"
-id=$(xb_create xst)
+id=$(xb_create xst "xs-test")
 wait_log "^\(d$id\) xs-test: (OK|FAILED)" 60
 grep "^(d$id) xs-test:" "$T/hv.log"
 grep -q "^(d$id) xs-test: FAIL" "$T/hv.log" && fail "xs-test reported failures"

@@ -2,8 +2,7 @@
 . "$(dirname "$0")/xenbus_lib.sh"
 hv_start
 xb_xs_start
-mkcfg xsw "xs-watch data/watched 4 30"
-id=$(xb_create xsw)
+id=$(xb_create xsw "xs-watch data/watched 4 30")
 wait_log "^\(d$id\) xs-watch: watching data/watched" 20
 # The first event is Xen's initial firing of a new watch.
 wait_log "^\(d$id\) xs-watch: event [0-9]+ path=data/watched token=xs-watch"
