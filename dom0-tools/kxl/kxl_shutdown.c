@@ -129,8 +129,8 @@ static int hv_fallback(kxctrl *h, const struct shut_req *rq, struct target *t, c
 {
 	int r;
 
-	printf("Domain %s (id=%u): %s; %s it through the hypervisor\n", t->name, t->domid, why,
-	       rq->reason == SHUTDOWN_reboot ? "rebooting" : "shutting down");
+	printf("Domain %s (id=%u): %s; %s through the hypervisor\n", t->name, t->domid, why,
+	       rq->reason == SHUTDOWN_reboot ? "rebooting it" : "shutting it down");
 	r = kxctrl_domain_shutdown(h, t->domid, rq->reason);
 	if (r) {
 		kxl_err("cannot %s domain %s (id=%u): %s", rq->cmd, t->name, t->domid, strerror(-r));

@@ -7,6 +7,7 @@
 #include "mm.h"
 #include "sched.h"
 #include "xenbus.h"
+#include <xen/io/xs_wire.h>
 
 /* BASE must be writable by this guest: the integration test creates it owned by us. */
 static const char *base = "data/xs-test";
@@ -106,10 +107,13 @@ static void test_basic(void)
 	result("bad-path", rc == -XEN_EINVAL, "empty path gave %d", rc);
 }
 
-/* A value far bigger than the 1 KiB rings: both directions must wrap and stream. */
+/*
+ * A value bigger than the 1 KiB rings, so both directions stream and wrap,
+ * yet under xenstored's default 2048-byte node quota for guests.
+ */
 static void test_large(void)
 {
-	static char big[4000], *back;
+	static char big[1901], huge[XENSTORE_PAYLOAD_MAX + 1], *back;
 	unsigned len = 0;
 	int rc;
 
@@ -123,6 +127,11 @@ static void test_large(void)
 	       "rc %d, %u bytes back", rc, len);
 	if (!rc)
 		free(back);
+	/* Over the protocol's limit: refused before anything reaches the ring. */
+	memset(huge, 'h', sizeof(huge) - 1);
+	rc = xenbus_write(XBT_NIL, P(0, "huge"), huge);
+	result("too-large-request", rc == -XEN_E2BIG, "write of %u bytes gave %d",
+	       (unsigned)sizeof(huge) - 1, rc);
 }
 
 struct watch_seen {

@@ -35,7 +35,7 @@ static struct xb_rx rx;
 
 /* Kick intervals while waiting for a reply: the daemon may attach to our ring late. */
 #define KICK_FIRST_NS (100 * NSEC_PER_MSEC)
-#define KICK_MAX_NS   (2 * NSEC_PER_SEC)
+#define KICK_MAX_NS   (30 * NSEC_PER_SEC)   /* idle guests without xenstore stay cheap */
 
 static void xb_notify(void)
 {
