@@ -4,11 +4,15 @@
 #include "kxl.h"
 
 const struct kxl_cmd kxl_cmds[] = {
-	{ "create", main_create, "[-p] FILE.xml",
+	{ "create", main_create, "[-p] [-c] [-F] FILE.xml",
 	  "Create a domain from a domain XML file",
-	  "Parses and validates FILE.xml, checks that no domain has its name, builds\n"
-	  "the domain and starts it.\n"
+	  "Parses and validates FILE.xml, checks that no domain has its name and that\n"
+	  "the host has the memory, builds the domain, saves its config and starts it.\n"
+	  "If an on_* action is restart, rename-restart or coredump-*, a monitor process\n"
+	  "stays behind to carry it out (its log: $KXEN_STATE_DIR/UUID.log).\n"
 	  "  -p        leave the domain paused after building it (start it with unpause)\n"
+	  "  -c        attach to the console afterwards (needs 'kxl console')\n"
+	  "  -F        run the monitor in the foreground until the domain is gone\n"
 	  "With the global -N, prints the parsed config and the build plan and stops.\n"
 	  "A <kernel> that does not exist is looked for as $KXEN_GUEST_DIR/BASENAME,\n"
 	  "then in the installed guest directory." },
@@ -21,19 +25,28 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "            and event counters" },
 	{ "destroy", main_destroy, "DOM",
 	  "Terminate a domain immediately",
-	  "Stops DOM's vCPUs and frees all of its resources. DOM is a name or an id." },
+	  "Stops DOM's vCPUs and frees all of its resources, and removes its saved config.\n"
+	  "No on_* action runs. DOM is a name or an id." },
 	{ "pause", main_pause, "DOM",
 	  "Pause a domain",
 	  "Stops scheduling DOM's vCPUs; its memory and state stay. DOM is a name or an id." },
 	{ "unpause", main_unpause, "DOM",
 	  "Unpause a paused domain",
 	  "Lets DOM's vCPUs run again. DOM is a name or an id." },
-	{ "shutdown", main_shutdown, "[-w] [-t SECONDS] DOM",
+	{ "shutdown", main_shutdown, "[-w] [-F] [-t SECONDS] {-a | DOM}",
 	  "Ask a domain to shut down (poweroff)",
 	  "Shuts DOM down with reason poweroff; what happens next follows its\n"
-	  "on_poweroff action (destroy or preserve).\n"
+	  "on_poweroff action.\n"
+	  "  -a          every domain\n"
 	  "  -w          wait until the domain is gone or has shut down\n"
+	  "  -F          accepted for xl compatibility: the shutdown is already forced\n"
+	  "              through kxen-hv (the xenstore request comes with xenstore)\n"
 	  "  -t SECONDS  give up waiting after SECONDS (default 60); exit status 1" },
+	{ "reboot", main_reboot, "[-w] [-F] [-t SECONDS] {-a | DOM}",
+	  "Ask a domain to reboot",
+	  "Shuts DOM down with reason reboot; what happens next follows its on_reboot\n"
+	  "action (restart rebuilds it from its saved config). Options as shutdown;\n"
+	  "-w waits until the old domain has shut down or is gone." },
 	{ "dmesg", main_dmesg, "[-f]",
 	  "Print the hypervisor's log",
 	  "Prints the log kept by kxen-hv, oldest first.\n"
@@ -43,6 +56,41 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "Parses each FILE.xml, validates it against the schema and checks its values;\n"
 	  "prints the first error of each invalid file. With -v, prints each valid\n"
 	  "config as kxl understands it, generated UUID included." },
+	{ "info", main_info, "",
+	  "Show information about the host",
+	  "CPUs, memory (total, free, used by domains, in MiB), the number of domains\n"
+	  "and the versions of kxen-hv, KVM, kxl and the control interface." },
+	{ "uptime", main_uptime, "[DOM...]",
+	  "Show how long domains have existed",
+	  "One line per domain (or per DOM): name, id and time since creation." },
+	{ "domid", main_domid, "NAME",
+	  "Print the id of a domain",
+	  "Prints the domain id of the domain called NAME." },
+	{ "domname", main_domname, "DOMID",
+	  "Print the name of a domain",
+	  "Prints the name of the domain with id DOMID." },
+	{ "rename", main_rename, "DOM NEWNAME",
+	  "Rename a domain",
+	  "Gives DOM a new name, which must be free and follow the rules of <name>;\n"
+	  "the saved config follows." },
+	{ "dumpxml", main_dumpxml, "DOM",
+	  "Print a domain's configuration as XML",
+	  "Prints the config DOM runs with, generated values (UUID, MAC addresses)\n"
+	  "and defaults filled in. Only for domains kxl created." },
+	{ "vcpu-list", main_vcpu_list, "[DOM...]",
+	  "List vCPUs",
+	  "One line per vCPU of every domain (or of each DOM): id, state (r runnable,\n"
+	  "b blocked, p paused, --- offline) and CPU time. kxen-hv does not pin vCPUs:\n"
+	  "affinity is always all CPUs." },
+	{ "mem-max", main_mem_max, "DOM SIZE",
+	  "Set a domain's maximum memory",
+	  "SIZE is a number with an optional k, m, g or t suffix (KiB without one).\n"
+	  "kxen-hv fixes a domain's memory at creation: only the current size is\n"
+	  "accepted until there is a balloon driver." },
+	{ "dump-core", main_dump_core, "DOM FILE",
+	  "Write an ELF core dump of a domain",
+	  "Pauses DOM, writes its RAM and vCPU registers to FILE as an ELF core that\n"
+	  "gdb opens with the guest kernel (gdb KERNEL FILE), and unpauses it." },
 	{ "help", main_help, "[COMMAND]",
 	  "Show help for kxl or one command",
 	  "Without COMMAND, lists the commands. Command names may be shortened to\n"

@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <stdint.h>   /* the Xen headers assume it */
+#include <xen/xen.h>
 #include "kxctrl.h"
 
 struct kxctrl {
@@ -360,4 +362,10 @@ int kxctrl_log_read(kxctrl *h, uint64_t *cursor, char *buf, size_t len, size_t *
 int kxctrl_host_info(kxctrl *h, struct kxctl_host_info *info)
 {
 	return call(h, KXCTL_HOST_INFO, NULL, 0, info, sizeof(*info), NULL, NULL, 0);
+}
+
+int kxctrl_vcpu_context(kxctrl *h, uint32_t domid, uint32_t vcpu, struct vcpu_guest_context *ctx)
+{
+	struct kxctl_vcpu_context req = { .domid = domid, .vcpu = vcpu };
+	return call(h, KXCTL_VCPU_CONTEXT, &req, sizeof(req), ctx, sizeof(*ctx), NULL, NULL, 0);
 }

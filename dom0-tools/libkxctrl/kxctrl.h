@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <kxen/ctl.h>
 
+struct vcpu_guest_context;   /* <xen/xen.h>; not included here: its macros clash with common names */
+
 /* Every function returns 0 or -errno. Not thread-safe per handle. */
 typedef struct kxctrl kxctrl;
 
@@ -59,5 +61,7 @@ int kxctrl_evtchn_close(kxctrl *h, uint32_t port);
 int kxctrl_log_read(kxctrl *h, uint64_t *cursor, char *buf, size_t len,
                     size_t *got, uint64_t *lost);
 int kxctrl_host_info(kxctrl *h, struct kxctl_host_info *info);
+/* Registers of vCPU vcpu of a paused, shut-down or crashed domain (-EBUSY if it runs). */
+int kxctrl_vcpu_context(kxctrl *h, uint32_t domid, uint32_t vcpu, struct vcpu_guest_context *ctx);
 
 #endif

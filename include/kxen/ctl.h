@@ -35,6 +35,7 @@ enum kxctl_op {
 	KXCTL_LOG_READ,
 	KXCTL_HOST_INFO,
 	KXCTL_DOMAIN_RENAME,
+	KXCTL_VCPU_CONTEXT,      /* a paused or dead domain's vCPU registers -> vcpu_guest_context_t */
 	KXCTL_OP_MAX
 };
 
@@ -103,6 +104,14 @@ struct kxctl_vcpuinfo {
 	uint64_t cpu_ns;
 };
 struct kxctl_vcpu_info_reply { uint32_t count; uint32_t pad; struct kxctl_vcpuinfo vcpu[32]; };
+
+/*
+ * KXCTL_VCPU_CONTEXT: the reply is Xen's vcpu_guest_context_t (x86_64, from
+ * <xen/xen.h>) with user_regs, ctrlreg[], fs_base and gs_base_* filled. The
+ * domain must be paused, shut down or crashed (-EBUSY otherwise). For a vCPU
+ * that took a fatal exception it holds the guest's registers at the fault.
+ */
+struct kxctl_vcpu_context { uint32_t domid; uint32_t vcpu; };
 
 struct kxctl_map_memory_reply { uint64_t mem_bytes; };
 
