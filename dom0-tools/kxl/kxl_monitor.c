@@ -252,7 +252,11 @@ int kxl_monitor_spawn(const struct kxconfig *cfg, uint32_t domid, int foreground
 		detach_stdio(uuid);
 		write_pid(uuid);
 		signal(SIGHUP, SIG_IGN);
-		_exit(monitor_run(uuid, domid) ? 1 : 0);
+		int r = monitor_run(uuid, domid);
+		char pidfile[4096];
+		kxl_state_path(uuid, ".pid", pidfile, sizeof(pidfile));
+		unlink(pidfile);
+		_exit(r ? 1 : 0);
 	}
 	int st;
 	if (waitpid(p, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))

@@ -17,9 +17,15 @@ if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then skip "/dev/kvm is not readable a
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/kxen-test.XXXXXX")
 export KXEN_HV_SOCKET=$T/hv.sock
+# kxl's saved configs, monitor logs and core dumps: private, never /var/lib/kxen.
+export KXEN_STATE_DIR=$T/state KXEN_DUMP_DIR=$T/dump
 HVPID=
 
+# PIDs of the kxl monitors this test's creates left behind (they exit when their domain goes).
+monitor_pids() { cat "$KXEN_STATE_DIR"/*.pid 2>/dev/null; }
+
 cleanup() {
+	for p in $(monitor_pids); do kill "$p" 2>/dev/null; done
 	if [ -n "$HVPID" ]; then
 		kill "$HVPID" 2>/dev/null
 		wait "$HVPID" 2>/dev/null
