@@ -137,6 +137,10 @@ static pid_t spawn_kxl(const char *kxl, const char *xml)
 
 	if (pid == 0) {
 		setenv("KXEN_HV_SOCKET", bench_hv.sock, 1);
+		/* kxl saves each domain's config: keep it in the private directory. */
+		char state[400];
+		snprintf(state, sizeof(state), "%s/state", bench_hv.dir);
+		setenv("KXEN_STATE_DIR", state, 1);
 		/* kxl's "Started domain" chatter would interleave with our table. */
 		if (!freopen("/dev/null", "w", stdout))
 			_exit(126);

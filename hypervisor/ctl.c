@@ -270,6 +270,23 @@ static void handle_request(struct conn *c, const struct kxctl_hdr *h, const void
 			rlen = sizeof(*r);
 		}
 		break;
+	case KXCTL_VCPU_CONTEXT: {
+		const struct kxctl_vcpu_context *vc = p;
+		if (len != sizeof(*vc)) {
+			rc = -EINVAL;
+		} else if ((d = req_domain(p, sizeof(struct kxctl_domid), &rc))) {
+			/* A running vCPU would hold KVM's vCPU mutex: this thread must never wait on a guest. */
+			if (vc->vcpu >= d->max_vcpus)
+				rc = -EINVAL;
+			else if (!atomic_load(&d->paused) && !atomic_load(&d->shutdown))
+				rc = -EBUSY;
+			else if (atomic_load(&d->vcpu[vc->vcpu]->in_guest))
+				rc = -EBUSY;
+			else if ((rc = kvm_vcpu_get_context(d->vcpu[vc->vcpu], (void *)rep_buf)) == 0)
+				rlen = sizeof(vcpu_guest_context_t);
+		}
+		break;
+	}
 	case KXCTL_MAP_MEMORY:
 		if ((d = req_domain(p, len, &rc))) {
 			struct kxctl_map_memory_reply r = { .mem_bytes = d->mem.size };

@@ -13,6 +13,39 @@ static const char *const vector_names[32] = {
 	"#MC machine check", "#XM SIMD error", "#VE virtualization", "#CP control protection",
 };
 
+/* What the guest had in its registers when it faulted: the stub's frame plus the ring-0 exit state. */
+static void save_fault_ctx(struct vcpu *v, const uint64_t f[7], const struct fault_regs *r0)
+{
+	struct cpu_user_regs *u = &v->fault_ctx.user_regs;
+	memset(&v->fault_ctx, 0, sizeof(v->fault_ctx));
+	u->rax = f[0];
+	u->error_code = (uint32_t)f[1];
+	u->rip = f[2];
+	u->cs = (uint16_t)f[3];
+	u->rflags = f[4];
+	u->rsp = f[5];
+	u->ss = (uint16_t)f[6];
+	u->rbx = r0->rbx;
+	u->rcx = r0->rcx;
+	u->rdx = r0->rdx;
+	u->rsi = r0->rsi;
+	u->rdi = r0->rdi;
+	u->rbp = r0->rbp;
+	u->r8 = r0->r8;
+	u->r9 = r0->r9;
+	u->r10 = r0->r10;
+	u->r11 = r0->r11;
+	u->r12 = r0->r12;
+	u->r13 = r0->r13;
+	u->r14 = r0->r14;
+	u->r15 = r0->r15;
+	u->ds = u->es = u->ss;
+	v->fault_ctx.ctrlreg[2] = r0->cr2;
+	v->fault_ctx.ctrlreg[3] = KXEN_PV_PML4;
+	v->fault_ctx.user_regs.entry_vector = 0;
+	v->fault_ctx_valid = true;
+}
+
 void fault_report(struct vcpu *v, unsigned vector, const struct fault_regs *r0)
 {
 	struct domain *d = v->d;
@@ -46,5 +79,6 @@ void fault_report(struct vcpu *v, unsigned vector, const struct fault_regs *r0)
 	hvlog("(XEN) d%u v%u: r15 %016llx rflags %08llx cs %04llx ss %04llx", d->domid, v->id,
 	      (unsigned long long)r0->r15, (unsigned long long)f[4], (unsigned long long)f[3],
 	      (unsigned long long)f[6]);
+	save_fault_ctx(v, f, r0);
 	domain_crash(d, "vcpu %u: %s at rip %#llx", v->id, name, (unsigned long long)f[2]);
 }

@@ -320,6 +320,37 @@ static struct kvm_segment seg(uint16_t sel, uint8_t type, uint8_t dpl, bool code
 	};
 }
 
+int kvm_vcpu_get_context(struct vcpu *v, vcpu_guest_context_t *ctx)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (v->fault_ctx_valid) {
+		*ctx = v->fault_ctx;
+		return 0;
+	}
+	memset(ctx, 0, sizeof(*ctx));
+	if (v->fd < 0)
+		return -ENODEV;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	struct cpu_user_regs *u = &ctx->user_regs;
+	u->rax = r.rax; u->rbx = r.rbx; u->rcx = r.rcx; u->rdx = r.rdx;
+	u->rsi = r.rsi; u->rdi = r.rdi; u->rbp = r.rbp; u->rsp = r.rsp;
+	u->r8 = r.r8; u->r9 = r.r9; u->r10 = r.r10; u->r11 = r.r11;
+	u->r12 = r.r12; u->r13 = r.r13; u->r14 = r.r14; u->r15 = r.r15;
+	u->rip = r.rip;
+	u->rflags = r.rflags;
+	u->cs = s.cs.selector; u->ss = s.ss.selector; u->ds = s.ds.selector;
+	u->es = s.es.selector; u->fs = s.fs.selector; u->gs = s.gs.selector;
+	ctx->ctrlreg[0] = s.cr0;
+	ctx->ctrlreg[2] = s.cr2;
+	ctx->ctrlreg[3] = s.cr3;
+	ctx->ctrlreg[4] = s.cr4;
+	ctx->fs_base = s.fs.base;
+	ctx->gs_base_user = s.gs.base;
+	return 0;
+}
+
 int kvm_vcpu_load_boot(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;

@@ -164,6 +164,9 @@ struct vcpu {
 	uint64_t cpu_ns_final;        /* CPU time once the thread has exited */
 	/* Hypercall in flight: multicall nesting guard. */
 	int hc_depth;
+	/* The guest's registers at a fatal exception, for KXCTL_VCPU_CONTEXT (core dumps). */
+	bool fault_ctx_valid;
+	vcpu_guest_context_t fault_ctx;
 };
 
 /* Starts v's thread if needed and wakes it. */
@@ -323,6 +326,11 @@ int kvm_vcpu_create(struct vcpu *v);
 void kvm_vcpu_destroy(struct vcpu *v);
 /* Loads v->boot as a CPL-3 64-bit context using abi.h's layout. */
 int kvm_vcpu_load_boot(struct vcpu *v);
+/*
+ * v's registers as Xen's vcpu_guest_context (fault_ctx if it crashed on a
+ * fault). Only while v is out of KVM_RUN (domain paused or dead): the caller checks.
+ */
+int kvm_vcpu_get_context(struct vcpu *v, vcpu_guest_context_t *ctx);
 /* The vCPU thread's run loop; returns when the domain dies. */
 void kvm_vcpu_loop(struct vcpu *v);
 uint64_t kvm_tsc_khz(void);

@@ -158,26 +158,105 @@ static int load_memory(struct ld *l, xmlNodePtr root)
 	return 0;
 }
 
+/* A whole number from an element's text or an attribute, for vcpu counts. */
+static int count_value(struct ld *l, xmlNodePtr n, const char *what, const char *v, uint64_t *out)
+{
+	char q[64];
+	kxc_shorten(v ? v : "", q, sizeof(q));
+	/* kxconfig_scale with unit "b" is a plain overflow-checked number parser. */
+	if (!v || kxconfig_scale(v, "b", out) == -EINVAL)
+		return bad(l, n, "%s '%s' is not a whole number", what, q);
+	if (*out < 1 || *out > KXCONFIG_MAX_VCPUS)
+		return bad(l, n, "%s '%s' is out of range: must be between 1 and %u", what, q,
+		           KXCONFIG_MAX_VCPUS);
+	return 0;
+}
+
+/* libvirt's cpuset syntax: "0-3,^2,6": ranges and single CPUs, '^' removes one. */
+static int parse_cpuset(struct ld *l, xmlNodePtr n, const char *set, uint8_t *mask)
+{
+	const char *p = set;
+	int any = 0;
+	memset(mask, 0, KXCONFIG_MAX_CPUS / 8);
+	while (*p) {
+		int neg = 0;
+		char *end;
+		while (*p == ' ')
+			p++;
+		if (*p == '^') {
+			neg = 1;
+			p++;
+		}
+		if (!isdigit((unsigned char)*p))
+			return bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
+		unsigned long a = strtoul(p, &end, 10), b = a;
+		p = end;
+		if (*p == '-' && !neg) {
+			if (!isdigit((unsigned char)p[1]))
+				return bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
+			b = strtoul(p + 1, &end, 10);
+			p = end;
+		}
+		if (a >= KXCONFIG_MAX_CPUS || b >= KXCONFIG_MAX_CPUS)
+			return bad(l, n, "cpuset '%s' names a CPU above %u", set, KXCONFIG_MAX_CPUS - 1);
+		if (b < a)
+			return bad(l, n, "cpuset '%s' has a range that runs backwards", set);
+		for (unsigned long c = a; c <= b; c++) {
+			if (neg)
+				mask[c / 8] &= (uint8_t)~(1u << (c % 8));
+			else
+				mask[c / 8] |= (uint8_t)(1u << (c % 8));
+		}
+		while (*p == ' ')
+			p++;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
+	}
+	for (unsigned i = 0; i < KXCONFIG_MAX_CPUS / 8; i++)
+		any |= mask[i];
+	if (!any)
+		return bad(l, n, "cpuset '%s' leaves no CPU to run on", set);
+	return 0;
+}
+
 static int load_vcpu(struct ld *l, xmlNodePtr root)
 {
 	xmlNodePtr n = child(root, "vcpu");
-	char *v = kxc_text(n), q[64];
-	uint64_t count = 0;
-	int r = 0;
-	kxc_shorten(v ? v : "", q, sizeof(q));
-	/* kxconfig_scale with unit "b" is a plain overflow-checked number parser. */
-	if (!v || kxconfig_scale(v, "b", &count) == -EINVAL)
-		r = bad(l, n, "value '%s' is not a whole number", q);
-	else if (count < 1 || count > KXCONFIG_MAX_VCPUS)
-		r = bad(l, n, "value '%s' is out of range: must be between 1 and %u", q, KXCONFIG_MAX_VCPUS);
-	else
-		l->c->vcpus = (unsigned)count;
+	char *v = kxc_text(n);
+	xmlChar *cur = xmlGetNoNsProp(n, BAD_CAST "current"), *set = xmlGetNoNsProp(n, BAD_CAST "cpuset");
+	uint64_t count = 0, current = 0;
+	int r = -1;
+	if (count_value(l, n, "value", v, &count))
+		goto out;
+	l->c->vcpus = l->c->vcpus_current = (unsigned)count;
+	if (cur) {
+		if (count_value(l, n, "current", (const char *)cur, &current))
+			goto out;
+		if (current > count) {
+			bad(l, n, "current '%s' is more than the %u vCPUs the domain has",
+			    (const char *)cur, l->c->vcpus);
+			goto out;
+		}
+		l->c->vcpus_current = (unsigned)current;
+	}
+	memset(l->c->cpumask, 0xff, sizeof(l->c->cpumask));
+	if (set) {
+		if (parse_cpuset(l, n, (const char *)set, l->c->cpumask))
+			goto out;
+		l->c->cpuset = strdup((const char *)set);
+	}
+	r = 0;
+out:
 	free(v);
+	xmlFree(cur);
+	xmlFree(set);
 	return r;
 }
 
 /* Relative kernels are relative to the config file, so a directory of configs can travel. */
-static char *resolve(const char *source, const char *file)
+char *kxc_resolve(const char *source, const char *file)
 {
 	if (file[0] == '/')
 		return strdup(file);
@@ -199,35 +278,57 @@ static char *resolve(const char *source, const char *file)
 	return out;
 }
 
+/* <type>'s text and machine attribute together say PV or PVH; libvirt has three spellings. */
+static int os_type(struct ld *l, xmlNodePtr t, const char *type)
+{
+	xmlChar *machine = xmlGetNoNsProp(t, BAD_CAST "machine");
+	int pvh_machine = machine && xmlStrEqual(machine, BAD_CAST "xenpvh");
+	int r = 0;
+	if (!strcmp(type, "xenpvh")) {
+		l->c->os_type = KXCONFIG_OS_XENPVH;
+		if (machine && !pvh_machine)
+			r = bad(l, t, "machine '%s' contradicts guest type xenpvh", (const char *)machine);
+	} else if (!strcmp(type, "xenpv")) {
+		l->c->os_type = KXCONFIG_OS_XENPV;
+		if (pvh_machine)
+			r = bad(l, t, "machine 'xenpvh' contradicts guest type xenpv");
+	} else if (l->c->virt == KXCONFIG_VIRT_XEN) {
+		/* 'linux' and 'xen': libvirt's OS type for Xen guests; machine picks PV or PVH. */
+		l->c->os_type = pvh_machine ? KXCONFIG_OS_XENPVH : KXCONFIG_OS_XENPV;
+	} else {
+		r = bad(l, t, "'%s' is libvirt's name for Xen guests of <domain type='xen'>; "
+		              "with type='kxen' write 'xenpv'", type);
+	}
+	xmlFree(machine);
+	return r;
+}
+
 static int load_os(struct ld *l, xmlNodePtr root)
 {
 	xmlNodePtr os = child(root, "os"), t = child(os, "type"), k = child(os, "kernel"),
-		   cl = child(os, "cmdline");
-	char *type = kxc_text(t), *kernel = kxc_text(k);
+		   cl = child(os, "cmdline"), rd = child(os, "initrd");
+	char *type = kxc_text(t), *kernel = kxc_text(k), *initrd = rd ? kxc_text(rd) : NULL;
 	int r = -1;
-	if (!type || !kernel) {
+	if (!type || !kernel || (rd && !initrd)) {
 		snprintf(l->err, l->errlen, "%s: out of memory", l->path);
 		goto out;
 	}
-	if (!strcmp(type, "xenpv") || (!strcmp(type, "linux") && l->c->virt == KXCONFIG_VIRT_XEN)) {
-		l->c->os_type = KXCONFIG_OS_XENPV;
-	} else if (!strcmp(type, "linux")) {
-		bad(l, t, "'linux' is libvirt's name for PV guests of <domain type='xen'>; "
-		          "with type='kxen' write 'xenpv'");
+	if (os_type(l, t, type))
 		goto out;
-	} else if (!strcmp(type, "xenpvh")) {
-		bad(l, t, "guest type xenpvh is not supported yet");
-		goto out;
-	} else {
-		bad(l, t, "unknown guest type '%s'", type);
-		goto out;
-	}
 	if (!*kernel) {
 		bad(l, k, "must name the guest kernel's ELF file");
 		goto out;
 	}
-	l->c->kernel = resolve(l->path, kernel);
+	l->c->kernel = kxc_resolve(l->path, kernel);
 	l->c->kernel_line = (int)xmlGetLineNo(k);
+	if (rd) {
+		if (!*initrd) {
+			bad(l, rd, "must name the initial ramdisk file (or leave <initrd> out)");
+			goto out;
+		}
+		l->c->initrd = kxc_resolve(l->path, initrd);
+		l->c->initrd_line = (int)xmlGetLineNo(rd);
+	}
 	if (cl) {
 		l->c->cmdline = kxc_text(cl);
 		if (l->c->cmdline && strlen(l->c->cmdline) > KXCONFIG_CMDLINE_MAX) {
@@ -240,27 +341,35 @@ static int load_os(struct ld *l, xmlNodePtr root)
 out:
 	free(type);
 	free(kernel);
+	free(initrd);
 	return r;
 }
 
-static int load_action(struct ld *l, xmlNodePtr root, const char *name, enum kxctl_action *a)
+static int load_action(struct ld *l, xmlNodePtr root, const char *name, enum kxconfig_action *a)
 {
+	static const struct { const char *name; enum kxconfig_action a; } actions[] = {
+		{ "destroy", KXCONFIG_ACT_DESTROY },
+		{ "preserve", KXCONFIG_ACT_PRESERVE },
+		{ "restart", KXCONFIG_ACT_RESTART },
+		{ "rename-restart", KXCONFIG_ACT_RENAME_RESTART },
+		{ "coredump-destroy", KXCONFIG_ACT_COREDUMP_DESTROY },
+		{ "coredump-restart", KXCONFIG_ACT_COREDUMP_RESTART },
+	};
 	xmlNodePtr n = child(root, name);
-	*a = KXCTL_ACTION_DESTROY;   /* libvirt's default for poweroff and crash; reboot: see docs */
+	/* libvirt's (and xl's) defaults: restart on reboot, destroy otherwise. */
+	*a = !strcmp(name, "on_reboot") ? KXCONFIG_ACT_RESTART : KXCONFIG_ACT_DESTROY;
 	if (!n)
 		return 0;
 	char *v = kxc_text(n), q[64];
-	int r = 0;
-	if (v && !strcmp(v, "destroy")) {
-		*a = KXCTL_ACTION_DESTROY;
-	} else if (v && !strcmp(v, "preserve")) {
-		*a = KXCTL_ACTION_PRESERVE;
-	} else {
-		kxc_shorten(v ? v : "", q, sizeof(q));
-		r = bad(l, n, "action '%s' is not supported yet (use destroy or preserve)", q);
-	}
+	for (size_t i = 0; v && i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (!strcmp(v, actions[i].name)) {
+			*a = actions[i].a;
+			free(v);
+			return 0;
+		}
+	kxc_shorten(v ? v : "", q, sizeof(q));
 	free(v);
-	return r;
+	return bad(l, n, "unknown action '%s'", q);
 }
 
 static int load_ident(struct ld *l, xmlNodePtr root)
@@ -312,7 +421,16 @@ void kxconfig_free(struct kxconfig *c)
 	free(c->title);
 	free(c->description);
 	free(c->kernel);
+	free(c->initrd);
 	free(c->cmdline);
+	free(c->cpuset);
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		free(c->disks[i].file);
+		free(c->disks[i].target);
+		free(c->disks[i].driver);
+	}
+	for (unsigned i = 0; i < c->nnics; i++)
+		free(c->nics[i].bridge);
 	free(c);
 }
 
@@ -324,8 +442,10 @@ static int load_doc(struct ld *l, xmlDocPtr doc)
 	if (load_ident(l, root) || load_memory(l, root) || load_vcpu(l, root) || load_os(l, root) ||
 	    load_action(l, root, "on_poweroff", &l->c->on_poweroff) ||
 	    load_action(l, root, "on_reboot", &l->c->on_reboot) ||
-	    load_action(l, root, "on_crash", &l->c->on_crash))
+	    load_action(l, root, "on_crash", &l->c->on_crash) || kxc_load_devices(l->c, root, l->path,
+	    l->err, l->errlen))
 		return -1;
+	l->c->clock = child(root, "clock") != NULL;
 	if (!l->c->kernel || !l->c->source) {
 		snprintf(l->err, l->errlen, "%s: out of memory", l->path);
 		return -1;

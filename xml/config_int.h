@@ -12,6 +12,11 @@
 typedef const xmlError *kxc_xmlerror_t;
 #else
 typedef xmlErrorPtr kxc_xmlerror_t;
+/* A path from the config, made absolute against the config file's directory (malloc'd). */
+char *kxc_resolve(const char *source, const char *file);
+/* <devices>: disks, interfaces, console. Writes "FILE:LINE: <elem>: ..." and returns -1 on error. */
+int kxc_load_devices(struct kxconfig *c, xmlNodePtr root, const char *path, char *err, size_t errlen);
+
 #endif
 
 /* libxml2 errors collected instead of printed: the first few are kept. */
@@ -44,7 +49,9 @@ struct rng_values {
 };
 struct rng_attr {
 	const char *name;
-	int required;
+	int required;                  /* in every definition of its element (nreq == ndefs) */
+	int nreq, last_def;
+	const char *pattern;           /* <param name="pattern">, an XML Schema regexp */
 	const char *type, *expect;     /* datatype and the kx:expect hint */
 	struct rng_values values;      /* enumerated <value>s, if any */
 };
@@ -55,6 +62,8 @@ struct rng_elem {
 	struct rng_values values;
 	struct rng_elem **child;
 	int *repeat;                   /* child[i] may occur more than once */
+	int *required;                 /* child[i] must occur */
+	int ndefs;                     /* <element name=...> patterns of this name */
 	int nchild, capchild;
 	struct rng_attr *attr;
 	int nattr, capattr;
@@ -84,5 +93,10 @@ int kxc_schema_validate(xmlDocPtr doc, const char *file, char *err, size_t errle
 void kxc_shorten(const char *in, char *out, size_t outlen);
 /* A node's text with surrounding whitespace removed (malloc'd), as RELAX NG tokens compare. */
 char *kxc_text(xmlNodePtr n);
+
+/* A path from the config, made absolute against the config file's directory (malloc'd). */
+char *kxc_resolve(const char *source, const char *file);
+/* <devices>: disks, interfaces, console. Writes "FILE:LINE: <elem>: ..." and returns -1 on error. */
+int kxc_load_devices(struct kxconfig *c, xmlNodePtr root, const char *path, char *err, size_t errlen);
 
 #endif

@@ -26,6 +26,49 @@ static void elem(FILE *f, const char *indent, const char *name, const char *valu
 	fprintf(f, "</%s>\n", name);
 }
 
+static void format_vcpu(const struct kxconfig *c, FILE *f)
+{
+	fputs("  <vcpu placement='static'", f);
+	if (c->vcpus_current != c->vcpus)
+		fprintf(f, " current='%u'", c->vcpus_current);
+	if (c->cpuset) {
+		fputs(" cpuset='", f);
+		esc(f, c->cpuset);
+		fputc('\'', f);
+	}
+	fprintf(f, ">%u</vcpu>\n", c->vcpus);
+}
+
+static void format_devices(const struct kxconfig *c, FILE *f)
+{
+	if (!c->devices_line && !c->ndisks && !c->nnics && !c->console)
+		return;
+	fputs("  <devices>\n", f);
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		const struct kxconfig_disk *d = &c->disks[i];
+		fputs("    <disk type='file' device='disk'>\n      <driver", f);
+		if (d->driver)
+			fprintf(f, " name='%s'", d->driver);
+		fprintf(f, " type='%s'/>\n      <source file='", d->qcow2 ? "qcow2" : "raw");
+		esc(f, d->file);
+		fprintf(f, "'/>\n      <target dev='%s' bus='xen'/>\n", d->target);
+		if (d->readonly)
+			fputs("      <readonly/>\n", f);
+		fputs("    </disk>\n", f);
+	}
+	for (unsigned i = 0; i < c->nnics; i++) {
+		char mac[18];
+		kxconfig_mac_format(c->nics[i].mac, mac);
+		fprintf(f, "    <interface type='bridge'>\n      <mac address='%s'/>\n"
+		           "      <source bridge='", mac);
+		esc(f, c->nics[i].bridge);
+		fputs("'/>\n    </interface>\n", f);
+	}
+	if (c->console)
+		fputs("    <console type='pty'>\n      <target type='xen' port='0'/>\n    </console>\n", f);
+	fputs("  </devices>\n", f);
+}
+
 int kxconfig_format(const struct kxconfig *c, FILE *f)
 {
 	char uuid[37];
@@ -41,16 +84,23 @@ int kxconfig_format(const struct kxconfig *c, FILE *f)
 	fprintf(f, "  <memory unit='KiB'>%llu</memory>\n", (unsigned long long)(c->mem_bytes >> 10));
 	fprintf(f, "  <currentMemory unit='KiB'>%llu</currentMemory>\n",
 	        (unsigned long long)(c->cur_mem_bytes >> 10));
-	fprintf(f, "  <vcpu>%u</vcpu>\n", c->vcpus);
+	format_vcpu(c, f);
 	fputs("  <os>\n", f);
-	fprintf(f, "    <type arch='x86_64'>%s</type>\n", kxconfig_os_name(c->os_type));
+	/* machine= keeps a 'xen'-typed PVH domain PVH when read back. */
+	fprintf(f, "    <type arch='x86_64' machine='%s'>%s</type>\n", kxconfig_os_name(c->os_type),
+	        kxconfig_os_name(c->os_type));
 	elem(f, "    ", "kernel", c->kernel);
+	if (c->initrd)
+		elem(f, "    ", "initrd", c->initrd);
 	if (c->cmdline)
 		elem(f, "    ", "cmdline", c->cmdline);
 	fputs("  </os>\n", f);
+	if (c->clock)
+		fputs("  <clock offset='utc'/>\n", f);
 	fprintf(f, "  <on_poweroff>%s</on_poweroff>\n", kxconfig_action_name(c->on_poweroff));
 	fprintf(f, "  <on_reboot>%s</on_reboot>\n", kxconfig_action_name(c->on_reboot));
 	fprintf(f, "  <on_crash>%s</on_crash>\n", kxconfig_action_name(c->on_crash));
+	format_devices(c, f);
 	fputs("</domain>\n", f);
 	return ferror(f) ? -1 : 0;
 }

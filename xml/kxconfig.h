@@ -28,6 +28,42 @@ enum kxconfig_os {
 	KXCONFIG_OS_XENPVH,
 };
 
+/*
+ * libvirt's lifecycle actions. kxen-hv itself does destroy and preserve
+ * (the first two values equal enum kxctl_action); the others are done by
+ * kxl's per-domain monitor (docs/kxl.md, "Lifecycle").
+ */
+enum kxconfig_action {
+	KXCONFIG_ACT_DESTROY = KXCTL_ACTION_DESTROY,
+	KXCONFIG_ACT_PRESERVE = KXCTL_ACTION_PRESERVE,
+	KXCONFIG_ACT_RESTART,
+	KXCONFIG_ACT_RENAME_RESTART,
+	KXCONFIG_ACT_COREDUMP_DESTROY,
+	KXCONFIG_ACT_COREDUMP_RESTART,
+};
+
+#define KXCONFIG_MAX_DISKS  26u
+#define KXCONFIG_MAX_NICS   16u
+#define KXCONFIG_MAX_CPUS   1024u        /* highest CPU number a cpuset may name, plus one */
+
+/* <disk type='file' device='disk'>: a Xen vbd. */
+struct kxconfig_disk {
+	char *file;                /* <source file=...>, resolved like <kernel> */
+	char *target;              /* <target dev='xvdX'> */
+	char *driver;              /* <driver name>: qemu, file, phy, tap, tap2; NULL when absent */
+	int qcow2;                 /* <driver type='qcow2'>; else raw */
+	int readonly;
+	int line;                  /* of <disk>, for errors found later */
+};
+
+/* <interface type='bridge'>: a Xen vif. */
+struct kxconfig_nic {
+	uint8_t mac[6];
+	int mac_generated;         /* no <mac>: 00:16:3e (Xen's OUI) and three random bytes */
+	char *bridge;
+	int line;
+};
+
 struct kxconfig {
 	char *source;              /* the path it was loaded from, as given */
 	enum kxconfig_virt virt;
@@ -39,11 +75,22 @@ struct kxconfig {
 	uint64_t mem_bytes;        /* <memory> */
 	uint64_t cur_mem_bytes;    /* <currentMemory>, mem_bytes when absent */
 	unsigned vcpus;
+	unsigned vcpus_current;    /* <vcpu current=...>, vcpus when absent */
+	char *cpuset;              /* <vcpu cpuset=...> as written, NULL when absent */
+	uint8_t cpumask[KXCONFIG_MAX_CPUS / 8]; /* cpuset parsed; all ones when absent */
 	enum kxconfig_os os_type;
 	char *kernel;              /* resolved against the XML file's directory */
 	int kernel_line;           /* line of <kernel>, for errors found later (file missing...) */
+	char *initrd;              /* resolved like kernel; NULL when absent */
+	int initrd_line;
 	char *cmdline;             /* NULL when absent */
-	enum kxctl_action on_poweroff, on_reboot, on_crash;
+	enum kxconfig_action on_poweroff, on_reboot, on_crash;
+	int clock;                 /* <clock offset='utc'> was given (kept for dumpxml) */
+	int console;               /* <console type='pty'> was given */
+	unsigned ndisks, nnics;
+	struct kxconfig_disk disks[KXCONFIG_MAX_DISKS];
+	struct kxconfig_nic nics[KXCONFIG_MAX_NICS];
+	int devices_line;          /* of <devices>, 0 when absent */
 };
 
 /*
@@ -76,7 +123,14 @@ int kxconfig_uuid_parse(const char *s, uint8_t uuid[16]);
 void kxconfig_uuid_format(const uint8_t uuid[16], char out[37]);
 int kxconfig_uuid_generate(uint8_t uuid[16]);
 
-const char *kxconfig_action_name(enum kxctl_action a);
+const char *kxconfig_action_name(enum kxconfig_action a);
+/* What kxen-hv is told to do: destroy only for destroy; the monitor needs the rest kept. */
+enum kxctl_action kxconfig_hv_action(enum kxconfig_action a);
+/* Whether an action needs kxl's monitor process (restart, rename-restart, coredump-*). */
+int kxconfig_action_needs_monitor(enum kxconfig_action a);
+/* Whether any of cfg's three actions does. */
+int kxconfig_needs_monitor(const struct kxconfig *cfg);
+void kxconfig_mac_format(const uint8_t mac[6], char out[18]);
 const char *kxconfig_os_name(enum kxconfig_os os);
 const char *kxconfig_virt_name(enum kxconfig_virt v);
 

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <libxml/xmlregexp.h>
 #include "config_int.h"
 
 struct chk {
@@ -38,6 +39,25 @@ static int blank(const xmlChar *s)
 	return 1;
 }
 
+/* Whether an attribute value is one the schema allows: its <value>s, else its pattern. */
+static int value_ok(const struct rng_attr *a, const xmlChar *val)
+{
+	if (a->values.n) {
+		for (int j = 0; j < a->values.n; j++)
+			if (xmlStrEqual(val, BAD_CAST a->values.v[j]))
+				return 1;
+		return 0;
+	}
+	if (!a->pattern)
+		return 1;
+	xmlRegexpPtr re = xmlRegexpCompile(BAD_CAST a->pattern);
+	if (!re)
+		return 1;                       /* libxml2's validator still has the last word */
+	int ok = xmlRegexpExec(re, val) == 1;
+	xmlRegFreeRegexp(re);
+	return ok;
+}
+
 static int check_attrs(struct chk *c, const struct rng_elem *e, xmlNodePtr n)
 {
 	for (xmlAttrPtr a = n->properties; a; a = a->next) {
@@ -46,13 +66,32 @@ static int check_attrs(struct chk *c, const struct rng_elem *e, xmlNodePtr n)
 			snprintf(name, sizeof(name), "%s:%s", (const char *)a->ns->prefix, (const char *)a->name);
 		else
 			snprintf(name, sizeof(name), "%s", (const char *)a->name);
-		if (a->ns || !rng_elem_attr(e, (const char *)a->name))
-		{
+		const struct rng_attr *ra = a->ns ? NULL : rng_elem_attr(e, (const char *)a->name);
+		if (!ra) {
 			snprintf(c->err, c->errlen, "%s:%ld: element '%s': unknown attribute '%s'", c->file,
 			         xmlGetLineNo(n), (const char *)n->name, name);
 			return 1;
 		}
+		xmlChar *val = xmlNodeListGetString(n->doc, a->children, 1);
+		int ok = val && value_ok(ra, val);
+		if (!ok) {
+			char v[64], expect[256];
+			kxc_shorten(val ? (const char *)val : "", v, sizeof(v));
+			rng_describe(&ra->values, ra->type, ra->expect, expect, sizeof(expect));
+			snprintf(c->err, c->errlen, "%s:%ld: element '%s': invalid value '%s' for attribute "
+			         "'%s'%s%s%s", c->file, xmlGetLineNo(n), (const char *)n->name, v, name,
+			         *expect ? " (expected " : "", expect, *expect ? ")" : "");
+		}
+		xmlFree(val);
+		if (!ok)
+			return 1;
 	}
+	for (int i = 0; i < e->nattr; i++)
+		if (e->attr[i].required && !xmlHasNsProp(n, BAD_CAST e->attr[i].name, NULL)) {
+			snprintf(c->err, c->errlen, "%s:%ld: element '%s': required attribute '%s' is missing",
+			         c->file, xmlGetLineNo(n), (const char *)n->name, e->attr[i].name);
+			return 1;
+		}
 	return 0;
 }
 
@@ -118,6 +157,20 @@ static int check_children(struct chk *c, const struct rng_elem *e, xmlNodePtr n)
 				}
 		if (check_elem(c, e->child[i], k))
 			return 1;
+	}
+	/* After the children, so a misspelt element is named before the one it should have been. */
+	for (int i = 0; i < e->nchild && n->type != XML_DOCUMENT_NODE; i++) {
+		if (!e->required[i])
+			continue;
+		xmlNodePtr k = n->children;
+		while (k && !(k->type == XML_ELEMENT_NODE && !k->ns &&
+		              xmlStrEqual(k->name, BAD_CAST e->child[i]->name)))
+			k = k->next;
+		if (!k) {
+			snprintf(c->err, c->errlen, "%s:%ld: element '%s': required element '%s' is missing",
+			         c->file, xmlGetLineNo(n), (const char *)n->name, e->child[i]->name);
+			return 1;
+		}
 	}
 	return 0;
 }

@@ -72,37 +72,56 @@ static struct rng_elem *elem_get(struct rng_model *m, const char *name)
 	return e;
 }
 
-static int add_child(struct rng_elem *parent, struct rng_elem *e, int repeat)
+static int add_child(struct rng_elem *parent, struct rng_elem *e, int repeat, int required)
 {
 	for (int i = 0; i < parent->nchild; i++)
 		if (parent->child[i] == e) {
 			/* Listed in two places (choice branches): repeatable if either allows it. */
 			parent->repeat[i] |= repeat;
+			parent->required[i] &= required;
 			return 0;
 		}
-	int cap = parent->capchild;
+	int cap = parent->capchild, cap2 = parent->capchild;
 	if (grow(&parent->child, &cap, parent->nchild, sizeof(*parent->child)) ||
+	    grow(&parent->required, &cap2, parent->nchild, sizeof(*parent->required)) ||
 	    grow(&parent->repeat, &parent->capchild, parent->nchild, sizeof(*parent->repeat)))
 		return -ENOMEM;
 	parent->child[parent->nchild] = e;
+	parent->required[parent->nchild] = required;
 	parent->repeat[parent->nchild++] = repeat;
 	return 0;
 }
 
+/*
+ * Elements are modelled by name, so <source> of a disk and of an interface
+ * share one rng_elem: an attribute is required only if every definition of
+ * the name requires it.
+ */
 static struct rng_attr *add_attr(struct rng_elem *e, const char *name, int required)
 {
-	for (int i = 0; i < e->nattr; i++)
-		if (e->attr[i].name == name) {
-			e->attr[i].required &= required;
-			return &e->attr[i];
-		}
-	if (grow(&e->attr, &e->capattr, e->nattr, sizeof(*e->attr)))
-		return NULL;
-	struct rng_attr *a = &e->attr[e->nattr++];
-	memset(a, 0, sizeof(*a));
-	a->name = name;
-	a->required = required;
+	struct rng_attr *a = NULL;
+	for (int i = 0; i < e->nattr && !a; i++)
+		if (e->attr[i].name == name)
+			a = &e->attr[i];
+	if (!a) {
+		if (grow(&e->attr, &e->capattr, e->nattr, sizeof(*e->attr)))
+			return NULL;
+		a = &e->attr[e->nattr++];
+		memset(a, 0, sizeof(*a));
+		a->name = name;
+	}
+	if (required && a->last_def != e->ndefs) {
+		a->nreq++;
+		a->last_def = e->ndefs;
+	}
 	return a;
+}
+
+static void settle_required(struct rng_model *m)
+{
+	for (int i = 0; i < m->nelems; i++)
+		for (int j = 0; j < m->elems[i]->nattr; j++)
+			m->elems[i]->attr[j].required = m->elems[i]->attr[j].nreq == m->elems[i]->ndefs;
 }
 
 static int is_rng(xmlNodePtr n, const char *name)
@@ -142,11 +161,12 @@ static int scan_one(struct rng_model *m, xmlNodePtr grammar, struct rng_elem *cu
 			return 0;
 		}
 		struct rng_elem *e = elem_get(m, name);
-		if (!e || add_child(cur, e, rep))
+		if (!e || add_child(cur, e, rep, !opt))
 			return -ENOMEM;
 		if (c->_private)             /* each definition once: refs may reach it again */
 			return 0;
 		c->_private = c;
+		e->ndefs++;
 		return scan(m, grammar, e, NULL, c, 0, 0, depth + 1);
 	}
 	if (!strcmp(k, "attribute")) {
@@ -184,6 +204,7 @@ static int scan_one(struct rng_model *m, xmlNodePtr grammar, struct rng_elem *cu
 		if (ca) {
 			ca->type = type;
 			ca->expect = expect;
+			return scan(m, grammar, cur, ca, c, opt, rep, depth + 1);   /* its <param>s */
 		} else {
 			cur->text = 1;
 			cur->type = type;
@@ -196,7 +217,17 @@ static int scan_one(struct rng_model *m, xmlNodePtr grammar, struct rng_elem *cu
 			cur->text = 1;
 		return add_value(m, ca ? &ca->values : &cur->values, c);
 	}
-	if (!strcmp(k, "empty") || !strcmp(k, "notAllowed") || !strcmp(k, "param") ||
+	if (!strcmp(k, "param")) {
+		xmlChar *pn = xmlGetNoNsProp(c, BAD_CAST "name");
+		if (ca && pn && xmlStrEqual(pn, BAD_CAST "pattern")) {
+			char *t = kxc_text(c);
+			ca->pattern = t ? intern(m, BAD_CAST t) : NULL;
+			free(t);
+		}
+		xmlFree(pn);
+		return 0;
+	}
+	if (!strcmp(k, "empty") || !strcmp(k, "notAllowed") ||
 	    !strcmp(k, "except"))
 		return 0;
 	m->open = 1;                         /* parentRef, externalRef, include, name classes */
@@ -250,6 +281,7 @@ int rng_model_build(struct rng_model *m, xmlDocPtr rng)
 		r = scan_one(m, NULL, &m->root, NULL, top, 0, 0, 0);
 	}
 	unmark(top);
+	settle_required(m);
 	return r;
 }
 
@@ -260,6 +292,7 @@ static void elem_free(struct rng_elem *e)
 	free(e->attr);
 	free(e->child);
 	free(e->repeat);
+	free(e->required);
 	free(e->values.v);
 }
 

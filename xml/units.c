@@ -134,13 +134,35 @@ int kxconfig_uuid_generate(uint8_t uuid[16])
 	return 0;
 }
 
-const char *kxconfig_action_name(enum kxctl_action a)
+static const char *const action_names[] = {
+	[KXCONFIG_ACT_DESTROY] = "destroy",
+	[KXCONFIG_ACT_PRESERVE] = "preserve",
+	[KXCONFIG_ACT_RESTART] = "restart",
+	[KXCONFIG_ACT_RENAME_RESTART] = "rename-restart",
+	[KXCONFIG_ACT_COREDUMP_DESTROY] = "coredump-destroy",
+	[KXCONFIG_ACT_COREDUMP_RESTART] = "coredump-restart",
+};
+
+const char *kxconfig_action_name(enum kxconfig_action a)
 {
-	switch (a) {
-	case KXCTL_ACTION_DESTROY: return "destroy";
-	case KXCTL_ACTION_PRESERVE: return "preserve";
-	}
-	return "?";
+	return (unsigned)a < sizeof(action_names) / sizeof(action_names[0]) ? action_names[a] : "?";
+}
+
+enum kxctl_action kxconfig_hv_action(enum kxconfig_action a)
+{
+	return a == KXCONFIG_ACT_DESTROY ? KXCTL_ACTION_DESTROY : KXCTL_ACTION_PRESERVE;
+}
+
+int kxconfig_action_needs_monitor(enum kxconfig_action a)
+{
+	return a != KXCONFIG_ACT_DESTROY && a != KXCONFIG_ACT_PRESERVE;
+}
+
+int kxconfig_needs_monitor(const struct kxconfig *c)
+{
+	return kxconfig_action_needs_monitor(c->on_poweroff) ||
+	       kxconfig_action_needs_monitor(c->on_reboot) ||
+	       kxconfig_action_needs_monitor(c->on_crash);
 }
 
 const char *kxconfig_os_name(enum kxconfig_os os)

@@ -55,6 +55,76 @@ int kxl_lookup(kxctrl *h, const char *dom, uint32_t *domid);
 /* The domain's name for messages; falls back to its id. */
 const char *kxl_dom_name(kxctrl *h, uint32_t domid, char *buf, size_t len);
 
+/* ---- kxl_state.c: the per-domain state directory ---- */
+
+#define KXL_STATE_ENV      "KXEN_STATE_DIR"   /* overrides KXL_STATE_DIR, for tests */
+#define KXL_STATE_DIR      "/var/lib/kxen/domains"
+#define KXL_DUMP_ENV       "KXEN_DUMP_DIR"
+#define KXL_DUMP_DIR       "/var/lib/kxen/dump"
+
+struct kxconfig;
+/* The directory holding UUID.xml for every domain kxl created (created on demand). */
+const char *kxl_state_dir(void);
+/* Writes cfg (generated values filled in) as UUID.xml, atomically. Returns 0 or -errno. */
+int kxl_state_save(const struct kxconfig *cfg);
+/* Loads the saved config of uuid; -ENOENT when kxl did not create that domain. */
+int kxl_state_load(const uint8_t uuid[16], struct kxconfig **out, char *err, size_t errlen);
+/* Removes UUID.xml (and UUID.pid); missing files are not an error. */
+void kxl_state_remove(const uint8_t uuid[16]);
+/* Path of a state file of uuid with the given suffix (".xml", ".pid", ".log"). */
+void kxl_state_path(const uint8_t uuid[16], const char *suffix, char *buf, size_t len);
+/* Removes the files of domains that no longer exist (all = the live domains). */
+void kxl_state_prune(const struct kxctl_dominfo *all, unsigned n);
+
+/* ---- kxl_start.c: building and starting a domain from a config ---- */
+
+/*
+ * Fault injection for tests: $KXL_FAULT names a step of kxl_domain_start
+ * (build, state, xenstore, monitor, unpause) that then fails with -EIO.
+ */
+#define KXL_FAULT_ENV "KXL_FAULT"
+int kxl_fault(const char *step);
+
+/*
+ * What a config asks for that kxl cannot do yet (xenpvh, devices, initrd):
+ * prints the reason naming the file and line and returns -ENOTSUP. Warns on
+ * stderr for settings that are kept but not enforced.
+ */
+int kxl_config_supported(const struct kxconfig *cfg);
+/* Refuses (with a message) a config needing more memory than the host has free. */
+int kxl_check_memory(kxctrl *h, const struct kxconfig *cfg);
+/*
+ * Builds cfg paused, saves its state file, runs the xenstore hook and
+ * unpauses it unless paused. On failure at any step the domain and its state
+ * file are gone again and the reason was printed. Returns 0 or -errno.
+ */
+int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, int paused,
+                     uint32_t *domid);
+/*
+ * Destroys domid and removes what the toolstack keeps for it: its xenstore
+ * paths (best effort: kxenstored may be down, with a warning) and, when uuid
+ * is given, its saved config. Returns 0 or kxen-hv's -errno for the destroy.
+ */
+int kxl_domain_teardown(kxctrl *h, uint32_t domid, const uint8_t *uuid);
+/* What kxl_domain_teardown removes after the destroy, for a domain already gone. */
+void kxl_domain_forget(uint32_t domid, const uint8_t *uuid);
+/* Kernel path to use for cfg (see find_kernel in kxl_start.c); NULL with a message. */
+char *kxl_find_kernel(const struct kxconfig *cfg);
+
+/* ---- kxl_monitor.c: the per-domain monitor that carries out on_* actions ---- */
+
+/*
+ * Starts the monitor of domid: daemonised (returns at once in the caller),
+ * or with foreground set, runs it in this process until the domain is gone.
+ * Returns 0 or -errno.
+ */
+int kxl_monitor_spawn(const struct kxconfig *cfg, uint32_t domid, int foreground);
+
+/* ---- kxl_core.c: ELF core dumps of a domain ---- */
+
+/* Writes an ELF core (RAM as PT_LOAD, NT_PRSTATUS per vCPU) of the paused or dead domid to path. */
+int kxl_core_dump(kxctrl *h, uint32_t domid, const char *path, char *err, size_t errlen);
+
 int main_create(int argc, char **argv);
 int main_validate(int argc, char **argv);
 int main_list(int argc, char **argv);
@@ -65,5 +135,15 @@ int main_unpause(int argc, char **argv);
 int main_shutdown(int argc, char **argv);
 int main_reboot(int argc, char **argv);
 int main_help(int argc, char **argv);
+int main_reboot(int argc, char **argv);
+int main_info(int argc, char **argv);
+int main_uptime(int argc, char **argv);
+int main_domid(int argc, char **argv);
+int main_domname(int argc, char **argv);
+int main_rename(int argc, char **argv);
+int main_dumpxml(int argc, char **argv);
+int main_vcpu_list(int argc, char **argv);
+int main_mem_max(int argc, char **argv);
+int main_dump_core(int argc, char **argv);
 
 #endif

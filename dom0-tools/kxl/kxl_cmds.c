@@ -4,11 +4,15 @@
 #include "kxl.h"
 
 const struct kxl_cmd kxl_cmds[] = {
-	{ "create", main_create, "[-p] FILE.xml",
+	{ "create", main_create, "[-p] [-c] [-F] FILE.xml",
 	  "Create a domain from a domain XML file",
-	  "Parses and validates FILE.xml, checks that no domain has its name, builds\n"
-	  "the domain and starts it.\n"
+	  "Parses and validates FILE.xml, checks that no domain has its name and that\n"
+	  "the host has the memory, builds the domain, saves its config and starts it.\n"
+	  "If an on_* action is restart, rename-restart or coredump-*, a monitor process\n"
+	  "stays behind to carry it out (its log: $KXEN_STATE_DIR/UUID.log).\n"
 	  "  -p        leave the domain paused after building it (start it with unpause)\n"
+	  "  -c        attach to the console afterwards (needs 'kxl console')\n"
+	  "  -F        run the monitor in the foreground until the domain is gone\n"
 	  "With the global -N, prints the parsed config and the build plan and stops.\n"
 	  "A <kernel> that does not exist is looked for as $KXEN_GUEST_DIR/BASENAME,\n"
 	  "then in the installed guest directory." },
@@ -21,14 +25,15 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "            and event counters" },
 	{ "destroy", main_destroy, "DOM",
 	  "Terminate a domain immediately",
-	  "Stops DOM's vCPUs and frees all of its resources. DOM is a name or an id." },
+	  "Stops DOM's vCPUs and frees all of its resources, and removes its saved config.\n"
+	  "No on_* action runs. DOM is a name or an id." },
 	{ "pause", main_pause, "DOM",
 	  "Pause a domain",
 	  "Stops scheduling DOM's vCPUs; its memory and state stay. DOM is a name or an id." },
 	{ "unpause", main_unpause, "DOM",
 	  "Unpause a paused domain",
 	  "Lets DOM's vCPUs run again. DOM is a name or an id." },
-	{ "shutdown", main_shutdown, "[-awF] [-t SECONDS] [-T SECONDS] DOM",
+	{ "shutdown", main_shutdown, "[-wF] [-t SECONDS] [-T SECONDS] {-a | DOM}",
 	  "Ask a domain to shut down (poweroff)",
 	  "Writes \"poweroff\" to DOM's control/shutdown in xenstore, as xl does; the\n"
 	  "guest acknowledges and powers off, and its on_poweroff action follows.\n"
@@ -40,11 +45,13 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "              PV control interface, else when it has not acknowledged\n"
 	  "  -t SECONDS  give up waiting (-w) after SECONDS (default 60); exit status 1\n"
 	  "  -T SECONDS  with -F, how long to wait for the acknowledgement (default 10)" },
-	{ "reboot", main_reboot, "[-awF] [-t SECONDS] [-T SECONDS] DOM",
+	{ "reboot", main_reboot, "[-wF] [-t SECONDS] [-T SECONDS] {-a | DOM}",
 	  "Ask a domain to reboot",
 	  "Writes \"reboot\" to DOM's control/shutdown; the guest shuts down with\n"
-	  "reason reboot and its on_reboot action follows. Options as for shutdown,\n"
-	  "with control/feature-reboot as the guest's advertisement." },
+	  "reason reboot and its on_reboot action follows (restart rebuilds it from\n"
+	  "its saved config). Options as for shutdown, with control/feature-reboot\n"
+	  "as the guest's advertisement; -w waits until the old domain has shut down\n"
+	  "or is gone." },
 	{ "dmesg", main_dmesg, "[-f]",
 	  "Print the hypervisor's log",
 	  "Prints the log kept by kxen-hv, oldest first.\n"
@@ -54,6 +61,41 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "Parses each FILE.xml, validates it against the schema and checks its values;\n"
 	  "prints the first error of each invalid file. With -v, prints each valid\n"
 	  "config as kxl understands it, generated UUID included." },
+	{ "info", main_info, "",
+	  "Show information about the host",
+	  "CPUs, memory (total, free, used by domains, in MiB), the number of domains\n"
+	  "and the versions of kxen-hv, KVM, kxl and the control interface." },
+	{ "uptime", main_uptime, "[DOM...]",
+	  "Show how long domains have existed",
+	  "One line per domain (or per DOM): name, id and time since creation." },
+	{ "domid", main_domid, "NAME",
+	  "Print the id of a domain",
+	  "Prints the domain id of the domain called NAME." },
+	{ "domname", main_domname, "DOMID",
+	  "Print the name of a domain",
+	  "Prints the name of the domain with id DOMID." },
+	{ "rename", main_rename, "DOM NEWNAME",
+	  "Rename a domain",
+	  "Gives DOM a new name, which must be free and follow the rules of <name>;\n"
+	  "the saved config follows." },
+	{ "dumpxml", main_dumpxml, "DOM",
+	  "Print a domain's configuration as XML",
+	  "Prints the config DOM runs with, generated values (UUID, MAC addresses)\n"
+	  "and defaults filled in. Only for domains kxl created." },
+	{ "vcpu-list", main_vcpu_list, "[DOM...]",
+	  "List vCPUs",
+	  "One line per vCPU of every domain (or of each DOM): id, state (r runnable,\n"
+	  "b blocked, p paused, --- offline) and CPU time. kxen-hv does not pin vCPUs:\n"
+	  "affinity is always all CPUs." },
+	{ "mem-max", main_mem_max, "DOM SIZE",
+	  "Set a domain's maximum memory",
+	  "SIZE is a number with an optional k, m, g or t suffix (KiB without one).\n"
+	  "kxen-hv fixes a domain's memory at creation: only the current size is\n"
+	  "accepted until there is a balloon driver." },
+	{ "dump-core", main_dump_core, "DOM FILE",
+	  "Write an ELF core dump of a domain",
+	  "Pauses DOM, writes its RAM and vCPU registers to FILE as an ELF core that\n"
+	  "gdb opens with the guest kernel (gdb KERNEL FILE), and unpauses it." },
 	{ "help", main_help, "[COMMAND]",
 	  "Show help for kxl or one command",
 	  "Without COMMAND, lists the commands. Command names may be shortened to\n"

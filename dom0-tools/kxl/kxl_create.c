@@ -13,40 +13,6 @@
 #include "kxl.h"
 #include "kxconfig.h"
 #include "kxbuild.h"
-#include "kxl_xs.h"
-#include <xenstore.h>
-
-/*
- * Examples name the installed kernel; from a build tree, or with another
- * prefix, $KXEN_GUEST_DIR (then the configured guest directory) supplies a
- * file of the same base name instead. Returns a path to use or NULL.
- */
-static char *find_kernel(const struct kxconfig *cfg)
-{
-	const char *dirs[] = { getenv("KXEN_GUEST_DIR"), KXEN_GUEST_DIR };
-	if (access(cfg->kernel, R_OK) == 0)
-		return strdup(cfg->kernel);
-	int saved = errno;
-	char *copy = strdup(cfg->kernel);
-	const char *base = copy ? basename(copy) : NULL;
-	for (size_t i = 0; base && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		char path[4096];
-		if (!dirs[i] || !*dirs[i])
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], base);
-		if (access(path, R_OK) == 0) {
-			kxl_verbose("%s not found; using %s", cfg->kernel, path);
-			free(copy);
-			return strdup(path);
-		}
-	}
-	free(copy);
-	const char *env = getenv("KXEN_GUEST_DIR");
-	kxl_err("%s:%d: <kernel>: cannot read %s: %s (also looked in %s%s%s)", cfg->source,
-	        cfg->kernel_line, cfg->kernel, strerror(saved), env && *env ? env : "",
-	        env && *env ? " and " : "$KXEN_GUEST_DIR (unset) and ", KXEN_GUEST_DIR);
-	return NULL;
-}
 
 static void print_config_summary(const struct kxconfig *cfg, const char *kernel)
 {
@@ -93,9 +59,11 @@ static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int 
 		printf("  segment %u: paddr 0x%llx, %llu bytes from file offset 0x%llx, %llu in memory\n",
 		       i, (unsigned long long)img.seg[i].paddr, (unsigned long long)img.seg[i].filesz,
 		       (unsigned long long)img.seg[i].offset, (unsigned long long)img.seg[i].memsz);
-	printf("  then: check the name is free, create the domain, load the kernel, write its\n"
-	       "  xenstore paths and introduce it to kxenstored, %s\n",
-	       paused ? "leave it paused" : "start vCPU 0");
+	printf("  then: check the name is free and %llu MiB of host memory, create the domain paused,\n"
+	       "        load the kernel, save the config, write its xenstore paths and introduce\n"
+	       "        it to kxenstored, %s%s\n",
+	       (unsigned long long)(cfg->mem_bytes >> 20), paused ? "leave it paused" : "start vCPU 0",
+	       kxconfig_needs_monitor(cfg) ? ", start the monitor for the on_* actions" : "");
 	ret = KXL_OK;
 out:
 	if (map != MAP_FAILED)
@@ -105,106 +73,138 @@ out:
 	return ret;
 }
 
+/* The name check also prunes state files of domains that are gone, from the same list. */
 static int name_taken(kxctrl *h, const char *name)
 {
 	struct kxctl_dominfo *all = NULL;
 	unsigned n = 0;
-	int r = kxctrl_domain_list(h, &all, &n);
+	int r = kxctrl_domain_list(h, &all, &n), ret = 0;
 	if (r) {
 		kxl_err("cannot list domains: %s", strerror(-r));
 		return -1;
 	}
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n && !ret; i++)
 		if (!strncmp(all[i].name, name, sizeof(all[i].name))) {
 			kxl_err("a domain named '%s' already exists (id=%u)", name, all[i].domid);
-			free(all);
-			return 1;
+			ret = 1;
 		}
+	if (!ret)
+		kxl_state_prune(all, n);
 	free(all);
+	return ret;
+}
+
+/* -c: hand over to 'kxl console' when that command exists in this build. */
+static int attach_console(uint32_t domid)
+{
+	const struct kxl_cmd *c = NULL;
+	for (unsigned i = 0; i < kxl_ncmds; i++)
+		if (!strcmp(kxl_cmds[i].name, "console"))
+			c = &kxl_cmds[i];
+	if (!c)
+		return -ENOTSUP;
+	char id[16], *argv[] = { (char *)"console", id, NULL };
+	snprintf(id, sizeof(id), "%u", domid);
+	optind = 0;
+	return c->main(2, argv) ? -EIO : 0;
+}
+
+static int console_available(void)
+{
+	for (unsigned i = 0; i < kxl_ncmds; i++)
+		if (!strcmp(kxl_cmds[i].name, "console"))
+			return 1;
 	return 0;
 }
 
 int main_create(int argc, char **argv)
 {
-	int opt, code = KXL_USAGE, paused = 0, ret = KXL_FAIL;
+	int opt, code = KXL_USAGE, paused = 0, console = 0, foreground = 0, ret = KXL_FAIL;
 	struct kxconfig *cfg = NULL;
 	kxctrl *h = NULL;
-	struct xs_handle *xs = NULL;
 	char *kernel = NULL, err[1024];
+	uint32_t domid;
 
-	while ((opt = kxl_getopt(argc, argv, "p", &code)) != -1) {
-		if (opt != 'p')
+	while ((opt = kxl_getopt(argc, argv, "pcF", &code)) != -1) {
+		switch (opt) {
+		case 'p':
+			paused = 1;
+			break;
+		case 'c':
+			console = 1;
+			break;
+		case 'F':
+			foreground = 1;
+			break;
+		default:
 			return code;
-		paused = 1;
+		}
 	}
 	if (argc - optind != 1)
 		return kxl_usage_error("create", argc - optind ? "expected one FILE.xml" : "missing FILE.xml");
+	if (console && !console_available()) {
+		kxl_err("-c: 'kxl console' is not available in this build yet; use 'kxl dmesg -f' to "
+		        "follow guest output");
+		return KXL_FAIL;
+	}
 
 	if (kxconfig_load(argv[optind], &cfg, err, sizeof(err))) {
 		kxl_err("%s", err);
 		goto out;
 	}
-	if (cfg->cur_mem_bytes != cfg->mem_bytes)
-		fprintf(stderr, "kxl: warning: %s: <currentMemory> is not supported yet; the domain gets "
-		                "all of <memory> (%llu MiB)\n", cfg->source,
-		        (unsigned long long)(cfg->mem_bytes >> 20));
-	kernel = find_kernel(cfg);
-	if (!kernel)
+	if (kxl_config_supported(cfg))
 		goto out;
+	if (!(kernel = kxl_find_kernel(cfg)))
+		goto out;
+	/* The saved config names the kernel actually used, so restarts find it again. */
+	free(cfg->kernel);
+	cfg->kernel = kernel;
+	kernel = NULL;
 	if (kxl.dry_run) {
 		kxconfig_format(cfg, stdout);
-		ret = print_build_plan(cfg, kernel, paused);
+		ret = print_build_plan(cfg, cfg->kernel, paused);
 		goto out;
 	}
-	if (kxl_connect(&h))
+	if (kxl_connect(&h) || name_taken(h, cfg->name) || kxl_check_memory(h, cfg))
 		goto out;
-	if (name_taken(h, cfg->name))
-		goto out;
-	xs = kxl_xs_open();
-	if (!xs)
-		goto out;
-
-	struct kxbuild_config bc = {
-		.name = cfg->name, .uuid = cfg->uuid, .mem_bytes = cfg->mem_bytes,
-		.vcpus = cfg->vcpus, .kernel = kernel, .cmdline = cfg->cmdline,
-		.on_poweroff = cfg->on_poweroff, .on_reboot = cfg->on_reboot,
-		.on_crash = cfg->on_crash,
-		.paused = 1,   /* introduced to xenstore before its first instruction, as libxl does */
-	};
-	struct kxbuild_result res;
-	char berr[KXBUILD_ERR_MAX];
 	if (kxl.verbose)
-		print_config_summary(cfg, kernel);
-	if (kxbuild_domain(h, &bc, &res, berr, sizeof(berr))) {
-		kxl_err("cannot create domain '%s': %s", cfg->name, berr);
+		print_config_summary(cfg, cfg->kernel);
+	if (kxl_domain_start(h, cfg, cfg->kernel, paused, &domid))
 		goto out;
-	}
-	kxl_verbose("start_info at 0x%llx, shared_info at 0x%llx",
-	            (unsigned long long)res.start_info_gpa, (unsigned long long)res.shared_info_gpa);
-	struct kxl_xs_domain xd = {
-		.domid = res.domid, .name = cfg->name, .uuid = cfg->uuid,
-		.mem_kib = cfg->mem_bytes >> 10, .vcpus = cfg->vcpus,
-		.store_pfn = res.store_pfn, .console_pfn = res.console_pfn,
-		.store_port = res.store_evtchn, .console_port = res.console_evtchn,
-	};
-	clock_gettime(CLOCK_REALTIME, &xd.start_time);
-	int r = kxl_xs_introduce(xs, &xd);
-	if (!r && !paused && (r = kxctrl_domain_unpause(h, res.domid)))
-		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));
-	if (r) {
-		/* Nothing half-created stays: the paths went with the failure, the domain goes now. */
-		kxl_xs_forget(xs, res.domid);
-		kxctrl_domain_destroy(h, res.domid);
-		goto out;
-	}
 	if (paused)
-		printf("Created domain %s (id=%u), paused\n", cfg->name, res.domid);
+		printf("Created domain %s (id=%u), paused\n", cfg->name, domid);
 	else
-		printf("Started domain %s (id=%u)\n", cfg->name, res.domid);
+		printf("Started domain %s (id=%u)\n", cfg->name, domid);
+	if (foreground || kxconfig_needs_monitor(cfg)) {
+		/* The monitor must not inherit this connection: kxen-hv would count it as ours. */
+		kxctrl_close(h);
+		h = NULL;
+		int r = kxl_fault("monitor");
+		if (!r && !foreground)
+			r = kxl_monitor_spawn(cfg, domid, 0);
+		if (r) {
+			kxl_err("cannot start the monitor of domain %s (id=%u): %s; destroying it",
+			        cfg->name, domid, strerror(-r));
+			if (kxl_connect(&h) == 0)
+				kxl_domain_teardown(h, domid, cfg->uuid);
+			else
+				kxl_state_remove(cfg->uuid);
+			goto out;
+		}
+		kxl_verbose("monitor %s for on_poweroff %s, on_reboot %s, on_crash %s",
+		            foreground ? "running in the foreground" : "started",
+		            kxconfig_action_name(cfg->on_poweroff), kxconfig_action_name(cfg->on_reboot),
+		            kxconfig_action_name(cfg->on_crash));
+	}
+	if (console && attach_console(domid))
+		goto out;
+	if (foreground) {
+		fflush(stdout);
+		if (kxl_monitor_spawn(cfg, domid, 1))
+			goto out;
+	}
 	ret = KXL_OK;
 out:
-	if (xs)
-		xs_close(xs);
 	kxctrl_close(h);
 	free(kernel);
 	kxconfig_free(cfg);

@@ -4,9 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xenstore.h>
 #include "kxl.h"
-#include "kxl_xs.h"
 
 typedef int (*dom_op)(kxctrl *h, uint32_t domid);
 
@@ -42,26 +40,12 @@ out:
 	return ret;
 }
 
-/*
- * The domain goes first: an admin must be able to kill a domain even when
- * kxenstored is down. Its xenstore paths follow when kxenstored is there.
- */
 static int destroy_and_forget(kxctrl *h, uint32_t domid)
 {
-	int r = kxctrl_domain_destroy(h, domid);
-	struct xs_handle *xs;
+	struct kxctl_dominfo info;
+	int have = kxctrl_domain_info(h, domid, &info) == 0;
 
-	if (r)
-		return r;
-	xs = xs_open(XS_OPEN_SOCKETONLY);
-	if (!xs) {
-		fprintf(stderr, "kxl: warning: xenstore at %s is unreachable (%s): "
-		        "/local/domain/%u is left behind\n", kxl_xs_socket_path(), strerror(errno), domid);
-		return 0;
-	}
-	kxl_xs_forget(xs, domid);
-	xs_close(xs);
-	return 0;
+	return kxl_domain_teardown(h, domid, have ? info.uuid : NULL);
 }
 
 int main_destroy(int argc, char **argv)

@@ -251,8 +251,9 @@ static int shutdown_or_reboot(int argc, char **argv, struct shut_req *rq)
 	}
 	if (kxl.dry_run) {
 		for (unsigned i = 0; i < n; i++)
-			printf("Would write '%s' to /local/domain/%u/control/shutdown of domain %s%s%s\n",
-			       rq->value, t[i].domid, t[i].name,
+			printf("Would %s domain %s (id=%u): '%s' to /local/domain/%u/control/shutdown%s%s\n",
+			       rq->reason == SHUTDOWN_reboot ? "reboot" : "shut down", t[i].name,
+			       t[i].domid, rq->value, t[i].domid,
 			       rq->fallback ? ", falling back to the hypervisor" : "",
 			       rq->wait ? ", then wait for it" : "");
 		ret = KXL_OK;

@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <stdint.h>   /* the Xen headers assume it */
+#include <xen/xen.h>
 #include "kxctrl.h"
 
 struct kxctrl {
@@ -371,4 +373,10 @@ int kxctrl_call(kxctrl *h, uint32_t op, const void *req, size_t req_len, void *r
 int kxctrl_domain_events_fd(kxctrl *h, int *fd)
 {
 	return call(h, KXCTL_DOMAIN_EVENTS, NULL, 0, NULL, 0, NULL, fd, 1);
+}
+
+int kxctrl_vcpu_context(kxctrl *h, uint32_t domid, uint32_t vcpu, struct vcpu_guest_context *ctx)
+{
+	struct kxctl_vcpu_context req = { .domid = domid, .vcpu = vcpu };
+	return call(h, KXCTL_VCPU_CONTEXT, &req, sizeof(req), ctx, sizeof(*ctx), NULL, NULL, 0);
 }

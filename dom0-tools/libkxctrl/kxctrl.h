@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <kxen/ctl.h>
 
+struct vcpu_guest_context;   /* <xen/xen.h>; not included here: its macros clash with common names */
+
 /* Every function returns 0 or -errno. Not thread-safe per handle. */
 typedef struct kxctrl kxctrl;
 
@@ -75,5 +77,7 @@ int kxctrl_call(kxctrl *h, uint32_t op, const void *req, size_t req_len, void *r
  * eventfd. The caller closes *fd.
  */
 int kxctrl_domain_events_fd(kxctrl *h, int *fd);
+/* Registers of vCPU vcpu of a paused, shut-down or crashed domain (-EBUSY if it runs). */
+int kxctrl_vcpu_context(kxctrl *h, uint32_t domid, uint32_t vcpu, struct vcpu_guest_context *ctx);
 
 #endif

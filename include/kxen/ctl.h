@@ -41,6 +41,7 @@ enum kxctl_op {
 	KXCTL_GNTTAB_COPYBUF,    /* -> a memfd kxen-hv shares as this connection's copy buffer */
 	KXCTL_GNTTAB_MEMFD,      /* a domain's RAM memfd, only while this connection maps one of its grants */
 	KXCTL_DOMAIN_EVENTS,     /* -> eventfd signalled on any domain creation, shutdown, crash or destruction */
+	KXCTL_VCPU_CONTEXT,      /* a paused or dead domain's vCPU registers -> vcpu_guest_context_t */
 	KXCTL_OP_MAX
 };
 
@@ -109,6 +110,14 @@ struct kxctl_vcpuinfo {
 	uint64_t cpu_ns;
 };
 struct kxctl_vcpu_info_reply { uint32_t count; uint32_t pad; struct kxctl_vcpuinfo vcpu[32]; };
+
+/*
+ * KXCTL_VCPU_CONTEXT: the reply is Xen's vcpu_guest_context_t (x86_64, from
+ * <xen/xen.h>) with user_regs, ctrlreg[], fs_base and gs_base_* filled. The
+ * domain must be paused, shut down or crashed (-EBUSY otherwise). For a vCPU
+ * that took a fatal exception it holds the guest's registers at the fault.
+ */
+struct kxctl_vcpu_context { uint32_t domid; uint32_t vcpu; };
 
 struct kxctl_map_memory_reply { uint64_t mem_bytes; };
 

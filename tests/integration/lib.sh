@@ -19,10 +19,16 @@ if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then skip "/dev/kvm is not readable a
 T=$(mktemp -d "${TMPDIR:-/tmp}/kxen-test.XXXXXX")
 export KXEN_HV_SOCKET=$T/hv.sock
 export XENSTORED_PATH=$T/xs.sock
+# kxl's saved configs, monitor logs and core dumps: private, never /var/lib/kxen.
+export KXEN_STATE_DIR=$T/state KXEN_DUMP_DIR=$T/dump
 HVPID=
 XSPID=
 
+# PIDs of the kxl monitors this test's creates left behind (they exit when their domain goes).
+monitor_pids() { cat "$KXEN_STATE_DIR"/*.pid 2>/dev/null; }
+
 cleanup() {
+	for p in $(monitor_pids); do kill "$p" 2>/dev/null; done
 	for pid in $XSPID $HVPID; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null

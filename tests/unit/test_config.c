@@ -52,9 +52,9 @@ static void test_examples(void)
 	CU_ASSERT_PTR_NULL(c->title);
 	CU_ASSERT_PTR_NULL(c->description);
 	CU_ASSERT_TRUE(c->uuid_generated);
-	CU_ASSERT_EQUAL(c->on_poweroff, KXCTL_ACTION_DESTROY);
-	CU_ASSERT_EQUAL(c->on_reboot, KXCTL_ACTION_DESTROY);
-	CU_ASSERT_EQUAL(c->on_crash, KXCTL_ACTION_DESTROY);
+	CU_ASSERT_EQUAL(c->on_poweroff, KXCONFIG_ACT_DESTROY);
+	CU_ASSERT_EQUAL(c->on_reboot, KXCONFIG_ACT_RESTART);   /* libvirt's default */
+	CU_ASSERT_EQUAL(c->on_crash, KXCONFIG_ACT_DESTROY);
 	CU_ASSERT_STRING_EQUAL(c->source, EXAMPLES_DIR "/hello.xml");
 	kxconfig_free(c);
 
@@ -80,8 +80,8 @@ static void test_examples(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/crash.xml"));
 	CU_ASSERT_STRING_EQUAL(c->name, "crash");
 	CU_ASSERT_EQUAL(c->mem_bytes, 8 * MIB);
-	CU_ASSERT_EQUAL(c->on_crash, KXCTL_ACTION_PRESERVE);
-	CU_ASSERT_EQUAL(c->on_poweroff, KXCTL_ACTION_DESTROY);
+	CU_ASSERT_EQUAL(c->on_crash, KXCONFIG_ACT_PRESERVE);
+	CU_ASSERT_EQUAL(c->on_poweroff, KXCONFIG_ACT_DESTROY);
 	kxconfig_free(c);
 }
 
@@ -100,9 +100,9 @@ static void test_full(void)
 	CU_ASSERT_EQUAL(c->vcpus, 32);
 	CU_ASSERT_STRING_EQUAL(c->kernel, "/opt/kxen/kernel with space");
 	CU_ASSERT_STRING_EQUAL(c->cmdline, "app=echo msg=\"a & b\" <x>");
-	CU_ASSERT_EQUAL(c->on_poweroff, KXCTL_ACTION_DESTROY);
-	CU_ASSERT_EQUAL(c->on_reboot, KXCTL_ACTION_PRESERVE);
-	CU_ASSERT_EQUAL(c->on_crash, KXCTL_ACTION_PRESERVE);
+	CU_ASSERT_EQUAL(c->on_poweroff, KXCONFIG_ACT_DESTROY);
+	CU_ASSERT_EQUAL(c->on_reboot, KXCONFIG_ACT_PRESERVE);
+	CU_ASSERT_EQUAL(c->on_crash, KXCONFIG_ACT_PRESERVE);
 	kxconfig_free(c);
 }
 
@@ -124,6 +124,64 @@ static void test_relative_kernel(void)
 	CU_ASSERT_EQUAL(chdir(start_dir), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_STRING_EQUAL(c->kernel, want);
+	kxconfig_free(c);
+}
+
+static void test_devices_and_libvirt(void)
+{
+	struct kxconfig *c;
+	static const uint8_t mac0[6] = { 0x00, 0x16, 0x3e, 0x5d, 0xc0, 0x01 };
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/devices.xml"));
+	CU_ASSERT_EQUAL(c->ndisks, 2);
+	CU_ASSERT_STRING_EQUAL(c->disks[0].file, "/var/lib/kxen/images/root.img");
+	CU_ASSERT_STRING_EQUAL(c->disks[0].target, "xvda");
+	CU_ASSERT_STRING_EQUAL(c->disks[0].driver, "qemu");
+	CU_ASSERT_FALSE(c->disks[0].qcow2);
+	CU_ASSERT_FALSE(c->disks[0].readonly);
+	CU_ASSERT_TRUE(c->disks[1].qcow2);
+	CU_ASSERT_TRUE(c->disks[1].readonly);
+	CU_ASSERT_EQUAL(c->nnics, 2);
+	CU_ASSERT_EQUAL(memcmp(c->nics[0].mac, mac0, 6), 0);
+	CU_ASSERT_FALSE(c->nics[0].mac_generated);
+	CU_ASSERT_STRING_EQUAL(c->nics[0].bridge, "xenbr0");
+	CU_ASSERT_TRUE(c->nics[1].mac_generated);
+	CU_ASSERT_EQUAL(memcmp(c->nics[1].mac, mac0, 3), 0);   /* Xen's OUI */
+	CU_ASSERT_EQUAL(c->nics[1].mac[3] & 0x80, 0);
+	CU_ASSERT_TRUE(c->console);
+	CU_ASSERT_STRING_EQUAL(c->initrd, "/var/lib/kxen/images/initrd.img");
+	kxconfig_free(c);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/libvirt-pv.xml"));
+	CU_ASSERT_EQUAL(c->virt, KXCONFIG_VIRT_XEN);
+	CU_ASSERT_EQUAL(c->os_type, KXCONFIG_OS_XENPV);
+	CU_ASSERT_EQUAL(c->vcpus, 2);
+	CU_ASSERT_TRUE(c->clock);
+	CU_ASSERT_EQUAL(c->on_reboot, KXCONFIG_ACT_RESTART);
+	kxconfig_free(c);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/pvh.xml"));
+	CU_ASSERT_EQUAL(c->os_type, KXCONFIG_OS_XENPVH);
+	kxconfig_free(c);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/vcpus.xml"));
+	CU_ASSERT_EQUAL(c->vcpus, 4);
+	CU_ASSERT_EQUAL(c->vcpus_current, 2);
+	CU_ASSERT_STRING_EQUAL(c->cpuset, "0-1");
+	CU_ASSERT_EQUAL(c->cpumask[0], 0x03);
+	CU_ASSERT_EQUAL(c->cpumask[1], 0);
+	kxconfig_free(c);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/coredump.xml"));
+	CU_ASSERT_EQUAL(c->on_crash, KXCONFIG_ACT_COREDUMP_DESTROY);
+	CU_ASSERT_EQUAL(kxconfig_hv_action(c->on_crash), KXCTL_ACTION_PRESERVE);
+	CU_ASSERT_TRUE(kxconfig_needs_monitor(c));
+	kxconfig_free(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/rename-restart.xml"));
+	CU_ASSERT_EQUAL(c->on_crash, KXCONFIG_ACT_RENAME_RESTART);
+	kxconfig_free(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/crash.xml"));
+	CU_ASSERT_EQUAL(kxconfig_hv_action(c->on_crash), KXCTL_ACTION_PRESERVE);
+	CU_ASSERT_EQUAL(kxconfig_hv_action(c->on_poweroff), KXCTL_ACTION_DESTROY);
 	kxconfig_free(c);
 }
 
@@ -314,6 +372,25 @@ static void round_trip(const char *path)
 	CU_ASSERT_EQUAL(a->on_poweroff, b->on_poweroff);
 	CU_ASSERT_EQUAL(a->on_reboot, b->on_reboot);
 	CU_ASSERT_EQUAL(a->on_crash, b->on_crash);
+	CU_ASSERT_EQUAL(a->vcpus_current, b->vcpus_current);
+	CU_ASSERT_EQUAL(memcmp(a->cpumask, b->cpumask, sizeof(a->cpumask)), 0);
+	CU_ASSERT_TRUE(str_eq(a->initrd, b->initrd));
+	CU_ASSERT_EQUAL(a->clock, b->clock);
+	CU_ASSERT_EQUAL(a->console, b->console);
+	CU_ASSERT_EQUAL_FATAL(a->ndisks, b->ndisks);
+	CU_ASSERT_EQUAL_FATAL(a->nnics, b->nnics);
+	for (unsigned i = 0; i < a->ndisks; i++) {
+		CU_ASSERT_STRING_EQUAL(a->disks[i].file, b->disks[i].file);
+		CU_ASSERT_STRING_EQUAL(a->disks[i].target, b->disks[i].target);
+		CU_ASSERT_TRUE(str_eq(a->disks[i].driver, b->disks[i].driver));
+		CU_ASSERT_EQUAL(a->disks[i].qcow2, b->disks[i].qcow2);
+		CU_ASSERT_EQUAL(a->disks[i].readonly, b->disks[i].readonly);
+	}
+	for (unsigned i = 0; i < a->nnics; i++) {
+		CU_ASSERT_EQUAL(memcmp(a->nics[i].mac, b->nics[i].mac, 6), 0);   /* generated ones kept */
+		CU_ASSERT_FALSE(b->nics[i].mac_generated);
+		CU_ASSERT_STRING_EQUAL(a->nics[i].bridge, b->nics[i].bridge);
+	}
 	kxconfig_free(a);
 	kxconfig_free(b);
 }
@@ -323,6 +400,9 @@ static void test_round_trip(void)
 	static const char *const files[] = {
 		EXAMPLES_DIR "/hello.xml", EXAMPLES_DIR "/sleep.xml", EXAMPLES_DIR "/smp.xml",
 		EXAMPLES_DIR "/crash.xml", GOOD_DIR "/full.xml", GOOD_DIR "/relative.xml",
+		EXAMPLES_DIR "/devices.xml", EXAMPLES_DIR "/libvirt-pv.xml", EXAMPLES_DIR "/pvh.xml",
+		EXAMPLES_DIR "/vcpus.xml", EXAMPLES_DIR "/restart.xml", EXAMPLES_DIR "/coredump.xml",
+		EXAMPLES_DIR "/rename-restart.xml",
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		round_trip(files[i]);
@@ -334,6 +414,7 @@ int main(void)
 		{ "examples parse with their values", test_examples },
 		{ "every element and escaping", test_full },
 		{ "relative kernel paths", test_relative_kernel },
+		{ "devices, libvirt spellings, vcpus, actions", test_devices_and_libvirt },
 		{ "broken configs give their .err message", test_bad },
 		{ "missing file", test_missing_file },
 		{ "nothing printed on stderr", test_quiet },

@@ -1,0 +1,211 @@
+/* Building and starting a domain from its config, shared by kxl create and the monitor's restarts. */
+#include <config.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+#include "kxl.h"
+#include "kxl_xs.h"
+#include "kxconfig.h"
+#include "kxbuild.h"
+
+int kxl_fault(const char *step)
+{
+	const char *f = getenv(KXL_FAULT_ENV);
+	if (!f || strcmp(f, step))
+		return 0;
+	kxl_err("injected fault at step '%s' ($%s)", step, KXL_FAULT_ENV);
+	return -EIO;
+}
+
+/*
+ * Examples name the installed kernel; from a build tree, or with another
+ * prefix, $KXEN_GUEST_DIR (then the configured guest directory) supplies a
+ * file of the same base name instead.
+ */
+char *kxl_find_kernel(const struct kxconfig *cfg)
+{
+	const char *dirs[] = { getenv("KXEN_GUEST_DIR"), KXEN_GUEST_DIR };
+	if (access(cfg->kernel, R_OK) == 0)
+		return strdup(cfg->kernel);
+	int saved = errno;
+	char *copy = strdup(cfg->kernel);
+	const char *base = copy ? basename(copy) : NULL;
+	for (size_t i = 0; base && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char path[4096];
+		if (!dirs[i] || !*dirs[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], base);
+		if (access(path, R_OK) == 0) {
+			kxl_verbose("%s not found; using %s", cfg->kernel, path);
+			free(copy);
+			return strdup(path);
+		}
+	}
+	free(copy);
+	const char *env = getenv("KXEN_GUEST_DIR");
+	kxl_err("%s:%d: <kernel>: cannot read %s: %s (also looked in %s%s%s)", cfg->source,
+	        cfg->kernel_line, cfg->kernel, strerror(saved), env && *env ? env : "",
+	        env && *env ? " and " : "$KXEN_GUEST_DIR (unset) and ", KXEN_GUEST_DIR);
+	return NULL;
+}
+
+int kxl_config_supported(const struct kxconfig *cfg)
+{
+	if (cfg->os_type == KXCONFIG_OS_XENPVH) {
+		kxl_err("%s: guest type xenpvh is not supported by kxen-hv yet: only xenpv guests "
+		        "can be created", cfg->source);
+		return -ENOTSUP;
+	}
+	if (cfg->ndisks || cfg->nnics) {
+		kxl_err("%s:%d: <%s>: %s devices need the %s backend, which is not available yet; "
+		        "remove them to create the domain", cfg->source,
+		        cfg->ndisks ? cfg->disks[0].line : cfg->nics[0].line,
+		        cfg->ndisks ? "disk" : "interface", cfg->ndisks ? "block" : "network",
+		        cfg->ndisks ? "block (vbd)" : "network (vif)");
+		return -ENOTSUP;
+	}
+	if (cfg->initrd) {
+		kxl_err("%s:%d: <initrd>: the domain builder cannot load an initial ramdisk yet",
+		        cfg->source, cfg->initrd_line);
+		return -ENOTSUP;
+	}
+	/* Kept in the saved config, not enforced: say so rather than drop them silently. */
+	if (cfg->cur_mem_bytes != cfg->mem_bytes)
+		fprintf(stderr, "kxl: warning: %s: <currentMemory> is not enforced (no balloon yet); "
+		        "the domain gets all of <memory> (%llu MiB)\n", cfg->source,
+		        (unsigned long long)(cfg->mem_bytes >> 20));
+	if (cfg->vcpus_current != cfg->vcpus)
+		fprintf(stderr, "kxl: warning: %s: <vcpu current='%u'> is not enforced; the guest may "
+		        "bring up all %u vCPUs\n", cfg->source, cfg->vcpus_current, cfg->vcpus);
+	if (cfg->cpuset)
+		fprintf(stderr, "kxl: warning: %s: <vcpu cpuset='%s'> is not enforced; kxen-hv does not "
+		        "pin vCPUs yet\n", cfg->source, cfg->cpuset);
+	return 0;
+}
+
+int kxl_check_memory(kxctrl *h, const struct kxconfig *cfg)
+{
+	struct kxctl_host_info hi;
+	int r = kxctrl_host_info(h, &hi);
+	if (r) {
+		kxl_err("cannot read host memory from kxen-hv: %s", strerror(-r));
+		return r;
+	}
+	if ((r = kxl_fault("memory")))
+		hi.free_mem_bytes = 0;
+	if (cfg->mem_bytes > hi.free_mem_bytes) {
+		kxl_err("not enough host memory for domain '%s': it needs %llu MiB, the host has "
+		        "%llu MiB free", cfg->name, (unsigned long long)(cfg->mem_bytes >> 20),
+		        (unsigned long long)(hi.free_mem_bytes >> 20));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Writes the domain's standard paths and introduces it (docs/xenstore-paths.md). */
+static int xenstore_hook(struct xs_handle *xs, const struct kxconfig *cfg,
+                         const struct kxbuild_result *res)
+{
+	struct kxl_xs_domain xd = {
+		.domid = res->domid, .name = cfg->name, .uuid = cfg->uuid,
+		.mem_kib = cfg->mem_bytes >> 10, .vcpus = cfg->vcpus,
+		.store_pfn = res->store_pfn, .console_pfn = res->console_pfn,
+		.store_port = res->store_evtchn, .console_port = res->console_evtchn,
+	};
+	int r = kxl_fault("xenstore");
+
+	if (r)
+		return r;
+	clock_gettime(CLOCK_REALTIME, &xd.start_time);
+	return kxl_xs_introduce(xs, &xd);
+}
+
+int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, int paused,
+                     uint32_t *domid)
+{
+	struct kxbuild_config bc = {
+		.name = cfg->name, .uuid = cfg->uuid, .mem_bytes = cfg->mem_bytes,
+		.vcpus = cfg->vcpus, .kernel = kernel, .cmdline = cfg->cmdline,
+		.on_poweroff = kxconfig_hv_action(cfg->on_poweroff),
+		.on_reboot = kxconfig_hv_action(cfg->on_reboot),
+		.on_crash = kxconfig_hv_action(cfg->on_crash),
+		.paused = 1,   /* started only once everything around it is in place */
+	};
+	struct kxbuild_result res;
+	char berr[KXBUILD_ERR_MAX];
+	int r, saved = 0, introduced = 0;
+	/* Before anything is built: no xenstore, no domain. */
+	struct xs_handle *xs = kxl_xs_open();
+
+	if (!xs)
+		return -ENOTCONN;
+	if ((r = kxl_fault("build")))
+		goto out;
+	if ((r = kxbuild_domain(h, &bc, &res, berr, sizeof(berr)))) {
+		kxl_err("cannot create domain '%s': %s", cfg->name, berr);
+		goto out;
+	}
+	kxl_verbose("built domain %s (id=%u): start_info at 0x%llx, shared_info at 0x%llx", cfg->name,
+	            res.domid, (unsigned long long)res.start_info_gpa,
+	            (unsigned long long)res.shared_info_gpa);
+	if ((r = kxl_fault("state")) || (r = kxl_state_save(cfg))) {
+		kxl_err("cannot save the config of '%s' in %s: %s", cfg->name, kxl_state_dir(),
+		        strerror(-r));
+		goto fail;
+	}
+	saved = 1;
+	if ((r = xenstore_hook(xs, cfg, &res)))
+		goto fail;   /* kxl_xs_introduce removed what it wrote */
+	introduced = 1;
+	if (!paused && ((r = kxl_fault("unpause")) || (r = kxctrl_domain_unpause(h, res.domid)))) {
+		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));
+		goto fail;
+	}
+	*domid = res.domid;
+	goto out;
+fail:
+	/* Nothing half-created stays: the domain (with its memory and ports), its paths and file go. */
+	if (introduced)
+		kxl_xs_forget(xs, res.domid);
+	kxctrl_domain_destroy(h, res.domid);
+	if (saved)
+		kxl_state_remove(cfg->uuid);
+out:
+	xs_close(xs);
+	return r;
+}
+
+void kxl_domain_forget(uint32_t domid, const uint8_t *uuid)
+{
+	struct xs_handle *xs;
+
+	if (uuid)
+		kxl_state_remove(uuid);
+	xs = xs_open(XS_OPEN_SOCKETONLY);
+	if (!xs) {
+		fprintf(stderr, "kxl: warning: xenstore at %s is unreachable (%s): "
+		        "/local/domain/%u is left behind\n", kxl_xs_socket_path(), strerror(errno), domid);
+		return;
+	}
+	kxl_xs_forget(xs, domid);
+	xs_close(xs);
+}
+
+/*
+ * The domain goes first: an admin must be able to kill a domain even when
+ * kxenstored is down. What the toolstack keeps for it follows.
+ */
+int kxl_domain_teardown(kxctrl *h, uint32_t domid, const uint8_t *uuid)
+{
+	int r = kxctrl_domain_destroy(h, domid);
+
+	if (r && r != -ESRCH)
+		return r;
+	kxl_domain_forget(domid, uuid);
+	return r;
+}

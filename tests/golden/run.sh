@@ -1,0 +1,57 @@
+#!/bin/bash
+# Golden tests: `kxl -N create` output for every example and good config, `kxl validate` errors for broken ones.
+# Regenerate after an intended change with: KXL_GOLDEN_UPDATE=1 make -C tests/golden check
+# (then review `git diff tests/golden`). Needs no /dev/kvm: -N never connects to kxen-hv.
+set -u
+B=${KXEN_BUILDDIR:?run through make check}
+S=${KXEN_SRCDIR:?run through make check}
+KXL=$B/dom0-tools/kxl/kxl
+G=$S/tests/golden
+export KXEN_SCHEMA=$S/xml/domain.rng KXEN_GUEST_DIR=$B/pv-drivers/guest
+T=$(mktemp -d "${TMPDIR:-/tmp}/kxen-golden.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fails=0 n=0
+
+# Generated UUIDs and MACs (absent from the input) and ELF details of the current guest build vary.
+normalise() { # INPUT < output
+	local in=$1
+	sed -e "s|$B|@BUILDDIR@|g" -e "s|$S|@SRCDIR@|g" \
+	    -e '/^  guest OS /d' -e '/^  entry 0x/d' -e '/^  segment [0-9]*:/d' |
+	while IFS= read -r line; do
+		for u in $(grep -oE '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|([0-9a-f]{2}:){5}[0-9a-f]{2}' <<<"$line"); do
+			grep -qi -- "$u" "$in" || grep -qi -- "${u//-/}" "$in" || line=${line//$u/@GENERATED@}
+		done
+		printf '%s\n' "$line"
+	done
+}
+
+check() { # NAME EXPECTED-FILE ACTUAL-FILE
+	n=$((n + 1))
+	if [ -n "${KXL_GOLDEN_UPDATE:-}" ]; then
+		cp "$3" "$2"
+	elif ! diff -u "$2" "$3"; then
+		echo "FAIL: $1"
+		fails=$((fails + 1))
+	fi
+}
+
+# Good configs: the examples and tests/golden/good/*.xml. Inputs are named by path relative to $S.
+for f in "$S"/xml/examples/*.xml "$G"/good/*.xml; do
+	rel=${f#$S/}
+	out=$G/expected/$(echo "$rel" | tr / _).out
+	( cd "$S" && "$KXL" -N create "$rel" ) > "$T/out" 2>&1
+	echo "exit $?" >> "$T/out"
+	normalise "$f" < "$T/out" > "$T/norm"
+	check "$rel" "$out" "$T/norm"
+done
+
+# Broken configs: the exact message and exit status of kxl validate.
+for f in "$G"/bad/*.xml "$S"/tests/data/bad/*.xml; do
+	rel=${f#$S/}
+	out=$G/expected/$(echo "$rel" | tr / _).err
+	( cd "$S" && "$KXL" validate "$rel" ) > "$T/out" 2>&1
+	echo "exit $?" >> "$T/out"
+	check "$rel" "$out" "$T/out"
+done
+echo "golden: $n checked, $fails differ"
+[ "$fails" = 0 ]

@@ -1,0 +1,25 @@
+# lifecycle_commands.sh: kxl's informational and naming commands against real guests.
+. "$(dirname "$0")/lib.sh"
+dom0_start
+
+mkcfg a "idle" 8 2
+mkcfg b "idle" 8 1
+ida=$(create a); idb=$(create b)
+[ "$("$KXL" domid a)" = "$ida" ] || fail "domid a"
+[ "$("$KXL" domname "$idb")" = b ] || fail "domname $idb"
+"$KXL" info | grep -q "^nr_domains *: 2$" || fail "info nr_domains"
+[ "$("$KXL" vcpu-list a | sed 1d | wc -l)" = 2 ] || fail "vcpu-list a"
+"$KXL" uptime | grep -q "^b  *$idb " || fail "uptime"
+"$KXL" rename a b 2>/dev/null && fail "rename to a taken name"
+"$KXL" rename a 123 2>/dev/null && fail "rename to an all-digit name"
+"$KXL" rename a c || fail "rename a c"
+"$KXL" dumpxml c | grep -q "<name>c</name>" || fail "dumpxml after rename"
+"$KXL" dumpxml c > "$T/c.xml" && "$KXL" validate "$T/c.xml" >/dev/null || fail "dumpxml output does not validate"
+"$KXL" mem-max c 8m || fail "mem-max to the current size"
+"$KXL" mem-max c 16m 2>/dev/null && fail "mem-max grew a domain"
+"$KXL" -N shutdown -a | grep -c "Would shut down" | grep -q 2 || fail "shutdown -a dry run"
+"$KXL" shutdown -F -a -w >/dev/null || fail "shutdown -a -w"
+[ -z "$("$KXL" list | sed 1d)" ] || fail "domains left after shutdown -a"
+"$KXL" create --help | grep -q "^Usage: kxl create" || fail "create --help"
+"$KXL" cr 2>/dev/null; [ $? = 2 ] || fail "ambiguous prefix 'cr' (create, ...) is not a usage error"
+pass "domid, domname, info, vcpu-list, uptime, rename, dumpxml, mem-max, shutdown -a"

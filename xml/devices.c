@@ -1,0 +1,219 @@
+/* <devices>: Xen vbd disks, vif interfaces and the PV console, checked beyond what the schema says. */
+#include <config.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config_int.h"
+
+struct dev_ld {
+	struct kxconfig *c;
+	const char *path;
+	char *err;
+	size_t errlen;
+};
+
+static int __attribute__((format(printf, 3, 4)))
+dbad(struct dev_ld *l, xmlNodePtr n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(l->err, l->errlen, "%s:%ld: <%s>: %s", l->path, xmlGetLineNo(n),
+	         (const char *)n->name, msg);
+	return -1;
+}
+
+static int oom(struct dev_ld *l)
+{
+	snprintf(l->err, l->errlen, "%s: out of memory", l->path);
+	return -1;
+}
+
+static xmlNodePtr dchild(xmlNodePtr n, const char *name)
+{
+	for (xmlNodePtr k = n ? n->children : NULL; k; k = k->next)
+		if (k->type == XML_ELEMENT_NODE && xmlStrEqual(k->name, BAD_CAST name))
+			return k;
+	return NULL;
+}
+
+/* An attribute as a malloc'd C string (libxml2's allocator is not ours to mix with free). */
+static char *attr(xmlNodePtr n, const char *name)
+{
+	xmlChar *v = n ? xmlGetNoNsProp(n, BAD_CAST name) : NULL;
+	char *r = v ? strdup((const char *)v) : NULL;
+	xmlFree(v);
+	return r;
+}
+
+static int load_disk(struct dev_ld *l, xmlNodePtr n)
+{
+	struct kxconfig *c = l->c;
+	if (c->ndisks >= KXCONFIG_MAX_DISKS)
+		return dbad(l, n, "more than %u disks", KXCONFIG_MAX_DISKS);
+	struct kxconfig_disk *d = &c->disks[c->ndisks];
+	xmlNodePtr src = dchild(n, "source"), tgt = dchild(n, "target"), drv = dchild(n, "driver");
+	char *file = attr(src, "file"), *type = attr(drv, "type");
+	int r = -1;
+
+	d->line = (int)xmlGetLineNo(n);
+	d->target = attr(tgt, "dev");
+	d->driver = attr(drv, "name");
+	c->ndisks++;            /* from here kxconfig_free owns what d holds */
+	if (!file || !d->target || (drv && xmlHasProp(drv, BAD_CAST "name") && !d->driver)) {
+		r = oom(l);
+		goto out;
+	}
+	if (!*file) {
+		dbad(l, src, "file must name the disk image");
+		goto out;
+	}
+	if (type && !strcmp(type, "aio")) {
+		/* libvirt's old tap:aio spelling means a raw image. */
+		d->qcow2 = 0;
+	} else {
+		d->qcow2 = type && !strcmp(type, "qcow2");
+	}
+	d->readonly = dchild(n, "readonly") != NULL;
+	if (!(d->file = kxc_resolve(l->path, file))) {
+		r = oom(l);
+		goto out;
+	}
+	for (unsigned i = 0; i + 1 < c->ndisks; i++)
+		if (!strcmp(c->disks[i].target, d->target)) {
+			dbad(l, tgt, "dev '%s' is already used by the disk on line %d", d->target,
+			     c->disks[i].line);
+			goto out;
+		}
+	r = 0;
+out:
+	free(file);
+	free(type);
+	return r;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+	           &end) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+/* Xen's OUI, as xl and libvirt use for generated vif addresses. */
+static int generate_mac(uint8_t mac[6])
+{
+	uint8_t u[16];
+	int r = kxconfig_uuid_generate(u);   /* 16 random bytes from /dev/urandom */
+	if (r)
+		return r;
+	mac[0] = 0x00;
+	mac[1] = 0x16;
+	mac[2] = 0x3e;
+	mac[3] = u[0] & 0x7f;              /* xl keeps the top bit clear too */
+	mac[4] = u[1];
+	mac[5] = u[2];
+	return 0;
+}
+
+static int load_nic(struct dev_ld *l, xmlNodePtr n)
+{
+	struct kxconfig *c = l->c;
+	if (c->nnics >= KXCONFIG_MAX_NICS)
+		return dbad(l, n, "more than %u interfaces", KXCONFIG_MAX_NICS);
+	struct kxconfig_nic *nic = &c->nics[c->nnics];
+	xmlNodePtr m = dchild(n, "mac"), src = dchild(n, "source");
+	char *addr = attr(m, "address");
+	int r = -1;
+
+	nic->line = (int)xmlGetLineNo(n);
+	nic->bridge = attr(src, "bridge");
+	c->nnics++;
+	if (!nic->bridge || (m && !addr)) {
+		r = oom(l);
+		goto out;
+	}
+	if (!*nic->bridge) {
+		dbad(l, src, "bridge must name a bridge");
+		goto out;
+	}
+	if (m) {
+		if (parse_mac(addr, nic->mac)) {
+			dbad(l, m, "address '%s' is not a MAC address", addr);
+			goto out;
+		}
+		if (nic->mac[0] & 1) {
+			dbad(l, m, "address '%s' is a multicast address; a vif needs a unicast one", addr);
+			goto out;
+		}
+		static const uint8_t zero[6];
+		if (!memcmp(nic->mac, zero, 6)) {
+			dbad(l, m, "address '%s' is all zeros", addr);
+			goto out;
+		}
+	} else {
+		int e = generate_mac(nic->mac);
+		if (e) {
+			snprintf(l->err, l->errlen, "%s: cannot make a MAC address from /dev/urandom: %s",
+			         l->path, strerror(-e));
+			goto out;
+		}
+		nic->mac_generated = 1;
+	}
+	for (unsigned i = 0; i + 1 < c->nnics; i++)
+		if (!memcmp(c->nics[i].mac, nic->mac, 6)) {
+			char s[18];
+			kxconfig_mac_format(nic->mac, s);
+			dbad(l, m ? m : n, "address %s is already used by the interface on line %d", s,
+			     c->nics[i].line);
+			goto out;
+		}
+	r = 0;
+out:
+	free(addr);
+	return r;
+}
+
+int kxc_load_devices(struct kxconfig *c, xmlNodePtr root, const char *path, char *err,
+                     size_t errlen)
+{
+	struct dev_ld l = { c, path, err, errlen };
+	xmlNodePtr devs = dchild(root, "devices");
+	int console_line = 0;
+	if (!devs)
+		return 0;
+	c->devices_line = (int)xmlGetLineNo(devs);
+	for (xmlNodePtr n = devs->children; n; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlStrEqual(n->name, BAD_CAST "disk")) {
+			if (load_disk(&l, n))
+				return -1;
+		} else if (xmlStrEqual(n->name, BAD_CAST "interface")) {
+			if (load_nic(&l, n))
+				return -1;
+		} else if (xmlStrEqual(n->name, BAD_CAST "console")) {
+			/* A PV domain has exactly one console ring. */
+			if (console_line)
+				return dbad(&l, n, "a domain has one console (the first is on line %d)",
+				            console_line);
+			console_line = (int)xmlGetLineNo(n);
+			c->console = 1;
+		}
+	}
+	return 0;
+}
+
+void kxconfig_mac_format(const uint8_t m[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
