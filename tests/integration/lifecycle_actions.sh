@@ -48,6 +48,9 @@ pass "on_reboot restart: id $old -> $new, same uuid"
 export KXL_RESTART_LIMIT=3/60
 mkcfg loop "crash" 8 1 "<on_crash>restart</on_crash>"
 create loop >/dev/null
+# "gone" alone would also be true between a restart's destroy and its create.
+wait_until grep -q "restarting too fast" "$KXEN_STATE_DIR"/*.log 2>/dev/null ||
+	fail "the crash loop was not stopped within 10 s"
 wait_until gone loop || fail "crash-looping guest still there after 10 s"
 unset KXL_RESTART_LIMIT
 n=$(grep -c "domain [0-9]* (loop) crashed" "$T/hv.log")
