@@ -16,6 +16,8 @@ int app_idle(int argc, char **argv);
 int app_burn(int argc, char **argv);
 int app_selftest(int argc, char **argv);
 int app_hcfuzz(int argc, char **argv);
+int app_echo(int argc, char **argv);
+int app_count(int argc, char **argv);
 
 /* The command line exactly as the builder gave it (NUL-terminated copy). */
 extern char kernel_cmdline[];

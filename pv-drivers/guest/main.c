@@ -9,6 +9,7 @@
 #include "mm.h"
 #include "sched.h"
 #include "smp.h"
+#include "xencons.h"
 
 start_info_t *start_info;
 shared_info_t *shared_info;
@@ -71,6 +72,8 @@ static const struct {
 	{ "burn", app_burn },
 	{ "selftest", app_selftest },
 	{ "hcfuzz", app_hcfuzz },
+	{ "echo", app_echo },
+	{ "count", app_count },
 };
 
 #define MAX_ARGS 16
@@ -120,6 +123,7 @@ void kmain(start_info_t *si, uint64_t free_start)
 		console_write(msg, sizeof(msg) - 1);
 		crash();
 	}
+	xencons_early_init();
 	/*
 	 * The banner goes out before we touch more pages (each first touch costs
 	 * ~26 us on kvm_pvm), through the raw console: printk's lock needs this_cpu().
@@ -143,9 +147,12 @@ void kmain(start_info_t *si, uint64_t free_start)
 	reserve_special_pages();
 	clock_init_cpu();
 	evt_enable();
+	xencons_init();
 
 	memcpy(args_buf, kernel_cmdline, sizeof(args_buf));
 	argc = split_args(args_buf, argv);
+	if ((argc = console_parse_args(argc, argv)) < 0)
+		crash();
 	if (argc == 0) {
 		argv[0] = "hello";
 		argv[1] = NULL;
