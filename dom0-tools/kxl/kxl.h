@@ -64,5 +64,6 @@ int main_pause(int argc, char **argv);
 int main_unpause(int argc, char **argv);
 int main_shutdown(int argc, char **argv);
 int main_help(int argc, char **argv);
+int main_console(int argc, char **argv);
 
 #endif

@@ -43,6 +43,12 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "Parses each FILE.xml, validates it against the schema and checks its values;\n"
 	  "prints the first error of each invalid file. With -v, prints each valid\n"
 	  "config as kxl understands it, generated UUID included." },
+	{ "console", main_console, "DOM",
+	  "Attach to a domain's console",
+	  "Connects the terminal to DOM's console (the pty kxen-backd serves, found\n"
+	  "at /local/domain/ID/console/tty in xenstore): guest output is shown and\n"
+	  "what you type goes to the guest. Ctrl-] detaches and restores the terminal.\n"
+	  "xenstore is found at $XENSTORED_PATH (default /run/xenstored/socket)." },
 	{ "help", main_help, "[COMMAND]",
 	  "Show help for kxl or one command",
 	  "Without COMMAND, lists the commands. Command names may be shortened to\n"
