@@ -32,6 +32,7 @@ struct conn {
 	struct ep_item item;
 	struct ep_item *kick[CONN_MAX_PORTS];   /* dom0 ports this client bound */
 	unsigned nr_kick;
+	int events_fd;                          /* KXCTL_DOMAIN_EVENTS subscription, or -1 */
 };
 
 static int epfd = -1;
@@ -60,6 +61,8 @@ static void conn_free(struct conn *c)
 {
 	while (c->nr_kick)
 		conn_close_port(c, c->nr_kick - 1);
+	if (c->events_fd >= 0)
+		domevents_unsubscribe(c->events_fd);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->item.fd, NULL);
 	close(c->item.fd);
 	free(c);
@@ -329,6 +332,17 @@ static void handle_request(struct conn *c, const struct kxctl_hdr *h, const void
 		rlen = sizeof(*r) + r->len + 1;
 		break;
 	}
+	case KXCTL_DOMAIN_EVENTS:
+		/* One subscription per connection; asking again hands out the same eventfd. */
+		if (c->events_fd < 0) {
+			rc = domevents_subscribe();
+			if (rc < 0)
+				break;
+			c->events_fd = rc;
+			rc = 0;
+		}
+		fds[nfds++] = c->events_fd;
+		break;
 	case KXCTL_HOST_INFO:
 		host_info((struct kxctl_host_info *)rep_buf);
 		rlen = sizeof(struct kxctl_host_info);
@@ -388,6 +402,7 @@ static void accept_conn(int lfd)
 		return;
 	}
 	c->item = (struct ep_item){ .type = EP_CONN, .fd = fd, .conn = c };
+	c->events_fd = -1;
 	if (ep_add(&c->item) < 0) {
 		close(fd);
 		free(c);

@@ -261,6 +261,16 @@ void domain_info(struct domain *d, struct kxctl_dominfo *info);
 unsigned domain_list(uint32_t first, struct kxctl_dominfo *out, unsigned max, bool *more);
 unsigned domain_count(void);
 uint64_t domain_total_mem(void);
+/*
+ * Domain-state notifications (domevents.c). domevents_subscribe returns a
+ * new non-blocking eventfd, or -errno (-ENOSPC past the subscriber limit),
+ * that domevents_notify signals whenever a domain is registered, shuts down
+ * (crashes included) or is destroyed; subscribers then list domains to see
+ * what changed. domevents_unsubscribe closes it. Safe from any thread.
+ */
+int domevents_subscribe(void);
+void domevents_unsubscribe(int fd);
+void domevents_notify(void);
 /* Destroys domains queued by domain_shutdown (runs on the control thread). */
 void domain_reap(void);
 /* An eventfd that becomes readable when domains await reaping. */

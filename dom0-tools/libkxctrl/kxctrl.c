@@ -361,3 +361,8 @@ int kxctrl_host_info(kxctrl *h, struct kxctl_host_info *info)
 {
 	return call(h, KXCTL_HOST_INFO, NULL, 0, info, sizeof(*info), NULL, NULL, 0);
 }
+
+int kxctrl_domain_events_fd(kxctrl *h, int *fd)
+{
+	return call(h, KXCTL_DOMAIN_EVENTS, NULL, 0, NULL, 0, NULL, fd, 1);
+}

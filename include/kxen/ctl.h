@@ -35,6 +35,7 @@ enum kxctl_op {
 	KXCTL_LOG_READ,
 	KXCTL_HOST_INFO,
 	KXCTL_DOMAIN_RENAME,
+	KXCTL_DOMAIN_EVENTS,     /* -> eventfd signalled on any domain creation, shutdown, crash or destruction */
 	KXCTL_OP_MAX
 };
 
