@@ -1,4 +1,4 @@
-/* Domain discovery as xenconsoled does it (xenstore @introduceDomain/@releaseDomain, plus kxen-hv's domain list) and backend dispatch. */
+/* Domain discovery (kxen-hv's domain events and list, xenstore @introduceDomain/@releaseDomain as xenconsoled) and backend dispatch. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -11,9 +11,8 @@
 #include "backd.h"
 
 /*
- * A rescan this often catches what no watch reported (a kxenstored that
- * never fires @releaseDomain for a domain kxen-hv destroyed); a list costs
- * kxen-hv ~25 us, so this is idle-cheap.
+ * A rescan this often is a safety net for anything no event reported; a
+ * list costs kxen-hv ~25 us, so this is idle-cheap.
  */
 #define RESCAN_SEC 2
 
@@ -140,6 +139,15 @@ static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
 		backd_domains_scan(bd);
 }
 
+/* kxen-hv says a domain came, went or changed state: the list tells which. */
+static void on_hv_event(struct backd *bd, int fd, uint32_t ev, void *arg)
+{
+	uint64_t cnt;
+
+	if (read(fd, &cnt, sizeof(cnt)) == sizeof(cnt))
+		backd_domains_scan(bd);
+}
+
 static void on_timer(struct backd *bd, int fd, uint32_t ev, void *arg)
 {
 	uint64_t ticks;
@@ -152,7 +160,7 @@ int backd_domains_start(struct backd *bd)
 {
 	struct itimerspec its = { .it_interval = { RESCAN_SEC, 0 }, .it_value = { RESCAN_SEC, 0 } };
 	const char *xsp = getenv("XENSTORED_PATH");
-	int rc, tfd;
+	int rc, tfd, efd;
 
 	if ((rc = kxctrl_open(bd->opt.hv_socket, &bd->hv))) {
 		backd_log("cannot connect to kxen-hv at %s: %s", kxctrl_socket_path(bd->opt.hv_socket),
@@ -175,6 +183,11 @@ int backd_domains_start(struct backd *bd)
 	}
 	if ((rc = backd_fd_add(bd, xs_fileno(bd->xs), EPOLLIN, on_xs, NULL)))
 		return rc;
+	if ((rc = kxctrl_domain_events_fd(bd->hv, &efd)) ||
+	    (rc = backd_fd_add(bd, efd, EPOLLIN, on_hv_event, NULL))) {
+		backd_log("kxen-hv: domain events: %s", strerror(-rc));
+		return rc;
+	}
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0 ||
 	    (rc = backd_fd_add(bd, tfd, EPOLLIN, on_timer, NULL))) {
