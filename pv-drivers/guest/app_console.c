@@ -1,4 +1,4 @@
-/* Console ring apps: `echo` reads lines and answers them upper-cased; `count N [MS]` prints numbered lines. */
+/* Console ring apps: `echo` answers lines upper-cased, `count N [MS]` prints numbered lines, `cons-garbage` corrupts its ring. */
 #include "apps.h"
 #include "clock.h"
 #include "console.h"
@@ -6,10 +6,32 @@
 #include "sched.h"
 #include "xencons.h"
 
+#define BACKEND_WAIT_NS (30 * NSEC_PER_SEC)
+
+/*
+ * Says where the ring is (for a test standing in for the toolstack) and
+ * waits for the backend, so that everything after this reaches the log.
+ */
+static int await_backend(const char *app)
+{
+	unsigned long gfn;
+	unsigned evtchn;
+
+	xencons_location(&gfn, &evtchn);
+	printk("%s: console ring gfn %#lx port %u, waiting for the backend\n", app, gfn, evtchn);
+	if (xencons_wait_backend(BACKEND_WAIT_NS) < 0) {
+		printk("%s: no console backend after %lu s\n", app, BACKEND_WAIT_NS / NSEC_PER_SEC);
+		return -1;
+	}
+	return 0;
+}
+
 int app_echo(int argc, char **argv)
 {
 	char line[256];
 
+	if (await_backend("echo") < 0)
+		return 1;
 	printk("echo: ready, type a line (\"quit\" powers off)\n");
 	for (;;) {
 		size_t n = xencons_readline(line, sizeof(line));
@@ -34,11 +56,24 @@ int app_count(int argc, char **argv)
 		printk("count: usage: count LINES [MS_BETWEEN]\n");
 		return 1;
 	}
+	if (await_backend("count") < 0)
+		return 1;
 	for (unsigned long i = 1; i <= n; i++) {
 		printk("count: line %lu of %lu\n", i, n);
 		if (ms)
 			msleep(ms);
 	}
 	printk("count: done\n");
+	return 0;
+}
+
+int app_cons_garbage(int argc, char **argv)
+{
+	if (await_backend("cons-garbage") < 0)
+		return 1;
+	printk("cons-garbage: corrupting out_prod\n");
+	xencons_corrupt_out(1u << 30);
+	/* Nothing more is printed: with the ring this broken, printk would wait for ever. */
+	msleep(1000);
 	return 0;
 }

@@ -74,6 +74,7 @@ static const struct {
 	{ "hcfuzz", app_hcfuzz },
 	{ "echo", app_echo },
 	{ "count", app_count },
+	{ "cons-garbage", app_cons_garbage },
 };
 
 #define MAX_ARGS 16

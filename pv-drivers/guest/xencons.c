@@ -76,17 +76,15 @@ static void notify(void)
 }
 
 /* Whether a full ring should be waited for rather than given up on for this write. */
+static bool backend_bound(void);
+
 static bool must_wait(void)
 {
-	struct evtchn_status st = { .dom = DOMID_SELF, .port = port };
-
 	if (!events_ready)
 		return false;
 	if (backend_seen || console_mode == CONSOLE_RING)
 		return true;
-	if (READ_ONCE(intf->out_cons) != 0 ||
-	    (HYPERVISOR_event_channel_op(EVTCHNOP_status, &st) == 0 &&
-	     st.status == EVTCHNSTAT_interdomain))
+	if (READ_ONCE(intf->out_cons) != 0 || backend_bound())
 		backend_seen = true;
 	return backend_seen;
 }
@@ -134,6 +132,40 @@ void xencons_write(const char *s, size_t len)
 		if ((s[i] == '\n' && !put_byte('\r')) || !put_byte(s[i]))
 			break;
 	}
+	notify();
+}
+
+static bool backend_bound(void)
+{
+	struct evtchn_status st = { .dom = DOMID_SELF, .port = port };
+
+	return HYPERVISOR_event_channel_op(EVTCHNOP_status, &st) == 0 &&
+	       st.status == EVTCHNSTAT_interdomain;
+}
+
+int xencons_wait_backend(uint64_t timeout_ns)
+{
+	uint64_t end = clock_now_ns() + timeout_ns;
+
+	if (!intf || !events_ready)
+		return -1;
+	while (!backend_bound()) {
+		if (clock_now_ns() >= end)
+			return -1;
+		msleep(10);
+	}
+	return 0;
+}
+
+void xencons_location(unsigned long *gfn, unsigned *evtchn)
+{
+	*gfn = intf ? start_info->console.domU.mfn : 0;
+	*evtchn = intf ? port : 0;
+}
+
+void xencons_corrupt_out(uint32_t ahead)
+{
+	__atomic_store_n(&intf->out_prod, intf->out_cons + ahead, __ATOMIC_RELEASE);
 	notify();
 }
 

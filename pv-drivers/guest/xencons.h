@@ -33,6 +33,16 @@ void xencons_init(void);
  */
 void xencons_write(const char *s, size_t len);
 
+/*
+ * Waits up to timeout_ns for a backend to bind the console port; 0 once it
+ * has, -1 on timeout. Test apps use it so their whole output reaches the log.
+ */
+int xencons_wait_backend(uint64_t timeout_ns);
+/* The ring's guest frame and event channel (0, 0 without a console). */
+void xencons_location(unsigned long *gfn, unsigned *evtchn);
+/* Test hook for a hostile guest: sets out_prod to out_cons + ahead and notifies. */
+void xencons_corrupt_out(uint32_t ahead);
+
 /* Blocks the calling thread until a byte of input arrives; returns it. */
 int xencons_getchar(void);
 /*
