@@ -2,6 +2,7 @@
 #include "apps.h"
 #include "clock.h"
 #include "console.h"
+#include "hypercall.h"
 #include "kstring.h"
 #include "sched.h"
 #include "xencons.h"
@@ -16,9 +17,13 @@ static int await_backend(const char *app)
 {
 	unsigned long gfn;
 	unsigned evtchn;
+	char msg[128];
 
 	xencons_location(&gfn, &evtchn);
-	printk("%s: console ring gfn %#lx port %u, waiting for the backend\n", app, gfn, evtchn);
+	/* To the hypervisor log even with console=ring: nobody reads the ring yet. */
+	int n = snprintf(msg, sizeof(msg), "%s: console ring gfn 0x%lx port %u, waiting for the backend\n",
+			 app, gfn, evtchn);
+	HYPERVISOR_console_io(CONSOLEIO_write, MIN(n, (int)sizeof(msg) - 1), msg);
 	if (xencons_wait_backend(BACKEND_WAIT_NS) < 0) {
 		printk("%s: no console backend after %lu s\n", app, BACKEND_WAIT_NS / NSEC_PER_SEC);
 		return -1;
