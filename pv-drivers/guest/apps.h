@@ -19,6 +19,9 @@ int app_hcfuzz(int argc, char **argv);
 int app_echo(int argc, char **argv);
 int app_count(int argc, char **argv);
 int app_cons_garbage(int argc, char **argv);
+int app_xs_test(int argc, char **argv);
+int app_xs_bench(int argc, char **argv);
+int app_xs_watch(int argc, char **argv);
 
 /* The command line exactly as the builder gave it (NUL-terminated copy). */
 extern char kernel_cmdline[];

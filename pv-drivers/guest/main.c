@@ -10,6 +10,8 @@
 #include "sched.h"
 #include "smp.h"
 #include "xencons.h"
+#include "xenbus.h"
+#include "control.h"
 
 start_info_t *start_info;
 shared_info_t *shared_info;
@@ -75,6 +77,9 @@ static const struct {
 	{ "echo", app_echo },
 	{ "count", app_count },
 	{ "cons-garbage", app_cons_garbage },
+	{ "xs-test", app_xs_test },
+	{ "xs-bench", app_xs_bench },
+	{ "xs-watch", app_xs_watch },
 };
 
 #define MAX_ARGS 16
@@ -149,6 +154,16 @@ void kmain(start_info_t *si, uint64_t free_start)
 	clock_init_cpu();
 	evt_enable();
 	xencons_init();
+
+	/* Only threads are started here: nothing waits for xenstore, which may not exist. */
+	{
+		int rc = xenbus_init();
+
+		if (rc == 0)
+			rc = control_init();
+		if (rc && rc != -XEN_ENODEV)
+			printk("kxen-guest: xenbus: %d\n", rc);
+	}
 
 	memcpy(args_buf, kernel_cmdline, sizeof(args_buf));
 	argc = split_args(args_buf, argv);

@@ -20,6 +20,10 @@ export KXEN_HV_SOCKET=$T/hv.sock
 HVPID=
 
 cleanup() {
+	if [ -n "${XSPID:-}" ]; then
+		kill "$XSPID" 2>/dev/null
+		wait "$XSPID" 2>/dev/null
+	fi
 	if [ -n "$HVPID" ]; then
 		kill "$HVPID" 2>/dev/null
 		wait "$HVPID" 2>/dev/null
@@ -89,6 +93,22 @@ listed() {
 
 hv_fds() { ls "/proc/$HVPID/fd" | wc -l; }
 hv_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$HVPID/status"; }
+
+# xs_start [ARGS]: a private kxenstored on $T/xs.sock (log $T/xs.log), found by clients through XENSTORED_PATH.
+XSPID=
+xs_start() {
+	export XENSTORED_PATH=$T/xs.sock
+	"$B/dom0-tools/kxenstored/kxenstored" -f -s "$XENSTORED_PATH" -H "$KXEN_HV_SOCKET" \
+		-l "$T/xs.log" "$@" 2>"$T/xs.err" &
+	XSPID=$!
+	for _ in $(seq 1 200); do
+		[ -S "$XENSTORED_PATH" ] && return 0
+		kill -0 "$XSPID" 2>/dev/null || { cat "$T/xs.err"; XSPID=; fail "kxenstored did not start"; }
+		sleep 0.05
+	done
+	fail "kxenstored did not create its socket"
+}
+xs_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$XSPID/status"; }
 
 # --- console split driver (kxen-backd) ---
 BACKD=$B/pv-drivers/back/kxen-backd
