@@ -17,7 +17,8 @@ wait_file "$T/console/guest-cin.log" "echo: ready" 30
 TM=$T/tmux.sock
 tmux -S "$TM" -f /dev/null new-session -d -s c -x 100 -y 20 \
 	"env XENSTORED_PATH='$XENSTORED_PATH' KXEN_HV_SOCKET='$KXEN_HV_SOCKET' '$KXL' console cin; echo KXL-EXIT=\$?; sleep 30"
-pane() { tmux -S "$TM" capture-pane -p -t c > "$T/pane"; }
+S=c
+pane() { tmux -S "$TM" capture-pane -p -t "$S" > "$T/pane"; }
 wait_pane() {
 	for _ in $(seq 1 200); do
 		pane
@@ -44,12 +45,12 @@ wait_pane "KXL-EXIT=0"
 listed "$id" || fail "the guest died when the console detached"
 pass "Ctrl-] detaches, guest still running"
 
-# Attach again and quit the guest: kxl console sees the console close.
-tmux -S "$TM" kill-server
-tmux -S "$TM" -f /dev/null new-session -d -s c -x 100 -y 20 \
-	"env XENSTORED_PATH='$XENSTORED_PATH' KXEN_HV_SOCKET='$KXEN_HV_SOCKET' '$KXL' console $id; echo KXL-EXIT=\$?; sleep 30"
-sleep 0.5
-tmux -S "$TM" send-keys -t c "quit" Enter
+# Attach again (a second session on the same tmux server) and quit the guest: kxl console sees the console close.
+S=c2
+tmux -S "$TM" new-session -d -s c2 -x 100 -y 20 \
+	"env XENSTORED_PATH='$XENSTORED_PATH' KXEN_HV_SOCKET='$KXEN_HV_SOCKET' '$KXL' -v console $id; echo KXL-EXIT=\$?; sleep 30"
+wait_pane "connected to cin's console"
+tmux -S "$TM" send-keys -t c2 "quit" Enter
 wait_pane "echo: bye"
 wait_pane "KXL-EXIT=0"
 pass "quit through a second attach; kxl console ends when the domain goes"
