@@ -135,7 +135,6 @@ int main_unpause(int argc, char **argv);
 int main_shutdown(int argc, char **argv);
 int main_reboot(int argc, char **argv);
 int main_help(int argc, char **argv);
-int main_reboot(int argc, char **argv);
 int main_info(int argc, char **argv);
 int main_uptime(int argc, char **argv);
 int main_domid(int argc, char **argv);
@@ -145,5 +144,6 @@ int main_dumpxml(int argc, char **argv);
 int main_vcpu_list(int argc, char **argv);
 int main_mem_max(int argc, char **argv);
 int main_dump_core(int argc, char **argv);
+int main_console(int argc, char **argv);
 
 #endif

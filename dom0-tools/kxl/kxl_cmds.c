@@ -96,6 +96,12 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "Write an ELF core dump of a domain",
 	  "Pauses DOM, writes its RAM and vCPU registers to FILE as an ELF core that\n"
 	  "gdb opens with the guest kernel (gdb KERNEL FILE), and unpauses it." },
+	{ "console", main_console, "DOM",
+	  "Attach to a domain's console",
+	  "Connects the terminal to DOM's console (the pty kxen-backd serves, found\n"
+	  "at /local/domain/ID/console/tty in xenstore): guest output is shown and\n"
+	  "what you type goes to the guest. Ctrl-] detaches and restores the terminal.\n"
+	  "xenstore is found at $XENSTORED_PATH (default /run/xenstored/socket)." },
 	{ "help", main_help, "[COMMAND]",
 	  "Show help for kxl or one command",
 	  "Without COMMAND, lists the commands. Command names may be shortened to\n"

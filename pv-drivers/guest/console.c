@@ -1,6 +1,7 @@
-/* printf-style formatting and the console_io backed printk. */
+/* printf-style formatting and printk, which writes to the console ring and to console_io. */
 #include "console.h"
 #include "hypercall.h"
+#include "xencons.h"
 #include "kstring.h"
 #include "lock.h"
 
@@ -174,9 +175,8 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
-static spinlock_t console_lock = SPINLOCK_INIT;
 
-void console_write(const char *s, size_t len)
+static void console_io_write(const char *s, size_t len)
 {
 	while (len) {
 		long rc = HYPERVISOR_console_io(CONSOLEIO_write, (int)len, s);
@@ -189,6 +189,23 @@ void console_write(const char *s, size_t len)
 		s += rc;
 		len -= rc;
 	}
+}
+
+void console_write(const char *s, size_t len)
+{
+	if (console_mode != CONSOLE_RING)
+		console_io_write(s, len);
+	xencons_write(s, len);
+}
+
+static spinlock_t console_lock = SPINLOCK_INIT;
+
+void console_write_ring(const char *s, size_t len)
+{
+	int flags = spin_lock_irqsave(&console_lock);
+
+	xencons_write(s, len);
+	spin_unlock_irqrestore(&console_lock, flags);
 }
 
 void vprintk(const char *fmt, va_list ap)

@@ -9,6 +9,7 @@
 #include "mm.h"
 #include "sched.h"
 #include "smp.h"
+#include "xencons.h"
 #include "xenbus.h"
 #include "control.h"
 
@@ -75,6 +76,9 @@ static const struct {
 	{ "hcfuzz", app_hcfuzz },
 	{ "gnttab-test", app_gnttab_test },
 	{ "gnttab-grant", app_gnttab_grant },
+	{ "echo", app_echo },
+	{ "count", app_count },
+	{ "cons-garbage", app_cons_garbage },
 	{ "xs-test", app_xs_test },
 	{ "xs-bench", app_xs_bench },
 	{ "xs-watch", app_xs_watch },
@@ -127,6 +131,7 @@ void kmain(start_info_t *si, uint64_t free_start)
 		console_write(msg, sizeof(msg) - 1);
 		crash();
 	}
+	xencons_early_init();
 	/*
 	 * The banner goes out before we touch more pages (each first touch costs
 	 * ~26 us on kvm_pvm), through the raw console: printk's lock needs this_cpu().
@@ -150,6 +155,7 @@ void kmain(start_info_t *si, uint64_t free_start)
 	reserve_special_pages();
 	clock_init_cpu();
 	evt_enable();
+	xencons_init();
 
 	/* Only threads are started here: nothing waits for xenstore, which may not exist. */
 	{
@@ -163,6 +169,8 @@ void kmain(start_info_t *si, uint64_t free_start)
 
 	memcpy(args_buf, kernel_cmdline, sizeof(args_buf));
 	argc = split_args(args_buf, argv);
+	if ((argc = console_parse_args(argc, argv)) < 0)
+		crash();
 	if (argc == 0) {
 		argv[0] = "hello";
 		argv[1] = NULL;

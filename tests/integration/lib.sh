@@ -5,6 +5,7 @@ B=${KXEN_BUILDDIR:?run through make check}
 S=${KXEN_SRCDIR:?run through make check}
 HV=$B/hypervisor/kxen-hv
 XSD=$B/dom0-tools/kxenstored/kxenstored
+BACKD=$B/pv-drivers/back/kxen-backd
 KXL=$B/dom0-tools/kxl/kxl
 GUEST=$B/pv-drivers/guest/kxen-guest
 export KXEN_SCHEMA=$S/xml/domain.rng
@@ -23,13 +24,14 @@ export XENSTORED_PATH=$T/xs.sock
 export KXEN_STATE_DIR=$T/state KXEN_DUMP_DIR=$T/dump
 HVPID=
 XSPID=
+BACKDPID=
 
 # PIDs of the kxl monitors this test's creates left behind (they exit when their domain goes).
 monitor_pids() { cat "$KXEN_STATE_DIR"/*.pid 2>/dev/null; }
 
 cleanup() {
 	for p in $(monitor_pids); do kill "$p" 2>/dev/null; done
-	for pid in $XSPID $HVPID; do
+	for pid in $BACKDPID $XSPID $HVPID; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
@@ -70,10 +72,11 @@ xs_start() {
 	fail "kxenstored did not create its socket"
 }
 
-# The dom0 daemons every guest needs: kxen-hv, then kxenstored.
+# The dom0 stack: kxen-hv, kxenstored (kxl create needs it) and kxen-backd (consoles, in $T/console).
 dom0_start() {
 	hv_start "$@"
 	xs_start
+	backd_start
 }
 
 # mkcfg NAME CMDLINE [MEM_MIB] [VCPUS] [EXTRA_XML]: writes $T/NAME.xml.
@@ -122,3 +125,36 @@ hv_fds() { ls "/proc/$HVPID/fd" | wc -l; }
 hv_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$HVPID/status"; }
 
 xs_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$XSPID/status"; }
+
+# --- console split driver (kxen-backd) ---
+
+# backd_start: a private kxen-backd on this test's kxen-hv and xenstore ($XENSTORED_PATH); console logs in $T/console.
+backd_start() {
+	"$BACKD" -f -H "$KXEN_HV_SOCKET" -o "$T/console" -l "$T/backd.log" 2>>"$T/backd.log" &
+	BACKDPID=$!
+	for _ in $(seq 1 200); do
+		grep -q "serving" "$T/backd.log" 2>/dev/null && return 0
+		kill -0 "$BACKDPID" 2>/dev/null || { cat "$T/backd.log"; BACKDPID=; fail "kxen-backd did not start"; }
+		sleep 0.05
+	done
+	fail "kxen-backd did not start serving"
+}
+
+# backd_stop [SIGNAL]: stops the kxen-backd this test started (TERM by default).
+backd_stop() {
+	[ -n "$BACKDPID" ] || return 0
+	kill "-${1:-TERM}" "$BACKDPID" 2>/dev/null
+	wait "$BACKDPID" 2>/dev/null
+	BACKDPID=
+}
+
+# wait_file FILE REGEX [SECONDS]: waits until FILE matches.
+wait_file() {
+	local tries=$(( ${3:-10} * 20 ))
+	for _ in $(seq 1 "$tries"); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "--- $1"; tail -20 "$1" 2>/dev/null; echo "--- backd.log"; tail -20 "$T/backd.log"
+	fail "timed out waiting for /$2/ in $1"
+}

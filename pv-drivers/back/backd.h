@@ -1,0 +1,94 @@
+/* kxen-backd internals: the event loop, the domain table and the backend ops table every backend plugs into. */
+#ifndef BACKD_H
+#define BACKD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <xenstore.h>
+#include "kxctrl.h"
+
+struct backd;
+struct backd_dom;
+
+/* Called from the loop when fd has events (EPOLLIN etc. in ev). */
+typedef void (*backd_fd_fn)(struct backd *bd, int fd, uint32_t ev, void *arg);
+
+/*
+ * One backend (console now; vbd and vif later). The loop calls attach for
+ * every domain it learns of (at start-up and on @introduceDomain), and again
+ * when anything changes under /local/domain/N while it is not attached;
+ * detach when the domain is gone or on exit. A backend registers its own
+ * fds with backd_fd_add and keeps its per-domain state in dom->priv[i].
+ */
+struct backend_ops {
+	const char *name;
+	/* 0: attached; -EAGAIN: the domain is not ready yet (retried later); other -errno: failed, logged. */
+	int (*attach)(struct backd *bd, struct backd_dom *dom);
+	/* Releases everything attach took. Must cope with a domain that is already gone. */
+	void (*detach)(struct backd *bd, struct backd_dom *dom);
+	/* SIGHUP: reopen log files (logrotate). May be NULL. */
+	void (*reopen)(struct backd *bd, struct backd_dom *dom);
+};
+
+#define BACKD_NR_BACKENDS 1
+
+struct backd_dom {
+	uint32_t domid;
+	bool seen;                          /* still listed by kxen-hv at the last scan */
+	void *priv[BACKD_NR_BACKENDS];      /* non-NULL: that backend is attached */
+	struct backd_dom *next;
+};
+
+struct backd_opts {
+	const char *hv_socket;              /* NULL: libkxctrl's default */
+	const char *console_dir;            /* -o: per-domain console logs */
+	const char *log_file;               /* -l: our own messages, else stderr */
+	bool foreground;
+};
+
+struct backd {
+	struct backd_opts opt;
+	int epfd;
+	kxctrl *hv;
+	struct xs_handle *xs;
+	struct backd_dom *doms;
+	bool quit;
+};
+
+extern const struct backend_ops *const backd_backends[BACKD_NR_BACKENDS];
+extern const struct backend_ops console_backend;
+
+/* Our own log: a line with a timestamp to -l FILE or stderr. */
+void backd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Sends further backd_log lines to path (appended); returns 0 or -errno. */
+int backd_log_open(const char *path);
+
+/* Watches fd for ev, calling fn(bd, fd, ev, arg). Returns 0 or -errno. */
+int backd_fd_add(struct backd *bd, int fd, uint32_t ev, backd_fd_fn fn, void *arg);
+/* Changes the events watched on an added fd. */
+int backd_fd_mod(struct backd *bd, int fd, uint32_t ev);
+/* Stops watching fd (before the caller closes it); frees the registration. */
+void backd_fd_del(struct backd *bd, int fd);
+/* Runs the loop until bd->quit; returns 0 or -errno when epoll itself fails. */
+int backd_loop_run(struct backd *bd);
+
+/*
+ * Connects to kxenstored and kxen-hv, watches @introduceDomain,
+ * @releaseDomain and /local/domain, and attaches every existing domain.
+ * Returns 0 or -errno after logging why.
+ */
+int backd_domains_start(struct backd *bd);
+/* Lists kxen-hv's domains: attaches the new ones, detaches the gone ones, retries the not-ready ones. */
+void backd_domains_scan(struct backd *bd);
+/* Detaches every backend from every domain (on exit). */
+void backd_domains_stop(struct backd *bd);
+/* SIGHUP: every attached backend reopens its files. */
+void backd_domains_reopen(struct backd *bd);
+
+/* Reads a xenstore value as a malloc'd string (NULL if missing); caller frees. */
+char *backd_xs_read(struct backd *bd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads a xenstore value as an unsigned number; -ENOENT if missing, -EINVAL if not a number. */
+int backd_xs_read_ulong(struct backd *bd, unsigned long *val, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

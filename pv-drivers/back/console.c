@@ -1,0 +1,343 @@
+/* The console backend: drains each domain's console ring into its log file and a pty, and feeds pty input back. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+#include "backd.h"
+#include "cons_ring.h"
+
+#define PAGE_SIZE 4096u
+#define CONSOLE_SLOT 0     /* our index in backd_backends */
+
+struct cons {
+	struct backd_dom *dom;
+	bool broken;                   /* detached for good (bad ring, bad keys): kept so we do not retry */
+	struct cons_ring ring;
+	void *page;
+	uint32_t local_port;
+	int notify_fd, kick_fd, log_fd, master_fd, slave_fd;
+	char log_path[PATH_MAX];
+	char tty[64];
+	char in_pend[sizeof(((struct xencons_interface *)0)->in)];   /* pty input the ring had no room for */
+	size_t in_pend_len;
+};
+
+static void release(struct backd *bd, struct cons *c)
+{
+	if (c->notify_fd >= 0) {
+		backd_fd_del(bd, c->notify_fd);
+		close(c->notify_fd);
+	}
+	if (c->kick_fd >= 0)
+		close(c->kick_fd);
+	if (c->local_port)
+		kxctrl_evtchn_close(bd->hv, c->local_port);
+	if (c->master_fd >= 0) {
+		backd_fd_del(bd, c->master_fd);
+		close(c->master_fd);
+	}
+	if (c->slave_fd >= 0)
+		close(c->slave_fd);
+	if (c->log_fd >= 0)
+		close(c->log_fd);
+	if (c->page)
+		munmap(c->page, PAGE_SIZE);
+	if (c->tty[0]) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/console/tty", c->dom->domid);
+		xs_rm(bd->xs, XBT_NULL, path);   /* fails harmlessly once the domain is gone */
+	}
+	c->notify_fd = c->kick_fd = c->master_fd = c->slave_fd = c->log_fd = -1;
+	c->local_port = 0;
+	c->page = NULL;
+	c->tty[0] = 0;
+}
+
+/* Cuts a misbehaving domain's console off for good, saying why. */
+static void cons_break(struct backd *bd, struct cons *c, const char *why)
+{
+	backd_log("d%" PRIu32 ": console detached: %s", c->dom->domid, why);
+	release(bd, c);
+	c->broken = true;
+}
+
+static void kick(struct cons *c)
+{
+	uint64_t one = 1;
+
+	if (write(c->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		backd_log("d%" PRIu32 ": console: notify guest: %s", c->dom->domid, strerror(errno));
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Guest output: into the log first, and only then consumed, so a backend
+ * killed at any point finds the bytes still in the ring on restart. The pty
+ * gets what it can take without blocking; a client that does not read
+ * loses output, the log never does.
+ */
+static void drain_out(struct backd *bd, struct cons *c)
+{
+	char buf[sizeof(((struct xencons_interface *)0)->out)];
+	bool consumed = false;
+	int n, rc;
+
+	while ((n = cons_ring__peek_out(&c->ring, buf, sizeof(buf))) > 0) {
+		if ((rc = write_all(c->log_fd, buf, (size_t)n))) {
+			/* Left in the ring: the guest waits rather than loses output; retried on its next event. */
+			backd_log("d%" PRIu32 ": console: write %s: %s", c->dom->domid, c->log_path,
+				  strerror(-rc));
+			break;
+		}
+		cons_ring__consume_out(&c->ring, (size_t)n);
+		consumed = true;
+		if (write(c->master_fd, buf, (size_t)n) < 0 && errno != EAGAIN && errno != EIO)
+			backd_log("d%" PRIu32 ": console: pty: %s", c->dom->domid, strerror(errno));
+	}
+	if (n < 0) {
+		cons_break(bd, c, "out ring indexes are corrupt (out_prod more than a ring ahead)");
+		return;
+	}
+	if (consumed)
+		kick(c);   /* a writer blocked on a full ring goes on */
+}
+
+/* Moves held-back pty input into the in ring; resumes reading the pty once it is all in. */
+static void flush_in(struct backd *bd, struct cons *c)
+{
+	int n;
+
+	if (!c->in_pend_len)
+		return;
+	n = cons_ring__put_in(&c->ring, c->in_pend, c->in_pend_len);
+	if (n < 0) {
+		cons_break(bd, c, "in ring indexes are corrupt (in_cons outside the ring)");
+		return;
+	}
+	memmove(c->in_pend, c->in_pend + n, c->in_pend_len - (size_t)n);
+	c->in_pend_len -= (size_t)n;
+	if (n)
+		kick(c);
+	if (!c->in_pend_len)
+		backd_fd_mod(bd, c->master_fd, EPOLLIN);
+}
+
+static void on_guest(struct backd *bd, int fd, uint32_t ev, void *arg)
+{
+	struct cons *c = arg;
+	uint64_t cnt;
+
+	if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		return;
+	drain_out(bd, c);
+	if (!c->broken)
+		flush_in(bd, c);
+}
+
+static void on_pty(struct backd *bd, int fd, uint32_t ev, void *arg)
+{
+	struct cons *c = arg;
+	ssize_t n;
+
+	n = read(fd, c->in_pend, sizeof(c->in_pend));
+	if (n <= 0)
+		return;   /* EAGAIN; EIO cannot happen while we hold the slave open */
+	c->in_pend_len = (size_t)n;
+	/* Stop reading until this is in the ring: the guest paces the typist, we buffer nothing more. */
+	backd_fd_mod(bd, c->master_fd, 0);
+	flush_in(bd, c);
+}
+
+/* A log file name from the domain's name as kxen-hv knows it (the guest cannot change that one). */
+static int open_log(struct backd *bd, struct cons *c)
+{
+	struct kxctl_dominfo info;
+	char name[KXCTL_NAME_MAX];
+	int rc;
+
+	if ((rc = kxctrl_domain_info(bd->hv, c->dom->domid, &info)))
+		return rc;
+	snprintf(name, sizeof(name), "%s", info.name);
+	for (char *p = name; *p; p++)
+		if (*p == '/' || (p == name && *p == '.'))
+			*p = '_';
+	if (mkdir(bd->opt.console_dir, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(c->log_path, sizeof(c->log_path), "%s/guest-%s.log", bd->opt.console_dir, name);
+	c->log_fd = open(c->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	return c->log_fd < 0 ? -errno : 0;
+}
+
+/* The pty `kxl console` (or any terminal program) opens; raw, as xenconsoled makes it. */
+static int open_pty(struct backd *bd, struct cons *c)
+{
+	struct termios t;
+	char path[64];
+	int rc;
+
+	c->master_fd = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (c->master_fd < 0 || grantpt(c->master_fd) < 0 || unlockpt(c->master_fd) < 0 ||
+	    ptsname_r(c->master_fd, c->tty, sizeof(c->tty)) != 0)
+		return -errno;
+	/* Holding the slave keeps the master from EIO/HUP while no client is attached. */
+	c->slave_fd = open(c->tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (c->slave_fd < 0 || tcgetattr(c->slave_fd, &t) < 0)
+		return -errno;
+	cfmakeraw(&t);
+	if (tcsetattr(c->slave_fd, TCSANOW, &t) < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/console/tty", c->dom->domid);
+	if (!xs_write(bd->xs, XBT_NULL, path, c->tty, strlen(c->tty))) {
+		rc = -errno;
+		c->tty[0] = 0;
+		return rc;
+	}
+	return 0;
+}
+
+static int map_ring(struct backd *bd, struct cons *c, unsigned long gfn)
+{
+	uint64_t size;
+	int memfd, rc;
+
+	if ((rc = kxctrl_map_memory(bd->hv, c->dom->domid, &memfd, &size)))
+		return rc;
+	if (gfn == 0 || gfn >= size / PAGE_SIZE) {
+		close(memfd);
+		return -ERANGE;
+	}
+	c->page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, (off_t)gfn * PAGE_SIZE);
+	rc = c->page == MAP_FAILED ? -errno : 0;
+	if (rc)
+		c->page = NULL;
+	close(memfd);   /* the mapping keeps the page; we want nothing else of its RAM */
+	return rc;
+}
+
+static int console_attach(struct backd *bd, struct backd_dom *dom)
+{
+	unsigned long gfn, port;
+	struct cons *c;
+	const char *step;
+	int rc;
+
+	rc = backd_xs_read_ulong(bd, &gfn, "/local/domain/%" PRIu32 "/console/ring-ref", dom->domid);
+	if (rc == 0)
+		rc = backd_xs_read_ulong(bd, &port, "/local/domain/%" PRIu32 "/console/port", dom->domid);
+	if (rc == -ENOENT)
+		return -EAGAIN;   /* the toolstack has not written them yet */
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->dom = dom;
+	c->notify_fd = c->kick_fd = c->log_fd = c->master_fd = c->slave_fd = -1;
+	dom->priv[CONSOLE_SLOT] = c;
+	if (rc) {
+		cons_break(bd, c, "console/ring-ref or console/port is not a number");
+		return 0;
+	}
+	if (port == 0 || port > UINT32_MAX) {
+		cons_break(bd, c, "console/port is out of range");
+		return 0;
+	}
+	if ((rc = map_ring(bd, c, gfn))) {
+		step = rc == -ERANGE ? "console/ring-ref lies outside the domain's RAM" : "map the ring page";
+		goto fail;
+	}
+	rc = kxctrl_evtchn_bind_interdomain(bd->hv, dom->domid, (uint32_t)port, &c->local_port,
+					    &c->notify_fd, &c->kick_fd);
+	if (rc) {
+		step = "bind its event channel (is another kxen-backd serving it?)";
+		goto fail;
+	}
+	if ((rc = open_log(bd, c))) {
+		step = "open its log file";
+		goto fail;
+	}
+	if ((rc = open_pty(bd, c))) {
+		step = "set up its pty";
+		goto fail;
+	}
+	cons_ring__init(&c->ring, c->page);
+	if ((rc = backd_fd_add(bd, c->notify_fd, EPOLLIN, on_guest, c)) ||
+	    (rc = backd_fd_add(bd, c->master_fd, EPOLLIN, on_pty, c))) {
+		step = "watch its fds";
+		goto fail;
+	}
+	backd_log("d%" PRIu32 ": console attached: ring gfn %#lx, port %lu, log %s, tty %s",
+		  dom->domid, gfn, port, c->log_path, c->tty);
+	/* What the guest wrote while no backend was here. */
+	drain_out(bd, c);
+	return 0;
+fail:
+	{
+		char why[160];
+
+		snprintf(why, sizeof(why), "cannot %s: %s", step, strerror(-rc));
+		cons_break(bd, c, why);
+	}
+	return 0;
+}
+
+static void console_detach(struct backd *bd, struct backd_dom *dom)
+{
+	struct cons *c = dom->priv[CONSOLE_SLOT];
+
+	if (!c->broken) {
+		/* Last words: a guest that crashed may have left output we have not been told of. */
+		drain_out(bd, c);
+		backd_log("d%" PRIu32 ": console detached: domain gone", dom->domid);
+	}
+	release(bd, c);
+	free(c);
+	dom->priv[CONSOLE_SLOT] = NULL;
+}
+
+static void console_reopen(struct backd *bd, struct backd_dom *dom)
+{
+	struct cons *c = dom->priv[CONSOLE_SLOT];
+	int fd;
+
+	if (c->broken)
+		return;
+	fd = open(c->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		backd_log("d%" PRIu32 ": console: reopen %s: %s; keeping the old file", dom->domid,
+			  c->log_path, strerror(errno));
+		return;
+	}
+	close(c->log_fd);
+	c->log_fd = fd;
+}
+
+const struct backend_ops console_backend = {
+	.name = "console",
+	.attach = console_attach,
+	.detach = console_detach,
+	.reopen = console_reopen,
+};

@@ -1,0 +1,258 @@
+/* Domain discovery (kxen-hv's domain events and list, xenstore @introduceDomain/@releaseDomain as xenconsoled) and backend dispatch. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include "backd.h"
+
+/*
+ * A rescan this often is a safety net for anything no event reported; a
+ * list costs kxen-hv ~25 us, so this is idle-cheap.
+ */
+#define RESCAN_SEC 2
+
+const struct backend_ops *const backd_backends[BACKD_NR_BACKENDS] = {
+	&console_backend,
+};
+
+/* Domains some backend is still waiting for: watched under /local/domain/N until attached. */
+static bool watching(struct backd_dom *d)
+{
+	for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++)
+		if (!d->priv[i])
+			return true;
+	return false;
+}
+
+static void set_watch(struct backd *bd, struct backd_dom *d, bool on)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/local/domain/%" PRIu32, d->domid);
+	if (on)
+		xs_watch(bd->xs, path, "dom");
+	else
+		xs_unwatch(bd->xs, path, "dom");
+}
+
+static void try_attach(struct backd *bd, struct backd_dom *d)
+{
+	bool was_waiting = watching(d);
+
+	for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++) {
+		const struct backend_ops *b = backd_backends[i];
+		int rc;
+
+		if (d->priv[i])
+			continue;
+		rc = b->attach(bd, d);
+		if (rc && rc != -EAGAIN)
+			backd_log("d%" PRIu32 ": %s backend: attach failed: %s", d->domid, b->name,
+				  strerror(-rc));
+	}
+	if (!was_waiting && watching(d))
+		set_watch(bd, d, true);
+	else if (was_waiting && !watching(d))
+		set_watch(bd, d, false);
+}
+
+static void dom_free(struct backd *bd, struct backd_dom *d)
+{
+	bool was_waiting = watching(d);
+
+	for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++)
+		if (d->priv[i])
+			backd_backends[i]->detach(bd, d);
+	if (was_waiting)
+		set_watch(bd, d, false);
+	free(d);
+}
+
+void backd_domains_scan(struct backd *bd)
+{
+	struct kxctl_dominfo *list = NULL;
+	unsigned n = 0;
+	int rc = kxctrl_domain_list(bd->hv, &list, &n);
+
+	if (rc) {
+		/* kxen-hv is gone or broken: nothing we serve can work any more. */
+		backd_log("kxen-hv: domain list: %s; exiting", strerror(-rc));
+		bd->quit = true;
+		return;
+	}
+	for (struct backd_dom *d = bd->doms; d; d = d->next)
+		d->seen = false;
+	for (unsigned i = 0; i < n; i++) {
+		struct backd_dom *d;
+
+		if (list[i].domid == 0)
+			continue;
+		for (d = bd->doms; d && d->domid != list[i].domid; d = d->next)
+			;
+		if (!d) {
+			d = calloc(1, sizeof(*d));
+			if (!d) {
+				backd_log("d%" PRIu32 ": out of memory", list[i].domid);
+				continue;
+			}
+			d->domid = list[i].domid;
+			d->next = bd->doms;
+			bd->doms = d;
+			set_watch(bd, d, true);   /* every backend starts out waiting */
+		}
+		d->seen = true;
+		try_attach(bd, d);
+	}
+	for (struct backd_dom **pp = &bd->doms; *pp;) {
+		struct backd_dom *d = *pp;
+
+		if (d->seen) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		dom_free(bd, d);
+	}
+	free(list);
+}
+
+static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
+{
+	bool scan = false;
+	char **vec;
+
+	while ((vec = xs_check_watch(bd->xs))) {
+		scan = true;   /* every token we set means "something about domains changed" */
+		free(vec);
+	}
+	if (errno != EAGAIN) {
+		backd_log("xenstore: connection lost (%s); exiting", strerror(errno));
+		bd->quit = true;
+		return;
+	}
+	if (scan)
+		backd_domains_scan(bd);
+}
+
+/* kxen-hv says a domain came, went or changed state: the list tells which. */
+static void on_hv_event(struct backd *bd, int fd, uint32_t ev, void *arg)
+{
+	uint64_t cnt;
+
+	if (read(fd, &cnt, sizeof(cnt)) == sizeof(cnt))
+		backd_domains_scan(bd);
+}
+
+static void on_timer(struct backd *bd, int fd, uint32_t ev, void *arg)
+{
+	uint64_t ticks;
+
+	if (read(fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		backd_domains_scan(bd);
+}
+
+int backd_domains_start(struct backd *bd)
+{
+	struct itimerspec its = { .it_interval = { RESCAN_SEC, 0 }, .it_value = { RESCAN_SEC, 0 } };
+	const char *xsp = getenv("XENSTORED_PATH");
+	int rc, tfd, efd;
+
+	if ((rc = kxctrl_open(bd->opt.hv_socket, &bd->hv))) {
+		backd_log("cannot connect to kxen-hv at %s: %s", kxctrl_socket_path(bd->opt.hv_socket),
+			  strerror(-rc));
+		return rc;
+	}
+	bd->xs = xs_open(XS_OPEN_SOCKETONLY);
+	if (!bd->xs) {
+		rc = -errno;
+		backd_log("cannot connect to xenstore at %s: %s (is kxenstored running? "
+			  "XENSTORED_PATH names its socket)",
+			  xsp ? xsp : "/run/xenstored/socket", strerror(errno));
+		return rc;
+	}
+	if (!xs_watch(bd->xs, "@introduceDomain", "introduce") ||
+	    !xs_watch(bd->xs, "@releaseDomain", "release")) {
+		rc = -errno;
+		backd_log("xenstore: cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
+		return rc;
+	}
+	if ((rc = backd_fd_add(bd, xs_fileno(bd->xs), EPOLLIN, on_xs, NULL)))
+		return rc;
+	if ((rc = kxctrl_domain_events_fd(bd->hv, &efd)) ||
+	    (rc = backd_fd_add(bd, efd, EPOLLIN, on_hv_event, NULL))) {
+		backd_log("kxen-hv: domain events: %s", strerror(-rc));
+		return rc;
+	}
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0 ||
+	    (rc = backd_fd_add(bd, tfd, EPOLLIN, on_timer, NULL))) {
+		rc = -errno;
+		backd_log("rescan timer: %s", strerror(errno));
+		return rc;
+	}
+	backd_domains_scan(bd);
+	return 0;
+}
+
+void backd_domains_stop(struct backd *bd)
+{
+	while (bd->doms) {
+		struct backd_dom *d = bd->doms;
+
+		bd->doms = d->next;
+		dom_free(bd, d);
+	}
+}
+
+void backd_domains_reopen(struct backd *bd)
+{
+	for (struct backd_dom *d = bd->doms; d; d = d->next)
+		for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++)
+			if (d->priv[i] && backd_backends[i]->reopen)
+				backd_backends[i]->reopen(bd, d);
+}
+
+static char *vread(struct backd *bd, const char *fmt, va_list ap)
+{
+	char path[256];
+	unsigned len;
+
+	if (vsnprintf(path, sizeof(path), fmt, ap) >= (int)sizeof(path))
+		return NULL;
+	return xs_read(bd->xs, XBT_NULL, path, &len);
+}
+
+char *backd_xs_read(struct backd *bd, const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+
+	va_start(ap, fmt);
+	v = vread(bd, fmt, ap);
+	va_end(ap);
+	return v;
+}
+
+int backd_xs_read_ulong(struct backd *bd, unsigned long *val, const char *fmt, ...)
+{
+	va_list ap;
+	char *v, *end;
+	int rc = 0;
+
+	va_start(ap, fmt);
+	v = vread(bd, fmt, ap);
+	va_end(ap);
+	if (!v)
+		return -ENOENT;
+	errno = 0;
+	*val = strtoul(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-')
+		rc = -EINVAL;
+	free(v);
+	return rc;
+}
