@@ -186,11 +186,13 @@ static void draw(struct kxtop_ui *u)
 	char l1[160], l2[160], l3[160], line[1024];
 	int last = LINES - 2;
 
+	/* After a resize or Ctrl-L, clear() repaints every cell; otherwise curses sends only changes. */
 	if (u->redraw_all) {
-		clearok(curscr, TRUE);
+		clear();
 		u->redraw_all = false;
+	} else {
+		erase();
 	}
-	erase();
 	if (COLS < MIN_COLS || LINES < MIN_LINES) {
 		snprintf(line, sizeof(line), "kxtop: terminal too small (%dx%d); need at least %dx%d",
 		         COLS, LINES, MIN_COLS, MIN_LINES);
@@ -210,8 +212,11 @@ static void draw(struct kxtop_ui *u)
 		put(1, 0, l2, COLS);
 		put(2, 0, l3, COLS);
 	}
+	/* Strings sort ascending and numbers descending unless reversed (col__sort). */
+	bool asc = (kxtop_cols[u->o->sort_col].kind == KIND_STR) != u->o->sort_reverse;
+
 	snprintf(line, sizeof(line), "Sort: %s %s  Filter: %s  Delay: %.1fs  Shown: %u  %s",
-	         kxtop_cols[u->o->sort_col].header, u->o->sort_reverse ? "asc" : "desc",
+	         kxtop_cols[u->o->sort_col].header, asc ? "asc" : "desc",
 	         u->o->filter[0] ? u->o->filter : "(none)", u->o->delay_s, u->nrows, u->msg);
 	put(3, 0, line, COLS);
 	draw_header(u, 4);
