@@ -96,13 +96,28 @@ $TM send-keys -t kx / Enter
 wait_screen '^alpha '
 wait_screen '^1 domains: '
 
+# More domains than the screen holds: End and Home scroll to the last and first rows.
+for i in $(seq -w 1 60); do
+	mkcfg "g$i" idle 4
+	"$KXL" create "$T/g$i.xml" > /dev/null 2>&1 || fail "kxl create g$i"
+done
+wait_screen '^61 domains: '
+screen | grep -q '^g60 ' && fail "g60 on screen before scrolling (the screen holds 33 rows)"
+$TM send-keys -t kx End
+wait_screen '^g60 '
+no_screen '^alpha '
+$TM send-keys -t kx PPage PPage Home
+wait_screen '^alpha '
+$TM send-keys -t kx NPage
+wait_screen '^g3[0-9] '
+
 # A terminal too small gets a message, and the view comes back when it grows.
 $TM resize-window -t kx -x 30 -y 5
 wait_screen 'terminal too small'
 $TM resize-window -t kx -x 200 -y 40
-wait_screen '^alpha '
+wait_screen '^g3[0-9] '
 $TM send-keys -t kx C-l
-wait_screen '^alpha '
+wait_screen '^g3[0-9] '
 
 # kxen-hv goes away: a clear message, kxtop keeps running and reconnects when it is back.
 kill "$HVPID"; wait "$HVPID" 2>/dev/null; HVPID=
