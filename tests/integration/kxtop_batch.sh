@@ -24,7 +24,14 @@ iid=$(create sleeper)
 wait_log "^\(d$bid\) burn:" 10
 wait_log "^\(d$iid\) idle:" 10
 
+# What the host really gave kxen-hv (all its threads, by schedstat) over the same run: the
+# ground truth when other load on a shared machine keeps the burner below a whole CPU.
+hv_cpu_ns() { cat /proc/"$HVPID"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
+now_ns() { date +%s%N; }
+c0=$(hv_cpu_ns); t0=$(now_ns)
 "$KXTOP" -b -d 1 -i 4 -v >"$T/out" 2>"$T/err" || { cat "$T/err"; fail "kxtop -b exited with an error"; }
+c1=$(hv_cpu_ns); t1=$(now_ns)
+truth=$(awk -v c="$((c1 - c0))" -v t="$((t1 - t0))" 'BEGIN { printf "%.1f", 100 * c / t }')
 [ "$(grep -c '^NAME ' "$T/out")" -eq 4 ] || fail "expected 4 iterations, got $(grep -c '^NAME ' "$T/out")"
 [ "$(grep -c '^kxtop - ' "$T/out")" -eq 4 ] || fail "expected 4 summary blocks"
 grep -q '^2 domains: ' "$T/out" || fail "summary does not count 2 domains"
@@ -36,15 +43,24 @@ awk -v n="$ncols" '{ if (NF != n) { print "row has " NF " fields, header " n ": 
 bcpu=$(field "$T/last" burner 4)
 icpu=$(field "$T/last" sleeper 4)
 [ -n "$bcpu" ] && [ -n "$icpu" ] || { cat "$T/out"; fail "guests missing from the last iteration"; }
-awk -v c="$bcpu" 'BEGIN { exit !(c >= 85 && c <= 115) }' || { cat "$T/out"; fail "burning guest shows $bcpu% CPU, not 100 +-15"; }
+# kxtop must agree with the host's own accounting over the same window (the mean of its interval
+# figures, iterations 2-4, spans the run), and show ~100% when the host gave a whole CPU.
+bmean=$(awk '$1 == "burner" && ++n > 1 { s += $4; k++ } END { printf "%.1f", k ? s / k : -1 }' "$T/out")
+awk -v c="$bmean" -v t="$truth" 'BEGIN { d = c - t; exit !(d >= -15 && d <= 15) }' \
+	|| { cat "$T/out"; fail "burning guest shows $bmean% CPU on average but kxen-hv used $truth% of a CPU"; }
+if awk -v t="$truth" 'BEGIN { exit !(t >= 85) }'; then
+	awk -v c="$bmean" 'BEGIN { exit !(c >= 85 && c <= 115) }' || { cat "$T/out"; fail "burning guest shows $bmean% CPU, not 100 +-15"; }
+else
+	echo "note: the host is loaded: kxen-hv got only $truth% of a CPU, so the burner cannot show 100%"
+fi
 awk -v c="$icpu" 'BEGIN { exit !(c < 5) }' || { cat "$T/out"; fail "idle guest shows $icpu% CPU, not near 0"; }
 case "$(field "$T/last" sleeper 2)" in *b*) ;; *) fail "idle guest's STATE lacks b" ;; esac
-[ "$(field "$T/last" burner 3)" -ge 2 ] || fail "burner's CPU(sec) below 2 after 3 s of burning"
+[ "$(field "$T/last" burner 3)" -ge 1 ] || fail "burner's CPU(sec) below 1 after 3 s of burning"
 [ "$(field "$T/last" burner 5)" -eq 8192 ] || fail "burner's MEM(k) is not 8192 (8 MiB)"
 [ "$(field "$T/last" burner 19)" -eq "$bid" ] || fail "ID column is not the burner's domid"
 # The vCPU sub-row agrees with the domain row (one vCPU).
 vcpu=$(awk '/^NAME / { n = 0 } $1 == "burner" { b = 1; next } b && /^    VCPU  0:/ { v = $5; b = 0 } END { print v }' "$T/out")
-awk -v c="${vcpu%\%}" 'BEGIN { exit !(c >= 85 && c <= 115) }' || fail "burner's vCPU 0 shows '$vcpu', not ~100%"
+awk -v c="${vcpu%\%}" -v b="$bcpu" 'BEGIN { d = c - b; exit !(d >= -1 && d <= 1) }' || fail "burner's vCPU 0 shows '$vcpu', its domain $bcpu%"
 
 # Churn: a domain destroyed and another created between refreshes; rates stay sane.
 "$KXTOP" -b -d 0.5 -i 6 >"$T/churn" 2>"$T/err" &
@@ -68,4 +84,4 @@ wait "$kpid"
 rc=$?
 [ "$rc" -eq 0 ] || fail "kxtop exited with $rc after kxen-hv went away (stderr: $(cat "$T/err"))"
 grep -Eq "lost kxen-hv|cannot reach kxen-hv" "$T/err" || fail "no message when kxen-hv went away"
-pass "burner $bcpu% (vCPU $vcpu), idle $icpu%; churn and a lost daemon handled"
+pass "burner $bcpu% last, $bmean% mean (vCPU $vcpu; host accounting $truth%), idle $icpu%; churn and a lost daemon handled"
