@@ -111,6 +111,17 @@ wait_screen '^alpha '
 $TM send-keys -t kx NPage
 wait_screen '^g3[0-9] '
 
+# Shut down the selected domain: kxtop runs kxl shutdown (found in the build tree) and the domain goes.
+g01=$(domid_of g01)
+$TM send-keys -t kx / g 0 1 Enter
+wait_screen '^g01 '
+$TM send-keys -t kx S
+wait_screen "asked domain $g01 to shut down \\(kxl shutdown\\)"
+wait_screen '\(no domain matches the filter\)'
+listed "$g01" && fail "g01 still listed after shutdown"
+$TM send-keys -t kx / Enter
+wait_screen '^60 domains: '
+
 # A terminal too small gets a message, and the view comes back when it grows.
 $TM resize-window -t kx -x 30 -y 5
 wait_screen 'terminal too small'
@@ -133,4 +144,4 @@ for _ in $(seq 1 50); do
 done
 kill -0 "$KPID" 2>/dev/null && fail "kxtop did not quit on q"
 KPID=
-pass "sort, vCPU rows, filter, pause/unpause, confirmed destroy, resize, lost daemon and quit all work"
+pass "sort, vCPU rows, filter, pause/unpause, confirmed destroy, scrolling 61 domains, shutdown, resize, lost daemon and quit all work"
