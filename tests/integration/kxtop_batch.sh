@@ -16,7 +16,7 @@ grep -q "no column 'BOGUS'" "$T/err" || fail "no clear message for -s BOGUS: $(c
 [ $? -eq 1 ] || fail "unreachable kxen-hv: exit status not 1"
 grep -q "cannot reach kxen-hv at $T/nosuch.sock" "$T/err" || fail "unreachable message: $(cat "$T/err")"
 
-hv_start
+dom0_start
 mkcfg burner burn
 mkcfg sleeper idle
 bid=$(create burner)

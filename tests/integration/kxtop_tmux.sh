@@ -33,7 +33,7 @@ no_screen() {
 	fail "screen still shows /$1/"
 }
 
-hv_start
+dom0_start
 mkcfg alpha idle
 mkcfg beta idle
 aid=$(create alpha)
