@@ -3,7 +3,7 @@
 set -e
 PACKAGES="build-essential autoconf automake pkg-config libxen-dev libxml2-dev libxml2-utils \
 libncurses-dev zlib1g-dev libcunit1-dev linux-libc-dev procps xenstore-utils"
-# The console tests drive `kxl console` in tmux.
+# The console and kxtop tests drive `kxl console` and kxtop in tmux.
 PACKAGES="$PACKAGES tmux"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
