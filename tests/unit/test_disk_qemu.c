@@ -132,7 +132,6 @@ static void test_write_qemu_images(void)
 	write_and_check(img, m, 100, 200);
 	/* Writes over compressed clusters: copy-on-write, and their old space is freed. */
 	CU_ASSERT_EQUAL(td_sh("qemu-img convert -c -O qcow2 '%s' '%s'", src, img), 0);
-	memcpy(m, m, 0);
 	{
 		int fd = open(src, O_RDONLY);
 
@@ -245,6 +244,31 @@ static void test_crash(void)
 	crash(r, "raw");
 }
 
+/* Images disk_create() makes are what qemu-img expects, and take our writes. */
+static void test_create(void)
+{
+	const char *q = td_path("new.qcow2"), *r = td_path("new.raw");
+	uint8_t *m = calloc(1, SIZE);
+	char err[512], want[600];
+
+	CU_ASSERT_EQUAL_FATAL(disk_create(q, "qcow2", SIZE, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", q), 0);
+	CU_ASSERT_EQUAL(td_sh("qemu-img info '%s' | grep -q 'virtual size: 8 MiB'", q), 0);
+	write_and_check(q, m, 500, 100);
+	CU_ASSERT_EQUAL(disk_create(q, "qcow2", SIZE, err, sizeof(err)), -EEXIST);
+	snprintf(want, sizeof(want), "%s: cannot create: File exists", q);
+	CU_ASSERT_STRING_EQUAL(err, want);
+	CU_ASSERT_EQUAL(disk_create(td_path("x.vdi"), "vdi", SIZE, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(disk_create(td_path("huge.qcow2"), "qcow2", 1ull << 62, err, sizeof(err)), -EFBIG);
+	/* 1 TiB needs a multi-cluster L1 table. */
+	CU_ASSERT_EQUAL(disk_create(td_path("tib.qcow2"), "qcow2", 1ull << 40, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", td_path("tib.qcow2")), 0);
+	CU_ASSERT_EQUAL_FATAL(disk_create(r, "raw", SIZE, err, sizeof(err)), 0);
+	memset(m, 0, SIZE);
+	expect_contents(r, "raw", m, SIZE);
+	free(m);
+}
+
 int main(void)
 {
 	static const struct td_test tests[] = {
@@ -252,6 +276,7 @@ int main(void)
 		{ "write qemu-img images, qemu-img check them", test_write_qemu_images },
 		{ "backing chain raw <- qcow2 <- qcow2", test_backing_chain },
 		{ "flushed writes survive kill -9", test_crash },
+		{ "disk_create makes images qemu-img accepts", test_create },
 	};
 
 	if (!td_have_qemu_img() || td_sh("command -v qemu-io >/dev/null 2>&1") != 0) {

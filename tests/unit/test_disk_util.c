@@ -15,9 +15,9 @@ static char tmpdir[256];
 
 const char *td_path(const char *name)
 {
-	static char slots[4][512];
+	static char slots[64][512];
 	static unsigned next;
-	char *p = slots[next++ % 4];
+	char *p = slots[next++ % 64];
 
 	snprintf(p, sizeof(slots[0]), "%s/%s", tmpdir, name);
 	return p;

@@ -20,7 +20,7 @@ struct td_test {
  */
 int td_run_suite(const char *suite, const struct td_test *tests, size_t n);
 
-/* PATH of a file name inside the suite's temp dir (a static buffer per call slot, 4 slots). */
+/* PATH of a file name inside the suite's temp dir (one of 64 static buffers used in turn). */
 const char *td_path(const char *name);
 
 /* Fills buf with a pattern that depends on seed and the absolute offset off (so ranges can be compared). */

@@ -62,4 +62,11 @@ int disk_discard(struct disk *d, uint64_t off, uint64_t len);
 /* The message of the last failed operation on d ("" if none). */
 const char *disk_last_error(struct disk *d);
 
+/*
+ * Creates a new, empty image of size bytes at path (which must not exist):
+ * a sparse raw file, or a qcow2 v3 image with 64 KiB clusters and 16-bit
+ * refcounts, as `qemu-img create -f qcow2` makes. 0 or -errno with err set.
+ */
+int disk_create(const char *path, const char *format, uint64_t size, char *err, size_t errlen);
+
 #endif
