@@ -129,6 +129,12 @@ static void test_fuzz_v2_512(void)
 	fuzz("f2.qcow2", 2, 9, 1 * MIB, 4, 1500);
 }
 
+/* 1 KiB clusters over 16 MiB: 128 L2 tables and 32 refcount blocks, more than the caches hold, so dirty tables get evicted. */
+static void test_fuzz_evictions(void)
+{
+	fuzz("ev.qcow2", 3, 10, 16 * MIB, 4, 2000);
+}
+
 static void test_fuzz_refcount_widths(void)
 {
 	fuzz("r0.qcow2", 3, 9, 1 * MIB, 0, 800);	/* 1-bit refcounts */
@@ -341,6 +347,7 @@ int main(void)
 		{ "fuzz v3, 64 KiB clusters", test_fuzz_v3_64k },
 		{ "fuzz v2, 512-byte clusters", test_fuzz_v2_512 },
 		{ "fuzz 1-, 8- and 64-bit refcounts", test_fuzz_refcount_widths },
+		{ "fuzz with cache evictions", test_fuzz_evictions },
 		{ "corrupt headers", test_corrupt_headers },
 		{ "corrupt L1 and L2 tables", test_corrupt_tables },
 		{ "refcount table full", test_refcount_table_full },
