@@ -235,6 +235,7 @@ static void test_corrupt_tables(void)
 	td_poke64(p, 0x40000 + 24, 0x4000000001000000ull);	/* compressed, past the end */
 	td_poke64(p, 0x40000 + 32, 0x4000000000048000ull);	/* compressed, in a run of zeros */
 	td_poke64(p, 0x40000 + 40, 0x8000000000000002ull);
+	td_poke64(p, 0x40000 + 48, 0x8000000000030000ull);	/* onto the L1 table */
 	d = td_open(p, "qcow2", 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	CU_ASSERT_EQUAL(disk_read(d, 0x10000, buf, 512), -EIO);
@@ -251,6 +252,9 @@ static void test_corrupt_tables(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "compressed cluster at 0x48000 is corrupt"));
 	CU_ASSERT_EQUAL(disk_read(d, 0x50000, buf, 512), -EIO);
 	CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "has reserved bits set"));
+	CU_ASSERT_EQUAL(disk_write(d, 0x60000, buf, 512), -EIO);
+	CU_ASSERT_STRING_EQUAL(strchr(disk_last_error(d), ' ') + 1, "L2 entry for guest offset 0x60000: "
+			       "data offset 0x30000 overlaps the header, L1 or refcount table");
 	/* Guest offset 0 is unallocated in that table and still works. */
 	CU_ASSERT_EQUAL(disk_read(d, 0, buf, 512), 0);
 	disk_close(d);

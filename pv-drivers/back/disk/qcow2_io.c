@@ -107,6 +107,14 @@ static int classify(struct disk *d, uint64_t voff, uint64_t e, struct map *m)
 	if (m->host && !qcow2_range_ok(m->host, q->cs, q->next_alloc))
 		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: data offset 0x%llx beyond "
 				 "end of file", (unsigned long long)voff, (unsigned long long)m->host);
+	/* Guest data must never land on the tables we keep in memory and write back. */
+	if (m->host && (m->host < q->cs ||
+			(m->host + q->cs > q->l1_off && m->host < q->l1_off + (uint64_t)q->l1_size * 8) ||
+			(m->host + q->cs > q->reftable_off &&
+			 m->host < q->reftable_off + q->reftable_entries * 8)))
+		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: data offset 0x%llx overlaps "
+				 "the header, L1 or refcount table", (unsigned long long)voff,
+				 (unsigned long long)m->host);
 	m->kind = (e & QCOW2_OFLAG_ZERO) ? K_ZERO : m->host ? K_NORMAL : K_UNALLOC;
 	return 0;
 }
