@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "gnttab.h"
 
 #define CONN_MAX_PORTS 1024
 
@@ -32,6 +33,8 @@ struct conn {
 	struct ep_item item;
 	struct ep_item *kick[CONN_MAX_PORTS];   /* dom0 ports this client bound */
 	unsigned nr_kick;
+	struct ctl_gnttab gnt;                  /* grants this client mapped (gnttab.h) */
+	int events_fd;                          /* KXCTL_DOMAIN_EVENTS subscription, or -1 */
 };
 
 static int epfd = -1;
@@ -60,6 +63,9 @@ static void conn_free(struct conn *c)
 {
 	while (c->nr_kick)
 		conn_close_port(c, c->nr_kick - 1);
+	ctl_gnttab_release(&c->gnt);
+	if (c->events_fd >= 0)
+		domevents_unsubscribe(c->events_fd);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->item.fd, NULL);
 	close(c->item.fd);
 	free(c);
@@ -169,6 +175,7 @@ static void handle_request(struct conn *c, const struct kxctl_hdr *h, const void
 	uint32_t len = h->len;
 	size_t rlen = 0;
 	int fds[2], nfds = 0, rc = 0;
+	bool own_fds = false;   /* fds created for this reply: close them once sent */
 	struct domain *d = NULL;
 
 	switch (h->op) {
@@ -329,12 +336,28 @@ static void handle_request(struct conn *c, const struct kxctl_hdr *h, const void
 		rlen = sizeof(*r) + r->len + 1;
 		break;
 	}
+	case KXCTL_DOMAIN_EVENTS:
+		/* One subscription per connection; asking again hands out the same eventfd. */
+		if (c->events_fd < 0) {
+			rc = domevents_subscribe();
+			if (rc < 0)
+				break;
+			c->events_fd = rc;
+			rc = 0;
+		}
+		fds[nfds++] = c->events_fd;
+		break;
 	case KXCTL_HOST_INFO:
 		host_info((struct kxctl_host_info *)rep_buf);
 		rlen = sizeof(struct kxctl_host_info);
 		break;
 	default:
-		rc = -ENOSYS;
+		if (ctl_gnttab_op(h->op)) {
+			rc = ctl_gnttab_request(&c->gnt, h->op, p, len, rep_buf, &rlen, fds, &nfds);
+			own_fds = true;
+		} else {
+			rc = -ENOSYS;
+		}
 		break;
 	}
 	domain_put(d);
@@ -342,6 +365,8 @@ static void handle_request(struct conn *c, const struct kxctl_hdr *h, const void
 		rlen = 0;
 	/* SCM_RIGHTS sends duplicates: kxen-hv keeps its own memfds and eventfds. */
 	send_reply(c->item.fd, h, rc, rep_buf, rlen, fds, (unsigned)nfds);
+	for (int i = 0; own_fds && i < nfds; i++)
+		close(fds[i]);
 }
 
 static void conn_readable(struct conn *c)
@@ -388,6 +413,7 @@ static void accept_conn(int lfd)
 		return;
 	}
 	c->item = (struct ep_item){ .type = EP_CONN, .fd = fd, .conn = c };
+	c->events_fd = -1;
 	if (ep_add(&c->item) < 0) {
 		close(fd);
 		free(c);

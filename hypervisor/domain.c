@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "gnttab.h"
 
 /* Guest console lines the log accepts per domain (token bucket). */
 #define CONSOLE_LINES_PER_SEC 200
@@ -186,6 +187,7 @@ int domain_register(struct domain *d)
 	nr_domains++;
 	total_mem += d->mem.size;
 	pthread_rwlock_unlock(&table_lock);
+	domevents_notify();
 	return 0;
 }
 
@@ -202,6 +204,7 @@ static void domain_free(struct domain *d)
 	gmem_destroy(&d->mem);
 	for (unsigned i = 0; i < EVTCHN_NR_BUCKETS; i++)
 		free(d->evtchn[i]);
+	gnttab_free(d);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -261,6 +264,7 @@ int domain_destroy(uint32_t domid)
 	}
 	evtchn_fini(d);
 	hvlog("(XEN) domain %u (%s) destroyed", d->domid, d->name);
+	domevents_notify();
 	domain_put(d);   /* the table's reference; others may still hold one */
 	return 0;
 }
@@ -312,6 +316,7 @@ void domain_shutdown(struct domain *d, unsigned reason)
 	}
 	hvlog("(XEN) domain %u (%s) shut down: %s, %s", d->domid, d->name,
 	      reason_name(reason), action == KXCTL_ACTION_DESTROY ? "destroying" : "preserved");
+	domevents_notify();
 	if (action == KXCTL_ACTION_DESTROY) {
 		/* vCPU threads cannot join themselves: the control thread reaps. */
 		atomic_store(&d->reap, true);

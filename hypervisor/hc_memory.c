@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "kxen-hv.h"
+#include "gnttab.h"
 #include <xen/memory.h>
 
 /* The e820 entry layout XENMEM_memory_map returns (packed, 20 bytes). */
@@ -41,6 +42,16 @@ long hc_memory_op(struct vcpu *v, const uint64_t a[5])
 			return -EFAULT;
 		map.nr_entries = 2;
 		return gmem_write(&d->mem, a[1], &map, sizeof(map));
+	}
+	case XENMEM_add_to_physmap: {
+		struct xen_add_to_physmap x;
+		if (gmem_read(&d->mem, &x, a[1], sizeof(x)) < 0)
+			return -EFAULT;
+		if (x.domid != DOMID_SELF && x.domid != d->domid)
+			return -EPERM;
+		if (x.space == XENMAPSPACE_grant_table)
+			return hc_gnttab_add_to_physmap(v, x.idx, x.gpfn);
+		return -ENOSYS;
 	}
 	default:
 		return -ENOSYS;

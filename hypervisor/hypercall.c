@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "kxen-hv.h"
+#include "gnttab.h"
 
 typedef long (*hc_handler)(struct vcpu *v, const uint64_t a[5]);
 
@@ -19,6 +20,7 @@ static const struct {
 	[__HYPERVISOR_sched_op] = { "sched_op", hc_sched_op },
 	[__HYPERVISOR_event_channel_op] = { "event_channel_op", hc_event_channel_op },
 	[__HYPERVISOR_callback_op] = { "callback_op", hc_callback_op },
+	[__HYPERVISOR_grant_table_op] = { "grant_table_op", hc_grant_table_op },
 };
 
 #define NR_HYPERCALLS (sizeof(hypercalls) / sizeof(hypercalls[0]))

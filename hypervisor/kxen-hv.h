@@ -230,6 +230,7 @@ struct domain {
 	uint64_t console_tokens, console_refill_ns, console_dropped;
 	_Atomic uint64_t events;
 	bool is_dom0;
+	struct gnttab *gt;            /* grant table (gnttab.h), created on first use */
 };
 
 /* The domain table: dom0 (no vCPUs, eventfd ports) is created at startup. */
@@ -261,6 +262,16 @@ void domain_info(struct domain *d, struct kxctl_dominfo *info);
 unsigned domain_list(uint32_t first, struct kxctl_dominfo *out, unsigned max, bool *more);
 unsigned domain_count(void);
 uint64_t domain_total_mem(void);
+/*
+ * Domain-state notifications (domevents.c). domevents_subscribe returns a
+ * new non-blocking eventfd, or -errno (-ENOSPC past the subscriber limit),
+ * that domevents_notify signals whenever a domain is registered, shuts down
+ * (crashes included) or is destroyed; subscribers then list domains to see
+ * what changed. domevents_unsubscribe closes it. Safe from any thread.
+ */
+int domevents_subscribe(void);
+void domevents_unsubscribe(int fd);
+void domevents_notify(void);
 /* Destroys domains queued by domain_shutdown (runs on the control thread). */
 void domain_reap(void);
 /* An eventfd that becomes readable when domains await reaping. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "gnttab.h"
 
 static void usage(FILE *f)
 {
@@ -24,13 +25,32 @@ static void usage(FILE *f)
 	        "  -d, --daemon        detach and log to LOGFILE\n"
 	        "  -l, --log FILE      append the log to FILE (default with -d: /var/log/kxen/kxen-hv.log)\n"
 	        "  -t, --trace         log every hypercall (debugging guests)\n"
+	        "      --max-grant-frames N     grant table frames per domain (default %d, as Xen)\n"
+	        "      --max-maptrack-frames N  maptrack frames per dom0 connection (default %d)\n"
 	        "  -h, --help          this text\n",
-	        KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET);
+	        KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, GNTTAB_DEFAULT_MAX_FRAMES,
+	        GNTTAB_DEFAULT_MAX_MAPTRACK_FRAMES);
 }
 
 static void on_kick(int sig)
 {
 	(void)sig;   /* only interrupts KVM_RUN or a wait */
+}
+
+/* A grant limit: 1 to 65536 frames (Xen caps both far below UINT_MAX too). */
+static int parse_limit(const char *opt, const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || !*s || *end || *s == '-' || v < 1 || v > 65536) {
+		fprintf(stderr, "kxen-hv: %s wants a number of frames from 1 to 65536, not '%s'\n", opt, s);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
 }
 
 static void raise_fd_limit(void)
@@ -53,6 +73,8 @@ int main(int argc, char **argv)
 		{ "log", required_argument, NULL, 'l' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "max-grant-frames", required_argument, NULL, 'G' },
+		{ "max-maptrack-frames", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv(KXCTL_SOCKET_ENV);
@@ -69,6 +91,12 @@ int main(int argc, char **argv)
 		case 'l': logfile = optarg; break;
 		case 't': hypercall_trace = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'G':
+		case 'M':
+			if (parse_limit(c == 'G' ? "--max-grant-frames" : "--max-maptrack-frames", optarg,
+			                c == 'G' ? &gnttab_max_frames : &gnttab_max_maptrack_frames) < 0)
+				return 2;
+			break;
 		default: usage(stderr); return 2;
 		}
 	}

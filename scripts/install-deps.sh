@@ -2,7 +2,7 @@
 # Installs kxen's build and test dependencies on Debian 12 (run as root).
 set -e
 PACKAGES="build-essential autoconf automake pkg-config libxen-dev libxml2-dev libxml2-utils \
-libncurses-dev zlib1g-dev libcunit1-dev linux-libc-dev procps qemu-utils"
+libncurses-dev zlib1g-dev libcunit1-dev linux-libc-dev procps xenstore-utils qemu-utils"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
 	exit 1

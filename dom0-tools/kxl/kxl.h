@@ -63,6 +63,7 @@ int main_destroy(int argc, char **argv);
 int main_pause(int argc, char **argv);
 int main_unpause(int argc, char **argv);
 int main_shutdown(int argc, char **argv);
+int main_reboot(int argc, char **argv);
 int main_help(int argc, char **argv);
 
 #endif

@@ -28,12 +28,23 @@ const struct kxl_cmd kxl_cmds[] = {
 	{ "unpause", main_unpause, "DOM",
 	  "Unpause a paused domain",
 	  "Lets DOM's vCPUs run again. DOM is a name or an id." },
-	{ "shutdown", main_shutdown, "[-w] [-t SECONDS] DOM",
+	{ "shutdown", main_shutdown, "[-awF] [-t SECONDS] [-T SECONDS] DOM",
 	  "Ask a domain to shut down (poweroff)",
-	  "Shuts DOM down with reason poweroff; what happens next follows its\n"
-	  "on_poweroff action (destroy or preserve).\n"
-	  "  -w          wait until the domain is gone or has shut down\n"
-	  "  -t SECONDS  give up waiting after SECONDS (default 60); exit status 1" },
+	  "Writes \"poweroff\" to DOM's control/shutdown in xenstore, as xl does; the\n"
+	  "guest acknowledges and powers off, and its on_poweroff action follows.\n"
+	  "A guest that does not advertise control/feature-poweroff is refused\n"
+	  "unless -F is given.\n"
+	  "  -a          all domains (no DOM)\n"
+	  "  -w          wait until the domains are gone or have shut down\n"
+	  "  -F          fall back to the hypervisor: at once for a guest without the\n"
+	  "              PV control interface, else when it has not acknowledged\n"
+	  "  -t SECONDS  give up waiting (-w) after SECONDS (default 60); exit status 1\n"
+	  "  -T SECONDS  with -F, how long to wait for the acknowledgement (default 10)" },
+	{ "reboot", main_reboot, "[-awF] [-t SECONDS] [-T SECONDS] DOM",
+	  "Ask a domain to reboot",
+	  "Writes \"reboot\" to DOM's control/shutdown; the guest shuts down with\n"
+	  "reason reboot and its on_reboot action follows. Options as for shutdown,\n"
+	  "with control/feature-reboot as the guest's advertisement." },
 	{ "dmesg", main_dmesg, "[-f]",
 	  "Print the hypervisor's log",
 	  "Prints the log kept by kxen-hv, oldest first.\n"

@@ -8,10 +8,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "kxl.h"
 #include "kxconfig.h"
 #include "kxbuild.h"
+#include "kxl_xs.h"
+#include <xenstore.h>
 
 /*
  * Examples name the installed kernel; from a build tree, or with another
@@ -90,7 +93,8 @@ static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int 
 		printf("  segment %u: paddr 0x%llx, %llu bytes from file offset 0x%llx, %llu in memory\n",
 		       i, (unsigned long long)img.seg[i].paddr, (unsigned long long)img.seg[i].filesz,
 		       (unsigned long long)img.seg[i].offset, (unsigned long long)img.seg[i].memsz);
-	printf("  then: check the name is free, create the domain, load the kernel, %s\n",
+	printf("  then: check the name is free, create the domain, load the kernel, write its\n"
+	       "  xenstore paths and introduce it to kxenstored, %s\n",
 	       paused ? "leave it paused" : "start vCPU 0");
 	ret = KXL_OK;
 out:
@@ -125,6 +129,7 @@ int main_create(int argc, char **argv)
 	int opt, code = KXL_USAGE, paused = 0, ret = KXL_FAIL;
 	struct kxconfig *cfg = NULL;
 	kxctrl *h = NULL;
+	struct xs_handle *xs = NULL;
 	char *kernel = NULL, err[1024];
 
 	while ((opt = kxl_getopt(argc, argv, "p", &code)) != -1) {
@@ -155,12 +160,16 @@ int main_create(int argc, char **argv)
 		goto out;
 	if (name_taken(h, cfg->name))
 		goto out;
+	xs = kxl_xs_open();
+	if (!xs)
+		goto out;
 
 	struct kxbuild_config bc = {
 		.name = cfg->name, .uuid = cfg->uuid, .mem_bytes = cfg->mem_bytes,
 		.vcpus = cfg->vcpus, .kernel = kernel, .cmdline = cfg->cmdline,
 		.on_poweroff = cfg->on_poweroff, .on_reboot = cfg->on_reboot,
-		.on_crash = cfg->on_crash, .paused = paused,
+		.on_crash = cfg->on_crash,
+		.paused = 1,   /* introduced to xenstore before its first instruction, as libxl does */
 	};
 	struct kxbuild_result res;
 	char berr[KXBUILD_ERR_MAX];
@@ -172,12 +181,30 @@ int main_create(int argc, char **argv)
 	}
 	kxl_verbose("start_info at 0x%llx, shared_info at 0x%llx",
 	            (unsigned long long)res.start_info_gpa, (unsigned long long)res.shared_info_gpa);
+	struct kxl_xs_domain xd = {
+		.domid = res.domid, .name = cfg->name, .uuid = cfg->uuid,
+		.mem_kib = cfg->mem_bytes >> 10, .vcpus = cfg->vcpus,
+		.store_pfn = res.store_pfn, .console_pfn = res.console_pfn,
+		.store_port = res.store_evtchn, .console_port = res.console_evtchn,
+	};
+	clock_gettime(CLOCK_REALTIME, &xd.start_time);
+	int r = kxl_xs_introduce(xs, &xd);
+	if (!r && !paused && (r = kxctrl_domain_unpause(h, res.domid)))
+		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));
+	if (r) {
+		/* Nothing half-created stays: the paths went with the failure, the domain goes now. */
+		kxl_xs_forget(xs, res.domid);
+		kxctrl_domain_destroy(h, res.domid);
+		goto out;
+	}
 	if (paused)
 		printf("Created domain %s (id=%u), paused\n", cfg->name, res.domid);
 	else
 		printf("Started domain %s (id=%u)\n", cfg->name, res.domid);
 	ret = KXL_OK;
 out:
+	if (xs)
+		xs_close(xs);
 	kxctrl_close(h);
 	free(kernel);
 	kxconfig_free(cfg);

@@ -1,17 +1,12 @@
-/* kxl destroy, pause, unpause, shutdown: lifecycle commands on one existing domain. */
+/* kxl destroy, pause, unpause: lifecycle commands on one existing domain. */
 #include <config.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <stdint.h>   /* the Xen headers assume it */
-#include <xen/xen.h>
-#include <xen/sched.h>
+#include <xenstore.h>
 #include "kxl.h"
-
-#define SHUTDOWN_WAIT_DEFAULT 60
-#define SHUTDOWN_POLL_MS 100
+#include "kxl_xs.h"
 
 typedef int (*dom_op)(kxctrl *h, uint32_t domid);
 
@@ -47,9 +42,31 @@ out:
 	return ret;
 }
 
+/*
+ * The domain goes first: an admin must be able to kill a domain even when
+ * kxenstored is down. Its xenstore paths follow when kxenstored is there.
+ */
+static int destroy_and_forget(kxctrl *h, uint32_t domid)
+{
+	int r = kxctrl_domain_destroy(h, domid);
+	struct xs_handle *xs;
+
+	if (r)
+		return r;
+	xs = xs_open(XS_OPEN_SOCKETONLY);
+	if (!xs) {
+		fprintf(stderr, "kxl: warning: xenstore at %s is unreachable (%s): "
+		        "/local/domain/%u is left behind\n", kxl_xs_socket_path(), strerror(errno), domid);
+		return 0;
+	}
+	kxl_xs_forget(xs, domid);
+	xs_close(xs);
+	return 0;
+}
+
 int main_destroy(int argc, char **argv)
 {
-	return one_domain(argc, argv, "destroy", "destroyed", kxctrl_domain_destroy);
+	return one_domain(argc, argv, "destroy", "destroyed", destroy_and_forget);
 }
 
 int main_pause(int argc, char **argv)
@@ -60,90 +77,4 @@ int main_pause(int argc, char **argv)
 int main_unpause(int argc, char **argv)
 {
 	return one_domain(argc, argv, "unpause", "unpaused", kxctrl_domain_unpause);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Polls because the control socket has no event stream yet; 100 ms is cheap and prompt. */
-static int wait_shut(kxctrl *h, uint32_t domid, const char *name, int timeout)
-{
-	double deadline = now_s() + timeout;
-	struct timespec pause = { 0, SHUTDOWN_POLL_MS * 1000000L };
-	for (;;) {
-		struct kxctl_dominfo info;
-		int r = kxctrl_domain_info(h, domid, &info);
-		if (r == -ESRCH || r == -ENOENT) {
-			printf("Domain %s (id=%u) has shut down and is gone\n", name, domid);
-			return KXL_OK;
-		}
-		if (r) {
-			kxl_err("cannot query domain %s (id=%u): %s", name, domid, strerror(-r));
-			return KXL_FAIL;
-		}
-		if (info.flags & KXCTL_DOMF_CRASHED) {
-			printf("Domain %s (id=%u) crashed while shutting down (kept by on_crash)\n", name, domid);
-			return KXL_OK;
-		}
-		if (info.flags & KXCTL_DOMF_SHUTDOWN) {
-			printf("Domain %s (id=%u) has shut down (kept by on_poweroff preserve)\n", name, domid);
-			return KXL_OK;
-		}
-		if (now_s() >= deadline) {
-			kxl_err("domain %s (id=%u) did not shut down within %d s", name, domid, timeout);
-			return KXL_FAIL;
-		}
-		nanosleep(&pause, NULL);
-	}
-}
-
-int main_shutdown(int argc, char **argv)
-{
-	int opt, code = KXL_USAGE, wait = 0, timeout = SHUTDOWN_WAIT_DEFAULT, ret = KXL_FAIL;
-	kxctrl *h = NULL;
-	uint32_t domid;
-	char name[KXCTL_NAME_MAX + 1], *end;
-
-	while ((opt = kxl_getopt(argc, argv, "wt:", &code)) != -1) {
-		switch (opt) {
-		case 'w':
-			wait = 1;
-			break;
-		case 't':
-			errno = 0;
-			long t = strtol(optarg, &end, 10);
-			if (errno || *end || t < 1 || t > 86400)
-				return kxl_usage_error("shutdown", "-t needs a number of seconds from 1 to 86400");
-			timeout = (int)t;
-			break;
-		default:
-			return code;
-		}
-	}
-	if (argc - optind != 1)
-		return kxl_usage_error("shutdown", argc - optind ? "expected one DOM" : "missing DOM");
-	if (kxl_connect(&h) || kxl_lookup(h, argv[optind], &domid))
-		goto out;
-	kxl_dom_name(h, domid, name, sizeof(name));
-	if (kxl.dry_run) {
-		printf("Would shut down domain %s (id=%u) with reason poweroff%s\n", name, domid,
-		       wait ? ", then wait for it" : "");
-		ret = KXL_OK;
-		goto out;
-	}
-	/* A remote shutdown through kxen-hv; the guest-cooperative xenstore path comes later. */
-	int r = kxctrl_domain_shutdown(h, domid, SHUTDOWN_poweroff);
-	if (r) {
-		kxl_err("cannot shut down domain %s (id=%u): %s", name, domid, strerror(-r));
-		goto out;
-	}
-	kxl_verbose("asked domain %s (id=%u) to power off", name, domid);
-	ret = wait ? wait_shut(h, domid, name, timeout) : KXL_OK;
-out:
-	kxctrl_close(h);
-	return ret;
 }

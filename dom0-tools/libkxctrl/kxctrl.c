@@ -361,3 +361,14 @@ int kxctrl_host_info(kxctrl *h, struct kxctl_host_info *info)
 {
 	return call(h, KXCTL_HOST_INFO, NULL, 0, info, sizeof(*info), NULL, NULL, 0);
 }
+
+int kxctrl_call(kxctrl *h, uint32_t op, const void *req, size_t req_len, void *rep,
+                size_t rep_len, size_t *got, int *fds, unsigned nfds)
+{
+	return call(h, op, req, req_len, rep, rep_len, got, fds, nfds);
+}
+
+int kxctrl_domain_events_fd(kxctrl *h, int *fd)
+{
+	return call(h, KXCTL_DOMAIN_EVENTS, NULL, 0, NULL, 0, NULL, fd, 1);
+}

@@ -59,5 +59,21 @@ int kxctrl_evtchn_close(kxctrl *h, uint32_t port);
 int kxctrl_log_read(kxctrl *h, uint64_t *cursor, char *buf, size_t len,
                     size_t *got, uint64_t *lost);
 int kxctrl_host_info(kxctrl *h, struct kxctl_host_info *info);
+/*
+ * One raw request/reply of op (for ops with their own wrappers elsewhere,
+ * e.g. kxctrl_gnttab.c): the reply body (at most rep_len bytes) goes to rep,
+ * its full length to *got; nfds descriptors are expected into fds.
+ */
+int kxctrl_call(kxctrl *h, uint32_t op, const void *req, size_t req_len, void *rep,
+                size_t rep_len, size_t *got, int *fds, unsigned nfds);
+/*
+ * Subscribes this handle to domain-state changes (Xen's VIRQ_DOM_EXC,
+ * broadened): *fd is a non-blocking eventfd that becomes readable whenever a
+ * domain is created, shuts down, crashes or is destroyed; read 8 bytes to
+ * reset it, then list domains to see what changed. The subscription lasts
+ * while the handle is open; asking again returns another copy of the same
+ * eventfd. The caller closes *fd.
+ */
+int kxctrl_domain_events_fd(kxctrl *h, int *fd);
 
 #endif

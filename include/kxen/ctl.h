@@ -35,6 +35,12 @@ enum kxctl_op {
 	KXCTL_LOG_READ,
 	KXCTL_HOST_INFO,
 	KXCTL_DOMAIN_RENAME,
+	KXCTL_GNTTAB_MAP,        /* batch of Xen gnttab_map_grant_ref -> status, handle, memfd offset */
+	KXCTL_GNTTAB_UNMAP,      /* batch of Xen gnttab_unmap_grant_ref (by handle) */
+	KXCTL_GNTTAB_COPY,       /* batch of Xen gnttab_copy; dom0's frames are its copy buffer's pages */
+	KXCTL_GNTTAB_COPYBUF,    /* -> a memfd kxen-hv shares as this connection's copy buffer */
+	KXCTL_GNTTAB_MEMFD,      /* a domain's RAM memfd, only while this connection maps one of its grants */
+	KXCTL_DOMAIN_EVENTS,     /* -> eventfd signalled on any domain creation, shutdown, crash or destruction */
 	KXCTL_OP_MAX
 };
 
@@ -121,5 +127,16 @@ struct kxctl_host_info {
 	char version[32];
 	char kvm_info[64];
 };
+
+/*
+ * Grant ops (docs/grant-tables.md): a kxctl_gnttab_batch header then count
+ * Xen structs from <xen/grant_table.h> (gnttab_map_grant_ref,
+ * gnttab_unmap_grant_ref or gnttab_copy); the reply is the same header and
+ * array with the OUT fields filled. Maps and copies belong to the
+ * connection: closing it unmaps everything it still has mapped.
+ */
+#define KXCTL_GNTTAB_BATCH_MAX 1024
+struct kxctl_gnttab_batch { uint32_t count; uint32_t pad; };
+struct kxctl_gnttab_copybuf { uint64_t size; };   /* bytes, whole pages, at most 64 MiB */
 
 #endif

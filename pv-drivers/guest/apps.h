@@ -16,6 +16,11 @@ int app_idle(int argc, char **argv);
 int app_burn(int argc, char **argv);
 int app_selftest(int argc, char **argv);
 int app_hcfuzz(int argc, char **argv);
+int app_gnttab_test(int argc, char **argv);
+int app_gnttab_grant(int argc, char **argv);
+int app_xs_test(int argc, char **argv);
+int app_xs_bench(int argc, char **argv);
+int app_xs_watch(int argc, char **argv);
 
 /* The command line exactly as the builder gave it (NUL-terminated copy). */
 extern char kernel_cmdline[];

@@ -9,6 +9,8 @@
 #include "mm.h"
 #include "sched.h"
 #include "smp.h"
+#include "xenbus.h"
+#include "control.h"
 
 start_info_t *start_info;
 shared_info_t *shared_info;
@@ -71,6 +73,11 @@ static const struct {
 	{ "burn", app_burn },
 	{ "selftest", app_selftest },
 	{ "hcfuzz", app_hcfuzz },
+	{ "gnttab-test", app_gnttab_test },
+	{ "gnttab-grant", app_gnttab_grant },
+	{ "xs-test", app_xs_test },
+	{ "xs-bench", app_xs_bench },
+	{ "xs-watch", app_xs_watch },
 };
 
 #define MAX_ARGS 16
@@ -143,6 +150,16 @@ void kmain(start_info_t *si, uint64_t free_start)
 	reserve_special_pages();
 	clock_init_cpu();
 	evt_enable();
+
+	/* Only threads are started here: nothing waits for xenstore, which may not exist. */
+	{
+		int rc = xenbus_init();
+
+		if (rc == 0)
+			rc = control_init();
+		if (rc && rc != -XEN_ENODEV)
+			printk("kxen-guest: xenbus: %d\n", rc);
+	}
 
 	memcpy(args_buf, kernel_cmdline, sizeof(args_buf));
 	argc = split_args(args_buf, argv);

@@ -1,6 +1,6 @@
 # A hello guest boots, reports what the hypervisor told it, powers off and is destroyed.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 mkcfg hello hello
 id=$(create hello)
 [ -n "$id" ] || fail "no domain id in the log"

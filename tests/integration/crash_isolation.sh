@@ -1,6 +1,6 @@
 # A faulting guest crashes alone, with a register dump; a neighbour keeps running.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 mkcfg bystander idle
 by=$(create bystander)
 mkcfg crasher crash 8 1 "<on_crash>preserve</on_crash>"

@@ -1,6 +1,6 @@
 # 50 domains created and destroyed in a loop leave kxen-hv's fds and memory unchanged.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 mkcfg loop idle
 # Warm up once so lazily created state (log pages, allocator arenas) exists before the baseline.
 id=$(create loop); wait_log "^\(XEN\) domain $id \(loop\) created"; "$KXL" destroy "$id"

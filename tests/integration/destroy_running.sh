@@ -1,6 +1,6 @@
 # A domain burning CPU is destroyed while running; kxen-hv stays responsive.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 mkcfg burner burn 8 2
 id=$(create burner)
 wait_log "^\(d$id\) burn:" 10

@@ -1,6 +1,6 @@
 # dom0 binds an event channel to a guest through the control socket and ping-pongs over eventfds.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 # The pong offers its port to domain 0.
 mkcfg pong "evtchn-pong 0"
 id=$(create pong)

@@ -1,6 +1,6 @@
 # Two guests ping-pong events over an interdomain channel.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 # Without xenstore yet, each guest learns its peer from its command line: a fresh
 # kxen-hv hands out domids 1, 2, ... so the pong is 1 and the ping will be 2.
 mkcfg pong "evtchn-pong 2"

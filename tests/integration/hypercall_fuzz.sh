@@ -1,6 +1,6 @@
 # A guest fires random hypercalls with hostile arguments; kxen-hv answers them all and a neighbour is unaffected.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 mkcfg neighbour idle
 nb=$(create neighbour)
 mkcfg fuzz1 "hcfuzz 30000 1" 8 1 "<on_crash>preserve</on_crash>"

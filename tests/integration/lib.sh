@@ -1,9 +1,10 @@
-# lib.sh: shared setup for integration tests: a private kxen-hv, config files, log polling; SKIP (77) without KVM.
+# lib.sh: shared setup for integration tests: private kxen-hv and kxenstored, config files, log polling; SKIP (77) without KVM.
 set -u
 
 B=${KXEN_BUILDDIR:?run through make check}
 S=${KXEN_SRCDIR:?run through make check}
 HV=$B/hypervisor/kxen-hv
+XSD=$B/dom0-tools/kxenstored/kxenstored
 KXL=$B/dom0-tools/kxl/kxl
 GUEST=$B/pv-drivers/guest/kxen-guest
 export KXEN_SCHEMA=$S/xml/domain.rng
@@ -17,13 +18,15 @@ if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then skip "/dev/kvm is not readable a
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/kxen-test.XXXXXX")
 export KXEN_HV_SOCKET=$T/hv.sock
+export XENSTORED_PATH=$T/xs.sock
 HVPID=
+XSPID=
 
 cleanup() {
-	if [ -n "$HVPID" ]; then
-		kill "$HVPID" 2>/dev/null
-		wait "$HVPID" 2>/dev/null
-	fi
+	for pid in $XSPID $HVPID; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -43,6 +46,28 @@ hv_start() {
 		sleep 0.05
 	done
 	fail "kxen-hv did not create its socket"
+}
+
+# Starts the private kxenstored against the private kxen-hv (kxl create needs it).
+xs_start() {
+	"$XSD" -f -s "$XENSTORED_PATH" -H "$KXEN_HV_SOCKET" -l "$T/xs.log" "$@" 2>"$T/xs.err" &
+	XSPID=$!
+	for _ in $(seq 1 200); do
+		[ -S "$XENSTORED_PATH" ] && return 0
+		if ! kill -0 "$XSPID" 2>/dev/null; then
+			XSPID=
+			cat "$T/xs.err"
+			fail "kxenstored did not start"
+		fi
+		sleep 0.05
+	done
+	fail "kxenstored did not create its socket"
+}
+
+# The dom0 daemons every guest needs: kxen-hv, then kxenstored.
+dom0_start() {
+	hv_start "$@"
+	xs_start
 }
 
 # mkcfg NAME CMDLINE [MEM_MIB] [VCPUS] [EXTRA_XML]: writes $T/NAME.xml.
@@ -89,3 +114,5 @@ listed() {
 
 hv_fds() { ls "/proc/$HVPID/fd" | wc -l; }
 hv_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$HVPID/status"; }
+
+xs_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$XSPID/status"; }

@@ -1,6 +1,6 @@
 # Pause stops a burning guest's CPU time; unpause resumes it.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 mkcfg burner burn
 id=$(create burner)
 wait_log "^\(d$id\) burn:" 10

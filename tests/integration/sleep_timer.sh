@@ -1,6 +1,6 @@
 # The sleep app checks one-shot timers and pvclock against the wallclock.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 mkcfg sleeper "sleep 500"
 id=$(create sleeper)
 wait_log "^\(d$id\) sleep: (OK|FAIL)" 15

@@ -1,6 +1,6 @@
 # Four vCPUs on this 2-core host all come up and report.
 . "$(dirname "$0")/lib.sh"
-hv_start
+dom0_start
 mkcfg smp4 smp 8 4
 id=$(create smp4)
 wait_log "^\(d$id\) smp: all 4 vcpus reported" 20

@@ -1,0 +1,73 @@
+/* domain.c: introduced domains: INTRODUCE, RELEASE, cut-off, and the @introduceDomain/@releaseDomain watches. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kxenstored.h"
+
+struct xs_domain *domain__find(struct xs_server *srv, unsigned domid)
+{
+	for (struct xs_domain *d = srv->domains[domid % XS_DOM_BUCKETS]; d; d = d->hnext)
+		if (d->domid == domid)
+			return d;
+	return NULL;
+}
+
+int domain__introduce(struct xs_server *srv, unsigned domid, uint64_t gfn, unsigned port)
+{
+	struct xs_domain *d = domain__find(srv, domid);
+	struct xs_conn *c;
+	int rc;
+
+	if (d)  /* Xen: introducing again with the same page is harmless; another page is not. */
+		return d->gfn == gfn && d->port == port ? 0 : -EINVAL;
+	if (!srv->domops || !srv->domops->attach)
+		return -ENOSYS;
+	if (!(d = calloc(1, sizeof(*d))))
+		return -ENOMEM;
+	if ((rc = srv->domops->attach(srv, domid, gfn, port, &c)) < 0) {
+		server__log(srv, "introduce d%u (gfn %#llx, port %u) failed: %s", domid,
+		            (unsigned long long)gfn, port, strerror(-rc));
+		free(d);
+		return rc;
+	}
+	d->domid = domid;
+	d->gfn = gfn;
+	d->port = port;
+	d->target = XS_DOMID_NONE;
+	d->conn = c;
+	d->hnext = srv->domains[domid % XS_DOM_BUCKETS];
+	srv->domains[domid % XS_DOM_BUCKETS] = d;
+	srv->ndomains++;
+	server__log(srv, "introduced d%u (gfn %#llx, port %u)", domid, (unsigned long long)gfn, port);
+	watch__fire(srv, "@introduceDomain", true, NULL, 0);
+	return 0;
+}
+
+int domain__release(struct xs_server *srv, unsigned domid)
+{
+	struct xs_domain **pp = &srv->domains[domid % XS_DOM_BUCKETS], *d;
+
+	while (*pp && (*pp)->domid != domid)
+		pp = &(*pp)->hnext;
+	if (!(d = *pp))
+		return -ENOENT;
+	*pp = d->hnext;
+	srv->ndomains--;
+	if (d->conn)
+		conn__free(d->conn);
+	store__chown_all(&srv->store, domid, 0);
+	free(d);
+	server__log(srv, "released d%u", domid);
+	watch__fire(srv, "@releaseDomain", true, NULL, 0);
+	return 0;
+}
+
+void domain__cut_off(struct xs_server *srv, struct xs_conn *c, const char *why)
+{
+	struct xs_domain *d = domain__find(srv, c->domid);
+
+	server__log(srv, "d%u cut off: %s", c->domid, why);
+	if (d && d->conn == c)
+		d->conn = NULL;
+	conn__free(c);
+}

@@ -1,0 +1,393 @@
+/* store.c: the xenstore tree, indexed by a path hash so lookups cost O(path length), with per-domain node accounting. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kxenstored.h"
+
+uint32_t store__hash(const char *path, size_t len)
+{
+	uint32_t h = 2166136261u;       /* FNV-1a: cheap and good enough for paths */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)path[i]) * 16777619u;
+	return h;
+}
+
+static struct xs_acct *acct_get(struct xs_store *s, unsigned domid, bool create)
+{
+	struct xs_acct **pp = &s->acct[domid & 255], *a;
+
+	for (a = *pp; a; a = a->next)
+		if (a->domid == domid)
+			return a;
+	if (!create || !(a = calloc(1, sizeof(*a))))
+		return NULL;
+	a->domid = domid;
+	a->next = *pp;
+	*pp = a;
+	return a;
+}
+
+unsigned store__owned(const struct xs_store *s, unsigned domid)
+{
+	for (const struct xs_acct *a = s->acct[domid & 255]; a; a = a->next)
+		if (a->domid == domid)
+			return a->nodes;
+	return 0;
+}
+
+static void acct_add(struct xs_store *s, unsigned domid, int delta)
+{
+	struct xs_acct *a = acct_get(s, domid, true);
+
+	if (a)
+		a->nodes += (unsigned)delta;
+}
+
+struct xs_node *store__lookup(const struct xs_store *s, const char *path)
+{
+	size_t len = strlen(path);
+	uint32_t h = store__hash(path, len);
+
+	for (struct xs_node *n = s->buckets[h & (s->nbuckets - 1)]; n; n = n->hnext)
+		if (n->hash == h && n->plen == len && !memcmp(n->path, path, len))
+			return n;
+	return NULL;
+}
+
+/* Doubles the bucket array when the load passes 1, so chains stay short at any size. */
+static void grow(struct xs_store *s)
+{
+	unsigned nb = s->nbuckets * 2;
+	struct xs_node **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;         /* longer chains, still correct */
+	for (unsigned i = 0; i < s->nbuckets; i++) {
+		struct xs_node *n = s->buckets[i], *next;
+		for (; n; n = next) {
+			next = n->hnext;
+			n->hnext = b[n->hash & (nb - 1)];
+			b[n->hash & (nb - 1)] = n;
+		}
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = nb;
+}
+
+static void unhash(struct xs_store *s, struct xs_node *n)
+{
+	struct xs_node **pp = &s->buckets[n->hash & (s->nbuckets - 1)];
+
+	while (*pp != n)
+		pp = &(*pp)->hnext;
+	*pp = n->hnext;
+}
+
+static int set_data(struct xs_store *s, struct xs_node *n, const char *val, unsigned vlen,
+                    const struct xs_permissions *perms, unsigned nperms)
+{
+	char *v = malloc(vlen + 1);
+	struct xs_permissions *p = malloc(nperms * sizeof(*p));
+
+	if (!v || !p) {
+		free(v);
+		free(p);
+		return -ENOMEM;
+	}
+	if (vlen)
+		memcpy(v, val, vlen);
+	v[vlen] = 0;
+	memcpy(p, perms, nperms * sizeof(*p));
+	if (n->perms)
+		acct_add(s, n->perms[0].id, -1);
+	acct_add(s, p[0].id, 1);
+	s->bytes += vlen + nperms * sizeof(*p);
+	s->bytes -= n->vlen + n->nperms * sizeof(*p);
+	free(n->value);
+	free(n->perms);
+	n->value = v;
+	n->vlen = vlen;
+	n->perms = p;
+	n->nperms = nperms;
+	return 0;
+}
+
+int store__put(struct xs_store *s, const char *path, const char *val, unsigned vlen,
+               const struct xs_permissions *perms, unsigned nperms)
+{
+	struct xs_node *n = store__lookup(s, path), *parent = NULL;
+	size_t len = strlen(path);
+	int rc;
+
+	if (!nperms)
+		return -EINVAL;
+	if (n) {
+		if ((rc = set_data(s, n, val, vlen, perms, nperms)) < 0)
+			return rc;
+		n->gen = ++s->gen;
+		return 0;
+	}
+	if (len > 1) {
+		char pp[XENSTORE_ABS_PATH_MAX + 1];
+		size_t pl = path__parent_len(path, len);
+		if (pl > XENSTORE_ABS_PATH_MAX)
+			return -EINVAL;
+		memcpy(pp, path, pl);
+		pp[pl] = 0;
+		if (!(parent = store__lookup(s, pp)))
+			return -ENOENT;
+	}
+	if (!(n = calloc(1, sizeof(*n) + len + 1)))
+		return -ENOMEM;
+	memcpy(n->path, path, len + 1);
+	n->plen = (unsigned)len;
+	n->hash = store__hash(path, len);
+	if ((rc = set_data(s, n, val, vlen, perms, nperms)) < 0) {
+		free(n);
+		return rc;
+	}
+	n->gen = ++s->gen;
+	n->parent = parent;
+	if (parent) {
+		n->next = parent->children;
+		if (parent->children)
+			parent->children->prev = n;
+		parent->children = n;
+		parent->nchildren++;
+		parent->gen = s->gen;
+	}
+	n->hnext = s->buckets[n->hash & (s->nbuckets - 1)];
+	s->buckets[n->hash & (s->nbuckets - 1)] = n;
+	s->bytes += sizeof(*n) + len + 1;
+	if (++s->count > s->nbuckets)
+		grow(s);
+	return 0;
+}
+
+void store__del(struct xs_store *s, struct xs_node *n,
+                void (*fn)(void *arg, const struct xs_node *n), void *arg)
+{
+	while (n->children)
+		store__del(s, n->children, fn, arg);
+	if (fn)
+		fn(arg, n);
+	if (n->parent) {
+		if (n->prev)
+			n->prev->next = n->next;
+		else
+			n->parent->children = n->next;
+		if (n->next)
+			n->next->prev = n->prev;
+		n->parent->nchildren--;
+		n->parent->gen = ++s->gen;
+	}
+	unhash(s, n);
+	s->count--;
+	acct_add(s, n->perms[0].id, -1);
+	s->bytes -= sizeof(*n) + n->plen + 1 + n->vlen + n->nperms * sizeof(*n->perms);
+	free(n->value);
+	free(n->perms);
+	free(n);
+}
+
+int store__init(struct xs_store *s)
+{
+	static const struct xs_permissions p0 = { 0, XS_PERM_NONE };
+
+	memset(s, 0, sizeof(*s));
+	s->nbuckets = 1024;
+	if (!(s->buckets = calloc(s->nbuckets, sizeof(*s->buckets))))
+		return -ENOMEM;
+	if (store__put(s, "/", "", 0, &p0, 1) < 0 || store__put(s, "/local", "", 0, &p0, 1) < 0 ||
+	    store__put(s, "/local/domain", "", 0, &p0, 1) < 0 || store__put(s, "/tool", "", 0, &p0, 1) < 0) {
+		store__fini(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void store__fini(struct xs_store *s)
+{
+	struct xs_node *root = s->buckets ? store__lookup(s, "/") : NULL;
+
+	if (root)
+		store__del(s, root, NULL, NULL);
+	free(s->buckets);
+	s->buckets = NULL;
+	for (unsigned i = 0; i < 256; i++) {
+		struct xs_acct *a, *next;
+		for (a = s->acct[i]; a; a = next) {
+			next = a->next;
+			free(a);
+		}
+		s->acct[i] = NULL;
+	}
+}
+
+/* Xen's rule: alphanumerics and "-/_@", absolute, no empty component. */
+bool path__valid(const char *p, bool allow_special)
+{
+	size_t len = strlen(p);
+
+	if (p[0] == '@') {
+		if (!allow_special || len < 2)
+			return false;
+		p++;
+	} else if (p[0] != '/' || len > XENSTORE_ABS_PATH_MAX) {
+		return false;
+	} else if (len > 1 && p[len - 1] == '/') {
+		return false;
+	}
+	for (const char *c = p; *c; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '/' || *c == '_' || *c == '@'))
+			return false;
+		if (c[0] == '/' && c[1] == '/')
+			return false;
+	}
+	return true;
+}
+
+size_t path__parent_len(const char *p, size_t len)
+{
+	while (len > 1 && p[len - 1] != '/')
+		len--;
+	return len > 1 ? len - 1 : 1;
+}
+
+bool path__is_under(const char *p, const char *anc)
+{
+	size_t al = strlen(anc);
+
+	if (al == 1 && anc[0] == '/')
+		return p[0] == '/';
+	return !strncmp(p, anc, al) && (p[al] == 0 || p[al] == '/');
+}
+
+unsigned perm__mode(const struct xs_permissions *perms, unsigned n, unsigned domid,
+                    bool privileged, unsigned target)
+{
+	const unsigned all = XS_PERM_READ | XS_PERM_WRITE | XS_PERM_OWNER;
+
+	/* dom0 is all-powerful; the owner, and a domain targeting the owner (stubdom), too. */
+	if (privileged || perms[0].id == domid || (target != XS_DOMID_NONE && perms[0].id == target))
+		return all;
+	for (unsigned i = 1; i < n; i++)
+		if (perms[i].id == domid)
+			return perms[i].perms & (XS_PERM_READ | XS_PERM_WRITE);
+	return perms[0].perms & (XS_PERM_READ | XS_PERM_WRITE);
+}
+
+int perm__parse(const char *buf, unsigned len, unsigned max, struct xs_permissions *out,
+                unsigned *n)
+{
+	unsigned i = 0;
+
+	for (const char *p = buf; p < buf + len; p += strlen(p) + 1) {
+		unsigned mode;
+		char *end;
+		switch (p[0]) {
+		case 'n': mode = XS_PERM_NONE; break;
+		case 'r': mode = XS_PERM_READ; break;
+		case 'w': mode = XS_PERM_WRITE; break;
+		case 'b': mode = XS_PERM_READ | XS_PERM_WRITE; break;
+		default: return -EINVAL;
+		}
+		if (p[1] < '0' || p[1] > '9')
+			return -EINVAL;
+		unsigned long id = strtoul(p + 1, &end, 10);
+		if (*end || id > 0xffff)
+			return -EINVAL;
+		if (i == max)
+			return -ENOSPC;
+		out[i].id = (unsigned)id;
+		out[i].perms = mode;
+		i++;
+	}
+	if (!i)
+		return -EINVAL;
+	*n = i;
+	return 0;
+}
+
+int perm__format(const struct xs_permissions *p, unsigned n, char *buf, size_t len)
+{
+	static const char letter[] = "nrwb";
+	size_t off = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		char tmp[16];
+		int l = snprintf(tmp, sizeof(tmp), "%c%u", letter[p[i].perms & 3], p[i].id);
+		if (off + (size_t)l + 1 > len)
+			return -E2BIG;
+		memcpy(buf + off, tmp, (size_t)l + 1);
+		off += (size_t)l + 1;
+	}
+	return (int)off;
+}
+
+/* Xen's defaults (xenstored -h): entry-nb 1000, entry-size 2048, perms 5, watches 128, transactions 10. */
+void quota__defaults(struct xs_quota *q)
+{
+	q->nodes_per_domain = 1000;
+	q->node_size = 2048;
+	q->perms_per_node = 5;
+	q->watches_per_conn = 128;
+	q->txns_per_conn = 10;
+	q->txn_nodes = 1024;
+	q->out_bytes = 256 * 1024;
+	q->outstanding = 20;
+}
+
+static const struct { const char *name; size_t off; } quota_table[] = {
+	{ "nodes", offsetof(struct xs_quota, nodes_per_domain) },
+	{ "node-size", offsetof(struct xs_quota, node_size) },
+	{ "perms", offsetof(struct xs_quota, perms_per_node) },
+	{ "watches", offsetof(struct xs_quota, watches_per_conn) },
+	{ "transactions", offsetof(struct xs_quota, txns_per_conn) },
+	{ "transaction-nodes", offsetof(struct xs_quota, txn_nodes) },
+	{ "output-bytes", offsetof(struct xs_quota, out_bytes) },
+	{ "outstanding", offsetof(struct xs_quota, outstanding) },
+};
+
+int quota__set(struct xs_quota *q, const char *name, unsigned value)
+{
+	for (size_t i = 0; i < sizeof(quota_table) / sizeof(quota_table[0]); i++)
+		if (!strcmp(quota_table[i].name, name)) {
+			if (!value)
+				return -EINVAL;
+			*(unsigned *)((char *)q + quota_table[i].off) = value;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+size_t quota__print(const struct xs_quota *q, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < sizeof(quota_table) / sizeof(quota_table[0]) && off < len; i++) {
+		int l = snprintf(buf + off, len - off, "%s %u\n", quota_table[i].name,
+		                 *(const unsigned *)((const char *)q + quota_table[i].off));
+		if (l < 0 || (size_t)l >= len - off)
+			break;
+		off += (size_t)l;
+	}
+	return off;
+}
+
+void store__chown_all(struct xs_store *s, unsigned from, unsigned to)
+{
+	if (!store__owned(s, from))
+		return;
+	for (unsigned i = 0; i < s->nbuckets; i++)
+		for (struct xs_node *n = s->buckets[i]; n; n = n->hnext)
+			if (n->perms[0].id == from) {
+				n->perms[0].id = to;
+				acct_add(s, from, -1);
+				acct_add(s, to, 1);
+			}
+}

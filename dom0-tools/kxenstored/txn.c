@@ -1,0 +1,474 @@
+/* txn.c: transactions as overlays of the nodes they touch, plus the store operations with Xen's rules on top. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kxenstored.h"
+
+void txn__init(struct xs_txn *t, uint32_t id, struct xs_conn *c)
+{
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	t->conn = c;
+}
+
+void txn__free(struct xs_txn *t)
+{
+	struct xs_tnode *n, *next;
+
+	for (n = t->list; n; n = next) {
+		next = n->next;
+		free(n->value);
+		free(n->perms);
+		free(n);
+	}
+	t->list = NULL;
+	memset(t->buckets, 0, sizeof(t->buckets));
+	t->count = 0;
+}
+
+static struct xs_tnode *tn_find(const struct xs_txn *t, const char *path, size_t len, uint32_t h)
+{
+	for (struct xs_tnode *n = t->buckets[h & 63]; n; n = n->hnext)
+		if (n->hash == h && n->plen == len && !memcmp(n->path, path, len))
+			return n;
+	return NULL;
+}
+
+/* The overlay entry for path, created on first touch with the base generation it saw. */
+static int tn_get(struct xs_ctx *x, const char *path, struct xs_tnode **out)
+{
+	struct xs_txn *t = x->txn;
+	size_t len = strlen(path);
+	uint32_t h = store__hash(path, len);
+	struct xs_tnode *n = tn_find(t, path, len, h);
+
+	if (n) {
+		*out = n;
+		return 0;
+	}
+	if (t->count >= x->srv->quota.txn_nodes && !x->privileged)
+		return -ENOSPC;
+	if (!(n = calloc(1, sizeof(*n) + len + 1)))
+		return -ENOMEM;
+	memcpy(n->path, path, len + 1);
+	n->plen = (unsigned)len;
+	n->hash = h;
+	for (const char *c = path + 1; *c; c++)
+		n->depth += *c == '/';
+	const struct xs_node *b = store__lookup(&x->srv->store, path);
+	n->seen_gen = b ? b->gen : 0;
+	n->exists = b != NULL;
+	n->hnext = t->buckets[h & 63];
+	t->buckets[h & 63] = n;
+	n->next = t->list;
+	t->list = n;
+	t->count++;
+	*out = n;
+	return 0;
+}
+
+static void view_base(const struct xs_node *b, struct xs_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (!b)
+		return;
+	v->exists = true;
+	v->value = b->value;
+	v->vlen = b->vlen;
+	v->perms = b->perms;
+	v->nperms = b->nperms;
+	v->gen = b->gen;
+}
+
+int txn__view(struct xs_ctx *x, const char *path, struct xs_view *v)
+{
+	struct xs_tnode *n;
+	int rc;
+
+	if (!x->txn) {
+		view_base(store__lookup(&x->srv->store, path), v);
+		return 0;
+	}
+	if ((rc = tn_get(x, path, &n)) < 0)
+		return rc;
+	if (!n->copied) {
+		/* Only read so far: the commit's generation check catches a change under us. */
+		view_base(store__lookup(&x->srv->store, path), v);
+		return 0;
+	}
+	memset(v, 0, sizeof(*v));
+	v->exists = n->exists;
+	v->value = n->value;
+	v->vlen = n->vlen;
+	v->perms = n->perms;
+	v->nperms = n->nperms;
+	return 0;
+}
+
+/* Gives the overlay entry its own state (value, perms, existence), replacing what it had. */
+static int tn_set(struct xs_tnode *n, bool exists, const char *val, unsigned vlen,
+                  const struct xs_permissions *perms, unsigned nperms)
+{
+	char *v = NULL;
+	struct xs_permissions *p = NULL;
+
+	if (exists) {
+		v = malloc(vlen + 1);
+		p = malloc(nperms * sizeof(*p));
+		if (!v || !p) {
+			free(v);
+			free(p);
+			return -ENOMEM;
+		}
+		if (vlen)
+			memcpy(v, val, vlen);
+		v[vlen] = 0;
+		memcpy(p, perms, nperms * sizeof(*p));
+	}
+	free(n->value);
+	free(n->perms);
+	n->value = v;
+	n->vlen = exists ? vlen : 0;
+	n->perms = p;
+	n->nperms = exists ? nperms : 0;
+	n->exists = exists;
+	n->copied = n->modified = true;
+	return 0;
+}
+
+struct child_walk {
+	struct xs_ctx *x;
+	const char *parent;
+	size_t plen;
+	int (*fn)(void *arg, const char *name);
+	void *arg;
+};
+
+static const char *child_name(const char *path, size_t parent_len)
+{
+	return path + (parent_len == 1 ? 1 : parent_len + 1);
+}
+
+int txn__children(struct xs_ctx *x, const char *path,
+                  int (*fn)(void *arg, const char *name), void *arg)
+{
+	const struct xs_node *b = store__lookup(&x->srv->store, path);
+	struct xs_txn *t = x->txn;
+	size_t plen = strlen(path);
+	int rc;
+
+	if (b)
+		for (const struct xs_node *c = b->children; c; c = c->next) {
+			if (t) {
+				const struct xs_tnode *tn = tn_find(t, c->path, c->plen, c->hash);
+				if (tn && tn->copied && !tn->exists)
+					continue;
+			}
+			if ((rc = fn(arg, child_name(c->path, plen))) != 0)
+				return rc;
+		}
+	if (!t)
+		return 0;
+	/* Children this transaction created (a linear pass over the overlay, which is small). */
+	for (const struct xs_tnode *tn = t->list; tn; tn = tn->next) {
+		if (!tn->copied || !tn->exists || tn->plen <= plen)
+			continue;
+		if (path__parent_len(tn->path, tn->plen) != plen || strncmp(tn->path, path, plen))
+			continue;
+		if (store__lookup(&x->srv->store, tn->path))
+			continue;
+		if ((rc = fn(arg, child_name(tn->path, plen))) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int op__read(struct xs_ctx *x, const char *path, struct xs_view *v)
+{
+	int rc = txn__view(x, path, v);
+
+	if (rc < 0)
+		return rc;
+	if (!v->exists)
+		return -ENOENT;
+	if (!(perm__mode(v->perms, v->nperms, x->domid, x->privileged, x->target) & XS_PERM_READ))
+		return -EACCES;
+	return 0;
+}
+
+/* Runs fn in x's transaction, or in a temporary one committed at once. */
+static int with_txn(struct xs_ctx *x, int (*fn)(struct xs_ctx *x, const void *a), const void *a)
+{
+	struct xs_txn tmp;
+	struct xs_ctx y = *x;
+	int rc;
+
+	if (x->txn)
+		return fn(x, a);
+	txn__init(&tmp, 0, NULL);
+	y.txn = &tmp;
+	rc = fn(&y, a);
+	if (rc == 0)
+		rc = txn__commit(x->srv, &tmp);
+	txn__free(&tmp);
+	return rc;
+}
+
+/* Counts the nodes this transaction adds for domid (creations minus deletions). */
+static int owned_delta(const struct xs_txn *t, const struct xs_store *s, unsigned domid)
+{
+	int d = 0;
+
+	for (const struct xs_tnode *n = t->list; n; n = n->next) {
+		if (!n->copied)
+			continue;
+		const struct xs_node *b = store__lookup(s, n->path);
+		if (n->exists && n->perms[0].id == domid)
+			d++;
+		if (b && b->perms[0].id == domid)
+			d--;
+	}
+	return d;
+}
+
+struct write_args { const char *path; const char *val; unsigned vlen; bool mkdir; };
+
+static int do_write(struct xs_ctx *x, const void *arg)
+{
+	const struct write_args *w = arg;
+	char anc[XENSTORE_ABS_PATH_MAX + 1];
+	struct xs_view v;
+	struct xs_tnode *tn;
+	size_t len = strlen(w->path), alen = len;
+	unsigned created = 0;
+	int rc;
+
+	if ((rc = txn__view(x, w->path, &v)) < 0)
+		return rc;
+	if (v.exists) {
+		if (w->mkdir)
+			return 0;
+		if (!(perm__mode(v.perms, v.nperms, x->domid, x->privileged, x->target) & XS_PERM_WRITE))
+			return -EACCES;
+		if ((rc = tn_get(x, w->path, &tn)) < 0)
+			return rc;
+		struct xs_permissions keep[XS_MAX_ARGS];
+		unsigned nk = v.nperms < XS_MAX_ARGS ? v.nperms : XS_MAX_ARGS;
+		memcpy(keep, v.perms, nk * sizeof(*keep));
+		if ((rc = tn_set(tn, true, w->val, w->vlen, keep, nk)) < 0)
+			return rc;
+		tn->fire = true;
+		return 0;
+	}
+	/* Find the closest existing ancestor: it must be writable, and lends its perms. */
+	memcpy(anc, w->path, len + 1);
+	do {
+		alen = path__parent_len(anc, alen);
+		anc[alen] = 0;
+		created++;
+		if ((rc = txn__view(x, anc, &v)) < 0)
+			return rc;
+	} while (!v.exists);
+	if (!(perm__mode(v.perms, v.nperms, x->domid, x->privileged, x->target) & XS_PERM_WRITE))
+		return -EACCES;
+	struct xs_permissions perms[XS_MAX_ARGS];
+	unsigned np = v.nperms < XS_MAX_ARGS ? v.nperms : XS_MAX_ARGS;
+	memcpy(perms, v.perms, np * sizeof(*perms));
+	if (!x->privileged)
+		perms[0].id = x->domid;     /* Xen: unprivileged domains own what they create */
+	if (!x->privileged && store__owned(&x->srv->store, perms[0].id) +
+	    owned_delta(x->txn, &x->srv->store, perms[0].id) + created > x->srv->quota.nodes_per_domain)
+		return -ENOSPC;
+	/* Create from the ancestor down; only the requested node fires watches. */
+	for (size_t i = alen + 1; i <= len; i++) {
+		if (i < len && w->path[i] != '/')
+			continue;
+		memcpy(anc, w->path, i);
+		anc[i] = 0;
+		if ((rc = tn_get(x, anc, &tn)) < 0)
+			return rc;
+		bool last = i == len;
+		if ((rc = tn_set(tn, true, last ? w->val : "", last ? w->vlen : 0, perms, np)) < 0)
+			return rc;
+		tn->fire = last;
+	}
+	return 0;
+}
+
+int op__write(struct xs_ctx *x, const char *path, const char *val, unsigned vlen)
+{
+	struct write_args w = { path, val, vlen, false };
+
+	if (!x->privileged && vlen > x->srv->quota.node_size)
+		return -ENOSPC;
+	return with_txn(x, do_write, &w);
+}
+
+int op__mkdir(struct xs_ctx *x, const char *path)
+{
+	struct write_args w = { path, "", 0, true };
+
+	return with_txn(x, do_write, &w);
+}
+
+struct rm_walk { struct xs_ctx *x; const char *parent; };
+
+static int rm_subtree(struct xs_ctx *x, const char *path, bool top);
+
+/* Marking a child deleted while txn__children walks is safe: it checks each child before the call. */
+static int rm_child(void *arg, const char *name)
+{
+	const struct rm_walk *r = arg;
+	size_t need = strlen(r->parent) + strlen(name) + 2;
+	char *p = malloc(need);   /* deep trees: keep the recursion's frames small */
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	snprintf(p, need, "%s/%s", strcmp(r->parent, "/") ? r->parent : "", name);
+	rc = rm_subtree(r->x, p, false);
+	free(p);
+	return rc;
+}
+
+/* Marks path and everything under it deleted in the overlay. */
+static int rm_subtree(struct xs_ctx *x, const char *path, bool top)
+{
+	struct rm_walk r = { x, path };
+	struct xs_tnode *tn;
+	int rc;
+
+	if ((rc = txn__children(x, path, rm_child, &r)) < 0)
+		return rc;
+	if ((rc = tn_get(x, path, &tn)) < 0)
+		return rc;
+	if ((rc = tn_set(tn, false, NULL, 0, NULL, 0)) < 0)
+		return rc;
+	tn->fire = top;
+	tn->fire_exact = !top;
+	return 0;
+}
+
+static int do_rm(struct xs_ctx *x, const void *arg)
+{
+	const char *path = arg;
+	char parent[XENSTORE_ABS_PATH_MAX + 1];
+	size_t pl = path__parent_len(path, strlen(path));
+	struct xs_view v;
+	int rc;
+
+	if ((rc = txn__view(x, path, &v)) < 0)
+		return rc;
+	if (!v.exists) {
+		/* Xen: removing a missing node is fine if its parent exists. */
+		memcpy(parent, path, pl);
+		parent[pl] = 0;
+		if ((rc = txn__view(x, parent, &v)) < 0)
+			return rc;
+		return v.exists ? 0 : -ENOENT;
+	}
+	if (!(perm__mode(v.perms, v.nperms, x->domid, x->privileged, x->target) & XS_PERM_WRITE))
+		return -EACCES;
+	memcpy(parent, path, pl);
+	parent[pl] = 0;
+	if ((rc = txn__view(x, parent, &v)) < 0)   /* records the parent's generation */
+		return rc;
+	return rm_subtree(x, path, true);
+}
+
+int op__rm(struct xs_ctx *x, const char *path)
+{
+	if (!strcmp(path, "/"))
+		return -EINVAL;
+	return with_txn(x, do_rm, path);
+}
+
+struct perms_args { const char *path; const struct xs_permissions *p; unsigned n; };
+
+static int do_set_perms(struct xs_ctx *x, const void *arg)
+{
+	const struct perms_args *a = arg;
+	struct xs_view v;
+	struct xs_tnode *tn;
+	int rc;
+
+	if ((rc = txn__view(x, a->path, &v)) < 0)
+		return rc;
+	if (!v.exists)
+		return -ENOENT;
+	if (!(perm__mode(v.perms, v.nperms, x->domid, x->privileged, x->target) & XS_PERM_OWNER))
+		return -EACCES;
+	if (!x->privileged && a->p[0].id != v.perms[0].id)
+		return -EPERM;          /* Xen: only dom0 gives a node away */
+	char *val = malloc(v.vlen + 1);
+	if (!val)
+		return -ENOMEM;
+	memcpy(val, v.value, v.vlen);
+	if ((rc = tn_get(x, a->path, &tn)) == 0 && (rc = tn_set(tn, true, val, v.vlen, a->p, a->n)) == 0)
+		tn->fire = true;
+	free(val);
+	return rc;
+}
+
+int op__set_perms(struct xs_ctx *x, const char *path, const struct xs_permissions *p, unsigned n)
+{
+	struct perms_args a = { path, p, n };
+
+	return with_txn(x, do_set_perms, &a);
+}
+
+static int by_depth(const void *a, const void *b)
+{
+	const struct xs_tnode *x = *(const struct xs_tnode *const *)a;
+	const struct xs_tnode *y = *(const struct xs_tnode *const *)b;
+
+	return (x->depth > y->depth) - (x->depth < y->depth);
+}
+
+int txn__commit(struct xs_server *srv, struct xs_txn *t)
+{
+	struct xs_store *s = &srv->store;
+	struct xs_tnode **mod = NULL, *n;
+	unsigned nmod = 0;
+	int rc = 0;
+
+	for (n = t->list; n; n = n->next) {
+		const struct xs_node *b = store__lookup(s, n->path);
+		if ((b ? b->gen : 0) != n->seen_gen)
+			return -EAGAIN;
+		nmod += n->modified;
+	}
+	if (!nmod)
+		return 0;
+	if (!(mod = malloc(nmod * sizeof(*mod))))
+		return -ENOMEM;
+	nmod = 0;
+	for (n = t->list; n; n = n->next)
+		if (n->modified)
+			mod[nmod++] = n;
+	qsort(mod, nmod, sizeof(*mod), by_depth);
+	/* Events first for deletions, while the old perms still decide who may see them. */
+	for (unsigned i = 0; i < nmod; i++) {
+		struct xs_node *b = store__lookup(s, mod[i]->path);
+		if (!mod[i]->exists && b && (mod[i]->fire || mod[i]->fire_exact))
+			watch__fire(srv, b->path, mod[i]->fire_exact, b->perms, b->nperms);
+	}
+	for (unsigned i = nmod; i-- > 0;) {
+		struct xs_node *b = store__lookup(s, mod[i]->path);
+		if (!mod[i]->exists && b)
+			store__del(s, b, NULL, NULL);
+	}
+	for (unsigned i = 0; i < nmod; i++) {
+		n = mod[i];
+		if (!n->exists)
+			continue;
+		int r = store__put(s, n->path, n->value, n->vlen, n->perms, n->nperms);
+		if (r < 0 && !rc)
+			rc = r;     /* only -ENOMEM can get here: the overlay was checked against the tree */
+		else if (n->fire)
+			watch__fire(srv, n->path, false, n->perms, n->nperms);
+	}
+	free(mod);
+	return rc;
+}

@@ -1,0 +1,231 @@
+/* test_xs_txn: transactions (commit, abort, conflict, overlay views) and watches, through kxenstored's wire layer. */
+#include <CUnit/Basic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xs_fixture.h"
+
+static struct xs_server srv;
+static struct fx_msg m;
+
+#define REQ(c, type, tx, lit) fx_req((c), (type), (tx), (lit), sizeof(lit), &m)
+#define WRITE(c, tx, path, val) fx_req((c), XS_WRITE, (tx), path "\0" val, sizeof(path) + sizeof(val) - 1, &m)
+
+static int setup(void) { return server__init(&srv); }
+static int teardown(void) { server__fini(&srv); return 0; }
+
+static uint32_t start(struct xs_conn *c)
+{
+	CU_ASSERT_EQUAL(REQ(c, XS_TRANSACTION_START, 0, ""), XS_TRANSACTION_START);
+	return (uint32_t)atoi(m.data);
+}
+
+static void test_commit_abort(void)
+{
+	struct xs_conn *a = fx_conn(&srv, 0), *b = fx_conn(&srv, 0);
+	uint32_t t = start(a);
+
+	CU_ASSERT(t != 0);
+	CU_ASSERT_EQUAL(WRITE(a, t, "/t/x", "1"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(a, XS_READ, t, "/t/x"), XS_READ);
+	CU_ASSERT_STRING_EQUAL(m.data, "1");
+	CU_ASSERT_EQUAL(REQ(b, XS_READ, 0, "/t/x"), XS_ERROR);     /* isolated */
+	CU_ASSERT_EQUAL(REQ(a, XS_DIRECTORY, t, "/t"), XS_DIRECTORY);
+	CU_ASSERT_STRING_EQUAL(m.data, "x");
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_TRANSACTION_END);
+	CU_ASSERT_EQUAL(REQ(b, XS_READ, 0, "/t/x"), XS_READ);
+	CU_ASSERT_STRING_EQUAL(m.data, "1");
+	/* Abort: nothing applied. */
+	t = start(a);
+	CU_ASSERT_EQUAL(WRITE(a, t, "/t/y", "2"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(a, XS_RM, t, "/t/x"), XS_RM);
+	CU_ASSERT_EQUAL(REQ(a, XS_READ, t, "/t/x"), XS_ERROR);
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "F"), XS_TRANSACTION_END);
+	CU_ASSERT_EQUAL(REQ(b, XS_READ, 0, "/t/y"), XS_ERROR);
+	CU_ASSERT_EQUAL(REQ(b, XS_READ, 0, "/t/x"), XS_READ);
+	/* Ending it twice, or a bad argument. */
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "ENOENT");
+	t = start(a);
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "X"), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "EINVAL");
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_START, t, ""), XS_ERROR);   /* no nesting */
+	CU_ASSERT_STRING_EQUAL(m.data, "EBUSY");
+	/* rm and re-create in one transaction; the old child stays gone. */
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/r/old", "o"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(a, XS_RM, t, "/r"), XS_RM);
+	CU_ASSERT_EQUAL(WRITE(a, t, "/r/new", "n"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(a, XS_DIRECTORY, t, "/r"), XS_DIRECTORY);
+	CU_ASSERT_STRING_EQUAL(m.data, "new");
+	CU_ASSERT_EQUAL(m.len, 4);
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_TRANSACTION_END);
+	CU_ASSERT_EQUAL(REQ(b, XS_DIRECTORY, 0, "/r"), XS_DIRECTORY);
+	CU_ASSERT_STRING_EQUAL(m.data, "new");
+	CU_ASSERT_EQUAL(m.len, 4);
+	conn__free(a);
+	conn__free(b);
+}
+
+static void test_conflict(void)
+{
+	struct xs_conn *a = fx_conn(&srv, 0), *b = fx_conn(&srv, 0);
+	uint32_t t;
+
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/c/x", "0"), XS_WRITE);
+	/* A read node changed under the transaction. */
+	t = start(a);
+	CU_ASSERT_EQUAL(REQ(a, XS_READ, t, "/c/x"), XS_READ);
+	CU_ASSERT_EQUAL(WRITE(a, t, "/c/y", "1"), XS_WRITE);
+	CU_ASSERT_EQUAL(WRITE(b, 0, "/c/x", "changed"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "EAGAIN");
+	CU_ASSERT_EQUAL(REQ(b, XS_READ, 0, "/c/y"), XS_ERROR);
+	/* A node it found missing was created meanwhile. */
+	t = start(a);
+	CU_ASSERT_EQUAL(REQ(a, XS_READ, t, "/c/new"), XS_ERROR);
+	CU_ASSERT_EQUAL(WRITE(b, 0, "/c/new", "n"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "EAGAIN");
+	/* A directory listing conflicts with a new child. */
+	t = start(a);
+	CU_ASSERT_EQUAL(REQ(a, XS_DIRECTORY, t, "/c"), XS_DIRECTORY);
+	CU_ASSERT_EQUAL(WRITE(a, t, "/c/count", "3"), XS_WRITE);
+	CU_ASSERT_EQUAL(WRITE(b, 0, "/c/other", "o"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_ERROR);
+	/* Unrelated changes do not conflict. */
+	t = start(a);
+	CU_ASSERT_EQUAL(REQ(a, XS_READ, t, "/c/x"), XS_READ);
+	CU_ASSERT_EQUAL(WRITE(a, t, "/c/x", "mine"), XS_WRITE);
+	CU_ASSERT_EQUAL(WRITE(b, 0, "/elsewhere", "e"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_TRANSACTION_END);
+	CU_ASSERT_EQUAL(REQ(b, XS_READ, 0, "/c/x"), XS_READ);
+	CU_ASSERT_STRING_EQUAL(m.data, "mine");
+	conn__free(a);
+	conn__free(b);
+}
+
+static void test_txn_quota(void)
+{
+	struct xs_conn *g = fx_conn(&srv, 3);
+	unsigned ok = 0;
+
+	for (unsigned i = 0; i < 20; i++)
+		ok += REQ(g, XS_TRANSACTION_START, 0, "") == XS_TRANSACTION_START;
+	CU_ASSERT_EQUAL(ok, srv.quota.txns_per_conn);
+	CU_ASSERT_STRING_EQUAL(m.data, "ENOSPC");
+	CU_ASSERT_EQUAL(REQ(g, XS_RESET_WATCHES, 0, ""), XS_RESET_WATCHES);
+	CU_ASSERT_EQUAL(g->ntxns, 0);
+	/* Privileged requests from a guest are refused. */
+	CU_ASSERT_EQUAL(REQ(g, XS_INTRODUCE, 0, "4\0" "1\0" "1"), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "EACCES");
+	CU_ASSERT_EQUAL(REQ(g, XS_CONTROL, 0, "quota"), XS_ERROR);
+	conn__free(g);
+}
+
+static void test_watches(void)
+{
+	struct xs_conn *a = fx_conn(&srv, 0), *g = fx_conn(&srv, 4);
+	char p[4096], t[4096];
+	struct xs_permissions perm = { 4, XS_PERM_NONE };
+
+	CU_ASSERT_EQUAL(REQ(a, XS_WATCH, 0, "/w\0tok"), XS_WATCH);
+	CU_ASSERT(fx_event(a, p, t));                      /* fires at registration */
+	CU_ASSERT_STRING_EQUAL(p, "/w");
+	CU_ASSERT_STRING_EQUAL(t, "tok");
+	CU_ASSERT(!fx_event(a, p, t));
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/w/deep/node", "1"), XS_WRITE);
+	CU_ASSERT(fx_event(a, p, t));                      /* subtree, once, for the node itself */
+	CU_ASSERT_STRING_EQUAL(p, "/w/deep/node");
+	CU_ASSERT(!fx_event(a, p, t));
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/wx", "1"), XS_WRITE); /* not under /w */
+	CU_ASSERT(!fx_event(a, p, t));
+	CU_ASSERT_EQUAL(REQ(a, XS_RM, 0, "/w"), XS_RM);
+	CU_ASSERT(fx_event(a, p, t));
+	CU_ASSERT_STRING_EQUAL(p, "/w");
+	fx_drain(a);
+	CU_ASSERT_EQUAL(REQ(a, XS_UNWATCH, 0, "/w\0tok"), XS_UNWATCH);
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/w/x", "1"), XS_WRITE);
+	CU_ASSERT(!fx_event(a, p, t));
+	CU_ASSERT_EQUAL(REQ(a, XS_UNWATCH, 0, "/w\0tok"), XS_ERROR);
+
+	/* Guests watch relative paths and get them back relative. */
+	CU_ASSERT_EQUAL(op__write(&(struct xs_ctx){ &srv, 0, XS_DOMID_NONE, true, NULL }, "/local/domain/4", "", 0), 0);
+	CU_ASSERT_EQUAL(op__set_perms(&(struct xs_ctx){ &srv, 0, XS_DOMID_NONE, true, NULL }, "/local/domain/4", &perm, 1), 0);
+	CU_ASSERT_EQUAL(REQ(g, XS_WATCH, 0, "device\0dev"), XS_WATCH);
+	CU_ASSERT(fx_event(g, p, t));
+	CU_ASSERT_STRING_EQUAL(p, "device");
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/local/domain/4/device/vbd/0", "x"), XS_WRITE);
+	CU_ASSERT(fx_event(g, p, t));
+	CU_ASSERT_STRING_EQUAL(p, "device/vbd/0");
+	/* ... and only for nodes they may read. */
+	CU_ASSERT_EQUAL(REQ(g, XS_WATCH, 0, "/secret\0s"), XS_WATCH);
+	fx_drain(g);
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/secret/x", "1"), XS_WRITE);
+	CU_ASSERT(!fx_event(g, p, t));
+	/* Specials: only privileged watchers hear them. */
+	CU_ASSERT_EQUAL(REQ(a, XS_WATCH, 0, "@releaseDomain\0r"), XS_WATCH);
+	CU_ASSERT_EQUAL(REQ(g, XS_WATCH, 0, "@releaseDomain\0r"), XS_WATCH);
+	fx_drain(a);
+	fx_drain(g);
+	watch__fire(&srv, "@releaseDomain", true, NULL, 0);
+	CU_ASSERT(fx_event(a, p, t));
+	CU_ASSERT_STRING_EQUAL(p, "@releaseDomain");
+	CU_ASSERT(!fx_event(g, p, t));
+	CU_ASSERT_EQUAL(REQ(g, XS_WATCH, 0, "@bad path\0r"), XS_ERROR);
+	/* Quota: watches per connection. */
+	unsigned ok = 0;
+	char req[64];
+	for (unsigned i = 0; i < 200; i++) {
+		int l = snprintf(req, sizeof(req), "w%u%ctok", i, 0);
+		ok += fx_req(g, XS_WATCH, 0, req, (unsigned)l + 1, &m) == XS_WATCH;
+	}
+	CU_ASSERT_EQUAL(g->nwatches, srv.quota.watches_per_conn);
+	CU_ASSERT_STRING_EQUAL(m.data, "E2BIG");
+	unsigned before = srv.watches.count;
+	conn__free(g);
+	CU_ASSERT_EQUAL(srv.watches.count, before - srv.quota.watches_per_conn);
+	conn__free(a);
+	CU_ASSERT_EQUAL(srv.watches.count, 0);
+}
+
+static long stuck_io(struct xs_conn *c, void *buf, size_t len) { return 0; }
+static long stuck_send(struct xs_conn *c, const void *buf, size_t len) { return 0; }
+static const struct xs_conn_ops stuck_ops = { .name = "stuck", .recv = stuck_io, .send = stuck_send };
+
+/* A client that never reads: events beyond its output quota are dropped, memory stays bounded. */
+static void test_output_quota(void)
+{
+	struct xs_conn *a = fx_conn(&srv, 0);
+	struct xs_conn *slow = conn__new(&srv, &stuck_ops, NULL, -1, 0, true);
+	struct xs_watch *w;
+
+	CU_ASSERT_EQUAL(watch__add(&srv, slow, "/q", 0, "t", &w), 0);
+	srv.quota.out_bytes = 4096;
+	for (unsigned i = 0; i < 1000; i++)
+		CU_ASSERT_EQUAL(WRITE(a, 0, "/q/x", "1"), XS_WRITE);
+	CU_ASSERT(slow->outbytes <= 4096);
+	CU_ASSERT(slow->dropped_events > 800);
+	CU_ASSERT(slow->outbytes > 4096 - 64);
+	srv.quota.out_bytes = 256 * 1024;
+	conn__free(slow);
+	conn__free(a);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return CU_get_error();
+	s = CU_add_suite("xs_txn_watch", setup, teardown);
+	CU_add_test(s, "commit and abort", test_commit_abort);
+	CU_add_test(s, "conflicts", test_conflict);
+	CU_add_test(s, "transaction quota and privilege", test_txn_quota);
+	CU_add_test(s, "watches", test_watches);
+	CU_add_test(s, "output quota", test_output_quota);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}

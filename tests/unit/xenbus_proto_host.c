@@ -1,0 +1,2 @@
+/* The guest's xenbus protocol code built for the host (it is plain C with no guest dependencies when hosted). */
+#include "xenbus_proto.c"
