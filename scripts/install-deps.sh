@@ -5,6 +5,8 @@ PACKAGES="build-essential autoconf automake pkg-config libxen-dev libxml2-dev li
 libncurses-dev zlib1g-dev libcunit1-dev linux-libc-dev procps xenstore-utils"
 # The console and kxtop tests drive `kxl console` and kxtop in tmux.
 PACKAGES="$PACKAGES tmux"
+# The disk-format tests check our qcow2 images with qemu-img and qemu-io.
+PACKAGES="$PACKAGES qemu-utils"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
 	exit 1

@@ -1,0 +1,452 @@
+/* libkxdisk qcow2 data path: L1/L2 lookup, reads (zero, backing, compressed), allocating writes, discard. */
+#include <config.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "qcow2.h"
+
+/* What a guest cluster is, from its L2 entry. */
+enum kind {
+	K_UNALLOC,	/* from the backing file, or zeros */
+	K_ZERO,		/* zeros (v3 flag), maybe with a preallocated host cluster */
+	K_NORMAL,	/* data at host */
+	K_COMPRESSED,
+};
+
+struct map {
+	enum kind kind;
+	uint64_t entry;
+	uint64_t host;		/* cluster offset for K_NORMAL and a preallocated K_ZERO */
+};
+
+/* Up to this many iovec pieces live on the stack; more take one allocation per request. */
+#define STACK_IOV 32
+
+struct ivec {
+	struct iovec *v;
+	struct iovec stack[STACK_IOV];
+	int max;
+};
+
+static int ivec_init(struct ivec *iv, int iovcnt)
+{
+	iv->max = iovcnt;
+	iv->v = iovcnt <= STACK_IOV ? iv->stack : calloc((size_t)iovcnt, sizeof(struct iovec));
+	return iv->v ? 0 : -ENOMEM;
+}
+
+static void ivec_free(struct ivec *iv)
+{
+	if (iv->v != iv->stack)
+		free(iv->v);
+}
+
+/* The L2 slot and index for guest offset voff; allocates a missing L2 table if alloc, else *slot may be NULL. */
+static int l2_slot(struct disk *d, uint64_t voff, bool alloc, struct qcow2_slot **slot, uint64_t *idx)
+{
+	struct qcow2 *q = qcow2_of(d);
+	uint64_t vcl = voff >> q->cluster_bits, l1i = vcl >> q->l2_bits, l2off;
+	int rc;
+
+	*idx = vcl & ((1ull << q->l2_bits) - 1);
+	*slot = NULL;
+	l2off = q->l1[l1i] & QCOW2_OFFSET_MASK;
+	if (l2off)
+		return qcow2_cache_get(d, &q->l2c, l2off, false, slot);
+	if (!alloc)
+		return 0;
+	rc = qcow2_alloc(d, 1, &l2off);
+	if (rc < 0)
+		return rc;
+	rc = qcow2_cache_get(d, &q->l2c, l2off, true, slot);
+	if (rc < 0)
+		return rc;
+	q->l1[l1i] = l2off | QCOW2_OFLAG_COPIED;
+	if (q->l1_dirty_hi == q->l1_dirty_lo) {
+		q->l1_dirty_lo = (uint32_t)l1i;
+		q->l1_dirty_hi = (uint32_t)l1i + 1;
+	} else {
+		if (l1i < q->l1_dirty_lo)
+			q->l1_dirty_lo = (uint32_t)l1i;
+		if (l1i >= q->l1_dirty_hi)
+			q->l1_dirty_hi = (uint32_t)l1i + 1;
+	}
+	return 0;
+}
+
+static void l2_set(struct qcow2_slot *s, uint64_t idx, uint64_t entry)
+{
+	((uint64_t *)(void *)s->buf)[idx] = htobe64(entry);
+	s->dirty = true;
+}
+
+/* Decodes and validates the L2 entry for voff; a bad entry is an error naming it. */
+static int classify(struct disk *d, uint64_t voff, uint64_t e, struct map *m)
+{
+	struct qcow2 *q = qcow2_of(d);
+
+	m->entry = e;
+	m->host = 0;
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		uint64_t coff = e & ((1ull << (62 - (q->cluster_bits - 8))) - 1);
+
+		m->kind = K_COMPRESSED;
+		if (coff == 0 || coff >= q->next_alloc)
+			return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: compressed data at "
+					 "0x%llx beyond end of file", (unsigned long long)voff,
+					 (unsigned long long)coff);
+		return 0;
+	}
+	if (e & QCOW2_L2_RESERVED || (q->version == 2 && (e & QCOW2_OFLAG_ZERO)))
+		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx (0x%llx) has reserved bits set",
+				 (unsigned long long)voff, (unsigned long long)e);
+	m->host = e & QCOW2_OFFSET_MASK;
+	if (m->host & (q->cs - 1))
+		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: data offset 0x%llx not "
+				 "cluster-aligned", (unsigned long long)voff, (unsigned long long)m->host);
+	if (m->host && !qcow2_range_ok(m->host, q->cs, q->next_alloc))
+		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: data offset 0x%llx beyond "
+				 "end of file", (unsigned long long)voff, (unsigned long long)m->host);
+	/* Guest data must never land on the tables we keep in memory and write back. */
+	if (m->host && (m->host < q->cs ||
+			(m->host + q->cs > q->l1_off && m->host < q->l1_off + (uint64_t)q->l1_size * 8) ||
+			(m->host + q->cs > q->reftable_off &&
+			 m->host < q->reftable_off + q->reftable_entries * 8)))
+		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: data offset 0x%llx overlaps "
+				 "the header, L1 or refcount table", (unsigned long long)voff,
+				 (unsigned long long)m->host);
+	m->kind = (e & QCOW2_OFLAG_ZERO) ? K_ZERO : m->host ? K_NORMAL : K_UNALLOC;
+	return 0;
+}
+
+static int lookup(struct disk *d, uint64_t voff, struct map *m)
+{
+	struct qcow2_slot *s;
+	uint64_t i;
+	int rc = l2_slot(d, voff, false, &s, &i);
+
+	if (rc < 0)
+		return rc;
+	return classify(d, voff, s ? be64toh(((uint64_t *)(void *)s->buf)[i]) : 0, m);
+}
+
+/* Inflates the compressed cluster of L2 entry e into q->dbuf (kept for the next read of it). */
+static int decompress(struct disk *d, uint64_t e)
+{
+	struct qcow2 *q = qcow2_of(d);
+	unsigned shift = 62 - (q->cluster_bits - 8);
+	uint64_t coff = e & ((1ull << shift) - 1);
+	uint64_t nsec = ((e >> shift) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
+	uint64_t csize = nsec * 512 - (coff & 511), avail;
+	int rc, zr;
+
+	if (q->dbuf_entry == e)
+		return 0;
+	q->dbuf_entry = 0;
+	/* The last compressed cluster may end past the end of file: read what is there. */
+	avail = q->file_end > coff ? q->file_end - coff : 0;
+	if (csize > avail)
+		csize = avail;
+	rc = disk__pread_full(d->fd, coff, q->zbuf, (size_t)csize);
+	if (rc < 0)
+		return disk__err(d, rc, "reading compressed data at 0x%llx: %s", (unsigned long long)coff,
+				 strerror(-rc));
+	if (!q->zs_ready) {
+		memset(&q->zs, 0, sizeof(q->zs));
+		if (inflateInit2(&q->zs, -15) != Z_OK)
+			return disk__err(d, -ENOMEM, "zlib inflateInit2 failed");
+		q->zs_ready = true;
+	} else {
+		inflateReset(&q->zs);
+	}
+	q->zs.next_in = q->zbuf;
+	q->zs.avail_in = (uInt)csize;
+	q->zs.next_out = q->dbuf;
+	q->zs.avail_out = (uInt)q->cs;
+	zr = inflate(&q->zs, Z_FINISH);
+	if ((zr != Z_STREAM_END && zr != Z_BUF_ERROR) || q->zs.avail_out != 0)
+		return disk__err(d, -EIO, "compressed cluster at 0x%llx is corrupt (zlib %d, %u bytes short)",
+				 (unsigned long long)coff, zr, q->zs.avail_out);
+	q->dbuf_entry = e;
+	return 0;
+}
+
+/* The host clusters a compressed cluster's data touches (what QEMU counted for it). */
+static void compressed_range(struct qcow2 *q, uint64_t e, uint64_t *first, uint64_t *n)
+{
+	unsigned shift = 62 - (q->cluster_bits - 8);
+	uint64_t start = (e & ((1ull << shift) - 1)) & ~511ull;
+	uint64_t nsec = ((e >> shift) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
+	uint64_t last = (start + nsec * 512 - 1) & ~(q->cs - 1);
+
+	*first = start & ~(q->cs - 1);
+	*n = (last - *first) / q->cs + 1;
+}
+
+/* Length of the run from voff (at most len) of clusters that read the same way and, for data, are host-contiguous. */
+static int run_of(struct disk *d, uint64_t voff, uint64_t len, const struct map *m0, uint64_t *run)
+{
+	struct qcow2 *q = qcow2_of(d);
+	uint64_t r = q->cs - (voff & (q->cs - 1));
+	struct map m;
+
+	if (m0->kind == K_COMPRESSED) {
+		*run = r < len ? r : len;
+		return 0;
+	}
+	while (r < len) {
+		int rc = lookup(d, voff + r, &m);
+
+		if (rc < 0)
+			return rc;
+		/* voff + r starts a cluster lying (voff's offset in its cluster) + r after voff's cluster. */
+		if (m.kind != m0->kind ||
+		    (m.kind == K_NORMAL && m.host != m0->host + (voff & (q->cs - 1)) + r))
+			break;
+		r += q->cs;
+	}
+	*run = r < len ? r : len;
+	return 0;
+}
+
+int qcow2_readv(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt)
+{
+	struct qcow2 *q = qcow2_of(d);
+	size_t len = iov__len(iov, iovcnt), done = 0;
+	struct ivec iv;
+	int rc = ivec_init(&iv, iovcnt);
+
+	while (rc == 0 && done < len) {
+		uint64_t voff = off + done, in = voff & (q->cs - 1), run;
+		struct map m;
+		int n;
+
+		rc = lookup(d, voff, &m);
+		if (rc == 0)
+			rc = run_of(d, voff, len - done, &m, &run);
+		if (rc < 0)
+			break;
+		switch (m.kind) {
+		case K_NORMAL:
+			n = iov__slice(iov, iovcnt, done, run, iv.v, iv.max);
+			rc = n < 0 ? n : disk__preadv_full(d->fd, m.host + in, iv.v, n);
+			if (rc < 0)
+				rc = disk__err(d, rc, "reading data at 0x%llx: %s",
+					       (unsigned long long)(m.host + in), strerror(-rc));
+			break;
+		case K_UNALLOC:
+			if (!q->backing) {
+				iov__memset(iov, iovcnt, done, 0, run);
+				break;
+			}
+			n = iov__slice(iov, iovcnt, done, run, iv.v, iv.max);
+			rc = n < 0 ? n : disk__read_backing(q->backing, voff, iv.v, n);
+			if (rc < 0)
+				rc = disk__err(d, rc, "reading the backing file: %s",
+					       disk_last_error(q->backing));
+			break;
+		case K_ZERO:
+			iov__memset(iov, iovcnt, done, 0, run);
+			break;
+		case K_COMPRESSED:
+			rc = decompress(d, m.entry);
+			if (rc == 0)
+				iov__from_buf(iov, iovcnt, done, q->dbuf + in, run);
+			break;
+		}
+		done += run;
+	}
+	ivec_free(&iv);
+	return rc;
+}
+
+/*
+ * True if the cluster's old contents need not be read for a write of
+ * [in, in+n) into a fresh cluster: the write covers it all, or the old
+ * contents are zeros, which a fresh cluster at the file's end already reads as.
+ */
+static bool direct(struct qcow2 *q, const struct map *m, uint64_t in, uint64_t n)
+{
+	if (in == 0 && n == q->cs)
+		return m->kind != K_NORMAL;
+	return (m->kind == K_UNALLOC && !q->backing) || (m->kind == K_ZERO && !m->host);
+}
+
+/* Points the L2 entries of k clusters from voff at host clusters from dst; old compressed data is freed later. */
+static int map_run(struct disk *d, uint64_t voff, uint64_t k, uint64_t dst)
+{
+	struct qcow2 *q = qcow2_of(d);
+
+	for (uint64_t c = 0; c < k; c++) {
+		uint64_t v = (voff & ~(q->cs - 1)) + c * q->cs, i, first, n;
+		struct qcow2_slot *s;
+		struct map m;
+		int rc = l2_slot(d, v, true, &s, &i);
+
+		if (rc == 0)
+			rc = classify(d, v, be64toh(((uint64_t *)(void *)s->buf)[i]), &m);
+		if (rc < 0)
+			return rc;
+		l2_set(s, i, (dst + c * q->cs) | QCOW2_OFLAG_COPIED);
+		if (m.kind == K_COMPRESSED)
+			compressed_range(q, m.entry, &first, &n);
+		else if (m.kind == K_ZERO && m.host)
+			first = m.host, n = 1;	/* a preallocated cluster we did not reuse */
+		else
+			continue;
+		rc = qcow2_free_later(d, first, n);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Writes [done, done+n) of iov into the single cluster at voff, merging with its old contents. */
+static int write_cow(struct disk *d, uint64_t voff, const struct map *m,
+		     const struct iovec *iov, int iovcnt, size_t done, uint64_t n)
+{
+	struct qcow2 *q = qcow2_of(d);
+	uint64_t in = voff & (q->cs - 1), base = voff - in, dst = m->host;
+	struct iovec v = { q->cbuf, q->cs };
+	int rc = 0;
+
+	if (m->kind == K_COMPRESSED) {
+		rc = decompress(d, m->entry);
+		if (rc == 0)
+			memcpy(q->cbuf, q->dbuf, q->cs);
+	} else if (m->kind == K_UNALLOC && q->backing) {
+		rc = disk__read_backing(q->backing, base, &v, 1);
+		if (rc < 0)
+			rc = disk__err(d, rc, "copy-on-write from the backing file: %s",
+				       disk_last_error(q->backing));
+	} else {
+		memset(q->cbuf, 0, q->cs);
+	}
+	if (rc < 0)
+		return rc;
+	iov__to_buf(iov, iovcnt, done, q->cbuf + in, n);
+	/* A preallocated zero cluster is ours to reuse; anything else gets a fresh cluster. */
+	if (!(m->kind == K_ZERO && m->host)) {
+		rc = qcow2_alloc(d, 1, &dst);
+		if (rc < 0)
+			return rc;
+	}
+	rc = disk__pwrite_full(d->fd, dst, q->cbuf, q->cs);
+	if (rc < 0)
+		return disk__err(d, rc, "writing data at 0x%llx: %s", (unsigned long long)dst, strerror(-rc));
+	if (m->kind == K_ZERO && m->host) {
+		struct qcow2_slot *s;
+		uint64_t i;
+
+		rc = l2_slot(d, voff, true, &s, &i);
+		if (rc == 0)
+			l2_set(s, i, dst | QCOW2_OFLAG_COPIED);
+		return rc;
+	}
+	return map_run(d, voff, 1, dst);
+}
+
+int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt)
+{
+	struct qcow2 *q = qcow2_of(d);
+	size_t len = iov__len(iov, iovcnt), done = 0;
+	struct ivec iv;
+	int rc = ivec_init(&iv, iovcnt);
+
+	while (rc == 0 && done < len) {
+		uint64_t voff = off + done, in = voff & (q->cs - 1), run, n = q->cs - in, k, dst;
+		struct map m;
+		int cnt;
+
+		if (n > len - done)
+			n = len - done;
+		rc = lookup(d, voff, &m);
+		if (rc < 0)
+			break;
+		if (m.kind == K_NORMAL) {
+			rc = run_of(d, voff, len - done, &m, &run);
+			if (rc < 0)
+				break;
+			cnt = iov__slice(iov, iovcnt, done, run, iv.v, iv.max);
+			rc = cnt < 0 ? cnt : disk__pwritev_full(d->fd, m.host + in, iv.v, cnt);
+			if (rc < 0)
+				rc = disk__err(d, rc, "writing data at 0x%llx: %s",
+					       (unsigned long long)(m.host + in), strerror(-rc));
+			done += run;
+			continue;
+		}
+		if (!direct(q, &m, in, n)) {
+			rc = write_cow(d, voff, &m, iov, iovcnt, done, n);
+			done += n;
+			continue;
+		}
+		/* A run of clusters that need no old contents goes to fresh contiguous clusters in one write. */
+		run = n;
+		for (k = 1; done + run < len; k++) {
+			uint64_t nn = len - done - run < q->cs ? len - done - run : q->cs;
+			struct map mm;
+
+			rc = lookup(d, voff + run, &mm);
+			if (rc < 0 || !direct(q, &mm, 0, nn))
+				break;
+			run += nn;
+		}
+		if (rc < 0)
+			break;
+		rc = qcow2_alloc(d, k, &dst);
+		if (rc < 0)
+			break;
+		cnt = iov__slice(iov, iovcnt, done, run, iv.v, iv.max);
+		rc = cnt < 0 ? cnt : disk__pwritev_full(d->fd, dst + in, iv.v, cnt);
+		if (rc < 0) {
+			rc = disk__err(d, rc, "writing data at 0x%llx: %s", (unsigned long long)(dst + in),
+				       strerror(-rc));
+			break;
+		}
+		rc = map_run(d, voff, k, dst);
+		done += run;
+	}
+	ivec_free(&iv);
+	return rc;
+}
+
+/*
+ * Whole clusters in the range are deallocated: their L2 entries become
+ * "unallocated" (or the v3 zero flag over a backing file, so the guest
+ * still reads zeros) and their host clusters are freed once that is on
+ * disk. Partial clusters at either end are left alone, as discard allows.
+ */
+int qcow2_discard(struct disk *d, uint64_t off, uint64_t len)
+{
+	struct qcow2 *q = qcow2_of(d);
+	uint64_t v = (off + q->cs - 1) & ~(q->cs - 1), end = (off + len) & ~(q->cs - 1);
+	uint64_t blank = (q->backing && q->version >= 3) ? QCOW2_OFLAG_ZERO : 0;
+
+	for (; v < end; v += q->cs) {
+		struct qcow2_slot *s;
+		uint64_t i, first = 0, n = 0;
+		struct map m;
+		int rc = l2_slot(d, v, false, &s, &i);
+
+		if (rc < 0)
+			return rc;
+		if (!s)
+			continue;
+		rc = classify(d, v, be64toh(((uint64_t *)(void *)s->buf)[i]), &m);
+		if (rc < 0)
+			return rc;
+		if (m.kind == K_COMPRESSED)
+			compressed_range(q, m.entry, &first, &n);
+		else if (m.host)
+			first = m.host, n = 1;
+		if (m.entry == blank)
+			continue;
+		l2_set(s, i, blank);
+		if (n) {
+			rc = qcow2_free_later(d, first, n);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
