@@ -194,10 +194,49 @@ static int open_log(struct backd *bd, struct cons *c)
 }
 
 /* The pty `kxl console` (or any terminal program) opens; raw, as xenconsoled makes it. */
+
+/*
+ * Writes console/tty only while the domain's console directory exists: the
+ * toolstack may remove /local/domain/N at any moment (a failed create, a
+ * destroy), and a plain write would bring it back through implicit parent
+ * creation. The transaction makes the check and the write one step.
+ */
+static int publish_tty(struct backd *bd, uint32_t domid, const char *tty)
+{
+	char dir[64], path[80];
+
+	snprintf(dir, sizeof(dir), "/local/domain/%" PRIu32 "/console", domid);
+	snprintf(path, sizeof(path), "%s/tty", dir);
+	for (unsigned tries = 0; tries < 16; tries++) {
+		xs_transaction_t t = xs_transaction_start(bd->xs);
+		unsigned len;
+		void *v;
+
+		if (t == XBT_NULL)
+			return -errno;
+		v = xs_read(bd->xs, t, dir, &len);
+		if (!v) {
+			int rc = -errno;
+			xs_transaction_end(bd->xs, t, true);
+			return rc;
+		}
+		free(v);
+		if (!xs_write(bd->xs, t, path, tty, (unsigned)strlen(tty))) {
+			int rc = -errno;
+			xs_transaction_end(bd->xs, t, true);
+			return rc;
+		}
+		if (xs_transaction_end(bd->xs, t, false))
+			return 0;
+		if (errno != EAGAIN)
+			return -errno;
+	}
+	return -EAGAIN;
+}
+
 static int open_pty(struct backd *bd, struct cons *c)
 {
 	struct termios t;
-	char path[64];
 	int rc;
 
 	c->master_fd = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -211,9 +250,7 @@ static int open_pty(struct backd *bd, struct cons *c)
 	cfmakeraw(&t);
 	if (tcsetattr(c->slave_fd, TCSANOW, &t) < 0)
 		return -errno;
-	snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/console/tty", c->dom->domid);
-	if (!xs_write(bd->xs, XBT_NULL, path, c->tty, strlen(c->tty))) {
-		rc = -errno;
+	if ((rc = publish_tty(bd, c->dom->domid, c->tty)) < 0) {
 		c->tty[0] = 0;
 		return rc;
 	}
