@@ -41,7 +41,11 @@ static void start_xs(const char *dir)
 	snprintf(xs_sock, sizeof(xs_sock), "%s/xs.sock", dir);
 	snprintf(xs_log, sizeof(xs_log), "%s/xs.log", dir);
 	bench_path(bin, sizeof(bin), "dom0-tools/kxenstored/kxenstored");
+	fflush(stdout);
 	if (!(xs_pid = fork())) {
+		/* Its log goes to xs_log; our stdout may be a pipe someone waits on. */
+		freopen("/dev/null", "w", stdout);
+		freopen("/dev/null", "w", stderr);
 		execl(bin, "kxenstored", "-f", "-s", xs_sock, "-H", bench_hv.sock, "-l", xs_log, (char *)NULL);
 		_exit(127);
 	}
@@ -281,7 +285,7 @@ static unsigned add_domains(struct xs_handle *xs, unsigned want, uint32_t *ids, 
 	char err[KXBUILD_ERR_MAX], path[128], val[32];
 
 	for (unsigned n = have; n < want; n++) {
-		struct kxbuild_config cfg = { .mem_bytes = 2u << 20, .vcpus = 1, .paused = 1,
+		struct kxbuild_config cfg = { .mem_bytes = 4u << 20, .vcpus = 1, .paused = 1,
 			.kernel = bench_guest_kernel(), .cmdline = "idle" };
 		struct kxbuild_result res;
 		snprintf(val, sizeof(val), "xsb%u", n);
@@ -379,6 +383,10 @@ int main(int argc, char **argv)
 	uint32_t *ids = calloc(big, sizeof(*ids));
 	long rss0 = xs_rss_kib();
 	unsigned have = add_domains(xs, 10, ids, 0);
+	if (have < 10) {
+		printf("%s: could not build 10 domains; no domain figures\n", PROG);
+		return 1;
+	}
 	double rd10, wr10, rdN, wrN;
 	long rss10 = xs_rss_kib();
 	domain_latency(have, ids, &rd10, &wr10);
