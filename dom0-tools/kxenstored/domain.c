@@ -1,4 +1,5 @@
 /* domain.c: introduced domains: INTRODUCE, RELEASE, cut-off, and the @introduceDomain/@releaseDomain watches. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,4 +71,23 @@ void domain__cut_off(struct xs_server *srv, struct xs_conn *c, const char *why)
 	if (d && d->conn == c)
 		d->conn = NULL;
 	conn__free(c);
+}
+
+void domain__forget_home(struct xs_server *srv, unsigned domid)
+{
+	struct xs_ctx x = { .srv = srv, .domid = 0, .target = XS_DOMID_NONE, .privileged = true };
+	struct xs_view v;
+	char home[48], link[56], vm[64] = "";
+
+	snprintf(home, sizeof(home), "/local/domain/%u", domid);
+	snprintf(link, sizeof(link), "%s/vm", home);
+	/* Only a /vm/NAME the toolstack wrote: the guest could not have changed the key. */
+	if (op__read(&x, link, &v) == 0 && v.exists && v.vlen > 4 && v.vlen < sizeof(vm) &&
+	    !memcmp(v.value, "/vm/", 4) && !memchr(v.value + 4, '/', v.vlen - 4) &&
+	    !memchr(v.value, 0, v.vlen))
+		snprintf(vm, sizeof(vm), "%.*s", (int)v.vlen, v.value);
+	if (vm[0] && op__rm(&x, vm) == 0)
+		server__log(srv, "removed %s of dead d%u", vm, domid);
+	if (op__rm(&x, home) == 0)
+		server__log(srv, "removed %s of dead d%u", home, domid);
 }

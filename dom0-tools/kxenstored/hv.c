@@ -144,8 +144,10 @@ void hv__check_domains(struct hv *hv, struct xs_server *srv)
 			next = d->hnext;
 			const struct kxctl_dominfo *i = bsearch(&d->domid, list, n, sizeof(*list), cmp_dom);
 			if (!i || (i->flags & KXCTL_DOMF_DYING)) {
-				server__log(srv, "d%u is gone", d->domid);
-				domain__release(srv, d->domid);
+				unsigned id = d->domid;
+				server__log(srv, "d%u is gone", id);
+				domain__release(srv, id);
+				domain__forget_home(srv, id);
 			} else if ((i->flags & (KXCTL_DOMF_SHUTDOWN | KXCTL_DOMF_CRASHED)) && !d->shutdown) {
 				/* Xen tells @releaseDomain watchers about shutdowns as well. */
 				d->shutdown = true;

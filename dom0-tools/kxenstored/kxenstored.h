@@ -321,6 +321,12 @@ struct xs_domain *domain__find(struct xs_server *srv, unsigned domid);
 int domain__introduce(struct xs_server *srv, unsigned domid, uint64_t gfn, unsigned port);
 /* RELEASE or death: drops the connection, its watches and transactions; fires @releaseDomain. */
 int domain__release(struct xs_server *srv, unsigned domid);
+/*
+ * A dead domain's nodes go away with it: removes /local/domain/N and the
+ * /vm/UUID its vm key names (firing their watches), as libxl's destroy does,
+ * so domains kxen-hv destroys on its own leave nothing behind either.
+ */
+void domain__forget_home(struct xs_server *srv, unsigned domid);
 /* Gives nodes still owned by a dead domain to dom0 (Xen, XSA-322): a reused domid must not inherit them. */
 void store__chown_all(struct xs_store *s, unsigned from, unsigned to);
 /* Cuts a misbehaving guest off (keeps the domain record until release). */
