@@ -2,13 +2,14 @@
 /*
  * kxen-hv itself only destroys or preserves a domain that has shut down.
  * Restarts and core dumps need the toolstack, so, as xl does, kxl create
- * leaves one small process per domain that needs it. It polls the domain's
- * info (kxen-hv has no event stream on main yet; KXCTL_DOMAIN_EVENTS will
- * replace the poll) and exits when the domain is gone or preserved.
+ * leaves one small process per domain that needs it. It sleeps on kxen-hv's
+ * domain-events eventfd, looks at its domain's info when woken, and exits
+ * when the domain is gone or preserved.
  */
 #include <config.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,8 @@
 #include "kxl.h"
 #include "kxconfig.h"
 
-#define MONITOR_POLL_MS       100
+/* Woken by kxen-hv's domain-events eventfd; the timeout only covers a lost wake-up. */
+#define MONITOR_POLL_MS       2000
 #define RESTART_BURST_DEFAULT 5     /* restarts allowed ... */
 #define RESTART_WINDOW_DEFAULT 60   /* ... within this many seconds */
 #define RESTART_LIMIT_ENV     "KXL_RESTART_LIMIT"   /* "BURST/SECONDS" */
@@ -164,7 +166,7 @@ static int act(struct monitor *m, const struct kxctl_dominfo *info)
 static int monitor_run(const uint8_t uuid[16], uint32_t domid)
 {
 	struct monitor m = { .domid = domid };
-	struct timespec pause = { 0, MONITOR_POLL_MS * 1000000L };
+	int efd = -1;
 	char err[1024];
 	int r;
 
@@ -177,6 +179,8 @@ static int monitor_run(const uint8_t uuid[16], uint32_t domid)
 	}
 	if ((r = kxl_connect(&m.h)))
 		goto out;
+	if (kxctrl_domain_events_fd(m.h, &efd) < 0)
+		efd = -1;   /* an older kxen-hv: poll */
 	for (;;) {
 		struct kxctl_dominfo info;
 		r = kxctrl_domain_info(m.h, m.domid, &info);
@@ -198,9 +202,16 @@ static int monitor_run(const uint8_t uuid[16], uint32_t domid)
 		}
 		if ((info.flags & (KXCTL_DOMF_SHUTDOWN | KXCTL_DOMF_CRASHED)) && !act(&m, &info))
 			break;
-		nanosleep(&pause, NULL);
+		struct pollfd p = { .fd = efd, .events = POLLIN };
+		if (poll(&p, efd >= 0 ? 1 : 0, efd >= 0 ? MONITOR_POLL_MS : 100) > 0) {
+			uint64_t count;
+			if (read(efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+				break;
+		}
 	}
 out:
+	if (efd >= 0)
+		close(efd);
 	kxctrl_close(m.h);
 	kxconfig_free(m.cfg);
 	free(m.starts);
