@@ -11,7 +11,7 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "If an on_* action is restart, rename-restart or coredump-*, a monitor process\n"
 	  "stays behind to carry it out (its log: $KXEN_STATE_DIR/UUID.log).\n"
 	  "  -p        leave the domain paused after building it (start it with unpause)\n"
-	  "  -c        attach to the console afterwards (needs 'kxl console')\n"
+	  "  -c        attach to the new domain's console (as kxl console; Ctrl-] detaches)\n"
 	  "  -F        run the monitor in the foreground until the domain is gone\n"
 	  "With the global -N, prints the parsed config and the build plan and stops.\n"
 	  "A <kernel> that does not exist is looked for as $KXEN_GUEST_DIR/BASENAME,\n"

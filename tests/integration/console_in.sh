@@ -54,6 +54,19 @@ wait_pane "echo: bye"
 wait_pane "KXL-EXIT=0"
 pass "quit through a second attach; kxl console ends when the domain goes"
 
+# kxl create -c: the new domain's console straight away, input included.
+S=c3
+mkcfg cc "echo"
+tmux -S "$TM" new-session -d -s c3 -x 100 -y 20 \
+	"env XENSTORED_PATH='$XENSTORED_PATH' KXEN_HV_SOCKET='$KXEN_HV_SOCKET' KXEN_SCHEMA='$KXEN_SCHEMA' KXEN_STATE_DIR='$KXEN_STATE_DIR' '$KXL' create -c '$T/cc.xml'; echo KXL-EXIT=\$?; sleep 30"
+wait_pane "echo: ready"
+tmux -S "$TM" send-keys -t c3 "from create" Enter
+wait_pane "echo: FROM CREATE \(11 chars\)"
+tmux -S "$TM" send-keys -t c3 C-]
+wait_pane "KXL-EXIT=0"
+"$KXL" destroy cc || fail "destroy cc"
+pass "kxl create -c attaches to the new console"
+
 # Clear errors.
 "$KXL" console nosuchdomain > "$T/err" 2>&1 && fail "kxl console on a missing domain succeeded"
 grep -q "no domain named or numbered 'nosuchdomain'" "$T/err" || { cat "$T/err"; fail "unclear error for a missing domain"; }
