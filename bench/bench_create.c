@@ -373,6 +373,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	bench_require_kvm(PROG);
 	bench_start_hv(PROG);
+	bench_start_xenstored(PROG);   /* kxl create introduces domains */
 	bench_path(kxl, sizeof(kxl), "dom0-tools/kxl/kxl");
 	have_kxl = !force_builder && access(kxl, X_OK) == 0;
 	if (!force_builder && !have_kxl)

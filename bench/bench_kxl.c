@@ -77,6 +77,7 @@ int main(int argc, char **argv)
 	(void)argv;
 	bench_require_kvm(PROG);
 	bench_start_hv(PROG);
+	bench_start_xenstored(PROG);   /* kxl create introduces domains */
 	bench_path(kxl, sizeof(kxl), "dom0-tools/kxl/kxl");
 	if (access(kxl, X_OK) || !ids) {
 		fprintf(stderr, "%s: %s is not built\n", PROG, kxl);

@@ -17,56 +17,6 @@
 #define POLL_NS 1000000ull   /* log polling only finds results; it times nothing */
 #define WAIT_NS (120ull * 1000000000ull)
 
-static pid_t xs_pid;
-static char xs_sock[320];
-
-static void stop_xenstored(void)
-{
-	if (xs_pid > 0) {
-		kill(xs_pid, SIGTERM);
-		waitpid(xs_pid, NULL, 0);
-		xs_pid = 0;
-	}
-}
-
-/* The private kxenstored from the build tree, on a socket in the benchmark's directory. */
-static void start_xenstored(void)
-{
-	char bin[4096], logf[320];
-
-	bench_path(bin, sizeof(bin), "dom0-tools/kxenstored/kxenstored");
-	if (access(bin, X_OK) != 0) {
-		printf("%s: %s is not built\n", PROG, bin);
-		exit(1);
-	}
-	snprintf(xs_sock, sizeof(xs_sock), "%s/xs.sock", bench_hv.dir);
-	snprintf(logf, sizeof(logf), "%s/xs.log", bench_hv.dir);
-	xs_pid = fork();
-	if (xs_pid < 0) {
-		perror("fork");
-		exit(1);
-	}
-	if (xs_pid == 0) {
-		execl(bin, "kxenstored", "-f", "-s", xs_sock, "-H", bench_hv.sock, "-l", logf, (char *)NULL);
-		_exit(127);
-	}
-	atexit(stop_xenstored);
-	for (int i = 0; i < 400; i++) {
-		struct stat st;
-
-		if (stat(xs_sock, &st) == 0)
-			return;
-		if (waitpid(xs_pid, NULL, WNOHANG) == xs_pid) {
-			xs_pid = 0;
-			printf("%s: kxenstored exited at start (log in %s)\n", PROG, logf);
-			bench_keep_log();
-			exit(1);
-		}
-		bench_sleep_ns(10000000);
-	}
-	printf("%s: kxenstored did not create %s\n", PROG, xs_sock);
-	exit(1);
-}
 
 static int build(const char *name, const char *cmdline, int paused, struct kxbuild_result *res)
 {
@@ -210,11 +160,10 @@ int main(int argc, char **argv)
 		runs = 20;
 	bench_require_kvm(PROG);
 	bench_start_hv(PROG);
-	start_xenstored();
-	setenv("XENSTORED_PATH", xs_sock, 1);
+	bench_start_xenstored(PROG);
 	xs = xs_open(0);
 	if (!xs) {
-		printf("%s: xs_open %s: %s\n", PROG, xs_sock, strerror(errno));
+		printf("%s: xs_open %s: %s\n", PROG, getenv("XENSTORED_PATH"), strerror(errno));
 		return 1;
 	}
 

@@ -20,44 +20,9 @@
 
 #define PROG "bench_xenstore"
 
-static char xs_sock[512], xs_log[512];
+static char xs_sock[512];
 static pid_t xs_pid;
 static double run_s = 1.0;
-
-static void stop_xs(void)
-{
-	if (xs_pid > 0) {
-		kill(xs_pid, SIGTERM);
-		waitpid(xs_pid, NULL, 0);
-		xs_pid = 0;
-	}
-}
-
-/* Starts the kxenstored of the build tree on a private socket (next to the private kxen-hv's). */
-static void start_xs(const char *dir)
-{
-	char bin[4096];
-
-	snprintf(xs_sock, sizeof(xs_sock), "%s/xs.sock", dir);
-	snprintf(xs_log, sizeof(xs_log), "%s/xs.log", dir);
-	bench_path(bin, sizeof(bin), "dom0-tools/kxenstored/kxenstored");
-	fflush(stdout);
-	if (!(xs_pid = fork())) {
-		/* Its log goes to xs_log; our stdout may be a pipe someone waits on. */
-		freopen("/dev/null", "w", stdout);
-		freopen("/dev/null", "w", stderr);
-		execl(bin, "kxenstored", "-f", "-s", xs_sock, "-H", bench_hv.sock, "-l", xs_log, (char *)NULL);
-		_exit(127);
-	}
-	atexit(stop_xs);
-	for (int i = 0; i < 200 && access(xs_sock, F_OK); i++)
-		bench_sleep_ns(20000000);
-	if (access(xs_sock, F_OK)) {
-		fprintf(stderr, "%s: kxenstored did not start (%s)\n", PROG, bin);
-		exit(1);
-	}
-	setenv("XENSTORED_PATH", xs_sock, 1);
-}
 
 static long xs_rss_kib(void)
 {
@@ -330,7 +295,8 @@ int main(int argc, char **argv)
 	}
 	bench_require_kvm(PROG);
 	bench_start_hv(PROG);
-	start_xs(bench_hv.dir);
+	xs_pid = bench_start_xenstored(PROG);
+	snprintf(xs_sock, sizeof(xs_sock), "%s", getenv("XENSTORED_PATH"));
 	signal(SIGPIPE, SIG_IGN);
 
 	struct xs_handle *xs = xs_open(0);

@@ -171,9 +171,22 @@ reaped:
 	remove_dir();
 }
 
+static pid_t xs_pid = -1;
+
+static void stop_xenstored(void)
+{
+	if (xs_pid > 0) {
+		kill(xs_pid, SIGTERM);
+		waitpid(xs_pid, NULL, 0);
+		xs_pid = -1;
+	}
+}
+
 static void on_signal(int sig)
 {
 	/* Only async-signal-safe calls (kill, waitpid, nanosleep, unlink, rmdir): the hypervisor must not outlive us. */
+	if (xs_pid > 0)
+		kill(xs_pid, SIGTERM);
 	if (bench_hv.pid > 0) {
 		struct timespec ts = { 0, 10000000 };
 
@@ -346,4 +359,50 @@ int bench_log_wait_dom(kxctrl *h, struct bench_log *l, uint32_t domid, const cha
 void bench_keep_log(void)
 {
 	keep_dir = 1;
+}
+
+pid_t bench_start_xenstored(const char *prog)
+{
+	char bin[PATH_MAX], sock[sizeof(bench_hv.dir) + 16], logf[sizeof(bench_hv.dir) + 16];
+
+	bench_path(bin, sizeof(bin), "dom0-tools/kxenstored/kxenstored");
+	if (access(bin, X_OK) != 0) {
+		fprintf(stderr, "%s: %s is not built: %s\n", prog, bin, strerror(errno));
+		exit(1);
+	}
+	snprintf(sock, sizeof(sock), "%s/xs.sock", bench_hv.dir);
+	snprintf(logf, sizeof(logf), "%s/xs.log", bench_hv.dir);
+	fflush(stdout);
+	xs_pid = fork();
+	if (xs_pid < 0) {
+		fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
+		exit(1);
+	}
+	if (xs_pid == 0) {
+		/* Its log goes to logf; our stdout may be a pipe someone waits on. */
+		int fd = open("/dev/null", O_WRONLY);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		execl(bin, "kxenstored", "-f", "-s", sock, "-H", bench_hv.sock, "-l", logf, (char *)NULL);
+		_exit(127);
+	}
+	atexit(stop_xenstored);
+	for (int i = 0; i < 500; i++) {
+		if (access(sock, F_OK) == 0) {
+			setenv("XENSTORED_PATH", sock, 1);
+			return xs_pid;
+		}
+		if (waitpid(xs_pid, NULL, WNOHANG) == xs_pid) {
+			xs_pid = -1;
+			break;
+		}
+		bench_sleep_ns(10000000);
+	}
+	keep_dir = 1;
+	fprintf(stderr, "%s: kxenstored did not start; see %s\n", prog, logf);
+	exit(1);
 }

@@ -1,4 +1,4 @@
-/* Shared benchmark plumbing: a private kxen-hv, /dev/kvm checks, clocks, statistics, log polling. */
+/* Shared benchmark plumbing: a private kxen-hv and kxenstored, /dev/kvm checks, clocks, statistics, log polling. */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
@@ -33,6 +33,12 @@ void bench_require_kvm(const char *prog);
 void bench_start_hv(const char *prog);
 /* Stops kxen-hv now (also done automatically at exit). */
 void bench_stop_hv(void);
+/*
+ * Starts kxenstored from the build tree next to the private kxen-hv and
+ * points $XENSTORED_PATH at it (kxl create needs it); stopped at exit.
+ * Call after bench_start_hv. Returns its pid.
+ */
+pid_t bench_start_xenstored(const char *prog);
 /* Keep the private directory (with hv.log) at exit, for a failed run. */
 void bench_keep_log(void);
 
