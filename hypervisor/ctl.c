@@ -468,15 +468,26 @@ static int listen_on(const char *path)
 		return -EADDRINUSE;
 	}
 	close(fd);
-	unlink(path);
+	/*
+	 * Bound under a temporary name and renamed into place once listening:
+	 * whoever sees the socket file (kxenstored, a test) is never refused.
+	 */
+	char tmp[sizeof(sa.sun_path)];
+	if (snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
+		hvlog("(XEN) control socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, tmp);
+	unlink(tmp);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	mode_t old = umask(0077);
 	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (rc < 0 || listen(fd, 64) < 0) {
+	if (rc < 0 || listen(fd, 64) < 0 || rename(tmp, path) < 0) {
 		rc = -errno;
+		unlink(tmp);
 		close(fd);
 		hvlog("(XEN) cannot listen on %s: %s", path, strerror(-rc));
 		return rc;

@@ -61,16 +61,22 @@ static void update(struct xs_conn *c)
 	c->priv = (void *)(uintptr_t)want;
 }
 
+/*
+ * The socket appears under its name only once it is listening: it is bound
+ * under a temporary name and renamed into place, so a client that sees the
+ * file (a boot script, a test) never meets a socket that refuses it.
+ */
 static int listen_on(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char tmp[sizeof(sa.sun_path)];
 	int fd;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
 		fprintf(stderr, "kxenstored: socket path too long: %s\n", path);
 		return -1;
 	}
-	strcpy(sa.sun_path, path);
+	strcpy(sa.sun_path, tmp);
 	char dir[sizeof(sa.sun_path)];
 	strcpy(dir, path);
 	char *slash = strrchr(dir, '/');
@@ -80,10 +86,12 @@ static int listen_on(const char *path)
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
-	unlink(path);
+	unlink(tmp);
 	mode_t old = umask(0077);   /* root only, as Xen's socket: it grants dom0's powers */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0 ||
+	    rename(tmp, path) < 0) {
 		fprintf(stderr, "kxenstored: cannot listen on %s: %s\n", path, strerror(errno));
+		unlink(tmp);
 		umask(old);
 		close(fd);
 		return -1;

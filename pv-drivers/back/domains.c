@@ -10,6 +10,9 @@
 #include <unistd.h>
 #include "backd.h"
 
+#define CONNECT_TRIES   100
+#define CONNECT_WAIT_US 100000
+
 /*
  * A rescan this often is a safety net for anything no event reported; a
  * list costs kxen-hv ~25 us, so this is idle-cheap.
@@ -162,12 +165,16 @@ int backd_domains_start(struct backd *bd)
 	const char *xsp = getenv("XENSTORED_PATH");
 	int rc, tfd, efd;
 
-	if ((rc = kxctrl_open(bd->opt.hv_socket, &bd->hv))) {
+	/* Daemons started together at boot come up in any order: give the others 10 s. */
+	for (unsigned i = 0; (rc = kxctrl_open(bd->opt.hv_socket, &bd->hv)) && i < CONNECT_TRIES; i++)
+		usleep(CONNECT_WAIT_US);
+	if (rc) {
 		backd_log("cannot connect to kxen-hv at %s: %s", kxctrl_socket_path(bd->opt.hv_socket),
 			  strerror(-rc));
 		return rc;
 	}
-	bd->xs = xs_open(XS_OPEN_SOCKETONLY);
+	for (unsigned i = 0; !(bd->xs = xs_open(XS_OPEN_SOCKETONLY)) && i < CONNECT_TRIES; i++)
+		usleep(CONNECT_WAIT_US);
 	if (!bd->xs) {
 		rc = -errno;
 		backd_log("cannot connect to xenstore at %s: %s (is kxenstored running? "
