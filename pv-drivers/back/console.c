@@ -237,7 +237,6 @@ static int publish_tty(struct backd *bd, uint32_t domid, const char *tty)
 static int open_pty(struct backd *bd, struct cons *c)
 {
 	struct termios t;
-	int rc;
 
 	c->master_fd = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (c->master_fd < 0 || grantpt(c->master_fd) < 0 || unlockpt(c->master_fd) < 0 ||
@@ -250,10 +249,6 @@ static int open_pty(struct backd *bd, struct cons *c)
 	cfmakeraw(&t);
 	if (tcsetattr(c->slave_fd, TCSANOW, &t) < 0)
 		return -errno;
-	if ((rc = publish_tty(bd, c->dom->domid, c->tty)) < 0) {
-		c->tty[0] = 0;
-		return rc;
-	}
 	return 0;
 }
 
@@ -320,6 +315,14 @@ static int console_attach(struct backd *bd, struct backd_dom *dom)
 		step = "set up its pty";
 		goto fail;
 	}
+	/*
+	 * Not fatal: the log must still get what the ring holds. A guest that
+	 * printed and powered off at once is gone (its home with it) by now,
+	 * and detaching drains its last words.
+	 */
+	if ((rc = publish_tty(bd, dom->domid, c->tty)))
+		backd_log("d%" PRIu32 ": console/tty not published (%s): %s", dom->domid,
+			  rc == -ENOENT ? "the domain's home is gone" : "xenstore", strerror(-rc));
 	cons_ring__init(&c->ring, c->page);
 	if ((rc = backd_fd_add(bd, c->notify_fd, EPOLLIN, on_guest, c)) ||
 	    (rc = backd_fd_add(bd, c->master_fd, EPOLLIN, on_pty, c))) {

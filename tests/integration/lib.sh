@@ -29,13 +29,14 @@ BACKDPID=
 # PIDs of the kxl monitors this test's creates left behind (they exit when their domain goes).
 monitor_pids() { cat "$KXEN_STATE_DIR"/*.pid 2>/dev/null; }
 
+# KXEN_KEEP=PREFIX keeps a copy of each test's directory (logs, sockets) as PREFIX.PID, for debugging.
 cleanup() {
 	for p in $(monitor_pids); do kill "$p" 2>/dev/null; done
 	for pid in $BACKDPID $XSPID $HVPID; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	rm -rf "$T"
+	[ -n "${KXEN_KEEP:-}" ] && cp -r "$T" "$KXEN_KEEP.$$" 2>/dev/null; rm -rf "$T"
 }
 trap cleanup EXIT
 
