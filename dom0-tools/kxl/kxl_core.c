@@ -2,6 +2,7 @@
 #include <config.h>
 #include <elf.h>
 #include <errno.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@
 #include <stdint.h>   /* the Xen headers assume it */
 #include <xen/xen.h>
 #include "kxl.h"
+
+#define CONTEXT_TRIES   200
+#define CONTEXT_WAIT_NS 10000000L
 
 #define CORE_NOTE_NAME "CORE"
 #define CORE_ALIGN 4096
@@ -73,7 +77,14 @@ int kxl_core_dump(kxctrl *h, uint32_t domid, const char *path, char *err, size_t
 	}
 	for (unsigned i = 0; i < nv; i++) {
 		vcpu_guest_context_t ctx;
-		if ((r = kxctrl_vcpu_context(h, domid, i, &ctx))) {
+		/*
+		 * A pause takes effect when each vCPU next leaves KVM_RUN, a moment
+		 * after the request: until then kxen-hv answers EBUSY. Give it 2 s.
+		 */
+		for (unsigned tries = 0; (r = kxctrl_vcpu_context(h, domid, i, &ctx)) == -EBUSY &&
+		                         tries < CONTEXT_TRIES; tries++)
+			nanosleep(&(struct timespec){ 0, CONTEXT_WAIT_NS }, NULL);
+		if (r) {
 			snprintf(err, errlen, "registers of vCPU %u: %s", i, strerror(-r));
 			goto out;
 		}
