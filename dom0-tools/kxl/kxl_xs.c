@@ -9,6 +9,7 @@
 #include <xenstore.h>
 #include "kxl.h"
 #include "kxl_xs.h"
+#include "kxl_dev.h"
 #include "kxconfig.h"
 
 #define XS_DEFAULT_SOCKET "/run/xenstored/socket"
@@ -190,6 +191,7 @@ void kxl_xs_forget(struct xs_handle *xs, uint32_t domid)
 		xs_rm(xs, XBT_NULL, vm);
 	free(vm);
 	xs_rm(xs, XBT_NULL, dom);
+	kxl_dev_forget_domain(xs, domid);
 	/* kxenstored also releases dying domains itself (KXCTL_DOMAIN_EVENTS): ENOENT is fine. */
 	xs_release_domain(xs, domid);
 }
