@@ -86,7 +86,7 @@ static int random_io(const char *app, struct blkfront *bf, bool write, uint64_t 
 		int rc;
 
 		if (write)
-			fill((uint64_t *)page, PAGE_SIZE, off, 1);
+			fill((uint64_t *)page, PAGE_SIZE, off, 0);
 		t0 = clock_now_ns();
 		rc = blkfront_rw(bf, write, off / 512, page, PAGE_SIZE);
 		t += clock_now_ns() - t0;
@@ -95,7 +95,7 @@ static int random_io(const char *app, struct blkfront *bf, bool write, uint64_t 
 			       (unsigned long)off, rc);
 			return -1;
 		}
-		if (!write && check((uint64_t *)page, PAGE_SIZE, off, 1) >= 0) {
+		if (!write && check((uint64_t *)page, PAGE_SIZE, off, 0) >= 0) {
 			printk("%s: FAIL random read at %lu: wrong data\n", app, (unsigned long)off);
 			return -1;
 		}
