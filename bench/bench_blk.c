@@ -49,6 +49,7 @@ static pid_t spawn(char *const argv[], bool wait_exit)
 	if (pid == 0) {
 		setenv("KXEN_HV_SOCKET", bench_hv.sock, 1);
 		setenv("XENSTORED_PATH", xs_sock, 1);
+		setenv("KXEN_RUN_DIR", bench_hv.dir, 1);   /* kxen-backd's statistics: never /run/kxen */
 		execv(argv[0], argv);
 		_exit(127);
 	}

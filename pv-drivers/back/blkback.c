@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <xen/io/xenbus.h>
 #include <xen/io/protocols.h>
@@ -31,6 +33,7 @@ struct vbd {
 	struct blkio io;
 	bool connected;
 	int dead_fd;
+	uint64_t created_ns;       /* the domain's, in the stats file: tells a new domain from an old one */
 	struct vbd *next;
 };
 
@@ -44,6 +47,8 @@ struct bb_dom {
 static struct {
 	struct backd *bd;
 	struct xs_handle *xs;
+	int stats_fd;              /* timerfd: counters published once a second */
+	char stats_dir[256];
 } bb;
 
 static void vlog(struct vbd *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -123,6 +128,11 @@ static void disconnect(struct vbd *v)
 	close(v->dead_fd);
 	v->dead_fd = -1;
 	v->connected = false;
+	if (bb.stats_dir[0]) {
+		char path[320];
+		snprintf(path, sizeof(path), "%s/%" PRIu32 "-%u", bb.stats_dir, v->dom->domid, v->devid);
+		unlink(path);
+	}
 	vlog(v, "disconnected");
 }
 
@@ -281,6 +291,10 @@ static int connect_fe(struct vbd *v)
 		goto bad_hv;
 	}
 	v->connected = true;
+	{
+		struct kxctl_dominfo di;
+		v->created_ns = kxctrl_domain_info(v->io.hv, v->dom->domid, &di) ? 0 : di.created_ns;
+	}
 	vlog(v, "connected: %u-page ring, port %lu, %s grants", nr, port,
 	     v->io.persistent ? "persistent" : "per-request");
 	set_state(v, XenbusStateConnected);
@@ -432,6 +446,60 @@ static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
 	}
 }
 
+/* One small file per connected vbd (dom0-tools/kxtop/devstats.h), replaced atomically. */
+static void publish_stats(struct vbd *v)
+{
+	char path[320], tmp[330];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%" PRIu32 "-%u", bb.stats_dir, v->dom->domid, v->devid);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+	        v->created_ns, (uint64_t)v->io.st.oo_req, (uint64_t)v->io.st.rd_req,
+	        (uint64_t)v->io.st.wr_req, (uint64_t)v->io.st.rd_sect, (uint64_t)v->io.st.wr_sect);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+	else
+		unlink(tmp);
+}
+
+static void on_stats(struct backd *bd, int fd, uint32_t ev, void *arg)
+{
+	uint64_t ticks;
+
+	if (read(fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	for (struct backd_dom *d = bd->doms; d; d = d->next) {
+		struct bb_dom *b = d->priv[BLKBACK_SLOT];
+		for (struct vbd *v = b ? b->vbds : NULL; v; v = v->next)
+			if (v->connected)
+				publish_stats(v);
+	}
+}
+
+static void stats_init(struct backd *bd)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	const char *run = getenv("KXEN_RUN_DIR");
+
+	snprintf(bb.stats_dir, sizeof(bb.stats_dir), "%s/vbd", run && *run ? run : "/run/kxen");
+	if (mkdir(run && *run ? run : "/run/kxen", 0755) < 0 && errno != EEXIST)
+		goto off;
+	if (mkdir(bb.stats_dir, 0755) < 0 && errno != EEXIST)
+		goto off;
+	bb.stats_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (bb.stats_fd >= 0 && timerfd_settime(bb.stats_fd, 0, &its, NULL) == 0 &&
+	    backd_fd_add(bd, bb.stats_fd, EPOLLIN, on_stats, NULL) == 0)
+		return;
+off:
+	/* Counters are a convenience: serving disks does not depend on them. */
+	backd_log("vbd: no statistics for kxtop in %s: %s", bb.stats_dir, strerror(errno));
+	bb.stats_dir[0] = 0;
+}
+
 static int bb_init(struct backd *bd)
 {
 	if (bb.xs)
@@ -440,6 +508,7 @@ static int bb_init(struct backd *bd)
 	bb.xs = xs_open(XS_OPEN_SOCKETONLY);
 	if (!bb.xs)
 		return -errno;
+	stats_init(bd);
 	return backd_fd_add(bd, xs_fileno(bb.xs), EPOLLIN, on_xs, NULL);
 }
 

@@ -270,6 +270,7 @@ static bool drain(struct blkio *io, struct blkreq *req)
 			die(io, "ring indexes are corrupt (req_prod more than a ring ahead)");
 			return false;
 		}
+
 		while (io->ring.req_cons != rp) {
 			blkif_request_t raw;
 			int notify;
