@@ -366,6 +366,8 @@ static int map_ring(struct blkio *io, const grant_ref_t *refs, unsigned nr, cons
 	}
 	close(memfd);
 	BACK_RING_INIT(&io->ring, (blkif_sring_t *)base, len);
+	/* A ring that was served before (kxen-backd restarted) resumes after its last response. */
+	io->ring.req_cons = io->ring.rsp_prod_pvt = __atomic_load_n(&io->ring.sring->rsp_prod, __ATOMIC_RELAXED);
 	return 0;
 }
 
