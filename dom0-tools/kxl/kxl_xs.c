@@ -183,6 +183,8 @@ void kxl_xs_forget(struct xs_handle *xs, uint32_t domid)
 	unsigned len;
 	char *vm;
 
+	/* Backend directories first: the domain directory goes last, as it did before devices existed. */
+	kxl_dev_forget_domain(xs, domid);
 	snprintf(dom, sizeof(dom), "/local/domain/%u", domid);
 	snprintf(link, sizeof(link), "%s/vm", dom);
 	vm = xs_read(xs, XBT_NULL, link, &len);
@@ -191,7 +193,6 @@ void kxl_xs_forget(struct xs_handle *xs, uint32_t domid)
 		xs_rm(xs, XBT_NULL, vm);
 	free(vm);
 	xs_rm(xs, XBT_NULL, dom);
-	kxl_dev_forget_domain(xs, domid);
 	/* kxenstored also releases dying domains itself (KXCTL_DOMAIN_EVENTS): ENOENT is fine. */
 	xs_release_domain(xs, domid);
 }
