@@ -2,6 +2,7 @@
 #include <config.h>
 #include <stdio.h>
 #include "kxl.h"
+#include "kxl_block.h"
 
 const struct kxl_cmd kxl_cmds[] = {
 	{ "create", main_create, "[-p] [-c] [-F] FILE.xml",
@@ -102,6 +103,21 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "at /local/domain/ID/console/tty in xenstore): guest output is shown and\n"
 	  "what you type goes to the guest. Ctrl-] detaches and restores the terminal.\n"
 	  "xenstore is found at $XENSTORED_PATH (default /run/xenstored/socket)." },
+	{ "block-attach", main_block_attach, "DOM DISKSPEC",
+	  "Attach a block device (vbd) to a running domain",
+	  "DISKSPEC is xl's: 'format=raw|qcow2, vdev=xvdX, access=r|rw, target=/path'\n"
+	  "(target last) or positional '/path,FORMAT,xvdX,ACCESS'. The image is opened\n"
+	  "once to check it, then kxen-backd serves it; waits up to 5 s for the backend." },
+	{ "block-detach", main_block_detach, "[-f] [-t SECONDS] DOM VDEV",
+	  "Detach a block device from a domain",
+	  "Walks Xen's close sequence (backend Closing, the guest closes, backend\n"
+	  "Closed) and removes the device. VDEV is xvdX or the device number.\n"
+	  "  -t SECONDS  how long to wait for the close (default 10)\n"
+	  "  -f          remove the device even if it did not close in time" },
+	{ "block-list", main_block_list, "DOM...",
+	  "List a domain's block devices",
+	  "One line per vbd, as xl: device number, backend domain, handle, frontend\n"
+	  "state, event channel, ring-ref and the backend's xenstore path." },
 	{ "help", main_help, "[COMMAND]",
 	  "Show help for kxl or one command",
 	  "Without COMMAND, lists the commands. Command names may be shortened to\n"

@@ -9,6 +9,7 @@
 #include <xenstore.h>
 #include "kxl.h"
 #include "kxl_xs.h"
+#include "kxl_dev.h"
 #include "kxconfig.h"
 
 #define XS_DEFAULT_SOCKET "/run/xenstored/socket"
@@ -182,6 +183,8 @@ void kxl_xs_forget(struct xs_handle *xs, uint32_t domid)
 	unsigned len;
 	char *vm;
 
+	/* Backend directories first: the domain directory goes last, as it did before devices existed. */
+	kxl_dev_forget_domain(xs, domid);
 	snprintf(dom, sizeof(dom), "/local/domain/%u", domid);
 	snprintf(link, sizeof(link), "%s/vm", dom);
 	vm = xs_read(xs, XBT_NULL, link, &len);

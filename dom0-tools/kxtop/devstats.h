@@ -37,8 +37,13 @@ struct kxtop_devstats {
  * source is the same as no devices (the monitor must not stall on it), and
  * the call never blocks for longer than a local read.
  *
- * Today no backend publishes counters (kxen-backd's vif and vbd backends do
- * not exist yet), so every domain reports no devices. Returns 0 or -errno.
+ * vbd counters come from kxen-backd's block backend, which rewrites one
+ * file per connected device once a second (atomically, by rename):
+ * $KXEN_RUN_DIR/vbd/DOMID-DEVID (default /run/kxen/vbd) holding
+ * "created_ns oo_req rd_req wr_req rd_sect wr_sect"; a file whose created_ns
+ * is not the domain's is ignored. oo_req is always 0 (kxen-backd has no
+ * request pool to run out of). No vif counters are published yet.
+ * Returns 0 or -errno.
  */
 int devstats__get(uint32_t domid, uint64_t created_ns, struct kxtop_devstats *out);
 

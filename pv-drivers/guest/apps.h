@@ -24,6 +24,10 @@ int app_cons_garbage(int argc, char **argv);
 int app_xs_test(int argc, char **argv);
 int app_xs_bench(int argc, char **argv);
 int app_xs_watch(int argc, char **argv);
+int app_blk_test(int argc, char **argv);
+int app_blk_flush(int argc, char **argv);
+int app_blk_hostile(int argc, char **argv);
+int app_blk_hotplug(int argc, char **argv);
 
 /* The command line exactly as the builder gave it (NUL-terminated copy). */
 extern char kernel_cmdline[];

@@ -82,6 +82,10 @@ static const struct {
 	{ "xs-test", app_xs_test },
 	{ "xs-bench", app_xs_bench },
 	{ "xs-watch", app_xs_watch },
+	{ "blk-test", app_blk_test },
+	{ "blk-flush", app_blk_flush },
+	{ "blk-hostile", app_blk_hostile },
+	{ "blk-hotplug", app_blk_hotplug },
 };
 
 #define MAX_ARGS 16

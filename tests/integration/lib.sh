@@ -22,6 +22,8 @@ export KXEN_HV_SOCKET=$T/hv.sock
 export XENSTORED_PATH=$T/xs.sock
 # kxl's saved configs, monitor logs and core dumps: private, never /var/lib/kxen.
 export KXEN_STATE_DIR=$T/state KXEN_DUMP_DIR=$T/dump
+# kxen-backd's per-device statistics (kxtop reads them): private too, never /run/kxen.
+export KXEN_RUN_DIR=$T/run
 HVPID=
 XSPID=
 BACKDPID=

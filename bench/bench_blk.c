@@ -1,0 +1,324 @@
+/* bench_blk: a guest's disk (blk-test through blkfront and kxen-backd) beside the host's own I/O on the same file in the same run: MB/s, IOPS, exits per MB. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#define PROG    "bench_blk"
+#define POLL_NS 1000000ull          /* log polling only finds results and markers */
+#define WAIT_NS (300ull * 1000000000ull)
+#define CHUNK   (1u << 20)
+
+static pid_t xs_pid, backd_pid;
+static char xs_sock[320];
+
+static void stop_child(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGTERM);
+		waitpid(*pid, NULL, 0);
+		*pid = 0;
+	}
+}
+
+static void stop_daemons(void)
+{
+	stop_child(&backd_pid);
+	stop_child(&xs_pid);
+}
+
+/* Runs argv from the build tree with our private sockets in the environment. */
+static pid_t spawn(char *const argv[], bool wait_exit)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0) {
+		perror("fork");
+		exit(1);
+	}
+	if (pid == 0) {
+		setenv("KXEN_HV_SOCKET", bench_hv.sock, 1);
+		setenv("XENSTORED_PATH", xs_sock, 1);
+		setenv("KXEN_RUN_DIR", bench_hv.dir, 1);   /* kxen-backd's statistics: never /run/kxen */
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (!wait_exit)
+		return pid;
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		printf("%s: %s failed\n", PROG, argv[0]);
+		exit(1);
+	}
+	return 0;
+}
+
+static void start_daemons(void)
+{
+	char xsd[4096], backd[4096], xslog[320], blog[320], cdir[320];
+	struct stat st;
+
+	bench_path(xsd, sizeof(xsd), "dom0-tools/kxenstored/kxenstored");
+	bench_path(backd, sizeof(backd), "pv-drivers/back/kxen-backd");
+	snprintf(xs_sock, sizeof(xs_sock), "%s/xs.sock", bench_hv.dir);
+	snprintf(xslog, sizeof(xslog), "%s/xs.log", bench_hv.dir);
+	snprintf(blog, sizeof(blog), "%s/backd.log", bench_hv.dir);
+	snprintf(cdir, sizeof(cdir), "%s/console", bench_hv.dir);
+	atexit(stop_daemons);
+	xs_pid = spawn((char *const[]){ xsd, "-f", "-s", xs_sock, "-H", bench_hv.sock, "-l", xslog, NULL },
+	               false);
+	for (int i = 0; i < 400 && stat(xs_sock, &st) != 0; i++)
+		bench_sleep_ns(10000000);
+	backd_pid = spawn((char *const[]){ backd, "-f", "-H", bench_hv.sock, "-o", cdir, "-l", blog, NULL },
+	                  false);
+	bench_sleep_ns(300000000);   /* it serves once connected; the guest waits for it anyway */
+}
+
+static double mbps(uint64_t bytes, uint64_t ns)
+{
+	return ns ? (double)bytes / 1e6 / ((double)ns / 1e9) : 0;
+}
+
+struct figures {
+	double wr, rd, rwr, rrd;   /* MB/s, MB/s, IOPS, IOPS */
+	double exits_per_mb;
+};
+
+/*
+ * The host's own I/O on the file, in the order blk-test does it: 1 MiB
+ * writes then fdatasync (timed together: durable data), the file's cached
+ * pages dropped, 1 MiB reads (from the disk), random 4 KiB writes and reads.
+ */
+static void host_run(const char *path, unsigned mib, unsigned ops, struct figures *f)
+{
+	char *buf = aligned_alloc(4096, CHUNK);
+	int fd = open(path, O_RDWR);
+	uint64_t t0, span = (uint64_t)mib * CHUNK, x = 88172645463325252ull, t;
+
+	if (fd < 0 || !buf) {
+		perror(path);
+		exit(1);
+	}
+	memset(buf, 0x5a, CHUNK);
+	t0 = bench_now_ns();
+	for (uint64_t off = 0; off < span; off += CHUNK)
+		if (pwrite(fd, buf, CHUNK, (off_t)off) != CHUNK)
+			exit(1);
+	fdatasync(fd);
+	f->wr = mbps(span, bench_now_ns() - t0);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	t0 = bench_now_ns();
+	for (uint64_t off = 0; off < span; off += CHUNK)
+		if (pread(fd, buf, CHUNK, (off_t)off) != CHUNK)
+			exit(1);
+	f->rd = mbps(span, bench_now_ns() - t0);
+	for (int w = 1; w >= 0; w--) {
+		t = 0;
+		for (unsigned i = 0; i < ops; i++) {
+			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			off_t off = (off_t)((x % (span / 4096)) * 4096);
+			t0 = bench_now_ns();
+			if ((w ? pwrite(fd, buf, 4096, off) : pread(fd, buf, 4096, off)) != 4096)
+				exit(1);
+			t += bench_now_ns() - t0;
+		}
+		*(w ? &f->rwr : &f->rrd) = t ? ops * 1e9 / (double)t : 0;
+	}
+	close(fd);
+	free(buf);
+}
+
+static double result(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+
+	return p ? strtod(p + strlen(key), NULL) : -1;
+}
+
+/* The guest's reads then come from the disk, as the host's did. */
+static int drop_cache(const char *img)
+{
+	int fd = open(img, O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+	return 0;
+}
+
+struct collect {
+	uint32_t domid;
+	struct figures *f;
+	int found;
+};
+
+/* Picks blk-test's RESULT lines of our domain; stops (1) at its OK, (-1) at a FAIL. */
+static int collect_line(const char *line, void *arg)
+{
+	struct collect *c = arg;
+	char tag[32];
+	static const char *const keys[] = { "blk_write_kbps=", "blk_read_kbps=", "blk_randwrite_iops=",
+	                                    "blk_randread_iops=" };
+	double *dst[] = { &c->f->wr, &c->f->rd, &c->f->rwr, &c->f->rrd };
+
+	snprintf(tag, sizeof(tag), "(d%u) ", c->domid);
+	if (strncmp(line, tag, strlen(tag)))
+		return 0;
+	if (strstr(line, "blk-test: OK"))
+		return 1;
+	if (strstr(line, "FAIL"))
+		return -1;
+	for (int k = 0; k < 4; k++) {
+		double v = result(line, keys[k]);
+		if (v >= 0) {
+			*dst[k] = v / (k < 2 ? 1000.0 : 1.0);
+			c->found++;
+		}
+	}
+	return 0;
+}
+
+static int domain_exits(uint32_t domid, uint64_t *exits)
+{
+	struct kxctl_dominfo di;
+	int rc = kxctrl_domain_info(bench_hv.h, domid, &di);
+
+	if (!rc)
+		*exits = di.exits;
+	return rc;
+}
+
+/* One guest run: kxl create with the disk, blk-test with pause markers around the sequential phases. */
+static int guest_run(const char *img, unsigned mib, unsigned ops, unsigned round, struct figures *f)
+{
+	char kxl[4096], xml[320], line[512], name[32];
+	struct bench_log lg = { 0 };
+	uint64_t e0 = 0, e1 = 0;
+	uint32_t domid;
+	FILE *x;
+
+	snprintf(name, sizeof(name), "blk%u", round);
+	snprintf(xml, sizeof(xml), "%s/%s.xml", bench_hv.dir, name);
+	x = fopen(xml, "w");
+	if (!x)
+		return -errno;
+	fprintf(x, "<domain type='kxen'><name>%s</name><memory unit='MiB'>%u</memory><vcpu>1</vcpu>"
+	        "<os><type>xenpv</type><kernel>%s</kernel><cmdline>console=hv blk-test %u %u pause nodiscard</cmdline></os>"
+	        "<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+	        "<source file='%s'/><target dev='xvda' bus='xen'/></disk></devices></domain>\n",
+	        name, 32u, bench_guest_kernel(), mib, ops, img);
+	fclose(x);
+	bench_log_skip(bench_hv.h, &lg);
+	bench_path(kxl, sizeof(kxl), "dom0-tools/kxl/kxl");
+	{
+		char state[320];
+		snprintf(state, sizeof(state), "%s/state", bench_hv.dir);
+		setenv("KXEN_STATE_DIR", state, 1);
+	}
+	spawn((char *const[]){ kxl, "create", xml, NULL }, true);
+	if (kxctrl_domain_lookup(bench_hv.h, name, &domid))
+		return -ESRCH;
+	if (bench_log_wait_dom(bench_hv.h, &lg, domid, "blk-test: ready", line, sizeof(line), WAIT_NS, POLL_NS) ||
+	    domain_exits(domid, &e0) ||
+	    bench_log_wait_dom(bench_hv.h, &lg, domid, "blk-test: flushed", line, sizeof(line), WAIT_NS, POLL_NS) ||
+	    drop_cache(img) ||
+	    bench_log_wait_dom(bench_hv.h, &lg, domid, "blk-test: seq done", line, sizeof(line), WAIT_NS, POLL_NS) ||
+	    domain_exits(domid, &e1)) {
+		printf("%s: the guest did not get through its sequential phases (log: %s)\n", PROG, bench_hv.log);
+		bench_keep_log();
+		return -EIO;
+	}
+	f->exits_per_mb = (double)(e1 - e0) / (2.0 * mib * 1.048576);
+	struct collect c = { .domid = domid, .f = f };
+	uint64_t deadline = bench_now_ns() + WAIT_NS;
+	int rc;
+	/* One pass over the rest of the log: a wait per key would skip lines read in the same chunk. */
+	while ((rc = bench_log_poll(bench_hv.h, &lg, collect_line, &c)) == 0 && bench_now_ns() < deadline)
+		bench_sleep_ns(POLL_NS);
+	if (rc != 1 || c.found != 4) {
+		printf("%s: the guest's results are incomplete (%d of 4; log: %s)\n", PROG, c.found, bench_hv.log);
+		bench_keep_log();
+		return -EIO;
+	}
+	return 0;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	return v[n / 2];
+}
+
+int main(int argc, char **argv)
+{
+	unsigned mib = 64, ops = 2000, rounds = 3;
+	char img[320];
+	int opt;
+
+	while ((opt = getopt(argc, argv, "s:n:r:")) != -1) {
+		switch (opt) {
+		case 's': mib = (unsigned)bench_parse_count(PROG, "-s", optarg); break;
+		case 'n': ops = (unsigned)bench_parse_count(PROG, "-n", optarg); break;
+		case 'r': rounds = (unsigned)bench_parse_count(PROG, "-r", optarg); break;
+		default:
+			fprintf(stderr, "usage: %s [-s MiB] [-n random ops] [-r rounds]\n", PROG);
+			return 2;
+		}
+	}
+	if (mib > 256 || rounds > 15) {
+		fprintf(stderr, "%s: -s at most 256 (the guest's buffers), -r at most 15\n", PROG);
+		return 2;
+	}
+	bench_require_kvm(PROG);
+	bench_start_hv(PROG);
+	start_daemons();
+	snprintf(img, sizeof(img), "%s/bench.img", bench_hv.dir);
+	{
+		int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || ftruncate(fd, (off_t)mib * CHUNK) < 0) {
+			perror(img);
+			return 1;
+		}
+		close(fd);
+	}
+	double h[4][16], g[4][16], ex[16];
+	for (unsigned r = 0; r < rounds; r++) {
+		struct figures hf, gf;
+
+		host_run(img, mib, ops, &hf);
+		if (guest_run(img, mib, ops, r, &gf))
+			return 1;
+		h[0][r] = hf.wr; h[1][r] = hf.rd; h[2][r] = hf.rwr; h[3][r] = hf.rrd;
+		g[0][r] = gf.wr; g[1][r] = gf.rd; g[2][r] = gf.rwr; g[3][r] = gf.rrd;
+		ex[r] = gf.exits_per_mb;
+		printf("round %u: host %.0f/%.0f MB/s %.0f/%.0f IOPS; guest %.0f/%.0f MB/s %.0f/%.0f IOPS; %.2f exits/MB\n",
+		       r + 1, hf.wr, hf.rd, hf.rwr, hf.rrd, gf.wr, gf.rd, gf.rwr, gf.rrd, gf.exits_per_mb);
+	}
+	const char *what[] = { "sequential write+flush (1 MiB req.), MB/s", "sequential read, cold (1 MiB req.), MB/s",
+	                       "random 4 KiB writes (QD1), IOPS", "random 4 KiB reads (QD1), IOPS" };
+	printf("\n%s: %u MiB raw file, %u random ops, medians of %u rounds\n",
+	       PROG, mib, ops, rounds);
+	printf("%-42s %10s %10s %8s\n", "", "host", "guest", "guest/host");
+	for (int k = 0; k < 4; k++) {
+		double hm = median(h[k], rounds), gm = median(g[k], rounds);
+		printf("%-42s %10.0f %10.0f %8.2f\n", what[k], hm, gm, hm ? gm / hm : 0);
+	}
+	printf("%-42s %10s %10.2f\n", "guest exits per MB moved (sequential)", "-", median(ex, rounds));
+	return 0;
+}

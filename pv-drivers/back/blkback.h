@@ -1,0 +1,131 @@
+/* The block backend (vbd) of kxen-backd: request parsing, the per-device I/O worker and the xenbus side (docs/block.md). */
+#ifndef BLKBACK_H
+#define BLKBACK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <xen/xen.h>
+#include <xen/grant_table.h>
+
+/* The barriers <xen/io/ring.h> expects its includer to define (x86: stores are ordered, loads after loads too). */
+#define mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#include <xen/io/ring.h>
+#include <xen/io/blkif.h>
+
+#define BLK_SECTOR            512u
+#define BLK_PAGE              4096u
+#define BLK_SECTORS_PER_PAGE  (BLK_PAGE / BLK_SECTOR)
+/* What we advertise: 16-page rings, 1 MiB requests (one indirect page of segments). */
+#define BLK_MAX_RING_ORDER    4u
+#define BLK_MAX_INDIRECT_SEGS 256u
+#define BLK_SEGS_PER_IND_PAGE (BLK_PAGE / sizeof(struct blkif_request_segment))
+/* Persistent grants kept mapped per device; beyond this, requests map and unmap their pages. */
+#define BLK_MAX_PERSISTENT    2048u
+
+/* ---- blkback_req.c: requests and the ring consumer, no I/O (tests/unit/test_blkback) ---- */
+
+/* What a device allows; a request is checked against it before any grant is touched. */
+struct blkreq_limits {
+	uint64_t sectors;          /* disk size in 512-byte sectors */
+	bool readonly;
+	bool discard;              /* feature-discard advertised */
+	unsigned max_indirect;     /* feature-max-indirect-segments */
+};
+
+struct blkreq_seg {
+	grant_ref_t gref;
+	uint8_t first, last;       /* sectors within the page, first <= last < 8 */
+};
+
+/* A request in the backend's own memory (copied off the ring, so the guest cannot change it). */
+struct blkreq {
+	uint64_t id;
+	uint8_t ring_op;           /* the op as on the ring (BLKIF_OP_INDIRECT stays), for the response */
+	uint8_t op;                /* READ, WRITE, FLUSH_DISKCACHE or DISCARD */
+	uint64_t sector;
+	uint64_t nr_sectors;       /* DISCARD: its length; READ/WRITE: the segments' total */
+	unsigned nr_segs;
+	unsigned nr_indirect;      /* pages of segments to map (indirect requests) */
+	grant_ref_t indirect_grefs[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+	struct blkreq_seg seg[BLK_MAX_INDIRECT_SEGS];
+};
+
+/*
+ * Decodes a request copied off the ring. Direct segments are copied and
+ * checked at once; an indirect request gets nr_indirect and its grefs (the
+ * caller maps those pages and calls blkreq__indirect). Returns 0, or
+ * BLKIF_RSP_EOPNOTSUPP for an op we do not do, BLKIF_RSP_ERROR for a
+ * malformed or forbidden request; *why says which (a static string).
+ */
+int blkreq__parse(const blkif_request_t *r, const struct blkreq_limits *lim, struct blkreq *out,
+                  const char **why);
+/*
+ * Copies nr_segs segments out of the mapped indirect pages (each page holds
+ * BLK_SEGS_PER_IND_PAGE) and checks them and the sector range. 0 or
+ * BLKIF_RSP_ERROR with *why.
+ */
+int blkreq__indirect(struct blkreq *req, const struct blkreq_limits *lim, void *const *pages,
+                     const char **why);
+
+/*
+ * How many requests the frontend has produced past req_cons: reads
+ * req_prod once (into *rp, with the read barrier after it). -EIO when the
+ * index is impossible (more than a ring ahead of our responses): the
+ * frontend is broken or hostile.
+ */
+int blkring__pending(blkif_back_ring_t *ring, RING_IDX *rp);
+/* Queues a response in the next response slot (pushed by the caller). */
+void blkring__respond(blkif_back_ring_t *ring, uint64_t id, uint8_t op, int16_t status);
+
+/* ---- blkback_io.c: one worker thread per connected device ---- */
+
+struct disk;
+struct kxgnt;
+typedef struct kxctrl kxctrl;
+
+/* Counters since connect, as kxtop shows them (written by the worker, read by anyone). */
+struct blk_stats {
+	_Atomic uint64_t oo_req, rd_req, wr_req, rd_sect, wr_sect, fl_req, ds_req, err_req;
+};
+
+struct blkio {
+	uint32_t domid;
+	unsigned devid;
+	kxctrl *hv;                /* this device's own connection: the worker is its only user */
+	struct kxgnt *gnt;
+	struct disk *disk;
+	struct blkreq_limits lim;
+	bool persistent;           /* feature-persistent negotiated */
+	blkif_back_ring_t ring;
+	void *ring_base;           /* nr_ring_pages mapped contiguously */
+	unsigned nr_ring_pages;
+	grant_handle_t ring_gh[1u << BLK_MAX_RING_ORDER];
+	int notify_fd, kick_fd;    /* the event channel (kxctrl_evtchn_bind_interdomain) */
+	uint32_t local_port;
+	int stop_fd;               /* written to stop the worker */
+	int dead_fd;               /* the worker writes it when it gave up on the frontend */
+	char dead_why[160];
+	pthread_t thread;
+	bool running;
+	struct blk_stats st;
+	/* Persistent grants: gref -> page, open addressing. */
+	struct blk_pgnt { grant_ref_t gref; void *page; } *pgnt;
+	unsigned nr_pgnt;
+	unsigned err_logged;       /* rate limit for per-request error lines */
+};
+
+/*
+ * Maps the nr (a power of two <= 16) ring pages contiguously, binds the
+ * event channel and starts the worker. Everything it took is released by
+ * blkio__stop, also on failure. 0 or -errno (*why says what failed).
+ */
+int blkio__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_t port,
+                 const char **why);
+/* Stops the worker (in-flight requests finish first) and releases the ring, the grants and the port. */
+void blkio__stop(struct blkio *io);
+
+#endif
