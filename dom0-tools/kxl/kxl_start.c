@@ -61,12 +61,9 @@ int kxl_config_supported(const struct kxconfig *cfg)
 		        "can be created", cfg->source);
 		return -ENOTSUP;
 	}
-	if (cfg->ndisks || cfg->nnics) {
-		kxl_err("%s:%d: <%s>: %s devices need the %s backend, which is not available yet; "
-		        "remove them to create the domain", cfg->source,
-		        cfg->ndisks ? cfg->disks[0].line : cfg->nics[0].line,
-		        cfg->ndisks ? "disk" : "interface", cfg->ndisks ? "block" : "network",
-		        cfg->ndisks ? "block (vbd)" : "network (vif)");
+	if (cfg->ndisks) {
+		kxl_err("%s:%d: <disk>: block devices need the block (vbd) backend, which is not "
+		        "available yet; remove them to create the domain", cfg->source, cfg->disks[0].line);
 		return -ENOTSUP;
 	}
 	if (cfg->initrd) {
@@ -162,6 +159,8 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 	if ((r = xenstore_hook(xs, cfg, &res)))
 		goto fail;   /* kxl_xs_introduce removed what it wrote */
 	introduced = 1;
+	if ((r = kxl_network_create_all(cfg, res.domid)))
+		goto fail;
 	if (!paused && ((r = kxl_fault("unpause")) || (r = kxctrl_domain_unpause(h, res.domid)))) {
 		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));
 		goto fail;

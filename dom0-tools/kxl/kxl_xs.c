@@ -190,6 +190,9 @@ void kxl_xs_forget(struct xs_handle *xs, uint32_t domid)
 		xs_rm(xs, XBT_NULL, vm);
 	free(vm);
 	xs_rm(xs, XBT_NULL, dom);
+	/* Its vif backend directories (docs/network.md): kxen-backd drops them when they go. */
+	snprintf(dom, sizeof(dom), "/local/domain/0/backend/vif/%u", domid);
+	xs_rm(xs, XBT_NULL, dom);
 	/* kxenstored also releases dying domains itself (KXCTL_DOMAIN_EVENTS): ENOENT is fine. */
 	xs_release_domain(xs, domid);
 }

@@ -24,6 +24,11 @@ int app_cons_garbage(int argc, char **argv);
 int app_xs_test(int argc, char **argv);
 int app_xs_bench(int argc, char **argv);
 int app_xs_watch(int argc, char **argv);
+int app_ping(int argc, char **argv);
+int app_udp_echo(int argc, char **argv);
+int app_udp_send(int argc, char **argv);
+int app_udp_recv(int argc, char **argv);
+int app_net_hostile(int argc, char **argv);
 
 /* The command line exactly as the builder gave it (NUL-terminated copy). */
 extern char kernel_cmdline[];

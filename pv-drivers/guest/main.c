@@ -82,6 +82,11 @@ static const struct {
 	{ "xs-test", app_xs_test },
 	{ "xs-bench", app_xs_bench },
 	{ "xs-watch", app_xs_watch },
+	{ "ping", app_ping },
+	{ "udp-echo", app_udp_echo },
+	{ "udp-send", app_udp_send },
+	{ "udp-recv", app_udp_recv },
+	{ "net-hostile", app_net_hostile },
 };
 
 #define MAX_ARGS 16
