@@ -193,14 +193,20 @@ static void step(struct vif *v)
 			vif_connect(v);
 		break;
 	case XenbusStateClosing:
+		if (v->connected)
+			backd_log("d%" PRIu32 " vif%" PRIu32 ": frontend closing: disconnected", v->domid, v->devid);
 		nb_io__disconnect(v);
 		if (v->be_state != XenbusStateClosing && v->be_state != XenbusStateClosed)
 			set_state(v, XenbusStateClosing);
 		break;
 	case XenbusStateClosed:
+		if (v->connected)
+			backd_log("d%" PRIu32 " vif%" PRIu32 ": frontend closed: disconnected", v->domid, v->devid);
 		nb_io__disconnect(v);
-		if (v->be_state != XenbusStateClosed)
+		if (v->be_state != XenbusStateClosed) {
 			set_state(v, XenbusStateClosed);
+			backd_log("d%" PRIu32 " vif%" PRIu32 ": closed", v->domid, v->devid);
+		}
 		break;
 	default:
 		/* Initialising or Unknown: a frontend starting (again) after a close. */

@@ -304,8 +304,17 @@ int netfront_init(unsigned devid, netfront_rx_fn rx, uint64_t timeout_ns)
 	nf.rx_fn = rx;
 	snprintf(nf.fe, sizeof(nf.fe), "device/vif/%u", devid);
 	snprintf(p, sizeof(p), "%s/backend", nf.fe);
-	if ((rc = xenbus_read(XBT_NIL, p, &s, NULL)) < 0)
-		return rc == -XEN_ENOENT ? -XEN_ENODEV : rc;
+	/* The device may be hot-plugged after we boot (kxl network-attach): wait for it. */
+	for (uint64_t dl = clock_now_ns() + timeout_ns;;) {
+		rc = xenbus_read(XBT_NIL, p, &s, NULL);
+		if (rc != -XEN_ENOENT)
+			break;
+		if (clock_now_ns() >= dl)
+			return -XEN_ENODEV;
+		msleep(100);
+	}
+	if (rc < 0)
+		return rc;
 	strlcpy(nf.be, s, sizeof(nf.be));
 	free(s);
 	snprintf(p, sizeof(p), "%s/backend-id", nf.fe);
