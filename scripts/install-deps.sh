@@ -7,6 +7,8 @@ libncurses-dev zlib1g-dev libcunit1-dev linux-libc-dev procps xenstore-utils"
 PACKAGES="$PACKAGES tmux"
 # The disk-format tests check our qcow2 images with qemu-img and qemu-io.
 PACKAGES="$PACKAGES qemu-utils"
+# The host-to-guest network test configures a TAP in a private namespace.
+PACKAGES="$PACKAGES iproute2 util-linux"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
 	exit 1

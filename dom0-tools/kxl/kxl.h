@@ -145,5 +145,11 @@ int main_vcpu_list(int argc, char **argv);
 int main_mem_max(int argc, char **argv);
 int main_dump_core(int argc, char **argv);
 int main_console(int argc, char **argv);
+/* kxl_network.c: vifs (docs/network.md). */
+int main_network_attach(int argc, char **argv);
+int main_network_detach(int argc, char **argv);
+int main_network_list(int argc, char **argv);
+/* Attaches cfg's <interface> devices to the (paused) domain; 0 or -errno after printing why. */
+int kxl_network_create_all(const struct kxconfig *cfg, uint32_t domid);
 
 #endif

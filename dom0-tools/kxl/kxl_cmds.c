@@ -118,6 +118,20 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "List a domain's block devices",
 	  "One line per vbd, as xl: device number, backend domain, handle, frontend\n"
 	  "state, event channel, ring-ref and the backend's xenstore path." },
+	{ "network-attach", main_network_attach, "DOM [bridge=BR] [mac=MAC] [ip=A.B.C.D/N]",
+	  "Add a network interface (vif) to a running domain",
+	  "Writes the vif's frontend and backend directories in xenstore and waits for\n"
+	  "kxen-backd to take it. bridge= names the virtual switch (default xenbr0),\n"
+	  "mac= the guest's MAC (default: 00:16:3e and three random bytes), ip= an\n"
+	  "address the guest may use (the backend's 'ip' key). Prints the new devid." },
+	{ "network-detach", main_network_detach, "DOM DEVID|MAC",
+	  "Remove a network interface from a domain",
+	  "Asks the backend to close (online=0, state Closing), waits up to 10 s for the\n"
+	  "frontend and backend to reach Closed, then removes the directories." },
+	{ "network-list", main_network_list, "DOM...",
+	  "List a domain's network interfaces",
+	  "One line per vif: devid, backend domain, MAC, bridge, backend and frontend\n"
+	  "XenbusState, event channel and ring grant refs." },
 	{ "help", main_help, "[COMMAND]",
 	  "Show help for kxl or one command",
 	  "Without COMMAND, lists the commands. Command names may be shortened to\n"

@@ -62,12 +62,6 @@ int kxl_config_supported(const struct kxconfig *cfg)
 		        "can be created", cfg->source);
 		return -ENOTSUP;
 	}
-	if (cfg->nnics) {
-		kxl_err("%s:%d: <interface>: network (vif) devices need the network backend, which is "
-		        "not available yet; remove them to create the domain", cfg->source,
-		        cfg->nics[0].line);
-		return -ENOTSUP;
-	}
 	if (cfg->initrd) {
 		kxl_err("%s:%d: <initrd>: the domain builder cannot load an initial ramdisk yet",
 		        cfg->source, cfg->initrd_line);
@@ -161,7 +155,8 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 	if ((r = xenstore_hook(xs, cfg, &res)))
 		goto fail;   /* kxl_xs_introduce removed what it wrote */
 	introduced = 1;
-	if ((r = kxl_block_add_config(xs, cfg, res.domid)))
+	if ((r = kxl_block_add_config(xs, cfg, res.domid)) ||
+	    (r = kxl_network_create_all(cfg, res.domid)))
 		goto fail;
 	if (!paused && ((r = kxl_fault("unpause")) || (r = kxctrl_domain_unpause(h, res.domid)))) {
 		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));

@@ -30,7 +30,7 @@ struct backend_ops {
 	void (*reopen)(struct backd *bd, struct backd_dom *dom);
 };
 
-#define BACKD_NR_BACKENDS 2
+#define BACKD_NR_BACKENDS 3
 
 struct backd_dom {
 	uint32_t domid;
@@ -58,6 +58,7 @@ struct backd {
 extern const struct backend_ops *const backd_backends[BACKD_NR_BACKENDS];
 extern const struct backend_ops console_backend;
 extern const struct backend_ops vbd_backend;
+extern const struct backend_ops net_backend;      /* netback.c: vifs, switches, TAPs (docs/network.md) */
 
 /* Our own log: a line with a timestamp to -l FILE or stderr. */
 void backd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

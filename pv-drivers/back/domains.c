@@ -22,6 +22,7 @@
 const struct backend_ops *const backd_backends[BACKD_NR_BACKENDS] = {
 	&console_backend,
 	&vbd_backend,
+	&net_backend,
 };
 
 /* Domains some backend is still waiting for: watched under /local/domain/N until attached. */

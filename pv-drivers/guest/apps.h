@@ -28,6 +28,11 @@ int app_blk_test(int argc, char **argv);
 int app_blk_flush(int argc, char **argv);
 int app_blk_hostile(int argc, char **argv);
 int app_blk_hotplug(int argc, char **argv);
+int app_ping(int argc, char **argv);
+int app_udp_echo(int argc, char **argv);
+int app_udp_send(int argc, char **argv);
+int app_udp_recv(int argc, char **argv);
+int app_net_hostile(int argc, char **argv);
 
 /* The command line exactly as the builder gave it (NUL-terminated copy). */
 extern char kernel_cmdline[];

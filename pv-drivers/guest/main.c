@@ -86,6 +86,11 @@ static const struct {
 	{ "blk-flush", app_blk_flush },
 	{ "blk-hostile", app_blk_hostile },
 	{ "blk-hotplug", app_blk_hotplug },
+	{ "ping", app_ping },
+	{ "udp-echo", app_udp_echo },
+	{ "udp-send", app_udp_send },
+	{ "udp-recv", app_udp_recv },
+	{ "net-hostile", app_net_hostile },
 };
 
 #define MAX_ARGS 16

@@ -1,0 +1,593 @@
+/* The network data path: guest tx by batched grant copies into our copy buffer, the switch, rx by batched grant copies into the guests' posted buffers. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include "netback.h"
+
+struct netback nb;
+
+#define TX_BATCH      256
+#define RX_BATCH      256
+#define MAX_OPS       4096
+#define TX_ROUNDS     4          /* batches one event may take before others get a turn */
+
+static struct gnttab_copy ops[MAX_OPS];
+
+struct txp {
+	struct nb_txpkt pkt;
+	struct nb_frame *f;
+	unsigned op_first, op_n;
+};
+static struct txp txps[TX_BATCH];
+
+struct rxs {
+	uint16_t id, len;
+	bool more;
+	unsigned op_first, op_n;
+	struct nb_frame *f;          /* set on a frame's last slot */
+};
+static struct rxs rxss[RX_BATCH];
+
+uint64_t nb_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int nb_io__init(void)
+{
+	void *base;
+	int memfd, rc;
+
+	if ((rc = kxctrl_gnttab_copybuf(nb.hv, NB_COPYBUF_BYTES, &memfd, &base)))
+		return rc;
+	close(memfd);   /* the mapping is what we use; kxen-hv keeps its own */
+	nb.copybuf = base;
+	nb.frames = calloc(NB_NCHUNKS, sizeof(*nb.frames));
+	if (!nb.frames)
+		return -ENOMEM;
+	for (unsigned i = 0; i < NB_NCHUNKS; i++) {
+		nb.free_chunks[i] = NB_NCHUNKS - 1 - i;
+		nb.frames[i].next_free = nb.free_frames;
+		nb.free_frames = &nb.frames[i];
+	}
+	nb.nfree = NB_NCHUNKS;
+	return 0;
+}
+
+struct nb_frame *nb_io__frame_alloc(uint32_t len)
+{
+	unsigned n = (len + NB_CHUNK - 1) / NB_CHUNK;
+	struct nb_frame *f = nb.free_frames;
+
+	if (len == 0 || len > NB_FRAME_MAX || n > nb.nfree || !f)
+		return NULL;
+	nb.free_frames = f->next_free;
+	f->len = len;
+	f->nchunks = (uint16_t)n;
+	f->refs = 1;
+	for (unsigned i = 0; i < n; i++)
+		f->chunk[i] = nb.free_chunks[--nb.nfree];
+	return f;
+}
+
+void nb_io__frame_put(struct nb_frame *f)
+{
+	if (--f->refs)
+		return;
+	for (unsigned i = 0; i < f->nchunks; i++)
+		nb.free_chunks[nb.nfree++] = f->chunk[i];
+	f->next_free = nb.free_frames;
+	nb.free_frames = f;
+}
+
+static uint8_t *chunk_ptr(uint32_t chunk)
+{
+	return nb.copybuf + (size_t)chunk * NB_CHUNK;
+}
+
+const uint8_t *nb_io__frame_head(const struct nb_frame *f)
+{
+	return chunk_ptr(f->chunk[0]);
+}
+
+void nb_io__frame_write(struct nb_frame *f, const void *buf, uint32_t len)
+{
+	for (uint32_t pos = 0; pos < len; pos += NB_CHUNK) {
+		uint32_t n = len - pos < NB_CHUNK ? len - pos : NB_CHUNK;
+
+		memcpy(chunk_ptr(f->chunk[pos / NB_CHUNK]), (const uint8_t *)buf + pos, n);
+	}
+}
+
+static void kick(struct vif *v)
+{
+	uint64_t one = 1;
+
+	if (write(v->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		backd_log("d%" PRIu32 " vif%" PRIu32 ": notify: %s", v->domid, v->devid, strerror(errno));
+}
+
+/* Our side of a copy: byte pos of frame f. */
+static void copybuf_ptr(const struct nb_frame *f, uint32_t pos, struct gnttab_copy_ptr *p)
+{
+	uint64_t off = (uint64_t)f->chunk[pos / NB_CHUNK] * NB_CHUNK + pos % NB_CHUNK;
+
+	p->u.gmfn = off / NB_PAGE_SIZE;
+	p->domid = DOMID_SELF;
+	p->offset = (uint16_t)(off % NB_PAGE_SIZE);
+}
+
+/* Copy ops moving one guest slot (gref, offset, len) to/from frame bytes [pos, pos+len), split at our chunk edges. */
+static unsigned add_ops(unsigned nops, struct nb_frame *f, uint32_t pos, uint32_t len, domid_t dom,
+                        grant_ref_t gref, uint16_t goff, bool to_guest)
+{
+	while (len) {
+		uint32_t seg = NB_CHUNK - pos % NB_CHUNK;
+		struct gnttab_copy *op = &ops[nops++];
+
+		if (seg > len)
+			seg = len;
+		memset(op, 0, sizeof(*op));
+		if (to_guest) {
+			copybuf_ptr(f, pos, &op->source);
+			op->dest.u.ref = gref;
+			op->dest.domid = dom;
+			op->dest.offset = goff;
+			op->flags = GNTCOPY_dest_gref;
+		} else {
+			copybuf_ptr(f, pos, &op->dest);
+			op->source.u.ref = gref;
+			op->source.domid = dom;
+			op->source.offset = goff;
+			op->flags = GNTCOPY_source_gref;
+		}
+		op->len = (uint16_t)seg;
+		pos += seg;
+		goff = (uint16_t)(goff + seg);
+		len -= seg;
+	}
+	return nops;
+}
+
+/* Whether ops [first, first+n) all succeeded; the first failure's status in *st. */
+static bool ops_ok(unsigned first, unsigned n, int16_t *st)
+{
+	for (unsigned i = first; i < first + n; i++) {
+		if (ops[i].status != GNTST_okay) {
+			*st = ops[i].status;
+			return false;
+		}
+	}
+	return true;
+}
+
+void nb_io__switch(struct nb_port *in, struct nb_frame *f, struct vif *src)
+{
+	struct vswitch_port *out[64];
+	int n = vswitch__route(&in->sp, nb_io__frame_head(f), f->len, nb_now_ms(), out, 64);
+
+	if (n < 0) {
+		if (src) {
+			src->st.tx_drop++;
+			if (n == -EPERM && (in->sp.spoofed & (in->sp.spoofed - 1)) == 0)
+				backd_log("d%" PRIu32 " vif%" PRIu32 ": dropped a frame with a foreign source MAC "
+				          "(%" PRIu64 " so far)", src->domid, src->devid, in->sp.spoofed);
+		}
+		nb_io__frame_put(f);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct nb_port *p = out[i]->priv;
+
+		if (p->qlen == NB_QUEUE_LEN) {
+			if (p->kind == NB_PORT_VIF)
+				((struct vif *)p->owner)->st.rx_drop++;
+			continue;
+		}
+		p->q[(p->qhead + p->qlen++) % NB_QUEUE_LEN] = f;
+		f->refs++;
+		/* A unicast sender outrunning its receiver waits for it instead of losing frames. */
+		if (n == 1 && src && p->qlen >= NB_QUEUE_HIGH) {
+			src->paused_on = p;
+			src->tx_more = true;
+		}
+	}
+	nb_io__frame_put(f);
+}
+
+/* One tx batch; returns 1 when more may be waiting, 0 when the ring is drained, -1 when v was cut off. */
+static int tx_batch(struct vif *v)
+{
+	RING_IDX prod = v->tx.sring->req_prod;
+	unsigned np = 0, nops = 0;
+	bool partial = false, starved = false;
+	int notify, pend;
+
+	rmb();   /* requests after the index */
+	pend = nb_ring__pending(v->tx.req_cons, prod, RING_SIZE(&v->tx));
+	if (pend < 0) {
+		netback__fatal(v, "tx ring req_prod is more than a ring ahead of our consumer");
+		return -1;
+	}
+	while (np < TX_BATCH && v->tx.req_cons != prod) {
+		struct txp *t = &txps[np];
+		const char *why = NULL;
+		uint32_t pos = 0;
+		int rc;
+
+		if (nops + NB_FRAME_CHUNKS + NB_TX_MAX_SLOTS > MAX_OPS)
+			break;
+		if (nb.nfree < NB_FRAME_CHUNKS || !nb.free_frames) {
+			starved = true;
+			break;
+		}
+		rc = nb_ring__tx_get(&v->tx, prod, &t->pkt, &why);
+		if (rc == -EAGAIN) {
+			partial = true;
+			break;
+		}
+		if (rc == -EPROTO) {
+			netback__fatal(v, why);
+			return -1;
+		}
+		if (t->pkt.error) {
+			nb_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
+			if (v->st.tx_err++ == 0)
+				backd_log("d%" PRIu32 " vif%" PRIu32 ": tx error: %s", v->domid, v->devid, t->pkt.error);
+			continue;
+		}
+		t->f = nb_io__frame_alloc(t->pkt.len);
+		t->op_first = nops;
+		for (unsigned s = 0; s < t->pkt.nslots; s++) {
+			const netif_tx_request_t *q = &t->pkt.slot[s];
+			uint32_t len = s ? q->size : nb_ring__first_len(&t->pkt);
+
+			nops = add_ops(nops, t->f, pos, len, (domid_t)v->domid, q->gref, q->offset, false);
+			pos += len;
+		}
+		t->op_n = nops - t->op_first;
+		np++;
+	}
+	if (np) {
+		int rc = kxctrl_gnttab_copy(nb.hv, ops, nops);
+
+		for (unsigned i = 0; i < np; i++) {
+			struct txp *t = &txps[i];
+			int16_t st = GNTST_general_error;
+
+			if (rc == 0 && ops_ok(t->op_first, t->op_n, &st)) {
+				nb_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_OKAY);
+				v->st.tx_pkts++;
+				v->st.tx_bytes += t->pkt.len;
+				nb_io__switch(&v->port, t->f, v);
+			} else {
+				nb_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
+				if (v->st.tx_err++ == 0)
+					backd_log("d%" PRIu32 " vif%" PRIu32 ": tx grant copy failed (%s, status %d): "
+					          "answered NETIF_RSP_ERROR", v->domid, v->devid,
+					          rc ? strerror(-rc) : "bad grant", st);
+				nb_io__frame_put(t->f);
+			}
+		}
+	}
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&v->tx, notify);
+	if (notify)
+		kick(v);
+	if (starved) {
+		v->tx_starved = true;
+		return 0;
+	}
+	if (partial) {
+		/* Half a packet is produced: wake us when the guest pushes past it. */
+		v->tx.sring->req_event = prod + 1;
+		mb();
+		return v->tx.sring->req_prod != prod;
+	}
+	if (np == TX_BATCH || v->tx.req_cons != prod)
+		return 1;
+	RING_FINAL_CHECK_FOR_REQUESTS(&v->tx, notify);
+	return notify;
+}
+
+static void tx_run(struct vif *v)
+{
+	for (unsigned round = 0; v->connected && !v->paused_on; round++) {
+		int rc;
+
+		if (round == TX_ROUNDS) {
+			/* Others get a turn: the loop calls us again for our own (re-signalled) eventfd. */
+			uint64_t one = 1;
+
+			if (write(v->notify_fd, &one, sizeof(one)) < 0)
+				v->tx_more = true;
+			return;
+		}
+		rc = tx_batch(v);
+		if (rc <= 0)
+			return;
+		nb_io__flush();
+	}
+}
+
+/* Delivers v's queued frames into the buffers its guest posted; returns frames delivered. */
+static unsigned rx_run(struct vif *v)
+{
+	unsigned done = 0;
+
+	while (v->connected && v->port.qlen) {
+		RING_IDX prod = v->rx.sring->req_prod;
+		unsigned ns = 0, nops = 0, nframes = 0;
+		int pend, notify;
+
+		rmb();
+		pend = nb_ring__pending(v->rx.req_cons, prod, RING_SIZE(&v->rx));
+		if (pend < 0) {
+			netback__fatal(v, "rx ring req_prod is more than a ring ahead of our consumer");
+			return done;
+		}
+		while (v->port.qlen && ns < RX_BATCH) {
+			struct nb_frame *f = v->port.q[v->port.qhead];
+			unsigned need = (f->len + NB_PAGE_SIZE - 1) / NB_PAGE_SIZE;
+
+			if (need > 1 && !v->rx_sg) {
+				/* Bigger than a page and the frontend takes one slot per packet. */
+				v->st.rx_drop++;
+			} else if ((unsigned)pend < need || ns + need > RX_BATCH ||
+			           nops + NB_FRAME_CHUNKS + need > MAX_OPS) {
+				break;
+			} else {
+				for (unsigned k = 0; k < need; k++) {
+					const volatile netif_rx_request_t *req = RING_GET_REQUEST(&v->rx, v->rx.req_cons);
+					uint32_t off = k * NB_PAGE_SIZE;
+					uint32_t len = f->len - off < NB_PAGE_SIZE ? f->len - off : NB_PAGE_SIZE;
+					struct rxs *s = &rxss[ns++];
+
+					s->id = req->id;
+					s->len = (uint16_t)len;
+					s->more = k + 1 < need;
+					s->op_first = nops;
+					nops = add_ops(nops, f, off, len, (domid_t)v->domid, req->gref, 0, true);
+					s->op_n = nops - s->op_first;
+					s->f = s->more ? NULL : f;
+					v->rx.req_cons++;
+					pend--;
+				}
+				f->refs++;   /* held by rxss until the copy is done */
+				nframes++;
+			}
+			v->port.qhead = (v->port.qhead + 1) % NB_QUEUE_LEN;
+			v->port.qlen--;
+			nb_io__frame_put(f);
+		}
+		if (ns) {
+			int rc = kxctrl_gnttab_copy(nb.hv, ops, nops);
+			bool frame_ok = true;
+
+			for (unsigned i = 0; i < ns; i++) {
+				struct rxs *s = &rxss[i];
+				netif_rx_response_t *rsp = RING_GET_RESPONSE(&v->rx, v->rx.rsp_prod_pvt);
+				int16_t st;
+				bool ok = rc == 0 && ops_ok(s->op_first, s->op_n, &st);
+
+				rsp->id = s->id;
+				rsp->offset = 0;
+				rsp->flags = s->more ? NETRXF_more_data : 0;
+				rsp->status = ok ? (int16_t)s->len : NETIF_RSP_ERROR;
+				v->rx.rsp_prod_pvt++;
+				frame_ok = frame_ok && ok;
+				if (!s->f)
+					continue;
+				if (frame_ok) {
+					v->st.rx_pkts++;
+					v->st.rx_bytes += s->f->len;
+				} else if (v->st.rx_err++ == 0) {
+					backd_log("d%" PRIu32 " vif%" PRIu32 ": rx grant copy failed (a bad rx buffer "
+					          "grant): frame lost", v->domid, v->devid);
+				}
+				frame_ok = true;
+				nb_io__frame_put(s->f);
+			}
+			done += nframes;
+			RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&v->rx, notify);
+			if (notify)
+				kick(v);
+			continue;
+		}
+		if (!v->port.qlen)
+			break;
+		/* Out of buffers: ask the guest to notify when it posts more, then look once more. */
+		v->rx.sring->req_event = v->rx.req_cons + 1;
+		mb();
+		if (v->rx.sring->req_prod == prod)
+			break;
+	}
+	return done;
+}
+
+void nb_io__flush(void)
+{
+	static bool busy;
+	bool again = true;
+
+	if (busy)
+		return;   /* tx_run called from inside us: the outer loop finishes the job */
+	busy = true;
+	for (unsigned round = 0; again && round < 16; round++) {
+		again = false;
+		for (struct vif *v = nb.vifs; v; v = v->next)
+			if (v->connected && v->port.qlen)
+				rx_run(v);
+		for (struct nb_tap *t = nb.taps; t; t = nb_tap__next(t))
+			nb_tap__flush(t);
+		for (struct vif *v = nb.vifs; v; v = v->next) {
+			if (!v->connected)
+				continue;
+			if (v->paused_on && v->paused_on->qlen <= NB_QUEUE_HIGH / 2)
+				v->paused_on = NULL;
+			if (!v->paused_on && (v->tx_starved || v->tx_more) && nb.nfree >= NB_FRAME_CHUNKS) {
+				v->tx_starved = v->tx_more = false;
+				tx_run(v);
+				again = true;
+			}
+		}
+	}
+	busy = false;
+}
+
+static void on_vif(struct backd *bd, int fd, uint32_t ev, void *arg)
+{
+	struct vif *v = arg;
+	uint64_t cnt;
+
+	if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		return;
+	tx_run(v);
+	nb_io__flush();
+	if (v->connected && v->port.qlen)
+		rx_run(v);
+}
+
+int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32_t evtchn, const char **why)
+{
+	grant_ref_t refs[2] = { tx_ref, rx_ref };
+	int16_t st[2];
+	struct vswitch *sw;
+	struct kxctl_dominfo info;
+	int rc;
+
+	rc = kxgnt_map(nb.gnt, v->domid, refs, 2, false, v->ring_pages, st);
+	if (rc || st[0] != GNTST_okay || st[1] != GNTST_okay) {
+		*why = "cannot map tx-ring-ref/rx-ring-ref (not valid grants for dom0)";
+		if (!rc)
+			kxgnt_unmap(nb.gnt, v->ring_pages, 2);
+		v->ring_pages[0] = v->ring_pages[1] = NULL;
+		return rc ? rc : -EINVAL;
+	}
+	BACK_RING_INIT(&v->tx, (netif_tx_sring_t *)v->ring_pages[0], NB_PAGE_SIZE);
+	BACK_RING_INIT(&v->rx, (netif_rx_sring_t *)v->ring_pages[1], NB_PAGE_SIZE);
+	rc = kxctrl_evtchn_bind_interdomain(nb.hv, v->domid, evtchn, &v->local_port, &v->notify_fd,
+	                                    &v->kick_fd);
+	if (rc) {
+		*why = "cannot bind event-channel";
+		goto fail;
+	}
+	sw = vswitch__get(&nb.switches, v->bridge);
+	if (!sw) {
+		*why = "out of memory for the switch";
+		rc = -ENOMEM;
+		goto fail;
+	}
+	memset(&v->port, 0, sizeof(v->port));
+	memcpy(v->port.sp.mac, v->mac, 6);
+	v->port.sp.check_src = true;
+	v->port.sp.priv = &v->port;
+	v->port.kind = NB_PORT_VIF;
+	v->port.owner = v;
+	vswitch__port_add(sw, &v->port.sp);
+	if ((rc = backd_fd_add(nb.bd, v->notify_fd, EPOLLIN, on_vif, v))) {
+		*why = "cannot watch the event channel";
+		vswitch__port_del(&v->port.sp);
+		vswitch__put(&nb.switches, sw);
+		goto fail;
+	}
+	v->created_ns = kxctrl_domain_info(nb.hv, v->domid, &info) ? 0 : info.created_ns;
+	memset(&v->st, 0, sizeof(v->st));
+	v->connected = true;
+	v->paused_on = NULL;
+	v->tx_starved = v->tx_more = false;
+	snprintf(v->stats_path, sizeof(v->stats_path), "%s/vif-%" PRIu32 "-%" PRIu32, nb.stats_dir,
+	         v->domid, v->devid);
+	nb_io__stats_write(v);
+	tx_run(v);
+	nb_io__flush();
+	return 0;
+fail:
+	if (v->notify_fd >= 0)
+		close(v->notify_fd);
+	if (v->kick_fd >= 0)
+		close(v->kick_fd);
+	if (v->local_port)
+		kxctrl_evtchn_close(nb.hv, v->local_port);
+	v->notify_fd = v->kick_fd = -1;
+	v->local_port = 0;
+	kxgnt_unmap(nb.gnt, v->ring_pages, 2);
+	v->ring_pages[0] = v->ring_pages[1] = NULL;
+	return rc;
+}
+
+void nb_io__disconnect(struct vif *v)
+{
+	struct vswitch *sw = v->port.sp.sw;
+
+	if (!v->connected)
+		return;
+	v->connected = false;
+	backd_fd_del(nb.bd, v->notify_fd);
+	close(v->notify_fd);
+	close(v->kick_fd);
+	kxctrl_evtchn_close(nb.hv, v->local_port);
+	v->notify_fd = v->kick_fd = -1;
+	v->local_port = 0;
+	vswitch__port_del(&v->port.sp);
+	vswitch__put(&nb.switches, sw);
+	while (v->port.qlen) {
+		nb_io__frame_put(v->port.q[v->port.qhead]);
+		v->port.qhead = (v->port.qhead + 1) % NB_QUEUE_LEN;
+		v->port.qlen--;
+	}
+	for (struct vif *o = nb.vifs; o; o = o->next)
+		if (o->paused_on == &v->port)
+			o->paused_on = NULL;
+	kxgnt_unmap(nb.gnt, v->ring_pages, 2);
+	v->ring_pages[0] = v->ring_pages[1] = NULL;
+	if (v->stats_path[0])
+		unlink(v->stats_path);
+	v->stats_path[0] = 0;
+}
+
+void nb_io__stats_write(struct vif *v)
+{
+	char tmp[300];
+	FILE *f;
+
+	if (!v->stats_path[0] || (v->stats_written && !memcmp(&v->st, &v->st_written, sizeof(v->st))))
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", v->stats_path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;   /* no stats dir: kxtop simply shows no devices */
+	fprintf(f, "%" PRIu32 " %" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+	        " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", v->domid, v->devid, v->created_ns,
+	        v->st.tx_bytes, v->st.tx_pkts, v->st.tx_err, v->st.tx_drop,
+	        v->st.rx_bytes, v->st.rx_pkts, v->st.rx_err, v->st.rx_drop);
+	if (fclose(f) == 0 && rename(tmp, v->stats_path) == 0) {
+		v->st_written = v->st;
+		v->stats_written = true;
+	}
+}
+
+void nb_io__tick(void)
+{
+	for (struct vif *v = nb.vifs; v; v = v->next) {
+		if (!v->connected)
+			continue;
+		/* A receiver that stopped taking frames holds its senders at most one tick. */
+		v->paused_on = NULL;
+		if (v->tx_more || v->tx_starved) {
+			v->tx_more = v->tx_starved = false;
+			tx_run(v);
+		}
+		nb_io__stats_write(v);
+	}
+	nb_io__flush();
+}

@@ -1,0 +1,29 @@
+# net_lib.sh: lib.sh plus the network split driver's helpers: private dom0 stack with kxen-backd's stats dir, guests with vifs, log waits.
+. "$(dirname "$0")/lib.sh"
+
+command -v xenstore-write >/dev/null || skip "xenstore-utils is not installed"
+export KXEN_BACKD_STATS_DIR=$T/netstats
+
+# net_mac N: a MAC in Xen's OUI for guest number N.
+net_mac() { printf '00:16:3e:00:00:%02x' "$1"; }
+
+# net_guest NAME CMDLINE BRIDGE MACNO [XML_EXTRA]: kxl create -p, a vif through 'kxl network-attach', unpause; prints the domid.
+net_guest() {
+	mkcfg "$1" "$2" 16 1 "${5:-}"
+	"$KXL" create -p "$T/$1.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create $1"; }
+	local id
+	id=$(domid_of "$1")
+	[ -n "$id" ] || fail "no domid for $1"
+	"$KXL" network-attach "$id" "bridge=$3" "mac=$(net_mac "$4")" > "$T/attach.out" 2>&1 ||
+		{ cat "$T/attach.out"; fail "kxl network-attach $1"; }
+	"$KXL" unpause "$id" || fail "kxl unpause $1"
+	echo "$id"
+}
+
+# net_stats DOMID DEVID FIELD: a counter from kxen-backd's stats file (fields as in docs/network.md).
+net_stats() {
+	local f=$KXEN_BACKD_STATS_DIR/vif-$1-$2
+	[ -f "$f" ] || { echo 0; return; }
+	awk -v k="$3" '{ split("domid devid created tx_bytes tx_pkts tx_err tx_drop rx_bytes rx_pkts rx_err rx_drop", n, " ");
+	               for (i = 1; i <= 11; i++) if (n[i] == k) print $i }' "$f"
+}
