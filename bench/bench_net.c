@@ -20,8 +20,8 @@
 
 #define PROG "bench_net"
 
-static pid_t xs_pid = -1, backd_pid = -1;
-static char xs_sock[400], kxl[PATH_MAX], guest[PATH_MAX];
+static pid_t backd_pid = -1;
+static char kxl[PATH_MAX], guest[PATH_MAX];
 static struct bench_log lg;
 static int runs = 3, mb = 64, next_mac = 1;
 
@@ -31,11 +31,7 @@ static void stop_daemons(void)
 		kill(backd_pid, SIGTERM);
 		waitpid(backd_pid, NULL, 0);
 	}
-	if (xs_pid > 0) {
-		kill(xs_pid, SIGTERM);
-		waitpid(xs_pid, NULL, 0);
-	}
-	backd_pid = xs_pid = -1;
+	backd_pid = -1;
 }
 
 static pid_t spawn(const char *bin, char *const argv[], int new_netns)
@@ -54,20 +50,13 @@ static pid_t spawn(const char *bin, char *const argv[], int new_netns)
 /* kxenstored, then kxen-backd in its own network namespace with TAP kxtap0 on br0. */
 static void start_daemons(void)
 {
-	char bin[PATH_MAX], logf[400], blog[400], cons[400], stats[400];
+	char bin[PATH_MAX], blog[400], cons[400], stats[400];
 
-	snprintf(xs_sock, sizeof(xs_sock), "%s/xs.sock", bench_hv.dir);
-	snprintf(logf, sizeof(logf), "%s/xs.log", bench_hv.dir);
-	bench_path(bin, sizeof(bin), "dom0-tools/kxenstored/kxenstored");
-	xs_pid = spawn(bin, (char *[]){ "kxenstored", "-f", "-s", xs_sock, "-H", bench_hv.sock, "-l", logf, NULL }, 0);
-	for (int i = 0; i < 200 && access(xs_sock, F_OK); i++)
-		bench_sleep_ns(50000000);
-	setenv("XENSTORED_PATH", xs_sock, 1);
+	bench_start_xenstored(PROG);
 	setenv("KXEN_HV_SOCKET", bench_hv.sock, 1);
 	snprintf(stats, sizeof(stats), "%s/state", bench_hv.dir);
 	setenv("KXEN_STATE_DIR", stats, 1);
-	snprintf(stats, sizeof(stats), "%s/netstats", bench_hv.dir);
-	setenv("KXEN_BACKD_STATS_DIR", stats, 1);
+	setenv("KXEN_RUN_DIR", bench_hv.dir, 1);   /* kxen-backd's counters: never /run/kxen */
 	setenv("KXEN_BACKD_TAPS", "br0=kxtap0", 1);
 	snprintf(blog, sizeof(blog), "%s/backd.log", bench_hv.dir);
 	snprintf(cons, sizeof(cons), "%s/console", bench_hv.dir);

@@ -73,6 +73,21 @@ void domain__cut_off(struct xs_server *srv, struct xs_conn *c, const char *why)
 	conn__free(c);
 }
 
+/* Backend types under /local/domain/0/backend (vbd, vif, console...): a handful. */
+struct be_types {
+	unsigned n;
+	char name[16][32];
+};
+
+static int collect_type(void *arg, const char *name)
+{
+	struct be_types *t = arg;
+
+	if (t->n < sizeof(t->name) / sizeof(t->name[0]) && strlen(name) < sizeof(t->name[0]))
+		snprintf(t->name[t->n++], sizeof(t->name[0]), "%s", name);
+	return 0;
+}
+
 void domain__forget_home(struct xs_server *srv, unsigned domid)
 {
 	struct xs_ctx x = { .srv = srv, .domid = 0, .target = XS_DOMID_NONE, .privileged = true };
@@ -90,4 +105,13 @@ void domain__forget_home(struct xs_server *srv, unsigned domid)
 		server__log(srv, "removed %s of dead d%u", vm, domid);
 	if (op__rm(&x, home) == 0)
 		server__log(srv, "removed %s of dead d%u", home, domid);
+	/* Its devices' backend directories, which the toolstack wrote under dom0's home. */
+	struct be_types t = { .n = 0 };
+	txn__children(&x, "/local/domain/0/backend", collect_type, &t);
+	for (unsigned i = 0; i < t.n; i++) {
+		char be[96];
+		snprintf(be, sizeof(be), "/local/domain/0/backend/%s/%u", t.name[i], domid);
+		if (op__rm(&x, be) == 0)
+			server__log(srv, "removed %s of dead d%u", be, domid);
+	}
 }

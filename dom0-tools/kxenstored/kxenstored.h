@@ -322,8 +322,9 @@ int domain__introduce(struct xs_server *srv, unsigned domid, uint64_t gfn, unsig
 /* RELEASE or death: drops the connection, its watches and transactions; fires @releaseDomain. */
 int domain__release(struct xs_server *srv, unsigned domid);
 /*
- * A dead domain's nodes go away with it: removes /local/domain/N and the
- * /vm/UUID its vm key names (firing their watches), as libxl's destroy does,
+ * A dead domain's nodes go away with it: removes /local/domain/N, the
+ * /vm/UUID its vm key names and its devices' backend directories
+ * /local/domain/0/backend/TYPE/N (firing their watches), as libxl's destroy does,
  * so domains kxen-hv destroys on its own leave nothing behind either.
  */
 void domain__forget_home(struct xs_server *srv, unsigned domid);

@@ -42,7 +42,10 @@ struct kxtop_devstats {
  * $KXEN_RUN_DIR/vbd/DOMID-DEVID (default /run/kxen/vbd) holding
  * "created_ns oo_req rd_req wr_req rd_sect wr_sect"; a file whose created_ns
  * is not the domain's is ignored. oo_req is always 0 (kxen-backd has no
- * request pool to run out of). No vif counters are published yet.
+ * request pool to run out of). vif counters come from the network backend,
+ * rewritten the same way at most every 200 ms: $KXEN_RUN_DIR/vif/DOMID-DEVID
+ * holding "domid devid created_ns tx_bytes tx_pkts tx_err tx_drop rx_bytes
+ * rx_pkts rx_err rx_drop", tx being what the guest sent.
  * Returns 0 or -errno.
  */
 int devstats__get(uint32_t domid, uint64_t created_ns, struct kxtop_devstats *out);

@@ -30,7 +30,13 @@ struct backend_ops {
 	void (*reopen)(struct backd *bd, struct backd_dom *dom);
 };
 
-#define BACKD_NR_BACKENDS 3
+/* Each backend's index in backd_backends and in backd_dom.priv: one place, so two cannot collide. */
+enum backd_slot {
+	BACKD_SLOT_CONSOLE,
+	BACKD_SLOT_VBD,
+	BACKD_SLOT_VIF,
+	BACKD_NR_BACKENDS
+};
 
 struct backd_dom {
 	uint32_t domid;

@@ -17,7 +17,7 @@
 #include "blkback.h"
 #include "disk.h"
 
-#define BLKBACK_SLOT 1   /* our index in backd_backends */
+#define BLKBACK_SLOT BACKD_SLOT_VBD
 
 struct bb_dom;
 

@@ -16,7 +16,7 @@
 #include "cons_ring.h"
 
 #define PAGE_SIZE 4096u
-#define CONSOLE_SLOT 0     /* our index in backd_backends */
+#define CONSOLE_SLOT BACKD_SLOT_CONSOLE
 
 struct cons {
 	struct backd_dom *dom;

@@ -20,9 +20,9 @@
 #define RESCAN_SEC 2
 
 const struct backend_ops *const backd_backends[BACKD_NR_BACKENDS] = {
-	&console_backend,
-	&vbd_backend,
-	&net_backend,
+	[BACKD_SLOT_CONSOLE] = &console_backend,
+	[BACKD_SLOT_VBD] = &vbd_backend,
+	[BACKD_SLOT_VIF] = &net_backend,
 };
 
 /* Domains some backend is still waiting for: watched under /local/domain/N until attached. */

@@ -13,9 +13,9 @@
 #include <xen/io/xenbus.h>
 #include "netback.h"
 
-#define NET_SLOT 1                               /* our index in backd_backends */
+#define NET_SLOT BACKD_SLOT_VIF
 #define BE_ROOT "/local/domain/0/backend/vif"
-#define DEFAULT_STATS_DIR "/run/kxen/backd"
+#define DEFAULT_RUN_DIR "/run/kxen"   /* $KXEN_RUN_DIR: vif counters go in its vif/ */
 #define DEFAULT_BRIDGE "xenbr0"                  /* libxl's default */
 
 static char *xs_readf(unsigned *len, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -378,7 +378,7 @@ static int nb_init(struct backd *bd)
 {
 	struct itimerspec its = { .it_interval = { 0, NB_TICK_MS * 1000000L },
 	                          .it_value = { 0, NB_TICK_MS * 1000000L } };
-	const char *sd = getenv("KXEN_BACKD_STATS_DIR");
+	const char *run = getenv("KXEN_RUN_DIR");
 	int rc;
 
 	nb.bd = bd;
@@ -405,7 +405,7 @@ static int nb_init(struct backd *bd)
 		backd_log("net: tick timer: %s", strerror(-rc));
 		goto fail;
 	}
-	snprintf(nb.stats_dir, sizeof(nb.stats_dir), "%s", sd && *sd ? sd : DEFAULT_STATS_DIR);
+	snprintf(nb.stats_dir, sizeof(nb.stats_dir), "%s/vif", run && *run ? run : DEFAULT_RUN_DIR);
 	mkdir_p(nb.stats_dir);
 	open_taps();
 	nb.up = true;

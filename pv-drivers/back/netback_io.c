@@ -505,7 +505,7 @@ int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32
 	v->connected = true;
 	v->paused_on = NULL;
 	v->tx_starved = v->tx_more = false;
-	snprintf(v->stats_path, sizeof(v->stats_path), "%s/vif-%" PRIu32 "-%" PRIu32, nb.stats_dir,
+	snprintf(v->stats_path, sizeof(v->stats_path), "%s/%" PRIu32 "-%" PRIu32, nb.stats_dir,
 	         v->domid, v->devid);
 	nb_io__stats_write(v);
 	tx_run(v);

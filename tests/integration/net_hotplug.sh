@@ -30,7 +30,7 @@ grep -q "d$idb vif0: frontend clos.*: disconnected" "$T/backd.log" || fail "back
 grep -q "d$idb vif0: closed" "$T/backd.log" || fail "backend did not reach Closed"
 xenstore-read "/local/domain/0/backend/vif/$idb/0/state" 2>/dev/null && fail "backend directory left behind"
 xenstore-read "/local/domain/$idb/device/vif/0/state" 2>/dev/null && fail "frontend directory left behind"
-[ -e "$KXEN_BACKD_STATS_DIR/vif-$idb-0" ] && fail "stats file left behind"
+[ -e "$VIFSTATS/$idb-0" ] && fail "stats file left behind"
 [ "$("$KXL" network-list "$idb" | wc -l)" = 1 ] || fail "network-list still shows a vif"
 listed "$idb" || fail "the guest died on detach"
 pass "network-detach d$idb: full close sequence, directories gone, guest alive"

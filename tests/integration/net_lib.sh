@@ -2,7 +2,7 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v xenstore-write >/dev/null || skip "xenstore-utils is not installed"
-export KXEN_BACKD_STATS_DIR=$T/netstats
+VIFSTATS=$KXEN_RUN_DIR/vif   # kxen-backd's per-vif counters (lib.sh sets KXEN_RUN_DIR)
 
 # net_mac N: a MAC in Xen's OUI for guest number N.
 net_mac() { printf '00:16:3e:00:00:%02x' "$1"; }
@@ -22,7 +22,7 @@ net_guest() {
 
 # net_stats DOMID DEVID FIELD: a counter from kxen-backd's stats file (fields as in docs/network.md).
 net_stats() {
-	local f=$KXEN_BACKD_STATS_DIR/vif-$1-$2
+	local f=$VIFSTATS/$1-$2
 	[ -f "$f" ] || { echo 0; return; }
 	awk -v k="$3" '{ split("domid devid created tx_bytes tx_pkts tx_err tx_drop rx_bytes rx_pkts rx_err rx_drop", n, " ");
 	               for (i = 1; i <= 11; i++) if (n[i] == k) print $i }' "$f"

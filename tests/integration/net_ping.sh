@@ -12,9 +12,10 @@ grep -q "d$ida vif0: connected to bridge br0" "$T/backd.log" || fail "no connect
 grep -q "^(d$ida) netfront: vif0 connected (mac 00:16:3e:00:00:01" "$T/hv.log" || fail "netfront did not report its MAC"
 pass "guest A (d$ida) pinged guest B (d$idb) through switch br0: 5/5"
 
-# The frontend/backend directories hold the standard keys.
-fe=/local/domain/$ida/device/vif/0
-be=/local/domain/0/backend/vif/$ida/0
+# The frontend/backend directories hold the standard keys (B still runs; A has powered off,
+# and a dead domain's nodes go with it).
+fe=/local/domain/$idb/device/vif/0
+be=/local/domain/0/backend/vif/$idb/0
 for k in tx-ring-ref rx-ring-ref event-channel request-rx-copy feature-rx-notify; do
 	xenstore-read "$fe/$k" >/dev/null || fail "frontend key $k missing"
 done
@@ -31,9 +32,18 @@ pass "third guest joins the switch and is answered"
 sleep 0.5
 tx=$(net_stats "$idb" 0 tx_pkts)
 rx=$(net_stats "$idb" 0 rx_pkts)
-[ "${tx:-0}" -ge 7 ] && [ "${rx:-0}" -ge 7 ] || { cat "$KXEN_BACKD_STATS_DIR"/*; fail "stats for d$idb: tx_pkts=$tx rx_pkts=$rx, want >= 7 each"; }
-[ ! -e "$KXEN_BACKD_STATS_DIR/vif-$ida-0" ] || fail "the stats file of d$ida outlived its domain"
+[ "${tx:-0}" -ge 7 ] && [ "${rx:-0}" -ge 7 ] || { cat "$VIFSTATS"/*; fail "stats for d$idb: tx_pkts=$tx rx_pkts=$rx, want >= 7 each"; }
+[ ! -e "$VIFSTATS/$ida-0" ] || fail "the stats file of d$ida outlived its domain"
+for _ in $(seq 1 100); do xenstore-exists "/local/domain/0/backend/vif/$ida" 2>/dev/null || break; sleep 0.05; done
+xenstore-exists "/local/domain/0/backend/vif/$ida" 2>/dev/null && fail "the backend directory of d$ida outlived its domain"
 pass "kxen-backd publishes per-vif counters (tx $tx, rx $rx packets)"
+
+# kxtop shows them: one network device, NETTX and NETRX from the same counters.
+KXTOP=$B/dom0-tools/kxtop/kxtop
+"$KXTOP" -b -i 1 > "$T/kxtop.out" 2>&1 || { cat "$T/kxtop.out"; fail "kxtop -b"; }
+row=$(awk -v n=nb '$1 == n' "$T/kxtop.out")
+[ "$(echo "$row" | awk '{ print $10 }')" = 1 ] || { cat "$T/kxtop.out"; fail "kxtop does not show nb's vif (NETS)"; }
+pass "kxtop shows the vif: $(echo "$row" | awk '{ print "NETS " $10 ", NETTX(k) " $11 ", NETRX(k) " $12 }')"
 
 "$KXL" network-list "$idb" | grep -q "00:16:3e:00:00:02 br0" || { "$KXL" network-list "$idb"; fail "network-list does not show the vif"; }
 pass "kxl network-list"
