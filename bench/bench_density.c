@@ -106,49 +106,17 @@ static void responsiveness(double *list_us, double *exec_us)
 	*exec_us = bench_quantile(b, LAT_SAMPLES, 0.5);
 }
 
-/*
- * CPU time of all of pid's threads in ns, from /proc/PID/task/TID/schedstat:
- * stat's utime+stime tick at 10 ms, too coarse for hundreds of mostly
- * sleeping threads. Threads that exit in between are not counted (none
- * should while guests idle).
- */
-static uint64_t task_cpu_ns(pid_t pid)
-{
-	char path[96];
-	uint64_t sum = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if (!(d = opendir(path)))
-		return 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		unsigned long long ns;
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
-		if ((f = fopen(path, "r"))) {
-			if (fscanf(f, "%llu", &ns) == 1)
-				sum += ns;
-			fclose(f);
-		}
-	}
-	closedir(d);
-	return sum;
-}
-
 /* CPU kxen-hv used over secs, in percent of one CPU: *ticks_pct from stat, *sched_pct from schedstat. */
 static void cpu_percent(pid_t pid, unsigned secs, double *ticks_pct, double *sched_pct)
 {
 	struct proc_snap a, b;
 	long hz = sysconf(_SC_CLK_TCK);
-	uint64_t t0 = bench_now_ns(), c0 = task_cpu_ns(pid);
+	uint64_t t0 = bench_now_ns(), c0 = bench_task_cpu_ns(pid);
 
 	snap(pid, &a);
 	bench_sleep_ns((uint64_t)secs * 1000000000ull);
 	snap(pid, &b);
-	uint64_t c1 = task_cpu_ns(pid);
+	uint64_t c1 = bench_task_cpu_ns(pid);
 	double wall = (double)(bench_now_ns() - t0) / 1e9;
 	*ticks_pct = 100.0 * (double)(b.cpu_ticks - a.cpu_ticks) / (double)hz / wall;
 	*sched_pct = 100.0 * (double)(c1 - c0) / 1e9 / wall;

@@ -20,33 +20,6 @@
 
 #define PROG "bench_kxtop"
 
-/* CPU time of all of pid's threads in ns (schedstat: exact, unlike stat's 10 ms ticks). */
-static uint64_t task_cpu_ns(pid_t pid)
-{
-	char path[96];
-	uint64_t sum = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if (!(d = opendir(path)))
-		return 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		unsigned long long ns;
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
-		if ((f = fopen(path, "r"))) {
-			if (fscanf(f, "%llu", &ns) == 1)
-				sum += ns;
-			fclose(f);
-		}
-	}
-	closedir(d);
-	return sum;
-}
-
 static int count_idle(const char *line, void *arg)
 {
 	if (line[0] == '(' && line[1] == 'd' && strstr(line, ") idle: blocking"))
@@ -117,7 +90,7 @@ static int run_kxtop(bool batch, bool vcpus, unsigned secs, struct run *r)
 	char *argv_batch[] = { kxtop, "-b", "-d", "1", "-i", iters, "-H", bench_hv.sock, vcpus ? "-v" : NULL, NULL };
 	char *argv_tty[] = { kxtop, "-d", "1", "-H", bench_hv.sock, vcpus ? "-v" : NULL, NULL };
 
-	uint64_t hv0 = task_cpu_ns(bench_hv.pid), t0 = bench_now_ns();
+	uint64_t hv0 = bench_task_cpu_ns(bench_hv.pid), t0 = bench_now_ns();
 	pid = batch ? fork() : forkpty(&master, NULL, NULL, &ws);
 	if (pid < 0)
 		return -errno;
@@ -159,7 +132,7 @@ static int run_kxtop(bool batch, bool vcpus, unsigned secs, struct run *r)
 	if (wait4(pid, &status, 0, &ru) < 0)
 		return -errno;
 	r->wall_s = (double)(bench_now_ns() - t0) / 1e9;
-	r->hv_pct = 100.0 * (double)(task_cpu_ns(bench_hv.pid) - hv0) / 1e9 / r->wall_s;
+	r->hv_pct = 100.0 * (double)(bench_task_cpu_ns(bench_hv.pid) - hv0) / 1e9 / r->wall_s;
 	r->kxtop_pct = 100.0 * (tv_s(ru.ru_utime) + tv_s(ru.ru_stime)) / r->wall_s;
 	r->status = status;
 	if (master >= 0)
@@ -207,10 +180,10 @@ int main(int argc, char **argv)
 
 	double kx[3][50], hv[3][50], idle[50];
 	for (unsigned long i = 0; i < runs; i++) {
-		uint64_t h0 = task_cpu_ns(bench_hv.pid), t0 = bench_now_ns();
+		uint64_t h0 = bench_task_cpu_ns(bench_hv.pid), t0 = bench_now_ns();
 
 		bench_sleep_ns(secs * 1000000000ull);
-		idle[i] = 100.0 * (double)(task_cpu_ns(bench_hv.pid) - h0) / (double)(bench_now_ns() - t0);
+		idle[i] = 100.0 * (double)(bench_task_cpu_ns(bench_hv.pid) - h0) / (double)(bench_now_ns() - t0);
 		printf("run %lu: kxen-hv alone %.2f%% of one CPU\n", i + 1, idle[i]);
 		for (int m = 0; m < 3; m++) {
 			struct run r;

@@ -43,6 +43,8 @@ pid_t bench_start_xenstored(const char *prog);
 void bench_keep_log(void);
 
 uint64_t bench_now_ns(void);
+/* CPU time of all of pid's threads in ns, from schedstat (stat's ticks are 10 ms: too coarse). */
+uint64_t bench_task_cpu_ns(pid_t pid);
 void bench_sleep_ns(uint64_t ns);
 
 /* Sorts v and returns the q-quantile (0..1) by nearest rank. */
