@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
 
 #include "hv_fixture.h"
 
@@ -57,10 +57,8 @@ void fx_destroy(struct domain *d)
 		CU_ASSERT_EQUAL(domain_destroy(d->domid), 0);
 }
 
-int fx_run_suite(const char *suite, const struct fx_test *tests, size_t n)
+int fx_run_suite(const char *suite, const struct cunit_test *tests, size_t n)
 {
-	CU_pSuite s;
-	unsigned failures;
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -71,20 +69,5 @@ int fx_run_suite(const char *suite, const struct fx_test *tests, size_t n)
 		fprintf(stderr, "domain_table_init failed\n");
 		return 1;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite(suite, NULL, NULL);
-	if (!s)
-		goto fail;
-	for (size_t i = 0; i < n; i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
+	return cunit_run(suite, tests, n, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <CUnit/CUnit.h>
 
+#include "cunit_run.h"
 #include "kxen-hv.h"
 
 #define MEM_SIZE   (8ull << 20)
@@ -21,17 +22,11 @@ struct domain *fx_domain(const char *prefix, unsigned nvcpus, bool all_online);
 /* domain_destroy() with a CUnit assertion that it worked. */
 void fx_destroy(struct domain *d);
 
-/* One named test of a suite. */
-struct fx_test {
-	const char *name;
-	CU_TestFunc fn;
-};
-
 /*
  * Initialises the hypervisor log and domain table (with SIG_KICK blocked,
- * as on vCPU threads), runs the tests as one verbose CUnit suite and
- * returns the process exit status: 0 only if every assertion passed.
+ * as on vCPU threads), then runs the tests with cunit_run() and returns
+ * its exit status: 0 only if every test and assertion passed.
  */
-int fx_run_suite(const char *suite, const struct fx_test *tests, size_t n);
+int fx_run_suite(const char *suite, const struct cunit_test *tests, size_t n);
 
 #endif

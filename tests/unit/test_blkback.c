@@ -3,9 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <CUnit/CUnit.h>
-#include <CUnit/Basic.h>
+#include "cunit_run.h"
+#include "guard_pages.h"
 #include "blkback.h"
 
 static const struct blkreq_limits lim = { .sectors = 1000, .readonly = false, .discard = true,
@@ -160,19 +159,18 @@ static void test_indirect(void)
 	free(page);
 }
 
-/* A 4-page ring flush against a PROT_NONE guard page: a stray index would fault. */
+/* A 4-page ring between PROT_NONE guard pages: a stray index would fault. */
 static void test_ring(void)
 {
-	size_t len = 4 * 4096;
-	char *area = mmap(NULL, len + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t len = 4 * GUARD_PAGE_SIZE;
+	char *area = guard_pages__alloc(4);
 	blkif_sring_t *sring = (blkif_sring_t *)area;
 	blkif_back_ring_t back;
 	blkif_front_ring_t front;
 	RING_IDX rp;
 	int notify, more;
 
-	CU_ASSERT_FATAL(area != MAP_FAILED);
-	mprotect(area + len, 4096, PROT_NONE);
+	CU_ASSERT_FATAL(area != NULL);
 	SHARED_RING_INIT(sring);
 	FRONT_RING_INIT(&front, sring, len);
 	BACK_RING_INIT(&back, sring, len);
@@ -221,28 +219,18 @@ static void test_ring(void)
 		int n = blkring__pending(&back, &rp);
 		CU_ASSERT(n == -EIO || (n >= 0 && n <= 128));
 	}
-	munmap(area, len + 4096);
+	guard_pages__free(area, 4);
 }
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failures;
+	static const struct cunit_test tests[] = {
+		{ "read/write requests", test_rw_ok },
+		{ "malformed and forbidden requests", test_rw_bad },
+		{ "flush and discard", test_flush_discard },
+		{ "indirect requests", test_indirect },
+		{ "ring consumer, wrap and hostile indexes", test_ring },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("blkback", NULL, NULL);
-	if (!s || !CU_add_test(s, "read/write requests", test_rw_ok) ||
-	    !CU_add_test(s, "malformed and forbidden requests", test_rw_bad) ||
-	    !CU_add_test(s, "flush and discard", test_flush_discard) ||
-	    !CU_add_test(s, "indirect requests", test_indirect) ||
-	    !CU_add_test(s, "ring consumer, wrap and hostile indexes", test_ring)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return cunit_run("blkback", tests, CUNIT_COUNT(tests), NULL, NULL);
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include "kxconfig.h"
 
 #define EXAMPLES_DIR TEST_DATA_DIR "/../../xml/examples"
@@ -410,7 +410,7 @@ static void test_round_trip(void)
 
 int main(void)
 {
-	static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "examples parse with their values", test_examples },
 		{ "every element and escaping", test_full },
 		{ "relative kernel paths", test_relative_kernel },
@@ -427,14 +427,5 @@ int main(void)
 		return 1;
 	/* Always the source tree's schema, never one installed by an older build. */
 	setenv(KXCONFIG_SCHEMA_ENV, SCHEMA, 1);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("kxconfig", NULL, NULL);
-	for (size_t i = 0; s && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return cunit_run("kxconfig", tests, CUNIT_COUNT(tests), NULL, NULL);
 }

@@ -3,32 +3,29 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <CUnit/CUnit.h>
-#include <CUnit/Basic.h>
+#include "cunit_run.h"
+#include "guard_pages.h"
 #include "cons_ring.h"
 
 #define OUT_SIZE 2048u
 #define IN_SIZE  1024u
 
-static char *area;                      /* guard page, page, guard page */
+static char *page;                      /* between guard pages */
 static struct xencons_interface *intf;
 
 /* The interface ends flush against a PROT_NONE page: any read past it faults the test. */
 static int setup(void)
 {
-	area = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (area == MAP_FAILED)
+	page = guard_pages__alloc(1);
+	if (!page)
 		return 1;
-	mprotect(area, 4096, PROT_NONE);
-	mprotect(area + 2 * 4096, 4096, PROT_NONE);
-	intf = (struct xencons_interface *)(area + 2 * 4096 - sizeof(*intf));
+	intf = (struct xencons_interface *)(page + GUARD_PAGE_SIZE - sizeof(*intf));
 	return 0;
 }
 
 static int teardown(void)
 {
-	return munmap(area, 3 * 4096);
+	return guard_pages__free(page, 1);
 }
 
 static void reset(XENCONS_RING_IDX out, XENCONS_RING_IDX in)
@@ -205,28 +202,17 @@ static void test_fuzz(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failures;
+	static const struct cunit_test tests[] = {
+		{ "empty ring", test_empty },
+		{ "output peek and consume", test_out_basic },
+		{ "output across 2^32 and the ring end", test_out_wrap },
+		{ "full ring, hostile out_prod", test_out_full_and_hostile },
+		{ "guest scribbles out_cons", test_out_cons_scribbled },
+		{ "restart resumes at out_cons", test_restart },
+		{ "input fill and wrap", test_in },
+		{ "hostile in_cons and in_prod", test_in_hostile },
+		{ "fuzz 200000 rounds", test_fuzz },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("cons_ring", setup, teardown);
-	if (!s ||
-	    !CU_add_test(s, "empty ring", test_empty) ||
-	    !CU_add_test(s, "output peek and consume", test_out_basic) ||
-	    !CU_add_test(s, "output across 2^32 and the ring end", test_out_wrap) ||
-	    !CU_add_test(s, "full ring, hostile out_prod", test_out_full_and_hostile) ||
-	    !CU_add_test(s, "guest scribbles out_cons", test_out_cons_scribbled) ||
-	    !CU_add_test(s, "restart resumes at out_cons", test_restart) ||
-	    !CU_add_test(s, "input fill and wrap", test_in) ||
-	    !CU_add_test(s, "hostile in_cons and in_prod", test_in_hostile) ||
-	    !CU_add_test(s, "fuzz 200000 rounds", test_fuzz)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return cunit_run("cons_ring", tests, CUNIT_COUNT(tests), setup, teardown);
 }

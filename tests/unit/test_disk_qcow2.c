@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <CUnit/Basic.h>
 #include "test_disk_util.h"
 
 #define MIB (1ull << 20)
@@ -346,7 +345,7 @@ static void test_backing_errors(void)
 
 int main(void)
 {
-	static const struct td_test tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "empty v2 and v3 images", test_empty },
 		{ "fuzz v3, 64 KiB clusters", test_fuzz_v3_64k },
 		{ "fuzz v2, 512-byte clusters", test_fuzz_v2_512 },
@@ -359,5 +358,5 @@ int main(void)
 		{ "backing file errors", test_backing_errors },
 	};
 
-	return td_run_suite("disk_qcow2", tests, sizeof(tests) / sizeof(tests[0]));
+	return td_run_suite("disk_qcow2", tests, CUNIT_COUNT(tests));
 }

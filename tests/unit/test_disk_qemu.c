@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <CUnit/Basic.h>
 #include "test_disk_util.h"
 
 #define MIB (1ull << 20)
@@ -271,7 +270,7 @@ static void test_create(void)
 
 int main(void)
 {
-	static const struct td_test tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "read images made by qemu-img and qemu-io", test_read_qemu_images },
 		{ "write qemu-img images, qemu-img check them", test_write_qemu_images },
 		{ "backing chain raw <- qcow2 <- qcow2", test_backing_chain },
@@ -283,5 +282,5 @@ int main(void)
 		fprintf(stderr, "SKIP: qemu-img/qemu-io not found (install the Debian package qemu-utils)\n");
 		return 77;
 	}
-	return td_run_suite("disk_qemu", tests, sizeof(tests) / sizeof(tests[0]));
+	return td_run_suite("disk_qemu", tests, CUNIT_COUNT(tests));
 }

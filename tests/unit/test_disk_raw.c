@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <CUnit/Basic.h>
 #include "test_disk_util.h"
 
 #define RAW_SIZE (4u << 20)
@@ -147,7 +146,7 @@ static void test_fuzz(void)
 
 int main(void)
 {
-	static const struct td_test tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "open errors", test_open_errors },
 		{ "read/write with iovecs and range checks", test_rw_iovec },
 		{ "read-only refuses writes", test_readonly },
@@ -155,5 +154,5 @@ int main(void)
 		{ "random I/O against a mirror", test_fuzz },
 	};
 
-	return td_run_suite("disk_raw", tests, sizeof(tests) / sizeof(tests[0]));
+	return td_run_suite("disk_raw", tests, CUNIT_COUNT(tests));
 }

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <CUnit/Basic.h>
 #include "test_disk_util.h"
 
 static char tmpdir[256];
@@ -172,34 +171,20 @@ void td_expect_open_error(const char *path, const char *fmt, unsigned flags, int
 		disk_close(d);
 }
 
-int td_run_suite(const char *suite, const struct td_test *tests, size_t n)
+int td_run_suite(const char *suite, const struct cunit_test *tests, size_t n)
 {
 	const char *base = getenv("TMPDIR");
-	unsigned failures;
-	CU_pSuite s;
+	int status;
 
 	snprintf(tmpdir, sizeof(tmpdir), "%s/kxdisk.XXXXXX", base && *base ? base : "/tmp");
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 1;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite(suite, NULL, NULL);
-	for (size_t i = 0; s && i < n; i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			s = NULL;
-	if (!s) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	status = cunit_run(suite, tests, n, NULL, NULL);
 	if (getenv("KXDISK_KEEP"))
 		fprintf(stderr, "kept %s\n", tmpdir);
 	else
 		td_sh("rm -rf '%s'", tmpdir);
-	return failures ? 1 : 0;
+	return status;
 }

@@ -6,19 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <CUnit/CUnit.h>
+#include "cunit_run.h"
 #include "disk.h"
 
-/* One named test of a suite. */
-struct td_test {
-	const char *name;
-	CU_TestFunc fn;
-};
-
 /*
- * Makes a private temp dir (removed afterwards), runs the tests as one
- * verbose CUnit suite and returns the exit status: 0 only if all passed.
+ * Makes a private temp dir (removed afterwards), runs the tests with
+ * cunit_run() and returns its exit status: 0 only if all passed.
  */
-int td_run_suite(const char *suite, const struct td_test *tests, size_t n);
+int td_run_suite(const char *suite, const struct cunit_test *tests, size_t n);
 
 /* PATH of a file name inside the suite's temp dir (one of 64 static buffers used in turn). */
 const char *td_path(const char *name);

@@ -1,7 +1,7 @@
 /* CUnit tests of libkxbuild: ELF/Xen-note parsing, the guest layout, the hypercall page and kxbuild_domain (mocked kxen-hv). */
 #define _GNU_SOURCE
 #define __XEN_TOOLS__ 1   /* current Xen interface, as build.c uses */
-#include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
@@ -1336,36 +1336,31 @@ static void test_build_failures(void)
 
 int main(void)
 {
-	CU_pSuite elf, layout, build;
-	unsigned failures;
+	static const struct cunit_test elf[] = {
+		{ "valid kernel, every field", test_valid_kernel },
+		{ "valid variants", test_valid_variants },
+		{ "bad ELF headers", test_bad_headers },
+		{ "every truncation rejected", test_truncated },
+		{ "bad segments", test_bad_segments },
+		{ "missing notes", test_missing_notes },
+		{ "bad note values", test_bad_note_values },
+		{ "note size overflows", test_note_sizes },
+		{ "fuzz 20000 mutations", test_fuzz },
+	};
+	static const struct cunit_test layout[] = {
+		{ "page tables, GDT, TSS, bitmap, IDT, stubs", test_layout },
+		{ "limits and 3 GiB", test_layout_limits },
+		{ "hypercall page", test_hypercall_page },
+	};
+	static const struct cunit_test build[] = {
+		{ "build a domain", test_build_domain },
+		{ "failures clean up", test_build_failures },
+	};
+	static const struct cunit_suite suites[] = {
+		{ "elf", elf, CUNIT_COUNT(elf), NULL, NULL },
+		{ "layout", layout, CUNIT_COUNT(layout), NULL, NULL },
+		{ "build", build, CUNIT_COUNT(build), NULL, NULL },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	elf = CU_add_suite("elf", NULL, NULL);
-	layout = CU_add_suite("layout", NULL, NULL);
-	build = CU_add_suite("build", NULL, NULL);
-	if (!elf || !layout || !build ||
-	    !CU_add_test(elf, "valid kernel, every field", test_valid_kernel) ||
-	    !CU_add_test(elf, "valid variants", test_valid_variants) ||
-	    !CU_add_test(elf, "bad ELF headers", test_bad_headers) ||
-	    !CU_add_test(elf, "every truncation rejected", test_truncated) ||
-	    !CU_add_test(elf, "bad segments", test_bad_segments) ||
-	    !CU_add_test(elf, "missing notes", test_missing_notes) ||
-	    !CU_add_test(elf, "bad note values", test_bad_note_values) ||
-	    !CU_add_test(elf, "note size overflows", test_note_sizes) ||
-	    !CU_add_test(elf, "fuzz 20000 mutations", test_fuzz) ||
-	    !CU_add_test(layout, "page tables, GDT, TSS, bitmap, IDT, stubs", test_layout) ||
-	    !CU_add_test(layout, "limits and 3 GiB", test_layout_limits) ||
-	    !CU_add_test(layout, "hypercall page", test_hypercall_page) ||
-	    !CU_add_test(build, "build a domain", test_build_domain) ||
-	    !CU_add_test(build, "failures clean up", test_build_failures)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	/* The counters die with the registry: read them first. */
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return cunit_run_suites(suites, CUNIT_COUNT(suites));
 }

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#include <CUnit/Basic.h>
 
 #include "hv_fixture.h"
 
@@ -782,7 +781,7 @@ static void test_upcall_efault(void)
 
 int main(void)
 {
-	static const struct fx_test tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "alloc_unbound / bind_interdomain", test_alloc_bind_interdomain },
 		{ "send sets pending, selector, upcall", test_send },
 		{ "masked ports and unmask", test_masked },
@@ -803,5 +802,5 @@ int main(void)
 		{ "upcall: bad stacks", test_upcall_efault },
 	};
 
-	return fx_run_suite("evtchn", tests, sizeof(tests) / sizeof(tests[0]));
+	return fx_run_suite("evtchn", tests, CUNIT_COUNT(tests));
 }

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/Basic.h>
 
 #include "hv_fixture.h"
 #include "gnttab.h"
@@ -470,7 +469,7 @@ static void test_hypercalls(void)
 
 int main(void)
 {
-	static const struct fx_test tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "frames: add_to_physmap, setup_table, query_size", test_frames },
 		{ "map/unmap sets and clears GTF bits", test_map_unmap },
 		{ "readonly grants and mixed pins", test_readonly },
@@ -483,5 +482,5 @@ int main(void)
 		{ "grant_table_op decoding", test_hypercalls },
 	};
 
-	return fx_run_suite("gnttab", tests, sizeof(tests) / sizeof(tests[0]));
+	return fx_run_suite("gnttab", tests, CUNIT_COUNT(tests));
 }

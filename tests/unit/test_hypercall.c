@@ -10,7 +10,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include <CUnit/Basic.h>
 
 #include "hv_fixture.h"
 #include <xen/callback.h>
@@ -1057,7 +1056,7 @@ static void test_fuzz(void)
 
 int main(void)
 {
-	static const struct fx_test tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "unknown hypercalls and sub-ops", test_unknown },
 		{ "bad guest pointers", test_bad_pointers },
 		{ "xen_version", test_xen_version },
@@ -1072,5 +1071,5 @@ int main(void)
 		{ "fuzz", test_fuzz },
 	};
 
-	return fx_run_suite("hypercall", tests, sizeof(tests) / sizeof(tests[0]));
+	return fx_run_suite("hypercall", tests, CUNIT_COUNT(tests));
 }

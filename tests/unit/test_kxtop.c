@@ -1,6 +1,6 @@
 /* CUnit suite for kxtop: the column table, formatting, sorting, CPU% maths and the batch format. */
 #define _GNU_SOURCE
-#include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,7 +367,7 @@ static void test_devstats(void)
 
 int main(void)
 {
-	static const struct { const char *name; CU_TestFunc fn; } tests[] = {
+	static const struct cunit_test tests[] = {
 		{ "column table: xentop's columns, widths, lookup", test_table },
 		{ "STATE flags", test_state },
 		{ "formatting: widths, units, truncation, sanitising", test_format },
@@ -383,14 +383,5 @@ int main(void)
 
 	/* The summary prints local time: make it the same everywhere. */
 	setenv("TZ", "UTC", 1);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("kxtop", NULL, NULL);
-	for (size_t i = 0; s && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return cunit_run("kxtop", tests, CUNIT_COUNT(tests), NULL, NULL);
 }

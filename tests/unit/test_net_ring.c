@@ -3,9 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <CUnit/CUnit.h>
-#include <CUnit/Basic.h>
+#include "cunit_run.h"
+#include "guard_pages.h"
 #include "netback_ring.h"
 
 static char *area;
@@ -16,18 +15,16 @@ static netif_tx_front_ring_t front;
 /* The shared page sits between PROT_NONE guards: any read outside it faults the test. */
 static int setup(void)
 {
-	area = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (area == MAP_FAILED)
+	area = guard_pages__alloc(1);
+	if (!area)
 		return 1;
-	mprotect(area, 4096, PROT_NONE);
-	mprotect(area + 2 * 4096, 4096, PROT_NONE);
-	sring = (netif_tx_sring_t *)(area + 4096);
+	sring = (netif_tx_sring_t *)area;
 	return 0;
 }
 
 static int teardown(void)
 {
-	return munmap(area, 3 * 4096);
+	return guard_pages__free(area, 1);
 }
 
 static void reset(RING_IDX start)
@@ -221,24 +218,14 @@ static void test_fuzz(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failures;
+	static const struct cunit_test tests[] = {
+		{ "pending index checks", test_pending },
+		{ "single and multi-slot packets across 2^32", test_single_and_multi },
+		{ "incomplete packets are left alone", test_incomplete },
+		{ "extra-info slots", test_extras },
+		{ "hostile geometry", test_hostile_geometry },
+		{ "fuzz 20000 streams", test_fuzz },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("net_ring", setup, teardown);
-	if (!s || !CU_add_test(s, "pending index checks", test_pending) ||
-	    !CU_add_test(s, "single and multi-slot packets across 2^32", test_single_and_multi) ||
-	    !CU_add_test(s, "incomplete packets are left alone", test_incomplete) ||
-	    !CU_add_test(s, "extra-info slots", test_extras) ||
-	    !CU_add_test(s, "hostile geometry", test_hostile_geometry) ||
-	    !CU_add_test(s, "fuzz 20000 streams", test_fuzz)) {
-		CU_cleanup_registry();
-		return CU_get_error();
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return cunit_run("net_ring", tests, CUNIT_COUNT(tests), setup, teardown);
 }

@@ -3,8 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/CUnit.h>
-#include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include "vswitch.h"
 
 static struct vswitch *list;
@@ -154,22 +153,12 @@ static void test_table_cap(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failures;
+	static const struct cunit_test tests[] = {
+		{ "bridge names", test_names },
+		{ "learning, flooding, ageing", test_learn_and_flood },
+		{ "anti-spoofing, runts, port removal", test_spoof_and_runts },
+		{ "MAC table cap", test_table_cap },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("vswitch", NULL, NULL);
-	if (!s || !CU_add_test(s, "bridge names", test_names) ||
-	    !CU_add_test(s, "learning, flooding, ageing", test_learn_and_flood) ||
-	    !CU_add_test(s, "anti-spoofing, runts, port removal", test_spoof_and_runts) ||
-	    !CU_add_test(s, "MAC table cap", test_table_cap)) {
-		CU_cleanup_registry();
-		return CU_get_error();
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return cunit_run("vswitch", tests, CUNIT_COUNT(tests), NULL, NULL);
 }

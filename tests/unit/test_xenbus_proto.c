@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/Basic.h>
+#include "cunit_run.h"
 
 #include "xenbus_proto.h"
 
@@ -355,10 +355,7 @@ static void test_fuzz_stream(void)
 	free(rx);
 }
 
-static const struct {
-	const char *name;
-	CU_TestFunc fn;
-} tests[] = {
+static const struct cunit_test tests[] = {
 	{ "ring write: wrap, full, index overflow", test_ring_write },
 	{ "ring read", test_ring_read },
 	{ "corrupt indices are errors", test_corrupt_indices },
@@ -375,23 +372,5 @@ static const struct {
 
 int main(void)
 {
-	unsigned failures;
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("xenbus_proto", NULL, NULL);
-	if (!s)
-		goto fail;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	CU_cleanup_registry();
-	return 1;
+	return cunit_run("xenbus_proto", tests, CUNIT_COUNT(tests), NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /* test_xs_ring: the guest store ring transport over an in-memory page: INTRODUCE, requests, hostile indexes, floods, RELEASE. */
-#include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,17 +220,11 @@ static void test_garbage(void)
 
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cunit_test tests[] = {
+		{ "introduce and serve", test_introduce_and_serve },
+		{ "flood", test_flood },
+		{ "garbage and hostile indexes", test_garbage },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("xs_ring", setup, teardown);
-	CU_add_test(s, "introduce and serve", test_introduce_and_serve);
-	CU_add_test(s, "flood", test_flood);
-	CU_add_test(s, "garbage and hostile indexes", test_garbage);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return cunit_run("xs_ring", tests, CUNIT_COUNT(tests), setup, teardown);
 }

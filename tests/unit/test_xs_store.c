@@ -1,5 +1,5 @@
 /* test_xs_store: kxenstored's tree, permissions and quotas through the store operations (no sockets, no KVM). */
-#include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,18 +175,12 @@ static void test_quota(void)
 
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cunit_test tests[] = {
+		{ "tree", test_tree },
+		{ "paths", test_paths },
+		{ "permissions", test_perms },
+		{ "quotas", test_quota },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("xs_store", setup, teardown);
-	CU_add_test(s, "tree", test_tree);
-	CU_add_test(s, "paths", test_paths);
-	CU_add_test(s, "permissions", test_perms);
-	CU_add_test(s, "quotas", test_quota);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return cunit_run("xs_store", tests, CUNIT_COUNT(tests), setup, teardown);
 }

@@ -1,5 +1,5 @@
 /* test_xs_txn: transactions (commit, abort, conflict, overlay views) and watches, through kxenstored's wire layer. */
-#include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,19 +213,13 @@ static void test_output_quota(void)
 
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cunit_test tests[] = {
+		{ "commit and abort", test_commit_abort },
+		{ "conflicts", test_conflict },
+		{ "transaction quota and privilege", test_txn_quota },
+		{ "watches", test_watches },
+		{ "output quota", test_output_quota },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	s = CU_add_suite("xs_txn_watch", setup, teardown);
-	CU_add_test(s, "commit and abort", test_commit_abort);
-	CU_add_test(s, "conflicts", test_conflict);
-	CU_add_test(s, "transaction quota and privilege", test_txn_quota);
-	CU_add_test(s, "watches", test_watches);
-	CU_add_test(s, "output quota", test_output_quota);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return cunit_run("xs_txn_watch", tests, CUNIT_COUNT(tests), setup, teardown);
 }
