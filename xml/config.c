@@ -11,16 +11,8 @@
 #include <sys/stat.h>
 #include "config_int.h"
 
-struct ld {
-	const char *path;
-	char *err;
-	size_t errlen;
-	struct kxconfig *c;
-};
-
 /* "FILE:LINE: <elem>: ..." so the user can go straight to the spot. */
-static int __attribute__((format(printf, 3, 4)))
-bad(struct ld *l, xmlNodePtr n, const char *fmt, ...)
+int kxc_bad(struct kxc_ld *l, xmlNodePtr n, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -32,7 +24,13 @@ bad(struct ld *l, xmlNodePtr n, const char *fmt, ...)
 	return -1;
 }
 
-static xmlNodePtr child(xmlNodePtr n, const char *name)
+int kxc_oom(struct kxc_ld *l)
+{
+	snprintf(l->err, l->errlen, "%s: out of memory", l->path);
+	return -1;
+}
+
+xmlNodePtr kxc_child(xmlNodePtr n, const char *name)
 {
 	for (xmlNodePtr k = n ? n->children : NULL; k; k = k->next)
 		if (k->type == XML_ELEMENT_NODE && xmlStrEqual(k->name, BAD_CAST name))
@@ -76,18 +74,18 @@ out:
 }
 
 /* Names end up in xenstore paths and on kxl's command line, where digits mean a domain id. */
-static int check_name(struct ld *l, xmlNodePtr n, const char *name)
+static int check_name(struct kxc_ld *l, xmlNodePtr n, const char *name)
 {
 	static const char ok[] = "-_.+:@";
 	if (!*name)
-		return bad(l, n, "must not be empty");
+		return kxc_bad(l, n, "must not be empty");
 	if (strlen(name) >= KXCTL_NAME_MAX)
-		return bad(l, n, "'%.20s...' is longer than %d characters", name, KXCTL_NAME_MAX - 1);
+		return kxc_bad(l, n, "'%.20s...' is longer than %d characters", name, KXCTL_NAME_MAX - 1);
 	if (name[0] == '-')
-		return bad(l, n, "'%s' must not start with '-'", name);
+		return kxc_bad(l, n, "'%s' must not start with '-'", name);
 	size_t digits = strspn(name, "0123456789");
 	if (!name[digits])
-		return bad(l, n, "'%s' is all digits, which kxl would take for a domain id", name);
+		return kxc_bad(l, n, "'%s' is all digits, which kxl would take for a domain id", name);
 	for (const char *p = name; *p; p++) {
 		unsigned char ch = (unsigned char)*p;
 		if (isalnum(ch) && ch < 0x80)
@@ -95,19 +93,19 @@ static int check_name(struct ld *l, xmlNodePtr n, const char *name)
 		if (strchr(ok, ch))
 			continue;
 		if (ch > 0x20 && ch < 0x7f)
-			return bad(l, n, "'%s' contains '%c': use letters, digits and - _ . + : @", name, ch);
+			return kxc_bad(l, n, "'%s' contains '%c': use letters, digits and - _ . + : @", name, ch);
 		{
 			char q[64];
 			kxc_shorten(name, q, sizeof(q));
-			return bad(l, n, "'%s' contains a space, control or non-ASCII character: "
-			                 "use letters, digits and - _ . + : @", q);
+			return kxc_bad(l, n, "'%s' contains a space, control or non-ASCII character: "
+			                     "use letters, digits and - _ . + : @", q);
 		}
 	}
 	return 0;
 }
 
 /* Reads a memory size; what = the element's own value as written, for messages. */
-static int mem_size(struct ld *l, xmlNodePtr n, uint64_t *bytes, char *shown, size_t shownlen)
+static int mem_size(struct kxc_ld *l, xmlNodePtr n, uint64_t *bytes, char *shown, size_t shownlen)
 {
 	char *v = kxc_text(n);
 	xmlChar *unit = xmlGetNoNsProp(n, BAD_CAST "unit");
@@ -118,11 +116,11 @@ static int mem_size(struct ld *l, xmlNodePtr n, uint64_t *bytes, char *shown, si
 	snprintf(shown, shownlen, "'%s' %s", q, uname ? uname : "?");
 	int s = v ? kxconfig_scale(v, (const char *)unit, bytes) : -ENOMEM;
 	if (s == -ERANGE)
-		bad(l, n, "value %s is too large", shown);
+		kxc_bad(l, n, "value %s is too large", shown);
 	else if (s && !uname)
-		bad(l, n, "unknown unit '%s'", unit ? (const char *)unit : "");
+		kxc_bad(l, n, "unknown unit '%s'", unit ? (const char *)unit : "");
 	else if (s)
-		bad(l, n, "value '%s' is not a whole number", q);
+		kxc_bad(l, n, "value '%s' is not a whole number", q);
 	else
 		r = 0;
 	free(v);
@@ -130,50 +128,50 @@ static int mem_size(struct ld *l, xmlNodePtr n, uint64_t *bytes, char *shown, si
 	return r;
 }
 
-static int load_memory(struct ld *l, xmlNodePtr root)
+static int load_memory(struct kxc_ld *l, xmlNodePtr root)
 {
-	xmlNodePtr m = child(root, "memory"), cm = child(root, "currentMemory");
+	xmlNodePtr m = kxc_child(root, "memory"), cm = kxc_child(root, "currentMemory");
 	char shown[128];
 	uint64_t b;
 	if (mem_size(l, m, &b, shown, sizeof(shown)))
 		return -1;
 	/* A multiple first: "3 MiB" is better answered by the rule it breaks that way. */
 	if (b % KXCONFIG_MEM_ALIGN)
-		return bad(l, m, "value %s is not a multiple of 2 MiB", shown);
+		return kxc_bad(l, m, "value %s is not a multiple of 2 MiB", shown);
 	if (b < KXCONFIG_MEM_MIN || b > KXCONFIG_MEM_MAX)
-		return bad(l, m, "value %s is out of range: must be between 4 MiB and 16 GiB", shown);
+		return kxc_bad(l, m, "value %s is out of range: must be between 4 MiB and 16 GiB", shown);
 	l->c->mem_bytes = l->c->cur_mem_bytes = b;
 	if (!cm)
 		return 0;
 	if (mem_size(l, cm, &b, shown, sizeof(shown)))
 		return -1;
 	if (b > l->c->mem_bytes)
-		return bad(l, cm, "value %s is more than <memory> (%llu KiB)", shown,
-		           (unsigned long long)(l->c->mem_bytes >> 10));
+		return kxc_bad(l, cm, "value %s is more than <memory> (%llu KiB)", shown,
+		               (unsigned long long)(l->c->mem_bytes >> 10));
 	if (b % 4096)
-		return bad(l, cm, "value %s is not a multiple of 4 KiB", shown);
+		return kxc_bad(l, cm, "value %s is not a multiple of 4 KiB", shown);
 	if (b < KXCONFIG_MEM_MIN)
-		return bad(l, cm, "value %s is less than 4 MiB", shown);
+		return kxc_bad(l, cm, "value %s is less than 4 MiB", shown);
 	l->c->cur_mem_bytes = b;
 	return 0;
 }
 
 /* A whole number from an element's text or an attribute, for vcpu counts. */
-static int count_value(struct ld *l, xmlNodePtr n, const char *what, const char *v, uint64_t *out)
+static int count_value(struct kxc_ld *l, xmlNodePtr n, const char *what, const char *v, uint64_t *out)
 {
 	char q[64];
 	kxc_shorten(v ? v : "", q, sizeof(q));
 	/* kxconfig_scale with unit "b" is a plain overflow-checked number parser. */
 	if (!v || kxconfig_scale(v, "b", out) == -EINVAL)
-		return bad(l, n, "%s '%s' is not a whole number", what, q);
+		return kxc_bad(l, n, "%s '%s' is not a whole number", what, q);
 	if (*out < 1 || *out > KXCONFIG_MAX_VCPUS)
-		return bad(l, n, "%s '%s' is out of range: must be between 1 and %u", what, q,
-		           KXCONFIG_MAX_VCPUS);
+		return kxc_bad(l, n, "%s '%s' is out of range: must be between 1 and %u", what, q,
+		               KXCONFIG_MAX_VCPUS);
 	return 0;
 }
 
 /* libvirt's cpuset syntax: "0-3,^2,6": ranges and single CPUs, '^' removes one. */
-static int parse_cpuset(struct ld *l, xmlNodePtr n, const char *set, uint8_t *mask)
+static int parse_cpuset(struct kxc_ld *l, xmlNodePtr n, const char *set, uint8_t *mask)
 {
 	const char *p = set;
 	int any = 0;
@@ -188,19 +186,19 @@ static int parse_cpuset(struct ld *l, xmlNodePtr n, const char *set, uint8_t *ma
 			p++;
 		}
 		if (!isdigit((unsigned char)*p))
-			return bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
+			return kxc_bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
 		unsigned long a = strtoul(p, &end, 10), b = a;
 		p = end;
 		if (*p == '-' && !neg) {
 			if (!isdigit((unsigned char)p[1]))
-				return bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
+				return kxc_bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
 			b = strtoul(p + 1, &end, 10);
 			p = end;
 		}
 		if (a >= KXCONFIG_MAX_CPUS || b >= KXCONFIG_MAX_CPUS)
-			return bad(l, n, "cpuset '%s' names a CPU above %u", set, KXCONFIG_MAX_CPUS - 1);
+			return kxc_bad(l, n, "cpuset '%s' names a CPU above %u", set, KXCONFIG_MAX_CPUS - 1);
 		if (b < a)
-			return bad(l, n, "cpuset '%s' has a range that runs backwards", set);
+			return kxc_bad(l, n, "cpuset '%s' has a range that runs backwards", set);
 		for (unsigned long c = a; c <= b; c++) {
 			if (neg)
 				mask[c / 8] &= (uint8_t)~(1u << (c % 8));
@@ -212,18 +210,18 @@ static int parse_cpuset(struct ld *l, xmlNodePtr n, const char *set, uint8_t *ma
 		if (*p == ',')
 			p++;
 		else if (*p)
-			return bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
+			return kxc_bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
 	}
 	for (unsigned i = 0; i < KXCONFIG_MAX_CPUS / 8; i++)
 		any |= mask[i];
 	if (!any)
-		return bad(l, n, "cpuset '%s' leaves no CPU to run on", set);
+		return kxc_bad(l, n, "cpuset '%s' leaves no CPU to run on", set);
 	return 0;
 }
 
-static int load_vcpu(struct ld *l, xmlNodePtr root)
+static int load_vcpu(struct kxc_ld *l, xmlNodePtr root)
 {
-	xmlNodePtr n = child(root, "vcpu");
+	xmlNodePtr n = kxc_child(root, "vcpu");
 	char *v = kxc_text(n);
 	xmlChar *cur = xmlGetNoNsProp(n, BAD_CAST "current"), *set = xmlGetNoNsProp(n, BAD_CAST "cpuset");
 	uint64_t count = 0, current = 0;
@@ -235,8 +233,8 @@ static int load_vcpu(struct ld *l, xmlNodePtr root)
 		if (count_value(l, n, "current", (const char *)cur, &current))
 			goto out;
 		if (current > count) {
-			bad(l, n, "current '%s' is more than the %u vCPUs the domain has",
-			    (const char *)cur, l->c->vcpus);
+			kxc_bad(l, n, "current '%s' is more than the %u vCPUs the domain has",
+			        (const char *)cur, l->c->vcpus);
 			goto out;
 		}
 		l->c->vcpus_current = (unsigned)current;
@@ -279,7 +277,7 @@ char *kxc_resolve(const char *source, const char *file)
 }
 
 /* <type>'s text and machine attribute together say PV or PVH; libvirt has three spellings. */
-static int os_type(struct ld *l, xmlNodePtr t, const char *type)
+static int os_type(struct kxc_ld *l, xmlNodePtr t, const char *type)
 {
 	xmlChar *machine = xmlGetNoNsProp(t, BAD_CAST "machine");
 	int pvh_machine = machine && xmlStrEqual(machine, BAD_CAST "xenpvh");
@@ -287,43 +285,43 @@ static int os_type(struct ld *l, xmlNodePtr t, const char *type)
 	if (!strcmp(type, "xenpvh")) {
 		l->c->os_type = KXCONFIG_OS_XENPVH;
 		if (machine && !pvh_machine)
-			r = bad(l, t, "machine '%s' contradicts guest type xenpvh", (const char *)machine);
+			r = kxc_bad(l, t, "machine '%s' contradicts guest type xenpvh", (const char *)machine);
 	} else if (!strcmp(type, "xenpv")) {
 		l->c->os_type = KXCONFIG_OS_XENPV;
 		if (pvh_machine)
-			r = bad(l, t, "machine 'xenpvh' contradicts guest type xenpv");
+			r = kxc_bad(l, t, "machine 'xenpvh' contradicts guest type xenpv");
 	} else if (l->c->virt == KXCONFIG_VIRT_XEN) {
 		/* 'linux' and 'xen': libvirt's OS type for Xen guests; machine picks PV or PVH. */
 		l->c->os_type = pvh_machine ? KXCONFIG_OS_XENPVH : KXCONFIG_OS_XENPV;
 	} else {
-		r = bad(l, t, "'%s' is libvirt's name for Xen guests of <domain type='xen'>; "
-		              "with type='kxen' write 'xenpv'", type);
+		r = kxc_bad(l, t, "'%s' is libvirt's name for Xen guests of <domain type='xen'>; "
+		                  "with type='kxen' write 'xenpv'", type);
 	}
 	xmlFree(machine);
 	return r;
 }
 
-static int load_os(struct ld *l, xmlNodePtr root)
+static int load_os(struct kxc_ld *l, xmlNodePtr root)
 {
-	xmlNodePtr os = child(root, "os"), t = child(os, "type"), k = child(os, "kernel"),
-		   cl = child(os, "cmdline"), rd = child(os, "initrd");
+	xmlNodePtr os = kxc_child(root, "os"), t = kxc_child(os, "type"), k = kxc_child(os, "kernel"),
+		   cl = kxc_child(os, "cmdline"), rd = kxc_child(os, "initrd");
 	char *type = kxc_text(t), *kernel = kxc_text(k), *initrd = rd ? kxc_text(rd) : NULL;
 	int r = -1;
 	if (!type || !kernel || (rd && !initrd)) {
-		snprintf(l->err, l->errlen, "%s: out of memory", l->path);
+		kxc_oom(l);
 		goto out;
 	}
 	if (os_type(l, t, type))
 		goto out;
 	if (!*kernel) {
-		bad(l, k, "must name the guest kernel's ELF file");
+		kxc_bad(l, k, "must name the guest kernel's ELF file");
 		goto out;
 	}
 	l->c->kernel = kxc_resolve(l->path, kernel);
 	l->c->kernel_line = (int)xmlGetLineNo(k);
 	if (rd) {
 		if (!*initrd) {
-			bad(l, rd, "must name the initial ramdisk file (or leave <initrd> out)");
+			kxc_bad(l, rd, "must name the initial ramdisk file (or leave <initrd> out)");
 			goto out;
 		}
 		l->c->initrd = kxc_resolve(l->path, initrd);
@@ -332,8 +330,8 @@ static int load_os(struct ld *l, xmlNodePtr root)
 	if (cl) {
 		l->c->cmdline = kxc_text(cl);
 		if (l->c->cmdline && strlen(l->c->cmdline) > KXCONFIG_CMDLINE_MAX) {
-			bad(l, cl, "%zu bytes is more than the %u a guest can receive",
-			    strlen(l->c->cmdline), KXCONFIG_CMDLINE_MAX);
+			kxc_bad(l, cl, "%zu bytes is more than the %u a guest can receive",
+			        strlen(l->c->cmdline), KXCONFIG_CMDLINE_MAX);
 			goto out;
 		}
 	}
@@ -345,7 +343,7 @@ out:
 	return r;
 }
 
-static int load_action(struct ld *l, xmlNodePtr root, const char *name, enum kxconfig_action *a)
+static int load_action(struct kxc_ld *l, xmlNodePtr root, const char *name, enum kxconfig_action *a)
 {
 	static const struct { const char *name; enum kxconfig_action a; } actions[] = {
 		{ "destroy", KXCONFIG_ACT_DESTROY },
@@ -355,7 +353,7 @@ static int load_action(struct ld *l, xmlNodePtr root, const char *name, enum kxc
 		{ "coredump-destroy", KXCONFIG_ACT_COREDUMP_DESTROY },
 		{ "coredump-restart", KXCONFIG_ACT_COREDUMP_RESTART },
 	};
-	xmlNodePtr n = child(root, name);
+	xmlNodePtr n = kxc_child(root, name);
 	/* libvirt's (and xl's) defaults: restart on reboot, destroy otherwise. */
 	*a = !strcmp(name, "on_reboot") ? KXCONFIG_ACT_RESTART : KXCONFIG_ACT_DESTROY;
 	if (!n)
@@ -369,14 +367,14 @@ static int load_action(struct ld *l, xmlNodePtr root, const char *name, enum kxc
 		}
 	kxc_shorten(v ? v : "", q, sizeof(q));
 	free(v);
-	return bad(l, n, "unknown action '%s'", q);
+	return kxc_bad(l, n, "unknown action '%s'", q);
 }
 
-static int load_ident(struct ld *l, xmlNodePtr root)
+static int load_ident(struct kxc_ld *l, xmlNodePtr root)
 {
 	struct kxconfig *c = l->c;
-	xmlNodePtr n = child(root, "name"), u = child(root, "uuid"), t = child(root, "title"),
-		   d = child(root, "description");
+	xmlNodePtr n = kxc_child(root, "name"), u = kxc_child(root, "uuid"), t = kxc_child(root, "title"),
+		   d = kxc_child(root, "description");
 	xmlChar *type = xmlGetNoNsProp(root, BAD_CAST "type");
 	c->virt = type && xmlStrEqual(type, BAD_CAST "kxen") ? KXCONFIG_VIRT_KXEN : KXCONFIG_VIRT_XEN;
 	xmlFree(type);
@@ -389,7 +387,7 @@ static int load_ident(struct ld *l, xmlNodePtr root)
 		kxc_shorten(v ? v : "", q, sizeof(q));
 		free(v);
 		if (r)
-			return bad(l, u, "'%s' is not a UUID (32 hex digits, dashes as 8-4-4-4-12)", q);
+			return kxc_bad(l, u, "'%s' is not a UUID (32 hex digits, dashes as 8-4-4-4-12)", q);
 	} else {
 		int r = kxconfig_uuid_generate(c->uuid);
 		if (r) {
@@ -402,7 +400,7 @@ static int load_ident(struct ld *l, xmlNodePtr root)
 	if (t) {
 		c->title = kxc_text(t);
 		if (c->title && strchr(c->title, '\n'))
-			return bad(l, t, "must be a single line");
+			return kxc_bad(l, t, "must be a single line");
 	}
 	if (d) {
 		xmlChar *v = xmlNodeGetContent(d);
@@ -434,7 +432,7 @@ void kxconfig_free(struct kxconfig *c)
 	free(c);
 }
 
-static int load_doc(struct ld *l, xmlDocPtr doc)
+static int load_doc(struct kxc_ld *l, xmlDocPtr doc)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	if (kxc_schema_validate(doc, l->path, l->err, l->errlen))
@@ -442,14 +440,11 @@ static int load_doc(struct ld *l, xmlDocPtr doc)
 	if (load_ident(l, root) || load_memory(l, root) || load_vcpu(l, root) || load_os(l, root) ||
 	    load_action(l, root, "on_poweroff", &l->c->on_poweroff) ||
 	    load_action(l, root, "on_reboot", &l->c->on_reboot) ||
-	    load_action(l, root, "on_crash", &l->c->on_crash) || kxc_load_devices(l->c, root, l->path,
-	    l->err, l->errlen))
+	    load_action(l, root, "on_crash", &l->c->on_crash) || kxc_load_devices(l, root))
 		return -1;
-	l->c->clock = child(root, "clock") != NULL;
-	if (!l->c->kernel || !l->c->source) {
-		snprintf(l->err, l->errlen, "%s: out of memory", l->path);
-		return -1;
-	}
+	l->c->clock = kxc_child(root, "clock") != NULL;
+	if (!l->c->kernel || !l->c->source)
+		return kxc_oom(l);
 	return 0;
 }
 
@@ -467,7 +462,7 @@ int kxconfig_load(const char *path, struct kxconfig **out, char *err, size_t err
 {
 	struct kxc_xerrs errs = { 0 };
 	struct kxc_quiet q;
-	struct ld l = { path, err, errlen, calloc(1, sizeof(struct kxconfig)) };
+	struct kxc_ld l = { path, err, errlen, calloc(1, sizeof(struct kxconfig)) };
 	xmlDocPtr doc = NULL;
 	size_t len = 0;
 	char *buf = NULL;

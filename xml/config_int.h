@@ -12,11 +12,6 @@
 typedef const xmlError *kxc_xmlerror_t;
 #else
 typedef xmlErrorPtr kxc_xmlerror_t;
-/* A path from the config, made absolute against the config file's directory (malloc'd). */
-char *kxc_resolve(const char *source, const char *file);
-/* <devices>: disks, interfaces, console. Writes "FILE:LINE: <elem>: ..." and returns -1 on error. */
-int kxc_load_devices(struct kxconfig *c, xmlNodePtr root, const char *path, char *err, size_t errlen);
-
 #endif
 
 /* libxml2 errors collected instead of printed: the first few are kept. */
@@ -96,7 +91,22 @@ char *kxc_text(xmlNodePtr n);
 
 /* A path from the config, made absolute against the config file's directory (malloc'd). */
 char *kxc_resolve(const char *source, const char *file);
+
+/* One load of a config file: where errors go and the config being filled. */
+struct kxc_ld {
+	const char *path;
+	char *err;
+	size_t errlen;
+	struct kxconfig *c;
+};
+/* Writes "FILE:LINE: <elem>: MSG" (n's line and name) into l->err; returns -1. */
+int kxc_bad(struct kxc_ld *l, xmlNodePtr n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Writes "FILE: out of memory" into l->err; returns -1. */
+int kxc_oom(struct kxc_ld *l);
+/* The first element child of n (NULL-safe) called name, or NULL. */
+xmlNodePtr kxc_child(xmlNodePtr n, const char *name);
 /* <devices>: disks, interfaces, console. Writes "FILE:LINE: <elem>: ..." and returns -1 on error. */
-int kxc_load_devices(struct kxconfig *c, xmlNodePtr root, const char *path, char *err, size_t errlen);
+int kxc_load_devices(struct kxc_ld *l, xmlNodePtr root);
 
 #endif

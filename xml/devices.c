@@ -2,45 +2,10 @@
 #include <config.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "config_int.h"
-
-struct dev_ld {
-	struct kxconfig *c;
-	const char *path;
-	char *err;
-	size_t errlen;
-};
-
-static int __attribute__((format(printf, 3, 4)))
-dbad(struct dev_ld *l, xmlNodePtr n, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(l->err, l->errlen, "%s:%ld: <%s>: %s", l->path, xmlGetLineNo(n),
-	         (const char *)n->name, msg);
-	return -1;
-}
-
-static int oom(struct dev_ld *l)
-{
-	snprintf(l->err, l->errlen, "%s: out of memory", l->path);
-	return -1;
-}
-
-static xmlNodePtr dchild(xmlNodePtr n, const char *name)
-{
-	for (xmlNodePtr k = n ? n->children : NULL; k; k = k->next)
-		if (k->type == XML_ELEMENT_NODE && xmlStrEqual(k->name, BAD_CAST name))
-			return k;
-	return NULL;
-}
 
 /* An attribute as a malloc'd C string (libxml2's allocator is not ours to mix with free). */
 static char *attr(xmlNodePtr n, const char *name)
@@ -51,13 +16,13 @@ static char *attr(xmlNodePtr n, const char *name)
 	return r;
 }
 
-static int load_disk(struct dev_ld *l, xmlNodePtr n)
+static int load_disk(struct kxc_ld *l, xmlNodePtr n)
 {
 	struct kxconfig *c = l->c;
 	if (c->ndisks >= KXCONFIG_MAX_DISKS)
-		return dbad(l, n, "more than %u disks", KXCONFIG_MAX_DISKS);
+		return kxc_bad(l, n, "more than %u disks", KXCONFIG_MAX_DISKS);
 	struct kxconfig_disk *d = &c->disks[c->ndisks];
-	xmlNodePtr src = dchild(n, "source"), tgt = dchild(n, "target"), drv = dchild(n, "driver");
+	xmlNodePtr src = kxc_child(n, "source"), tgt = kxc_child(n, "target"), drv = kxc_child(n, "driver");
 	char *file = attr(src, "file"), *type = attr(drv, "type");
 	int r = -1;
 
@@ -66,11 +31,11 @@ static int load_disk(struct dev_ld *l, xmlNodePtr n)
 	d->driver = attr(drv, "name");
 	c->ndisks++;            /* from here kxconfig_free owns what d holds */
 	if (!file || !d->target || (drv && xmlHasProp(drv, BAD_CAST "name") && !d->driver)) {
-		r = oom(l);
+		r = kxc_oom(l);
 		goto out;
 	}
 	if (!*file) {
-		dbad(l, src, "file must name the disk image");
+		kxc_bad(l, src, "file must name the disk image");
 		goto out;
 	}
 	if (type && !strcmp(type, "aio")) {
@@ -79,15 +44,15 @@ static int load_disk(struct dev_ld *l, xmlNodePtr n)
 	} else {
 		d->qcow2 = type && !strcmp(type, "qcow2");
 	}
-	d->readonly = dchild(n, "readonly") != NULL;
+	d->readonly = kxc_child(n, "readonly") != NULL;
 	if (!(d->file = kxc_resolve(l->path, file))) {
-		r = oom(l);
+		r = kxc_oom(l);
 		goto out;
 	}
 	for (unsigned i = 0; i + 1 < c->ndisks; i++)
 		if (!strcmp(c->disks[i].target, d->target)) {
-			dbad(l, tgt, "dev '%s' is already used by the disk on line %d", d->target,
-			     c->disks[i].line);
+			kxc_bad(l, tgt, "dev '%s' is already used by the disk on line %d", d->target,
+			        c->disks[i].line);
 			goto out;
 		}
 	r = 0;
@@ -125,13 +90,13 @@ static int generate_mac(uint8_t mac[6])
 	return 0;
 }
 
-static int load_nic(struct dev_ld *l, xmlNodePtr n)
+static int load_nic(struct kxc_ld *l, xmlNodePtr n)
 {
 	struct kxconfig *c = l->c;
 	if (c->nnics >= KXCONFIG_MAX_NICS)
-		return dbad(l, n, "more than %u interfaces", KXCONFIG_MAX_NICS);
+		return kxc_bad(l, n, "more than %u interfaces", KXCONFIG_MAX_NICS);
 	struct kxconfig_nic *nic = &c->nics[c->nnics];
-	xmlNodePtr m = dchild(n, "mac"), src = dchild(n, "source");
+	xmlNodePtr m = kxc_child(n, "mac"), src = kxc_child(n, "source");
 	char *addr = attr(m, "address");
 	int r = -1;
 
@@ -139,25 +104,25 @@ static int load_nic(struct dev_ld *l, xmlNodePtr n)
 	nic->bridge = attr(src, "bridge");
 	c->nnics++;
 	if (!nic->bridge || (m && !addr)) {
-		r = oom(l);
+		r = kxc_oom(l);
 		goto out;
 	}
 	if (!*nic->bridge) {
-		dbad(l, src, "bridge must name a bridge");
+		kxc_bad(l, src, "bridge must name a bridge");
 		goto out;
 	}
 	if (m) {
 		if (parse_mac(addr, nic->mac)) {
-			dbad(l, m, "address '%s' is not a MAC address", addr);
+			kxc_bad(l, m, "address '%s' is not a MAC address", addr);
 			goto out;
 		}
 		if (nic->mac[0] & 1) {
-			dbad(l, m, "address '%s' is a multicast address; a vif needs a unicast one", addr);
+			kxc_bad(l, m, "address '%s' is a multicast address; a vif needs a unicast one", addr);
 			goto out;
 		}
 		static const uint8_t zero[6];
 		if (!memcmp(nic->mac, zero, 6)) {
-			dbad(l, m, "address '%s' is all zeros", addr);
+			kxc_bad(l, m, "address '%s' is all zeros", addr);
 			goto out;
 		}
 	} else {
@@ -173,8 +138,8 @@ static int load_nic(struct dev_ld *l, xmlNodePtr n)
 		if (!memcmp(c->nics[i].mac, nic->mac, 6)) {
 			char s[18];
 			kxconfig_mac_format(nic->mac, s);
-			dbad(l, m ? m : n, "address %s is already used by the interface on line %d", s,
-			     c->nics[i].line);
+			kxc_bad(l, m ? m : n, "address %s is already used by the interface on line %d", s,
+			        c->nics[i].line);
 			goto out;
 		}
 	r = 0;
@@ -183,11 +148,10 @@ out:
 	return r;
 }
 
-int kxc_load_devices(struct kxconfig *c, xmlNodePtr root, const char *path, char *err,
-                     size_t errlen)
+int kxc_load_devices(struct kxc_ld *l, xmlNodePtr root)
 {
-	struct dev_ld l = { c, path, err, errlen };
-	xmlNodePtr devs = dchild(root, "devices");
+	struct kxconfig *c = l->c;
+	xmlNodePtr devs = kxc_child(root, "devices");
 	int console_line = 0;
 	if (!devs)
 		return 0;
@@ -196,16 +160,16 @@ int kxc_load_devices(struct kxconfig *c, xmlNodePtr root, const char *path, char
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
 		if (xmlStrEqual(n->name, BAD_CAST "disk")) {
-			if (load_disk(&l, n))
+			if (load_disk(l, n))
 				return -1;
 		} else if (xmlStrEqual(n->name, BAD_CAST "interface")) {
-			if (load_nic(&l, n))
+			if (load_nic(l, n))
 				return -1;
 		} else if (xmlStrEqual(n->name, BAD_CAST "console")) {
 			/* A PV domain has exactly one console ring. */
 			if (console_line)
-				return dbad(&l, n, "a domain has one console (the first is on line %d)",
-				            console_line);
+				return kxc_bad(l, n, "a domain has one console (the first is on line %d)",
+				               console_line);
 			console_line = (int)xmlGetLineNo(n);
 			c->console = 1;
 		}
