@@ -64,32 +64,81 @@ static int open_dom(const char *dom, kxctrl **h, struct kxctl_dominfo *info)
 	return 0;
 }
 
-int main_domid(int argc, char **argv)
+/*
+ * The start of a command on one domain: exactly n arguments (what: the
+ * usage error when too few), the first a DOM, connected and its info read.
+ * -1 to go on with *h open; otherwise the exit code, with *h closed.
+ */
+static int dom_command(int argc, char **argv, int n, const char *what, kxctrl **h,
+                       struct kxctl_dominfo *info)
 {
-	int r = args(argc, argv, 1, "missing DOM name");
-	kxctrl *h = NULL;
-	struct kxctl_dominfo info;
+	int r = args(argc, argv, n, what);
 	if (r >= 0)
 		return r;
-	r = open_dom(argv[optind], &h, &info) ? KXL_FAIL : KXL_OK;
-	if (r == KXL_OK)
-		printf("%u\n", info.domid);
+	if (open_dom(argv[optind], h, info)) {
+		kxctrl_close(*h);
+		*h = NULL;
+		return KXL_FAIL;
+	}
+	return -1;
+}
+
+/*
+ * The domains a listing command shows: all of them without arguments,
+ * else each DOM named in argv[optind..]. *all is malloc'd (free it) even
+ * when something failed; KXL_OK, or KXL_FAIL after saying what failed.
+ */
+static int listed_doms(kxctrl *h, int argc, char **argv, struct kxctl_dominfo **all, unsigned *n)
+{
+	int ret = KXL_OK;
+	*all = NULL;
+	*n = 0;
+	if (optind == argc) {
+		int r = kxctrl_domain_list(h, all, n);
+		if (r) {
+			kxl_err("cannot list domains: %s", strerror(-r));
+			ret = KXL_FAIL;
+		}
+		return ret;
+	}
+	*all = calloc((size_t)(argc - optind), sizeof(**all));
+	if (!*all) {
+		kxl_err("cannot list domains: %s", strerror(ENOMEM));
+		return KXL_FAIL;
+	}
+	for (int i = optind; i < argc; i++) {
+		uint32_t id;
+		if (kxl_lookup(h, argv[i], &id) || kxctrl_domain_info(h, id, &(*all)[*n])) {
+			ret = KXL_FAIL;
+			continue;
+		}
+		(*n)++;
+	}
+	return ret;
+}
+
+int main_domid(int argc, char **argv)
+{
+	kxctrl *h = NULL;
+	struct kxctl_dominfo info;
+	int r = dom_command(argc, argv, 1, "missing DOM name", &h, &info);
+	if (r >= 0)
+		return r;
+	printf("%u\n", info.domid);
 	kxctrl_close(h);
-	return r;
+	return KXL_OK;
 }
 
 int main_domname(int argc, char **argv)
 {
-	int r = args(argc, argv, 1, "missing DOMID");
 	kxctrl *h = NULL;
 	struct kxctl_dominfo info;
+	int r = dom_command(argc, argv, 1, "missing DOMID", &h, &info);
 	if (r >= 0)
 		return r;
-	r = open_dom(argv[optind], &h, &info) ? KXL_FAIL : KXL_OK;
-	if (r == KXL_OK)
-		printf("%.*s\n", (int)sizeof(info.name), info.name);
+	printf("%.*s\n", (int)sizeof(info.name), info.name);
 	kxctrl_close(h);
-	return r;
+	return KXL_OK;
 }
 
 static void print_uptime(const struct kxctl_dominfo *d, double now)
@@ -107,8 +156,10 @@ static void print_uptime(const struct kxctl_dominfo *d, double now)
 
 int main_uptime(int argc, char **argv)
 {
-	int code = KXL_USAGE, ret = KXL_OK;
+	int code = KXL_USAGE, ret;
 	kxctrl *h = NULL;
+	struct kxctl_dominfo *all;
+	unsigned n;
 	struct timespec ts;
 	if (kxl_getopt(argc, argv, "", &code) != -1)
 		return code;
@@ -117,45 +168,26 @@ int main_uptime(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	printf("%-32s %5s %s\n", "Name", "ID", "Uptime");
-	if (optind == argc) {
-		struct kxctl_dominfo *all = NULL;
-		unsigned n = 0;
-		int r = kxctrl_domain_list(h, &all, &n);
-		if (r) {
-			kxl_err("cannot list domains: %s", strerror(-r));
-			ret = KXL_FAIL;
-		}
-		for (unsigned i = 0; i < n; i++)
-			print_uptime(&all[i], now);
-		free(all);
-	}
-	for (int i = optind; i < argc; i++) {
-		uint32_t domid;
-		struct kxctl_dominfo info;
-		if (kxl_lookup(h, argv[i], &domid) || kxctrl_domain_info(h, domid, &info)) {
-			ret = KXL_FAIL;
-			continue;
-		}
-		print_uptime(&info, now);
-	}
+	ret = listed_doms(h, argc, argv, &all, &n);
+	for (unsigned i = 0; i < n; i++)
+		print_uptime(&all[i], now);
+	free(all);
 	kxctrl_close(h);
 	return ret;
 }
 
 int main_rename(int argc, char **argv)
 {
-	int r = args(argc, argv, 2, "expected DOM NEWNAME");
 	kxctrl *h = NULL;
 	struct kxctl_dominfo info, other;
 	struct kxconfig *cfg = NULL;
 	char err[1024];
 	uint32_t id;
+	int r = dom_command(argc, argv, 2, "expected DOM NEWNAME", &h, &info);
 	if (r >= 0)
 		return r;
 	const char *name = argv[optind + 1];
 	r = KXL_FAIL;
-	if (open_dom(argv[optind], &h, &info))
-		goto out;
 	/* The same rules as <name>, so the saved config stays loadable. */
 	if (!*name || strlen(name) >= KXCTL_NAME_MAX || strspn(name, "0123456789") == strlen(name) ||
 	    name[0] == '-' || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -196,16 +228,14 @@ out:
 
 int main_dumpxml(int argc, char **argv)
 {
-	int r = args(argc, argv, 1, "missing DOM");
 	kxctrl *h = NULL;
 	struct kxctl_dominfo info;
 	struct kxconfig *cfg = NULL;
 	char err[1024];
+	int r = dom_command(argc, argv, 1, "missing DOM", &h, &info);
 	if (r >= 0)
 		return r;
 	r = KXL_FAIL;
-	if (open_dom(argv[optind], &h, &info))
-		goto out;
 	int e = kxl_state_load(info.uuid, &cfg, err, sizeof(err));
 	if (e == -ENOENT) {
 		kxl_err("domain %.*s (id=%u) was not created by kxl: no saved config in %s",
@@ -226,31 +256,15 @@ out:
 
 int main_vcpu_list(int argc, char **argv)
 {
-	int code = KXL_USAGE, ret = KXL_OK;
+	int code = KXL_USAGE, ret;
 	kxctrl *h = NULL;
-	struct kxctl_dominfo *all = NULL;
-	unsigned n = 0;
+	struct kxctl_dominfo *all;
+	unsigned n;
 	if (kxl_getopt(argc, argv, "", &code) != -1)
 		return code;
 	if (kxl_connect(&h))
 		return KXL_FAIL;
-	if (optind == argc) {
-		int r = kxctrl_domain_list(h, &all, &n);
-		if (r) {
-			kxl_err("cannot list domains: %s", strerror(-r));
-			ret = KXL_FAIL;
-		}
-	} else {
-		all = calloc((size_t)(argc - optind), sizeof(*all));
-		for (int i = optind; all && i < argc; i++) {
-			uint32_t id;
-			if (kxl_lookup(h, argv[i], &id) || kxctrl_domain_info(h, id, &all[n])) {
-				ret = KXL_FAIL;
-				continue;
-			}
-			n++;
-		}
-	}
+	ret = listed_doms(h, argc, argv, &all, &n);
 	printf("%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)",
 	       "Affinity (Hard / Soft)");
 	for (unsigned d = 0; d < n; d++) {
@@ -308,15 +322,13 @@ out:
 
 int main_dump_core(int argc, char **argv)
 {
-	int r = args(argc, argv, 2, "expected DOM FILE");
 	kxctrl *h = NULL;
 	struct kxctl_dominfo info;
 	char err[512];
+	int r = dom_command(argc, argv, 2, "expected DOM FILE", &h, &info);
 	if (r >= 0)
 		return r;
 	r = KXL_FAIL;
-	if (open_dom(argv[optind], &h, &info))
-		goto out;
 	int was_paused = info.flags & (KXCTL_DOMF_PAUSED | KXCTL_DOMF_SHUTDOWN | KXCTL_DOMF_CRASHED);
 	/* The vCPUs must be out of the guest to read their registers: pause, as xl does. */
 	if (!was_paused && kxctrl_domain_pause(h, info.domid)) {

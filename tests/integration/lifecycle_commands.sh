@@ -10,6 +10,12 @@ ida=$(create a); idb=$(create b)
 "$KXL" info | grep -q "^nr_domains *: 2$" || fail "info nr_domains"
 [ "$("$KXL" vcpu-list a | sed 1d | wc -l)" = 2 ] || fail "vcpu-list a"
 "$KXL" uptime | grep -q "^b  *$idb " || fail "uptime"
+# Named domains: the ones found are shown, one not found fails the command.
+[ "$("$KXL" uptime b a | sed 1d | cut -c1)" = "$(printf 'b\na')" ] || fail "uptime b a"
+out=$("$KXL" vcpu-list nosuch b 2>/dev/null) && fail "vcpu-list of a missing domain succeeded"
+[ "$(echo "$out" | sed 1d | wc -l)" = 1 ] || fail "vcpu-list nosuch b: b's vCPU not listed"
+"$KXL" domid nosuch 2>/dev/null && fail "domid of a missing domain"
+"$KXL" dumpxml 2>/dev/null; [ $? = 2 ] || fail "dumpxml without DOM is not a usage error"
 "$KXL" rename a b 2>/dev/null && fail "rename to a taken name"
 "$KXL" rename a 123 2>/dev/null && fail "rename to an all-digit name"
 "$KXL" rename a c || fail "rename a c"
