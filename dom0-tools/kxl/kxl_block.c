@@ -239,24 +239,32 @@ int kxl_block_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uint3
 	return 0;
 }
 
-/* The common start of the three commands: DOM looked up, xenstore open. */
-static int open_dom(const char *dom, kxctrl **h, struct xs_handle **xs, uint32_t *domid)
+/*
+ * The common start of the three commands: DOM looked up (kxen-hv is not
+ * needed after that), xenstore open in *xs. 0, or -1 after saying why.
+ */
+static int open_dom(const char *dom, struct xs_handle **xs, uint32_t *domid)
 {
-	if (kxl_connect(h) || kxl_lookup(*h, dom, domid))
-		return -1;
+	kxctrl *h = NULL;
+	int r = -1;
+
+	if (kxl_connect(&h) || kxl_lookup(h, dom, domid))
+		goto out;
 	if (*domid == 0) {
 		kxl_err("domain 0 is the host: block devices are for guests");
-		return -1;
+		goto out;
 	}
 	*xs = kxl_xs_open();
-	return *xs ? 0 : -1;
+	r = *xs ? 0 : -1;
+out:
+	kxctrl_close(h);
+	return r;
 }
 
 int main_block_attach(int argc, char **argv)
 {
 	struct xs_handle *xs = NULL;
 	struct kxl_disk_spec s;
-	kxctrl *h = NULL;
 	char spec[PATH_MAX + 128] = "", err[256];
 	uint32_t domid;
 	int opt, ec, rc = KXL_FAIL;
@@ -275,22 +283,19 @@ int main_block_attach(int argc, char **argv)
 		kxl_err("block-attach: disk spec '%s': %s", spec, err);
 		return KXL_USAGE;
 	}
-	if (open_dom(argv[optind], &h, &xs, &domid))
+	if (open_dom(argv[optind], &xs, &domid))
 		goto out;
 	if (kxl_block_add(xs, domid, &s, true) == 0)
 		rc = KXL_OK;
 out:
 	if (xs)
 		xs_close(xs);
-	if (h)
-		kxctrl_close(h);
 	return rc;
 }
 
 int main_block_detach(int argc, char **argv)
 {
 	struct xs_handle *xs = NULL;
-	kxctrl *h = NULL;
 	unsigned devid, timeout = DETACH_TIMEOUT_S;
 	uint32_t domid;
 	int opt, ec, force = 0, rc = KXL_FAIL;
@@ -315,15 +320,13 @@ int main_block_detach(int argc, char **argv)
 		        argv[optind + 1]);
 		return KXL_USAGE;
 	}
-	if (open_dom(argv[optind], &h, &xs, &domid))
+	if (open_dom(argv[optind], &xs, &domid))
 		goto out;
 	if (kxl_dev_remove(xs, "vbd", domid, devid, timeout, force) == 0)
 		rc = KXL_OK;
 out:
 	if (xs)
 		xs_close(xs);
-	if (h)
-		kxctrl_close(h);
 	return rc;
 }
 
@@ -342,11 +345,10 @@ int main_block_list(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		struct xs_handle *xs = NULL;
 		struct kxl_dev_info *v = NULL;
-		kxctrl *h = NULL;
 		uint32_t domid;
 		unsigned n = 0;
 
-		if (open_dom(argv[i], &h, &xs, &domid) || kxl_dev_list(xs, "vbd", domid, &v, &n)) {
+		if (open_dom(argv[i], &xs, &domid) || kxl_dev_list(xs, "vbd", domid, &v, &n)) {
 			rc = KXL_FAIL;
 		} else {
 			for (unsigned k = 0; k < n; k++)
@@ -357,8 +359,6 @@ int main_block_list(int argc, char **argv)
 		free(v);
 		if (xs)
 			xs_close(xs);
-		if (h)
-			kxctrl_close(h);
 	}
 	return rc;
 }
