@@ -485,6 +485,25 @@ static void unmap_ring(struct blkio *io)
 	io->nr_ring_pages = 0;
 }
 
+/* KXEN_BLK_IO_THREADS (1..BLKPOOL_MAX_THREADS) overrides BLK_IO_THREADS, for measurements; a bad value is logged and ignored. */
+static unsigned io_threads(void)
+{
+	const char *e = getenv("KXEN_BLK_IO_THREADS");
+	char *end;
+	unsigned long v;
+
+	if (!e)
+		return BLK_IO_THREADS;
+	errno = 0;
+	v = strtoul(e, &end, 10);
+	if (errno || end == e || *end || v < 1 || v > BLKPOOL_MAX_THREADS) {
+		backd_log("KXEN_BLK_IO_THREADS=%s: not a number from 1 to %u; using %u", e,
+		          BLKPOOL_MAX_THREADS, BLK_IO_THREADS);
+		return BLK_IO_THREADS;
+	}
+	return (unsigned)v;
+}
+
 int blkio__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_t port,
                  const char **why)
 {
@@ -514,7 +533,7 @@ int blkio__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_
 		*why = "eventfd";
 		goto fail;
 	}
-	if ((rc = blkpool__start(&io->pool, io->disk, BLK_IO_THREADS, BLK_MAX_INFLIGHT))) {
+	if ((rc = blkpool__start(&io->pool, io->disk, io_threads(), BLK_MAX_INFLIGHT))) {
 		*why = "cannot start the I/O threads";
 		goto fail;
 	}
