@@ -167,6 +167,9 @@ int app_blk_test(int argc, char **argv)
 			return 1;
 		}
 		tw += clock_now_ns() - t0;
+		if (off == 0)
+			printk("%s: first %lu MiB written in %lu us (grants mapped by the backend on first use)\n", app,
+			       (unsigned long)(n >> 20), (unsigned long)((clock_now_ns() - t0) / 1000));
 	}
 	/* The write figure is for durable data: the flush is timed with it. */
 	{
@@ -176,6 +179,7 @@ int app_blk_test(int argc, char **argv)
 			return 1;
 		}
 		tw += clock_now_ns() - t0;
+		printk("%s: flush took %lu us\n", app, (unsigned long)((clock_now_ns() - t0) / 1000));
 	}
 	if (pause) {
 		printk("%s: flushed\n", app);
