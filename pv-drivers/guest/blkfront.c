@@ -265,7 +265,7 @@ fail:
 /* A free slot: with bounce pages when asked, else preferably one without (they are kept for bounced requests). -1 if none. */
 static int free_slot(struct blkfront *bf, bool bounce)
 {
-	for (unsigned i = bounce ? 0 : BLKFRONT_BOUNCE; i < BLKFRONT_SLOTS; i++)
+	for (unsigned i = bounce ? 0 : BLKFRONT_BOUNCE; i < (bounce ? BLKFRONT_BOUNCE : BLKFRONT_SLOTS); i++)
 		if (!bf->slot[i].busy)
 			return (int)i;
 	if (bounce)
