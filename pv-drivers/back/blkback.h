@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <xen/xen.h>
 #include <xen/grant_table.h>
 
@@ -24,7 +25,7 @@
 #define BLK_MAX_INDIRECT_SEGS 256u
 #define BLK_SEGS_PER_IND_PAGE (BLK_PAGE / sizeof(struct blkif_request_segment))
 /* Persistent grants kept mapped per device; beyond this, requests map and unmap their pages. */
-#define BLK_MAX_PERSISTENT    2048u
+#define BLK_MAX_PERSISTENT    4096u
 
 /* ---- blkback_req.c: requests and the ring consumer, no I/O (tests/unit/test_blkback) ---- */
 
@@ -81,9 +82,66 @@ int blkring__pending(blkif_back_ring_t *ring, RING_IDX *rp);
 /* Queues a response in the next response slot (pushed by the caller). */
 void blkring__respond(blkif_back_ring_t *ring, uint64_t id, uint8_t op, int16_t status);
 
-/* ---- blkback_io.c: one worker thread per connected device ---- */
+/* ---- blkback_pool.c: a device's I/O threads (disk I/O only: grants and the ring stay with the dispatcher) ---- */
+
+#define BLKPOOL_MAX_THREADS 8
+/* Per device: threads running disk I/O at once, and requests in flight (each holds its pages' iovec). */
+#define BLK_IO_THREADS      4u
+#define BLK_MAX_INFLIGHT    32u
 
 struct disk;
+
+/* One data request in flight: filled by the dispatcher, run by a pool thread, answered by the dispatcher. */
+struct blkjob {
+	struct blkjob *next;
+	uint64_t id;               /* the frontend's */
+	uint8_t ring_op;
+	bool write;
+	uint64_t off;              /* bytes */
+	uint64_t nr_sectors;
+	unsigned nr_iov;
+	struct iovec iov[BLK_MAX_INDIRECT_SEGS];
+	unsigned nr_tmp;           /* pages mapped for this request only, unmapped at completion */
+	void *tmp[BLK_MAX_INDIRECT_SEGS];
+	int rc;                    /* 0 or -errno from libkxdisk */
+	char err[128];             /* disk_last_error() of a failed job */
+};
+
+/*
+ * The free list and the in-flight count belong to the dispatcher alone; the
+ * queue and the done list are shared under lock.
+ */
+struct blkpool {
+	struct disk *disk;
+	struct blkjob *jobs, *free;
+	unsigned njobs, nfree;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct blkjob *queue, *queue_tail;   /* submitted, FIFO */
+	struct blkjob *done;                 /* completed, any order */
+	int done_fd;               /* eventfd: readable when done is not empty */
+	bool stop, inited;
+	unsigned nthreads;
+	pthread_t thr[BLKPOOL_MAX_THREADS];
+};
+
+/* Allocates njobs jobs and starts nthreads (1..BLKPOOL_MAX_THREADS) threads on disk. 0 or -errno (nothing left behind). */
+int blkpool__start(struct blkpool *p, struct disk *disk, unsigned nthreads, unsigned njobs);
+/* A free job, or NULL when njobs are in flight. Dispatcher only. */
+struct blkjob *blkpool__get(struct blkpool *p);
+/* Queues j for the threads (readv or writev of j->iov at j->off); it comes back through blkpool__reap. */
+void blkpool__submit(struct blkpool *p, struct blkjob *j);
+/* Every job completed since the last call (a list through ->next, any order), or NULL. Poll done_fd to wait. */
+struct blkjob *blkpool__reap(struct blkpool *p);
+/* Gives a reaped (or never submitted) job back. Dispatcher only. */
+void blkpool__put(struct blkpool *p, struct blkjob *j);
+/* Jobs taken and not yet put back. */
+unsigned blkpool__inflight(const struct blkpool *p);
+/* Runs what is queued to the end, joins the threads and frees the jobs (reaped or not). */
+void blkpool__stop(struct blkpool *p);
+
+/* ---- blkback_io.c: the dispatcher thread per connected device ---- */
+
 struct kxgnt;
 typedef struct kxctrl kxctrl;
 
@@ -112,6 +170,7 @@ struct blkio {
 	pthread_t thread;
 	bool running;
 	struct blk_stats st;
+	struct blkpool pool;       /* READ/WRITE run here, BLK_MAX_INFLIGHT at a time */
 	/* Persistent grants: gref -> page, open addressing. */
 	struct blk_pgnt { grant_ref_t gref; void *page; } *pgnt;
 	unsigned nr_pgnt;

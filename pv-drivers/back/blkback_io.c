@@ -1,4 +1,4 @@
-/* The vbd data path: one worker thread per connected device consumes its ring, maps grants (persistent when negotiated) and does the disk I/O. */
+/* The vbd data path: a dispatcher thread per connected device consumes its ring, maps grants (persistent when negotiated), hands data requests to the I/O pool and answers them in batches. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -134,15 +134,27 @@ static void unmap_tmp(struct blkio *io, void **pages, const bool *tmp, unsigned 
 
 /* ---- requests ---- */
 
-static int16_t do_rw(struct blkio *io, struct blkreq *req)
+static void count(struct blkio *io, bool write, uint64_t nr_sectors)
+{
+	if (write) {
+		atomic_fetch_add(&io->st.wr_req, 1);
+		atomic_fetch_add(&io->st.wr_sect, nr_sectors);
+	} else {
+		atomic_fetch_add(&io->st.rd_req, 1);
+		atomic_fetch_add(&io->st.rd_sect, nr_sectors);
+	}
+}
+
+/*
+ * Maps a checked READ/WRITE's pages into j's iovec (and the pages to unmap
+ * at completion into j->tmp). 0, or BLKIF_RSP_ERROR with nothing left mapped.
+ */
+static int16_t prepare(struct blkio *io, struct blkreq *req, struct blkjob *j)
 {
 	grant_ref_t grefs[BLK_MAX_INDIRECT_SEGS];
 	void *pages[BLK_MAX_INDIRECT_SEGS];
 	bool tmp[BLK_MAX_INDIRECT_SEGS];
-	struct iovec iov[BLK_MAX_INDIRECT_SEGS];
 	bool write = req->op != BLKIF_OP_READ;
-	int16_t st = BLKIF_RSP_OKAY;
-	int rc;
 
 	for (unsigned i = 0; i < req->nr_segs; i++)
 		grefs[i] = req->seg[i].gref;
@@ -152,31 +164,39 @@ static int16_t do_rw(struct blkio *io, struct blkreq *req)
 		unmap_tmp(io, pages, tmp, req->nr_segs);
 		return BLKIF_RSP_ERROR;
 	}
+	j->id = req->id;
+	j->ring_op = req->ring_op;
+	j->write = write;
+	j->off = req->sector * BLK_SECTOR;
+	j->nr_sectors = req->nr_sectors;
+	j->nr_iov = req->nr_segs;
+	j->nr_tmp = 0;
 	for (unsigned i = 0; i < req->nr_segs; i++) {
-		iov[i].iov_base = (char *)pages[i] + req->seg[i].first * BLK_SECTOR;
-		iov[i].iov_len = (size_t)(req->seg[i].last - req->seg[i].first + 1) * BLK_SECTOR;
+		j->iov[i].iov_base = (char *)pages[i] + req->seg[i].first * BLK_SECTOR;
+		j->iov[i].iov_len = (size_t)(req->seg[i].last - req->seg[i].first + 1) * BLK_SECTOR;
+		if (tmp[i])
+			j->tmp[j->nr_tmp++] = pages[i];
 	}
-	if (write)
-		rc = disk_writev(io->disk, req->sector * BLK_SECTOR, iov, (int)req->nr_segs);
-	else
-		rc = disk_readv(io->disk, req->sector * BLK_SECTOR, iov, (int)req->nr_segs);
-	if (rc) {
-		io_log(io, "%s at sector %" PRIu64 ": %s", write ? "write" : "read", req->sector,
-		       disk_last_error(io->disk));
-		st = BLKIF_RSP_ERROR;
-	}
-	unmap_tmp(io, pages, tmp, req->nr_segs);
-	if (write) {
-		atomic_fetch_add(&io->st.wr_req, 1);
-		atomic_fetch_add(&io->st.wr_sect, req->nr_sectors);
-	} else {
-		atomic_fetch_add(&io->st.rd_req, 1);
-		atomic_fetch_add(&io->st.rd_sect, req->nr_sectors);
-	}
-	return st;
+	return BLKIF_RSP_OKAY;
 }
 
-static int16_t do_indirect(struct blkio *io, struct blkreq *req)
+/* Releases a finished job's per-request maps and logs its failure; its status. */
+static int16_t finish(struct blkio *io, struct blkjob *j)
+{
+	if (j->nr_tmp)
+		kxgnt_unmap(io->gnt, j->tmp, j->nr_tmp);
+	j->nr_tmp = 0;
+	count(io, j->write, j->nr_sectors);
+	if (j->rc) {
+		io_log(io, "%s at sector %" PRIu64 ": %s", j->write ? "write" : "read",
+		       j->off / BLK_SECTOR, j->err);
+		return BLKIF_RSP_ERROR;
+	}
+	return BLKIF_RSP_OKAY;
+}
+
+/* Copies an indirect request's segments in (its pages mapped for that only). 0 or a status. */
+static int16_t load_indirect(struct blkio *io, struct blkreq *req)
 {
 	void *pages[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 	bool tmp[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
@@ -190,51 +210,8 @@ static int16_t do_indirect(struct blkio *io, struct blkreq *req)
 	}
 	st = (int16_t)blkreq__indirect(req, &io->lim, pages, &why);
 	unmap_tmp(io, pages, tmp, req->nr_indirect);
-	if (st) {
-		io_log(io, "request %" PRIu64 ": %s", req->id, why);
-		return st;
-	}
-	return do_rw(io, req);
-}
-
-static int16_t handle(struct blkio *io, const blkif_request_t *raw, struct blkreq *req)
-{
-	const char *why;
-	int16_t st = (int16_t)blkreq__parse(raw, &io->lim, req, &why);
-
-	if (st) {
-		io_log(io, "request %" PRIu64 " (op %u): %s", req->id, raw->operation, why);
-		atomic_fetch_add(&io->st.err_req, 1);
-		return st;
-	}
-	switch (req->op) {
-	case BLKIF_OP_READ:
-	case BLKIF_OP_WRITE:
-		st = req->nr_indirect ? do_indirect(io, req) : do_rw(io, req);
-		break;
-	case BLKIF_OP_FLUSH_DISKCACHE:
-		if (req->nr_segs) {
-			req->op = BLKIF_OP_WRITE;
-			st = do_rw(io, req);
-		}
-		/* The reply goes only after the data is durable: that is the point of the op. */
-		if (st == BLKIF_RSP_OKAY && disk_flush(io->disk)) {
-			io_log(io, "flush: %s", disk_last_error(io->disk));
-			st = BLKIF_RSP_ERROR;
-		}
-		atomic_fetch_add(&io->st.fl_req, 1);
-		break;
-	case BLKIF_OP_DISCARD:
-		if (disk_discard(io->disk, req->sector * BLK_SECTOR, req->nr_sectors * BLK_SECTOR)) {
-			io_log(io, "discard at sector %" PRIu64 ": %s", req->sector,
-			       disk_last_error(io->disk));
-			st = BLKIF_RSP_ERROR;
-		}
-		atomic_fetch_add(&io->st.ds_req, 1);
-		break;
-	}
 	if (st)
-		atomic_fetch_add(&io->st.err_req, 1);
+		io_log(io, "request %" PRIu64 ": %s", req->id, why);
 	return st;
 }
 
@@ -244,6 +221,123 @@ static void kick(struct blkio *io)
 
 	if (write(io->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		io_log(io, "notify: %s", strerror(errno));
+}
+
+/* Publishes the responses queued so far: one notification per batch, and only if the frontend waits for it. */
+static void push(struct blkio *io)
+{
+	int notify;
+
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&io->ring, notify);
+	if (notify)
+		kick(io);
+}
+
+/* Answers every job the threads have finished (not pushed). True if there were any. */
+static bool reap(struct blkio *io)
+{
+	struct blkjob *j = blkpool__reap(&io->pool), *next;
+	bool any = j != NULL;
+
+	for (; j; j = next) {
+		int16_t st = finish(io, j);
+
+		next = j->next;
+		if (st)
+			atomic_fetch_add(&io->st.err_req, 1);
+		blkring__respond(&io->ring, j->id, j->ring_op, st);
+		blkpool__put(&io->pool, j);
+	}
+	return any;
+}
+
+/*
+ * Waits until no request is in flight, answering each as it completes.
+ * A flush runs after this, so it covers every write acknowledged before it
+ * and every write the frontend queued before it; nothing after it starts
+ * until it is answered.
+ */
+static void drain_inflight(struct blkio *io)
+{
+	while (blkpool__inflight(&io->pool)) {
+		struct pollfd p = { .fd = io->pool.done_fd, .events = POLLIN };
+
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			abort();   /* poll on our own eventfd cannot fail: going on would unmap pages under I/O */
+		if (reap(io))
+			push(io);
+	}
+}
+
+/* A FLUSH_DISKCACHE or DISCARD, run here after the data requests before it; its status. */
+static int16_t run_sync(struct blkio *io, struct blkreq *req)
+{
+	int16_t st = BLKIF_RSP_OKAY;
+
+	drain_inflight(io);
+	if (req->op == BLKIF_OP_DISCARD) {
+		if (disk_discard(io->disk, req->sector * BLK_SECTOR, req->nr_sectors * BLK_SECTOR)) {
+			io_log(io, "discard at sector %" PRIu64 ": %s", req->sector,
+			       disk_last_error(io->disk));
+			st = BLKIF_RSP_ERROR;
+		}
+		atomic_fetch_add(&io->st.ds_req, 1);
+		return st;
+	}
+	if (req->nr_segs) {
+		/* Flush with data: the data is written first, here (the pool is idle), then flushed. */
+		struct blkjob *j = blkpool__get(&io->pool);
+
+		req->op = BLKIF_OP_WRITE;
+		st = prepare(io, req, j);
+		if (st == BLKIF_RSP_OKAY) {
+			j->rc = disk_writev(io->disk, j->off, j->iov, (int)j->nr_iov);
+			if (j->rc)
+				snprintf(j->err, sizeof(j->err), "%s", disk_last_error(io->disk));
+			st = finish(io, j);
+		}
+		blkpool__put(&io->pool, j);
+	}
+	/* The reply goes only after the data is durable: that is the point of the op. */
+	if (st == BLKIF_RSP_OKAY && disk_flush(io->disk)) {
+		io_log(io, "flush: %s", disk_last_error(io->disk));
+		st = BLKIF_RSP_ERROR;
+	}
+	atomic_fetch_add(&io->st.fl_req, 1);
+	return st;
+}
+
+/*
+ * Takes one request: a data request goes to the pool (answered when it
+ * completes); anything else is answered now. Needs a free job.
+ */
+static void handle(struct blkio *io, const blkif_request_t *raw, struct blkreq *req)
+{
+	const char *why;
+	int16_t st = (int16_t)blkreq__parse(raw, &io->lim, req, &why);
+
+	if (st) {
+		io_log(io, "request %" PRIu64 " (op %u): %s", req->id, raw->operation, why);
+		goto respond;
+	}
+	if (req->op == BLKIF_OP_FLUSH_DISKCACHE || req->op == BLKIF_OP_DISCARD) {
+		if ((st = run_sync(io, req)))
+			goto respond;
+		blkring__respond(&io->ring, req->id, req->ring_op, st);
+		return;
+	}
+	if (req->nr_indirect && (st = load_indirect(io, req)))
+		goto respond;
+	struct blkjob *j = blkpool__get(&io->pool);
+	if ((st = prepare(io, req, j))) {
+		blkpool__put(&io->pool, j);
+		goto respond;
+	}
+	blkpool__submit(&io->pool, j);
+	return;
+respond:
+	atomic_fetch_add(&io->st.err_req, 1);
+	blkring__respond(&io->ring, req->id, req->ring_op, st);
 }
 
 /* Gives up on the frontend: the main thread disconnects the device (Closing) and says why. */
@@ -257,33 +351,31 @@ static void die(struct blkio *io, const char *why)
 		          io->devid, why, strerror(errno));
 }
 
-/* Consumes everything the frontend produced; false when the ring is broken. */
-static bool drain(struct blkio *io, struct blkreq *req)
+/*
+ * Consumes what the frontend produced while jobs are free. False when the
+ * ring is broken. With every job busy it stops before the final check: a
+ * completion wakes the dispatcher, which comes back here.
+ */
+static bool consume(struct blkio *io, struct blkreq *req)
 {
 	int more;
 
 	do {
 		RING_IDX rp;
-		int n = blkring__pending(&io->ring, &rp);
 
-		if (n < 0) {
+		if (blkring__pending(&io->ring, &rp) < 0) {
 			die(io, "ring indexes are corrupt (req_prod more than a ring ahead)");
 			return false;
 		}
-
 		while (io->ring.req_cons != rp) {
 			blkif_request_t raw;
-			int notify;
-			int16_t st;
 
+			if (!io->pool.nfree)
+				return true;
 			/* Our copy: a guest rewriting the slot meanwhile changes nothing. */
 			RING_COPY_REQUEST(&io->ring, io->ring.req_cons, &raw);
 			io->ring.req_cons++;
-			st = handle(io, &raw, req);
-			blkring__respond(&io->ring, req->id, req->ring_op, st);
-			RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&io->ring, notify);
-			if (notify)
-				kick(io);
+			handle(io, &raw, req);
 		}
 		RING_FINAL_CHECK_FOR_REQUESTS(&io->ring, more);
 	} while (more);
@@ -300,20 +392,26 @@ static void *worker(void *arg)
 		return NULL;
 	}
 	for (;;) {
-		struct pollfd p[2] = { { .fd = io->notify_fd, .events = POLLIN },
+		struct pollfd p[3] = { { .fd = io->notify_fd, .events = POLLIN },
+		                       { .fd = io->pool.done_fd, .events = POLLIN },
 		                       { .fd = io->stop_fd, .events = POLLIN } };
 		uint64_t cnt;
 
+		reap(io);
 		/* Requests the frontend queued before we connected are served too. */
-		if (!drain(io, req))
+		bool ok = consume(io, req);
+		push(io);
+		if (!ok)
 			break;
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			break;
-		if (p[1].revents)
+		if (p[2].revents)
 			break;
 		if (p[0].revents && read(io->notify_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 			break;
 	}
+	/* Nothing may be under I/O when the pages are unmapped. */
+	drain_inflight(io);
 	free(req);
 	return NULL;
 }
@@ -387,6 +485,25 @@ static void unmap_ring(struct blkio *io)
 	io->nr_ring_pages = 0;
 }
 
+/* KXEN_BLK_IO_THREADS (1..BLKPOOL_MAX_THREADS) overrides BLK_IO_THREADS, for measurements; a bad value is logged and ignored. */
+static unsigned io_threads(void)
+{
+	const char *e = getenv("KXEN_BLK_IO_THREADS");
+	char *end;
+	unsigned long v;
+
+	if (!e)
+		return BLK_IO_THREADS;
+	errno = 0;
+	v = strtoul(e, &end, 10);
+	if (errno || end == e || *end || v < 1 || v > BLKPOOL_MAX_THREADS) {
+		backd_log("KXEN_BLK_IO_THREADS=%s: not a number from 1 to %u; using %u", e,
+		          BLKPOOL_MAX_THREADS, BLK_IO_THREADS);
+		return BLK_IO_THREADS;
+	}
+	return (unsigned)v;
+}
+
 int blkio__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_t port,
                  const char **why)
 {
@@ -416,6 +533,10 @@ int blkio__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_
 		*why = "eventfd";
 		goto fail;
 	}
+	if ((rc = blkpool__start(&io->pool, io->disk, io_threads(), BLK_MAX_INFLIGHT))) {
+		*why = "cannot start the I/O threads";
+		goto fail;
+	}
 	if ((rc = -pthread_create(&io->thread, NULL, worker, io))) {
 		*why = "cannot start the worker thread";
 		goto fail;
@@ -438,6 +559,8 @@ void blkio__stop(struct blkio *io)
 		pthread_join(io->thread, NULL);
 		io->running = false;
 	}
+	/* The worker drained its requests: the threads are idle. */
+	blkpool__stop(&io->pool);
 	if (io->stop_fd >= 0)
 		close(io->stop_fd);
 	if (io->notify_fd >= 0)

@@ -1,4 +1,4 @@
-/* blkfront: xenbus handshake with the vbd backend, a multi-page ring, persistent grants, indirect requests, the close sequence. */
+/* blkfront: xenbus handshake with the vbd backend, a multi-page ring, persistent grants, zero-copy and bounced requests (indirect when large), the close sequence. */
 #include "blkfront.h"
 #include "clock.h"
 #include "console.h"
@@ -10,7 +10,7 @@
 #include <xen/io/xenbus.h>
 #include <xen/io/protocols.h>
 
-#define GNT_FRAMES      8                     /* 4096 refs: rings, every slot's pages */
+#define GNT_FRAMES      16                    /* 8192 refs: rings, indirect and bounce pages, zero-copy grants */
 #define IO_TIMEOUT_NS   (30 * NSEC_PER_SEC)
 #define CLOSE_WAIT_NS   (10 * NSEC_PER_SEC)
 
@@ -113,21 +113,28 @@ static int publish(xenbus_transaction_t t, void *arg)
 	return 0;
 }
 
-/* Every slot's data pages and indirect page, granted once for the device's life (persistent grants). */
+/* Every slot's indirect page and the bounce slots' data pages, granted once for the device's life (persistent grants). */
 static int setup_slots(struct blkfront *bf)
 {
 	domid_t be = bf->info.backend_id;
 
+	bf->zc = calloc(BLKFRONT_ZC_HASH, sizeof(*bf->zc));
+	if (!bf->zc)
+		return -XEN_ENOMEM;
 	for (unsigned i = 0; i < BLKFRONT_SLOTS; i++) {
 		struct blkfront_slot *s = &bf->slot[i];
-		unsigned n = bf->info.max_segs;
+		unsigned n = i < BLKFRONT_BOUNCE ? bf->info.max_segs : 0;
 		int r;
 
-		s->pages = alloc_pages(n, 1);
-		s->grefs = malloc(n * sizeof(*s->grefs));
 		s->ind = alloc_pages(1, 1);
-		if (!s->pages || !s->grefs || !s->ind)
+		if (!s->ind)
 			return -XEN_ENOMEM;
+		if (n) {
+			s->pages = alloc_pages(n, 1);
+			s->grefs = malloc(n * sizeof(*s->grefs));
+			if (!s->pages || !s->grefs)
+				return -XEN_ENOMEM;
+		}
 		for (unsigned k = 0; k < n; k++) {
 			r = gnttab_grant_foreign_access(be, ((uint64_t)s->pages >> PAGE_SHIFT) + k, false);
 			if (r < 0)
@@ -255,9 +262,15 @@ fail:
 	return rc < 0 ? rc : -XEN_EIO;
 }
 
-static int free_slot(struct blkfront *bf)
+/* A free slot: with bounce pages when asked, else preferably one without (they are kept for bounced requests). -1 if none. */
+static int free_slot(struct blkfront *bf, bool bounce)
 {
-	for (unsigned i = 0; i < BLKFRONT_SLOTS; i++)
+	for (unsigned i = bounce ? 0 : BLKFRONT_BOUNCE; i < (bounce ? BLKFRONT_BOUNCE : BLKFRONT_SLOTS); i++)
+		if (!bf->slot[i].busy)
+			return (int)i;
+	if (bounce)
+		return -1;
+	for (unsigned i = 0; i < BLKFRONT_BOUNCE; i++)
 		if (!bf->slot[i].busy)
 			return (int)i;
 	return -1;
@@ -283,7 +296,7 @@ static void reap(struct blkfront *bf)
 			struct blkfront_slot *s = &bf->slot[id];
 			s->status = r->status;
 			s->done = true;
-			if (s->dst && r->status == BLKIF_RSP_OKAY)
+			if (s->dst && r->status == BLKIF_RSP_OKAY)   /* bounced read */
 				memcpy(s->dst, s->pages, s->len);
 		}
 		bf->ring.rsp_cons = rp;
@@ -310,8 +323,13 @@ static bool any_done(struct blkfront *bf)
 	return false;
 }
 
-/* Waits until some slot completes; -XEN_ENODEV once closing, -XEN_ETIMEDOUT. */
-static int wait_some(struct blkfront *bf)
+/*
+ * Waits until some slot completes; -XEN_ENODEV once closing, -XEN_ETIMEDOUT.
+ * want > 1 asks the backend to notify only once that many more responses
+ * are out (rsp_event): a caller that needs them all is woken once, not per
+ * response; one already out is still seen without a notification.
+ */
+static int wait_some(struct blkfront *bf, unsigned want)
 {
 	for (;;) {
 		reap(bf);
@@ -319,54 +337,116 @@ static int wait_some(struct blkfront *bf)
 			return 0;
 		if (bf->dead)
 			return -XEN_ENODEV;
+		if (want > 1) {
+			bf->ring.sring->rsp_event = bf->ring.rsp_cons + want;
+			mb();
+			if (RING_HAS_UNCONSUMED_RESPONSES(&bf->ring))
+				continue;
+		}
 		if (wait_event_timeout(&bf->wq, RING_HAS_UNCONSUMED_RESPONSES(&bf->ring) || bf->dead,
 		                       IO_TIMEOUT_NS) < 0)
 			return -XEN_ETIMEDOUT;
 	}
 }
 
-/* Fills slot si's request for n bytes at sector (data already in the slot's pages for a write). */
-static void queue(struct blkfront *bf, unsigned si, uint8_t op, uint64_t sector, size_t n)
+/* Fills slot si's request of nsegs segments at sector (a write's data already where the segments point). */
+static void queue(struct blkfront *bf, unsigned si, uint8_t op, uint64_t sector,
+                  const struct blkif_request_segment *seg, unsigned nsegs)
 {
 	struct blkfront_slot *s = &bf->slot[si];
-	unsigned segs = (unsigned)((n + PAGE_SIZE - 1) / PAGE_SIZE);
 	blkif_request_t *req = RING_GET_REQUEST(&bf->ring, bf->ring.req_prod_pvt);
 
 	s->busy = true;
 	s->done = false;
-	if (segs > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+	if (nsegs > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
 		blkif_request_indirect_t *ind = (blkif_request_indirect_t *)req;
-		struct blkif_request_segment *seg = s->ind;
 
-		for (unsigned k = 0; k < segs; k++) {
-			size_t left = n - (size_t)k * PAGE_SIZE;
-			seg[k] = (struct blkif_request_segment){
-				.gref = s->grefs[k], .first_sect = 0,
-				.last_sect = (uint8_t)((MIN(left, PAGE_SIZE) + 511) / 512 - 1) };
-		}
+		memcpy(s->ind, seg, nsegs * sizeof(*seg));
 		ind->operation = BLKIF_OP_INDIRECT;
 		ind->indirect_op = op;
-		ind->nr_segments = (uint16_t)segs;
+		ind->nr_segments = (uint16_t)nsegs;
 		ind->id = si;
 		ind->sector_number = sector;
 		ind->handle = (blkif_vdev_t)bf->info.devid;
 		ind->indirect_grefs[0] = s->ind_gref;
 	} else {
 		req->operation = op;
-		req->nr_segments = (uint8_t)segs;
+		req->nr_segments = (uint8_t)nsegs;
 		req->handle = (blkif_vdev_t)bf->info.devid;
 		req->id = si;
 		req->sector_number = sector;
-		for (unsigned k = 0; k < segs; k++) {
-			size_t left = n - (size_t)k * PAGE_SIZE;
-			req->seg[k] = (struct blkif_request_segment){
-				.gref = s->grefs[k], .first_sect = 0,
-				.last_sect = (uint8_t)((MIN(left, PAGE_SIZE) + 511) / 512 - 1) };
-		}
+		memcpy(req->seg, seg, nsegs * sizeof(*seg));
 	}
 	bf->ring.req_prod_pvt++;
 	bf->inflight++;
 	bf->requests++;
+}
+
+/* The ref of our page gfn granted for zero copy, granting it now if there is room; -1 if not. */
+static long zc_ref(struct blkfront *bf, uint64_t gfn)
+{
+	unsigned h = (unsigned)((gfn * 0x9e3779b97f4a7c15ULL) >> 51) % BLKFRONT_ZC_HASH;
+	int r;
+
+	while (bf->zc[h].gfn && bf->zc[h].gfn != gfn)
+		h = (h + 1) % BLKFRONT_ZC_HASH;
+	if (bf->zc[h].gfn)
+		return bf->zc[h].ref;
+	if (bf->nr_zc >= BLKFRONT_MAX_ZC)
+		return -1;
+	/* Read-write whatever the op: a persistent-grant backend maps everything writable. Never ended: the backend keeps it mapped. */
+	r = gnttab_grant_foreign_access(bf->info.backend_id, gfn, false);
+	if (r < 0)
+		return -1;
+	bf->zc[h].gfn = gfn;
+	bf->zc[h].ref = (grant_ref_t)r;
+	bf->nr_zc++;
+	return r;
+}
+
+/*
+ * Segments for n bytes at p (512-aligned) in the caller's own pages;
+ * *n is cut to what max_segs pages hold. Their count, or 0 when a page
+ * cannot be granted (the caller bounces).
+ */
+static unsigned zc_segs(struct blkfront *bf, const char *p, size_t *n,
+                        struct blkif_request_segment *seg)
+{
+	uint64_t a = (uint64_t)p, lead = a % PAGE_SIZE;
+	size_t room = (size_t)bf->info.max_segs * PAGE_SIZE - lead, left;
+	unsigned k = 0;
+
+	if (*n > room)
+		*n = room;
+	left = *n;
+	for (uint64_t pa = a; left; k++) {
+		size_t in_page = MIN(left, PAGE_SIZE - pa % PAGE_SIZE);
+		long ref = zc_ref(bf, pa >> PAGE_SHIFT);
+
+		if (ref < 0)
+			return 0;
+		seg[k] = (struct blkif_request_segment){
+			.gref = (grant_ref_t)ref, .first_sect = (uint8_t)(pa % PAGE_SIZE / 512),
+			.last_sect = (uint8_t)((pa % PAGE_SIZE + in_page) / 512 - 1) };
+		pa += in_page;
+		left -= in_page;
+	}
+	return k;
+}
+
+/* Segments over bounce slot si's pages for n bytes (at most max_segs pages). */
+static unsigned bounce_segs(struct blkfront *bf, unsigned si, size_t n,
+                            struct blkif_request_segment *seg)
+{
+	unsigned segs = (unsigned)((n + PAGE_SIZE - 1) / PAGE_SIZE);
+
+	for (unsigned k = 0; k < segs; k++) {
+		size_t left = n - (size_t)k * PAGE_SIZE;
+		seg[k] = (struct blkif_request_segment){
+			.gref = bf->slot[si].grefs[k], .first_sect = 0,
+			.last_sect = (uint8_t)((MIN(left, PAGE_SIZE) + 511) / 512 - 1) };
+	}
+	return segs;
 }
 
 /* Frees completed slots; returns the first error status seen (or 0). */
@@ -388,42 +468,76 @@ static int retire(struct blkfront *bf)
 	return rc;
 }
 
+/*
+ * Queues the next piece of a transfer at buf (len bytes) in one request:
+ * zero copy when buf is 512-aligned and its pages can be granted, else
+ * through a bounce slot. Returns the bytes queued, or 0 when no slot fits.
+ */
+static size_t queue_piece(struct blkfront *bf, bool write, uint64_t sector, char *buf, size_t len)
+{
+	struct blkif_request_segment seg[BLKFRONT_MAX_SEGS];
+	uint8_t op = write ? BLKIF_OP_WRITE : BLKIF_OP_READ;
+	size_t n = len;
+	unsigned nsegs = 0;
+	int si;
+
+	if (!bf->zc_off && (uint64_t)buf % 512 == 0 && (si = free_slot(bf, false)) >= 0 &&
+	    (nsegs = zc_segs(bf, buf, &n, seg))) {
+		bf->slot[si].dst = NULL;
+		queue(bf, (unsigned)si, op, sector, seg, nsegs);
+		return n;
+	}
+	if ((si = free_slot(bf, true)) < 0)
+		return 0;
+	n = MIN(len, (size_t)bf->info.max_segs * PAGE_SIZE);
+	struct blkfront_slot *s = &bf->slot[si];
+	if (write)
+		memcpy(s->pages, buf, n);
+	s->dst = write ? NULL : buf;
+	s->len = n;
+	nsegs = bounce_segs(bf, (unsigned)si, n, seg);
+	queue(bf, (unsigned)si, op, sector, seg, nsegs);
+	bf->bounced++;
+	return n;
+}
+
 int blkfront_rw(struct blkfront *bf, bool write, uint64_t sector, void *buf, size_t len)
 {
-	size_t chunk = (size_t)bf->info.max_segs * PAGE_SIZE, off = 0;
+	size_t off = 0;
 	int rc = 0, r;
 
 	if (len % 512)
 		return -XEN_EINVAL;
 	while ((off < len || bf->inflight) && !rc) {
 		bool queued = false;
-		int si;
 
 		if (bf->dead)
 			return -XEN_ENODEV;
-		while (off < len && (si = free_slot(bf)) >= 0 && !RING_FULL(&bf->ring)) {
-			size_t n = MIN(chunk, len - off);
-			struct blkfront_slot *s = &bf->slot[si];
+		while (off < len && !RING_FULL(&bf->ring)) {
+			size_t n = queue_piece(bf, write, sector + off / 512, (char *)buf + off, len - off);
 
-			if (write)
-				memcpy(s->pages, (char *)buf + off, n);
-			s->dst = write ? NULL : (char *)buf + off;
-			s->len = n;
-			queue(bf, (unsigned)si, write ? BLKIF_OP_WRITE : BLKIF_OP_READ, sector + off / 512, n);
+			if (!n)
+				break;
 			off += n;
 			queued = true;
 		}
 		/* One notification for the whole batch, and only if the backend sleeps. */
 		if (queued)
 			push(bf);
-		if ((r = wait_some(bf)) < 0)
+		/* With nothing left to queue, every answer is needed: one wake-up for all of them. */
+		if ((r = wait_some(bf, off < len ? 1 : bf->inflight)) < 0)
 			return r;
 		rc = retire(bf);
 	}
 	/* An error leaves others in flight: wait them out so the slots are free again. */
-	while (bf->inflight && wait_some(bf) == 0)
+	while (bf->inflight && wait_some(bf, 1) == 0)
 		retire(bf);
 	return rc;
+}
+
+void blkfront_set_copy(struct blkfront *bf, bool copy)
+{
+	bf->zc_off = copy;
 }
 
 /* One segment-less request (flush, discard), waited for. */
@@ -433,8 +547,8 @@ static int simple(struct blkfront *bf, blkif_request_t *tmpl)
 
 	if (bf->dead)
 		return -XEN_ENODEV;
-	while ((si = free_slot(bf)) < 0)
-		if ((rc = wait_some(bf)) < 0)
+	while ((si = free_slot(bf, false)) < 0)
+		if ((rc = wait_some(bf, 1)) < 0)
 			return rc;
 	struct blkfront_slot *s = &bf->slot[si];
 	blkif_request_t *req = RING_GET_REQUEST(&bf->ring, bf->ring.req_prod_pvt);
@@ -449,7 +563,7 @@ static int simple(struct blkfront *bf, blkif_request_t *tmpl)
 	bf->requests++;
 	push(bf);
 	while (!s->done)
-		if ((rc = wait_some(bf)) < 0)
+		if ((rc = wait_some(bf, 1)) < 0)
 			return rc;
 	return retire(bf);
 }
@@ -477,7 +591,7 @@ int blkfront_discard(struct blkfront *bf, uint64_t sector, uint64_t nr)
 
 int blkfront_raw_submit(struct blkfront *bf, const blkif_request_t *tmpl)
 {
-	int si = free_slot(bf);
+	int si = free_slot(bf, false);
 
 	if (si < 0 || bf->dead)
 		return -XEN_EBUSY;

@@ -14,8 +14,12 @@
 #include <xen/io/ring.h>
 #include <xen/io/blkif.h>
 
-#define BLKFRONT_SLOTS      4     /* requests in flight at most */
+#define BLKFRONT_SLOTS      32    /* requests in flight at most */
+#define BLKFRONT_BOUNCE     4     /* slots 0..3 also have bounce pages, for buffers that cannot be granted */
 #define BLKFRONT_MAX_SEGS   256   /* per request when the backend takes indirect segments */
+/* Pages of callers' buffers granted to the backend and kept granted (zero copy); past this, bounce. */
+#define BLKFRONT_MAX_ZC     2560
+#define BLKFRONT_ZC_HASH    8192  /* open addressing, at most a third full */
 
 /* What the backend offered and we negotiated. */
 struct blkfront_info {
@@ -32,11 +36,11 @@ struct blkfront_slot {
 	bool busy;
 	int status;                /* BLKIF_RSP_* once done */
 	bool done;
-	void *pages;               /* BLKFRONT_MAX_SEGS contiguous pages, granted once (persistent) */
+	void *pages;               /* bounce slots: max_segs contiguous pages, granted once (persistent); else NULL */
 	grant_ref_t *grefs;
 	void *ind;                 /* the indirect segment page */
 	grant_ref_t ind_gref;
-	/* Where a read's data goes when it completes. */
+	/* Where a bounced read's data goes when it completes (NULL: zero copy, or a write). */
 	void *dst;
 	size_t len;
 };
@@ -55,8 +59,12 @@ struct blkfront {
 	char watch_token[32];
 	struct blkfront_slot slot[BLKFRONT_SLOTS];
 	unsigned inflight;
+	/* Callers' pages granted for zero copy: gfn -> ref (gfn 0 = empty slot; page 0 is never a buffer). */
+	struct blkfront_zc { uint64_t gfn; grant_ref_t ref; } *zc;
+	unsigned nr_zc;
+	bool zc_off;               /* every request through the bounce pages (blkfront_set_copy) */
 	/* Counters for the apps' reports. */
-	uint64_t notifies, requests, events;
+	uint64_t notifies, requests, events, bounced;
 };
 
 /*
@@ -70,10 +78,16 @@ int blkfront_open(unsigned devid, unsigned ring_order, uint64_t timeout_ns, stru
 /*
  * Reads or writes len bytes (a multiple of 512) at sector through up to
  * BLKFRONT_SLOTS requests in flight, each as large as the backend allows.
+ * A 512-aligned buf is used in place: its pages are granted to the backend
+ * on first use and stay granted (and mapped by a persistent-grant backend)
+ * until the guest ends, so pass buffers that live as long. Others go through
+ * the bounce pages (a copy, BLKFRONT_BOUNCE requests in flight).
  * 0, -XEN_EIO when the backend answered an error, -XEN_ENODEV once the
  * device is closing, -XEN_ETIMEDOUT without an answer for 30 s.
  */
 int blkfront_rw(struct blkfront *bf, bool write, uint64_t sector, void *buf, size_t len);
+/* copy = true: every request through the bounce pages, never granting the caller's buffer (for measurements). */
+void blkfront_set_copy(struct blkfront *bf, bool copy);
 /* BLKIF_OP_FLUSH_DISKCACHE: returns once the backend says the data is durable. */
 int blkfront_flush(struct blkfront *bf);
 /* BLKIF_OP_DISCARD of nr sectors. */
