@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common.h"
+#include <kxen/netstream.h>
 
 #define PROG "bench_net"
 
@@ -156,10 +157,16 @@ static int run_g2g(int i, double *mbps, double *pps, double *epm)
 	                                30000000000ull, 5000000))
 		return -1;
 	e0s = exits_of(s);
-	if (bench_log_wait_dom(bench_hv.h, &lg, (uint32_t)r, "udp-recv: got", line, sizeof(line),
-	                       120000000000ull, 5000000) || parse_rate(line, mbps, pps))
+	/* Both of udp-recv's result lines (ended or not) end with the foreign count. */
+	if (bench_log_wait_dom(bench_hv.h, &lg, (uint32_t)r, ", foreign ", line, sizeof(line),
+	                       120000000000ull, 5000000))
 		return -1;
 	printf("  %s\n", strchr(line, 'u'));
+	/* A stream that did not end, or delivered anything corrupt or out of order, is no measurement. */
+	if (!strstr(line, "udp-recv: got") || !strstr(line, "bad 0, out of order 0,") || parse_rate(line, mbps, pps)) {
+		printf("  run %d: FAILED (stream incomplete or damaged; logs kept)\n", i);
+		return -1;
+	}
 	*epm = (double)(exits_of(r) - e0r + exits_of(s) - e0s) / mb;
 	bench_sleep_ns(800000000);   /* both power off */
 	return 0;
@@ -171,8 +178,8 @@ static int run_g2h(int i, double *mbps, double *pps, double *epm)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5002) };
 	int so = socket(AF_INET, SOCK_DGRAM, 0), big = 8 << 20, s;
 	char name[32], cmd[160], buf[2048];
-	uint64_t bytes = 0, n = 0, first = 0, last = 0, e0;
-	bool end = false;
+	uint64_t first = 0, last = 0, e0;
+	struct ns_rx rx = { 0 };
 
 	setsockopt(so, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	if (bind(so, (struct sockaddr *)&a, sizeof(a)) < 0) {
@@ -187,29 +194,28 @@ static int run_g2h(int i, double *mbps, double *pps, double *epm)
 		return -1;
 	}
 	e0 = exits_of(s);
-	for (uint64_t t0 = bench_now_ns(); !end && bench_now_ns() - t0 < 60000000000ull;) {
+	for (uint64_t t0 = bench_now_ns(); !rx.end && bench_now_ns() - t0 < 60000000000ull;) {
 		struct pollfd p = { .fd = so, .events = POLLIN };
 		ssize_t len;
 
 		if (poll(&p, 1, 200) <= 0)
 			continue;
 		len = recv(so, buf, sizeof(buf), 0);
-		if (len < 8)
-			continue;
-		if (ntohl(*(uint32_t *)buf) == 0x6b78656eu) {
-			end = true;
-		} else if (ntohl(*(uint32_t *)(buf + 4)) != 0xffffffffu) {
+		if (len >= 0 && ns_rx_account(&rx, (const uint8_t *)buf, (unsigned)len)) {
 			last = bench_now_ns();
-			if (!n++)
+			if (rx.pkts == 1)
 				first = last;
-			bytes += (uint64_t)len;
 		}
 	}
 	close(so);
-	if (!end || last <= first)
+	printf("  host: got %llu of %u datagrams, lost %lld, bad %llu, out of order %llu, foreign %llu%s\n",
+	       (unsigned long long)rx.pkts, rx.expected, (long long)rx.expected - (long long)rx.pkts,
+	       (unsigned long long)rx.bad, (unsigned long long)rx.ooo, (unsigned long long)rx.foreign,
+	       rx.end ? "" : " (no end marker: FAILED)");
+	if (!rx.end || rx.bad || rx.ooo || last <= first)
 		return -1;
-	*mbps = bytes * 8 * 1e3 / (double)(last - first);
-	*pps = n * 1e9 / (double)(last - first);
+	*mbps = rx.bytes * 8 * 1e3 / (double)(last - first);
+	*pps = rx.pkts * 1e9 / (double)(last - first);
 	*epm = (double)(exits_of(s) - e0) / mb;
 	bench_sleep_ns(800000000);
 	return 0;

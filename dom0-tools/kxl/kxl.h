@@ -149,7 +149,5 @@ int main_console(int argc, char **argv);
 int main_network_attach(int argc, char **argv);
 int main_network_detach(int argc, char **argv);
 int main_network_list(int argc, char **argv);
-/* Attaches cfg's <interface> devices to the (paused) domain; 0 or -errno after printing why. */
-int kxl_network_create_all(const struct kxconfig *cfg, uint32_t domid);
 
 #endif

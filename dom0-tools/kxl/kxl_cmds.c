@@ -124,10 +124,12 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "kxen-backd to take it. bridge= names the virtual switch (default xenbr0),\n"
 	  "mac= the guest's MAC (default: 00:16:3e and three random bytes), ip= an\n"
 	  "address the guest may use (the backend's 'ip' key). Prints the new devid." },
-	{ "network-detach", main_network_detach, "DOM DEVID|MAC",
+	{ "network-detach", main_network_detach, "[-f] [-t SECONDS] DOM DEVID|MAC",
 	  "Remove a network interface from a domain",
-	  "Asks the backend to close (online=0, state Closing), waits up to 10 s for the\n"
-	  "frontend and backend to reach Closed, then removes the directories." },
+	  "Asks the backend to close (online=0, state Closing), waits for the frontend\n"
+	  "and backend to reach Closed, then removes the directories.\n"
+	  "  -t SECONDS  how long to wait for the close (default 10)\n"
+	  "  -f          remove the device even if it did not close in time" },
 	{ "network-list", main_network_list, "DOM...",
 	  "List a domain's network interfaces",
 	  "One line per vif: devid, backend domain, MAC, bridge, backend and frontend\n"

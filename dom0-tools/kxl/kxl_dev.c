@@ -234,6 +234,19 @@ int kxl_dev_remove(struct xs_handle *xs, const char *type, uint32_t domid, unsig
 	return 0;
 }
 
+void kxl_dev_discard(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid)
+{
+	char fe[160], be[160], bdom_s[16];
+	unsigned long bdom = 0;
+
+	fe_dir(fe, sizeof(fe), type, domid, devid);
+	if (kxl_dev_read(xs, type, domid, devid, true, "backend-id", bdom_s, sizeof(bdom_s)) == 0)
+		bdom = strtoul(bdom_s, NULL, 10);
+	be_dir(be, sizeof(be), (uint32_t)bdom, type, domid, devid);
+	xs_rm(xs, XBT_NULL, fe);
+	xs_rm(xs, XBT_NULL, be);
+}
+
 int kxl_dev_read(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid, bool fe,
                  const char *key, char *buf, size_t len)
 {

@@ -51,6 +51,12 @@ int kxl_dev_add(struct xs_handle *xs, const struct kxl_dev *d);
 int kxl_dev_remove(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid,
                    unsigned timeout_s, bool force);
 
+/*
+ * Removes both directories of a device no backend has taken (an attach
+ * that failed or timed out): there is no close sequence to run. Quiet.
+ */
+void kxl_dev_discard(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid);
+
 /* What kxl_dev_list reports of one device (strings "-" when the key is absent). */
 struct kxl_dev_info {
 	unsigned devid;

@@ -1,54 +1,21 @@
-/* kxl network-attach/-detach/-list and the <interface> devices of a domain's XML: vif frontend/backend directories and the XenbusState close sequence. */
+/* Network interfaces (vif) for the toolstack: network-attach/-detach/-list and the XML's <interface> devices at create, on kxl_dev's xenbus plumbing (docs/network.md). */
 #include <config.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
-#include "kxl.h"
-#include "kxl_xs.h"
 #include "kxconfig.h"
+#include "kxl.h"
+#include "kxl_dev.h"
+#include "kxl_network.h"
+#include "kxl_xs.h"
 
-#define VIF_MAX        256       /* devids 0..255, as the backend accepts */
-#define WAIT_MS        10000
-
-static void fe_path(char *buf, size_t len, uint32_t domid, unsigned dev)
-{
-	snprintf(buf, len, "/local/domain/%u/device/vif/%u", domid, dev);
-}
-
-static void be_path(char *buf, size_t len, uint32_t domid, unsigned dev)
-{
-	snprintf(buf, len, "/local/domain/0/backend/vif/%u/%u", domid, dev);
-}
-
-static int xs_readint(struct xs_handle *xs, const char *dir, const char *key, long *val)
-{
-	char path[160], *s, *end;
-	unsigned len;
-	int rc = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	s = xs_read(xs, XBT_NULL, path, &len);
-	if (!s)
-		return -ENOENT;
-	*val = strtol(s, &end, 10);
-	if (end == s || *end)
-		rc = -EINVAL;
-	free(s);
-	return rc;
-}
-
-static int put(struct xs_handle *xs, xs_transaction_t t, const char *dir, const char *key, const char *val)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	return xs_write(xs, t, path, val, strlen(val)) ? 0 : -errno;
-}
+#define VIF_MAX          256       /* devids 0..255, as the backend accepts */
+#define ATTACH_WAIT_MS   10000
+#define DETACH_TIMEOUT_S 10
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
@@ -62,128 +29,102 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return (mac[0] & 1) ? -EINVAL : 0;
 }
 
-/* The first devid with no backend directory. */
+/* The lowest devid the domain has no vif with (kxl_dev_add refuses one whose directories linger). */
 static int free_devid(struct xs_handle *xs, uint32_t domid)
 {
-	for (unsigned d = 0; d < VIF_MAX; d++) {
-		char be[96];
-		unsigned n;
-		char **l;
+	struct kxl_dev_info *v;
+	unsigned n, dev = 0;
+	int rc = kxl_dev_list(xs, "vif", domid, &v, &n);
 
-		be_path(be, sizeof(be), domid, d);
-		l = xs_directory(xs, XBT_NULL, be, &n);
-		if (!l)
-			return (int)d;
-		free(l);
-	}
-	return -ENOSPC;
+	if (rc)
+		return rc;
+	/* v is sorted by devid. */
+	for (unsigned i = 0; i < n && v[i].devid <= dev; i++)
+		if (v[i].devid == dev)
+			dev++;
+	free(v);
+	return dev < VIF_MAX ? (int)dev : -ENOSPC;
 }
 
-/* Waits until the backend's state satisfies pred, or WAIT_MS. Returns the state, or -ETIMEDOUT. */
-static long wait_be_state(struct xs_handle *xs, const char *be, long want_min)
+/* Waits for kxen-backd to take the vif (backend InitWait..Connected). 0, or -ETIMEDOUT / -EIO (refused, err set). */
+static int wait_backend(struct xs_handle *xs, uint32_t domid, unsigned dev, char *err, size_t errlen)
 {
-	struct timespec ts = { 0, 20 * 1000000L };
-	long st = 0;
+	for (unsigned waited = 0; waited < ATTACH_WAIT_MS; waited += 20) {
+		char st[16];
 
-	for (int i = 0; i < WAIT_MS / 20; i++) {
-		if (xs_readint(xs, be, "state", &st) == -ENOENT)
-			return -ENOENT;
-		if (st >= want_min)
-			return st;
-		nanosleep(&ts, NULL);
+		if (kxl_dev_read(xs, "vif", domid, dev, false, "hotplug-error", err, errlen) == 0)
+			return -EIO;
+		if (kxl_dev_read(xs, "vif", domid, dev, false, "state", st, sizeof(st)) == 0 &&
+		    atoi(st) >= XenbusStateInitWait && atoi(st) <= XenbusStateConnected)
+			return 0;
+		poll(NULL, 0, 20);
 	}
 	return -ETIMEDOUT;
 }
 
-struct vif_spec {
-	uint8_t mac[6];
-	const char *bridge, *ip;
-};
-
-/*
- * Writes a vif's frontend and backend directories in one transaction, with
- * libxl's permissions (frontend: the guest owns it, dom0 reads; backend:
- * dom0 owns it, the guest reads), as XenbusStateInitialising.
- */
-static int vif_write(struct xs_handle *xs, uint32_t domid, unsigned dev, const struct vif_spec *v)
+int kxl_network_add(struct xs_handle *xs, uint32_t domid, const struct kxl_vif_spec *v, int *devid)
 {
-	char fe[96], be[96], mac[18], num[16];
-	struct xs_permissions feperm[2] = { { .id = domid, .perms = XS_PERM_NONE }, { .id = 0, .perms = XS_PERM_READ } };
-	struct xs_permissions beperm[2] = { { .id = 0, .perms = XS_PERM_NONE }, { .id = domid, .perms = XS_PERM_READ } };
-	int rc;
-
-	fe_path(fe, sizeof(fe), domid, dev);
-	be_path(be, sizeof(be), domid, dev);
-	kxconfig_mac_format(v->mac, mac);
-	for (int tries = 0; tries < 16; tries++) {
-		xs_transaction_t t = xs_transaction_start(xs);
-
-		if (t == XBT_NULL)
-			return -errno;
-		rc = 0;
-		if (!xs_mkdir(xs, t, fe) || !xs_set_permissions(xs, t, fe, feperm, 2) ||
-		    !xs_mkdir(xs, t, be) || !xs_set_permissions(xs, t, be, beperm, 2))
-			rc = -errno;
-		snprintf(num, sizeof(num), "%u", domid);
-		if (!rc)
-			rc = put(xs, t, be, "frontend", fe) ?: put(xs, t, be, "frontend-id", num) ?:
-			     put(xs, t, be, "online", "1") ?: put(xs, t, be, "mac", mac) ?:
-			     put(xs, t, be, "bridge", v->bridge) ?: put(xs, t, be, "type", "vif") ?:
-			     (v->ip ? put(xs, t, be, "ip", v->ip) : 0);
-		snprintf(num, sizeof(num), "%u", dev);
-		if (!rc)
-			rc = put(xs, t, be, "handle", num) ?: put(xs, t, fe, "handle", num) ?:
-			     put(xs, t, fe, "backend", be) ?: put(xs, t, fe, "backend-id", "0") ?:
-			     put(xs, t, fe, "mac", mac) ?: put(xs, t, fe, "state", "1") ?:
-			     put(xs, t, be, "state", "1");
-		if (!xs_transaction_end(xs, t, rc != 0)) {
-			if (!rc && errno == EAGAIN)
-				continue;
-			rc = rc ? rc : -errno;
-		}
-		return rc;
-	}
-	return -EAGAIN;
-}
-
-static void vif_remove(struct xs_handle *xs, uint32_t domid, unsigned dev)
-{
-	char fe[96], be[96];
-
-	fe_path(fe, sizeof(fe), domid, dev);
-	be_path(be, sizeof(be), domid, dev);
-	xs_rm(xs, XBT_NULL, fe);
-	xs_rm(xs, XBT_NULL, be);
-}
-
-/* Adds a vif and waits for kxen-backd to take it (backend InitWait or later). Prints the devid. */
-static int vif_attach(struct xs_handle *xs, uint32_t domid, const struct vif_spec *v, int *devid)
-{
-	char be[96];
+	char mac[18], handle[16], err[256];
 	int dev = free_devid(xs, domid), rc;
-	long st;
 
 	if (dev < 0) {
-		kxl_err("domain %u already has %d vifs", domid, VIF_MAX);
+		if (dev == -ENOSPC)
+			kxl_err("domain %u already has %d vifs", domid, VIF_MAX);
+		else
+			kxl_err("cannot list the vifs of domain %u: %s", domid, strerror(-dev));
 		return dev;
 	}
-	if ((rc = vif_write(xs, domid, (unsigned)dev, v))) {
-		kxl_err("cannot write the vif's xenstore directories: %s", strerror(-rc));
-		vif_remove(xs, domid, (unsigned)dev);
+	kxconfig_mac_format(v->mac, mac);
+	snprintf(handle, sizeof(handle), "%d", dev);
+	const struct kxl_dev_kv fe[] = {
+		{ "handle", handle },
+		{ "mac", mac },
+	};
+	/* libxl's vif backend keys; ip only when given (the guest may take its address from it). */
+	const struct kxl_dev_kv be[] = {
+		{ "handle", handle },
+		{ "mac", mac },
+		{ "bridge", v->bridge },
+		{ "type", "vif" },
+		{ "ip", v->ip },
+	};
+	struct kxl_dev d = {
+		.type = "vif", .domid = domid, .backend_domid = 0, .devid = (unsigned)dev,
+		.fe = fe, .n_fe = sizeof(fe) / sizeof(fe[0]),
+		.be = be, .n_be = sizeof(be) / sizeof(be[0]) - (v->ip ? 0 : 1),
+	};
+	if ((rc = kxl_dev_add(xs, &d)))
 		return rc;
-	}
-	be_path(be, sizeof(be), domid, (unsigned)dev);
-	st = wait_be_state(xs, be, XenbusStateInitWait);
-	if (st < 0) {
-		kxl_err("no network backend took vif %u of domain %u within %d s (is kxen-backd running?)",
-		        dev, domid, WAIT_MS / 1000);
-		vif_remove(xs, domid, (unsigned)dev);
-		return -ETIMEDOUT;
+	rc = wait_backend(xs, domid, (unsigned)dev, err, sizeof(err));
+	if (rc == -EIO)
+		kxl_err("the network backend refused vif %d of domain %u: %s", dev, domid, err);
+	else if (rc)
+		kxl_err("no network backend took vif %d of domain %u within %d s (is kxen-backd running?)",
+		        dev, domid, ATTACH_WAIT_MS / 1000);
+	if (rc) {
+		kxl_dev_discard(xs, "vif", domid, (unsigned)dev);
+		return rc;
 	}
 	*devid = dev;
 	return 0;
 }
 
+int kxl_network_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid)
+{
+	for (unsigned i = 0; i < cfg->nnics; i++) {
+		struct kxl_vif_spec v = { .bridge = cfg->nics[i].bridge ? cfg->nics[i].bridge : "xenbr0" };
+		int dev, rc;
+
+		memcpy(v.mac, cfg->nics[i].mac, 6);
+		if ((rc = kxl_network_add(xs, domid, &v, &dev))) {
+			kxl_err("%s:%d: <interface>: cannot attach it", cfg->source, cfg->nics[i].line);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* The common start of the commands: DOM looked up (a guest), xenstore open. */
 static int open_dom(const char *dom, uint32_t *domid, struct xs_handle **xs)
 {
 	kxctrl *h;
@@ -195,35 +136,17 @@ static int open_dom(const char *dom, uint32_t *domid, struct xs_handle **xs)
 	kxctrl_close(h);
 	if (rc)
 		return rc;
+	if (*domid == 0) {
+		kxl_err("domain 0 is the host: network interfaces are for guests");
+		return -EINVAL;
+	}
 	*xs = kxl_xs_open();
 	return *xs ? 0 : -ENOTCONN;
 }
 
-int kxl_network_create_all(const struct kxconfig *cfg, uint32_t domid)
-{
-	struct xs_handle *xs;
-	int rc = 0;
-
-	if (!cfg->nnics)
-		return 0;
-	xs = kxl_xs_open();
-	if (!xs)
-		return -ENOTCONN;
-	for (unsigned i = 0; i < cfg->nnics && !rc; i++) {
-		struct vif_spec v = { .bridge = cfg->nics[i].bridge ? cfg->nics[i].bridge : "xenbr0" };
-		int dev;
-
-		memcpy(v.mac, cfg->nics[i].mac, 6);
-		if ((rc = vif_attach(xs, domid, &v, &dev)))
-			kxl_err("%s:%d: <interface>: cannot attach it", cfg->source, cfg->nics[i].line);
-	}
-	xs_close(xs);
-	return rc;
-}
-
 int main_network_attach(int argc, char **argv)
 {
-	struct vif_spec v = { .bridge = "xenbr0" };
+	struct kxl_vif_spec v = { .bridge = "xenbr0" };
 	struct xs_handle *xs;
 	uint32_t domid;
 	int code = KXL_USAGE, dev, mac_given = 0;
@@ -267,123 +190,118 @@ int main_network_attach(int argc, char **argv)
 	}
 	if (open_dom(argv[optind], &domid, &xs))
 		return KXL_FAIL;
-	code = vif_attach(xs, domid, &v, &dev) ? KXL_FAIL : 0;
-	if (!code)
+	code = kxl_network_add(xs, domid, &v, &dev) ? KXL_FAIL : KXL_OK;
+	if (code == KXL_OK)
 		printf("%d\n", dev);
 	xs_close(xs);
 	return code;
 }
 
-/* The vif whose devid or MAC is spec; -ENOENT if none. */
+/* The devid of domid's vif named by spec (a devid or the vif's MAC); -ENOENT if none, -EINVAL if spec is neither. */
 static int find_vif(struct xs_handle *xs, uint32_t domid, const char *spec)
 {
+	struct kxl_dev_info *v;
+	unsigned n;
 	char *end;
 	unsigned long d = strtoul(spec, &end, 10);
 	uint8_t want[6];
+	int rc, found = -ENOENT;
 
-	if (*spec && !*end && d < VIF_MAX) {
-		char be[96];
-		long st;
-
-		be_path(be, sizeof(be), domid, (unsigned)d);
-		return xs_readint(xs, be, "state", &st) == -ENOENT ? -ENOENT : (int)d;
-	}
-	if (parse_mac(spec, want))
+	if (*spec && !*end) {
+		if (d >= VIF_MAX)
+			return -ENOENT;
+	} else if (parse_mac(spec, want)) {
 		return -EINVAL;
-	for (unsigned i = 0; i < VIF_MAX; i++) {
-		char be[96], path[128], *m;
-		unsigned len;
+	}
+	if ((rc = kxl_dev_list(xs, "vif", domid, &v, &n)))
+		return rc;
+	for (unsigned i = 0; i < n && found < 0; i++) {
+		char m[32];
 		uint8_t mac[6];
 
-		be_path(be, sizeof(be), domid, i);
-		snprintf(path, sizeof(path), "%s/mac", be);
-		m = xs_read(xs, XBT_NULL, path, &len);
-		if (m && !parse_mac(m, mac) && !memcmp(mac, want, 6)) {
-			free(m);
-			return (int)i;
-		}
-		free(m);
+		if (*spec && !*end)
+			found = v[i].devid == d ? (int)d : -ENOENT;
+		else if (kxl_dev_read(xs, "vif", domid, v[i].devid, false, "mac", m, sizeof(m)) == 0 &&
+		         !parse_mac(m, mac) && !memcmp(mac, want, 6))
+			found = (int)v[i].devid;
 	}
-	return -ENOENT;
+	free(v);
+	return found;
 }
 
-/*
- * The close sequence as libxl drives it: online=0 and the backend to
- * Closing; the frontend sees it and closes its half (Closing, Closed); the
- * backend then disconnects and reports Closed; only then the directories
- * go. A frontend that never answers is waited for WAIT_MS, then removed.
- */
 int main_network_detach(int argc, char **argv)
 {
 	struct xs_handle *xs;
+	unsigned timeout = DETACH_TIMEOUT_S;
 	uint32_t domid;
-	char be[96];
-	int code = KXL_USAGE, dev;
-	long st;
+	int opt, ec, force = 0, dev, rc = KXL_FAIL;
 
-	if (kxl_getopt(argc, argv, "", &code) != -1)
-		return code;
-	if (optind + 2 != argc)
-		return kxl_usage_error(argv[0], "want DOM and DEVID|MAC");
+	while ((opt = kxl_getopt(argc, argv, "ft:", &ec)) != -1) {
+		if (opt == KXL_OPT_EXIT)
+			return ec;
+		if (opt == 'f') {
+			force = 1;
+		} else if (opt == 't') {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || end == optarg || v > 3600)
+				return kxl_usage_error("network-detach", "-t: expected seconds (0-3600)");
+			timeout = (unsigned)v;
+		}
+	}
+	if (argc - optind != 2)
+		return kxl_usage_error("network-detach", "want DOM and DEVID|MAC");
 	if (open_dom(argv[optind], &domid, &xs))
 		return KXL_FAIL;
 	dev = find_vif(xs, domid, argv[optind + 1]);
-	if (dev < 0) {
+	if (dev == -EINVAL)
+		kxl_err("network-detach: '%s' is neither a devid nor a MAC", argv[optind + 1]);
+	else if (dev < 0)
 		kxl_err("domain %u has no vif '%s'", domid, argv[optind + 1]);
-		xs_close(xs);
-		return KXL_FAIL;
-	}
-	be_path(be, sizeof(be), domid, (unsigned)dev);
-	put(xs, XBT_NULL, be, "online", "0");
-	put(xs, XBT_NULL, be, "state", "5");
-	st = wait_be_state(xs, be, XenbusStateClosed);
-	if (st < 0)
-		fprintf(stderr, "kxl: warning: vif %d of domain %u did not close within %d s; removed anyway\n",
-		        dev, domid, WAIT_MS / 1000);
-	vif_remove(xs, domid, (unsigned)dev);
+	else if (kxl_dev_remove(xs, "vif", domid, (unsigned)dev, timeout, force) == 0)
+		rc = KXL_OK;
 	xs_close(xs);
-	return 0;
+	return rc;
 }
 
 int main_network_list(int argc, char **argv)
 {
-	int code = KXL_USAGE;
+	int opt, ec, rc = KXL_OK;
 
-	if (kxl_getopt(argc, argv, "", &code) != -1)
-		return code;
-	if (optind >= argc)
-		return kxl_usage_error(argv[0], "DOM is missing");
+	while ((opt = kxl_getopt(argc, argv, "", &ec)) != -1)
+		if (opt == KXL_OPT_EXIT)
+			return ec;
+	if (argc - optind < 1)
+		return kxl_usage_error("network-list", "DOM is missing");
 	printf("%-5s %-3s %-17s %-10s %-6s %-6s %-7s %-6s %-6s\n", "Idx", "BE", "Mac Addr.", "Bridge",
 	       "BE-st", "FE-st", "evt-ch", "tx-ref", "rx-ref");
 	for (int a = optind; a < argc; a++) {
+		struct kxl_dev_info *v = NULL;
 		struct xs_handle *xs;
 		uint32_t domid;
+		unsigned n = 0;
 
-		if (open_dom(argv[a], &domid, &xs))
-			return KXL_FAIL;
-		for (unsigned d = 0; d < VIF_MAX; d++) {
-			char be[96], fe[96], path[128], *mac, *br;
-			long bs = -1, fs = -1, ev = -1, tx = -1, rx = -1;
-			unsigned len;
-
-			be_path(be, sizeof(be), domid, d);
-			if (xs_readint(xs, be, "state", &bs) == -ENOENT)
-				continue;
-			fe_path(fe, sizeof(fe), domid, d);
-			xs_readint(xs, fe, "state", &fs);
-			xs_readint(xs, fe, "event-channel", &ev);
-			xs_readint(xs, fe, "tx-ring-ref", &tx);
-			xs_readint(xs, fe, "rx-ring-ref", &rx);
-			snprintf(path, sizeof(path), "%s/mac", be);
-			mac = xs_read(xs, XBT_NULL, path, &len);
-			snprintf(path, sizeof(path), "%s/bridge", be);
-			br = xs_read(xs, XBT_NULL, path, &len);
-			printf("%-5u %-3d %-17s %-10s %-6ld %-6ld %-7ld %-6ld %-6ld\n", d, 0, mac ? mac : "-",
-			       br ? br : "-", bs, fs, ev, tx, rx);
-			free(mac);
-			free(br);
+		if (open_dom(argv[a], &domid, &xs)) {
+			rc = KXL_FAIL;
+			continue;
 		}
+		if (kxl_dev_list(xs, "vif", domid, &v, &n))
+			rc = KXL_FAIL;
+		for (unsigned k = 0; k < n; k++) {
+			char mac[32], br[64], rx[16];
+
+			if (kxl_dev_read(xs, "vif", domid, v[k].devid, false, "mac", mac, sizeof(mac)))
+				snprintf(mac, sizeof(mac), "-");
+			if (kxl_dev_read(xs, "vif", domid, v[k].devid, false, "bridge", br, sizeof(br)))
+				snprintf(br, sizeof(br), "-");
+			if (kxl_dev_read(xs, "vif", domid, v[k].devid, true, "rx-ring-ref", rx, sizeof(rx)))
+				snprintf(rx, sizeof(rx), "-");
+			printf("%-5u %-3u %-17s %-10s %-6d %-6d %-7s %-6s %-6s\n", v[k].devid, v[k].backend_domid,
+			       mac, br, v[k].be_state, v[k].fe_state, v[k].evtchn, v[k].ring_ref, rx);
+		}
+		free(v);
 		xs_close(xs);
 	}
-	return 0;
+	return rc;
 }

@@ -10,6 +10,7 @@
 #include <xenstore.h>
 #include "kxl.h"
 #include "kxl_block.h"
+#include "kxl_network.h"
 #include "kxl_xs.h"
 #include "kxconfig.h"
 #include "kxbuild.h"
@@ -156,7 +157,7 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 		goto fail;   /* kxl_xs_introduce removed what it wrote */
 	introduced = 1;
 	if ((r = kxl_block_add_config(xs, cfg, res.domid)) ||
-	    (r = kxl_network_create_all(cfg, res.domid)))
+	    (r = kxl_network_add_config(xs, cfg, res.domid)))
 		goto fail;
 	if (!paused && ((r = kxl_fault("unpause")) || (r = kxctrl_domain_unpause(h, res.domid)))) {
 		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));

@@ -15,6 +15,7 @@
 #define wmb() barrier()
 #include <xen/io/ring.h>
 #include <xen/io/netif.h>
+#include <kxen/netstream.h>
 
 static int arg_ip(const char *app, const char *s, uint32_t *ip)
 {
@@ -102,31 +103,30 @@ int app_udp_echo(int argc, char **argv)
 	return 0;
 }
 
-#define TP_MAGIC 0x6b78746fu   /* "kxto" */
-#define TP_END   0x6b78656eu   /* "kxen" */
-
-/* udp-send [ip=A/N] DST PORT MBYTES [SIZE]: sends as fast as the ring allows; each datagram carries a sequence. */
+/* udp-send [ip=A/N] DST PORT MBYTES [SIZE]: sends as fast as the ring allows; every datagram is checkable (kxen/netstream.h). */
 int app_udp_send(int argc, char **argv)
 {
 	static uint8_t pay[UDP_MAX_PAYLOAD];
 	unsigned long port, mb, size = UDP_MAX_PAYLOAD;
 	uint64_t total, sent = 0, t0, t1;
 	struct netfront_stats st;
-	uint32_t dst, seq = 0;
+	uint32_t dst, seq = 0, id;
 	char b[16];
 
 	if (net_up(&argc, &argv))
 		return 1;
 	if (argc < 4 || arg_ip("udp-send", argv[1], &dst) || arg_ul("udp-send", argv[2], &port) ||
 	    arg_ul("udp-send", argv[3], &mb) || (argc > 4 && arg_ul("udp-send", argv[4], &size)) ||
-	    size < 8 || size > UDP_MAX_PAYLOAD || port > 65535) {
-		printk("udp-send: usage: udp-send [ip=A.B.C.D/N] DST PORT MBYTES [SIZE 8..%u]\n", UDP_MAX_PAYLOAD);
+	    size < NS_HDR || size > UDP_MAX_PAYLOAD || port == 0 || port > 65535) {
+		printk("udp-send: usage: udp-send [ip=A.B.C.D/N] DST PORT MBYTES [SIZE %u..%u]\n", NS_HDR,
+		       UDP_MAX_PAYLOAD);
 		return 1;
 	}
 	total = (uint64_t)mb << 20;
+	/* Tells this stream from a late datagram of an earlier one (same addresses and port). */
+	id = (uint32_t)clock_now_ns() ^ net_cfg.mac[5] << 24;
 	/* The first datagram resolves the peer (ARP) before the clock starts. */
-	net_put32(pay, TP_MAGIC);
-	net_put32(pay + 4, 0xffffffffu);
+	ns_fill(pay, (unsigned)size, id, NS_PROBE);
 	if (net_udp_sendto(4000, dst, (uint16_t)port, pay, (unsigned)size)) {
 		printk("udp-send: cannot reach %s\n", net_fmt_ip(dst, b));
 		return 1;
@@ -136,12 +136,15 @@ int app_udp_send(int argc, char **argv)
 	while (sent < total) {
 		int rc;
 
-		net_put32(pay + 4, seq++);
+		ns_fill(pay, (unsigned)size, id, seq);
 		rc = net_udp_sendto(4000, dst, (uint16_t)port, pay, (unsigned)size);
 		if (rc) {
-			printk("udp-send: send failed: %d\n", rc);
+			netfront_get_stats(&st);
+			printk("udp-send: send of datagram %u failed: %d (%lu tx buffer waits timed out)\n", seq, rc,
+			       (unsigned long)st.tx_stalls);
 			return 1;
 		}
+		seq++;
 		sent += size;
 	}
 	t1 = clock_now_ns();
@@ -150,11 +153,10 @@ int app_udp_send(int argc, char **argv)
 	       seq, size, (unsigned long)(sent >> 10), (unsigned long)((t1 - t0) / 1000000),
 	       (unsigned long)(sent * 8 * 1000 / (t1 - t0)), (unsigned long)((uint64_t)seq * 1000000000 / (t1 - t0)),
 	       (unsigned long)st.notifies);
-	net_put32(pay, TP_END);
-	net_put32(pay + 4, seq);
+	ns_fill_end(pay, id, seq);
 	for (int i = 0; i < 5; i++) {
 		msleep(20);
-		net_udp_sendto(4000, dst, (uint16_t)port, pay, 8);
+		net_udp_sendto(4000, dst, (uint16_t)port, pay, NS_HDR);
 	}
 	printk("udp-send: done\n");
 	msleep(500);   /* a benchmark reads our exit counters before we power off */
@@ -162,37 +164,34 @@ int app_udp_send(int argc, char **argv)
 }
 
 static struct {
-	uint64_t bytes, pkts, first_ns, last_ns;
-	uint32_t expected;
-	bool end;
+	struct ns_rx r;
+	uint64_t first_ns, last_ns;
 	struct waitq wq;
 } tp;
 
 static void tp_rx(struct udp_sock *s, uint32_t src, uint16_t sport, const uint8_t *data, unsigned len)
 {
-	if (len < 8)
-		return;
-	if (net_get32(data) == TP_END) {
-		tp.expected = net_get32(data + 4);
-		tp.end = true;
-		wake_up(&tp.wq);
-		return;
+	if (ns_rx_account(&tp.r, data, len)) {
+		tp.last_ns = clock_now_ns();
+		if (tp.r.pkts == 1)
+			tp.first_ns = tp.last_ns;
 	}
-	if (net_get32(data) != TP_MAGIC || net_get32(data + 4) == 0xffffffffu)
-		return;
-	tp.last_ns = clock_now_ns();
-	if (!tp.pkts)
-		tp.first_ns = tp.last_ns;
-	tp.pkts++;
-	tp.bytes += len;
+	if (tp.r.end)
+		wake_up(&tp.wq);
 }
 
-/* udp-recv [ip=A/N] PORT [SECONDS]: counts a udp-send stream until its end marker (or SECONDS, 120). */
+/*
+ * udp-recv [ip=A/N] PORT [SECONDS]: checks a udp-send stream until its end marker (or SECONDS, 120):
+ * every datagram's content, order and stream. Exits 0 only for an ended stream with nothing corrupt,
+ * duplicated or reordered (UDP may lose datagrams: they are reported as lost).
+ */
 int app_udp_recv(int argc, char **argv)
 {
 	static struct udp_sock s;
 	unsigned long port, secs = 120;
-	uint64_t dt;
+	uint64_t dt, limit;
+	const struct ns_rx *r = &tp.r;
+	bool ended, clean;
 
 	if (net_up(&argc, &argv))
 		return 1;
@@ -204,16 +203,23 @@ int app_udp_recv(int argc, char **argv)
 	if (net_udp_bind(&s, (uint16_t)port, tp_rx))
 		return 1;
 	printk("udp-recv: listening on port %lu\n", port);
-	uint64_t limit = (uint64_t)secs * NSEC_PER_SEC;
-
-	wait_event_timeout(&tp.wq, tp.end, limit);
+	limit = (uint64_t)secs * NSEC_PER_SEC;
+	ended = wait_event_timeout(&tp.wq, tp.r.end, limit) == 0;
 	dt = tp.last_ns > tp.first_ns ? tp.last_ns - tp.first_ns : 1;
-	printk("udp-recv: got %lu of %u datagrams, %lu KiB in %lu ms: %lu Mbit/s, %lu pkt/s, lost %ld\n",
-	       (unsigned long)tp.pkts, tp.expected, (unsigned long)(tp.bytes >> 10), (unsigned long)(dt / 1000000),
-	       (unsigned long)(tp.bytes * 8 * 1000 / dt), (unsigned long)(tp.pkts * 1000000000 / dt),
-	       (long)tp.expected - (long)tp.pkts);
+	clean = !r->bad && !r->ooo;
+	if (!ended)
+		printk("udp-recv: no end marker within %lu s (the sender stopped?): got %lu datagrams, "
+		       "%lu bad, %lu out of order, %lu foreign\n", secs, (unsigned long)r->pkts,
+		       (unsigned long)r->bad, (unsigned long)r->ooo, (unsigned long)r->foreign);
+	else
+		printk("udp-recv: got %lu of %u datagrams, %lu KiB in %lu ms: %lu Mbit/s, %lu pkt/s, lost %ld, "
+		       "bad %lu, out of order %lu, foreign %lu\n", (unsigned long)r->pkts, r->expected,
+		       (unsigned long)(r->bytes >> 10), (unsigned long)(dt / 1000000),
+		       (unsigned long)(r->bytes * 8 * 1000 / dt), (unsigned long)(r->pkts * 1000000000 / dt),
+		       (long)r->expected - (long)r->pkts, (unsigned long)r->bad, (unsigned long)r->ooo,
+		       (unsigned long)r->foreign);
 	msleep(500);   /* a benchmark reads our exit counters before we power off */
-	return tp.end ? 0 : 1;
+	return ended && clean ? 0 : 1;
 }
 
 /*

@@ -150,6 +150,18 @@ static void netfront_thread(void *arg)
 	}
 }
 
+/*
+ * What a thread waiting for a tx buffer waits for. The netfront thread reaps
+ * tx responses too: by the time a waiter runs, the responses that woke it may
+ * already be consumed and their buffers back on the free stack, so a free
+ * buffer must satisfy the wait as well (waiting only for unconsumed responses
+ * slept until the timeout with every buffer free: the bench_net "got N of 0").
+ */
+static bool tx_buf_ready(void)
+{
+	return nf.tx_nfree || RING_HAS_UNCONSUMED_RESPONSES(&nf.tx) || !nf.connected;
+}
+
 void *netfront_tx_buf(uint64_t timeout_ns)
 {
 	uint64_t dl = timeout_ns ? clock_now_ns() + timeout_ns : 0;
@@ -165,9 +177,11 @@ void *netfront_tx_buf(uint64_t timeout_ns)
 			continue;
 		if (!nf.connected)
 			return NULL;
-		if (wait_event_timeout(&nf.wq_tx, RING_HAS_UNCONSUMED_RESPONSES(&nf.tx) || !nf.connected,
-		                       dl ? (dl > clock_now_ns() ? dl - clock_now_ns() : 1) : 0) < 0)
+		if (wait_event_timeout(&nf.wq_tx, tx_buf_ready(),
+		                       dl ? (dl > clock_now_ns() ? dl - clock_now_ns() : 1) : 0) < 0) {
+			nf.st.tx_stalls++;
 			return NULL;
+		}
 	}
 	return nf.tx_buf[nf.tx_free[--nf.tx_nfree]];
 }

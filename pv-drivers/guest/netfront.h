@@ -40,6 +40,7 @@ bool netfront_connected(void);
 
 struct netfront_stats {
 	uint64_t tx_pkts, tx_errors, rx_pkts, rx_errors, notifies, events;
+	uint64_t tx_stalls;          /* netfront_tx_buf timeouts: no buffer came back in time */
 };
 void netfront_get_stats(struct netfront_stats *st);
 

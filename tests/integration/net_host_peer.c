@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <kxen/netstream.h>
 
 static double now_s(void)
 {
@@ -80,49 +81,42 @@ static int do_ping(const char *dst, int count)
 	return ok == count ? 0 : 1;
 }
 
-/* udp-recv PORT SECONDS: counts a guest's udp-send stream until its end marker. */
+/* udp-recv PORT SECONDS: checks a guest's udp-send stream (content, order) until its end marker. */
 static int do_udp_recv(int port, int secs)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int s = socket(AF_INET, SOCK_DGRAM, 0), rcvbuf = 8 << 20;
-	uint64_t bytes = 0, pkts = 0;
-	uint32_t expected = 0;
+	struct ns_rx r = { 0 };
 	double first = 0, last = 0, start = now_s();
 	uint8_t buf[2048];
 
-	setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		perror("net_host_peer: udp bind");
 		return 2;
 	}
+	setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	printf("host-udp-recv: listening on %d\n", port);
 	fflush(stdout);
-	while (now_s() - start < secs) {
+	while (!r.end && now_s() - start < secs) {
 		struct pollfd pfd = { .fd = s, .events = POLLIN };
 		ssize_t n;
 
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
 		n = recv(s, buf, sizeof(buf), 0);
-		if (n < 8)
-			continue;
-		if (ntohl(*(uint32_t *)buf) == 0x6b78656eu) {
-			expected = ntohl(*(uint32_t *)(buf + 4));
-			break;
+		if (n >= 0 && ns_rx_account(&r, buf, (unsigned)n)) {
+			last = now_s();
+			if (r.pkts == 1)
+				first = last;
 		}
-		if (ntohl(*(uint32_t *)(buf + 4)) == 0xffffffffu)
-			continue;
-		last = now_s();
-		if (!pkts)
-			first = last;
-		pkts++;
-		bytes += (uint64_t)n;
 	}
 	double dt = last > first ? last - first : 1e-9;
-	printf("host-udp-recv: got %llu of %u datagrams, %llu KiB in %.0f ms: %.0f Mbit/s, %.0f pkt/s\n",
-	       (unsigned long long)pkts, expected, (unsigned long long)(bytes >> 10), dt * 1e3,
-	       bytes * 8 / dt / 1e6, pkts / dt);
-	return expected ? 0 : 1;
+	printf("host-udp-recv: got %llu of %u datagrams, %llu KiB in %.0f ms: %.0f Mbit/s, %.0f pkt/s, lost %lld, "
+	       "bad %llu, out of order %llu, foreign %llu%s\n", (unsigned long long)r.pkts, r.expected,
+	       (unsigned long long)(r.bytes >> 10), dt * 1e3, r.bytes * 8 / dt / 1e6, r.pkts / dt,
+	       (long long)r.expected - (long long)r.pkts, (unsigned long long)r.bad, (unsigned long long)r.ooo,
+	       (unsigned long long)r.foreign, r.end ? "" : " (no end marker)");
+	return r.end && !r.bad && !r.ooo ? 0 : 1;
 }
 
 int main(int argc, char **argv)

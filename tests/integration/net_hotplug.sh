@@ -51,3 +51,13 @@ xenstore-read "/local/domain/0/backend/vif/$idc/0/state" >/dev/null || fail "no 
 xenstore-read "/local/domain/0/backend/vif/$idc/0/state" 2>/dev/null && fail "destroy left backend/vif/$idc behind"
 wait_file "$T/backd.log" "d$idc vif0: (domain gone|removed while connected)" 10
 pass "destroy removes the vif directories and kxen-backd lets go"
+
+# Bad detach specs are named; a vif no backend takes is refused and leaves nothing behind.
+"$KXL" network-detach "$idb" zz 2>&1 | grep -q "'zz' is neither a devid nor a MAC" || fail "bad detach spec: no clear error"
+"$KXL" network-detach "$idb" 00:16:3e:00:00:99 2>&1 | grep -q "has no vif '00:16:3e:00:00:99'" || fail "unknown MAC: no clear error"
+backd_stop
+"$KXL" network-attach "$idb" bridge=br0 mac=00:16:3e:00:00:09 > "$T/attach2.out" 2>&1 && fail "attach without a backend succeeded"
+grep -q "no network backend took vif 0 of domain $idb" "$T/attach2.out" || { cat "$T/attach2.out"; fail "attach without a backend: no clear error"; }
+xenstore-read "/local/domain/$idb/device/vif/0/state" 2>/dev/null && fail "failed attach left the frontend directory"
+xenstore-read "/local/domain/0/backend/vif/$idb/0/state" 2>/dev/null && fail "failed attach left the backend directory"
+pass "clear errors for bad detach specs; an untaken vif is removed again"
