@@ -297,6 +297,16 @@ static int console_attach(struct backd *bd, struct backd_dom *dom)
 		cons_break(bd, c, "console/port is out of range");
 		return 0;
 	}
+	/*
+	 * The log first, while the domain surely exists (its name comes from
+	 * kxen-hv): once the port is bound, a console=ring guest may print its
+	 * last line and be gone within milliseconds, and its ring must still
+	 * have somewhere to go.
+	 */
+	if ((rc = open_log(bd, c))) {
+		step = "open its log file";
+		goto fail;
+	}
 	if ((rc = map_ring(bd, c, gfn))) {
 		step = rc == -ERANGE ? "console/ring-ref lies outside the domain's RAM" : "map the ring page";
 		goto fail;
@@ -305,10 +315,6 @@ static int console_attach(struct backd *bd, struct backd_dom *dom)
 					    &c->notify_fd, &c->kick_fd);
 	if (rc) {
 		step = "bind its event channel (is another kxen-backd serving it?)";
-		goto fail;
-	}
-	if ((rc = open_log(bd, c))) {
-		step = "open its log file";
 		goto fail;
 	}
 	if ((rc = open_pty(bd, c))) {
