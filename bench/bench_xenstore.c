@@ -120,16 +120,17 @@ static void *load_main(void *arg)
 	return NULL;
 }
 
-static double throughput(uint32_t type, unsigned clients, uint64_t *errors)
+/*
+ * Runs fn in one thread per ls[i] (filled in by the caller), all released
+ * together, for run_s seconds; joins them and returns the timed window in s.
+ */
+static double run_load(struct load *ls, unsigned clients, void *(*fn)(void *))
 {
-	struct load *ls = calloc(clients, sizeof(*ls));
 	volatile int go = 0;
-	uint64_t ops = 0;
 
-	*errors = 0;
 	for (unsigned i = 0; i < clients; i++) {
-		ls[i] = (struct load){ .idx = i, .type = type, .go = &go };
-		pthread_create(&ls[i].th, NULL, load_main, &ls[i]);
+		ls[i].go = &go;
+		pthread_create(&ls[i].th, NULL, fn, &ls[i]);
 	}
 	bench_sleep_ns(50000000);
 	uint64_t t0 = bench_now_ns();
@@ -137,8 +138,21 @@ static double throughput(uint32_t type, unsigned clients, uint64_t *errors)
 	bench_sleep_ns((uint64_t)(run_s * 1e9));
 	go = 2;
 	double secs = (double)(bench_now_ns() - t0) / 1e9;
-	for (unsigned i = 0; i < clients; i++) {
+	for (unsigned i = 0; i < clients; i++)
 		pthread_join(ls[i].th, NULL);
+	return secs;
+}
+
+static double throughput(uint32_t type, unsigned clients, uint64_t *errors)
+{
+	struct load *ls = calloc(clients, sizeof(*ls));
+	uint64_t ops = 0;
+
+	*errors = 0;
+	for (unsigned i = 0; i < clients; i++)
+		ls[i] = (struct load){ .idx = i, .type = type };
+	double secs = run_load(ls, clients, load_main);
+	for (unsigned i = 0; i < clients; i++) {
 		ops += ls[i].ops;
 		*errors += ls[i].errors;
 	}
@@ -179,24 +193,15 @@ static void *txn_main(void *arg)
 static void transactions(unsigned clients, double *commit_rate, double *conflict_pct)
 {
 	struct load *ls = calloc(clients, sizeof(*ls));
-	volatile int go = 0;
 	uint64_t commits = 0, conflicts = 0;
 	char out[64];
 	int fd = dial();
 
 	rpc(fd, XS_WRITE, 0, "/bench/counter\0" "0", 16, out, NULL);
+	for (unsigned i = 0; i < clients; i++)
+		ls[i] = (struct load){ .idx = i };
+	double secs = run_load(ls, clients, txn_main);
 	for (unsigned i = 0; i < clients; i++) {
-		ls[i] = (struct load){ .idx = i, .go = &go };
-		pthread_create(&ls[i].th, NULL, txn_main, &ls[i]);
-	}
-	bench_sleep_ns(50000000);
-	uint64_t t0 = bench_now_ns();
-	go = 1;
-	bench_sleep_ns((uint64_t)(run_s * 1e9));
-	go = 2;
-	double secs = (double)(bench_now_ns() - t0) / 1e9;
-	for (unsigned i = 0; i < clients; i++) {
-		pthread_join(ls[i].th, NULL);
 		commits += ls[i].commits;
 		conflicts += ls[i].conflicts;
 	}
