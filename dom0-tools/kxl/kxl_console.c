@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <xenstore.h>
 #include "kxl.h"
+#include "kxl_xs.h"
 
 #define ESCAPE_CHAR 0x1d          /* Ctrl-], as xl console and telnet */
 #define TTY_WAIT_MS 3000          /* a domain created just now may not have its backend yet */
@@ -146,14 +147,8 @@ int main_console(int argc, char **argv)
 		kxl_err("domain 0 is the host: it has no console ring");
 		goto out;
 	}
-	xs = xs_open(XS_OPEN_SOCKETONLY);
-	if (!xs) {
-		const char *p = getenv("XENSTORED_PATH");
-
-		kxl_err("cannot connect to xenstore at %s: %s (is kxenstored running?)",
-			p ? p : "/run/xenstored/socket", strerror(errno));
+	if (!(xs = kxl_xs_open()))
 		goto out;
-	}
 	tty = find_tty(xs, domid);
 	if (!tty) {
 		kxl_err("domain '%s' has no console backend (no console/tty in xenstore): "
