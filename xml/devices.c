@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <kxen/mac.h>
 #include "config_int.h"
 
 /* An attribute as a malloc'd C string (libxml2's allocator is not ours to mix with free). */
@@ -62,18 +63,6 @@ out:
 	return r;
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	char end;
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-	           &end) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
-}
-
 /* Xen's OUI, as xl and libvirt use for generated vif addresses. */
 static int generate_mac(uint8_t mac[6])
 {
@@ -112,7 +101,7 @@ static int load_nic(struct kxc_ld *l, xmlNodePtr n)
 		goto out;
 	}
 	if (m) {
-		if (parse_mac(addr, nic->mac)) {
+		if (kxen_mac_parse(addr, nic->mac)) {
 			kxc_bad(l, m, "address '%s' is not a MAC address", addr);
 			goto out;
 		}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
+#include <kxen/mac.h>
 #include "kxconfig.h"
 #include "kxl.h"
 #include "kxl_dev.h"
@@ -16,18 +17,6 @@
 #define VIF_MAX          256       /* devids 0..255, as the backend accepts */
 #define ATTACH_WAIT_MS   10000
 #define DETACH_TIMEOUT_S 10
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned b[6];
-	char tail;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return (mac[0] & 1) ? -EINVAL : 0;
-}
 
 /* The lowest devid the domain has no vif with (kxl_dev_add refuses one whose directories linger). */
 static int free_devid(struct xs_handle *xs, uint32_t domid)
@@ -161,7 +150,7 @@ int main_network_attach(int argc, char **argv)
 		if (!strncmp(a, "bridge=", 7) && a[7]) {
 			v.bridge = a + 7;
 		} else if (!strncmp(a, "mac=", 4)) {
-			if (parse_mac(a + 4, v.mac))
+			if (kxen_mac_parse_unicast(a + 4, v.mac))
 				return kxl_usage_error(argv[0], "mac= wants a unicast MAC as 00:16:3e:xx:xx:xx");
 			mac_given = 1;
 		} else if (!strncmp(a, "ip=", 3) && a[3]) {
@@ -210,7 +199,7 @@ static int find_vif(struct xs_handle *xs, uint32_t domid, const char *spec)
 	if (*spec && !*end) {
 		if (d >= VIF_MAX)
 			return -ENOENT;
-	} else if (parse_mac(spec, want)) {
+	} else if (kxen_mac_parse_unicast(spec, want)) {
 		return -EINVAL;
 	}
 	if ((rc = kxl_dev_list(xs, "vif", domid, &v, &n)))
@@ -222,7 +211,7 @@ static int find_vif(struct xs_handle *xs, uint32_t domid, const char *spec)
 		if (*spec && !*end)
 			found = v[i].devid == d ? (int)d : -ENOENT;
 		else if (kxl_dev_read(xs, "vif", domid, v[i].devid, false, "mac", m, sizeof(m)) == 0 &&
-		         !parse_mac(m, mac) && !memcmp(mac, want, 6))
+		         !kxen_mac_parse_unicast(m, mac) && !memcmp(mac, want, 6))
 			found = (int)v[i].devid;
 	}
 	free(v);

@@ -11,6 +11,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include <xen/io/xenbus.h>
+#include <kxen/mac.h>
 #include "netback.h"
 
 #define NET_SLOT BACKD_SLOT_VIF
@@ -74,18 +75,6 @@ void netback__fatal(struct vif *v, const char *why)
 	set_state(v, XenbusStateClosing);
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned b[6];
-	char tail;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return (mac[0] & 1) ? -EINVAL : 0;   /* a multicast MAC cannot be a port's own */
-}
-
 /* Reads the toolstack's keys, advertises our features, and goes to InitWait. */
 static int probe(struct vif *v)
 {
@@ -100,8 +89,8 @@ static int probe(struct vif *v)
 		rc = -EAGAIN;   /* the toolstack is still writing the directory */
 		goto out;
 	}
-	if (feid != v->domid || strlen(fe) >= sizeof(v->fepath) || parse_mac(mac, v->mac) ||
-	    vswitch__name_ok(br ? br : DEFAULT_BRIDGE)) {
+	if (feid != v->domid || strlen(fe) >= sizeof(v->fepath) ||
+	    kxen_mac_parse_unicast(mac, v->mac) || vswitch__name_ok(br ? br : DEFAULT_BRIDGE)) {
 		backd_log("d%" PRIu32 " vif%" PRIu32 ": bad backend keys (frontend-id %lu, mac '%s', bridge '%s')",
 		          v->domid, v->devid, feid, mac, br ? br : DEFAULT_BRIDGE);
 		goto out;
