@@ -62,6 +62,13 @@ int store__init(struct xs_store *s);
 void store__fini(struct xs_store *s);
 /* The node at an absolute canonical path, or NULL. O(path length). */
 struct xs_node *store__lookup(const struct xs_store *s, const char *path);
+/*
+ * Copies a value (NUL-terminated after vlen bytes) and a permission list into
+ * fresh allocations *v and *p, for a node or a transaction's overlay entry.
+ * Returns 0, or -ENOMEM with nothing allocated.
+ */
+int store__copy_data(const char *val, unsigned vlen, const struct xs_permissions *perms,
+                     unsigned nperms, char **v, struct xs_permissions **p);
 /* Creates or replaces the node's value and perms (parent must exist); takes copies. 0/-ENOMEM/-ENOENT. */
 int store__put(struct xs_store *s, const char *path, const char *val, unsigned vlen,
                const struct xs_permissions *perms, unsigned nperms);

@@ -86,21 +86,31 @@ static void unhash(struct xs_store *s, struct xs_node *n)
 	*pp = n->hnext;
 }
 
-static int set_data(struct xs_store *s, struct xs_node *n, const char *val, unsigned vlen,
-                    const struct xs_permissions *perms, unsigned nperms)
+int store__copy_data(const char *val, unsigned vlen, const struct xs_permissions *perms,
+                     unsigned nperms, char **v, struct xs_permissions **p)
 {
-	char *v = malloc(vlen + 1);
-	struct xs_permissions *p = malloc(nperms * sizeof(*p));
-
-	if (!v || !p) {
-		free(v);
-		free(p);
+	*v = malloc(vlen + 1);
+	*p = malloc(nperms * sizeof(**p));
+	if (!*v || !*p) {
+		free(*v);
+		free(*p);
 		return -ENOMEM;
 	}
 	if (vlen)
-		memcpy(v, val, vlen);
-	v[vlen] = 0;
-	memcpy(p, perms, nperms * sizeof(*p));
+		memcpy(*v, val, vlen);
+	(*v)[vlen] = 0;
+	memcpy(*p, perms, nperms * sizeof(**p));
+	return 0;
+}
+
+static int set_data(struct xs_store *s, struct xs_node *n, const char *val, unsigned vlen,
+                    const struct xs_permissions *perms, unsigned nperms)
+{
+	char *v;
+	struct xs_permissions *p;
+
+	if (store__copy_data(val, vlen, perms, nperms, &v, &p))
+		return -ENOMEM;
 	if (n->perms)
 		acct_add(s, n->perms[0].id, -1);
 	acct_add(s, p[0].id, 1);

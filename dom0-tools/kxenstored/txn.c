@@ -113,19 +113,8 @@ static int tn_set(struct xs_tnode *n, bool exists, const char *val, unsigned vle
 	char *v = NULL;
 	struct xs_permissions *p = NULL;
 
-	if (exists) {
-		v = malloc(vlen + 1);
-		p = malloc(nperms * sizeof(*p));
-		if (!v || !p) {
-			free(v);
-			free(p);
-			return -ENOMEM;
-		}
-		if (vlen)
-			memcpy(v, val, vlen);
-		v[vlen] = 0;
-		memcpy(p, perms, nperms * sizeof(*p));
-	}
+	if (exists && store__copy_data(val, vlen, perms, nperms, &v, &p))
+		return -ENOMEM;
 	free(n->value);
 	free(n->perms);
 	n->value = v;
