@@ -17,6 +17,7 @@
 
 #include "kxen-hv.h"
 #include "gnttab.h"
+#include <kxen/notify.h>
 
 #define CONN_MAX_PORTS 1024
 
@@ -519,6 +520,7 @@ int ctl_serve(const char *path)
 		return -errno;
 	hvlog("(XEN) kxen-hv %d.%d%s listening on %s", KXEN_VERSION_MAJOR, KXEN_VERSION_MINOR,
 	      KXEN_EXTRAVERSION, path);
+	notify__ready("serving");
 
 	for (;;) {
 		struct epoll_event ev[64];

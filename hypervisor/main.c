@@ -1,5 +1,6 @@
 /* kxen-hv: the hypervisor daemon's entry point (options, signals, limits, then the control loop). */
 #define _GNU_SOURCE
+#include <config.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -27,7 +28,8 @@ static void usage(FILE *f)
 	        "  -t, --trace         log every hypercall (debugging guests)\n"
 	        "      --max-grant-frames N     grant table frames per domain (default %d, as Xen)\n"
 	        "      --max-maptrack-frames N  maptrack frames per dom0 connection (default %d)\n"
-	        "  -h, --help          this text\n",
+	        "  -h, --help          this text\n"
+	        "  -V, --version       kxen-hv's version and the Xen ABI it offers\n",
 	        KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, GNTTAB_DEFAULT_MAX_FRAMES,
 	        GNTTAB_DEFAULT_MAX_MAPTRACK_FRAMES);
 }
@@ -73,6 +75,7 @@ int main(int argc, char **argv)
 		{ "log", required_argument, NULL, 'l' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "max-grant-frames", required_argument, NULL, 'G' },
 		{ "max-maptrack-frames", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
@@ -83,7 +86,7 @@ int main(int argc, char **argv)
 	char why[256];
 	sigset_t set;
 
-	while ((c = getopt_long(argc, argv, "s:fdl:th", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:fdl:thV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'f': daemonize = 0; break;
@@ -91,6 +94,9 @@ int main(int argc, char **argv)
 		case 'l': logfile = optarg; break;
 		case 't': hypercall_trace = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V':
+			printf("kxen-hv %s (Xen ABI %d.%d)\n", PACKAGE_VERSION, KXEN_VERSION_MAJOR, KXEN_VERSION_MINOR);
+			return 0;
 		case 'G':
 		case 'M':
 			if (parse_limit(c == 'G' ? "--max-grant-frames" : "--max-maptrack-frames", optarg,
