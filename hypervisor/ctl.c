@@ -518,9 +518,9 @@ int ctl_serve(const char *path)
 	sig = (struct ep_item){ .type = EP_SIGNAL, .fd = sfd };
 	if (ep_add(&lis) || ep_add(&reap) || ep_add(&sig))
 		return -errno;
+	notify__ready("serving");
 	hvlog("(XEN) kxen-hv %d.%d%s listening on %s", KXEN_VERSION_MAJOR, KXEN_VERSION_MINOR,
 	      KXEN_EXTRAVERSION, path);
-	notify__ready("serving");
 
 	for (;;) {
 		struct epoll_event ev[64];
