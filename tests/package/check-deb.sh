@@ -28,7 +28,8 @@ trap cleanup EXIT
 apt-get install -y -q "$DEB" > "$T/apt.log" 2>&1 || { tail "$T/apt.log"; fail "apt install $DEB"; }
 for f in /usr/sbin/kxen-hv /usr/sbin/kxenstored /usr/sbin/kxen-backd /usr/sbin/kxl /usr/sbin/kxtop \
          /usr/libexec/kxen/kxen-guest /usr/share/kxen/domain.rng /usr/share/bash-completion/completions/kxl \
-         $UNITS/kxen-hv.service $UNITS/kxenstored.service $UNITS/kxen-backd.service $UNITS/kxen.target; do
+         $UNITS/kxen-hv.service $UNITS/kxenstored.service $UNITS/kxen-backd.service $UNITS/kxen.target \
+         /etc/default/kxen /etc/logrotate.d/kxen /var/log/kxen/console; do
 	[ -e "$f" ] || fail "the package did not install $f"
 done
 for m in kxl kxtop kxl-domain-xml kxen-hv kxenstored kxen-backd; do
