@@ -50,6 +50,10 @@ expect "" info ""
 mkdir "$T/dir" && touch "$T/dir/a.xml" "$T/dir/b.xml" "$T/dir/notes.txt" && mkdir "$T/dir/sub"
 cd "$T/dir" || exit 1
 expect "a.xml b.xml sub" create ""
+touch "my vm.xml"
+COMP_WORDS=(kxl create my); COMP_CWORD=2; _kxl 2>/dev/null
+[ "${#COMPREPLY[@]}" = 1 ] && [ "${COMPREPLY[0]}" = "my vm.xml" ] || fail "a name with a space: got ${#COMPREPLY[@]} words: ${COMPREPLY[*]}"
+rm "my vm.xml"
 expect "a.xml" create -p a
 expect "a.xml b.xml sub" validate a.xml ""
 expect "" create a.xml ""
