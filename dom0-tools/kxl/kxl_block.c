@@ -122,8 +122,18 @@ int kxl_disk_spec_parse(const char *spec, struct kxl_disk_spec *s, char *err, si
 			goto out;
 		}
 	}
+	/* xl's legacy target prefixes: phy: a block device (served raw), file: an image. */
+	if (!strncmp(s->target, "phy:", 4) || !strncmp(s->target, "file:", 5)) {
+		size_t skip = s->target[0] == 'p' ? 4 : 5;
+		s->phy = skip == 4;
+		memmove(s->target, s->target + skip, strlen(s->target + skip) + 1);
+	}
 	if (!s->target[0]) {
 		snprintf(err, errlen, "no target (the image file)");
+		goto out;
+	}
+	if (s->phy && strcmp(s->format, "raw")) {
+		snprintf(err, errlen, "format=%s: a phy: block device is served raw", s->format);
 		goto out;
 	}
 	if (strcmp(s->format, "raw") && strcmp(s->format, "qcow2")) {

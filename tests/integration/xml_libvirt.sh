@@ -41,8 +41,14 @@ if loop=$(losetup -f --show "$T/blk.img" 2>/dev/null); then
 	grep -q "(d$id) blk-test: OK" "$T/hv.log" || { grep "(d$id)" "$T/hv.log" | tail; tail "$T/backd.log"; losetup -d "$loop"; fail "block device test"; }
 	"$KXL" destroy blkdev 2>/dev/null   # blk-test powers off when done
 	cmp -n $((1 << 20)) "$T/blk.img" /dev/zero >/dev/null && { losetup -d "$loop"; fail "the guest's data is not on the device"; }
+	# xl's phy: spelling on block-attach: the backend's type says so and it serves the device.
+	mkcfg phyg idle
+	id=$(create phyg)
+	"$KXL" block-attach phyg "phy:$loop,raw,xvdb,w" || { losetup -d "$loop"; fail "block-attach phy:"; }
+	[ "$(xenstore-read "/local/domain/0/backend/vbd/$id/51728/type")" = phy ] || { losetup -d "$loop"; fail "phy type"; }
+	"$KXL" destroy phyg
 	losetup -d "$loop"
-	pass "a block device (loop) as <disk type='block'>: verified in the guest, data on the device"
+	pass "a block device (loop) as <disk type='block'> and as block-attach phy:: verified in the guest, data on the device"
 else
 	echo "losetup failed (needs root and loop devices): block device part skipped"
 fi
