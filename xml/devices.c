@@ -198,15 +198,19 @@ static int load_other(struct kxc_ld *l, xmlNodePtr n)
 	struct kxconfig *c = l->c;
 	int line = (int)xmlGetLineNo(n);
 	if (xmlStrEqual(n->name, BAD_CAST "controller")) {
-		char *v = attr(n, "maxGrantFrames");
+		char *v = attr(n, "maxGrantFrames"), *ev = attr(n, "maxEventChannels");
 		if (c->controller_line) {
 			free(v);
+			free(ev);
 			return kxc_bad(l, n, "one xenbus controller per domain (the first is on line %d)",
 			               c->controller_line);
 		}
 		c->controller_line = line;
-		c->max_grant_frames = v ? (unsigned)strtoul(v, NULL, 10) : 0;   /* the schema checked it */
+		/* The schema checked both are whole numbers. */
+		c->max_grant_frames = v ? (unsigned)strtoul(v, NULL, 10) : 0;
+		c->max_evtchns = ev ? (unsigned)strtoul(ev, NULL, 10) : 0;
 		free(v);
+		free(ev);
 	} else if (xmlStrEqual(n->name, BAD_CAST "input")) {
 		if (!c->input_line)
 			c->input_line = line;

@@ -101,6 +101,7 @@ struct kxconfig {
 	int input_line;            /* the first <input>, 0 when none */
 	int controller_line;       /* <controller type='xenbus'>, 0 when absent */
 	unsigned max_grant_frames; /* its maxGrantFrames, 0 when absent */
+	unsigned max_evtchns;      /* its maxEventChannels, 0 when absent */
 	int serial;                /* <serial type='pty'> was given (the same PV console) */
 	int live_domid;            /* -1; set before kxconfig_format to write <domain id=...> */
 	void *doc;                 /* the document as loaded (xmlDocPtr): kxconfig_format keeps it */

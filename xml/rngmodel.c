@@ -183,7 +183,7 @@ static int scan_one(struct rng_model *m, xmlNodePtr grammar, struct rng_elem *cu
 		struct rng_attr *a = add_attr(cur, name, !opt);
 		if (!a)
 			return -ENOMEM;
-		const char *pattern = a->pattern, *type = a->type, *expect = a->expect;
+		const char *pattern = a->pattern, *type = a->type;
 		a->pattern = a->type = a->expect = NULL;
 		int r = scan(m, grammar, cur, a, c, 0, 0, depth + 1);
 		/*

@@ -74,6 +74,10 @@ static void kxl_config_notes(const struct kxconfig *cfg)
 		fprintf(stderr, "kxl: note: %s:%d: <controller maxGrantFrames='%u'>: not per domain "
 		        "in kxen: kxen-hv's limit (64 frames by default) applies\n", f,
 		        cfg->controller_line, cfg->max_grant_frames);
+	if (cfg->max_evtchns)
+		fprintf(stderr, "kxl: note: %s:%d: <controller maxEventChannels='%u'>: not per domain "
+		        "in kxen: every domain has the 2-level ABI's 4096 ports\n", f,
+		        cfg->controller_line, cfg->max_evtchns);
 	if (cfg->input_line)
 		fprintf(stderr, "kxl: note: %s:%d: <input bus='xen'>: kxen has no PV keyboard or mouse "
 		        "(vkbd) backend: none is created\n", f, cfg->input_line);
