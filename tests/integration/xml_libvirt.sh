@@ -36,6 +36,8 @@ if loop=$(losetup -f --show "$T/blk.img" 2>/dev/null); then
 	mkcfg blkdev "blk-test 16 100" 48 1 "<devices><disk type='block' device='disk'>
       <driver name='phy' type='raw'/><source dev='$loop'/><target dev='xvda' bus='xen'/></disk></devices>"
 	sed -i "s/type='kxen'/type='xen'/" "$T/blkdev.xml"
+	"$KXL" -N create "$T/blkdev.xml" | grep -q "disk xvda: $loop, raw, 67108864 bytes (64 MiB), read-write, block device" ||
+		{ losetup -d "$loop"; fail "dry-run plan of the block device"; }
 	id=$(create blkdev)
 	wait_log "\(d$id\) blk-test: (OK|FAIL)" 120
 	grep -q "(d$id) blk-test: OK" "$T/hv.log" || { grep "(d$id)" "$T/hv.log" | tail; tail "$T/backd.log"; losetup -d "$loop"; fail "block device test"; }
