@@ -52,11 +52,12 @@ static int load_disk(struct kxc_ld *l, xmlNodePtr n)
 	}
 	if (strncmp(d->target, "xvd", 3) || !d->target[3] ||
 	    strspn(d->target + 3, "abcdefghijklmnopqrstuvwxyz") != strlen(d->target + 3)) {
-		kxc_bad(l, tgt, "dev '%s' is not a Xen disk name: xvd followed by letters, such as xvda",
-		        d->target);
+		char q[64];
+		kxc_shorten(d->target, q, sizeof(q));
+		kxc_bad(l, tgt, "dev '%s' is not a Xen disk name: xvd followed by letters, such as xvda", q);
 		goto out;
 	}
-	if (block && type && strcmp(type, "raw")) {
+	if (block && type && strcmp(type, "raw") && strcmp(type, "aio")) {
 		kxc_bad(l, drv, "type '%s': a block device is served raw (as xl's phy:)", type);
 		goto out;
 	}
