@@ -2,18 +2,8 @@
 # <interface type='ethernet'> from the domain XML: the vif gets a switch of its own, named by <target dev>; the host reaches it through a TAP on that switch, a guest on a bridge does not.
 . "$(dirname "$0")/net_lib.sh"
 
-[ -c /dev/net/tun ] || skip "/dev/net/tun is missing: no TAP devices here"
-command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "unshare/nsenter (util-linux) are not installed"
-command -v ip >/dev/null || skip "ip (Debian package iproute2) is not installed"
-unshare -n true 2>/dev/null || skip "cannot create a network namespace here (needs CAP_SYS_ADMIN)"
-PEER=$B/tests/integration/net_host_peer
-
-hv_start
-xs_start
-# kxen-backd in its own network namespace, with a host TAP on the switch named after the guest's vif.
-KXEN_BACKD_TAPS=web0=kxtapw unshare -n "$BACKD" -f -H "$KXEN_HV_SOCKET" -o "$T/console" -l "$T/backd.log" 2>>"$T/backd.log" &
-BACKDPID=$!
-NS="nsenter --net=/proc/$BACKDPID/ns/net"
+# A host TAP on the switch named after the guest's vif.
+net_tap_stack web0=kxtapw
 
 mkcfg eth "udp-echo ip=192.0.2.2/24 7 0" 16 1 "<devices><interface type='ethernet'>
       <mac address='$(net_mac 2)'/><script path='/etc/xen/scripts/vif-route'/><target dev='web0'/>
