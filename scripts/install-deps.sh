@@ -9,6 +9,8 @@ PACKAGES="$PACKAGES tmux"
 PACKAGES="$PACKAGES qemu-utils"
 # The host-to-guest network test configures a TAP in a private namespace.
 PACKAGES="$PACKAGES iproute2 util-linux"
+# The domain builder decompresses Linux bzImage payloads (LZ4, XZ, gzip, zstd).
+PACKAGES="$PACKAGES liblz4-dev liblzma-dev libzstd-dev"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
 	exit 1
@@ -17,3 +19,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $PACKAGES
+# Debian 12's kernels and busybox for the Linux PV guest images, fetched once into a
+# cache outside the tree (docs/linux-images.md).
+"$(dirname "$0")/fetch-images.sh"
