@@ -55,7 +55,8 @@ struct kxbuild_config {
 	const uint8_t *uuid;        /* 16 bytes, or NULL for all zero */
 	uint64_t mem_bytes;
 	unsigned vcpus;             /* max vCPUs; vCPU 0 is started */
-	const char *kernel;         /* path of the ELF image */
+	const char *kernel;         /* path of the ELF image or bzImage */
+	const char *initrd;         /* path of the initial ramdisk, or NULL (direct-paging kernels) */
 	const char *cmdline;        /* may be NULL */
 	unsigned on_poweroff, on_reboot, on_crash; /* enum kxctl_action */
 	int paused;                 /* leave the domain paused after building */
