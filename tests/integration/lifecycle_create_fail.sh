@@ -37,8 +37,19 @@ fi
 # Refusals that name the cause.
 out=$("$KXL" create "$S/xml/examples/pvh.xml" 2>&1) && fail "pvh create succeeded"
 echo "$out" | grep -q "guest type xenpvh is not supported by kxen-hv yet" || { echo "$out"; fail "pvh message"; }
-out=$("$KXL" create "$S/xml/examples/devices.xml" 2>&1) && fail "devices create succeeded"
-echo "$out" | grep -q "devices.xml:9: <initrd>: the domain builder cannot load an initial ramdisk yet" || { echo "$out"; fail "devices message"; }
+out=$(KXEN_GUEST_DIR=$B/pv-drivers/guest "$KXL" create "$S/xml/examples/devices.xml" 2>&1) && fail "devices create succeeded"
+echo "$out" | grep -q "kernel '.*kxen-guest' is kxen's own (auto-translated) kind, which takes no initrd" || { echo "$out"; fail "devices message"; }
+# A Linux kernel is checked and laid out, then refused before any domain exists.
+img=${KXEN_IMAGE_CACHE:-/var/cache/kxen/images}
+if [ -r "$img/vmlinuz-cloud" ] && [ -r "$img/initramfs-cloud.gz" ]; then
+	sed -e "s|/var/cache/kxen/images|$img|g" "$S/xml/examples/linux.xml" > "$T/linux.xml"
+	out=$("$KXL" create "$T/linux.xml" 2>&1) && fail "linux create succeeded"
+	echo "$out" | grep -q "kxen-hv does not run direct-paging PV kernels yet (Linux); see docs/linux-images.md" ||
+		{ echo "$out"; fail "linux message"; }
+	"$KXL" list | awk '$1 == "linux" { exit 1 }' || fail "domain linux is left after its refusal"
+else
+	echo "lifecycle_create_fail: linux refusal not checked: no images in $img (run scripts/fetch-images.sh)"
+fi
 out=$(KXEN_HV_SOCKET=$T/none.sock "$KXL" list 2>&1) && fail "list without a daemon succeeded"
 echo "$out" | grep -q "is kxen-hv running? start it with: kxen-hv -d" || { echo "$out"; fail "no-daemon message"; }
 out=$("$KXL" destroy nosuch 2>&1); [ $? = 1 ] || fail "destroy nosuch: wrong exit code"
