@@ -69,9 +69,14 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-while read -r m; do
-	insmod "/lib/modules/$m" || echo "kxen-init: insmod $m failed"
-done < /etc/kxen-modules
+# The same image boots on other hypervisors (QEMU as a peer): Xen frontends only under Xen.
+if [ "$(cat /sys/hypervisor/type 2>/dev/null)" = xen ]; then
+	while read -r m; do
+		insmod "/lib/modules/$m" || echo "kxen-init: insmod $m failed"
+	done < /etc/kxen-modules
+else
+	echo "kxen-init: not on Xen: the Xen frontend modules are not loaded"
+fi
 # kxen.run has a dot, so the kernel keeps it from init's arguments: read it from /proc/cmdline.
 run=$(sed -n 's/.*kxen\.run="\([^"]*\)".*/\1/p; t; s/.*kxen\.run=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "kxen-init: up: Linux $(uname -r), $(nproc) CPU(s)"
@@ -79,8 +84,10 @@ if [ -n "$run" ]; then
 	sh -c "$run"
 	echo "kxen-init: '$run' exited with status $?"
 else
+	# /dev/console cannot be a controlling terminal: use the device behind it (hvc0 under Xen).
 	tty=/dev/hvc0
-	[ -c $tty ] || tty=/dev/console
+	[ -c $tty ] || tty=/dev/$(sed 's/.* //' /sys/class/tty/console/active 2>/dev/null)
+	[ -c "$tty" ] || tty=/dev/console
 	# A new session that opens the tty gets it as controlling terminal: job control and ^C work.
 	setsid sh -c "exec sh -l <$tty >$tty 2>&1"
 fi
