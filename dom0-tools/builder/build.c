@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xen/xen.h>
+#include "builder_int.h"
 #include "kxbuild.h"
 #include "kxbuild_pv.h"
 
@@ -41,18 +42,7 @@ struct build {
 	uint8_t *ram;
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(struct build *b, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (b->err && b->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(b->err, b->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#define fail KXBUILD_FAIL
 
 void kxbuild_fill_hypercall_page(uint8_t *page)
 {

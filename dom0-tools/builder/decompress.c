@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+#include "builder_int.h"
 #include "kxbuild_pv.h"
 
 #define LZ4_LEGACY_MAGIC 0x184C2102u
@@ -25,18 +26,7 @@ struct outbuf {
 	size_t errlen;
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(struct outbuf *o, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (o->err && o->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(o->err, o->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#define fail KXBUILD_FAIL
 
 static int bomb(struct outbuf *o)
 {

@@ -7,18 +7,6 @@
 #include "elf_int.h"
 #include "kxbuild.h"
 
-int elf__fail(struct elf_ctx *c, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->err && c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err, c->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 const char *elf__note_name(unsigned type)
 {
 	switch (type) {
@@ -176,6 +164,16 @@ static int collect_from_shdrs(struct elf_ctx *c, const Elf64_Ehdr *eh, struct xe
 			return rc;
 	}
 	return 0;
+}
+
+int elf__open(struct elf_ctx *c, Elf64_Ehdr *eh, struct xen_notes *n)
+{
+	if (c->err && c->errlen)
+		c->err[0] = '\0';
+	memset(n, 0, sizeof *n);
+	if (!c->file)
+		return elf__fail(c, -EINVAL, "no kernel image");
+	return elf__check_ehdr(c, eh);
 }
 
 int elf__read_notes(struct elf_ctx *c, const Elf64_Ehdr *eh, struct xen_notes *n)
@@ -426,14 +424,10 @@ int kxbuild_elf_parse(const void *file, size_t len, uint64_t mem_bytes,
 	Elf64_Ehdr eh;
 	int rc;
 
-	if (err && errlen)
-		err[0] = '\0';
 	memset(img, 0, sizeof *img);
-	memset(&notes, 0, sizeof notes);
-	if (!file)
-		return elf__fail(&c, -EINVAL, "no kernel image");
-	if ((rc = elf__check_ehdr(&c, &eh)) ||
-	    (rc = load_segments(&c, &eh, mem_bytes, img)) ||
+	if ((rc = elf__open(&c, &eh, &notes)))
+		return rc;
+	if ((rc = load_segments(&c, &eh, mem_bytes, img)) ||
 	    (rc = elf__read_notes(&c, &eh, &notes)))
 		goto out;
 	rc = check_notes(&c, &eh, &notes, img);

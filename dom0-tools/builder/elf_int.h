@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <xen/elfnote.h>
+#include "builder_int.h"
 
 /* Limits far beyond any real kernel: they keep every size product small. */
 #define MAX_PHNUM      64
@@ -30,8 +31,7 @@ struct elf_ctx {
 };
 
 /* Formats a message into c->err and returns rc (a -errno). */
-__attribute__((format(printf, 3, 4)))
-int elf__fail(struct elf_ctx *c, int rc, const char *fmt, ...);
+#define elf__fail KXBUILD_FAIL
 
 /* The name of a XEN_ELFNOTE_* type, for messages. */
 const char *elf__note_name(unsigned type);
@@ -44,6 +44,12 @@ int elf__in_file(const struct elf_ctx *c, uint64_t off, uint64_t size);
  * header table inside the file) and copies it to eh. Returns 0 or -errno.
  */
 int elf__check_ehdr(struct elf_ctx *c, Elf64_Ehdr *eh);
+
+/*
+ * The start of every parse: clears c->err and n, refuses a NULL file, then
+ * elf__check_ehdr. Returns 0 or -errno.
+ */
+int elf__open(struct elf_ctx *c, Elf64_Ehdr *eh, struct xen_notes *n);
 
 /*
  * Collects the Xen notes from PT_NOTE segments, or from SHT_NOTE sections

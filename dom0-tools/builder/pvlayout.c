@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <xen/xen.h>
+#include "builder_int.h"
 #include "kxbuild_pv.h"
 
 #define PAGE          KXEN_PAGE_SIZE
@@ -36,18 +37,7 @@ struct alloc {
 	size_t errlen;
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(struct alloc *a, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (a->err && a->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(a->err, a->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#define fail KXBUILD_FAIL
 
 static int add_region(struct alloc *a, const char *name, uint64_t pfn, uint64_t pages,
                       uint64_t vstart)

@@ -17,8 +17,7 @@ int kxbuild_elf_kind(const void *file, size_t len, char *err, size_t errlen)
 	Elf64_Ehdr eh;
 	int rc;
 
-	memset(&n, 0, sizeof n);
-	if ((rc = elf__check_ehdr(&c, &eh)) || (rc = elf__read_notes(&c, &eh, &n)))
+	if ((rc = elf__open(&c, &eh, &n)) || (rc = elf__read_notes(&c, &eh, &n)))
 		return rc;
 	if (n.count == 0)
 		return elf__fail(&c, -ENOEXEC, "no Xen ELF notes: not a xenpv kernel");
@@ -191,6 +190,9 @@ static int check_addresses(struct elf_ctx *c, struct kxbuild_pvimage *img)
 	if (img->virt_base & (PAGE - 1) || !CANONICAL(img->virt_base))
 		return elf__fail(c, -EINVAL, "note XEN_ELFNOTE_VIRT_BASE 0x%llx is not a canonical "
 		                 "page-aligned address", (unsigned long long)img->virt_base);
+	if (img->paddr_offset & (PAGE - 1))
+		return elf__fail(c, -EINVAL, "note XEN_ELFNOTE_PADDR_OFFSET 0x%llx is not page-aligned",
+		                 (unsigned long long)img->paddr_offset);
 	if (img->paddr_offset > img->pstart)
 		return elf__fail(c, -EINVAL, "note XEN_ELFNOTE_PADDR_OFFSET 0x%llx is above the "
 		                 "lowest segment (paddr 0x%llx)", (unsigned long long)img->paddr_offset,
@@ -223,14 +225,10 @@ int kxbuild_pvlinux_parse(const void *file, size_t len, uint64_t mem_bytes,
 	Elf64_Ehdr eh;
 	int rc;
 
-	if (err && errlen)
-		err[0] = '\0';
 	memset(img, 0, sizeof *img);
-	memset(&notes, 0, sizeof notes);
-	if (!file)
-		return elf__fail(&c, -EINVAL, "no kernel image");
-	if ((rc = elf__check_ehdr(&c, &eh)) ||
-	    (rc = load_segments(&c, &eh, mem_bytes, img)) ||
+	if ((rc = elf__open(&c, &eh, &notes)))
+		return rc;
+	if ((rc = load_segments(&c, &eh, mem_bytes, img)) ||
 	    (rc = elf__read_notes(&c, &eh, &notes)) ||
 	    (rc = read_notes(&c, &eh, &notes, img)))
 		goto out;

@@ -231,14 +231,13 @@ static uint64_t walk(const uint8_t *ram, uint64_t cr3, uint64_t va, uint64_t mem
 	return e;
 }
 
+/* Page-table frames, from the regions (not from the maps the writer used): the bootstrap tables and the p2m's own. */
 static int is_pt_pfn(const struct kxbuild_pv_plan *p, uint64_t pfn)
 {
-	unsigned m;
+	uint64_t p2m_tables = p->nr_p2m_frames ? p->nr_p2m_frames - p->p2m_pages : 0;
 
-	for (m = 0; m < p->nr_maps; m++)
-		if (pfn >= p->map[m].lvl_pfn[3] && pfn < p->map[m].lvl_pfn[3] + p->map[m].nr_tables)
-			return 1;
-	return 0;
+	return (pfn >= p->pt_pfn && pfn < p->pt_pfn + p->nr_pt_frames) ||
+	       (pfn >= p->p2m_pfn + p->p2m_pages && pfn < p->p2m_pfn + p->p2m_pages + p2m_tables);
 }
 
 /* Counts present entries in every L1 table of the plan. */
@@ -491,19 +490,25 @@ static void test_decompress(void)
 	free(data);
 }
 
-#define CHECK_UNWRAP(buf, len, rc_want, msg)                                                 \
-	do {                                                                                 \
-		uint8_t *o_;                                                                 \
-		size_t ol_;                                                                  \
-		char e_[256], w_[96];                                                        \
-		int r_ = kxbuild_kernel_unwrap(buf, len, MEM16, &o_, &ol_, w_, sizeof w_, e_, \
-		                               sizeof e_);                                   \
-		CU_ASSERT_EQUAL(r_, rc_want);                                                \
-		CU_ASSERT_PTR_NOT_NULL(strstr(e_, msg));                                     \
-		if (!strstr(e_, msg))                                                        \
-			fprintf(stderr, "got '%s', wanted '%s'\n", e_, msg);                 \
-		CU_ASSERT_PTR_NULL(o_);                                                      \
-	} while (0)
+/* rc and the message both as expected; says what came instead when not. */
+static void expect_err(int rc, int want, const char *err, const char *msg)
+{
+	CU_ASSERT_EQUAL(rc, want);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, msg));
+	if (rc != want || !strstr(err, msg))
+		fprintf(stderr, "got %d '%s', wanted %d '%s'\n", rc, err, want, msg);
+}
+
+static void check_unwrap(const uint8_t *buf, size_t len, int want, const char *msg)
+{
+	uint8_t *out;
+	size_t olen;
+	char err[256], what[96];
+
+	expect_err(kxbuild_kernel_unwrap(buf, len, MEM16, &out, &olen, what, sizeof what, err,
+	                                 sizeof err), want, err, msg);
+	CU_ASSERT_PTR_NULL(out);
+}
 
 static void test_hostile_bzimages(void)
 {
@@ -511,25 +516,25 @@ static void test_hostile_bzimages(void)
 	uint8_t payload[64], *bz, *c;
 	size_t blen, clen;
 
-	CHECK_UNWRAP(junk, 100, -ENOEXEC, "too short for a setup header");
-	CHECK_UNWRAP(junk, sizeof junk, -ENOEXEC, "neither ELF nor a bzImage");
+	check_unwrap(junk, 100, -ENOEXEC, "too short for a setup header");
+	check_unwrap(junk, sizeof junk, -ENOEXEC, "neither ELF nor a bzImage");
 	memset(payload, 0x42, sizeof payload);
 	bz = bzimage(payload, sizeof payload, 0x0206, &blen);
-	CHECK_UNWRAP(bz, blen, -ENOEXEC, "older than 2.08");
+	check_unwrap(bz, blen, -ENOEXEC, "older than 2.08");
 	free(bz);
 	bz = bzimage(payload, sizeof payload, 0x020f, &blen);
-	CHECK_UNWRAP(bz, blen - 1, -EINVAL, "lies outside the file");
-	CHECK_UNWRAP(bz, blen, -ENOEXEC, "no known compression format (magic 42 42 42 42)");
+	check_unwrap(bz, blen - 1, -EINVAL, "lies outside the file");
+	check_unwrap(bz, blen, -ENOEXEC, "no known compression format (magic 42 42 42 42)");
 	memcpy(bz + blen - sizeof payload, "BZh91AY", 7);
-	CHECK_UNWRAP(bz, blen, -ENOEXEC, "bzip2 payloads are not supported");
+	check_unwrap(bz, blen, -ENOEXEC, "bzip2 payloads are not supported");
 	free(bz);
 	/* A well-formed stream of something that is not a kernel. */
 	c = gz(payload, sizeof payload, &clen);
 	bz = bzimage(c, clen, 0x020f, &blen);
-	CHECK_UNWRAP(bz, blen, -ENOEXEC, "the gzip payload (64 bytes) is not an ELF kernel");
+	check_unwrap(bz, blen, -ENOEXEC, "the gzip payload (64 bytes) is not an ELF kernel");
 	/* Corrupt deflate data. */
 	memset(bz + blen - clen + 10, 0xff, 8);
-	CHECK_UNWRAP(bz, blen, -EINVAL, "gzip payload is corrupt");
+	check_unwrap(bz, blen, -EINVAL, "gzip payload is corrupt");
 	free(bz);
 	free(c);
 	/* An LZ4 block claiming more than the file holds. */
@@ -537,24 +542,21 @@ static void test_hostile_bzimages(void)
 		uint8_t l4[16] = { 0x02, 0x21, 0x4c, 0x18, 0xff, 0xff, 0x00, 0x00, 1, 2, 3, 4 };
 
 		bz = bzimage(l4, 12, 0x020f, &blen);
-		CHECK_UNWRAP(bz, blen, -EINVAL, "LZ4 payload is corrupt: block at byte 4 claims 65535");
+		check_unwrap(bz, blen, -EINVAL, "LZ4 payload is corrupt: block at byte 4 claims 65535");
 		free(bz);
 	}
 }
 
-#define CHECK_PARSE(spec, mem, rc_want, msg)                                                  \
-	do {                                                                                  \
-		size_t l_;                                                                    \
-		uint8_t *e_ = make_elf(spec, &l_);                                            \
-		struct kxbuild_pvimage i_;                                                    \
-		char m_[256];                                                                 \
-		int r_ = kxbuild_pvlinux_parse(e_, l_, mem, &i_, m_, sizeof m_);              \
-		CU_ASSERT_EQUAL(r_, rc_want);                                                 \
-		CU_ASSERT_PTR_NOT_NULL(strstr(m_, msg));                                      \
-		if (!strstr(m_, msg))                                                         \
-			fprintf(stderr, "got '%s', wanted '%s'\n", m_, msg);                  \
-		free(e_);                                                                     \
-	} while (0)
+static void check_parse(const struct pvspec *spec, uint64_t mem, int want, const char *msg)
+{
+	struct kxbuild_pvimage img;
+	char err[256];
+	size_t len;
+	uint8_t *elf = make_elf(spec, &len);
+
+	expect_err(kxbuild_pvlinux_parse(elf, len, mem, &img, err, sizeof err), want, err, msg);
+	free(elf);
+}
 
 static void test_hostile_elves(void)
 {
@@ -567,45 +569,48 @@ static void test_hostile_elves(void)
 
 	linux_spec(&s, 1, 1);
 	s.overlap_second = 1;
-	CHECK_PARSE(&s, MEM16, -EINVAL, "segment 2 [paddr 0x201000-0x206000) overlaps segment 0");
+	check_parse(&s, MEM16, -EINVAL, "segment 2 [paddr 0x201000-0x206000) overlaps segment 0");
 	linux_spec(&s, 1, 1);
 	s.paddr = 0xfffffffffffff000ULL;
-	CHECK_PARSE(&s, MEM16, -E2BIG, "does not fit in 16 MiB of RAM");
+	check_parse(&s, MEM16, -E2BIG, "does not fit in 16 MiB of RAM");
 	linux_spec(&s, 1, 1);
 	s.memsz = 1;
-	CHECK_PARSE(&s, MEM16, -EINVAL, "filesz 0x3000 exceeds memsz 0x1");
+	check_parse(&s, MEM16, -EINVAL, "filesz 0x3000 exceeds memsz 0x1");
 	linux_spec(&s, 1, 1);
 	note_u64(&s, XEN_ELFNOTE_ENTRY, VBASE + 0x900000);
-	CHECK_PARSE(&s, MEM16, -EINVAL, "entry point 0xffffffff80900000 is not inside");
+	check_parse(&s, MEM16, -EINVAL, "entry point 0xffffffff80900000 is not inside");
 	linux_spec(&s, 1, 1);
 	note_u64(&s, XEN_ELFNOTE_ENTRY, VBASE + 0x204000);   /* bss: nothing to run there */
-	CHECK_PARSE(&s, MEM16, -EINVAL, "is not inside a loaded segment");
+	check_parse(&s, MEM16, -EINVAL, "is not inside a loaded segment");
 	linux_spec(&s, 1, 1);
 	note_u64(&s, XEN_ELFNOTE_HYPERCALL_PAGE, VBASE + 0x200800);
-	CHECK_PARSE(&s, MEM16, -EINVAL, "hypercall page 0xffffffff80200800 is not a page");
+	check_parse(&s, MEM16, -EINVAL, "hypercall page 0xffffffff80200800 is not a page");
 	linux_spec(&s, 1, 1);
 	note_str(&s, XEN_ELFNOTE_XEN_VERSION, "xen-2.0");
-	CHECK_PARSE(&s, MEM16, -ENOEXEC, "XEN_ELFNOTE_XEN_VERSION is \"xen-2.0\"");
+	check_parse(&s, MEM16, -ENOEXEC, "XEN_ELFNOTE_XEN_VERSION is \"xen-2.0\"");
 	linux_spec(&s, 1, 1);
 	note_str(&s, XEN_ELFNOTE_LOADER, "bsd");
 	note_str(&s, XEN_ELFNOTE_GUEST_OS, "netbsd");
-	CHECK_PARSE(&s, MEM16, -ENOEXEC, "only the generic loader or Linux images");
+	check_parse(&s, MEM16, -ENOEXEC, "only the generic loader or Linux images");
 	linux_spec(&s, 1, 1);
 	note_u64(&s, XEN_ELFNOTE_VIRT_BASE, 0x0000900000000000ULL);
-	CHECK_PARSE(&s, MEM16, -EINVAL, "not a canonical page-aligned address");
+	check_parse(&s, MEM16, -EINVAL, "not a canonical page-aligned address");
 	linux_spec(&s, 1, 1);
 	note_u64(&s, XEN_ELFNOTE_PADDR_OFFSET, 0x300000);
-	CHECK_PARSE(&s, MEM16, -EINVAL, "PADDR_OFFSET 0x300000 is above the lowest segment");
+	check_parse(&s, MEM16, -EINVAL, "PADDR_OFFSET 0x300000 is above the lowest segment");
+	linux_spec(&s, 1, 1);
+	note_u64(&s, XEN_ELFNOTE_PADDR_OFFSET, 0x800);
+	check_parse(&s, MEM16, -EINVAL, "PADDR_OFFSET 0x800 is not page-aligned");
 	linux_spec(&s, 1, 1);
 	note_bytes(&s, XEN_ELFNOTE_L1_MFN_VALID, "abc", 3);
-	CHECK_PARSE(&s, MEM16, -EINVAL, "XEN_ELFNOTE_L1_MFN_VALID has 3 bytes");
+	check_parse(&s, MEM16, -EINVAL, "XEN_ELFNOTE_L1_MFN_VALID has 3 bytes");
 	linux_spec(&s, 1, 1);
 	note_bytes(&s, XEN_ELFNOTE_INIT_P2M, "abc", 3);
-	CHECK_PARSE(&s, MEM16, -EINVAL, "XEN_ELFNOTE_INIT_P2M has 3 bytes, expected 4 or 8");
+	check_parse(&s, MEM16, -EINVAL, "XEN_ELFNOTE_INIT_P2M has 3 bytes, expected 4 or 8");
 	/* kxen's own guest is not parsed here: it is the other kind. */
 	linux_spec(&s, 1, 1);
 	note_str(&s, XEN_ELFNOTE_FEATURES, "!auto_translated_physmap");
-	CHECK_PARSE(&s, MEM16, -ENOEXEC, "not a direct-paging kernel");
+	check_parse(&s, MEM16, -ENOEXEC, "not a direct-paging kernel");
 	elf = make_elf(&s, &len);
 	CU_ASSERT_EQUAL(kxbuild_elf_kind(elf, len, err, sizeof err), KXBUILD_KIND_AUTOTRANSLATED);
 	free(elf);
