@@ -332,7 +332,52 @@ static int write_start_info(struct build *b, struct kxbuild_result *res)
 	return 0;
 }
 
-static int build(struct build *b, struct kxbuild_result *res)
+/* kxen's own guest: builder-owned identity map and descriptors, the kernel, start_info. */
+static int fill_autotranslated(struct build *b, struct kxbuild_result *res,
+                               struct kxctl_set_boot *boot)
+{
+	const struct kxbuild_config *cfg = b->cfg;
+	int rc = kxbuild_write_layout(b->ram, cfg->mem_bytes, cfg->vcpus);
+
+	if (rc)
+		return fail(b, rc, "domain '%s': write page tables and descriptors: %s",
+		            cfg->name, strerror(-rc));
+	load_kernel(b);
+	if ((rc = write_start_info(b, res)))
+		return rc;
+	boot->entry = b->img.entry;
+	boot->stack = b->img.load_end + (uint64_t)KXBUILD_SPECIAL_PAGES * KXEN_PAGE_SIZE;
+	boot->rsi = res->start_info_gpa;
+	return 0;
+}
+
+/* A direct-paging kernel: the planned libxc layout; vCPU 0's registers are virtual addresses. */
+static int fill_direct(struct build *b, struct kxbuild_result *res, struct kxctl_set_boot *boot)
+{
+	const struct kxbuild_pv_plan *p = &b->in.plan;
+	struct kxbuild_pv_boot pb = { .cmdline = b->cfg->cmdline };
+	int rc;
+
+	if ((rc = alloc_evtchn(b, "xenstore", &res->store_evtchn)) ||
+	    (rc = alloc_evtchn(b, "console", &res->console_evtchn)))
+		return rc;
+	pb.store_evtchn = res->store_evtchn;
+	pb.console_evtchn = res->console_evtchn;
+	kxbuild_pv_write(b->ram, p, &b->in.pv, b->elf, b->initrd, b->initrd_len, &pb);
+	res->start_info_gpa = p->start_info_pfn * KXEN_PAGE_SIZE;
+	res->shared_info_gpa = p->shared_info_pfn * KXEN_PAGE_SIZE;
+	res->store_pfn = p->store_pfn;
+	res->console_pfn = p->console_pfn;
+	res->direct_paging = 1;
+	res->cr3 = p->cr3;
+	/* struct kxctl_set_boot has no cr3 yet: adding it is part of the hypervisor work. */
+	boot->entry = p->entry;
+	boot->stack = p->stack_top;
+	boot->rsi = p->start_info_va;
+	return 0;
+}
+
+static int build(struct build *b, struct kxbuild_result *res, int force)
 {
 	const struct kxbuild_config *cfg = b->cfg;
 	struct kxctl_set_boot boot;
@@ -341,27 +386,20 @@ static int build(struct build *b, struct kxbuild_result *res)
 	if ((rc = load_image(b)))
 		return rc;
 	/* The one place that keeps Linux from starting on a hypervisor that would crash it. */
-	if (b->in.kind == KXBUILD_KIND_DIRECT_PAGING && !kxbuild_direct_paging_supported())
+	if (b->in.kind == KXBUILD_KIND_DIRECT_PAGING && !force && !kxbuild_direct_paging_supported())
 		return fail(b, -ENOSYS, "kernel '%s' (%s, guest OS %s): " KXBUILD_NO_DIRECT_PAGING_MSG,
 		            cfg->kernel, b->in.format, b->in.pv.guest_os[0] ? b->in.pv.guest_os : "?");
 	if ((rc = create_domain(b)))
 		return rc;
 	res->domid = b->domid;
-	rc = kxbuild_write_layout(b->ram, cfg->mem_bytes, cfg->vcpus);
-	if (rc)
-		return fail(b, rc, "domain '%s': write page tables and descriptors: %s",
-		            cfg->name, strerror(-rc));
-	load_kernel(b);
-	if ((rc = write_start_info(b, res)))
-		return rc;
-
 	memset(&boot, 0, sizeof boot);
+	rc = b->in.kind == KXBUILD_KIND_DIRECT_PAGING ? fill_direct(b, res, &boot) :
+	     fill_autotranslated(b, res, &boot);
+	if (rc)
+		return rc;
 	boot.domid = b->domid;
 	boot.shared_info_gpa = res->shared_info_gpa;
 	boot.start_info_gpa = res->start_info_gpa;
-	boot.entry = b->img.entry;
-	boot.stack = b->img.load_end + (uint64_t)KXBUILD_SPECIAL_PAGES * KXEN_PAGE_SIZE;
-	boot.rsi = res->start_info_gpa;
 	rc = kxctrl_domain_set_boot(b->h, &boot);
 	if (rc)
 		return fail(b, rc, "kxen-hv: domain '%s': set boot state: %s", cfg->name,
@@ -376,8 +414,8 @@ static int build(struct build *b, struct kxbuild_result *res)
 	return 0;
 }
 
-int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
-                   struct kxbuild_result *res, char *err, size_t errlen)
+static int domain(kxctrl *h, const struct kxbuild_config *cfg, struct kxbuild_result *res,
+                  char *err, size_t errlen, int force)
 {
 	struct build b = { .h = h, .cfg = cfg, .err = err, .errlen = errlen, .memfd = -1 };
 	struct kxbuild_result r;
@@ -389,7 +427,7 @@ int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
 	if (!h || !cfg)
 		rc = fail(&b, -EINVAL, "no control handle or configuration");
 	else
-		rc = build(&b, &r);
+		rc = build(&b, &r, force);
 	if (b.ram)
 		munmap(b.ram, cfg->mem_bytes);
 	if (b.memfd >= 0)
@@ -401,4 +439,16 @@ int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
 	if (rc == 0 && res)
 		*res = r;
 	return rc;
+}
+
+int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
+                   struct kxbuild_result *res, char *err, size_t errlen)
+{
+	return domain(h, cfg, res, err, errlen, 0);
+}
+
+int kxbuild_domain_force(kxctrl *h, const struct kxbuild_config *cfg,
+                         struct kxbuild_result *res, char *err, size_t errlen)
+{
+	return domain(h, cfg, res, err, errlen, 1);
 }

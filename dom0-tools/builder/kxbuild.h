@@ -68,6 +68,8 @@ struct kxbuild_result {
 	uint64_t start_info_gpa, shared_info_gpa;
 	uint64_t store_pfn, console_pfn;
 	uint32_t store_evtchn, console_evtchn;
+	int direct_paging;          /* a Linux-style kernel: the addresses below are virtual */
+	uint64_t cr3;               /* direct paging: the initial L4's guest-physical address */
 };
 
 /*
@@ -77,6 +79,15 @@ struct kxbuild_result {
  */
 int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
                    struct kxbuild_result *res, char *err, size_t errlen);
+
+/*
+ * kxbuild_domain without the kxbuild_direct_paging_supported() check: builds
+ * a direct-paging (Linux) kernel's domain although kxen-hv cannot run it yet
+ * (set_boot gets its virtual rip, rsp and rsi; res->cr3 has the L4, which
+ * struct kxctl_set_boot cannot carry yet). For tests and the hypervisor work.
+ */
+int kxbuild_domain_force(kxctrl *h, const struct kxbuild_config *cfg,
+                         struct kxbuild_result *res, char *err, size_t errlen);
 
 /*
  * Writes the builder-owned pages (page tables, GDT, IDT, TSSes, I/O bitmap,
