@@ -15,6 +15,7 @@
 #include <xen/xen.h>
 #include <zlib.h>
 #include <zstd.h>
+#include "guard_pages.h"
 #include "kxbuild_pv.h"
 
 #define PAGE      4096ULL
@@ -634,6 +635,74 @@ static void test_hostile_elves(void)
 	free(elf);
 }
 
+/*
+ * Random bit flips in a synthetic kernel, bare and inside an LZ4
+ * bzImage: every step either refuses with a message or yields a plan whose
+ * writes stay inside guest RAM (between guard pages: a stray write faults).
+ */
+static void test_fuzz(void)
+{
+	uint64_t mem = MEM16, seed = 12345;
+	struct kxbuild_pv_boot boot = { 1, 2, "fuzz" };
+	struct kxbuild_pv_plan *p = calloc(1, sizeof *p);
+	struct kxbuild_pvimage img;
+	unsigned round, ok = 0, refused = 0;
+	struct pvspec s;
+	uint8_t *elf, *m, *ram;
+	size_t len, i;
+	char err[256];
+
+	ram = guard_pages__alloc(mem / PAGE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ram);
+	linux_spec(&s, 1, 1);
+	elf = make_elf(&s, &len);
+	m = malloc(len);
+	for (round = 0; round < 4000; round++) {
+		uint8_t *un = NULL, *bz = NULL, *c = NULL;
+		const uint8_t *k = m;
+		size_t klen = len, clen, blen;
+		char what[96];
+
+		memcpy(m, elf, len);
+		for (i = 0; i < 1 + round % 4; i++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			/* Mostly the headers and notes, where the structure is. */
+			m[(seed >> 33) % (round % 5 ? 0x400 : len)] ^= (uint8_t)(1u << ((seed >> 29) & 7));
+		}
+		if (round % 10 == 0) {
+			c = lz4(m, len, &clen);
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			c[(seed >> 33) % clen] ^= (uint8_t)(seed >> 20);
+			bz = bzimage(c, clen, 0x020f, &blen);
+			if (kxbuild_kernel_unwrap(bz, blen, mem, &un, &klen, what, sizeof what, err,
+			                          sizeof err)) {
+				refused++;
+				goto next;
+			}
+			k = un;
+		}
+		if (kxbuild_pvlinux_parse(k, klen, mem, &img, err, sizeof err) ||
+		    kxbuild_pv_plan(&img, mem, 3000, p, err, sizeof err)) {
+			CU_ASSERT_NOT_EQUAL(err[0], '\0');
+			refused++;
+			goto next;
+		}
+		CU_ASSERT(p->alloc_end_pfn <= p->nr_pages && p->shared_info_pfn < mem / PAGE);
+		kxbuild_pv_write(ram, p, &img, k, elf, 3000, &boot);
+		ok++;
+next:
+		free(un);
+		free(bz);
+		free(c);
+	}
+	printf("(%u built, %u refused) ", ok, refused);
+	CU_ASSERT(ok > 0 && refused > 0);
+	free(m);
+	free(elf);
+	guard_pages__free(ram, mem / PAGE);
+	free(p);
+}
+
 /* ------------------------------------------------------------------ */
 /* Debian 12's kernels, when scripts/fetch-images.sh has cached them. */
 
@@ -712,6 +781,7 @@ int main(void)
 		{ "hostile direct-paging ELF kernels and layouts", test_hostile_elves },
 		{ "synthetic kernels: four libxc orders, page tables", test_synthetic_layouts },
 		{ "Debian 12 order and sizes (synthetic)", test_region_order },
+		{ "fuzz 4000 mutations", test_fuzz },
 		{ "Debian 12 cloud kernel (LZ4) layout", test_debian_cloud },
 		{ "Debian 12 generic kernel (XZ) layout", test_debian_generic },
 	};
