@@ -50,6 +50,7 @@ struct kxbuild_pvimage {
 	uint64_t virt_kstart, virt_kend;
 	uint64_t l1_mfn_valid[2];  /* mask, value (XEN_ELFNOTE_L1_MFN_VALID) */
 	uint32_t supported_features; /* XEN_ELFNOTE_SUPPORTED_FEATURES bitmap (XENFEAT_*) */
+	uint32_t f_supported, f_required; /* XENFEAT_* bits: FEATURES ("!" = required) | the bitmap */
 	int mod_start_pfn;         /* XEN_ELFNOTE_MOD_START_PFN: initrd unmapped, given by pfn */
 	int has_l1_mfn_valid;
 	char guest_os[32], guest_version[32], xen_version[16], loader[16], pae_mode[16];
@@ -67,6 +68,9 @@ struct kxbuild_pvimage {
  */
 int kxbuild_pvlinux_parse(const void *file, size_t len, uint64_t mem_bytes,
                           struct kxbuild_pvimage *img, char *err, size_t errlen);
+
+/* Names the XENFEAT_* bits set in bits, comma-separated, into buf; -ENOSPC if truncated. */
+int kxbuild_feature_names(uint32_t bits, char *buf, size_t size);
 
 /* One region of the bootstrap layout, in allocation order. */
 struct kxbuild_pv_region {

@@ -423,6 +423,7 @@ void kxbuild_pv_write(uint8_t *ram, const struct kxbuild_pv_plan *p,
 
 void kxbuild_pv_print(FILE *f, const struct kxbuild_pv_plan *p, const struct kxbuild_pvimage *img)
 {
+	char req[256], sup[256];
 	unsigned i;
 
 	fprintf(f, "  direct-paging PV layout (as libxc's xen-3.0-x86_64 builder), VIRT_BASE 0x%llx:\n",
@@ -453,8 +454,12 @@ void kxbuild_pv_print(FILE *f, const struct kxbuild_pv_plan *p, const struct kxb
 	fprintf(f, "  vCPU 0: rip 0x%llx, rsp 0x%llx, rsi 0x%llx (start_info)\n",
 	        (unsigned long long)p->entry, (unsigned long long)p->stack_top,
 	        (unsigned long long)p->start_info_va);
-	fprintf(f, "  kernel notes: guest OS %s %s, features \"%s\", hypercall page %s, "
-	        "initrd by %s\n", img->guest_os, img->guest_version, img->features,
+	kxbuild_feature_names(img->f_required, req, sizeof req);
+	kxbuild_feature_names(img->f_supported & ~img->f_required, sup, sizeof sup);
+	fprintf(f, "  kernel notes: guest OS %s %s, hypercall page %s, initrd by %s\n",
+	        img->guest_os, img->guest_version,
 	        img->hypercall_page == KXBUILD_PV_UNSET ? "none" : "yes",
 	        img->mod_start_pfn ? "pfn" : "virtual address");
+	fprintf(f, "  Xen features the kernel requires: %s; also supports: %s\n",
+	        req[0] ? req : "none", sup[0] ? sup : "none");
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <xen/features.h>
 #include "elf_int.h"
 #include "kxbuild_pv.h"
 
@@ -28,6 +29,61 @@ int kxbuild_elf_kind(const void *file, size_t len, char *err, size_t errlen)
 		return rc;
 	return elf__has_feature(features, "auto_translated_physmap") ?
 	       KXBUILD_KIND_AUTOTRANSLATED : KXBUILD_KIND_DIRECT_PAGING;
+}
+
+/* XENFEAT_* bits by the names FEATURES uses (libelf's table, from <xen/features.h>). */
+static const struct {
+	const char *name;
+	unsigned bit;
+} feature_names[] = {
+	{ "writable_page_tables", XENFEAT_writable_page_tables },
+	{ "writable_descriptor_tables", XENFEAT_writable_descriptor_tables },
+	{ "auto_translated_physmap", XENFEAT_auto_translated_physmap },
+	{ "supervisor_mode_kernel", XENFEAT_supervisor_mode_kernel },
+	{ "pae_pgdir_above_4gb", XENFEAT_pae_pgdir_above_4gb },
+	{ "mmu_pt_update_preserve_ad", XENFEAT_mmu_pt_update_preserve_ad },
+	{ "hvm_callback_vector", XENFEAT_hvm_callback_vector },
+	{ "dom0", XENFEAT_dom0 },
+	{ "linux_rsdp_unrestricted", XENFEAT_linux_rsdp_unrestricted },
+};
+
+/* libelf's rule: "name" is supported, "!name" required (and so supported); unknown names are ignored. */
+static void parse_features(const char *features, uint32_t *supported, uint32_t *required)
+{
+	const char *p = features;
+
+	while (*p) {
+		size_t len = strcspn(p, "|"), i;
+		int req = *p == '!';
+
+		for (i = 0; i < sizeof feature_names / sizeof feature_names[0]; i++)
+			if (len - req == strlen(feature_names[i].name) &&
+			    !memcmp(p + req, feature_names[i].name, len - req)) {
+				*supported |= 1u << feature_names[i].bit;
+				if (req)
+					*required |= 1u << feature_names[i].bit;
+			}
+		p += len + (p[len] == '|');
+	}
+}
+
+int kxbuild_feature_names(uint32_t bits, char *buf, size_t size)
+{
+	size_t used = 0, i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof feature_names / sizeof feature_names[0]; i++) {
+		if (!(bits & (1u << feature_names[i].bit)))
+			continue;
+		bits &= ~(1u << feature_names[i].bit);
+		used += (size_t)snprintf(buf + used, used < size ? size - used : 0, "%s%s",
+		                         used ? "," : "", feature_names[i].name);
+	}
+	for (i = 0; i < 32; i++)
+		if (bits & (1u << i))
+			used += (size_t)snprintf(buf + used, used < size ? size - used : 0, "%sbit%zu",
+			                         used ? "," : "", i);
+	return used < size ? 0 : -ENOSPC;
 }
 
 static uint64_t page_up(uint64_t v)
@@ -170,6 +226,8 @@ static int read_notes(struct elf_ctx *c, const Elf64_Ehdr *eh, const struct xen_
 			                 "expected 4", n->len[XEN_ELFNOTE_SUPPORTED_FEATURES]);
 		memcpy(&img->supported_features, n->desc[XEN_ELFNOTE_SUPPORTED_FEATURES], 4);
 	}
+	parse_features(img->features, &img->f_supported, &img->f_required);
+	img->f_supported |= img->supported_features;
 	if (n->found[XEN_ELFNOTE_L1_MFN_VALID]) {
 		uint32_t l = n->len[XEN_ELFNOTE_L1_MFN_VALID];
 

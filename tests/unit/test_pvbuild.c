@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <xen/elfnote.h>
+#include <xen/features.h>
 #include <xen/xen.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -433,6 +434,15 @@ static void test_region_order(void)
 	CU_ASSERT_EQUAL(p.p2m_pages, 8);
 	CU_ASSERT_EQUAL(p.map[1].nr_tables, 3);
 	CU_ASSERT_EQUAL(p.nr_p2m_frames, 11);
+	{
+		char names[64];
+
+		CU_ASSERT_EQUAL(kxbuild_feature_names(img.f_supported, names, sizeof names), 0);
+		CU_ASSERT_STRING_EQUAL(names, "writable_page_tables,pae_pgdir_above_4gb");
+		CU_ASSERT_EQUAL(kxbuild_feature_names(1u << 31 | 1, names, sizeof names), 0);
+		CU_ASSERT_STRING_EQUAL(names, "writable_page_tables,bit31");
+		CU_ASSERT_EQUAL(kxbuild_feature_names(img.f_supported, names, 10), -ENOSPC);
+	}
 	free(elf);
 }
 
@@ -754,6 +764,11 @@ static void debian_image(const char *flavour, const char *format)
 	CU_ASSERT_EQUAL(img.hypercall_page, KXBUILD_PV_UNSET);
 	CU_ASSERT_TRUE(img.mod_start_pfn);
 	CU_ASSERT_EQUAL(img.virt_kstart, VBASE + 0x1000000);
+	/* "!writable_page_tables|pae_pgdir_above_4gb" and the bitmap 0x8801 (libelf's reading). */
+	CU_ASSERT_EQUAL(img.f_required, 1u << XENFEAT_writable_page_tables);
+	CU_ASSERT_EQUAL(img.f_supported, (1u << XENFEAT_writable_page_tables) |
+	                (1u << XENFEAT_pae_pgdir_above_4gb) | (1u << XENFEAT_dom0) |
+	                (1u << XENFEAT_linux_rsdp_unrestricted));
 	build_and_check(elf, elen, 256ULL << 20, initrd, ilen);
 	/* The same kernel does not fit 32 MiB: refused while decompressing, by the cap. */
 	free(elf);
