@@ -20,5 +20,7 @@ apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $PACKAGES
 # Debian 12's kernels and busybox for the Linux PV guest images, fetched once into a
-# cache outside the tree (docs/linux-images.md).
-"$(dirname "$0")/fetch-images.sh"
+# cache outside the tree (docs/linux-images.md). Without them only their tests skip,
+# so a failed fetch is reported, not fatal.
+"$(dirname "$0")/fetch-images.sh" ||
+	echo "install-deps.sh: WARNING: the Linux guest images could not be fetched; their tests will be skipped" >&2
