@@ -151,6 +151,11 @@ int main_create(int argc, char **argv)
 		goto out;
 	if (!(kernel = kxl_find_kernel(cfg)))
 		goto out;
+	if (cfg->initrd && access(cfg->initrd, R_OK)) {
+		kxl_err("%s:%d: <initrd>: cannot read %s: %s", cfg->source, cfg->initrd_line,
+		        cfg->initrd, strerror(errno));
+		goto out;
+	}
 	/* The saved config names the kernel actually used, so restarts find it again. */
 	free(cfg->kernel);
 	cfg->kernel = kernel;

@@ -38,7 +38,11 @@ fi
 out=$("$KXL" create "$S/xml/examples/pvh.xml" 2>&1) && fail "pvh create succeeded"
 echo "$out" | grep -q "guest type xenpvh is not supported by kxen-hv yet" || { echo "$out"; fail "pvh message"; }
 out=$(KXEN_GUEST_DIR=$B/pv-drivers/guest "$KXL" create "$S/xml/examples/devices.xml" 2>&1) && fail "devices create succeeded"
-echo "$out" | grep -q "kernel '.*kxen-guest' is kxen's own (auto-translated) kind, which takes no initrd" || { echo "$out"; fail "devices message"; }
+echo "$out" | grep -q "devices.xml:9: <initrd>: cannot read /var/lib/kxen/images/initrd.img" || { echo "$out"; fail "devices message"; }
+echo ramdisk > "$T/rd.img"
+sed "s|/var/lib/kxen/images/initrd.img|$T/rd.img|" "$S/xml/examples/devices.xml" > "$T/devices.xml"
+out=$(KXEN_GUEST_DIR=$B/pv-drivers/guest "$KXL" create "$T/devices.xml" 2>&1) && fail "devices create with an initrd succeeded"
+echo "$out" | grep -q "kernel '.*kxen-guest' is kxen's own (auto-translated) kind, which takes no initrd" || { echo "$out"; fail "initrd with kxen's kernel message"; }
 # A Linux kernel is checked and laid out, then refused before any domain exists.
 img=${KXEN_IMAGE_CACHE:-/var/cache/kxen/images}
 if [ -r "$img/vmlinuz-cloud" ] && [ -r "$img/initramfs-cloud.gz" ]; then
