@@ -11,6 +11,8 @@ PACKAGES="$PACKAGES qemu-utils"
 PACKAGES="$PACKAGES iproute2 util-linux"
 # The domain builder decompresses Linux bzImage payloads (LZ4, XZ, gzip, zstd).
 PACKAGES="$PACKAGES liblz4-dev liblzma-dev libzstd-dev"
+# virt-xml-validate and libvirt's schemas: kxl's XML output must pass them (about 8 MB with libvirt0).
+PACKAGES="$PACKAGES libvirt-clients"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
 	exit 1

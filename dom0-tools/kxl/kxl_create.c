@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kxl.h"
+#include "kxl_block.h"
 #include "kxconfig.h"
 #include "kxbuild.h"
 #include "kxbuild_pv.h"
@@ -55,11 +56,6 @@ static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int 
 		if (cfg->initrd)
 			printf("  initrd %s\n", cfg->initrd);
 		kxbuild_pv_print(stdout, &in->plan, &in->pv);
-		if (!kxbuild_direct_paging_supported()) {
-			printf("  then: nothing: %s\n", KXBUILD_NO_DIRECT_PAGING_MSG);
-			ret = KXL_OK;
-			goto out;
-		}
 	} else {
 		const struct kxbuild_image *img = &in->img;
 
@@ -73,6 +69,28 @@ static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int 
 			       "memory\n", i, (unsigned long long)img->seg[i].paddr,
 			       (unsigned long long)img->seg[i].filesz, (unsigned long long)img->seg[i].offset,
 			       (unsigned long long)img->seg[i].memsz);
+	}
+	if (kxl_block_plan(cfg))
+		goto out;
+	for (unsigned i = 0; i < cfg->nnics; i++) {
+		const struct kxconfig_nic *n = &cfg->nics[i];
+		char mac[18], name[32];
+		kxconfig_mac_format(n->mac, mac);
+		if (n->vifname)
+			snprintf(name, sizeof(name), "%s", n->vifname);
+		else
+			snprintf(name, sizeof(name), "vifD.%u", i);   /* D: the id it will get */
+		if (n->ethernet)
+			printf("  interface %s: mac %s%s, on a switch of its own\n", name, mac,
+			       n->mac_generated ? " (generated)" : "");
+		else
+			printf("  interface %s: mac %s%s, bridge %s\n", name, mac,
+			       n->mac_generated ? " (generated)" : "", n->bridge);
+	}
+	if (in->kind == KXBUILD_KIND_DIRECT_PAGING && !kxbuild_direct_paging_supported()) {
+		printf("  then: nothing: %s\n", KXBUILD_NO_DIRECT_PAGING_MSG);
+		ret = KXL_OK;
+		goto out;
 	}
 	printf("  then: check the name is free and %llu MiB of host memory, create the domain paused,\n"
 	       "        load the kernel, save the config, write its xenstore paths and introduce\n"
