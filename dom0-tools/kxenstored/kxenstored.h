@@ -35,6 +35,7 @@ size_t quota__print(const struct xs_quota *q, char *buf, size_t len);
 struct xs_node {
 	struct xs_node *hnext;              /* hash chain */
 	struct xs_node *parent, *children, *next, *prev;
+	struct xs_node *last_child;         /* children are kept in creation order, as Xen lists them */
 	unsigned nchildren;
 	uint64_t gen;                       /* bumped on value, perms or child list change */
 	char *value;
@@ -48,12 +49,43 @@ struct xs_node {
 
 struct xs_acct { struct xs_acct *next; unsigned domid; unsigned nodes; };
 
+/* An open transaction's snapshot: it sees every node as it was at generation gen. */
+struct xs_snap {
+	struct xs_snap *prev, *next;        /* the store's open snapshots, oldest first */
+	uint64_t gen;
+	bool open;
+	bool stale;                         /* its old versions were dropped (history over budget) */
+};
+
+/* A node's version that changed or went while an open snapshot still sees it. */
+struct xs_old {
+	struct xs_old *hnext;               /* hash chain by path */
+	struct xs_old *qnext;               /* all kept versions, in the order they stopped being current */
+	uint64_t gen, until;                /* current for generations gen .. until-1 */
+	char *value;
+	unsigned vlen;
+	struct xs_permissions *perms;
+	unsigned nperms;
+	char *kids;                         /* child names, NUL-terminated each, creation order */
+	unsigned kidslen;
+	size_t bytes;
+	uint32_t hash;
+	unsigned plen;
+	char path[];
+};
+
 struct xs_store {
 	struct xs_node **buckets;
 	unsigned nbuckets, count;
 	uint64_t gen;                       /* last generation handed out */
 	struct xs_acct *acct[256];          /* nodes owned per domain */
 	size_t bytes;                       /* memory held by nodes, for CONTROL memreport */
+	/* snap.c: open snapshots and the old versions they see (never a copy of the tree). */
+	struct xs_snap *snap_first, *snap_last;
+	struct xs_old **old_buckets;        /* 1024, allocated at the first kept version */
+	struct xs_old *old_first, *old_last;
+	unsigned old_count;
+	size_t old_bytes, old_max;          /* past old_max the oldest snapshots go stale */
 };
 
 uint32_t store__hash(const char *path, size_t len);
@@ -77,6 +109,35 @@ void store__del(struct xs_store *s, struct xs_node *n,
                 void (*fn)(void *arg, const struct xs_node *n), void *arg);
 /* Nodes owned by domid. */
 unsigned store__owned(const struct xs_store *s, unsigned domid);
+/*
+ * Checks the tree against its index and its accounting (CONTROL check): every
+ * indexed node reachable from the root with consistent links and counts, and
+ * per-domain node counts equal to a recount (repaired if not). Calls log for
+ * each problem; returns the number found.
+ */
+unsigned store__check(struct xs_store *s, void (*log)(void *arg, const char *msg), void *arg);
+
+/* ---- snapshots (snap.c): what an open transaction sees, kept without copying the tree ---- */
+
+/* Opens sn at the store's current generation. */
+void snap__open(struct xs_store *s, struct xs_snap *sn);
+/* Closes sn (if open) and frees the kept versions no open snapshot sees any more. */
+void snap__close(struct xs_store *s, struct xs_snap *sn);
+/*
+ * Called by the store just before n's value, perms or child list change, or n
+ * goes: keeps n's current version if an open snapshot sees it. Past old_max
+ * bytes of kept versions, the oldest snapshots are marked stale and closed.
+ */
+void snap__keep(struct xs_store *s, const struct xs_node *n);
+/*
+ * What a snapshot at gen sees at path: the current node in *cur if it has not
+ * changed since, else the kept version in *old; both NULL if the path was absent.
+ * gen UINT64_MAX is the live tree.
+ */
+void snap__at(const struct xs_store *s, const char *path, uint64_t gen,
+              const struct xs_node **cur, const struct xs_old **old);
+/* Frees every kept version (store teardown). */
+void snap__fini(struct xs_store *s);
 
 /* Path helpers. A canonical path is absolute, no "//", no trailing '/' except "/". */
 bool path__valid(const char *p, bool allow_special);
@@ -99,7 +160,8 @@ int perm__format(const struct xs_permissions *p, unsigned n, char *buf, size_t l
 
 struct xs_tnode {
 	struct xs_tnode *hnext, *next;
-	uint64_t seen_gen;                  /* base generation first seen (0: absent) */
+	uint64_t seen_gen;                  /* generation in the transaction's snapshot (0: absent) */
+	unsigned seq;                       /* order of first touch: creations commit in it */
 	bool exists, copied, modified, fire, fire_exact;
 	char *value;
 	unsigned vlen;
@@ -117,8 +179,9 @@ struct xs_txn {
 	uint32_t id;
 	struct xs_conn *conn;
 	struct xs_tnode *buckets[64];
-	struct xs_tnode *list;
+	struct xs_tnode *list, *tail;       /* in order of first touch */
 	unsigned count;
+	struct xs_snap snap;                /* reads see the tree as at TRANSACTION_START */
 };
 
 /* A read-only view of one node, from the overlay or the base tree. */
@@ -140,7 +203,9 @@ struct xs_ctx {
 	struct xs_txn *txn;                 /* NULL: an immediate operation */
 };
 
+/* Starts t; with a connection it gets a snapshot of the tree as it is now (c NULL: reads the live tree). */
 void txn__init(struct xs_txn *t, uint32_t id, struct xs_conn *c);
+/* Drops t's overlay and closes its snapshot. */
 void txn__free(struct xs_txn *t);
 /* Node state as the context sees it (recording the read in a transaction). 0/-ENOMEM/-ENOSPC. */
 int txn__view(struct xs_ctx *x, const char *path, struct xs_view *v);
@@ -158,7 +223,7 @@ int op__write(struct xs_ctx *x, const char *path, const char *val, unsigned vlen
 int op__mkdir(struct xs_ctx *x, const char *path);
 int op__rm(struct xs_ctx *x, const char *path);
 int op__set_perms(struct xs_ctx *x, const char *path, const struct xs_permissions *p, unsigned n);
-/* Commits t: -EAGAIN (and nothing applied) if any node it saw has changed since. */
+/* Commits t: -EAGAIN (and nothing applied) if any node it saw has changed since its snapshot. */
 int txn__commit(struct xs_server *srv, struct xs_txn *t);
 
 /* ---- watches ---- */

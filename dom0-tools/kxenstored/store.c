@@ -135,6 +135,7 @@ int store__put(struct xs_store *s, const char *path, const char *val, unsigned v
 	if (!nperms)
 		return -EINVAL;
 	if (n) {
+		snap__keep(s, n);
 		if ((rc = set_data(s, n, val, vlen, perms, nperms)) < 0)
 			return rc;
 		n->gen = ++s->gen;
@@ -159,13 +160,18 @@ int store__put(struct xs_store *s, const char *path, const char *val, unsigned v
 		free(n);
 		return rc;
 	}
+	if (parent)
+		snap__keep(s, parent);
 	n->gen = ++s->gen;
 	n->parent = parent;
 	if (parent) {
-		n->next = parent->children;
-		if (parent->children)
-			parent->children->prev = n;
-		parent->children = n;
+		/* Appended: DIRECTORY lists children in creation order, as Xen's does. */
+		n->prev = parent->last_child;
+		if (parent->last_child)
+			parent->last_child->next = n;
+		else
+			parent->children = n;
+		parent->last_child = n;
 		parent->nchildren++;
 		parent->gen = s->gen;
 	}
@@ -184,13 +190,17 @@ void store__del(struct xs_store *s, struct xs_node *n,
 		store__del(s, n->children, fn, arg);
 	if (fn)
 		fn(arg, n);
+	snap__keep(s, n);
 	if (n->parent) {
+		snap__keep(s, n->parent);
 		if (n->prev)
 			n->prev->next = n->next;
 		else
 			n->parent->children = n->next;
 		if (n->next)
 			n->next->prev = n->prev;
+		else
+			n->parent->last_child = n->prev;
 		n->parent->nchildren--;
 		n->parent->gen = ++s->gen;
 	}
@@ -208,6 +218,7 @@ int store__init(struct xs_store *s)
 	static const struct xs_permissions p0 = { 0, XS_PERM_NONE };
 
 	memset(s, 0, sizeof(*s));
+	s->old_max = 16 << 20;
 	s->nbuckets = 1024;
 	if (!(s->buckets = calloc(s->nbuckets, sizeof(*s->buckets))))
 		return -ENOMEM;
@@ -223,6 +234,8 @@ void store__fini(struct xs_store *s)
 {
 	struct xs_node *root = s->buckets ? store__lookup(s, "/") : NULL;
 
+	snap__fini(s);
+	s->snap_first = s->snap_last = NULL;        /* teardown: nothing may keep versions now */
 	if (root)
 		store__del(s, root, NULL, NULL);
 	free(s->buckets);

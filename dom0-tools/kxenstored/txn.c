@@ -1,4 +1,4 @@
-/* txn.c: transactions as overlays of the nodes they touch, plus the store operations with Xen's rules on top. */
+/* txn.c: transactions as overlays of the nodes they touch over a snapshot of the tree, plus the store operations with Xen's rules on top. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,8 @@ void txn__init(struct xs_txn *t, uint32_t id, struct xs_conn *c)
 	memset(t, 0, sizeof(*t));
 	t->id = id;
 	t->conn = c;
+	if (c)
+		snap__open(&c->srv->store, &t->snap);
 }
 
 void txn__free(struct xs_txn *t)
@@ -22,9 +24,41 @@ void txn__free(struct xs_txn *t)
 		free(n->perms);
 		free(n);
 	}
-	t->list = NULL;
+	t->list = t->tail = NULL;
 	memset(t->buckets, 0, sizeof(t->buckets));
 	t->count = 0;
+	if (t->conn)
+		snap__close(&t->conn->srv->store, &t->snap);
+}
+
+/* The generation x's reads see: its transaction's start, or the live tree. */
+static uint64_t read_gen(const struct xs_ctx *x)
+{
+	return x->txn && x->txn->snap.open ? x->txn->snap.gen : UINT64_MAX;
+}
+
+/* Path as x's snapshot saw it, never the overlay. */
+static void view_base(const struct xs_ctx *x, const char *path, struct xs_view *v)
+{
+	const struct xs_node *b;
+	const struct xs_old *o;
+
+	memset(v, 0, sizeof(*v));
+	snap__at(&x->srv->store, path, read_gen(x), &b, &o);
+	if (b) {
+		v->value = b->value;
+		v->vlen = b->vlen;
+		v->perms = b->perms;
+		v->nperms = b->nperms;
+		v->gen = b->gen;
+	} else if (o) {
+		v->value = o->value;
+		v->vlen = o->vlen;
+		v->perms = o->perms;
+		v->nperms = o->nperms;
+		v->gen = o->gen;
+	}
+	v->exists = b || o;
 }
 
 static struct xs_tnode *tn_find(const struct xs_txn *t, const char *path, size_t len, uint32_t h)
@@ -56,29 +90,21 @@ static int tn_get(struct xs_ctx *x, const char *path, struct xs_tnode **out)
 	n->hash = h;
 	for (const char *c = path + 1; *c; c++)
 		n->depth += *c == '/';
-	const struct xs_node *b = store__lookup(&x->srv->store, path);
-	n->seen_gen = b ? b->gen : 0;
-	n->exists = b != NULL;
+	struct xs_view v;
+	view_base(x, path, &v);
+	n->seen_gen = v.gen;
+	n->exists = v.exists;
+	n->seq = t->count;
 	n->hnext = t->buckets[h & 63];
 	t->buckets[h & 63] = n;
-	n->next = t->list;
-	t->list = n;
+	if (t->tail)
+		t->tail->next = n;
+	else
+		t->list = n;
+	t->tail = n;
 	t->count++;
 	*out = n;
 	return 0;
-}
-
-static void view_base(const struct xs_node *b, struct xs_view *v)
-{
-	memset(v, 0, sizeof(*v));
-	if (!b)
-		return;
-	v->exists = true;
-	v->value = b->value;
-	v->vlen = b->vlen;
-	v->perms = b->perms;
-	v->nperms = b->nperms;
-	v->gen = b->gen;
 }
 
 int txn__view(struct xs_ctx *x, const char *path, struct xs_view *v)
@@ -87,14 +113,14 @@ int txn__view(struct xs_ctx *x, const char *path, struct xs_view *v)
 	int rc;
 
 	if (!x->txn) {
-		view_base(store__lookup(&x->srv->store, path), v);
+		view_base(x, path, v);
 		return 0;
 	}
 	if ((rc = tn_get(x, path, &n)) < 0)
 		return rc;
 	if (!n->copied) {
-		/* Only read so far: the commit's generation check catches a change under us. */
-		view_base(store__lookup(&x->srv->store, path), v);
+		/* Only read so far: the snapshot's version; the commit fails if it has changed since. */
+		view_base(x, path, v);
 		return 0;
 	}
 	memset(v, 0, sizeof(*v));
@@ -126,46 +152,62 @@ static int tn_set(struct xs_tnode *n, bool exists, const char *val, unsigned vle
 	return 0;
 }
 
-struct child_walk {
-	struct xs_ctx *x;
-	const char *parent;
-	size_t plen;
-	int (*fn)(void *arg, const char *name);
-	void *arg;
-};
-
 static const char *child_name(const char *path, size_t parent_len)
 {
 	return path + (parent_len == 1 ? 1 : parent_len + 1);
 }
 
+/* Calls fn for a snapshot child unless the transaction deleted it. */
+static int snap_child(struct xs_ctx *x, const char *cpath, size_t clen, uint32_t h, size_t plen,
+                      int (*fn)(void *arg, const char *name), void *arg)
+{
+	if (x->txn) {
+		const struct xs_tnode *tn = tn_find(x->txn, cpath, clen, h);
+		if (tn && tn->copied && !tn->exists)
+			return 0;
+	}
+	return fn(arg, child_name(cpath, plen));
+}
+
 int txn__children(struct xs_ctx *x, const char *path,
                   int (*fn)(void *arg, const char *name), void *arg)
 {
-	const struct xs_node *b = store__lookup(&x->srv->store, path);
+	const struct xs_node *b;
+	const struct xs_old *o;
 	struct xs_txn *t = x->txn;
 	size_t plen = strlen(path);
 	int rc;
 
+	snap__at(&x->srv->store, path, read_gen(x), &b, &o);
 	if (b)
-		for (const struct xs_node *c = b->children; c; c = c->next) {
-			if (t) {
-				const struct xs_tnode *tn = tn_find(t, c->path, c->plen, c->hash);
-				if (tn && tn->copied && !tn->exists)
-					continue;
-			}
-			if ((rc = fn(arg, child_name(c->path, plen))) != 0)
+		for (const struct xs_node *c = b->children; c; c = c->next)
+			if ((rc = snap_child(x, c->path, c->plen, c->hash, plen, fn, arg)) != 0)
 				return rc;
+	if (o && o->kidslen) {
+		/* A kept version lists names only: rebuild each child's path to look it up in the overlay. */
+		char *cp = malloc(plen + 1 + o->kidslen);
+		if (!cp)
+			return -ENOMEM;
+		size_t base = plen == 1 ? 1 : plen + 1;
+		memcpy(cp, path, plen);
+		cp[base - 1] = '/';
+		for (const char *k = o->kids; k < o->kids + o->kidslen; k += strlen(k) + 1) {
+			size_t kl = strlen(k), cl = base + kl;
+			memcpy(cp + base, k, kl + 1);
+			if ((rc = snap_child(x, cp, cl, store__hash(cp, cl), plen, fn, arg)) != 0) {
+				free(cp);
+				return rc;
+			}
 		}
+		free(cp);
+	}
 	if (!t)
 		return 0;
-	/* Children this transaction created (a linear pass over the overlay, which is small). */
+	/* Children this transaction created, in the order it created them (a pass over the small overlay). */
 	for (const struct xs_tnode *tn = t->list; tn; tn = tn->next) {
-		if (!tn->copied || !tn->exists || tn->plen <= plen)
+		if (!tn->copied || !tn->exists || tn->seen_gen || tn->plen <= plen)
 			continue;
 		if (path__parent_len(tn->path, tn->plen) != plen || strncmp(tn->path, path, plen))
-			continue;
-		if (store__lookup(&x->srv->store, tn->path))
 			continue;
 		if ((rc = fn(arg, child_name(tn->path, plen))) != 0)
 			return rc;
@@ -412,7 +454,9 @@ static int by_depth(const void *a, const void *b)
 	const struct xs_tnode *x = *(const struct xs_tnode *const *)a;
 	const struct xs_tnode *y = *(const struct xs_tnode *const *)b;
 
-	return (x->depth > y->depth) - (x->depth < y->depth);
+	if (x->depth != y->depth)
+		return (x->depth > y->depth) - (x->depth < y->depth);
+	return (x->seq > y->seq) - (x->seq < y->seq);    /* siblings keep their creation order */
 }
 
 int txn__commit(struct xs_server *srv, struct xs_txn *t)
@@ -422,6 +466,9 @@ int txn__commit(struct xs_server *srv, struct xs_txn *t)
 	unsigned nmod = 0;
 	int rc = 0;
 
+	if (t->snap.stale)
+		return -EAGAIN;         /* its snapshot was given up: what it read may be gone */
+	snap__close(s, &t->snap);   /* reads are over: applying must not keep versions for it */
 	for (n = t->list; n; n = n->next) {
 		const struct xs_node *b = store__lookup(s, n->path);
 		if ((b ? b->gen : 0) != n->seen_gen)

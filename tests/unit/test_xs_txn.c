@@ -51,8 +51,10 @@ static void test_commit_abort(void)
 	CU_ASSERT_STRING_EQUAL(m.data, "EINVAL");
 	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_START, t, ""), XS_ERROR);   /* no nesting */
 	CU_ASSERT_STRING_EQUAL(m.data, "EBUSY");
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "F"), XS_TRANSACTION_END);
 	/* rm and re-create in one transaction; the old child stays gone. */
 	CU_ASSERT_EQUAL(WRITE(a, 0, "/r/old", "o"), XS_WRITE);
+	t = start(a);
 	CU_ASSERT_EQUAL(REQ(a, XS_RM, t, "/r"), XS_RM);
 	CU_ASSERT_EQUAL(WRITE(a, t, "/r/new", "n"), XS_WRITE);
 	CU_ASSERT_EQUAL(REQ(a, XS_DIRECTORY, t, "/r"), XS_DIRECTORY);
@@ -102,6 +104,120 @@ static void test_conflict(void)
 	CU_ASSERT_STRING_EQUAL(m.data, "mine");
 	conn__free(a);
 	conn__free(b);
+}
+
+/* The reply's NUL-separated names joined with ',' (DIRECTORY). */
+static const char *names(void)
+{
+	static char buf[XENSTORE_PAYLOAD_MAX + 1];
+	size_t o = 0;
+
+	for (unsigned i = 0; i < m.len; i++)
+		buf[o++] = m.data[i] ? m.data[i] : ',';
+	if (o && buf[o - 1] == ',')
+		o--;
+	buf[o] = 0;
+	return buf;
+}
+
+static const char *dir(struct xs_conn *c, uint32_t tx, const char *path)
+{
+	if (fx_req(c, XS_DIRECTORY, tx, path, (unsigned)strlen(path) + 1, &m) != XS_DIRECTORY)
+		return "(error)";
+	return names();
+}
+
+static const char *rd(struct xs_conn *c, uint32_t tx, const char *path)
+{
+	if (fx_req(c, XS_READ, tx, path, (unsigned)strlen(path) + 1, &m) != XS_READ)
+		return m.data;          /* the error's name */
+	return m.data;
+}
+
+/* Reads in a transaction see the tree as it was when it started, not later commits. */
+static void test_snapshot(void)
+{
+	struct xs_conn *a = fx_conn(&srv, 0), *b = fx_conn(&srv, 0);
+	uint32_t t, u;
+
+	CU_ASSERT_EQUAL(WRITE(b, 0, "/s/x", "0"), XS_WRITE);
+	CU_ASSERT_EQUAL(WRITE(b, 0, "/s/gone", "g"), XS_WRITE);
+	CU_ASSERT_EQUAL(srv.store.old_count, 0);        /* nobody needs old versions: none kept */
+	t = start(a);
+	CU_ASSERT_EQUAL(WRITE(b, 0, "/s/x", "1"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(b, XS_RM, 0, "/s/gone"), XS_RM);
+	CU_ASSERT_EQUAL(WRITE(b, 0, "/s/new", "n"), XS_WRITE);
+	/* Changed, deleted and created after the start: t sees none of it, first read or not. */
+	CU_ASSERT_STRING_EQUAL(rd(a, t, "/s/x"), "0");
+	CU_ASSERT_STRING_EQUAL(rd(a, t, "/s/gone"), "g");
+	CU_ASSERT_STRING_EQUAL(rd(a, t, "/s/new"), "ENOENT");
+	CU_ASSERT_STRING_EQUAL(dir(a, t, "/s"), "x,gone");
+	CU_ASSERT_STRING_EQUAL(dir(b, 0, "/s"), "x,new");
+	/* A second transaction started now sees the new state; the first still its own. */
+	u = start(a);
+	CU_ASSERT_EQUAL(WRITE(b, 0, "/s/x", "2"), XS_WRITE);
+	CU_ASSERT_STRING_EQUAL(rd(a, u, "/s/x"), "1");
+	CU_ASSERT_STRING_EQUAL(rd(a, t, "/s/x"), "0");
+	CU_ASSERT_STRING_EQUAL(rd(b, 0, "/s/x"), "2");
+	/* Its own writes over the snapshot, then the commit fails: what it read has changed. */
+	CU_ASSERT_EQUAL(WRITE(a, t, "/s/y", "y"), XS_WRITE);
+	CU_ASSERT_STRING_EQUAL(dir(a, t, "/s"), "x,gone,y");
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "EAGAIN");
+	CU_ASSERT_STRING_EQUAL(rd(b, 0, "/s/y"), "ENOENT");
+	CU_ASSERT(srv.store.old_count > 0);             /* u still needs its versions */
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, u, "F"), XS_TRANSACTION_END);
+	CU_ASSERT_EQUAL(srv.store.old_count, 0);        /* the last snapshot gone, so are they */
+	CU_ASSERT_EQUAL(srv.store.old_bytes, 0);
+	/* Unchanged since the start: the commit goes through. */
+	t = start(a);
+	CU_ASSERT_STRING_EQUAL(rd(a, t, "/s/x"), "2");
+	CU_ASSERT_EQUAL(WRITE(a, t, "/s/x", "3"), XS_WRITE);
+	CU_ASSERT_EQUAL(WRITE(b, 0, "/elsewhere", "e"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_TRANSACTION_END);
+	CU_ASSERT_STRING_EQUAL(rd(b, 0, "/s/x"), "3");
+	/* A snapshot left open while the store churns is given up past the budget, and fails. */
+	size_t max = srv.store.old_max;
+	srv.store.old_max = 64 * 1024;
+	t = start(a);
+	CU_ASSERT_STRING_EQUAL(rd(a, t, "/s/x"), "3");
+	for (unsigned i = 0; i < 2000; i++)
+		CU_ASSERT_EQUAL(WRITE(b, 0, "/s/x", "churn"), XS_WRITE);
+	CU_ASSERT(srv.store.old_bytes <= srv.store.old_max);
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "EAGAIN");
+	srv.store.old_max = max;
+	CU_ASSERT_EQUAL(srv.store.old_count, 0);
+	conn__free(a);
+	conn__free(b);
+}
+
+/* DIRECTORY lists children in creation order, outside and inside transactions and after commits. */
+static void test_creation_order(void)
+{
+	struct xs_conn *a = fx_conn(&srv, 0);
+	uint32_t t;
+
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/o/c", ""), XS_WRITE);
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/o/a", ""), XS_WRITE);
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/o/b", ""), XS_WRITE);
+	CU_ASSERT_STRING_EQUAL(dir(a, 0, "/o"), "c,a,b");
+	CU_ASSERT_EQUAL(REQ(a, XS_RM, 0, "/o/a"), XS_RM);
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/o/a", ""), XS_WRITE);     /* re-created: now the newest */
+	CU_ASSERT_STRING_EQUAL(dir(a, 0, "/o"), "c,b,a");
+	t = start(a);
+	CU_ASSERT_EQUAL(WRITE(a, t, "/o/z", ""), XS_WRITE);
+	CU_ASSERT_EQUAL(WRITE(a, t, "/o/y/deep", ""), XS_WRITE);
+	CU_ASSERT_EQUAL(WRITE(a, t, "/o/x", ""), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(a, XS_RM, t, "/o/c"), XS_RM);
+	CU_ASSERT_STRING_EQUAL(dir(a, t, "/o"), "b,a,z,y,x");
+	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_TRANSACTION_END);
+	CU_ASSERT_STRING_EQUAL(dir(a, 0, "/o"), "b,a,z,y,x");
+	/* DIRECTORY_PART walks the same order. */
+	CU_ASSERT_EQUAL(REQ(a, XS_DIRECTORY_PART, 0, "/o\0" "0"), XS_DIRECTORY_PART);
+	CU_ASSERT_STRING_EQUAL(m.data + strlen(m.data) + 1, "b");
+	CU_ASSERT_EQUAL(REQ(a, XS_RM, 0, "/o"), XS_RM);
+	conn__free(a);
 }
 
 static void test_txn_quota(void)
@@ -216,6 +332,8 @@ int main(void)
 	static const struct cunit_test tests[] = {
 		{ "commit and abort", test_commit_abort },
 		{ "conflicts", test_conflict },
+		{ "snapshot reads", test_snapshot },
+		{ "creation order", test_creation_order },
 		{ "transaction quota and privilege", test_txn_quota },
 		{ "watches", test_watches },
 		{ "output quota", test_output_quota },
