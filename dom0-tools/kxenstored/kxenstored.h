@@ -23,11 +23,12 @@ struct xs_quota {
 	unsigned txn_nodes;          /* nodes one transaction may touch: 1024 */
 	unsigned out_bytes;          /* unread replies and events per connection: 256 KiB */
 	unsigned outstanding;        /* requests whose replies are still unread: 20 */
+	unsigned path_max;           /* path bytes past /local/domain/N/ for a guest: 2048 */
 };
 void quota__defaults(struct xs_quota *q);
-/* Sets one quota by its CONTROL/option name ("nodes", "node-size", ...). -EINVAL if unknown. */
+/* Sets one quota by its CONTROL/option name (Xen's: "nodes", "node-size", ...). -EINVAL if unknown. */
 int quota__set(struct xs_quota *q, const char *name, unsigned value);
-/* Writes "name value\n" lines into buf; returns the length. */
+/* Writes Xen's "Quota settings:" table (name, value, what) into buf; returns the length. */
 size_t quota__print(const struct xs_quota *q, char *buf, size_t len);
 
 /* ---- store core: the tree with a path hash index ---- */
@@ -145,6 +146,8 @@ bool path__valid(const char *p, bool allow_special);
 size_t path__parent_len(const char *p, size_t len);
 /* Whether anc is p or an ancestor of p. */
 bool path__is_under(const char *p, const char *anc);
+/* Xen's limit for unprivileged callers: bytes of p past a leading /local/domain/N/ exceed max. */
+bool path__too_long(const char *p, unsigned max);
 
 /* Permissions. */
 /* Mode bits (XS_PERM_READ|WRITE|OWNER) that (domid, priv, target) has on perms. */
@@ -354,6 +357,8 @@ struct xs_domain_ops {
 	int (*attach)(struct xs_server *srv, unsigned domid, uint64_t gfn, unsigned port,
 	              struct xs_conn **out);
 	void *arg;
+	/* Whether domid has been created and is not dying, introduced or not: 1, 0, or -errno. May be NULL. */
+	int (*exists)(struct xs_server *srv, unsigned domid);
 };
 
 #define XS_DOM_BUCKETS 1024
@@ -400,7 +405,18 @@ int domain__release(struct xs_server *srv, unsigned domid);
  * so domains kxen-hv destroys on its own leave nothing behind either.
  */
 void domain__forget_home(struct xs_server *srv, unsigned domid);
-/* Gives nodes still owned by a dead domain to dom0 (Xen, XSA-322): a reused domid must not inherit them. */
+/* Whether domid exists for xenstore: dom0, an introduced domain, or one the hypervisor has created. */
+bool domain__exists(struct xs_server *srv, unsigned domid);
+/*
+ * Xen's check of a new permission list: -ENOENT if the owner (first entry)
+ * does not exist; entries for other missing domains are kept but marked
+ * XS_PERM_IGNORE, so a domain created later with that id gets nothing from them.
+ */
+int domain__check_perms(struct xs_server *srv, struct xs_permissions *p, unsigned n);
+/*
+ * Gives nodes still owned by a dead domain to dom0 and marks its other
+ * entries XS_PERM_IGNORE (Xen, XSA-322): a reused domid must not inherit them.
+ */
 void store__chown_all(struct xs_store *s, unsigned from, unsigned to);
 /* Cuts a misbehaving guest off (keeps the domain record until release). */
 void domain__cut_off(struct xs_server *srv, struct xs_conn *c, const char *why);

@@ -281,6 +281,22 @@ size_t path__parent_len(const char *p, size_t len)
 	return len > 1 ? len - 1 : 1;
 }
 
+bool path__too_long(const char *p, unsigned max)
+{
+	static const char home[] = "/local/domain/";
+	size_t len = strlen(p), off = 0;
+
+	/* As Xen's sscanf("/local/domain/%5u/"): up to five digits, then a slash. */
+	if (!strncmp(p, home, sizeof(home) - 1)) {
+		size_t d = sizeof(home) - 1, k = 0;
+		while (k < 5 && p[d + k] >= '0' && p[d + k] <= '9')
+			k++;
+		if (k && p[d + k] == '/')
+			off = d + k + 1;
+	}
+	return len - off > max;
+}
+
 bool path__is_under(const char *p, const char *anc)
 {
 	size_t al = strlen(anc);
@@ -299,7 +315,7 @@ unsigned perm__mode(const struct xs_permissions *perms, unsigned n, unsigned dom
 	if (privileged || perms[0].id == domid || (target != XS_DOMID_NONE && perms[0].id == target))
 		return all;
 	for (unsigned i = 1; i < n; i++)
-		if (perms[i].id == domid)
+		if (perms[i].id == domid && !(perms[i].perms & XS_PERM_IGNORE))
 			return perms[i].perms & (XS_PERM_READ | XS_PERM_WRITE);
 	return perms[0].perms & (XS_PERM_READ | XS_PERM_WRITE);
 }
@@ -363,21 +379,28 @@ void quota__defaults(struct xs_quota *q)
 	q->txn_nodes = 1024;
 	q->out_bytes = 256 * 1024;
 	q->outstanding = 20;
+	q->path_max = XENSTORE_REL_PATH_MAX;
 }
 
-static const struct { const char *name; size_t off; } quota_table[] = {
-	{ "nodes", offsetof(struct xs_quota, nodes_per_domain) },
-	{ "node-size", offsetof(struct xs_quota, node_size) },
-	{ "perms", offsetof(struct xs_quota, perms_per_node) },
-	{ "watches", offsetof(struct xs_quota, watches_per_conn) },
-	{ "transactions", offsetof(struct xs_quota, txns_per_conn) },
-	{ "transaction-nodes", offsetof(struct xs_quota, txn_nodes) },
-	{ "output-bytes", offsetof(struct xs_quota, out_bytes) },
-	{ "outstanding", offsetof(struct xs_quota, outstanding) },
+/* Xen's names and descriptions (xenstore-control quota), in Xen's order; ours after them. */
+static const struct { const char *name; size_t off; const char *what; } quota_table[] = {
+	{ "nodes", offsetof(struct xs_quota, nodes_per_domain), "Nodes per domain" },
+	{ "watches", offsetof(struct xs_quota, watches_per_conn), "Watches per domain" },
+	{ "transactions", offsetof(struct xs_quota, txns_per_conn), "Transactions per domain" },
+	{ "outstanding", offsetof(struct xs_quota, outstanding), "Outstanding requests per domain" },
+	{ "transaction-nodes", offsetof(struct xs_quota, txn_nodes),
+	  "Max. number of accessed nodes per transaction" },
+	{ "node-size", offsetof(struct xs_quota, node_size), "Max. size of a node" },
+	{ "path-max", offsetof(struct xs_quota, path_max), "Max. length of a node path" },
+	{ "permissions", offsetof(struct xs_quota, perms_per_node), "Max. number of permissions per node" },
+	{ "output-bytes", offsetof(struct xs_quota, out_bytes),
+	  "Max. bytes of unread replies and events per connection" },
 };
 
 int quota__set(struct xs_quota *q, const char *name, unsigned value)
 {
+	if (!strcmp(name, "perms"))
+		name = "permissions";   /* kxenstored's older name for -q */
 	for (size_t i = 0; i < sizeof(quota_table) / sizeof(quota_table[0]); i++)
 		if (!strcmp(quota_table[i].name, name)) {
 			if (!value)
@@ -390,11 +413,12 @@ int quota__set(struct xs_quota *q, const char *name, unsigned value)
 
 size_t quota__print(const struct xs_quota *q, char *buf, size_t len)
 {
-	size_t off = 0;
+	int l = snprintf(buf, len, "Quota settings:\n");
+	size_t off = l > 0 && (size_t)l < len ? (size_t)l : 0;
 
 	for (size_t i = 0; i < sizeof(quota_table) / sizeof(quota_table[0]) && off < len; i++) {
-		int l = snprintf(buf + off, len - off, "%s %u\n", quota_table[i].name,
-		                 *(const unsigned *)((const char *)q + quota_table[i].off));
+		l = snprintf(buf + off, len - off, "%-17s: %8u %s\n", quota_table[i].name,
+		             *(const unsigned *)((const char *)q + quota_table[i].off), quota_table[i].what);
 		if (l < 0 || (size_t)l >= len - off)
 			break;
 		off += (size_t)l;
@@ -404,13 +428,15 @@ size_t quota__print(const struct xs_quota *q, char *buf, size_t len)
 
 void store__chown_all(struct xs_store *s, unsigned from, unsigned to)
 {
-	if (!store__owned(s, from))
-		return;
 	for (unsigned i = 0; i < s->nbuckets; i++)
-		for (struct xs_node *n = s->buckets[i]; n; n = n->hnext)
+		for (struct xs_node *n = s->buckets[i]; n; n = n->hnext) {
 			if (n->perms[0].id == from) {
 				n->perms[0].id = to;
 				acct_add(s, from, -1);
 				acct_add(s, to, 1);
 			}
+			for (unsigned k = 1; k < n->nperms; k++)
+				if (n->perms[k].id == from)
+					n->perms[k].perms |= XS_PERM_IGNORE;
+		}
 }

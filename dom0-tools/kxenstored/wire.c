@@ -186,6 +186,8 @@ static int h_set_perms(struct xs_req *r)
 
 	if (rc < 0)
 		return rc;
+	if ((rc = domain__check_perms(r->c->srv, p, n)) < 0)
+		return rc;
 	if ((rc = op__set_perms(&r->x, r->path, p, n)) < 0)
 		return rc;
 	return ok(r);
@@ -444,7 +446,11 @@ static int canonical(struct xs_req *r, bool special)
 	size_t l = strlen(p);
 
 	r->strip = 0;
-	if (p[0] == '/' || (special && p[0] == '@')) {
+	if (special && p[0] == '@') {
+		if (l > XENSTORE_REL_PATH_MAX)      /* Xen's limit for @special watch paths */
+			return -EINVAL;
+		memcpy(r->path, p, l + 1);
+	} else if (p[0] == '/') {
 		if (l > XENSTORE_ABS_PATH_MAX)
 			return -EINVAL;
 		memcpy(r->path, p, l + 1);
@@ -456,7 +462,12 @@ static int canonical(struct xs_req *r, bool special)
 			return -EINVAL;
 		r->strip = (unsigned)(n - l);
 	}
-	return path__valid(r->path, special) ? 0 : -EINVAL;
+	if (!path__valid(r->path, special))
+		return -EINVAL;
+	/* Xen: a guest's paths may be path-max long past its /local/domain/N/. */
+	if (!r->c->privileged && r->path[0] == '/' && path__too_long(r->path, r->c->srv->quota.path_max))
+		return -EINVAL;
+	return 0;
 }
 
 static int handle(struct xs_req *r)

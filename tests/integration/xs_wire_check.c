@@ -110,7 +110,7 @@ static void test_ids_and_errors(void)
 	      !strcmp(buf, "F"), "introduced '%s'", buf);
 	CHECK(rpc(fd, XS_SET_PERMS, 0, "/w/x\0q1", 8, buf, NULL) == XS_ERROR && !strcmp(buf, "EINVAL"),
 	      "bad perm letter: '%s'", buf);
-	CHECK(rpc(fd, XS_CONTROL, 0, "quota", 6, buf, NULL) == XS_CONTROL && strstr(buf, "nodes 1000"),
+	CHECK(rpc(fd, XS_CONTROL, 0, "quota", 6, buf, NULL) == XS_CONTROL && strstr(buf, "\nnodes            :     1000 Nodes per domain\n"),
 	      "quota: '%s'", buf);
 	char big[XENSTORE_ABS_PATH_MAX + 64];
 	memset(big, 'a', sizeof(big));
