@@ -48,7 +48,7 @@ struct xs_node {
 	char path[];                        /* absolute; name is after the last '/' */
 };
 
-struct xs_acct { struct xs_acct *next; unsigned domid; unsigned nodes; };
+struct xs_acct { struct xs_acct *next; unsigned domid; unsigned nodes; unsigned recount; /* store__check's */ };
 
 /* An open transaction's snapshot: it sees every node as it was at generation gen. */
 struct xs_snap {
@@ -420,6 +420,18 @@ int domain__check_perms(struct xs_server *srv, struct xs_permissions *p, unsigne
 void store__chown_all(struct xs_store *s, unsigned from, unsigned to);
 /* Cuts a misbehaving guest off (keeps the domain record until release). */
 void domain__cut_off(struct xs_server *srv, struct xs_conn *c, const char *why);
+
+/* ---- control.c: XS_CONTROL ---- */
+
+/*
+ * Runs the CONTROL command argv[0] with its parameters (argc >= 1) for the
+ * privileged connection c, writing Xen's reply (text with its NUL) into reply
+ * (max bytes) and its length into *rlen. 0, or -EINVAL for an unknown command
+ * or bad parameters (xenstore-control then lists "help"), -ENOENT for an
+ * unknown domain, -E2BIG if the reply does not fit.
+ */
+int control__run(struct xs_conn *c, char **argv, unsigned argc, char *reply, size_t max,
+                 unsigned *rlen);
 
 /* ---- wire: one request in, one reply out ---- */
 

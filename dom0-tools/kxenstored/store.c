@@ -440,3 +440,85 @@ void store__chown_all(struct xs_store *s, unsigned from, unsigned to)
 					n->perms[k].perms |= XS_PERM_IGNORE;
 		}
 }
+
+/* One node's links: parent, index entry, path, sibling order and child count. */
+static unsigned check_node(struct xs_store *s, const struct xs_node *n,
+                           void (*log)(void *arg, const char *msg), void *arg)
+{
+	char msg[160];
+	unsigned bad = 0, kids = 0;
+	const struct xs_node *prev = NULL;
+
+#define BAD(...) do { snprintf(msg, sizeof(msg), __VA_ARGS__); log(arg, msg); bad++; } while (0)
+	if (store__lookup(s, n->path) != n)
+		BAD("%.100s: not found under its own path", n->path);
+	if (!n->nperms || !n->perms)
+		BAD("%.100s: no permissions", n->path);
+	for (const struct xs_node *c = n->children; c; prev = c, c = c->next) {
+		kids++;
+		if (c->parent != n || c->prev != prev)
+			BAD("%.100s: broken child links", c->path);
+		if (path__parent_len(c->path, c->plen) != (n->plen == 1 ? 1 : n->plen) ||
+		    strncmp(c->path, n->path, n->plen))
+			BAD("%.100s: path not under its parent's", c->path);
+	}
+	if (n->last_child != prev)
+		BAD("%.100s: last child is not the last in the list", n->path);
+	if (kids != n->nchildren)
+		BAD("%.100s: %u children counted, %u recorded", n->path, kids, n->nchildren);
+#undef BAD
+	return bad;
+}
+
+unsigned store__check(struct xs_store *s, void (*log)(void *arg, const char *msg), void *arg)
+{
+	const struct xs_node *root = store__lookup(s, "/"), *n;
+	unsigned bad = 0, seen = 0, indexed = 0;
+	char msg[160];
+
+	if (!root) {
+		log(arg, "no root node");
+		return 1;
+	}
+	/* Depth first without recursion: paths may nest about 1500 deep. */
+	for (n = root; n; ) {
+		seen++;
+		bad += check_node(s, n, log, arg);
+		if (n->children) {
+			n = n->children;
+			continue;
+		}
+		while (n && n != root && !n->next)
+			n = n->parent;
+		n = n && n != root ? n->next : NULL;
+	}
+	for (unsigned i = 0; i < s->nbuckets; i++)
+		for (n = s->buckets[i]; n; n = n->hnext)
+			indexed++;
+	if (seen != s->count || indexed != s->count) {
+		snprintf(msg, sizeof(msg), "%u nodes recorded, %u reachable from the root, %u indexed",
+		         s->count, seen, indexed);
+		log(arg, msg);
+		bad++;
+	}
+	/* Per-domain counts against a recount; repaired, as Xen's check repairs its accounting. */
+	for (unsigned b = 0; b < 256; b++)
+		for (struct xs_acct *a = s->acct[b]; a; a = a->next)
+			a->recount = 0;
+	for (unsigned i = 0; i < s->nbuckets; i++)
+		for (n = s->buckets[i]; n; n = n->hnext) {
+			struct xs_acct *a = n->nperms ? acct_get(s, n->perms[0].id, true) : NULL;
+			if (a)
+				a->recount++;
+		}
+	for (unsigned b = 0; b < 256; b++)
+		for (struct xs_acct *a = s->acct[b]; a; a = a->next)
+			if (a->recount != a->nodes) {
+				snprintf(msg, sizeof(msg), "domain %u owns %u nodes, %u recorded (repaired)",
+				         a->domid, a->recount, a->nodes);
+				log(arg, msg);
+				a->nodes = a->recount;
+				bad++;
+			}
+	return bad;
+}

@@ -349,39 +349,7 @@ static int h_reset_watches(struct xs_req *r)
 
 static int h_control(struct xs_req *r)
 {
-	struct xs_server *srv = r->c->srv;
-	const char *cmd = r->argv[0];
-
-	if (!strcmp(cmd, "print")) {
-		server__log(srv, "control print: %s", r->argc > 1 ? r->argv[1] : "");
-		return ok(r);
-	}
-	if (!strcmp(cmd, "log")) {
-		if (r->argc < 2 || (strcmp(r->argv[1], "on") && strcmp(r->argv[1], "off")))
-			return -EINVAL;
-		srv->log_requests = !strcmp(r->argv[1], "on");
-		return ok(r);
-	}
-	if (!strcmp(cmd, "quota")) {
-		uint64_t v;
-		if (r->argc == 1) {
-			r->rlen = (unsigned)quota__print(&srv->quota, r->reply, sizeof(r->reply) - 1);
-			r->reply[r->rlen++] = 0;
-			return 0;
-		}
-		if (r->argc < 3 || parse_uint(r->argv[2], UINT32_MAX, &v) < 0)
-			return -EINVAL;
-		return quota__set(&srv->quota, r->argv[1], (unsigned)v) < 0 ? -EINVAL : ok(r);
-	}
-	if (!strcmp(cmd, "memreport")) {
-		char buf[160];
-		snprintf(buf, sizeof(buf), "nodes %u bytes %zu watches %u domains %u\n",
-		         srv->store.count, srv->store.bytes, srv->watches.count, srv->ndomains);
-		return reply_str(r, buf);
-	}
-	if (!strcmp(cmd, "help"))
-		return reply_str(r, "print <text>\nlog on|off\nquota [<name> <value>]\nmemreport\nhelp\n");
-	return -EINVAL;
+	return control__run(r->c, r->argv, r->argc, r->reply, sizeof(r->reply), &r->rlen);
 }
 
 static const struct xs_op ops[XS_TYPE_COUNT] = {

@@ -1,5 +1,6 @@
 /* test_xs_wire: Xen's request rules in kxenstored's wire layer: path length limits, SET_PERMS naming missing domains, CONTROL. */
 #include "cunit_run.h"
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,11 +120,89 @@ static void test_set_perms_domains(void)
 	conn__free(d0);
 }
 
+static char logged[4096];
+
+static void capture(const char *fmt, ...)
+{
+	va_list ap;
+	size_t l = strlen(logged);
+
+	va_start(ap, fmt);
+	vsnprintf(logged + l, sizeof(logged) - l, fmt, ap);
+	va_end(ap);
+	strncat(logged, "\n", sizeof(logged) - strlen(logged) - 1);
+}
+
+#define CTL(c, lit) fx_req((c), XS_CONTROL, 0, (lit), sizeof(lit), &m)
+
+/* The commands of Xen's xenstore-control, with Xen's replies. */
+static void test_control(void)
+{
+	struct xs_conn *d0 = fx_conn(&srv, 0), *g = fx_conn(&srv, 3);
+
+	CU_ASSERT_EQUAL(CTL(d0, "quota"), XS_CONTROL);
+	CU_ASSERT(!strncmp(m.data, "Quota settings:\n", 16));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.data, "\nnodes            :     1000 Nodes per domain\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.data, "\npath-max         :     2048 Max. length of a node path\n"));
+	CU_ASSERT_EQUAL(m.len, strlen(m.data) + 1);
+	CU_ASSERT_EQUAL(CTL(d0, "quota\0set\0nodes\0" "1234"), XS_CONTROL);
+	CU_ASSERT_STRING_EQUAL(m.data, "OK");
+	CU_ASSERT_EQUAL(srv.quota.nodes_per_domain, 1234);
+	CU_ASSERT_EQUAL(CTL(d0, "quota\0set\0nodes\0" "0"), XS_ERROR);       /* at least 1, as Xen */
+	CU_ASSERT_STRING_EQUAL(m.data, "EINVAL");
+	CU_ASSERT_EQUAL(CTL(d0, "quota\0set\0bogus\0" "5"), XS_ERROR);
+	CU_ASSERT_EQUAL(CTL(d0, "quota\0set\0nodes"), XS_ERROR);
+	CU_ASSERT_EQUAL(srv.quota.nodes_per_domain, 1234);
+	srv.quota.nodes_per_domain = 1000;
+	/* Per domain: what it uses. */
+	CU_ASSERT_EQUAL(REQ(d0, XS_WRITE, "/local/domain/3/a\0" "12345"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(d0, XS_SET_PERMS, "/local/domain/3/a\0n3"), XS_SET_PERMS);
+	CU_ASSERT_EQUAL(REQ(g, XS_WATCH, "x\0t"), XS_WATCH);
+	CU_ASSERT_EQUAL(CTL(d0, "quota\0" "3"), XS_CONTROL);
+	CU_ASSERT(!strncmp(m.data, "Domain 3:\nnodes           :        1\nwatches         :        1\n"
+	                   "transactions    :        0\noutstanding     :        0\nmemory          : ", 136));
+	CU_ASSERT_EQUAL(CTL(d0, "quota\0" "0"), XS_CONTROL);
+	CU_ASSERT(!strncmp(m.data, "Domain 0:\n", 10));
+	CU_ASSERT_EQUAL(CTL(d0, "quota\0" "77"), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "ENOENT");
+	CU_ASSERT_EQUAL(CTL(d0, "quota\0x"), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "EINVAL");
+	/* check: OK, findings in the log; broken accounting is found and repaired. */
+	srv.log = capture;
+	logged[0] = 0;
+	CU_ASSERT_EQUAL(CTL(d0, "check"), XS_CONTROL);
+	CU_ASSERT_STRING_EQUAL(m.data, "OK");
+	CU_ASSERT_PTR_NOT_NULL(strstr(logged, " 0 problems"));
+	unsigned owned = store__owned(&srv.store, 3);
+	srv.store.acct[3]->nodes += 5;
+	logged[0] = 0;
+	CU_ASSERT_EQUAL(CTL(d0, "check"), XS_CONTROL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logged, "domain 3 owns 1 nodes, 6 recorded (repaired)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(logged, " 1 problem\n"));
+	CU_ASSERT_EQUAL(store__owned(&srv.store, 3), owned);
+	CU_ASSERT_EQUAL(CTL(d0, "check\0extra"), XS_ERROR);
+	CU_ASSERT_EQUAL(CTL(d0, "print\0hello"), XS_CONTROL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logged, "control: hello"));
+	srv.log = NULL;
+	/* help lists exactly what is served; anything else is EINVAL (xenstore-control then shows help). */
+	CU_ASSERT_EQUAL(CTL(d0, "help"), XS_CONTROL);
+	CU_ASSERT_STRING_EQUAL(m.data, "check\t\nlog\ton|off\nmemreport\t[<file>]\nprint\t<string>\n"
+	                       "quota\t[set <name> <val>|<domid>]\nhelp\t\n");
+	CU_ASSERT_EQUAL(CTL(d0, "live-update\0-s"), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "EINVAL");
+	CU_ASSERT_EQUAL(CTL(g, "quota"), XS_ERROR);                    /* dom0 only */
+	CU_ASSERT_STRING_EQUAL(m.data, "EACCES");
+	CU_ASSERT_EQUAL(REQ(d0, XS_RM, "/local/domain/3"), XS_RM);
+	conn__free(g);
+	conn__free(d0);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
 		{ "path limits", test_path_limits },
 		{ "SET_PERMS and missing domains", test_set_perms_domains },
+		{ "CONTROL", test_control },
 	};
 
 	return cunit_run("xs_wire", tests, CUNIT_COUNT(tests), setup, teardown);
