@@ -35,8 +35,7 @@ size_t quota__print(const struct xs_quota *q, char *buf, size_t len);
 
 struct xs_node {
 	struct xs_node *hnext;              /* hash chain */
-	struct xs_node *parent, *children, *next, *prev;
-	struct xs_node *last_child;         /* children are kept in creation order, as Xen lists them */
+	struct xs_node *parent, *children, *next, *prev;   /* children in creation order; the first's prev is the last */
 	unsigned nchildren;
 	uint64_t gen;                       /* bumped on value, perms or child list change */
 	char *value;

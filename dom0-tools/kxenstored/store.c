@@ -165,13 +165,19 @@ int store__put(struct xs_store *s, const char *path, const char *val, unsigned v
 	n->gen = ++s->gen;
 	n->parent = parent;
 	if (parent) {
-		/* Appended: DIRECTORY lists children in creation order, as Xen's does. */
-		n->prev = parent->last_child;
-		if (parent->last_child)
-			parent->last_child->next = n;
-		else
+		/*
+		 * Appended: DIRECTORY lists children in creation order, as Xen's does.
+		 * The first child's prev is the last one, so appending costs no pointer per node.
+		 */
+		struct xs_node *first = parent->children;
+		if (first) {
+			n->prev = first->prev;
+			first->prev->next = n;
+			first->prev = n;
+		} else {
+			n->prev = n;
 			parent->children = n;
-		parent->last_child = n;
+		}
 		parent->nchildren++;
 		parent->gen = s->gen;
 	}
@@ -193,14 +199,15 @@ void store__del(struct xs_store *s, struct xs_node *n,
 	snap__keep(s, n);
 	if (n->parent) {
 		snap__keep(s, n->parent);
-		if (n->prev)
-			n->prev->next = n->next;
-		else
+		struct xs_node *first = n->parent->children;
+		if (n == first)
 			n->parent->children = n->next;
+		else
+			n->prev->next = n->next;
 		if (n->next)
 			n->next->prev = n->prev;
-		else
-			n->parent->last_child = n->prev;
+		else if (n != first)
+			first->prev = n->prev;      /* n was the last: the first points at the new last */
 		n->parent->nchildren--;
 		n->parent->gen = ++s->gen;
 	}
@@ -456,14 +463,14 @@ static unsigned check_node(struct xs_store *s, const struct xs_node *n,
 		BAD("%.100s: no permissions", n->path);
 	for (const struct xs_node *c = n->children; c; prev = c, c = c->next) {
 		kids++;
-		if (c->parent != n || c->prev != prev)
+		if (c->parent != n || (c != n->children && c->prev != prev))
 			BAD("%.100s: broken child links", c->path);
 		if (path__parent_len(c->path, c->plen) != (n->plen == 1 ? 1 : n->plen) ||
 		    strncmp(c->path, n->path, n->plen))
 			BAD("%.100s: path not under its parent's", c->path);
 	}
-	if (n->last_child != prev)
-		BAD("%.100s: last child is not the last in the list", n->path);
+	if (n->children && n->children->prev != prev)
+		BAD("%.100s: first child does not point at the last", n->path);
 	if (kids != n->nchildren)
 		BAD("%.100s: %u children counted, %u recorded", n->path, kids, n->nchildren);
 #undef BAD

@@ -192,6 +192,13 @@ static void test_snapshot(void)
 	conn__free(b);
 }
 
+static unsigned problems;
+
+static void count_problem(void *arg, const char *msg)
+{
+	problems++;
+}
+
 /* DIRECTORY lists children in creation order, outside and inside transactions and after commits. */
 static void test_creation_order(void)
 {
@@ -213,9 +220,23 @@ static void test_creation_order(void)
 	CU_ASSERT_STRING_EQUAL(dir(a, t, "/o"), "b,a,z,y,x");
 	CU_ASSERT_EQUAL(REQ(a, XS_TRANSACTION_END, t, "T"), XS_TRANSACTION_END);
 	CU_ASSERT_STRING_EQUAL(dir(a, 0, "/o"), "b,a,z,y,x");
+	/* Removing the first, the last and a middle child keeps the order and the links. */
+	CU_ASSERT_EQUAL(REQ(a, XS_RM, 0, "/o/b"), XS_RM);
+	CU_ASSERT_EQUAL(REQ(a, XS_RM, 0, "/o/x"), XS_RM);
+	CU_ASSERT_EQUAL(REQ(a, XS_RM, 0, "/o/z"), XS_RM);
+	CU_ASSERT_STRING_EQUAL(dir(a, 0, "/o"), "a,y");
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/o/b", ""), XS_WRITE);
+	CU_ASSERT_STRING_EQUAL(dir(a, 0, "/o"), "a,y,b");
+	CU_ASSERT_EQUAL(REQ(a, XS_RM, 0, "/o/a"), XS_RM);
+	CU_ASSERT_EQUAL(REQ(a, XS_RM, 0, "/o/y"), XS_RM);
+	CU_ASSERT_EQUAL(WRITE(a, 0, "/o/x", ""), XS_WRITE);
+	CU_ASSERT_STRING_EQUAL(dir(a, 0, "/o"), "b,x");
+	CU_ASSERT_EQUAL(store__check(&srv.store, count_problem, NULL), 0);
+	CU_ASSERT_EQUAL(problems, 0);
 	/* DIRECTORY_PART walks the same order. */
 	CU_ASSERT_EQUAL(REQ(a, XS_DIRECTORY_PART, 0, "/o\0" "0"), XS_DIRECTORY_PART);
 	CU_ASSERT_STRING_EQUAL(m.data + strlen(m.data) + 1, "b");
+	CU_ASSERT_STRING_EQUAL(m.data + strlen(m.data) + 3, "x");
 	CU_ASSERT_EQUAL(REQ(a, XS_RM, 0, "/o"), XS_RM);
 	conn__free(a);
 }
