@@ -1,5 +1,6 @@
 /* test_xs_txn: transactions (commit, abort, conflict, overlay views) and watches, through kxenstored's wire layer. */
 #include "cunit_run.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,6 +200,78 @@ static void count_problem(void *arg, const char *msg)
 	problems++;
 }
 
+/* What a path looked like when a model snapshot was taken: a value, or absent; and a directory's listing. */
+#define NPATHS 12
+static const char *const mpaths[NPATHS] = {
+	"/m/a", "/m/b", "/m/c", "/m/a/x", "/m/a/y", "/m/b/x", "/m/b/y", "/m/c/x", "/m/c/y",
+	"/m/a/x/deep", "/m/b/y/deep", "/m/c/x/deep",
+};
+struct model { uint32_t tx; char val[NPATHS][32]; bool there[NPATHS]; char dir[4][64]; };
+static const char *const mdirs[4] = { "/m", "/m/a", "/m/b", "/m/c" };
+
+static void model_take(struct xs_conn *c, struct model *md)
+{
+	for (unsigned i = 0; i < NPATHS; i++) {
+		md->there[i] = fx_req(c, XS_READ, 0, mpaths[i], (unsigned)strlen(mpaths[i]) + 1, &m) == XS_READ;
+		snprintf(md->val[i], sizeof(md->val[i]), "%s", md->there[i] ? m.data : "");
+	}
+	for (unsigned i = 0; i < 4; i++)
+		snprintf(md->dir[i], sizeof(md->dir[i]), "%s", dir(c, 0, mdirs[i]));
+}
+
+/*
+ * Randomised against a model: up to three transactions open at different
+ * starts while another client writes and removes; every read and listing in
+ * each must equal the copy taken when it started.
+ */
+static void test_snapshot_model(void)
+{
+	struct xs_conn *a = fx_conn(&srv, 0), *b = fx_conn(&srv, 0);
+	struct model md[3];
+	unsigned open = 0, seed = 12345, bad = 0, checks = 0;
+	char req[64];
+
+#define RND(n) ((seed = seed * 1103515245u + 12345u) >> 16) % (n)
+	CU_ASSERT_EQUAL(WRITE(b, 0, "/m", ""), XS_WRITE);
+	for (unsigned step = 0; step < 6000; step++) {
+		unsigned op = RND(10), p = RND(NPATHS);
+		if (op < 4) {               /* b writes */
+			int l = snprintf(req, sizeof(req), "%s%cv%u", mpaths[p], 0, step);
+			CU_ASSERT_EQUAL(fx_req(b, XS_WRITE, 0, req, (unsigned)l, &m), XS_WRITE);
+		} else if (op < 5) {        /* b removes (a subtree, maybe) */
+			fx_req(b, XS_RM, 0, mpaths[p], (unsigned)strlen(mpaths[p]) + 1, &m);
+		} else if (op < 6 && open < 3) {
+			md[open].tx = start(a);
+			model_take(b, &md[open]);   /* nothing runs between: the start's state */
+			open++;
+		} else if (op < 7 && open) {
+			unsigned k = RND(open);
+			fx_req(a, XS_TRANSACTION_END, md[k].tx, RND(2) ? "T" : "F", 2, &m);
+			md[k] = md[--open];
+		} else if (open) {          /* a reads in one of its transactions */
+			struct model *x = &md[RND(open)];
+			checks++;
+			if (op < 9) {
+				bool there = fx_req(a, XS_READ, x->tx, mpaths[p], (unsigned)strlen(mpaths[p]) + 1, &m) == XS_READ;
+				bad += there != x->there[p] || (there && strcmp(m.data, x->val[p]));
+			} else {
+				unsigned d = RND(4);
+				bad += strcmp(dir(a, x->tx, mdirs[d]), x->dir[d]) != 0;
+			}
+		}
+	}
+#undef RND
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(checks > 1000);
+	while (open)
+		fx_req(a, XS_TRANSACTION_END, md[--open].tx, "F", 2, &m);
+	CU_ASSERT_EQUAL(srv.store.old_count, 0);
+	CU_ASSERT_EQUAL(store__check(&srv.store, count_problem, NULL), 0);
+	CU_ASSERT_EQUAL(REQ(b, XS_RM, 0, "/m"), XS_RM);
+	conn__free(a);
+	conn__free(b);
+}
+
 /* DIRECTORY lists children in creation order, outside and inside transactions and after commits. */
 static void test_creation_order(void)
 {
@@ -355,6 +428,7 @@ int main(void)
 		{ "conflicts", test_conflict },
 		{ "snapshot reads", test_snapshot },
 		{ "creation order", test_creation_order },
+		{ "snapshots against a model", test_snapshot_model },
 		{ "transaction quota and privilege", test_txn_quota },
 		{ "watches", test_watches },
 		{ "output quota", test_output_quota },
