@@ -1,4 +1,4 @@
-/* control.c: XS_CONTROL, the commands of Xen's xenstore-control (check, log, memreport, print, quota, help) with Xen's replies. */
+/* control.c: XS_CONTROL, the commands of Xen's xenstore-control (check, log, memreport, print, quota, quota-soft, help) with Xen's replies. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -105,18 +105,6 @@ static int do_print(struct ctl *x)
 	return ok(x);
 }
 
-/* Bytes of the nodes domid owns (Xen's per-domain "memory" counts node data the same way). */
-static size_t owned_bytes(const struct xs_store *s, unsigned domid)
-{
-	size_t b = 0;
-
-	for (unsigned i = 0; i < s->nbuckets; i++)
-		for (const struct xs_node *n = s->buckets[i]; n; n = n->hnext)
-			if (n->perms[0].id == domid)
-				b += sizeof(*n) + n->plen + 1 + n->vlen + n->nperms * sizeof(*n->perms);
-	return b;
-}
-
 /* Xen's "quota <domid>": what one domain uses against its quotas. */
 static int quota_domain(struct ctl *x, const char *arg)
 {
@@ -144,33 +132,47 @@ static int quota_domain(struct ctl *x, const char *arg)
 	    (rc = say(x, "%-16s: %8u\n", "watches", watches)) ||
 	    (rc = say(x, "%-16s: %8u\n", "transactions", txns)) ||
 	    (rc = say(x, "%-16s: %8u\n", "outstanding", outstanding)) ||
-	    (rc = say(x, "%-16s: %8zu\n", "memory", owned_bytes(&srv->store, (unsigned)domid))))
+	    (rc = say(x, "%-16s: %8zu\n", "memory", store__owned_bytes(&srv->store, (unsigned)domid))))
 		return rc;
 	return reply_end(x);
 }
 
+/* "set NAME VALUE" for one of the tables: Xen wants VALUE at least 1. */
+static int quota_set(struct ctl *x, int (*set)(struct xs_quota *q, const char *name, unsigned v))
+{
+	char *end;
+	unsigned long v;
+
+	if (x->argc != 3 || x->argv[2][0] < '0' || x->argv[2][0] > '9')
+		return -EINVAL;
+	v = strtoul(x->argv[2], &end, 10);
+	if (*end || !v || v > INT32_MAX || set(&x->c->srv->quota, x->argv[1], (unsigned)v) < 0)
+		return -EINVAL;
+	return ok(x);
+}
+
 static int do_quota(struct ctl *x)
 {
-	struct xs_quota *q = &x->c->srv->quota;
-
 	if (!x->argc) {
-		*x->rlen = (unsigned)quota__print(q, x->reply, x->max - 1);
+		*x->rlen = (unsigned)quota__print(&x->c->srv->quota, x->reply, x->max - 1);
 		return reply_end(x);
 	}
-	if (!strcmp(x->argv[0], "set")) {
-		/* Xen: "quota set NAME VALUE", VALUE at least 1. */
-		char *end;
-		unsigned long v;
-		if (x->argc != 3 || x->argv[2][0] < '0' || x->argv[2][0] > '9')
-			return -EINVAL;
-		v = strtoul(x->argv[2], &end, 10);
-		if (*end || !v || v > INT32_MAX || quota__set(q, x->argv[1], (unsigned)v) < 0)
-			return -EINVAL;
-		return ok(x);
-	}
+	if (!strcmp(x->argv[0], "set"))
+		return quota_set(x, quota__set);
 	if (x->argc != 1)
 		return -EINVAL;
 	return quota_domain(x, x->argv[0]);
+}
+
+static int do_quota_soft(struct ctl *x)
+{
+	if (!x->argc) {
+		*x->rlen = (unsigned)quota__print_soft(&x->c->srv->quota, x->reply, x->max - 1);
+		return reply_end(x);
+	}
+	if (!strcmp(x->argv[0], "set"))
+		return quota_set(x, quota__set_soft);
+	return -EINVAL;
 }
 
 static int do_help(struct ctl *x);
@@ -185,6 +187,7 @@ static const struct {
 	{ "memreport", "[<file>]", do_memreport },
 	{ "print", "<string>", do_print },
 	{ "quota", "[set <name> <val>|<domid>]", do_quota },
+	{ "quota-soft", "[set <name> <val>]", do_quota_soft },
 	{ "help", "", do_help },
 };
 

@@ -24,12 +24,17 @@ struct xs_quota {
 	unsigned out_bytes;          /* unread replies and events per connection: 256 KiB */
 	unsigned outstanding;        /* requests whose replies are still unread: 20 */
 	unsigned path_max;           /* path bytes past /local/domain/N/ for a guest: 2048 */
+	unsigned memory;             /* bytes of the nodes a guest owns (ENOMEM past it): 2.5 MiB */
+	unsigned memory_soft;        /* ... logged once past it: 2 MiB */
 };
 void quota__defaults(struct xs_quota *q);
 /* Sets one quota by its CONTROL/option name (Xen's: "nodes", "node-size", ...). -EINVAL if unknown. */
 int quota__set(struct xs_quota *q, const char *name, unsigned value);
 /* Writes Xen's "Quota settings:" table (name, value, what) into buf; returns the length. */
 size_t quota__print(const struct xs_quota *q, char *buf, size_t len);
+/* The same for Xen's soft quotas (xenstore-control quota-soft: "memory"). */
+int quota__set_soft(struct xs_quota *q, const char *name, unsigned value);
+size_t quota__print_soft(const struct xs_quota *q, char *buf, size_t len);
 
 /* ---- store core: the tree with a path hash index ---- */
 
@@ -47,7 +52,14 @@ struct xs_node {
 	char path[];                        /* absolute; name is after the last '/' */
 };
 
-struct xs_acct { struct xs_acct *next; unsigned domid; unsigned nodes; unsigned recount; /* store__check's */ };
+struct xs_acct {
+	struct xs_acct *next;
+	unsigned domid;
+	unsigned nodes;
+	size_t bytes;                       /* of its nodes, as store__node_bytes counts them */
+	unsigned recount;                   /* store__check's */
+	size_t rebytes;
+};
 
 /* An open transaction's snapshot: it sees every node as it was at generation gen. */
 struct xs_snap {
@@ -109,6 +121,10 @@ void store__del(struct xs_store *s, struct xs_node *n,
                 void (*fn)(void *arg, const struct xs_node *n), void *arg);
 /* Nodes owned by domid. */
 unsigned store__owned(const struct xs_store *s, unsigned domid);
+/* Bytes of the nodes owned by domid (Xen's per-domain "memory", for nodes). */
+size_t store__owned_bytes(const struct xs_store *s, unsigned domid);
+/* What a node of that path length, value length and permission count costs. */
+size_t store__node_bytes(size_t plen, size_t vlen, unsigned nperms);
 /*
  * Checks the tree against its index and its accounting (CONTROL check): every
  * indexed node reachable from the root with consistent links and counts, and

@@ -37,12 +37,36 @@ unsigned store__owned(const struct xs_store *s, unsigned domid)
 	return 0;
 }
 
-static void acct_add(struct xs_store *s, unsigned domid, int delta)
+size_t store__owned_bytes(const struct xs_store *s, unsigned domid)
+{
+	for (const struct xs_acct *a = s->acct[domid & 255]; a; a = a->next)
+		if (a->domid == domid)
+			return a->bytes;
+	return 0;
+}
+
+size_t store__node_bytes(size_t plen, size_t vlen, unsigned nperms)
+{
+	return sizeof(struct xs_node) + plen + 1 + vlen + nperms * sizeof(struct xs_permissions);
+}
+
+static size_t node_bytes(const struct xs_node *n)
+{
+	return store__node_bytes(n->plen, n->vlen, n->nperms);
+}
+
+/* One node more (sign 1) or less (-1) for domid, of that many bytes. */
+static void acct_add(struct xs_store *s, unsigned domid, int sign, size_t bytes)
 {
 	struct xs_acct *a = acct_get(s, domid, true);
 
-	if (a)
-		a->nodes += (unsigned)delta;
+	if (!a)
+		return;
+	a->nodes += (unsigned)sign;
+	if (sign > 0)
+		a->bytes += bytes;
+	else
+		a->bytes -= bytes;
 }
 
 struct xs_node *store__lookup(const struct xs_store *s, const char *path)
@@ -112,8 +136,7 @@ static int set_data(struct xs_store *s, struct xs_node *n, const char *val, unsi
 	if (store__copy_data(val, vlen, perms, nperms, &v, &p))
 		return -ENOMEM;
 	if (n->perms)
-		acct_add(s, n->perms[0].id, -1);
-	acct_add(s, p[0].id, 1);
+		acct_add(s, n->perms[0].id, -1, node_bytes(n));
 	s->bytes += vlen + nperms * sizeof(*p);
 	s->bytes -= n->vlen + n->nperms * sizeof(*p);
 	free(n->value);
@@ -122,6 +145,7 @@ static int set_data(struct xs_store *s, struct xs_node *n, const char *val, unsi
 	n->vlen = vlen;
 	n->perms = p;
 	n->nperms = nperms;
+	acct_add(s, p[0].id, 1, node_bytes(n));
 	return 0;
 }
 
@@ -213,7 +237,7 @@ void store__del(struct xs_store *s, struct xs_node *n,
 	}
 	unhash(s, n);
 	s->count--;
-	acct_add(s, n->perms[0].id, -1);
+	acct_add(s, n->perms[0].id, -1, node_bytes(n));
 	s->bytes -= sizeof(*n) + n->plen + 1 + n->vlen + n->nperms * sizeof(*n->perms);
 	free(n->value);
 	free(n->perms);
@@ -387,16 +411,21 @@ void quota__defaults(struct xs_quota *q)
 	q->out_bytes = 256 * 1024;
 	q->outstanding = 20;
 	q->path_max = XENSTORE_REL_PATH_MAX;
+	q->memory = 2 * 1024 * 1024 + 512 * 1024;
+	q->memory_soft = 2 * 1024 * 1024;
 }
 
 /* Xen's names and descriptions (xenstore-control quota), in Xen's order; ours after them. */
-static const struct { const char *name; size_t off; const char *what; } quota_table[] = {
+struct quota_entry { const char *name; size_t off; const char *what; };
+
+static const struct quota_entry quota_table[] = {
 	{ "nodes", offsetof(struct xs_quota, nodes_per_domain), "Nodes per domain" },
 	{ "watches", offsetof(struct xs_quota, watches_per_conn), "Watches per domain" },
 	{ "transactions", offsetof(struct xs_quota, txns_per_conn), "Transactions per domain" },
 	{ "outstanding", offsetof(struct xs_quota, outstanding), "Outstanding requests per domain" },
 	{ "transaction-nodes", offsetof(struct xs_quota, txn_nodes),
 	  "Max. number of accessed nodes per transaction" },
+	{ "memory", offsetof(struct xs_quota, memory), "Total Xenstore memory per domain (error level)" },
 	{ "node-size", offsetof(struct xs_quota, node_size), "Max. size of a node" },
 	{ "path-max", offsetof(struct xs_quota, path_max), "Max. length of a node path" },
 	{ "permissions", offsetof(struct xs_quota, perms_per_node), "Max. number of permissions per node" },
@@ -404,33 +433,61 @@ static const struct { const char *name; size_t off; const char *what; } quota_ta
 	  "Max. bytes of unread replies and events per connection" },
 };
 
-int quota__set(struct xs_quota *q, const char *name, unsigned value)
+static const struct quota_entry soft_table[] = {
+	{ "memory", offsetof(struct xs_quota, memory_soft), "Total Xenstore memory per domain (warning level)" },
+};
+
+static int set_in(const struct quota_entry *t, size_t n, struct xs_quota *q, const char *name,
+                  unsigned value)
 {
-	if (!strcmp(name, "perms"))
-		name = "permissions";   /* kxenstored's older name for -q */
-	for (size_t i = 0; i < sizeof(quota_table) / sizeof(quota_table[0]); i++)
-		if (!strcmp(quota_table[i].name, name)) {
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(t[i].name, name)) {
 			if (!value)
 				return -EINVAL;
-			*(unsigned *)((char *)q + quota_table[i].off) = value;
+			*(unsigned *)((char *)q + t[i].off) = value;
 			return 0;
 		}
 	return -EINVAL;
 }
 
-size_t quota__print(const struct xs_quota *q, char *buf, size_t len)
+static size_t print_in(const struct quota_entry *t, size_t n, const struct xs_quota *q, char *buf,
+                       size_t len)
 {
 	int l = snprintf(buf, len, "Quota settings:\n");
 	size_t off = l > 0 && (size_t)l < len ? (size_t)l : 0;
 
-	for (size_t i = 0; i < sizeof(quota_table) / sizeof(quota_table[0]) && off < len; i++) {
-		l = snprintf(buf + off, len - off, "%-17s: %8u %s\n", quota_table[i].name,
-		             *(const unsigned *)((const char *)q + quota_table[i].off), quota_table[i].what);
+	for (size_t i = 0; i < n && off < len; i++) {
+		l = snprintf(buf + off, len - off, "%-17s: %8u %s\n", t[i].name,
+		             *(const unsigned *)((const char *)q + t[i].off), t[i].what);
 		if (l < 0 || (size_t)l >= len - off)
 			break;
 		off += (size_t)l;
 	}
 	return off;
+}
+
+#define COUNT(t) (sizeof(t) / sizeof((t)[0]))
+
+int quota__set(struct xs_quota *q, const char *name, unsigned value)
+{
+	if (!strcmp(name, "perms"))
+		name = "permissions";   /* kxenstored's older name for -q */
+	return set_in(quota_table, COUNT(quota_table), q, name, value);
+}
+
+size_t quota__print(const struct xs_quota *q, char *buf, size_t len)
+{
+	return print_in(quota_table, COUNT(quota_table), q, buf, len);
+}
+
+int quota__set_soft(struct xs_quota *q, const char *name, unsigned value)
+{
+	return set_in(soft_table, COUNT(soft_table), q, name, value);
+}
+
+size_t quota__print_soft(const struct xs_quota *q, char *buf, size_t len)
+{
+	return print_in(soft_table, COUNT(soft_table), q, buf, len);
 }
 
 void store__chown_all(struct xs_store *s, unsigned from, unsigned to)
@@ -439,8 +496,8 @@ void store__chown_all(struct xs_store *s, unsigned from, unsigned to)
 		for (struct xs_node *n = s->buckets[i]; n; n = n->hnext) {
 			if (n->perms[0].id == from) {
 				n->perms[0].id = to;
-				acct_add(s, from, -1);
-				acct_add(s, to, 1);
+				acct_add(s, from, -1, node_bytes(n));
+				acct_add(s, to, 1, node_bytes(n));
 			}
 			for (unsigned k = 1; k < n->nperms; k++)
 				if (n->perms[k].id == from)
@@ -510,21 +567,26 @@ unsigned store__check(struct xs_store *s, void (*log)(void *arg, const char *msg
 	}
 	/* Per-domain counts against a recount; repaired, as Xen's check repairs its accounting. */
 	for (unsigned b = 0; b < 256; b++)
-		for (struct xs_acct *a = s->acct[b]; a; a = a->next)
+		for (struct xs_acct *a = s->acct[b]; a; a = a->next) {
 			a->recount = 0;
+			a->rebytes = 0;
+		}
 	for (unsigned i = 0; i < s->nbuckets; i++)
 		for (n = s->buckets[i]; n; n = n->hnext) {
 			struct xs_acct *a = n->nperms ? acct_get(s, n->perms[0].id, true) : NULL;
-			if (a)
+			if (a) {
 				a->recount++;
+				a->rebytes += node_bytes(n);
+			}
 		}
 	for (unsigned b = 0; b < 256; b++)
 		for (struct xs_acct *a = s->acct[b]; a; a = a->next)
-			if (a->recount != a->nodes) {
-				snprintf(msg, sizeof(msg), "domain %u owns %u nodes, %u recorded (repaired)",
-				         a->domid, a->recount, a->nodes);
+			if (a->recount != a->nodes || a->rebytes != a->bytes) {
+				snprintf(msg, sizeof(msg), "domain %u owns %u nodes (%zu bytes), %u (%zu) recorded (repaired)",
+				         a->domid, a->recount, a->rebytes, a->nodes, a->bytes);
 				log(arg, msg);
 				a->nodes = a->recount;
+				a->bytes = a->rebytes;
 				bad++;
 			}
 	return bad;

@@ -246,21 +246,47 @@ static int with_txn(struct xs_ctx *x, int (*fn)(struct xs_ctx *x, const void *a)
 	return rc;
 }
 
-/* Counts the nodes this transaction adds for domid (creations minus deletions). */
-static int owned_delta(const struct xs_txn *t, const struct xs_store *s, unsigned domid)
+/* What this transaction's overlay adds for domid: nodes and their bytes (creations minus deletions). */
+static void owned_delta(const struct xs_txn *t, const struct xs_store *s, unsigned domid,
+                        int *nodes, long *bytes)
 {
-	int d = 0;
-
+	*nodes = 0;
+	*bytes = 0;
 	for (const struct xs_tnode *n = t->list; n; n = n->next) {
 		if (!n->copied)
 			continue;
 		const struct xs_node *b = store__lookup(s, n->path);
-		if (n->exists && n->perms[0].id == domid)
-			d++;
-		if (b && b->perms[0].id == domid)
-			d--;
+		if (n->exists && n->perms[0].id == domid) {
+			(*nodes)++;
+			*bytes += (long)store__node_bytes(n->plen, n->vlen, n->nperms);
+		}
+		if (b && b->perms[0].id == domid) {
+			(*nodes)--;
+			*bytes -= (long)store__node_bytes(b->plen, b->vlen, b->nperms);
+		}
 	}
-	return d;
+}
+
+/*
+ * Xen's per-domain memory quota, for the bytes of the nodes a guest owns: a
+ * guest's write that would take owner past it is ENOMEM (as Xen's); crossing
+ * the soft quota is logged. dom0 and nodes dom0 owns are exempt.
+ */
+static int memory_check(struct xs_ctx *x, unsigned owner, long add)
+{
+	const struct xs_quota *q = &x->srv->quota;
+	int nodes;
+	long delta;
+
+	if (x->privileged || !owner || add <= 0)
+		return 0;
+	owned_delta(x->txn, &x->srv->store, owner, &nodes, &delta);
+	long now = (long)store__owned_bytes(&x->srv->store, owner) + delta;
+	if (now + add > (long)q->memory)
+		return -ENOMEM;
+	if (now < (long)q->memory_soft && now + add >= (long)q->memory_soft)
+		server__log(x->srv, "Domain %u exceeds soft memory quota", owner);
+	return 0;
 }
 
 struct write_args { const char *path; const char *val; unsigned vlen; bool mkdir; };
@@ -282,6 +308,8 @@ static int do_write(struct xs_ctx *x, const void *arg)
 			return 0;
 		if (!(perm__mode(v.perms, v.nperms, x->domid, x->privileged, x->target) & XS_PERM_WRITE))
 			return -EACCES;
+		if ((rc = memory_check(x, v.perms[0].id, (long)w->vlen - (long)v.vlen)) < 0)
+			return rc;
 		if ((rc = tn_get(x, w->path, &tn)) < 0)
 			return rc;
 		struct xs_permissions keep[XS_MAX_ARGS];
@@ -308,9 +336,18 @@ static int do_write(struct xs_ctx *x, const void *arg)
 	memcpy(perms, v.perms, np * sizeof(*perms));
 	if (!x->privileged)
 		perms[0].id = x->domid;     /* Xen: unprivileged domains own what they create */
-	if (!x->privileged && store__owned(&x->srv->store, perms[0].id) +
-	    owned_delta(x->txn, &x->srv->store, perms[0].id) + created > x->srv->quota.nodes_per_domain)
-		return -ENOSPC;
+	if (!x->privileged) {
+		int nodes;
+		long bytes, add = 0;
+		owned_delta(x->txn, &x->srv->store, perms[0].id, &nodes, &bytes);
+		if (store__owned(&x->srv->store, perms[0].id) + nodes + created > x->srv->quota.nodes_per_domain)
+			return -ENOSPC;
+		for (size_t i = alen + 1; i <= len; i++)
+			if (i == len || w->path[i] == '/')
+				add += (long)store__node_bytes(i, i == len ? w->vlen : 0, np);
+		if ((rc = memory_check(x, perms[0].id, add)) < 0)
+			return rc;
+	}
 	/* Create from the ancestor down; only the requested node fires watches. */
 	for (size_t i = alen + 1; i <= len; i++) {
 		if (i < len && w->path[i] != '/')

@@ -20,6 +20,7 @@ watches          :      128 Watches per domain
 transactions     :       10 Transactions per domain
 outstanding      :       20 Outstanding requests per domain
 transaction-nodes:     1024 Max. number of accessed nodes per transaction
+memory           :  2621440 Total Xenstore memory per domain (error level)
 node-size        :     2048 Max. size of a node
 path-max         :     2048 Max. length of a node path
 permissions      :        5 Max. number of permissions per node
@@ -32,6 +33,9 @@ diff -u "$T/quota.want" "$T/quota.out" || fail "quota table"
 "$XC" quota set nodes 0 2>"$T/err" && fail "quota set nodes 0 accepted"
 grep -q '^Command not supported. Valid commands are:' "$T/err" || { cat "$T/err"; fail "quota set nodes 0"; }
 "$XC" quota set nodes 1000 >/dev/null || fail "quota set nodes 1000"
+# quota-soft: Xen's soft memory quota.
+[ "$("$XC" quota-soft | tail -2 | head -1)" = "memory           :  2097152 Total Xenstore memory per domain (warning level)" ] ||
+	fail "quota-soft"
 # quota DOMID: dom0, a running guest, and a domain that does not exist (ENOENT: "Error 2").
 "$XC" quota 0 > "$T/q0.out" || fail "quota 0"
 head -2 "$T/q0.out" | tr '\n' ';' | grep -Eq '^Domain 0:;nodes           : +[0-9]+;$' || { cat "$T/q0.out"; fail "quota 0"; }
@@ -42,9 +46,11 @@ id=$(create xsc)
 sed -n 1p "$T/qd.out" | grep -qx "Domain $id:" || { cat "$T/qd.out"; fail "quota $id"; }
 n=$(sed -n 's/^nodes *: *//p' "$T/qd.out")
 [ "${n:-0}" -gt 0 ] || { cat "$T/qd.out"; fail "guest d$id owns no nodes by quota $id"; }
+b=$(sed -n 's/^memory *: *//p' "$T/qd.out")
+[ "${b:-0}" -gt $((n * 64)) ] || { cat "$T/qd.out"; fail "quota $id: memory $b for $n nodes"; }
 "$XC" quota 7777 2>"$T/err"; rc=$?
 [ $rc = 3 ] && grep -qx 'Error 2 when trying to execute command.' "$T/err" || { cat "$T/err"; fail "quota 7777 (rc $rc)"; }
-# Commands kxenstored does not serve: Xen's refusal, listing help.
+# Commands kxenstored does not serve (live-update, logfile): Xen's refusal, listing help.
 "$XC" logfile "$T/x" 2>"$T/err"; rc=$?
 [ $rc = 3 ] || fail "logfile: rc $rc"
 "$XC" help > "$T/help.out" || fail "help"

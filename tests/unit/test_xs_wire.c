@@ -144,6 +144,15 @@ static void test_control(void)
 	CU_ASSERT(!strncmp(m.data, "Quota settings:\n", 16));
 	CU_ASSERT_PTR_NOT_NULL(strstr(m.data, "\nnodes            :     1000 Nodes per domain\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(m.data, "\npath-max         :     2048 Max. length of a node path\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(m.data, "\nmemory           :  2621440 Total Xenstore memory per domain (error level)\n"));
+	CU_ASSERT_EQUAL(CTL(d0, "quota-soft"), XS_CONTROL);
+	CU_ASSERT_STRING_EQUAL(m.data, "Quota settings:\n"
+	                       "memory           :  2097152 Total Xenstore memory per domain (warning level)\n");
+	CU_ASSERT_EQUAL(CTL(d0, "quota-soft\0set\0memory\0" "3000000"), XS_CONTROL);
+	CU_ASSERT_EQUAL(srv.quota.memory_soft, 3000000);
+	CU_ASSERT_EQUAL(CTL(d0, "quota-soft\0set\0nodes\0" "5"), XS_ERROR);
+	CU_ASSERT_EQUAL(CTL(d0, "quota-soft\0" "3"), XS_ERROR);
+	srv.quota.memory_soft = 2 * 1024 * 1024;
 	CU_ASSERT_EQUAL(m.len, strlen(m.data) + 1);
 	CU_ASSERT_EQUAL(CTL(d0, "quota\0set\0nodes\0" "1234"), XS_CONTROL);
 	CU_ASSERT_STRING_EQUAL(m.data, "OK");
@@ -177,7 +186,8 @@ static void test_control(void)
 	srv.store.acct[3]->nodes += 5;
 	logged[0] = 0;
 	CU_ASSERT_EQUAL(CTL(d0, "check"), XS_CONTROL);
-	CU_ASSERT_PTR_NOT_NULL(strstr(logged, "domain 3 owns 1 nodes, 6 recorded (repaired)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(logged, "domain 3 owns 1 nodes ("));
+	CU_ASSERT_PTR_NOT_NULL(strstr(logged, "), 6 ("));
 	CU_ASSERT_PTR_NOT_NULL(strstr(logged, " 1 problem\n"));
 	CU_ASSERT_EQUAL(store__owned(&srv.store, 3), owned);
 	CU_ASSERT_EQUAL(CTL(d0, "check\0extra"), XS_ERROR);
@@ -187,12 +197,67 @@ static void test_control(void)
 	/* help lists exactly what is served; anything else is EINVAL (xenstore-control then shows help). */
 	CU_ASSERT_EQUAL(CTL(d0, "help"), XS_CONTROL);
 	CU_ASSERT_STRING_EQUAL(m.data, "check\t\nlog\ton|off\nmemreport\t[<file>]\nprint\t<string>\n"
-	                       "quota\t[set <name> <val>|<domid>]\nhelp\t\n");
+	                       "quota\t[set <name> <val>|<domid>]\nquota-soft\t[set <name> <val>]\nhelp\t\n");
 	CU_ASSERT_EQUAL(CTL(d0, "live-update\0-s"), XS_ERROR);
 	CU_ASSERT_STRING_EQUAL(m.data, "EINVAL");
 	CU_ASSERT_EQUAL(CTL(g, "quota"), XS_ERROR);                    /* dom0 only */
 	CU_ASSERT_STRING_EQUAL(m.data, "EACCES");
 	CU_ASSERT_EQUAL(REQ(d0, XS_RM, "/local/domain/3"), XS_RM);
+	conn__free(g);
+	conn__free(d0);
+}
+
+/* Xen's per-domain memory quota on the bytes of the nodes a guest owns: ENOMEM past it, the soft one logged. */
+static void test_memory_quota(void)
+{
+	struct xs_conn *d0 = fx_conn(&srv, 0), *g = fx_conn(&srv, 3);
+	char req[1200];
+	unsigned ok = 0, nomem = 0;
+
+	CU_ASSERT_EQUAL(REQ(d0, XS_WRITE, "/local/domain/3\0"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(d0, XS_SET_PERMS, "/local/domain/3\0n3"), XS_SET_PERMS);
+	size_t base = store__owned_bytes(&srv.store, 3);
+	CU_ASSERT(base > 0);
+	srv.quota.memory = (unsigned)base + 8000;
+	srv.quota.memory_soft = (unsigned)base + 4000;
+	srv.log = capture;
+	logged[0] = 0;
+	memset(req, 'v', sizeof(req));
+	for (unsigned i = 0; i < 20; i++) {
+		int l = snprintf(req, 16, "data/n%u", i);
+		req[l] = 0;         /* path, then 1000 value bytes */
+		int t = fx_req(g, XS_WRITE, 0, req, (unsigned)l + 1 + 1000, &m);
+		ok += t == XS_WRITE;
+		nomem += t == XS_ERROR && !strcmp(m.data, "ENOMEM");
+	}
+	CU_ASSERT(ok >= 5 && ok <= 8);
+	CU_ASSERT_EQUAL(ok + nomem, 20);
+	CU_ASSERT(store__owned_bytes(&srv.store, 3) <= srv.quota.memory);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logged, "Domain 3 exceeds soft memory quota"));
+	/* Shrinking a value is always allowed; dom0 is exempt. */
+	CU_ASSERT_EQUAL(REQ(g, XS_WRITE, "data/n0\0small"), XS_WRITE);
+	CU_ASSERT_EQUAL(REQ(d0, XS_WRITE, "/local/domain/3/data/n0\0" "0123456789012345678901234567890123456789"), XS_WRITE);
+	/* In a transaction the overlay counts too. */
+	CU_ASSERT_EQUAL(REQ(g, XS_RM, "data"), XS_RM);
+	CU_ASSERT_EQUAL(fx_req(g, XS_TRANSACTION_START, 0, "", 1, &m), XS_TRANSACTION_START);
+	uint32_t t = (uint32_t)atoi(m.data);
+	ok = nomem = 0;
+	for (unsigned i = 0; i < 20; i++) {
+		int l = snprintf(req, 16, "data/n%u", i);
+		req[l] = 0;
+		int r = fx_req(g, XS_WRITE, t, req, (unsigned)l + 1 + 1000, &m);
+		ok += r == XS_WRITE;
+		nomem += r == XS_ERROR && !strcmp(m.data, "ENOMEM");
+	}
+	CU_ASSERT(ok >= 5 && ok <= 8);
+	CU_ASSERT_EQUAL(ok + nomem, 20);
+	CU_ASSERT_EQUAL(fx_req(g, XS_TRANSACTION_END, t, "T", 2, &m), XS_TRANSACTION_END);
+	CU_ASSERT(store__owned_bytes(&srv.store, 3) <= srv.quota.memory);
+	srv.log = NULL;
+	quota__defaults(&srv.quota);
+	CU_ASSERT_EQUAL(REQ(d0, XS_RM, "/local/domain/3"), XS_RM);
+	CU_ASSERT_EQUAL(store__owned_bytes(&srv.store, 3), 0);
+	CU_ASSERT_EQUAL(store__owned(&srv.store, 3), 0);
 	conn__free(g);
 	conn__free(d0);
 }
@@ -203,6 +268,7 @@ int main(void)
 		{ "path limits", test_path_limits },
 		{ "SET_PERMS and missing domains", test_set_perms_domains },
 		{ "CONTROL", test_control },
+		{ "memory quota", test_memory_quota },
 	};
 
 	return cunit_run("xs_wire", tests, CUNIT_COUNT(tests), setup, teardown);
