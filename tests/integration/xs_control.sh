@@ -71,6 +71,7 @@ xenstore-write "$long" v || fail "write of a $((${#long})) byte path"
 xenstore-write "${long}b" v 2>/dev/null && fail "write of a $((${#long} + 1)) byte path accepted"
 
 # Xen's own test program (reads, writes, directories, removal, transactions and their conflicts).
-"$XU/test-xenstore" > "$T/tx.out" 2>&1 || { cat "$T/tx.out"; fail "test-xenstore"; }
+"$XU/test-xenstore" -i 10 > "$T/tx.out" 2>&1 || { cat "$T/tx.out"; fail "test-xenstore"; }
+"$XU/test-xenstore" -r 2 > "$T/txr.out" 2>&1 || { cat "$T/txr.out"; fail "test-xenstore -r 2 (random order)"; }
 kill -0 "$XSPID" || fail "kxenstored died"
 pass "Xen's xenstore-control and test-xenstore"
