@@ -207,12 +207,27 @@ static void test_control(void)
 	conn__free(d0);
 }
 
+/* Writes 20 nodes of 1000 bytes under the guest's data/ in transaction tx; counts successes and ENOMEMs. */
+static void fill(struct xs_conn *g, uint32_t tx, unsigned *ok, unsigned *nomem)
+{
+	char req[1100];
+
+	*ok = *nomem = 0;
+	memset(req, 'v', sizeof(req));
+	for (unsigned i = 0; i < 20; i++) {
+		int l = snprintf(req, 16, "data/n%u", i);
+		req[l] = 0;         /* path, then 1000 value bytes */
+		int t = fx_req(g, XS_WRITE, tx, req, (unsigned)l + 1 + 1000, &m);
+		*ok += t == XS_WRITE;
+		*nomem += t == XS_ERROR && !strcmp(m.data, "ENOMEM");
+	}
+}
+
 /* Xen's per-domain memory quota on the bytes of the nodes a guest owns: ENOMEM past it, the soft one logged. */
 static void test_memory_quota(void)
 {
 	struct xs_conn *d0 = fx_conn(&srv, 0), *g = fx_conn(&srv, 3);
-	char req[1200];
-	unsigned ok = 0, nomem = 0;
+	unsigned ok, nomem;
 
 	CU_ASSERT_EQUAL(REQ(d0, XS_WRITE, "/local/domain/3\0"), XS_WRITE);
 	CU_ASSERT_EQUAL(REQ(d0, XS_SET_PERMS, "/local/domain/3\0n3"), XS_SET_PERMS);
@@ -222,14 +237,7 @@ static void test_memory_quota(void)
 	srv.quota.memory_soft = (unsigned)base + 4000;
 	srv.log = capture;
 	logged[0] = 0;
-	memset(req, 'v', sizeof(req));
-	for (unsigned i = 0; i < 20; i++) {
-		int l = snprintf(req, 16, "data/n%u", i);
-		req[l] = 0;         /* path, then 1000 value bytes */
-		int t = fx_req(g, XS_WRITE, 0, req, (unsigned)l + 1 + 1000, &m);
-		ok += t == XS_WRITE;
-		nomem += t == XS_ERROR && !strcmp(m.data, "ENOMEM");
-	}
+	fill(g, 0, &ok, &nomem);
 	CU_ASSERT(ok >= 5 && ok <= 8);
 	CU_ASSERT_EQUAL(ok + nomem, 20);
 	CU_ASSERT(store__owned_bytes(&srv.store, 3) <= srv.quota.memory);
@@ -241,14 +249,7 @@ static void test_memory_quota(void)
 	CU_ASSERT_EQUAL(REQ(g, XS_RM, "data"), XS_RM);
 	CU_ASSERT_EQUAL(fx_req(g, XS_TRANSACTION_START, 0, "", 1, &m), XS_TRANSACTION_START);
 	uint32_t t = (uint32_t)atoi(m.data);
-	ok = nomem = 0;
-	for (unsigned i = 0; i < 20; i++) {
-		int l = snprintf(req, 16, "data/n%u", i);
-		req[l] = 0;
-		int r = fx_req(g, XS_WRITE, t, req, (unsigned)l + 1 + 1000, &m);
-		ok += r == XS_WRITE;
-		nomem += r == XS_ERROR && !strcmp(m.data, "ENOMEM");
-	}
+	fill(g, t, &ok, &nomem);
 	CU_ASSERT(ok >= 5 && ok <= 8);
 	CU_ASSERT_EQUAL(ok + nomem, 20);
 	CU_ASSERT_EQUAL(fx_req(g, XS_TRANSACTION_END, t, "T", 2, &m), XS_TRANSACTION_END);
