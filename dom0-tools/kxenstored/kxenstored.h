@@ -179,8 +179,9 @@ int perm__format(const struct xs_permissions *p, unsigned n, char *buf, size_t l
 struct xs_tnode {
 	struct xs_tnode *hnext, *next;
 	uint64_t seen_gen;                  /* generation in the transaction's snapshot (0: absent) */
-	unsigned seq;                       /* order of first touch: creations commit in it */
+	unsigned cseq;                      /* when this transaction created it: creations list and commit in it */
 	bool exists, copied, modified, fire, fire_exact;
+	bool reborn;                        /* in the snapshot, removed and created again: now the newest child */
 	char *value;
 	unsigned vlen;
 	struct xs_permissions *perms;
@@ -199,6 +200,7 @@ struct xs_txn {
 	struct xs_tnode *buckets[64];
 	struct xs_tnode *list, *tail;       /* in order of first touch */
 	unsigned count;
+	unsigned created;                   /* creations so far (cseq) */
 	struct xs_snap snap;                /* reads see the tree as at TRANSACTION_START */
 };
 

@@ -94,7 +94,6 @@ static int tn_get(struct xs_ctx *x, const char *path, struct xs_tnode **out)
 	view_base(x, path, &v);
 	n->seen_gen = v.gen;
 	n->exists = v.exists;
-	n->seq = t->count;
 	n->hnext = t->buckets[h & 63];
 	t->buckets[h & 63] = n;
 	if (t->tail)
@@ -133,7 +132,7 @@ int txn__view(struct xs_ctx *x, const char *path, struct xs_view *v)
 }
 
 /* Gives the overlay entry its own state (value, perms, existence), replacing what it had. */
-static int tn_set(struct xs_tnode *n, bool exists, const char *val, unsigned vlen,
+static int tn_set(struct xs_txn *t, struct xs_tnode *n, bool exists, const char *val, unsigned vlen,
                   const struct xs_permissions *perms, unsigned nperms)
 {
 	char *v = NULL;
@@ -141,6 +140,11 @@ static int tn_set(struct xs_tnode *n, bool exists, const char *val, unsigned vle
 
 	if (exists && store__copy_data(val, vlen, perms, nperms, &v, &p))
 		return -ENOMEM;
+	if (exists && !n->exists) {
+		/* Created here: lists after the children that exist, as Xen appends it to its parent. */
+		n->cseq = ++t->created;
+		n->reborn = n->seen_gen != 0;
+	}
 	free(n->value);
 	free(n->perms);
 	n->value = v;
@@ -157,16 +161,56 @@ static const char *child_name(const char *path, size_t parent_len)
 	return path + (parent_len == 1 ? 1 : parent_len + 1);
 }
 
-/* Calls fn for a snapshot child unless the transaction deleted it. */
+/* Calls fn for a snapshot child unless the transaction removed it (and maybe created it again, later in the list). */
 static int snap_child(struct xs_ctx *x, const char *cpath, size_t clen, uint32_t h, size_t plen,
                       int (*fn)(void *arg, const char *name), void *arg)
 {
 	if (x->txn) {
 		const struct xs_tnode *tn = tn_find(x->txn, cpath, clen, h);
-		if (tn && tn->copied && !tn->exists)
+		if (tn && tn->copied && (!tn->exists || tn->reborn))
 			return 0;
 	}
 	return fn(arg, child_name(cpath, plen));
+}
+
+static int by_cseq(const void *a, const void *b)
+{
+	const struct xs_tnode *x = *(const struct xs_tnode *const *)a;
+	const struct xs_tnode *y = *(const struct xs_tnode *const *)b;
+
+	return (x->cseq > y->cseq) - (x->cseq < y->cseq);
+}
+
+/* Children path's transaction created, in the order it created them (a pass over the small overlay). */
+static int created_children(struct xs_txn *t, const char *path, size_t plen,
+                            int (*fn)(void *arg, const char *name), void *arg)
+{
+	const struct xs_tnode **kids = NULL;
+	unsigned n = 0, cap = 0;
+	int rc = 0;
+
+	for (const struct xs_tnode *tn = t->list; tn; tn = tn->next) {
+		if (!tn->copied || !tn->exists || (tn->seen_gen && !tn->reborn) || tn->plen <= plen)
+			continue;
+		if (path__parent_len(tn->path, tn->plen) != plen || strncmp(tn->path, path, plen))
+			continue;
+		if (n == cap) {
+			const struct xs_tnode **k = realloc(kids, (cap = cap ? 2 * cap : 8) * sizeof(*kids));
+			if (!k) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			kids = k;
+		}
+		kids[n++] = tn;
+	}
+	if (n > 1)
+		qsort(kids, n, sizeof(*kids), by_cseq);
+	for (unsigned i = 0; i < n && !rc; i++)
+		rc = fn(arg, child_name(kids[i]->path, plen));
+out:
+	free(kids);
+	return rc;
 }
 
 int txn__children(struct xs_ctx *x, const char *path,
@@ -201,18 +245,7 @@ int txn__children(struct xs_ctx *x, const char *path,
 		}
 		free(cp);
 	}
-	if (!t)
-		return 0;
-	/* Children this transaction created, in the order it created them (a pass over the small overlay). */
-	for (const struct xs_tnode *tn = t->list; tn; tn = tn->next) {
-		if (!tn->copied || !tn->exists || tn->seen_gen || tn->plen <= plen)
-			continue;
-		if (path__parent_len(tn->path, tn->plen) != plen || strncmp(tn->path, path, plen))
-			continue;
-		if ((rc = fn(arg, child_name(tn->path, plen))) != 0)
-			return rc;
-	}
-	return 0;
+	return t ? created_children(t, path, plen, fn, arg) : 0;
 }
 
 int op__read(struct xs_ctx *x, const char *path, struct xs_view *v)
@@ -315,7 +348,7 @@ static int do_write(struct xs_ctx *x, const void *arg)
 		struct xs_permissions keep[XS_MAX_ARGS];
 		unsigned nk = v.nperms < XS_MAX_ARGS ? v.nperms : XS_MAX_ARGS;
 		memcpy(keep, v.perms, nk * sizeof(*keep));
-		if ((rc = tn_set(tn, true, w->val, w->vlen, keep, nk)) < 0)
+		if ((rc = tn_set(x->txn, tn, true, w->val, w->vlen, keep, nk)) < 0)
 			return rc;
 		tn->fire = true;
 		return 0;
@@ -357,7 +390,7 @@ static int do_write(struct xs_ctx *x, const void *arg)
 		if ((rc = tn_get(x, anc, &tn)) < 0)
 			return rc;
 		bool last = i == len;
-		if ((rc = tn_set(tn, true, last ? w->val : "", last ? w->vlen : 0, perms, np)) < 0)
+		if ((rc = tn_set(x->txn, tn, true, last ? w->val : "", last ? w->vlen : 0, perms, np)) < 0)
 			return rc;
 		tn->fire = last;
 	}
@@ -411,7 +444,7 @@ static int rm_subtree(struct xs_ctx *x, const char *path, bool top)
 		return rc;
 	if ((rc = tn_get(x, path, &tn)) < 0)
 		return rc;
-	if ((rc = tn_set(tn, false, NULL, 0, NULL, 0)) < 0)
+	if ((rc = tn_set(x->txn, tn, false, NULL, 0, NULL, 0)) < 0)
 		return rc;
 	tn->fire = top;
 	tn->fire_exact = !top;
@@ -473,7 +506,7 @@ static int do_set_perms(struct xs_ctx *x, const void *arg)
 	if (!val)
 		return -ENOMEM;
 	memcpy(val, v.value, v.vlen);
-	if ((rc = tn_get(x, a->path, &tn)) == 0 && (rc = tn_set(tn, true, val, v.vlen, a->p, a->n)) == 0)
+	if ((rc = tn_get(x, a->path, &tn)) == 0 && (rc = tn_set(x->txn, tn, true, val, v.vlen, a->p, a->n)) == 0)
 		tn->fire = true;
 	free(val);
 	return rc;
@@ -493,7 +526,7 @@ static int by_depth(const void *a, const void *b)
 
 	if (x->depth != y->depth)
 		return (x->depth > y->depth) - (x->depth < y->depth);
-	return (x->seq > y->seq) - (x->seq < y->seq);    /* siblings keep their creation order */
+	return (x->cseq > y->cseq) - (x->cseq < y->cseq);    /* siblings keep their creation order */
 }
 
 int txn__commit(struct xs_server *srv, struct xs_txn *t)
@@ -527,9 +560,10 @@ int txn__commit(struct xs_server *srv, struct xs_txn *t)
 		if (!mod[i]->exists && b && (mod[i]->fire || mod[i]->fire_exact))
 			watch__fire(srv, b->path, mod[i]->fire_exact, b->perms, b->nperms);
 	}
+	/* Removed ones go, and so do re-created ones: put again below, they become their parent's newest child. */
 	for (unsigned i = nmod; i-- > 0;) {
 		struct xs_node *b = store__lookup(s, mod[i]->path);
-		if (!mod[i]->exists && b)
+		if ((!mod[i]->exists || mod[i]->reborn) && b)
 			store__del(s, b, NULL, NULL);
 	}
 	for (unsigned i = 0; i < nmod; i++) {
