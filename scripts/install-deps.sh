@@ -26,3 +26,7 @@ apt-get install -y -q --no-install-recommends $PACKAGES
 # so a failed fetch is reported, not fatal.
 "$(dirname "$0")/fetch-images.sh" ||
 	echo "install-deps.sh: WARNING: the Linux guest images could not be fetched; their tests will be skipped" >&2
+# Xen's own xenstore-control and test-xenstore for the xenstore tests: unpacked into a cache
+# (/var/cache/kxen/xen-utils-4.17, about 40 KB), not installed; xs_control.sh skips without them.
+sh "$(dirname "$0")/fetch-xen-utils.sh" >/dev/null ||
+	echo "install-deps.sh: xen-utils-4.17 not fetched; tests/integration/xs_control.sh will skip" >&2
