@@ -1,0 +1,227 @@
+/* Guest code for the raw-KVM probes: position-independent snippets copied to CODE_GPA. */
+#define EXIT_PORT 0x10
+#define DATA_GPA 0x50000
+
+	.section .rodata
+	.globl guest_blob, guest_blob_end
+	.p2align 12
+guest_blob:
+
+/* rax = TSC now (clobbers rdx). */
+.macro tsc_now
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+.endm
+
+/* Ends a timed snippet: rax = TSC delta since r12, then exit to user space. */
+.macro tsc_exit
+	tsc_now
+	sub %r12, %rax
+	out %al, $EXIT_PORT
+.endm
+
+/* rdi iterations of one add: what an instruction costs in the current mode. */
+	.globl g_loop
+g_loop:
+	tsc_now
+	mov %rax, %r12
+1:	add $1, %rbx
+	dec %rdi
+	jnz 1b
+	tsc_exit
+
+/* rdi syscalls with rax = rsi; r13 = the last result. */
+	.globl g_syscall_loop
+g_syscall_loop:
+	tsc_now
+	mov %rax, %r12
+1:	mov %rsi, %rax
+	mov $0x1111, %r10
+	syscall
+	mov %rax, %r13
+	dec %rdi
+	jnz 1b
+	tsc_exit
+
+/* An entry point that only reports where and how it was reached. */
+	.globl g_report
+g_report:
+	out %al, $EXIT_PORT
+	jmp g_report
+
+/* rdi iterations of ud2 (2 bytes). */
+	.globl g_ud_loop
+g_ud_loop:
+	tsc_now
+	mov %rax, %r12
+1:	ud2
+	dec %rdi
+	jnz 1b
+	tsc_exit
+
+/* rdi loads from rsi (2 bytes: 8a 06), a page left not present. */
+	.globl g_pf_loop
+g_pf_loop:
+	tsc_now
+	mov %rax, %r12
+1:	mov (%rsi), %al
+	dec %rdi
+	jnz 1b
+	tsc_exit
+
+/* rdi stores of rdx into the PTE at rsi (a page-table store in guest context). */
+	.globl g_pte_store_loop
+g_pte_store_loop:
+	tsc_now
+	mov %rax, %r12
+1:	mov %rdx, (%rsi)
+	dec %rdi
+	jnz 1b
+	tsc_exit
+
+/* rdi exits to user space (port I/O). */
+	.globl g_out_loop
+g_out_loop:
+	tsc_now
+	mov %rax, %r12
+1:	out %al, $0x11
+	dec %rdi
+	jnz 1b
+	tsc_exit
+
+
+/* A CPL-3 syscall entry that returns at once: sysret's job done in ring 3. */
+	.globl g_sysret3
+g_sysret3:
+	push %r11
+	popfq
+	jmp *%rcx
+
+/* rdi int3s. */
+	.globl g_int3_loop
+g_int3_loop:
+	tsc_now
+	mov %rax, %r12
+1:	int3
+	dec %rdi
+	jnz 1b
+	tsc_exit
+
+/* Ring-0 stubs reached through the IDT. */
+	.globl g_r0_iret
+g_r0_iret:
+	iretq
+
+	.globl g_r0_cr3
+g_r0_cr3:
+	push %rax
+	mov %cr3, %rax
+	mov %rax, %cr3
+	pop %rax
+	iretq
+
+	.globl g_r0_invlpg
+g_r0_invlpg:
+	invlpg (%rsi)
+	iretq
+
+	.globl g_r0_skip2
+g_r0_skip2:
+	addq $2, (%rsp)
+	iretq
+
+	.globl g_r0_pf_skip2
+g_r0_pf_skip2:
+	add $8, %rsp
+	addq $2, (%rsp)
+	iretq
+
+/* Ring-0 stub that hands the event to CPL-3 code at once (rip in the iret frame rewritten). */
+	.globl g_r0_to_ring3
+g_r0_to_ring3:
+	push %rax
+	mov 8(%rsp), %rax
+	mov %rax, %r14             /* the faulting rip, for the ring-3 handler */
+	lea g_ring3_skip2(%rip), %rax
+	mov %rax, 8(%rsp)
+	pop %rax
+	iretq
+
+/* CPL-3 half of an exception: skip the 2-byte instruction and return without ring 0. */
+	.globl g_ring3_skip2
+g_ring3_skip2:
+	add $2, %r14
+	jmp *%r14
+
+/* rdi iterations of: store rdx into the PTE at rsi, then int3 (a ring-0 invlpg of rcx). */
+	.globl g_pte_flush_loop
+g_pte_flush_loop:
+	tsc_now
+	mov %rax, %r12
+	mov %rsi, %r8
+	mov %rcx, %rsi
+1:	mov %rdx, (%r8)
+	int3
+	dec %rdi
+	jnz 1b
+	tsc_exit
+
+/* rdi iterations of the Xen PV hypercall sequence with rax = rsi (Linux's xen_hypercall_pv). */
+	.globl g_xen_hcall_loop
+g_xen_hcall_loop:
+	tsc_now
+	mov %rax, %r12
+1:	mov %rsi, %rax
+	push %rcx
+	push %r11
+	syscall
+	pop %r11
+	pop %rcx
+	dec %rdi
+	jnz 1b
+	tsc_exit
+
+/* wrmsr(ecx = rsi, value = rdx) then report; a #GP lands in the gate's handler instead. */
+	.globl g_wrmsr
+g_wrmsr:
+	mov %esi, %ecx
+	mov %edx, %eax
+	shr $32, %rdx
+	wrmsr
+	out %al, $EXIT_PORT
+
+/* rdi iretqs at CPL 3 to CPL 3 (same-privilege return, as Xen PV's iret to kernel mode would be). */
+	.globl g_iret3_loop
+g_iret3_loop:
+	tsc_now
+	mov %rax, %r12
+	mov %ss, %r8d
+	mov %cs, %r9d
+1:	mov %rsp, %rax
+	push %r8
+	push %rax
+	pushfq
+	push %r9
+	lea 2f(%rip), %rax
+	push %rax
+	iretq
+2:	dec %rdi
+	jnz 1b
+	tsc_exit
+
+/* rdi cpuids (leaf 0). */
+	.globl g_cpuid_loop
+g_cpuid_loop:
+	tsc_now
+	mov %rax, %r12
+1:	xor %eax, %eax
+	xor %ecx, %ecx
+	cpuid
+	dec %rdi
+	jnz 1b
+	tsc_exit
+
+	.p2align 4
+guest_blob_end:
+	.section .note.GNU-stack, "", @progbits
