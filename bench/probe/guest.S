@@ -222,6 +222,60 @@ g_cpuid_loop:
 	jnz 1b
 	tsc_exit
 
+/* #PF stub that counts faults in r15 and skips the 2-byte load. */
+	.globl g_r0_pf_count
+g_r0_pf_count:
+	inc %r15
+	add $8, %rsp
+	addq $2, (%rsp)
+	iretq
+
+/* One 8-byte load from rsi (a fault lands in the gate's handler). */
+	.globl g_load
+g_load:
+	mov (%rsi), %rax
+	out %al, $EXIT_PORT
+
+/*
+ * Not-present -> present without a flush: touch rsi (faults), store rdx into
+ * the PTE at rcx, touch rsi again; r15 counts the faults (1 = seen at once).
+ */
+	.globl g_np_to_p
+g_np_to_p:
+	xor %r15d, %r15d
+	mov (%rsi), %al
+	mov %rdx, (%rcx)
+	mov (%rsi), %al
+	out %al, $EXIT_PORT
+
+/*
+ * Present -> other frame: load rsi (r8), store rdx into the PTE at rcx, load
+ * again without a flush (r9), int3 (a ring-0 invlpg of rsi), load again (r10).
+ */
+	.globl g_p_to_p
+g_p_to_p:
+	mov (%rsi), %r8
+	mov %rdx, (%rcx)
+	mov (%rsi), %r9
+	int3
+	mov (%rsi), %r10
+	out %al, $EXIT_PORT
+
+/* wrgsbase/wrfsbase at CPL 3 (needs CR4.FSGSBASE); rax = rdgsbase, rbx = rdfsbase. */
+	.globl g_fsgsbase
+g_fsgsbase:
+	wrgsbase %rsi
+	wrfsbase %rdx
+	rdgsbase %rax
+	rdfsbase %rbx
+	out %al, $EXIT_PORT
+
+/* rdpid at CPL 3: which vCPU am I, with no memory and no trap. */
+	.globl g_rdpid
+g_rdpid:
+	rdpid %rax
+	out %al, $EXIT_PORT
+
 	.p2align 4
 guest_blob_end:
 	.section .note.GNU-stack, "", @progbits

@@ -8,7 +8,8 @@ extern const uint8_t g_loop[], g_syscall_loop[], g_report[],
 	g_event_skip2[], g_ud_loop[], g_pf_loop[], g_pte_store_loop[],
 	g_out_loop[], g_sysret3[], g_int3_loop[], g_r0_iret[], g_r0_cr3[], g_r0_invlpg[], g_r0_skip2[],
 	g_r0_pf_skip2[], g_r0_to_ring3[], g_ring3_skip2[], g_pte_flush_loop[], g_xen_hcall_loop[],
-	g_wrmsr[], g_iret3_loop[], g_cpuid_loop[];
+	g_wrmsr[], g_iret3_loop[], g_cpuid_loop[],
+	g_r0_pf_count[], g_load[], g_np_to_p[], g_p_to_p[], g_fsgsbase[], g_rdpid[];
 
 #define MSR_STAR 0xc0000081u
 #define MSR_LSTAR 0xc0000082u

@@ -1,0 +1,141 @@
+/* Checks the TLB, permission and CPL-3 instruction semantics a Xen PV design on kvm_pvm relies on. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "guest.h"
+#include "probe_vm.h"
+
+#define DATA2_GPA (DATA_GPA + 0x1000)
+#define PTE_OF(va) (PG_PT + ((va) >> 12) * 8)
+
+static void put64(struct pvm_vm *p, uint64_t gpa, uint64_t v)
+{
+	memcpy(p->mem + gpa, &v, 8);
+}
+
+static void set_rcx(struct pvm_vm *p, uint64_t rcx)
+{
+	struct kvm_regs r;
+
+	if (probe__regs(p, &r) == 0) {
+		r.rcx = rcx;
+		ioctl(p->vcpu, KVM_SET_REGS, &r);
+	}
+}
+
+static int set_cr4_bits(struct pvm_vm *p, uint64_t bits)
+{
+	struct kvm_sregs s;
+
+	if (probe__sregs(p, &s) < 0)
+		return -1;
+	s.cr4 |= bits;
+	return ioctl(p->vcpu, KVM_SET_SREGS, &s);
+}
+
+static void user_bit(void)
+{
+	struct pvm_vm p;
+	struct probe_timed t;
+	struct kvm_sregs s;
+
+	if (probe__fresh(&p, 3))
+		return;
+	put64(&p, PTE_OF(DATA_GPA), DATA_GPA | 3);   /* present, writable, supervisor-only */
+	probe__set_gate(&p, 14, probe__gva(g_report), 0);
+	t = probe__timed(&p, g_load, CODE_GPA, 3, 1, DATA_GPA, 0);
+	probe__sregs(&p, &s);
+	if (t.r.rip == probe__gva(g_report) + 2)
+		printf("  load of a U=0 page at CPL 3: #PF (cr2 %#llx): the guest's U bit is enforced\n",
+		       (unsigned long long)s.cr2);
+	else
+		printf("  load of a U=0 page at CPL 3: no fault (rip %#llx)\n", (unsigned long long)t.r.rip);
+	probe__vm_destroy(&p);
+}
+
+static void not_present_to_present(void)
+{
+	struct pvm_vm p;
+	struct probe_timed t;
+
+	if (probe__fresh(&p, 3))
+		return;
+	probe__set_gate(&p, 14, probe__gva(g_r0_pf_count), 3);
+	set_rcx(&p, PTE_OF(HOLE_GPA));
+	t = probe__timed(&p, g_np_to_p, CODE_GPA, 3, 1, HOLE_GPA, HOLE_GPA | 7);
+	printf("  PTE not-present -> present by a guest store, no flush: %llu fault(s) "
+	       "(1 = visible at once, 2 = stale)\n", (unsigned long long)t.r.r15);
+	probe__vm_destroy(&p);
+}
+
+static void present_to_other(void)
+{
+	struct pvm_vm p;
+	struct probe_timed t;
+
+	if (probe__fresh(&p, 3))
+		return;
+	put64(&p, DATA_GPA, 0x1111);
+	put64(&p, DATA2_GPA, 0x2222);
+	probe__set_gate(&p, 3, probe__gva(g_r0_invlpg), 3);
+	set_rcx(&p, PTE_OF(DATA_GPA));
+	t = probe__timed(&p, g_p_to_p, CODE_GPA, 3, 1, DATA_GPA, DATA2_GPA | 7);
+	printf("  PTE present -> other frame by a guest store: before %#llx, after the store "
+	       "%#llx (%s), after invlpg %#llx\n", (unsigned long long)t.r.r8,
+	       (unsigned long long)t.r.r9, t.r.r9 == 0x1111 ? "stale" : "already new",
+	       (unsigned long long)t.r.r10);
+	probe__vm_destroy(&p);
+}
+
+static void fsgsbase(void)
+{
+	struct pvm_vm p;
+	struct probe_timed t;
+
+	if (probe__fresh(&p, 3))
+		return;
+	if (set_cr4_bits(&p, 1ull << 16) < 0)
+		printf("  CR4.FSGSBASE: refused by KVM_SET_SREGS\n");
+	probe__set_gate(&p, 6, probe__gva(g_report), 0);
+	t = probe__timed(&p, g_fsgsbase, CODE_GPA, 3, 1, 0x123000, 0x456000);
+	if (t.r.rip == probe__gva(g_report) + 2)
+		printf("  wrgsbase at CPL 3: #UD\n");
+	else
+		printf("  wrgsbase/wrfsbase at CPL 3: gs base %#llx, fs base %#llx (native, no trap)\n",
+		       (unsigned long long)t.r.rax, (unsigned long long)t.r.rbx);
+	probe__vm_destroy(&p);
+}
+
+static void rdpid(void)
+{
+	struct pvm_vm p;
+	struct probe_timed t;
+
+	if (probe__fresh(&p, 3))
+		return;
+	if (probe__set_msr(&p, MSR_TSC_AUX, 5) < 0)
+		printf("  MSR_TSC_AUX: refused\n");
+	probe__set_gate(&p, 6, probe__gva(g_report), 0);
+	t = probe__timed(&p, g_rdpid, CODE_GPA, 3, 1, 0, 0);
+	if (t.r.rip == probe__gva(g_report) + 2)
+		printf("  rdpid at CPL 3: #UD\n");
+	else
+		printf("  rdpid at CPL 3 with the guest's TSC_AUX = 5: %llu (%s)\n", (unsigned long long)t.r.rax,
+		       t.r.rax == 5 ? "the guest's value" : "not the guest's value: unusable as a vCPU id");
+	probe__vm_destroy(&p);
+}
+
+int main(void)
+{
+	if (probe__kvm_open() < 0)
+		return 77;
+	printf("semantics at CPL 3:\n");
+	user_bit();
+	not_present_to_present();
+	present_to_other();
+	fsgsbase();
+	rdpid();
+	return 0;
+}
