@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest.h"
 #include "probe_vm.h"
 
 #define PTE_P 0x1ull
@@ -302,4 +303,12 @@ int probe__fresh(struct pvm_vm *p, int cpl)
 	if (rc)
 		fprintf(stderr, "probe: cannot create a VM: %s\n", strerror(-rc));
 	return rc;
+}
+
+bool probe__caught(struct pvm_vm *p, unsigned vec, const void *snippet, int cpl, uint64_t rsi,
+                   uint64_t rdx, struct probe_timed *t)
+{
+	probe__set_gate(p, vec, probe__gva(g_report), 0);
+	*t = probe__timed(p, snippet, CODE_GPA, cpl, 1, rsi, rdx);
+	return t->exit == KVM_EXIT_IO && t->r.rip == probe__gva(g_report) + 2;
 }

@@ -85,5 +85,11 @@ int probe__fresh(struct pvm_vm *p, int cpl);
 struct probe_timed probe__timed(struct pvm_vm *p, const void *snippet, uint64_t rip_base, int cpl,
                                 uint64_t n, uint64_t rsi, uint64_t rdx);
 void probe__print_timed(const char *what, const struct probe_timed *t);
+/*
+ * Runs `snippet` once at `cpl` with rsi, rdx and exception vector `vec` routed
+ * to the reporting stub; true when the exception was taken there.
+ */
+bool probe__caught(struct pvm_vm *p, unsigned vec, const void *snippet, int cpl, uint64_t rsi,
+                   uint64_t rdx, struct probe_timed *t);
 
 #endif

@@ -48,11 +48,10 @@ static void report_guest_wrmsr(void)
 		return;
 	if (ioctl(p.vm, KVM_ENABLE_CAP, &cap) < 0)
 		printf("  KVM_CAP_X86_USER_SPACE_MSR: %s\n", strerror(errno));
-	probe__set_gate(&p, 13, probe__gva(g_report), 0);
-	t = probe__timed(&p, g_wrmsr, CODE_GPA, 0, 1, MSR_PVM_VCPU_STRUCT, PVCS_GPA);
+	bool gp = probe__caught(&p, 13, g_wrmsr, 0, MSR_PVM_VCPU_STRUCT, PVCS_GPA, &t);
 	if (t.exit == KVM_EXIT_X86_WRMSR)
 		printf("  guest wrmsr MSR_PVM_VCPU_STRUCT at CPL 0: KVM_EXIT_X86_WRMSR (an MSR this KVM does not know)\n");
-	else if (t.exit == KVM_EXIT_IO && t.r.rip == probe__gva(g_report) + 2)
+	else if (gp)
 		printf("  guest wrmsr MSR_PVM_VCPU_STRUCT at CPL 0: #GP\n");
 	else
 		printf("  guest wrmsr MSR_PVM_VCPU_STRUCT at CPL 0: exit %d (%s) rip %#llx: accepted\n", t.exit,

@@ -21,6 +21,12 @@
 #define KX_MODE       kx_blob + S1_KX_MODE_OFF(%rip)
 #define KX_DATA(off)  kx_blob + S1_KX_DATA_OFF + (off)(%rip)
 
+/* Copies one quadword into kxen's data page through %rax. */
+.macro stash from, field
+	mov \from, %rax
+	mov %rax, KX_DATA(\field)
+.endm
+
 	.section .rodata
 	.globl kx_blob, kx_blob_end, k_blob, k_blob_end, u_blob, u_blob_end
 
@@ -197,18 +203,12 @@ kx_iret:
 	mov 16(%rsp), %rcx
 	add $32, %rsp
 	iretq
-1:	mov 32(%rsp), %rax
-	mov %rax, KX_DATA(D_TRIP)
-	mov 48(%rsp), %rax
-	mov %rax, KX_DATA(D_TRFL)
-	mov 56(%rsp), %rax
-	mov %rax, KX_DATA(D_TRSP)
-	mov 0(%rsp), %rax
-	mov %rax, KX_DATA(D_TRAX)
-	mov 8(%rsp), %rax
-	mov %rax, KX_DATA(D_TR11)
-	mov 16(%rsp), %rax
-	mov %rax, KX_DATA(D_TRCX)
+1:	stash 32(%rsp), D_TRIP
+	stash 48(%rsp), D_TRFL
+	stash 56(%rsp), D_TRSP
+	stash 0(%rsp), D_TRAX
+	stash 8(%rsp), D_TR11
+	stash 16(%rsp), D_TRCX
 	int3
 kx_site_to_user:
 	out %al, $S1_FATAL_PORT
@@ -352,14 +352,10 @@ kx_r0_pf:
 	movq $0x33, KX_DATA(D_ECS)
 	jmp 2f
 1:	movq $0x30, KX_DATA(D_ECS)       /* kernel frames carry cs & ~3, as Xen's */
-2:	mov %cr2, %rax
-	mov %rax, KX_DATA(D_CR2)
-	mov 8(%rsp), %rax
-	mov %rax, KX_DATA(D_ERR)
-	mov 16(%rsp), %rax
-	mov %rax, KX_DATA(D_ERIP)
-	mov 32(%rsp), %rax
-	mov %rax, KX_DATA(D_EFL)
+2:	stash %cr2, D_CR2
+	stash 8(%rsp), D_ERR
+	stash 16(%rsp), D_ERIP
+	stash 32(%rsp), D_EFL
 	lea kx_exception_k(%rip), %rax
 	mov %rax, 16(%rsp)
 	pop %rax

@@ -1,5 +1,6 @@
 /* Checks the TLB, permission and CPL-3 instruction semantics a Xen PV design on kvm_pvm relies on. */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -44,10 +45,9 @@ static void user_bit(void)
 	if (probe__fresh(&p, 3))
 		return;
 	put64(&p, PTE_OF(DATA_GPA), DATA_GPA | 3);   /* present, writable, supervisor-only */
-	probe__set_gate(&p, 14, probe__gva(g_report), 0);
-	t = probe__timed(&p, g_load, CODE_GPA, 3, 1, DATA_GPA, 0);
+	bool fault = probe__caught(&p, 14, g_load, 3, DATA_GPA, 0, &t);
 	probe__sregs(&p, &s);
-	if (t.r.rip == probe__gva(g_report) + 2)
+	if (fault)
 		printf("  load of a U=0 page at CPL 3: #PF (cr2 %#llx): the guest's U bit is enforced\n",
 		       (unsigned long long)s.cr2);
 	else
@@ -98,9 +98,7 @@ static void fsgsbase(void)
 		return;
 	if (set_cr4_bits(&p, 1ull << 16) < 0)
 		printf("  CR4.FSGSBASE: refused by KVM_SET_SREGS\n");
-	probe__set_gate(&p, 6, probe__gva(g_report), 0);
-	t = probe__timed(&p, g_fsgsbase, CODE_GPA, 3, 1, 0x123000, 0x456000);
-	if (t.r.rip == probe__gva(g_report) + 2)
+	if (probe__caught(&p, 6, g_fsgsbase, 3, 0x123000, 0x456000, &t))
 		printf("  wrgsbase at CPL 3: #UD\n");
 	else
 		printf("  wrgsbase/wrfsbase at CPL 3: gs base %#llx, fs base %#llx (native, no trap)\n",
@@ -117,9 +115,7 @@ static void rdpid(void)
 		return;
 	if (probe__set_msr(&p, MSR_TSC_AUX, 5) < 0)
 		printf("  MSR_TSC_AUX: refused\n");
-	probe__set_gate(&p, 6, probe__gva(g_report), 0);
-	t = probe__timed(&p, g_rdpid, CODE_GPA, 3, 1, 0, 0);
-	if (t.r.rip == probe__gva(g_report) + 2)
+	if (probe__caught(&p, 6, g_rdpid, 3, 0, 0, &t))
 		printf("  rdpid at CPL 3: #UD\n");
 	else
 		printf("  rdpid at CPL 3 with the guest's TSC_AUX = 5: %llu (%s)\n", (unsigned long long)t.r.rax,
