@@ -158,6 +158,15 @@ void probe__set_gate(struct pvm_vm *p, unsigned vec, uint64_t handler, int dpl)
 	put64(p->mem, IDT_GPA + vec * 16 + 8, handler >> 32);
 }
 
+int probe__set_cpuid(struct pvm_vm *p)
+{
+	struct { struct kvm_cpuid2 h; struct kvm_cpuid_entry2 e[256]; } c = { .h.nent = 256 };
+
+	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &c) < 0 || ioctl(p->vcpu, KVM_SET_CPUID2, &c) < 0)
+		return -errno;
+	return 0;
+}
+
 int probe__set_msr(struct pvm_vm *p, uint32_t index, uint64_t value)
 {
 	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {

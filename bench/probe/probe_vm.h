@@ -50,6 +50,8 @@ void probe__vm_destroy(struct pvm_vm *p);
 int probe__set_mode(struct pvm_vm *p, int cpl);
 /* Points IDT vector `vec` at guest address `handler` (gate DPL `dpl`). */
 void probe__set_gate(struct pvm_vm *p, unsigned vec, uint64_t handler, int dpl);
+/* Gives the vCPU KVM_GET_SUPPORTED_CPUID as its CPUID; returns -errno. */
+int probe__set_cpuid(struct pvm_vm *p);
 /* Writes one MSR the way a VMM does (host-initiated); returns -errno. */
 int probe__set_msr(struct pvm_vm *p, uint32_t index, uint64_t value);
 int probe__get_msr(struct pvm_vm *p, uint32_t index, uint64_t *value);

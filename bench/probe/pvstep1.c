@@ -25,7 +25,7 @@ _Static_assert(sizeof(struct trap_info) == 16, "trap_info size");
 #define HC_sched_op 29
 
 extern const uint8_t kx_blob[], kx_blob_end[], k_blob[], k_blob_end[], u_blob[], u_blob_end[];
-extern const uint8_t kx_lstar[], kx_r0_int3[], kx_r0_pf[], k_start[];
+extern const uint8_t kx_lstar[], kx_r0_int3[], kx_r0_ud[], kx_r0_gp[], kx_r0_pf[], k_start[];
 
 static uint8_t *mem;
 
@@ -83,6 +83,12 @@ static void build_tables(void)
 	put64(S1_AL_PD, 0 | P | W | U | PS);
 	put64(S1_AL_PD + 8, (2ull << 20) | P | W | U | PS);
 
+	/* Slot 510 as Linux writes its own kernel entries: no U bit anywhere on the walk. */
+	put64(S1_KL4 + 510 * 8, S1_K_L3 | P | W);
+	put64(S1_K_L3, S1_K_L2 | P | W);
+	put64(S1_K_L2, S1_K_L1 | P | W);
+	put64(S1_K_PAGE, 0x77);
+
 	put64(S1_UPDPT, S1_UPD | P | W | U);
 	put64(S1_UPD + 2 * 8, S1_UPT | P | W | U);
 	put64(S1_UPT + 0 * 8, S1_U_TEXT | P | U);
@@ -109,6 +115,8 @@ static void build_kxen(void)
 	mem[S1_KX_TSS + 0x66] = 0x68;            /* I/O bitmap follows: all ports allowed in this probe */
 	mem[S1_KX_TSS + 0x68 + 8192] = 0xff;
 	set_gate(S1_KX_IDT, 3, S1_KX_BASE + (uint64_t)(kx_r0_int3 - kx_blob), 3);
+	set_gate(S1_KX_IDT, 6, S1_KX_BASE + (uint64_t)(kx_r0_ud - kx_blob), 0);
+	set_gate(S1_KX_IDT, 13, S1_KX_BASE + (uint64_t)(kx_r0_gp - kx_blob), 0);
 	set_gate(S1_KX_IDT, 14, S1_KX_BASE + (uint64_t)(kx_r0_pf - kx_blob), 0);
 	put64(S1_KX_INFO + I_KCR3, S1_KL4);
 	put64(S1_KX_INFO + I_UCR3, S1_UL4);
@@ -131,7 +139,7 @@ static int enter_kernel(struct pvm_vm *p)
 	if (probe__sregs(p, &s) < 0)
 		return -errno;
 	s.cr0 = 0x80000033;   /* PG NE ET MP PE, and WP off: ring 0 writes kxen's read-only pages */
-	s.cr4 = 0x620;
+	s.cr4 = 0x10620;      /* PAE OSFXSR OSXMMEXCPT FSGSBASE (kxen's GS/FS switching at CPL 3) */
 	s.cr3 = S1_KL4;
 	s.efer = 0xd01;
 	s.cs = seg(SEL_UCS, true);
@@ -143,7 +151,8 @@ static int enter_kernel(struct pvm_vm *p)
 	s.ldt = (struct kvm_segment){ .unusable = 1 };
 	if (ioctl(p->vcpu, KVM_SET_SREGS, &s) < 0)
 		return -errno;
-	if (probe__set_msr(p, MSR_STAR, STAR_VALUE) < 0 ||
+	if (probe__set_cpuid(p) < 0 ||
+	    probe__set_msr(p, MSR_STAR, STAR_VALUE) < 0 ||
 	    probe__set_msr(p, MSR_LSTAR, S1_KX_BASE + (uint64_t)(kx_lstar - kx_blob)) < 0 ||
 	    probe__set_msr(p, MSR_SFMASK, 0) < 0)
 		return -EIO;
@@ -178,6 +187,14 @@ static int forwarded(struct pvm_vm *p, unsigned *nfwd)
 		break;
 	}
 	return ioctl(p->vcpu, KVM_SET_REGS, &r) < 0 ? -1 : 0;
+}
+
+static uint32_t host_vendor_ebx(void)
+{
+	uint32_t a = 0, b, c = 0, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	return b;
 }
 
 static double per(const struct pvm_vm *p, uint64_t off, unsigned n)
@@ -231,13 +248,24 @@ int main(void)
 	printf("  process system call round trip (entry + iret)      %8.1f us\n", per(&p, R_USYS, S1_N_SYS));
 	printf("  process page fault + mmu_update + iret, then a\n"
 	       "  system call doing update_va_mapping(UVMF_INVLPG)   %8.1f us\n", per(&p, R_UPF, S1_N_PF));
-	printf("  kxen counters: %llu in-guest hypercalls/returns, %llu exceptions bounced\n",
+	printf("  kernel wrmsr MSR_GS_BASE emulated (#GP -> wrgsbase)   %8.1f us\n", per(&p, R_T_WRMSR, S1_N_EMUL));
+	printf("  kernel forced-emulation cpuid (#UD -> cpuid)        %8.1f us\n", per(&p, R_T_CPUID, S1_N_EMUL));
+	printf("  kernel access through entries without U, fixed      %8.1f us (once)\n", per(&p, R_T_UFIX, 1));
+	printf("  kxen counters: %llu in-guest hypercalls/returns, %llu exceptions bounced, %llu emulated, "
+	       "%llu U-bit fixups\n",
 	       (unsigned long long)get64(S1_KX_DATA + D_NINGUEST),
-	       (unsigned long long)get64(S1_KX_DATA + D_NTRAPS));
+	       (unsigned long long)get64(S1_KX_DATA + D_NTRAPS),
+	       (unsigned long long)get64(S1_KX_DATA + D_NEMUL),
+	       (unsigned long long)get64(S1_KX_DATA + D_NUFIX));
 
 	/* What the values carried must be, not only that it ran. */
 	struct { const char *what; uint64_t got, want; } checks[] = {
 		{ "xen_version result", get64(S1_K_RESULTS + R_VER), (4 << 16) | 17 },
+		{ "GS base after the emulated wrmsr", get64(S1_K_RESULTS + R_GS), 0x12345000 },
+		{ "cpuid(0).ebx through forced emulation (the host vendor)", get64(S1_K_RESULTS + R_CPUID) & 0xffffffff, host_vendor_ebx() },
+		{ "data read through entries the kernel wrote without U", get64(S1_K_RESULTS + R_UFIX), 0x77 },
+		{ "U bit now set in the kernel's L4 entry for slot 510", get64(S1_KL4 + 510 * 8) & U, U },
+		{ "emulations (wrmsr, cpuid, U-bit fixup)", get64(S1_KX_DATA + D_NEMUL), 2 * S1_N_EMUL + 1 },
 		{ "set_trap_table result", get64(S1_K_RESULTS + R_TTRC), 0 },
 		{ "process-side mismatches (syscall results, faulted-in data)", get64(S1_K_RESULTS + R_BAD), 0 },
 		{ "page faults taken by the kernel", get64(S1_K_RESULTS + R_PFCOUNT), S1_N_PF + 3 },

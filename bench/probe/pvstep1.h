@@ -19,6 +19,10 @@
 #define S1_KHI_PD     0xe000
 #define S1_AL_PDPT    0x11000  /* slot 259: kxen's read-write alias of guest RAM */
 #define S1_AL_PD      0x12000
+#define S1_K_L3       0x13000  /* slot 510: a kernel area mapped by 4 KiB pages, entries without U */
+#define S1_K_L2       0x14000
+#define S1_K_L1       0x15000
+#define S1_K_PAGE     0x16000
 #define S1_KX_TEXT    0x20000  /* two pages */
 #define S1_KX_IDT     0x22000
 #define S1_KX_GDT     0x23000  /* GDT at +0, TSS at +0x800 */
@@ -41,6 +45,7 @@
 #define S1_KX_BASE    0xffff808000000000   /* L4 slot 257 */
 #define S1_ALIAS      0xffff818000000000   /* L4 slot 259 */
 #define S1_KHI        0xffffffff80000000   /* L4 slot 511, PDPT 510 */
+#define S1_K_LOW      0xffffff0000000000   /* L4 slot 510 */
 #define S1_U_VA       0x400000
 #define S1_U_FAULT_VA 0x402000
 
@@ -77,6 +82,9 @@
 #define D_SHINFO  0x088
 #define D_NINGUEST 0x090
 #define D_NTRAPS  0x098
+#define D_VEC     0x0a0
+#define D_NEMUL   0x0a8
+#define D_NUFIX   0x0b0
 #define D_TRAPS   0x100   /* 32 handler addresses from set_trap_table */
 
 /* The kernel's results page. */
@@ -92,11 +100,18 @@
 #define R_SYSCOUNT 0x48
 #define R_TTRC    0x50
 #define R_ISOL    0x58
+#define R_GS      0x60
+#define R_CPUID   0x68
+#define R_UFIX    0x70
+#define R_T_CPUID 0x78
+#define R_T_WRMSR 0x80
+#define R_T_UFIX  0x88
 
 #define S1_N_HC   1000
 #define S1_N_FWD  50
 #define S1_N_SYS  200
 #define S1_N_PF   100
+#define S1_N_EMUL 100
 
 #define S1_FWD_PORT   0x12   /* kxen's in-guest layer forwards a hypercall to the VMM */
 #define S1_FATAL_PORT 0x13   /* kxen's in-guest layer hit something it cannot handle */

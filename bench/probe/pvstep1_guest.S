@@ -238,11 +238,33 @@ kx_user_syscall_k:
 
 /*
  * An exception, after the ring-0 stub: rsp and every register are the
- * interrupted context's, the L4 is the kernel's. Build Xen's frame
- * {rcx, r11, error, rip, cs, rflags, rsp, ss} on kernel_sp (from a process)
- * or below rsp (from the kernel), cr2 into vcpu_info, enter the trap table.
+ * interrupted context's, the L4 is the kernel's. From the kernel, first what
+ * Xen would do itself: forced-emulation cpuid, wrmsr of the FS/GS bases, and
+ * the U bit Linux's direct PTE writes lack. Anything else is Linux's: build
+ * Xen's frame {rcx, r11, [error], rip, cs, rflags, rsp, ss} on kernel_sp
+ * (from a process) or below rsp (from the kernel), cr2 into vcpu_info, and
+ * enter the trap table.
  */
 kx_exception_k:
+	testb $3, KX_DATA(D_ECS)
+	jnz kx_bounce
+	push %rax                       /* the kernel's stack: Linux keeps no red zone */
+	push %rcx
+	push %rdx
+	push %r8
+	mov KX_DATA(D_VEC), %rax
+	cmp $6, %eax
+	je kx_emul_ud
+	cmp $13, %eax
+	je kx_emul_gp
+	cmp $14, %eax
+	je kx_fix_user_bit
+kx_not_ours:
+	pop %r8
+	pop %rdx
+	pop %rcx
+	pop %rax
+kx_bounce:
 	mov %rsp, KX_DATA(D_SCR)
 	testb $3, KX_DATA(D_ECS)
 	jz 1f
@@ -253,17 +275,118 @@ kx_exception_k:
 	pushq KX_DATA(D_EFL)
 	pushq KX_DATA(D_ECS)
 	pushq KX_DATA(D_ERIP)
+	cmpq $6, KX_DATA(D_VEC)
+	je 2f                           /* #UD has no error code */
 	pushq KX_DATA(D_ERR)
-	push %r11
+2:	push %r11
 	push %rcx
 	incq KX_DATA(D_NTRAPS)
 	mov KX_DATA(D_SHINFO), %r11
 	mov KX_DATA(D_CR2), %rcx
 	mov %rcx, 16(%r11)              /* vcpu_info[0].arch.cr2 */
-	mov KX_DATA(D_TRAPS + 14 * 8), %r11
+	mov KX_DATA(D_VEC), %rcx
+	lea KX_DATA(D_TRAPS), %r11
+	mov (%r11,%rcx,8), %r11
 	test %r11, %r11
 	jz kx_fatal
 	jmp *%r11
+
+/* Back to the interrupted kernel at D_ERIP, scratch registers restored: a CPL-3 iretq. */
+kx_resume:
+	pop %r8
+	pop %rdx
+	pop %rcx
+	pop %rax
+	mov %rsp, KX_DATA(D_SCR)
+	pushq $0x2b
+	pushq KX_DATA(D_SCR)
+	pushq KX_DATA(D_EFL)
+	pushq $0x33
+	pushq KX_DATA(D_ERIP)
+	incq KX_DATA(D_NEMUL)
+	iretq
+
+/* Xen's forced emulation prefix: ud2; .ascii "xen"; cpuid. */
+kx_emul_ud:
+	mov KX_DATA(D_ERIP), %rdx
+	cmpl $0x65780b0f, (%rdx)
+	jne kx_not_ours
+	cmpw $0x0f6e, 4(%rdx)
+	jne kx_not_ours
+	cmpb $0xa2, 6(%rdx)
+	jne kx_not_ours
+	mov 24(%rsp), %rax              /* the kernel's rax and rcx: leaf, subleaf */
+	mov 16(%rsp), %rcx
+	cpuid                           /* production answers from a table kxen-hv fills */
+	mov %rax, 24(%rsp)
+	mov %rcx, 16(%rsp)
+	mov %rdx, 8(%rsp)
+	addq $7, KX_DATA(D_ERIP)
+	jmp kx_resume
+
+/* wrmsr of MSR_FS_BASE / MSR_GS_BASE (startup_xen's first instruction does one). */
+kx_emul_gp:
+	mov KX_DATA(D_ERIP), %rdx
+	cmpw $0x300f, (%rdx)
+	jne kx_not_ours
+	mov 8(%rsp), %rdx               /* edx:eax = the value */
+	shl $32, %rdx
+	mov 24(%rsp), %rax
+	mov %eax, %eax
+	or %rdx, %rax
+	mov 16(%rsp), %rcx
+	cmp $0xc0000101, %ecx
+	je 1f
+	cmp $0xc0000100, %ecx
+	jne kx_not_ours
+	wrfsbase %rax
+	jmp 2f
+1:	wrgsbase %rax
+2:	addq $2, KX_DATA(D_ERIP)
+	jmp kx_resume
+
+/*
+ * A kernel access stopped by U=0 somewhere on the walk (Linux wrote the
+ * entry itself, without the U bit Xen would have added): set U on every
+ * level, flush the address, retry. Only protection faults (P=1) qualify.
+ */
+kx_fix_user_bit:
+	testb $1, KX_DATA(D_ERR)
+	jz kx_not_ours
+	movabs $S1_ALIAS, %r8
+	mov KX_INFO(I_KCR3), %rdx
+	xor %eax, %eax
+	push %rax                       /* entries changed */
+	mov $39, %ecx
+1:	mov KX_DATA(D_CR2), %rax
+	shr %cl, %rax
+	and $511, %eax
+	add %r8, %rdx
+	lea (%rdx,%rax,8), %rdx         /* the entry at this level */
+	mov (%rdx), %rax
+	test $1, %rax
+	jz 3f
+	test $4, %rax
+	jnz 2f
+	or $4, %rax
+	mov %rax, (%rdx)
+	incq (%rsp)
+2:	cmp $12, %ecx
+	je 3f
+	test $0x80, %rax
+	jnz 3f
+	movabs $0x000ffffffffff000, %rdx
+	and %rax, %rdx
+	sub $9, %ecx
+	jmp 1b
+3:	pop %rax
+	test %rax, %rax
+	jz kx_not_ours
+	incq KX_DATA(D_NUFIX)
+	stash KX_DATA(D_CR2), D_ARG
+	int3
+kx_site_fix_flush:
+	jmp kx_resume
 
 kx_fatal:
 	out %al, $S1_FATAL_PORT
@@ -300,6 +423,9 @@ kx_r0_int3:
 	push %rcx
 	mov 16(%rsp), %rax
 	lea kx_site_flush(%rip), %rcx
+	cmp %rcx, %rax
+	je 1f
+	lea kx_site_fix_flush(%rip), %rcx
 	cmp %rcx, %rax
 	je 1f
 	lea kx_site_user_entry(%rip), %rcx
@@ -341,9 +467,20 @@ kx_r0_int3:
 	pop %rax
 	iretq
 
-/* #PF: [error, rip, cs, rflags, rsp, ss]. Kernel L4 first if a process faulted. */
-	.globl kx_r0_pf
+/* Exceptions: push the vector (and a 0 error code where the CPU pushes none). */
+	.globl kx_r0_ud, kx_r0_gp, kx_r0_pf
+kx_r0_ud:
+	pushq $0
+	pushq $6
+	jmp kx_r0_exc
+kx_r0_gp:
+	pushq $13
+	jmp kx_r0_exc
 kx_r0_pf:
+	pushq $14
+
+/* [vector, error, rip, cs, rflags, rsp, ss]: kernel L4 first if a process faulted. */
+kx_r0_exc:
 	push %rax
 	cmpb $0, KX_MODE
 	jne 1f
@@ -353,13 +490,14 @@ kx_r0_pf:
 	jmp 2f
 1:	movq $0x30, KX_DATA(D_ECS)       /* kernel frames carry cs & ~3, as Xen's */
 2:	stash %cr2, D_CR2
-	stash 8(%rsp), D_ERR
-	stash 16(%rsp), D_ERIP
-	stash 32(%rsp), D_EFL
+	stash 8(%rsp), D_VEC
+	stash 16(%rsp), D_ERR
+	stash 24(%rsp), D_ERIP
+	stash 40(%rsp), D_EFL
 	lea kx_exception_k(%rip), %rax
-	mov %rax, 16(%rsp)
+	mov %rax, 24(%rsp)
 	pop %rax
-	add $8, %rsp
+	add $16, %rsp
 	iretq
 
 	.p2align 4
@@ -445,6 +583,52 @@ k_start:
 	mov %rax, 8(%rdi)
 	hypercall HC_set_trap_table
 	mov %rax, R_TTRC(%rbx)
+
+	/* startup_xen's first instruction: wrmsr MSR_GS_BASE; kxen emulates it with wrgsbase. */
+	tsc_now
+	mov %rax, %r12
+	mov $S1_N_EMUL, %r13
+1:	mov $0xc0000101, %ecx
+	mov $0x12345000, %eax
+	cdq
+	wrmsr
+	dec %r13
+	jnz 1b
+	tsc_now
+	sub %r12, %rax
+	mov %rax, R_T_WRMSR(%rbx)
+	rdgsbase %rax
+	mov %rax, R_GS(%rbx)
+
+	/* Xen's forced-emulation cpuid (leaf 0: the vendor in ebx, edx, ecx). */
+	tsc_now
+	mov %rax, %r12
+	mov $S1_N_EMUL, %r13
+1:	xor %eax, %eax
+	xor %ecx, %ecx
+	ud2
+	.ascii "xen"
+	cpuid
+	dec %r13
+	jnz 1b
+	mov %rbx, %r14
+	tsc_now
+	sub %r12, %rax
+	movabs $(S1_KHI + S1_K_RESULTS), %rbx
+	mov %rax, R_T_CPUID(%rbx)
+	mov %r14, R_CPUID(%rbx)
+
+	/* A PTE the kernel writes itself, without U, as Linux's early boot does, then used. */
+	movabs $(S1_KHI + S1_K_L1), %rax
+	movq $(S1_K_PAGE | 3), (%rax)
+	tsc_now
+	mov %rax, %r12
+	movabs $S1_K_LOW, %rax
+	mov (%rax), %r14
+	tsc_now
+	sub %r12, %rax
+	mov %rax, R_T_UFIX(%rbx)
+	mov %r14, R_UFIX(%rbx)
 
 	/* Start the process: an iret frame to user mode, through the iret hypercall. */
 	pushq $0x2b
