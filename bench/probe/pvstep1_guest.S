@@ -416,24 +416,23 @@ kx_table:
 
 /* ---- ring 0: as few instructions as possible, they are emulated here ---- */
 
-/* int3 (gate DPL 3): kxen's three requests, recognised by where the int3 was. */
+/* Jumps to `target` when the int3 being handled (its return rip in rax) sits at `site`. */
+.macro int3_from site, target
+	lea \site(%rip), %rcx
+	cmp %rcx, %rax
+	je \target
+.endm
+
+/* int3 (gate DPL 3): kxen's requests, recognised by where the int3 was. */
 	.globl kx_r0_int3
 kx_r0_int3:
 	push %rax
 	push %rcx
 	mov 16(%rsp), %rax
-	lea kx_site_flush(%rip), %rcx
-	cmp %rcx, %rax
-	je 1f
-	lea kx_site_fix_flush(%rip), %rcx
-	cmp %rcx, %rax
-	je 1f
-	lea kx_site_user_entry(%rip), %rcx
-	cmp %rcx, %rax
-	je 2f
-	lea kx_site_to_user(%rip), %rcx
-	cmp %rcx, %rax
-	je 3f
+	int3_from kx_site_flush, 1f
+	int3_from kx_site_fix_flush, 1f
+	int3_from kx_site_user_entry, 2f
+	int3_from kx_site_to_user, 3f
 	out %al, $S1_FATAL_PORT         /* a guest int3: Linux's #BP bounce, not in this probe */
 1:	mov KX_DATA(D_ARG), %rax
 	invlpg (%rax)
@@ -532,36 +531,40 @@ k_blob:
 	or %rdx, %rax
 .endm
 
+/* A timed loop of r13 = n iterations; the TSC delta goes to the results page (rbx) at `field`. */
+.macro timed_begin n
+	tsc_now
+	mov %rax, %r12
+	mov $\n, %r13
+.endm
+.macro timed_end field
+	tsc_now
+	sub %r12, %rax
+	mov %rax, \field(%rbx)
+.endm
+
 	.globl k_start
 k_start:
 	movabs $(S1_KHI + S1_K_RESULTS), %rbx
 
 	/* In-guest hypercalls: xen_version(XENVER_version) in a loop. */
-	tsc_now
-	mov %rax, %r12
-	mov $S1_N_HC, %r13
+	timed_begin S1_N_HC
 1:	xor %edi, %edi
 	xor %esi, %esi
 	hypercall HC_xen_version
 	dec %r13
 	jnz 1b
 	mov %rax, R_VER(%rbx)
-	tsc_now
-	sub %r12, %rax
-	mov %rax, R_HC(%rbx)
+	timed_end R_HC
 
 	/* Forwarded hypercalls: sched_op(SCHEDOP_yield) reaches the VMM. */
-	tsc_now
-	mov %rax, %r12
-	mov $S1_N_FWD, %r13
+	timed_begin S1_N_FWD
 1:	xor %edi, %edi
 	xor %esi, %esi
 	hypercall HC_sched_op
 	dec %r13
 	jnz 1b
-	tsc_now
-	sub %r12, %rax
-	mov %rax, R_FWD(%rbx)
+	timed_end R_FWD
 
 	/* console_io(CONSOLEIO_write, len, buf) */
 	xor %edi, %edi
@@ -585,25 +588,19 @@ k_start:
 	mov %rax, R_TTRC(%rbx)
 
 	/* startup_xen's first instruction: wrmsr MSR_GS_BASE; kxen emulates it with wrgsbase. */
-	tsc_now
-	mov %rax, %r12
-	mov $S1_N_EMUL, %r13
+	timed_begin S1_N_EMUL
 1:	mov $0xc0000101, %ecx
 	mov $0x12345000, %eax
 	cdq
 	wrmsr
 	dec %r13
 	jnz 1b
-	tsc_now
-	sub %r12, %rax
-	mov %rax, R_T_WRMSR(%rbx)
+	timed_end R_T_WRMSR
 	rdgsbase %rax
 	mov %rax, R_GS(%rbx)
 
 	/* Xen's forced-emulation cpuid (leaf 0: the vendor in ebx, edx, ecx). */
-	tsc_now
-	mov %rax, %r12
-	mov $S1_N_EMUL, %r13
+	timed_begin S1_N_EMUL
 1:	xor %eax, %eax
 	xor %ecx, %ecx
 	ud2
@@ -611,23 +608,18 @@ k_start:
 	cpuid
 	dec %r13
 	jnz 1b
-	mov %rbx, %r14
-	tsc_now
-	sub %r12, %rax
+	mov %rbx, %r14                  /* the emulated cpuid wrote rbx too */
 	movabs $(S1_KHI + S1_K_RESULTS), %rbx
-	mov %rax, R_T_CPUID(%rbx)
+	timed_end R_T_CPUID
 	mov %r14, R_CPUID(%rbx)
 
 	/* A PTE the kernel writes itself, without U, as Linux's early boot does, then used. */
 	movabs $(S1_KHI + S1_K_L1), %rax
 	movq $(S1_K_PAGE | 3), (%rax)
-	tsc_now
-	mov %rax, %r12
+	timed_begin 1
 	movabs $S1_K_LOW, %rax
 	mov (%rax), %r14
-	tsc_now
-	sub %r12, %rax
-	mov %rax, R_T_UFIX(%rbx)
+	timed_end R_T_UFIX
 	mov %r14, R_UFIX(%rbx)
 
 	/* Start the process: an iret frame to user mode, through the iret hypercall. */
