@@ -22,6 +22,7 @@ _Static_assert(sizeof(struct trap_info) == 16, "trap_info size");
 #define PS 0x80ull
 
 #define HC_console_io 18
+#define HC_callback_op 30
 #define HC_sched_op 29
 
 extern const uint8_t kx_blob[], kx_blob_end[], k_blob[], k_blob_end[], u_blob[], u_blob_end[];
@@ -163,6 +164,8 @@ static int enter_kernel(struct pvm_vm *p)
 	return ioctl(p->vcpu, KVM_SET_REGS, &r) < 0 ? -errno : 0;
 }
 
+static uint64_t event_cb;
+
 /* The VMM's half: the hypercalls kxen's layer forwards. Returns 1 at shutdown, -1 on failure. */
 static int forwarded(struct pvm_vm *p, unsigned *nfwd)
 {
@@ -181,6 +184,14 @@ static int forwarded(struct pvm_vm *p, unsigned *nfwd)
 		if (r.rdi == 2)
 			return 1;
 		r.rax = 0;
+		break;
+	case HC_callback_op:        /* CALLBACKOP_register of CALLBACKTYPE_event */
+		r.rax = (uint64_t)-EINVAL;
+		if (r.rdi == 0 && r.rsi >= S1_KHI && r.rsi - S1_KHI + 16 <= MEM_SIZE &&
+		    mem[r.rsi - S1_KHI] == 0) {
+			event_cb = get64(r.rsi - S1_KHI + 8);
+			r.rax = 0;
+		}
 		break;
 	default:
 		r.rax = (uint64_t)-ENOSYS;
@@ -221,17 +232,39 @@ int main(void)
 		fprintf(stderr, "pvstep1: cannot set up the vCPU: %s\n", strerror(-rc));
 		return 1;
 	}
+	struct pvstep1_events ev = { 0 };
+	unsigned kicks = 0;
+	bool kicking = false;
 	double t0 = probe__now_ns();
 	for (;;) {
-		rc = probe__resume(&p);
+		if (ioctl(p.vcpu, KVM_RUN, 0) < 0) {
+			if (errno != EINTR && errno != EAGAIN) {
+				rc = -errno;
+				goto stopped;
+			}
+			kicks++;
+			if ((rc = pvstep1__deliver(&p, event_cb, &ev)) < 0)
+				goto stopped;
+			continue;
+		}
+		rc = (int)p.run->exit_reason;
 		nexits++;
 		if (rc == KVM_EXIT_IO && p.run->io.port == S1_FWD_PORT) {
 			int f = forwarded(&p, &nfwd);
+			/* Events start once the kernel has an event callback (after the timed hypercalls). */
+			if (f == 0 && event_cb && !kicking) {
+				if ((rc = pvstep1__kick_start()) < 0)
+					goto stopped;
+				kicking = true;
+			}
 			if (f == 0)
 				continue;
 			if (f > 0)
 				break;
 		}
+stopped:
+		if (kicking)
+			pvstep1__kick_stop();
 		probe__regs(&p, &r);
 		fprintf(stderr, "pvstep1: stopped: exit %d (%s) port %#x at rip %#llx rsp %#llx rax %#llx\n",
 		        rc, rc >= 0 ? probe__exit_name(rc) : strerror(-rc),
@@ -240,6 +273,8 @@ int main(void)
 		return 1;
 	}
 	double wall = (probe__now_ns() - t0) / 1e6;
+	if (kicking)
+		pvstep1__kick_stop();
 
 	printf("step 1: kernel and process at CPL 3, two L4s, kxen's layer in slot 257 (%.1f ms, "
 	       "%u exits of which %u forwarded hypercalls)\n", wall, nexits, nfwd);
@@ -248,6 +283,9 @@ int main(void)
 	printf("  process system call round trip (entry + iret)      %8.1f us\n", per(&p, R_USYS, S1_N_SYS));
 	printf("  process page fault + mmu_update + iret, then a\n"
 	       "  system call doing update_va_mapping(UVMF_INVLPG)   %8.1f us\n", per(&p, R_UPF, S1_N_PF));
+	printf("  events: %u kicks; upcalls delivered to a process %u, to the kernel %u; "
+	       "deferred in kxen's layer %u, masked %u\n", kicks, ev.to_user, ev.to_kernel,
+	       ev.in_kxen, ev.masked);
 	printf("  kernel wrmsr MSR_GS_BASE emulated (#GP -> wrgsbase)   %8.1f us\n", per(&p, R_T_WRMSR, S1_N_EMUL));
 	printf("  kernel forced-emulation cpuid (#UD -> cpuid)        %8.1f us\n", per(&p, R_T_CPUID, S1_N_EMUL));
 	printf("  kernel access through entries without U, fixed      %8.1f us (once)\n", per(&p, R_T_UFIX, 1));
@@ -273,7 +311,10 @@ int main(void)
 		{ "error code of the last fault (user, read, not present)", get64(S1_K_RESULTS + R_PFERR), 4 },
 		{ "cr2 of the last fault", get64(S1_K_RESULTS + R_PFCR2), S1_U_FAULT_VA },
 		{ "system calls seen by the kernel", get64(S1_K_RESULTS + R_SYSCOUNT), S1_N_SYS + S1_N_PF + 1 },
-		{ "forwarded hypercalls", nfwd, S1_N_FWD + 2 },
+		{ "forwarded hypercalls", nfwd, S1_N_FWD + 3 },
+		{ "events the kernel's callback saw (= delivered)", get64(S1_K_RESULTS + R_EVENTS), ev.to_user + ev.to_kernel },
+		{ "of which interrupted the process (= delivered so)", get64(S1_K_RESULTS + R_EV_USER), ev.to_user },
+		{ "some event interrupted the process", ev.to_user > 0, 1 },
 		{ "fault page left unmapped by update_va_mapping", get64(S1_UPT + 2 * 8), 0 },
 	};
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {

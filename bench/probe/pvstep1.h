@@ -106,14 +106,40 @@
 #define R_T_CPUID 0x78
 #define R_T_WRMSR 0x80
 #define R_T_UFIX  0x88
+#define R_EVENTS  0x90
+#define R_EV_USER 0x98
 
 #define S1_N_HC   1000
 #define S1_N_FWD  50
 #define S1_N_SYS  200
 #define S1_N_PF   100
 #define S1_N_EMUL 100
+#define S1_N_SPIN 50000000   /* a process busy loop for events to land in */
 
 #define S1_FWD_PORT   0x12   /* kxen's in-guest layer forwards a hypercall to the VMM */
 #define S1_FATAL_PORT 0x13   /* kxen's in-guest layer hit something it cannot handle */
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+struct pvm_vm;
+
+/* What the VMM did with the kicks that interrupted KVM_RUN. */
+struct pvstep1_events {
+	unsigned to_user, to_kernel;     /* upcalls delivered, by the mode they interrupted */
+	unsigned in_kxen, masked;        /* deferred: rip inside kxen's layer, or events masked */
+};
+
+/* Starts a thread that interrupts the calling (vCPU) thread's KVM_RUN every 2 ms. */
+int pvstep1__kick_start(void);
+void pvstep1__kick_stop(void);
+/*
+ * At a kick: pushes Xen's event frame and enters the kernel's event callback
+ * `cb`, switching to the kernel's L4 and stack if a process was running, as
+ * kxen-hv's upcall delivery would; never while rip is in kxen's layer.
+ * Returns 1 if delivered, 0 if deferred, -errno on failure.
+ */
+int pvstep1__deliver(struct pvm_vm *p, uint64_t cb, struct pvstep1_events *st);
+#endif
 
 #endif

@@ -193,6 +193,12 @@ kx_site_flush:
  */
 kx_iret:
 	add $16, %rsp
+	mov 48(%rsp), %rax              /* the upcall mask follows the IF being returned to */
+	shr $9, %eax
+	and $1, %eax
+	xor $1, %eax
+	mov KX_DATA(D_SHINFO), %r11
+	mov %al, 1(%r11)
 	testb $3, 40(%rsp)
 	jnz 1f
 	movq $0x33, 40(%rsp)
@@ -581,6 +587,11 @@ k_start:
 	mov %rax, 8(%rsi)
 	xor %edi, %edi
 	hypercall HC_callback_op
+	lea k_cb_event(%rip), %rsi      /* the event callback: kxen forwards it, the VMM needs it */
+	lea k_event_entry(%rip), %rax
+	mov %rax, 8(%rsi)
+	xor %edi, %edi
+	hypercall HC_callback_op
 	lea k_traps(%rip), %rdi
 	lea k_pf_entry(%rip), %rax
 	mov %rax, 8(%rdi)
@@ -697,8 +708,26 @@ k_pf_entry:
 	add $8, %rsp
 	xen_iret
 
+/* Linux's event callback: [rcx, r11, rip, cs, rflags, rsp, ss]; count, clear pending, iret. */
+k_event_entry:
+	pop %rcx
+	pop %r11
+	push %rax
+	movabs $(S1_KHI + S1_K_RESULTS), %rax
+	incq R_EVENTS(%rax)
+	testb $3, 16(%rsp)
+	jz 1f
+	incq R_EV_USER(%rax)
+1:	movabs $(S1_KHI + S1_SHINFO), %rax
+	movb $0, (%rax)                 /* evtchn_upcall_pending */
+	pop %rax
+	xen_iret
+
 	.p2align 3
 k_cb:	.word 2, 0, 0, 0                /* CALLBACKTYPE_syscall */
+	.quad 0
+k_cb_event:
+	.word 0, 0, 0, 0                /* CALLBACKTYPE_event */
 	.quad 0
 k_traps:
 	.byte 14, 0
@@ -755,7 +784,17 @@ u_blob:
 	sub %r12, %rax
 	mov %rax, %r15
 
-	mov $3, %eax
+	/* A busy loop for the VMM's events to interrupt; its sum shows nothing was disturbed. */
+	mov $S1_N_SPIN, %rcx
+	xor %edx, %edx
+1:	add %rcx, %rdx
+	dec %rcx
+	jnz 1b
+	movabs $(S1_N_SPIN * (S1_N_SPIN + 1) / 2), %rax
+	cmp %rax, %rdx
+	je 2f
+	inc %rbx
+2:	mov $3, %eax
 	mov %r14, %rdi
 	mov %r15, %rsi
 	mov %rbx, %rdx
