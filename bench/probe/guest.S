@@ -276,6 +276,55 @@ g_rdpid:
 	rdpid %rax
 	out %al, $EXIT_PORT
 
+/* wrgsbase rsi, then an int3 (into the gate's stub), then rax = rdgsbase. */
+	.globl g_gs_int3
+g_gs_int3:
+	wrgsbase %rsi
+	int3
+	rdgsbase %rax
+	out %al, $EXIT_PORT
+
+/* wrgsbase rsi, then a syscall (LSTAR returns in ring 3), then rax = rdgsbase. */
+	.globl g_gs_syscall
+g_gs_syscall:
+	wrgsbase %rsi
+	syscall
+	rdgsbase %rax
+	out %al, $EXIT_PORT
+
+/* wrgsbase rsi, then cpuid, then rax = rdgsbase. */
+	.globl g_gs_cpuid
+g_gs_cpuid:
+	wrgsbase %rsi
+	xor %eax, %eax
+	xor %ecx, %ecx
+	cpuid
+	rdgsbase %rax
+	out %al, $EXIT_PORT
+
+/* wrgsbase rsi, then ud2 (into the gate's stub, which skips it), then rax = rdgsbase. */
+	.globl g_gs_ud
+g_gs_ud:
+	wrgsbase %rsi
+	ud2
+	rdgsbase %rax
+	out %al, $EXIT_PORT
+
+/* Ring-0 stub that loads the other L4 (PG_PML4_U, low half only) before returning. */
+	.globl g_r0_cr3_other
+g_r0_cr3_other:
+	push %rax
+	mov $0x6000, %eax
+	mov %rax, %cr3
+	pop %rax
+	iretq
+
+/* A syscall entry that reports the GS base it finds (rax). */
+	.globl g_lstar_rdgs
+g_lstar_rdgs:
+	rdgsbase %rax
+	out %al, $EXIT_PORT
+
 	.p2align 4
 guest_blob_end:
 	.section .note.GNU-stack, "", @progbits

@@ -59,28 +59,25 @@ static void report_guest_wrmsr(void)
 	probe__vm_destroy(&p);
 }
 
-/* Cost of plain instructions at CPL 3, CPL 0 in the low half, CPL 0 in the upper half. */
+/* Cost of plain instructions at CPL 3 and CPL 0, in the lower and the upper half. */
 static void report_ring_speed(void)
 {
+	static const struct { int cpl; uint64_t base; uint64_t n; const char *what; } cases[] = {
+		{ 3, CODE_GPA, 1000000, "CPL 3, low half" },
+		{ 3, HIGH_ALIAS + CODE_GPA, 1000000, "CPL 3, upper half 0xffffffff80010000" },
+		{ 0, CODE_GPA, 20000, "CPL 0, low half (20k)" },
+		{ 0, CODE_GPA, 1000000, "CPL 0, low half (1M)" },
+		{ 0, HIGH_ALIAS + CODE_GPA, 20000, "CPL 0, upper half 0xffffffff80010000 (20k)" },
+	};
 	struct pvm_vm p;
 	struct probe_timed t;
 
 	printf("\nplain instructions (add; dec; jnz), per iteration:\n");
-	if (probe__fresh(&p, 3) == 0) {
-		t = probe__timed(&p, g_loop, CODE_GPA, 3, 1000000, 0, 0);
-		probe__print_timed("CPL 3, low half", &t);
-		probe__vm_destroy(&p);
-	}
-	if (probe__fresh(&p, 0) == 0) {
-		t = probe__timed(&p, g_loop, CODE_GPA, 0, 20000, 0, 0);
-		probe__print_timed("CPL 0, low half (20k)", &t);
-		t = probe__timed(&p, g_loop, CODE_GPA, 0, 1000000, 0, 0);
-		probe__print_timed("CPL 0, low half (1M)", &t);
-		probe__vm_destroy(&p);
-	}
-	if (probe__fresh(&p, 0) == 0) {
-		t = probe__timed(&p, g_loop, HIGH_ALIAS + CODE_GPA, 0, 20000, 0, 0);
-		probe__print_timed("CPL 0, upper half 0xffffffff80010000 (20k)", &t);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (probe__fresh(&p, cases[i].cpl))
+			return;
+		t = probe__timed(&p, g_loop, cases[i].base, cases[i].cpl, cases[i].n, 0, 0);
+		probe__print_timed(cases[i].what, &t);
 		probe__vm_destroy(&p);
 	}
 }

@@ -305,7 +305,7 @@ stopped:
 		{ "U bit now set in the kernel's L4 entry for slot 510", get64(S1_KL4 + 510 * 8) & U, U },
 		{ "emulations (wrmsr, cpuid, U-bit fixup)", get64(S1_KX_DATA + D_NEMUL), 2 * S1_N_EMUL + 1 },
 		{ "set_trap_table result", get64(S1_K_RESULTS + R_TTRC), 0 },
-		{ "process-side mismatches (syscall results, faulted-in data)", get64(S1_K_RESULTS + R_BAD), 0 },
+		{ "process-side mismatches (results, data, spin sum, its GS base)", get64(S1_K_RESULTS + R_BAD), 0 },
 		{ "page faults taken by the kernel", get64(S1_K_RESULTS + R_PFCOUNT), S1_N_PF + 3 },
 		{ "process faults on kernel text, kxen data, kxen text (write)", get64(S1_K_RESULTS + R_ISOL), 3 },
 		{ "error code of the last fault (user, read, not present)", get64(S1_K_RESULTS + R_PFERR), 4 },
@@ -315,6 +315,7 @@ stopped:
 		{ "events the kernel's callback saw (= delivered)", get64(S1_K_RESULTS + R_EVENTS), ev.to_user + ev.to_kernel },
 		{ "of which interrupted the process (= delivered so)", get64(S1_K_RESULTS + R_EV_USER), ev.to_user },
 		{ "some event interrupted the process", ev.to_user > 0, 1 },
+		{ "kernel entries that found the process's GS base", get64(S1_K_RESULTS + R_GSBAD), 0 },
 		{ "fault page left unmapped by update_va_mapping", get64(S1_UPT + 2 * 8), 0 },
 	};
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {

@@ -85,6 +85,8 @@
 #define D_VEC     0x0a0
 #define D_NEMUL   0x0a8
 #define D_NUFIX   0x0b0
+#define D_GSK     0x0b8   /* the kernel GS base while a process runs */
+#define D_GSU     0x0c0   /* the process GS base while the kernel runs */
 #define D_TRAPS   0x100   /* 32 handler addresses from set_trap_table */
 
 /* The kernel's results page. */
@@ -108,6 +110,7 @@
 #define R_T_UFIX  0x88
 #define R_EVENTS  0x90
 #define R_EV_USER 0x98
+#define R_GSBAD   0xa0
 
 #define S1_N_HC   1000
 #define S1_N_FWD  50

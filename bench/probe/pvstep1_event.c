@@ -82,7 +82,10 @@ int pvstep1__deliver(struct pvm_vm *p, uint64_t cb, struct pvstep1_events *st)
 	r.rsp = base;
 	r.rip = cb;
 	if (user) {
-		s.cr3 = S1_KL4;                 /* Xen's toggle to kernel mode, free within this exit */
+		/* Xen's toggle to kernel mode (L4 and GS base), free within this exit. */
+		memcpy(p->mem + S1_KX_DATA + D_GSU, &s.gs.base, 8);
+		memcpy(&s.gs.base, p->mem + S1_KX_DATA + D_GSK, 8);
+		s.cr3 = S1_KL4;
 		if (ioctl(p->vcpu, KVM_SET_SREGS, &s) < 0)
 			return -errno;
 		st->to_user++;

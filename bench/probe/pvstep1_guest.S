@@ -21,6 +21,20 @@
 #define KX_MODE       kx_blob + S1_KX_MODE_OFF(%rip)
 #define KX_DATA(off)  kx_blob + S1_KX_DATA_OFF + (off)(%rip)
 
+/*
+ * Xen's GS switch on a change of mode: save the live GS base in `save`,
+ * load the one kept in `load` (wrgsbase/rdgsbase run natively at CPL 3).
+ * Needs a usable stack.
+ */
+.macro gs_switch save, load
+	push %rax
+	rdgsbase %rax
+	mov %rax, KX_DATA(\save)
+	mov KX_DATA(\load), %rax
+	wrgsbase %rax
+	pop %rax
+.endm
+
 /* Copies one quadword into kxen's data page through %rax. */
 .macro stash from, field
 	mov \from, %rax
@@ -215,6 +229,7 @@ kx_iret:
 	stash 0(%rsp), D_TRAX
 	stash 8(%rsp), D_TR11
 	stash 16(%rsp), D_TRCX
+	gs_switch D_GSK, D_GSU
 	int3
 kx_site_to_user:
 	out %al, $S1_FATAL_PORT
@@ -240,6 +255,7 @@ kx_user_syscall_k:
 	push %rcx
 	push %r11
 	push %rcx
+	gs_switch D_GSU, D_GSK
 	jmp *KX_DATA(D_SYSCB)
 
 /*
@@ -275,6 +291,7 @@ kx_bounce:
 	testb $3, KX_DATA(D_ECS)
 	jz 1f
 	mov KX_DATA(D_KSP), %rsp
+	gs_switch D_GSU, D_GSK
 1:	and $-16, %rsp
 	pushq $0x2b
 	pushq KX_DATA(D_SCR)
@@ -647,6 +664,11 @@ k_syscall_entry:
 	pop %r11
 	movabs $(S1_KHI + S1_K_RESULTS), %r8
 	incq R_SYSCOUNT(%r8)
+	rdgsbase %r10                   /* kxen switched GS to the kernel's */
+	cmp $0x12345000, %r10
+	je 8f
+	incq R_GSBAD(%r8)
+8:
 	cmp $1, %eax
 	je 1f
 	cmp $2, %eax
@@ -715,6 +737,12 @@ k_event_entry:
 	push %rax
 	movabs $(S1_KHI + S1_K_RESULTS), %rax
 	incq R_EVENTS(%rax)
+	push %rcx
+	rdgsbase %rcx
+	cmp $0x12345000, %rcx
+	je 8f
+	incq R_GSBAD(%rax)
+8:	pop %rcx
 	testb $3, 16(%rsp)
 	jz 1f
 	incq R_EV_USER(%rax)
@@ -753,6 +781,8 @@ u_blob:
 	movabs (S1_KX_BASE + S1_KX_DATA_OFF), %al
 	movabs %al, (S1_KX_BASE)
 	xor %ebx, %ebx                  /* mismatches */
+	mov $0x777000, %eax             /* the process's own GS base, kept across kernel entries */
+	wrgsbase %rax
 	tsc_now
 	mov %rax, %r12
 	mov $S1_N_SYS, %r13
@@ -794,7 +824,11 @@ u_blob:
 	cmp %rax, %rdx
 	je 2f
 	inc %rbx
-2:	mov $3, %eax
+2:	rdgsbase %rax
+	cmp $0x777000, %rax
+	je 3f
+	inc %rbx
+3:	mov $3, %eax
 	mov %r14, %rdi
 	mov %r15, %rsi
 	mov %rbx, %rdx
