@@ -190,6 +190,7 @@ static int forwarded(struct pvm_vm *p, unsigned *nfwd)
 		if (r.rdi == 0 && r.rsi >= S1_KHI && r.rsi - S1_KHI + 16 <= MEM_SIZE &&
 		    mem[r.rsi - S1_KHI] == 0) {
 			event_cb = get64(r.rsi - S1_KHI + 8);
+			put64(S1_KX_DATA + D_EVCB, event_cb);   /* kxen's iret delivers pending events */
 			r.rax = 0;
 		}
 		break;
@@ -283,9 +284,10 @@ stopped:
 	printf("  process system call round trip (entry + iret)      %8.1f us\n", per(&p, R_USYS, S1_N_SYS));
 	printf("  process page fault + mmu_update + iret, then a\n"
 	       "  system call doing update_va_mapping(UVMF_INVLPG)   %8.1f us\n", per(&p, R_UPF, S1_N_PF));
-	printf("  events: %u kicks; upcalls delivered to a process %u, to the kernel %u; "
-	       "deferred in kxen's layer %u, masked %u\n", kicks, ev.to_user, ev.to_kernel,
-	       ev.in_kxen, ev.masked);
+	printf("  events: %u kicks; upcalls delivered by the VMM to a process %u, to the kernel %u; "
+	       "left pending (rip in kxen's layer %u, masked %u), of which kxen's iret delivered %llu\n",
+	       kicks, ev.to_user, ev.to_kernel, ev.in_kxen, ev.masked,
+	       (unsigned long long)get64(S1_KX_DATA + D_NEVIN));
 	printf("  kernel wrmsr MSR_GS_BASE emulated (#GP -> wrgsbase)   %8.1f us\n", per(&p, R_T_WRMSR, S1_N_EMUL));
 	printf("  kernel forced-emulation cpuid (#UD -> cpuid)        %8.1f us\n", per(&p, R_T_CPUID, S1_N_EMUL));
 	printf("  kernel access through entries without U, fixed      %8.1f us (once)\n", per(&p, R_T_UFIX, 1));
@@ -312,8 +314,9 @@ stopped:
 		{ "cr2 of the last fault", get64(S1_K_RESULTS + R_PFCR2), S1_U_FAULT_VA },
 		{ "system calls seen by the kernel", get64(S1_K_RESULTS + R_SYSCOUNT), S1_N_SYS + S1_N_PF + 1 },
 		{ "forwarded hypercalls", nfwd, S1_N_FWD + 3 },
-		{ "events the kernel's callback saw (= delivered)", get64(S1_K_RESULTS + R_EVENTS), ev.to_user + ev.to_kernel },
-		{ "of which interrupted the process (= delivered so)", get64(S1_K_RESULTS + R_EV_USER), ev.to_user },
+		{ "events the kernel's callback saw (= delivered by the VMM and by kxen)",
+		  get64(S1_K_RESULTS + R_EVENTS), ev.to_user + ev.to_kernel + get64(S1_KX_DATA + D_NEVIN) },
+		{ "some pending event delivered by kxen's iret", get64(S1_KX_DATA + D_NEVIN) > 0, 1 },
 		{ "some event interrupted the process", ev.to_user > 0, 1 },
 		{ "kernel entries that found the process's GS base", get64(S1_K_RESULTS + R_GSBAD), 0 },
 		{ "fault page left unmapped by update_va_mapping", get64(S1_UPT + 2 * 8), 0 },

@@ -87,6 +87,8 @@
 #define D_NUFIX   0x0b0
 #define D_GSK     0x0b8   /* the kernel GS base while a process runs */
 #define D_GSU     0x0c0   /* the process GS base while the kernel runs */
+#define D_EVCB    0x0c8   /* the event callback (the VMM writes it when it is registered) */
+#define D_NEVIN   0x0d0   /* events kxen delivered itself on iret */
 #define D_TRAPS   0x100   /* 32 handler addresses from set_trap_table */
 
 /* The kernel's results page. */
@@ -130,7 +132,7 @@ struct pvm_vm;
 /* What the VMM did with the kicks that interrupted KVM_RUN. */
 struct pvstep1_events {
 	unsigned to_user, to_kernel;     /* upcalls delivered, by the mode they interrupted */
-	unsigned in_kxen, masked;        /* deferred: rip inside kxen's layer, or events masked */
+	unsigned in_kxen, masked;        /* left pending: rip inside kxen's layer, or events masked */
 };
 
 /* Starts a thread that interrupts the calling (vCPU) thread's KVM_RUN every 2 ms. */
@@ -139,8 +141,9 @@ void pvstep1__kick_stop(void);
 /*
  * At a kick: pushes Xen's event frame and enters the kernel's event callback
  * `cb`, switching to the kernel's L4 and stack if a process was running, as
- * kxen-hv's upcall delivery would; never while rip is in kxen's layer.
- * Returns 1 if delivered, 0 if deferred, -errno on failure.
+ * kxen-hv's upcall delivery would; never while rip is in kxen's layer or
+ * events are masked: then it only marks the event pending, for kxen's iret.
+ * Returns 1 if delivered, 0 if left pending, -errno on failure.
  */
 int pvstep1__deliver(struct pvm_vm *p, uint64_t cb, struct pvstep1_events *st);
 #endif

@@ -60,13 +60,15 @@ int pvstep1__deliver(struct pvm_vm *p, uint64_t cb, struct pvstep1_events *st)
 	if (!cb)
 		return 0;
 	if (vcpu_info[1]) {
+		vcpu_info[0] = 1;
 		st->masked++;
 		return 0;
 	}
 	if (probe__regs(p, &r) < 0 || probe__sregs(p, &s) < 0)
 		return -errno;
 	if (r.rip >= S1_KX_BASE && r.rip < S1_KX_BASE + S1_KX_DATA_OFF) {
-		st->in_kxen++;                  /* kxen-hv would leave it pending for kxen's return paths */
+		vcpu_info[0] = 1;               /* kxen's iret delivers it */
+		st->in_kxen++;
 		return 0;
 	}
 	bool user = s.cr3 == S1_UL4;

@@ -213,7 +213,11 @@ kx_iret:
 	xor $1, %eax
 	mov KX_DATA(D_SHINFO), %r11
 	mov %al, 1(%r11)
-	testb $3, 40(%rsp)
+	test %al, %al                   /* unmasked with an event pending: Xen would bounce it now */
+	jnz 5f
+	cmpb $0, (%r11)
+	jne kx_iret_event
+5:	testb $3, 40(%rsp)
 	jnz 1f
 	movq $0x33, 40(%rsp)
 	movq $0x2b, 64(%rsp)
@@ -233,6 +237,40 @@ kx_iret:
 	int3
 kx_site_to_user:
 	out %al, $S1_FATAL_PORT
+
+/*
+ * iret into a context with an event pending and now unmasked: complete the
+ * return and deliver the event in one step, as Xen's exit path does, with
+ * no ring 0 even when the context is a process's (the kernel L4 and GS stay).
+ */
+kx_iret_event:
+	movb $1, 1(%r11)                /* events masked again for the callback */
+	incq KX_DATA(D_NEVIN)
+	stash 32(%rsp), D_TRIP
+	stash 48(%rsp), D_TRFL
+	stash 56(%rsp), D_TRSP
+	stash 0(%rsp), D_TRAX
+	stash 8(%rsp), D_TR11
+	stash 16(%rsp), D_TRCX
+	mov $0x30, %ecx
+	mov KX_DATA(D_TRSP), %rax
+	testb $3, 40(%rsp)
+	jz 1f
+	mov $0x33, %ecx
+	mov KX_DATA(D_KSP), %rax
+1:	and $-16, %rax
+	mov %rax, %rsp
+	pushq $0x2b
+	pushq KX_DATA(D_TRSP)
+	mov KX_DATA(D_TRFL), %rax
+	or $0x200, %rax
+	push %rax
+	push %rcx
+	pushq KX_DATA(D_TRIP)
+	pushq KX_DATA(D_TR11)
+	pushq KX_DATA(D_TRCX)
+	mov KX_DATA(D_TRAX), %rax
+	jmp *KX_DATA(D_EVCB)
 
 /*
  * A process's `syscall`: nothing of kxen's is writable in its L4, so go to
