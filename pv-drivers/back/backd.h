@@ -4,14 +4,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <xenstore.h>
 #include "kxctrl.h"
+#include "kxen/kxd.h"
 
 struct backd;
 struct backd_dom;
-
-/* Called from the loop when fd has events (EPOLLIN etc. in ev). */
-typedef void (*backd_fd_fn)(struct backd *bd, int fd, uint32_t ev, void *arg);
 
 /*
  * One backend (console now; vbd and vif later). The loop calls attach for
@@ -48,37 +47,28 @@ struct backd_dom {
 struct backd_opts {
 	const char *hv_socket;              /* NULL: libkxctrl's default */
 	const char *console_dir;            /* -o: per-domain console logs */
-	const char *log_file;               /* -l: our own messages, else stderr */
+	const char *log_file;               /* -l: our own messages; else stderr, or kxd_daemon_default_log as a daemon */
 	bool foreground;
 };
 
 struct backd {
+	struct kxd_loop loop;               /* libkxdaemon's: callbacks get it, backd_of finds us */
 	struct backd_opts opt;
-	int epfd;
 	kxctrl *hv;
 	struct xs_handle *xs;
 	struct backd_dom *doms;
-	bool quit;
 };
+
+/* The daemon a loop callback runs in. */
+static inline struct backd *backd_of(struct kxd_loop *l)
+{
+	return (struct backd *)((char *)l - offsetof(struct backd, loop));
+}
 
 extern const struct backend_ops *const backd_backends[BACKD_NR_BACKENDS];
 extern const struct backend_ops console_backend;
 extern const struct backend_ops vbd_backend;
 extern const struct backend_ops net_backend;      /* netback.c: vifs, switches, TAPs (docs/network.md) */
-
-/* Our own log: a line with a timestamp to -l FILE or stderr. */
-void backd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Sends further backd_log lines to path (appended); returns 0 or -errno. */
-int backd_log_open(const char *path);
-
-/* Watches fd for ev, calling fn(bd, fd, ev, arg). Returns 0 or -errno. */
-int backd_fd_add(struct backd *bd, int fd, uint32_t ev, backd_fd_fn fn, void *arg);
-/* Changes the events watched on an added fd. */
-int backd_fd_mod(struct backd *bd, int fd, uint32_t ev);
-/* Stops watching fd (before the caller closes it); frees the registration. */
-void backd_fd_del(struct backd *bd, int fd);
-/* Runs the loop until bd->quit; returns 0 or -errno when epoll itself fails. */
-int backd_loop_run(struct backd *bd);
 
 /*
  * Connects to kxenstored and kxen-hv, watches @introduceDomain,

@@ -48,7 +48,6 @@ static struct {
 	struct backd *bd;
 	struct xs_handle *xs;
 	int stats_fd;              /* timerfd: counters published once a second */
-	char stats_dir[256];
 } bb;
 
 static void vlog(struct vbd *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -60,7 +59,7 @@ static void vlog(struct vbd *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	backd_log("d%" PRIu32 ": vbd %u: %s", v->dom->domid, v->devid, msg);
+	kxd_log("d%" PRIu32 ": vbd %u: %s", v->dom->domid, v->devid, msg);
 }
 
 static char *rd(const char *dir, const char *key)
@@ -99,7 +98,7 @@ static void wr(const char *dir, const char *key, const char *fmt, ...)
 	va_end(ap);
 	snprintf(p, sizeof(p), "%s/%s", dir, key);
 	if (!xs_write(bb.xs, XBT_NULL, p, val, (unsigned)strlen(val)))
-		backd_log("xenstore: write %s: %s", p, strerror(errno));
+		kxd_log("xenstore: write %s: %s", p, strerror(errno));
 }
 
 static int read_state(const char *dir)
@@ -124,20 +123,16 @@ static void disconnect(struct vbd *v)
 	blkio__stop(&v->io);
 	kxctrl_close(v->io.hv);
 	v->io.hv = NULL;
-	backd_fd_del(bb.bd, v->dead_fd);
+	kxd_loop_del(&bb.bd->loop, v->dead_fd);
 	close(v->dead_fd);
 	v->dead_fd = -1;
 	v->connected = false;
-	if (bb.stats_dir[0]) {
-		char path[320];
-		snprintf(path, sizeof(path), "%s/%" PRIu32 "-%u", bb.stats_dir, v->dom->domid, v->devid);
-		unlink(path);
-	}
+	kxd_devstats_remove(&kxd_devstats_vbd, v->dom->domid, v->devid);
 	vlog(v, "disconnected");
 }
 
 /* The worker gave up on the ring: the device goes to Closing and stays cut off until the frontend resets. */
-static void on_dead(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_dead(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
 	struct vbd *v = arg;
 	uint64_t cnt;
@@ -281,13 +276,13 @@ static int connect_fe(struct vbd *v)
 		goto bad;
 	}
 	v->dead_fd = v->io.dead_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (v->dead_fd < 0 || backd_fd_add(bb.bd, v->dead_fd, EPOLLIN, on_dead, v)) {
+	if (v->dead_fd < 0 || kxd_loop_add(&bb.bd->loop, v->dead_fd, EPOLLIN, on_dead, v)) {
 		why = "eventfd";
 		rc = -EMFILE;
 		goto bad_hv;
 	}
 	if ((rc = blkio__start(&v->io, refs, nr, (uint32_t)port, &why))) {
-		backd_fd_del(bb.bd, v->dead_fd);
+		kxd_loop_del(&bb.bd->loop, v->dead_fd);
 		goto bad_hv;
 	}
 	v->connected = true;
@@ -428,8 +423,9 @@ static void dom_scan(struct bb_dom *d)
 	free(ents);
 }
 
-static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_xs(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	char **vec;
 
 	while ((vec = xs_check_watch(bb.xs))) {
@@ -441,33 +437,26 @@ static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
 				dom_scan(d->priv[BLKBACK_SLOT]);
 	}
 	if (errno != EAGAIN) {
-		backd_log("xenstore: vbd connection lost (%s); exiting", strerror(errno));
-		bd->quit = true;
+		kxd_log("xenstore: vbd connection lost (%s); exiting", strerror(errno));
+		bd->loop.quit = true;
 	}
 }
 
-/* One small file per connected vbd (dom0-tools/kxtop/devstats.h), replaced atomically. */
+/* One small file per connected vbd for kxtop (libkxdaemon's devstats). */
 static void publish_stats(struct vbd *v)
 {
-	char path[320], tmp[330];
-	FILE *f;
+	const uint64_t vals[KXD_VBD_NR] = {
+		[KXD_VBD_OO_REQ] = v->io.st.oo_req, [KXD_VBD_RD_REQ] = v->io.st.rd_req,
+		[KXD_VBD_WR_REQ] = v->io.st.wr_req, [KXD_VBD_RD_SECT] = v->io.st.rd_sect,
+		[KXD_VBD_WR_SECT] = v->io.st.wr_sect,
+	};
 
-	snprintf(path, sizeof(path), "%s/%" PRIu32 "-%u", bb.stats_dir, v->dom->domid, v->devid);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fprintf(f, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
-	        v->created_ns, (uint64_t)v->io.st.oo_req, (uint64_t)v->io.st.rd_req,
-	        (uint64_t)v->io.st.wr_req, (uint64_t)v->io.st.rd_sect, (uint64_t)v->io.st.wr_sect);
-	if (fclose(f) == 0)
-		rename(tmp, path);
-	else
-		unlink(tmp);
+	kxd_devstats_write(&kxd_devstats_vbd, v->dom->domid, v->devid, v->created_ns, vals);
 }
 
-static void on_stats(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_stats(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	uint64_t ticks;
 
 	if (read(fd, &ticks, sizeof(ticks)) != sizeof(ticks))
@@ -483,21 +472,16 @@ static void on_stats(struct backd *bd, int fd, uint32_t ev, void *arg)
 static void stats_init(struct backd *bd)
 {
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	const char *run = getenv("KXEN_RUN_DIR");
+	int rc;
 
-	snprintf(bb.stats_dir, sizeof(bb.stats_dir), "%s/vbd", run && *run ? run : "/run/kxen");
-	if (mkdir(run && *run ? run : "/run/kxen", 0755) < 0 && errno != EEXIST)
-		goto off;
-	if (mkdir(bb.stats_dir, 0755) < 0 && errno != EEXIST)
-		goto off;
 	bb.stats_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (bb.stats_fd >= 0 && timerfd_settime(bb.stats_fd, 0, &its, NULL) == 0 &&
-	    backd_fd_add(bd, bb.stats_fd, EPOLLIN, on_stats, NULL) == 0)
-		return;
-off:
+	if (bb.stats_fd < 0 || timerfd_settime(bb.stats_fd, 0, &its, NULL) < 0)
+		rc = -errno;
+	else
+		rc = kxd_loop_add(&bd->loop, bb.stats_fd, EPOLLIN, on_stats, NULL);
 	/* Counters are a convenience: serving disks does not depend on them. */
-	backd_log("vbd: no statistics for kxtop in %s: %s", bb.stats_dir, strerror(errno));
-	bb.stats_dir[0] = 0;
+	if (rc)
+		kxd_log("vbd: no statistics for kxtop: %s", strerror(-rc));
 }
 
 static int bb_init(struct backd *bd)
@@ -509,7 +493,7 @@ static int bb_init(struct backd *bd)
 	if (!bb.xs)
 		return -errno;
 	stats_init(bd);
-	return backd_fd_add(bd, xs_fileno(bb.xs), EPOLLIN, on_xs, NULL);
+	return kxd_loop_add(&bd->loop, xs_fileno(bb.xs), EPOLLIN, on_xs, NULL);
 }
 
 static int vbd_attach(struct backd *bd, struct backd_dom *dom)

@@ -34,7 +34,7 @@ struct cons {
 static void release(struct backd *bd, struct cons *c)
 {
 	if (c->notify_fd >= 0) {
-		backd_fd_del(bd, c->notify_fd);
+		kxd_loop_del(&bd->loop, c->notify_fd);
 		close(c->notify_fd);
 	}
 	if (c->kick_fd >= 0)
@@ -42,7 +42,7 @@ static void release(struct backd *bd, struct cons *c)
 	if (c->local_port)
 		kxctrl_evtchn_close(bd->hv, c->local_port);
 	if (c->master_fd >= 0) {
-		backd_fd_del(bd, c->master_fd);
+		kxd_loop_del(&bd->loop, c->master_fd);
 		close(c->master_fd);
 	}
 	if (c->slave_fd >= 0)
@@ -66,7 +66,7 @@ static void release(struct backd *bd, struct cons *c)
 /* Cuts a misbehaving domain's console off for good, saying why. */
 static void cons_break(struct backd *bd, struct cons *c, const char *why)
 {
-	backd_log("d%" PRIu32 ": console detached: %s", c->dom->domid, why);
+	kxd_log("d%" PRIu32 ": console detached: %s", c->dom->domid, why);
 	release(bd, c);
 	c->broken = true;
 }
@@ -76,7 +76,7 @@ static void kick(struct cons *c)
 	uint64_t one = 1;
 
 	if (write(c->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		backd_log("d%" PRIu32 ": console: notify guest: %s", c->dom->domid, strerror(errno));
+		kxd_log("d%" PRIu32 ": console: notify guest: %s", c->dom->domid, strerror(errno));
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -110,14 +110,14 @@ static void drain_out(struct backd *bd, struct cons *c)
 	while ((n = cons_ring__peek_out(&c->ring, buf, sizeof(buf))) > 0) {
 		if ((rc = write_all(c->log_fd, buf, (size_t)n))) {
 			/* Left in the ring: the guest waits rather than loses output; retried on its next event. */
-			backd_log("d%" PRIu32 ": console: write %s: %s", c->dom->domid, c->log_path,
+			kxd_log("d%" PRIu32 ": console: write %s: %s", c->dom->domid, c->log_path,
 				  strerror(-rc));
 			break;
 		}
 		cons_ring__consume_out(&c->ring, (size_t)n);
 		consumed = true;
 		if (write(c->master_fd, buf, (size_t)n) < 0 && errno != EAGAIN && errno != EIO)
-			backd_log("d%" PRIu32 ": console: pty: %s", c->dom->domid, strerror(errno));
+			kxd_log("d%" PRIu32 ": console: pty: %s", c->dom->domid, strerror(errno));
 	}
 	if (n < 0) {
 		cons_break(bd, c, "out ring indexes are corrupt (out_prod more than a ring ahead)");
@@ -144,11 +144,12 @@ static void flush_in(struct backd *bd, struct cons *c)
 	if (n)
 		kick(c);
 	if (!c->in_pend_len)
-		backd_fd_mod(bd, c->master_fd, EPOLLIN);
+		kxd_loop_mod(&bd->loop, c->master_fd, EPOLLIN);
 }
 
-static void on_guest(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_guest(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	struct cons *c = arg;
 	uint64_t cnt;
 
@@ -159,8 +160,9 @@ static void on_guest(struct backd *bd, int fd, uint32_t ev, void *arg)
 		flush_in(bd, c);
 }
 
-static void on_pty(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_pty(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	struct cons *c = arg;
 	ssize_t n;
 
@@ -169,7 +171,7 @@ static void on_pty(struct backd *bd, int fd, uint32_t ev, void *arg)
 		return;   /* EAGAIN; EIO cannot happen while we hold the slave open */
 	c->in_pend_len = (size_t)n;
 	/* Stop reading until this is in the ring: the guest paces the typist, we buffer nothing more. */
-	backd_fd_mod(bd, c->master_fd, 0);
+	kxd_loop_mod(&bd->loop, c->master_fd, 0);
 	flush_in(bd, c);
 }
 
@@ -327,15 +329,15 @@ static int console_attach(struct backd *bd, struct backd_dom *dom)
 	 * and detaching drains its last words.
 	 */
 	if ((rc = publish_tty(bd, dom->domid, c->tty)))
-		backd_log("d%" PRIu32 ": console/tty not published (%s): %s", dom->domid,
+		kxd_log("d%" PRIu32 ": console/tty not published (%s): %s", dom->domid,
 			  rc == -ENOENT ? "the domain's home is gone" : "xenstore", strerror(-rc));
 	cons_ring__init(&c->ring, c->page);
-	if ((rc = backd_fd_add(bd, c->notify_fd, EPOLLIN, on_guest, c)) ||
-	    (rc = backd_fd_add(bd, c->master_fd, EPOLLIN, on_pty, c))) {
+	if ((rc = kxd_loop_add(&bd->loop, c->notify_fd, EPOLLIN, on_guest, c)) ||
+	    (rc = kxd_loop_add(&bd->loop, c->master_fd, EPOLLIN, on_pty, c))) {
 		step = "watch its fds";
 		goto fail;
 	}
-	backd_log("d%" PRIu32 ": console attached: ring gfn %#lx, port %lu, log %s, tty %s",
+	kxd_log("d%" PRIu32 ": console attached: ring gfn %#lx, port %lu, log %s, tty %s",
 		  dom->domid, gfn, port, c->log_path, c->tty);
 	/* What the guest wrote while no backend was here. */
 	drain_out(bd, c);
@@ -357,7 +359,7 @@ static void console_detach(struct backd *bd, struct backd_dom *dom)
 	if (!c->broken) {
 		/* Last words: a guest that crashed may have left output we have not been told of. */
 		drain_out(bd, c);
-		backd_log("d%" PRIu32 ": console detached: domain gone", dom->domid);
+		kxd_log("d%" PRIu32 ": console detached: domain gone", dom->domid);
 	}
 	release(bd, c);
 	free(c);
@@ -373,7 +375,7 @@ static void console_reopen(struct backd *bd, struct backd_dom *dom)
 		return;
 	fd = open(c->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		backd_log("d%" PRIu32 ": console: reopen %s: %s; keeping the old file", dom->domid,
+		kxd_log("d%" PRIu32 ": console: reopen %s: %s; keeping the old file", dom->domid,
 			  c->log_path, strerror(errno));
 		return;
 	}

@@ -57,7 +57,7 @@ static void try_attach(struct backd *bd, struct backd_dom *d)
 			continue;
 		rc = b->attach(bd, d);
 		if (rc && rc != -EAGAIN)
-			backd_log("d%" PRIu32 ": %s backend: attach failed: %s", d->domid, b->name,
+			kxd_log("d%" PRIu32 ": %s backend: attach failed: %s", d->domid, b->name,
 				  strerror(-rc));
 	}
 	if (!was_waiting && watching(d))
@@ -86,8 +86,8 @@ void backd_domains_scan(struct backd *bd)
 
 	if (rc) {
 		/* kxen-hv is gone or broken: nothing we serve can work any more. */
-		backd_log("kxen-hv: domain list: %s; exiting", strerror(-rc));
-		bd->quit = true;
+		kxd_log("kxen-hv: domain list: %s; exiting", strerror(-rc));
+		bd->loop.quit = true;
 		return;
 	}
 	for (struct backd_dom *d = bd->doms; d; d = d->next)
@@ -102,7 +102,7 @@ void backd_domains_scan(struct backd *bd)
 		if (!d) {
 			d = calloc(1, sizeof(*d));
 			if (!d) {
-				backd_log("d%" PRIu32 ": out of memory", list[i].domid);
+				kxd_log("d%" PRIu32 ": out of memory", list[i].domid);
 				continue;
 			}
 			d->domid = list[i].domid;
@@ -126,8 +126,9 @@ void backd_domains_scan(struct backd *bd)
 	free(list);
 }
 
-static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_xs(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	bool scan = false;
 	char **vec;
 
@@ -136,8 +137,8 @@ static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
 		free(vec);
 	}
 	if (errno != EAGAIN) {
-		backd_log("xenstore: connection lost (%s); exiting", strerror(errno));
-		bd->quit = true;
+		kxd_log("xenstore: connection lost (%s); exiting", strerror(errno));
+		bd->loop.quit = true;
 		return;
 	}
 	if (scan)
@@ -145,16 +146,18 @@ static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
 }
 
 /* kxen-hv says a domain came, went or changed state: the list tells which. */
-static void on_hv_event(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_hv_event(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	uint64_t cnt;
 
 	if (read(fd, &cnt, sizeof(cnt)) == sizeof(cnt))
 		backd_domains_scan(bd);
 }
 
-static void on_timer(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_timer(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	uint64_t ticks;
 
 	if (read(fd, &ticks, sizeof(ticks)) == sizeof(ticks))
@@ -171,7 +174,7 @@ int backd_domains_start(struct backd *bd)
 	for (unsigned i = 0; (rc = kxctrl_open(bd->opt.hv_socket, &bd->hv)) && i < CONNECT_TRIES; i++)
 		usleep(CONNECT_WAIT_US);
 	if (rc) {
-		backd_log("cannot connect to kxen-hv at %s: %s", kxctrl_socket_path(bd->opt.hv_socket),
+		kxd_log("cannot connect to kxen-hv at %s: %s", kxctrl_socket_path(bd->opt.hv_socket),
 			  strerror(-rc));
 		return rc;
 	}
@@ -179,7 +182,7 @@ int backd_domains_start(struct backd *bd)
 		usleep(CONNECT_WAIT_US);
 	if (!bd->xs) {
 		rc = -errno;
-		backd_log("cannot connect to xenstore at %s: %s (is kxenstored running? "
+		kxd_log("cannot connect to xenstore at %s: %s (is kxenstored running? "
 			  "XENSTORED_PATH names its socket)",
 			  xsp ? xsp : "/run/xenstored/socket", strerror(errno));
 		return rc;
@@ -187,21 +190,21 @@ int backd_domains_start(struct backd *bd)
 	if (!xs_watch(bd->xs, "@introduceDomain", "introduce") ||
 	    !xs_watch(bd->xs, "@releaseDomain", "release")) {
 		rc = -errno;
-		backd_log("xenstore: cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
+		kxd_log("xenstore: cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
 		return rc;
 	}
-	if ((rc = backd_fd_add(bd, xs_fileno(bd->xs), EPOLLIN, on_xs, NULL)))
+	if ((rc = kxd_loop_add(&bd->loop, xs_fileno(bd->xs), EPOLLIN, on_xs, NULL)))
 		return rc;
 	if ((rc = kxctrl_domain_events_fd(bd->hv, &efd)) ||
-	    (rc = backd_fd_add(bd, efd, EPOLLIN, on_hv_event, NULL))) {
-		backd_log("kxen-hv: domain events: %s", strerror(-rc));
+	    (rc = kxd_loop_add(&bd->loop, efd, EPOLLIN, on_hv_event, NULL))) {
+		kxd_log("kxen-hv: domain events: %s", strerror(-rc));
 		return rc;
 	}
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0 ||
-	    (rc = backd_fd_add(bd, tfd, EPOLLIN, on_timer, NULL))) {
+	    (rc = kxd_loop_add(&bd->loop, tfd, EPOLLIN, on_timer, NULL))) {
 		rc = -errno;
-		backd_log("rescan timer: %s", strerror(errno));
+		kxd_log("rescan timer: %s", strerror(errno));
 		return rc;
 	}
 	backd_domains_scan(bd);

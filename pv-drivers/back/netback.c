@@ -16,7 +16,6 @@
 
 #define NET_SLOT BACKD_SLOT_VIF
 #define BE_ROOT "/local/domain/0/backend/vif"
-#define DEFAULT_RUN_DIR "/run/kxen"   /* $KXEN_RUN_DIR: vif counters go in its vif/ */
 #define DEFAULT_BRIDGE "xenbr0"                  /* libxl's default */
 
 static char *xs_readf(unsigned *len, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -54,7 +53,7 @@ static void write_key(struct vif *v, const char *key, const char *val)
 
 	snprintf(path, sizeof(path), "%s/%s", v->bepath, key);
 	if (!xs_write(nb.xs, XBT_NULL, path, val, strlen(val)))
-		backd_log("d%" PRIu32 " vif%" PRIu32 ": write %s: %s", v->domid, v->devid, path, strerror(errno));
+		kxd_log("d%" PRIu32 " vif%" PRIu32 ": write %s: %s", v->domid, v->devid, path, strerror(errno));
 }
 
 static void set_state(struct vif *v, int state)
@@ -68,7 +67,7 @@ static void set_state(struct vif *v, int state)
 
 void netback__fatal(struct vif *v, const char *why)
 {
-	backd_log("d%" PRIu32 " vif%" PRIu32 ": disconnected: %s", v->domid, v->devid, why);
+	kxd_log("d%" PRIu32 " vif%" PRIu32 ": disconnected: %s", v->domid, v->devid, why);
 	nb_io__disconnect(v);
 	v->broken = true;
 	write_key(v, "error", why);
@@ -91,7 +90,7 @@ static int probe(struct vif *v)
 	}
 	if (feid != v->domid || strlen(fe) >= sizeof(v->fepath) ||
 	    kxen_mac_parse_unicast(mac, v->mac) || vswitch__name_ok(br ? br : DEFAULT_BRIDGE)) {
-		backd_log("d%" PRIu32 " vif%" PRIu32 ": bad backend keys (frontend-id %lu, mac '%s', bridge '%s')",
+		kxd_log("d%" PRIu32 " vif%" PRIu32 ": bad backend keys (frontend-id %lu, mac '%s', bridge '%s')",
 		          v->domid, v->devid, feid, mac, br ? br : DEFAULT_BRIDGE);
 		goto out;
 	}
@@ -156,7 +155,7 @@ static void vif_connect(struct vif *v)
 		netback__fatal(v, msg);
 		return;
 	}
-	backd_log("d%" PRIu32 " vif%" PRIu32 ": connected to bridge %s (mac %02x:%02x:%02x:%02x:%02x:%02x, sg %s)",
+	kxd_log("d%" PRIu32 " vif%" PRIu32 ": connected to bridge %s (mac %02x:%02x:%02x:%02x:%02x:%02x, sg %s)",
 	          v->domid, v->devid, v->bridge, v->mac[0], v->mac[1], v->mac[2], v->mac[3], v->mac[4],
 	          v->mac[5], v->rx_sg ? "on" : "off");
 	set_state(v, XenbusStateConnected);
@@ -183,18 +182,18 @@ static void step(struct vif *v)
 		break;
 	case XenbusStateClosing:
 		if (v->connected)
-			backd_log("d%" PRIu32 " vif%" PRIu32 ": frontend closing: disconnected", v->domid, v->devid);
+			kxd_log("d%" PRIu32 " vif%" PRIu32 ": frontend closing: disconnected", v->domid, v->devid);
 		nb_io__disconnect(v);
 		if (v->be_state != XenbusStateClosing && v->be_state != XenbusStateClosed)
 			set_state(v, XenbusStateClosing);
 		break;
 	case XenbusStateClosed:
 		if (v->connected)
-			backd_log("d%" PRIu32 " vif%" PRIu32 ": frontend closed: disconnected", v->domid, v->devid);
+			kxd_log("d%" PRIu32 " vif%" PRIu32 ": frontend closed: disconnected", v->domid, v->devid);
 		nb_io__disconnect(v);
 		if (v->be_state != XenbusStateClosed) {
 			set_state(v, XenbusStateClosed);
-			backd_log("d%" PRIu32 " vif%" PRIu32 ": closed", v->domid, v->devid);
+			kxd_log("d%" PRIu32 " vif%" PRIu32 ": closed", v->domid, v->devid);
 		}
 		break;
 	default:
@@ -293,7 +292,7 @@ static void reconcile(void)
 		}
 		/* Its backend directory is gone: the toolstack detached it. */
 		if (v->connected)
-			backd_log("d%" PRIu32 " vif%" PRIu32 ": removed while connected", v->domid, v->devid);
+			kxd_log("d%" PRIu32 " vif%" PRIu32 ": removed while connected", v->domid, v->devid);
 		*pp = v->next;
 		vif_free(v);
 	}
@@ -301,8 +300,9 @@ static void reconcile(void)
 		step(v);
 }
 
-static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_xs(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	bool any = false;
 	char **vec;
 
@@ -311,35 +311,20 @@ static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
 		free(vec);
 	}
 	if (errno != EAGAIN) {
-		backd_log("net: xenstore connection lost (%s); exiting", strerror(errno));
-		bd->quit = true;
+		kxd_log("net: xenstore connection lost (%s); exiting", strerror(errno));
+		bd->loop.quit = true;
 		return;
 	}
 	if (any)
 		reconcile();
 }
 
-static void on_tick(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_tick(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
 	uint64_t n;
 
 	if (read(fd, &n, sizeof(n)) == sizeof(n))
 		nb_io__tick();
-}
-
-static void mkdir_p(const char *dir)
-{
-	char tmp[200];
-
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(tmp, 0755);
 }
 
 /* $KXEN_BACKD_TAPS: "BRIDGE=IFNAME[,BRIDGE=IFNAME...]". */
@@ -354,7 +339,7 @@ static void open_taps(void)
 		char *eq = strchr(e, '=');
 
 		if (!eq) {
-			backd_log("tap: bad entry '%s' in KXEN_BACKD_TAPS (want BRIDGE=IFNAME)", e);
+			kxd_log("tap: bad entry '%s' in KXEN_BACKD_TAPS (want BRIDGE=IFNAME)", e);
 			continue;
 		}
 		*eq = 0;
@@ -367,38 +352,35 @@ static int nb_init(struct backd *bd)
 {
 	struct itimerspec its = { .it_interval = { 0, NB_TICK_MS * 1000000L },
 	                          .it_value = { 0, NB_TICK_MS * 1000000L } };
-	const char *run = getenv("KXEN_RUN_DIR");
 	int rc;
 
 	nb.bd = bd;
 	nb.tick_fd = -1;
 	if ((rc = kxctrl_open(bd->opt.hv_socket, &nb.hv)) || (rc = kxgnt_open(nb.hv, &nb.gnt))) {
-		backd_log("net: cannot connect to kxen-hv: %s", strerror(-rc));
+		kxd_log("net: cannot connect to kxen-hv: %s", strerror(-rc));
 		goto fail;
 	}
 	if ((rc = nb_io__init())) {
-		backd_log("net: cannot set up the copy buffer: %s", strerror(-rc));
+		kxd_log("net: cannot set up the copy buffer: %s", strerror(-rc));
 		goto fail;
 	}
 	nb.xs = xs_open(XS_OPEN_SOCKETONLY);
 	if (!nb.xs || !xs_watch(nb.xs, BE_ROOT, "be") ||
-	    (rc = backd_fd_add(bd, xs_fileno(nb.xs), EPOLLIN, on_xs, NULL))) {
+	    (rc = kxd_loop_add(&bd->loop, xs_fileno(nb.xs), EPOLLIN, on_xs, NULL))) {
 		rc = rc ? rc : -errno;
-		backd_log("net: xenstore: %s", strerror(-rc));
+		kxd_log("net: xenstore: %s", strerror(-rc));
 		goto fail;
 	}
 	nb.tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (nb.tick_fd < 0 || timerfd_settime(nb.tick_fd, 0, &its, NULL) < 0 ||
-	    (rc = backd_fd_add(bd, nb.tick_fd, EPOLLIN, on_tick, NULL))) {
+	    (rc = kxd_loop_add(&bd->loop, nb.tick_fd, EPOLLIN, on_tick, NULL))) {
 		rc = rc ? rc : -errno;
-		backd_log("net: tick timer: %s", strerror(-rc));
+		kxd_log("net: tick timer: %s", strerror(-rc));
 		goto fail;
 	}
-	snprintf(nb.stats_dir, sizeof(nb.stats_dir), "%s/vif", run && *run ? run : DEFAULT_RUN_DIR);
-	mkdir_p(nb.stats_dir);
 	open_taps();
 	nb.up = true;
-	backd_log("net: serving vifs (stats in %s)", nb.stats_dir);
+	kxd_log("net: serving vifs (stats in %s/%s)", kxd_rundir(), kxd_devstats_vif.dir);
 	return 0;
 fail:
 	/* Not retried: a second attempt would log the same thing every scan. */
@@ -432,7 +414,7 @@ static void net_detach(struct backd *bd, struct backd_dom *dom)
 		}
 		*pp = v->next;
 		if (v->connected)
-			backd_log("d%" PRIu32 " vif%" PRIu32 ": domain gone", v->domid, v->devid);
+			kxd_log("d%" PRIu32 " vif%" PRIu32 ": domain gone", v->domid, v->devid);
 		vif_free(v);
 	}
 	dom->priv[NET_SLOT] = NULL;

@@ -66,7 +66,6 @@ struct vif {
 	bool tx_more;                /* tx has work left over (fairness, or paused) */
 	struct vif_stats st, st_written;
 	bool stats_written;
-	char stats_path[256];
 	struct vif *next;
 };
 
@@ -84,7 +83,6 @@ struct netback {
 	struct vif *vifs;
 	struct vswitch *switches;
 	struct nb_tap *taps;
-	char stats_dir[200];
 	int tick_fd;
 	bool up, failed;
 };
