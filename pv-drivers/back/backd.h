@@ -11,16 +11,20 @@
 
 struct backd;
 struct backd_dom;
+struct xenbus_type;
 
 /*
- * One backend (console now; vbd and vif later). The loop calls attach for
- * every domain it learns of (at start-up and on @introduceDomain), and again
- * when anything changes under /local/domain/N while it is not attached;
- * detach when the domain is gone or on exit. A backend registers its own
- * fds with backd_fd_add and keeps its per-domain state in dom->priv[i].
+ * One backend. The loop calls attach for every domain it learns of (at
+ * start-up and on @introduceDomain), and again when anything changes under
+ * /local/domain/N while it is not attached; detach when the domain is gone
+ * or on exit. A backend registers its own fds with kxd_loop_add and keeps
+ * its per-domain state in dom->priv[i]. Split-driver backends (vbd, vif)
+ * name their xenbus_type instead of attach/detach: the xenbus layer
+ * (xenbus.h) does the rest.
  */
 struct backend_ops {
 	const char *name;
+	const struct xenbus_type *xenbus;
 	/* 0: attached; -EAGAIN: the domain is not ready yet (retried later); other -errno: failed, logged. */
 	int (*attach)(struct backd *bd, struct backd_dom *dom);
 	/* Releases everything attach took. Must cope with a domain that is already gone. */
@@ -55,7 +59,7 @@ struct backd {
 	struct kxd_loop loop;               /* libkxdaemon's: callbacks get it, backd_of finds us */
 	struct backd_opts opt;
 	kxctrl *hv;
-	struct xs_handle *xs;
+	struct xs_handle *xs;               /* the daemon's one xenstore connection (xenbus.c) */
 	struct backd_dom *doms;
 };
 
@@ -69,6 +73,7 @@ extern const struct backend_ops *const backd_backends[BACKD_NR_BACKENDS];
 extern const struct backend_ops console_backend;
 extern const struct backend_ops vbd_backend;
 extern const struct backend_ops net_backend;      /* netback.c: vifs, switches, TAPs (docs/network.md) */
+extern const struct xenbus_type vbd_xenbus, vif_xenbus;
 
 /*
  * Connects to kxenstored and kxen-hv, watches @introduceDomain,
@@ -83,10 +88,5 @@ void backd_domains_stop(struct backd *bd);
 /* SIGHUP: every attached backend reopens its files. */
 void backd_domains_reopen(struct backd *bd);
 
-/* Reads a xenstore value as a malloc'd string (NULL if missing); caller frees. */
-char *backd_xs_read(struct backd *bd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Reads a xenstore value as an unsigned number; -ENOENT if missing, -EINVAL if not a number. */
-int backd_xs_read_ulong(struct backd *bd, unsigned long *val, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -13,6 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include "backd.h"
+#include "xenbus.h"
 #include "cons_ring.h"
 
 #define PAGE_SIZE 4096u
@@ -276,13 +277,15 @@ static int map_ring(struct backd *bd, struct cons *c, unsigned long gfn)
 static int console_attach(struct backd *bd, struct backd_dom *dom)
 {
 	unsigned long gfn, port;
+	char dir[64];
 	struct cons *c;
 	const char *step;
 	int rc;
 
-	rc = backd_xs_read_ulong(bd, &gfn, "/local/domain/%" PRIu32 "/console/ring-ref", dom->domid);
+	snprintf(dir, sizeof(dir), "/local/domain/%" PRIu32 "/console", dom->domid);
+	rc = xenbus_read_ulong(bd, dir, "ring-ref", UINT64_MAX / PAGE_SIZE, &gfn);
 	if (rc == 0)
-		rc = backd_xs_read_ulong(bd, &port, "/local/domain/%" PRIu32 "/console/port", dom->domid);
+		rc = xenbus_read_ulong(bd, dir, "port", UINT32_MAX, &port);
 	if (rc == -ENOENT)
 		return -EAGAIN;   /* the toolstack has not written them yet */
 	c = calloc(1, sizeof(*c));
@@ -292,10 +295,10 @@ static int console_attach(struct backd *bd, struct backd_dom *dom)
 	c->notify_fd = c->kick_fd = c->log_fd = c->master_fd = c->slave_fd = -1;
 	dom->priv[CONSOLE_SLOT] = c;
 	if (rc) {
-		cons_break(bd, c, "console/ring-ref or console/port is not a number");
+		cons_break(bd, c, xenbus_why());
 		return 0;
 	}
-	if (port == 0 || port > UINT32_MAX) {
+	if (port == 0) {
 		cons_break(bd, c, "console/port is out of range");
 		return 0;
 	}

@@ -1,4 +1,4 @@
-/* Domain discovery (kxen-hv's domain events and list, xenstore @introduceDomain/@releaseDomain as xenconsoled) and backend dispatch. */
+/* Domain discovery (kxen-hv's domain events and list; xenbus.c dispatches xenstore's @introduceDomain/@releaseDomain, as xenconsoled's) and backend dispatch. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include "backd.h"
+#include "xenbus.h"
 
 #define CONNECT_TRIES   100
 #define CONNECT_WAIT_US 100000
@@ -55,7 +56,7 @@ static void try_attach(struct backd *bd, struct backd_dom *d)
 
 		if (d->priv[i])
 			continue;
-		rc = b->attach(bd, d);
+		rc = b->xenbus ? xenbus__attach(bd, d, i) : b->attach(bd, d);
 		if (rc && rc != -EAGAIN)
 			kxd_log("d%" PRIu32 ": %s backend: attach failed: %s", d->domid, b->name,
 				  strerror(-rc));
@@ -70,9 +71,14 @@ static void dom_free(struct backd *bd, struct backd_dom *d)
 {
 	bool was_waiting = watching(d);
 
-	for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++)
-		if (d->priv[i])
+	for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++) {
+		if (!d->priv[i])
+			continue;
+		if (backd_backends[i]->xenbus)
+			xenbus__detach(bd, d, i);
+		else
 			backd_backends[i]->detach(bd, d);
+	}
 	if (was_waiting)
 		set_watch(bd, d, false);
 	free(d);
@@ -126,25 +132,6 @@ void backd_domains_scan(struct backd *bd)
 	free(list);
 }
 
-static void on_xs(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
-{
-	struct backd *bd = backd_of(loop);
-	bool scan = false;
-	char **vec;
-
-	while ((vec = xs_check_watch(bd->xs))) {
-		scan = true;   /* every token we set means "something about domains changed" */
-		free(vec);
-	}
-	if (errno != EAGAIN) {
-		kxd_log("xenstore: connection lost (%s); exiting", strerror(errno));
-		bd->loop.quit = true;
-		return;
-	}
-	if (scan)
-		backd_domains_scan(bd);
-}
-
 /* kxen-hv says a domain came, went or changed state: the list tells which. */
 static void on_hv_event(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
@@ -167,7 +154,6 @@ static void on_timer(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 int backd_domains_start(struct backd *bd)
 {
 	struct itimerspec its = { .it_interval = { RESCAN_SEC, 0 }, .it_value = { RESCAN_SEC, 0 } };
-	const char *xsp = getenv("XENSTORED_PATH");
 	int rc, tfd, efd;
 
 	/* Daemons started together at boot come up in any order: give the others 10 s. */
@@ -178,22 +164,7 @@ int backd_domains_start(struct backd *bd)
 			  strerror(-rc));
 		return rc;
 	}
-	for (unsigned i = 0; !(bd->xs = xs_open(XS_OPEN_SOCKETONLY)) && i < CONNECT_TRIES; i++)
-		usleep(CONNECT_WAIT_US);
-	if (!bd->xs) {
-		rc = -errno;
-		kxd_log("cannot connect to xenstore at %s: %s (is kxenstored running? "
-			  "XENSTORED_PATH names its socket)",
-			  xsp ? xsp : "/run/xenstored/socket", strerror(errno));
-		return rc;
-	}
-	if (!xs_watch(bd->xs, "@introduceDomain", "introduce") ||
-	    !xs_watch(bd->xs, "@releaseDomain", "release")) {
-		rc = -errno;
-		kxd_log("xenstore: cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
-		return rc;
-	}
-	if ((rc = kxd_loop_add(&bd->loop, xs_fileno(bd->xs), EPOLLIN, on_xs, NULL)))
+	if ((rc = xenbus__open(bd)))
 		return rc;
 	if ((rc = kxctrl_domain_events_fd(bd->hv, &efd)) ||
 	    (rc = kxd_loop_add(&bd->loop, efd, EPOLLIN, on_hv_event, NULL))) {
@@ -227,44 +198,4 @@ void backd_domains_reopen(struct backd *bd)
 		for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++)
 			if (d->priv[i] && backd_backends[i]->reopen)
 				backd_backends[i]->reopen(bd, d);
-}
-
-static char *vread(struct backd *bd, const char *fmt, va_list ap)
-{
-	char path[256];
-	unsigned len;
-
-	if (vsnprintf(path, sizeof(path), fmt, ap) >= (int)sizeof(path))
-		return NULL;
-	return xs_read(bd->xs, XBT_NULL, path, &len);
-}
-
-char *backd_xs_read(struct backd *bd, const char *fmt, ...)
-{
-	va_list ap;
-	char *v;
-
-	va_start(ap, fmt);
-	v = vread(bd, fmt, ap);
-	va_end(ap);
-	return v;
-}
-
-int backd_xs_read_ulong(struct backd *bd, unsigned long *val, const char *fmt, ...)
-{
-	va_list ap;
-	char *v, *end;
-	int rc = 0;
-
-	va_start(ap, fmt);
-	v = vread(bd, fmt, ap);
-	va_end(ap);
-	if (!v)
-		return -ENOENT;
-	errno = 0;
-	*val = strtoul(v, &end, 10);
-	if (errno || end == v || *end || v[0] == '-')
-		rc = -EINVAL;
-	free(v);
-	return rc;
 }
