@@ -1,6 +1,7 @@
 #!/bin/bash
 # The three daemons in their default (daemon) mode, started as README's "Running it by hand" says: each starter returns once its daemon serves, nothing reaches the terminal, a guest's console is logged, and SIGTERM stops each one promptly.
 . "$(dirname "$0")/lib.sh"
+command -v xenstore-read >/dev/null || skip "xenstore-utils (xenstore-read) is not installed"
 
 RUN=$KXEN_RUN_DIR
 TERM_OUT=$T/terminal.out        # the starters' stdout and stderr: the daemons' must never land here
@@ -66,6 +67,9 @@ mkcfg dcount "count 100000 100"
 id=$(create dcount)
 wait_file "$T/console/guest-dcount.log" "count: line 3 of" 30
 listed "$id" || fail "d$id is not listed"
+# What `kxl console` attaches to (its "no console backend" came from this key missing).
+tty=$(xenstore-read "/local/domain/$id/console/tty" 2>/dev/null) || fail "no console/tty for d$id: kxl console would find no backend"
+[ -c "$tty" ] || fail "console/tty '$tty' is not a terminal device"
 "$KXL" destroy dcount || fail "kxl destroy dcount"
 for _ in $(seq 1 100); do listed "$id" || break; sleep 0.05; done
 listed "$id" && fail "d$id still listed after destroy"
