@@ -1,4 +1,4 @@
-/* kxen-backd internals: the event loop, the domain table and the backend ops table every backend plugs into. */
+/* kxen-backd internals: the daemon, the domain table and the table of device types (each a xenbus_type, xenbus.h). */
 #ifndef BACKD_H
 #define BACKD_H
 
@@ -14,26 +14,13 @@ struct backd_dom;
 struct xenbus_type;
 
 /*
- * One backend. The loop calls attach for every domain it learns of (at
- * start-up and on @introduceDomain), and again when anything changes under
- * /local/domain/N while it is not attached; detach when the domain is gone
- * or on exit. A backend registers its own fds with kxd_loop_add and keeps
- * its per-domain state in dom->priv[i]. Split-driver backends (vbd, vif)
- * name their xenbus_type instead of attach/detach: the xenbus layer
- * (xenbus.h) does the rest.
+ * Each device type's index in backd_backends and in backd_dom.priv: one
+ * place, so two cannot collide. A device type is a xenbus_type (xenbus.h);
+ * the domain scan attaches every type to every domain it learns of (at
+ * start-up, on @introduceDomain, kxen-hv's domain events, and when anything
+ * changes under /local/domain/N while a type is not attached), and detaches
+ * them when the domain is gone or on exit.
  */
-struct backend_ops {
-	const char *name;
-	const struct xenbus_type *xenbus;
-	/* 0: attached; -EAGAIN: the domain is not ready yet (retried later); other -errno: failed, logged. */
-	int (*attach)(struct backd *bd, struct backd_dom *dom);
-	/* Releases everything attach took. Must cope with a domain that is already gone. */
-	void (*detach)(struct backd *bd, struct backd_dom *dom);
-	/* SIGHUP: reopen log files (logrotate). May be NULL. */
-	void (*reopen)(struct backd *bd, struct backd_dom *dom);
-};
-
-/* Each backend's index in backd_backends and in backd_dom.priv: one place, so two cannot collide. */
 enum backd_slot {
 	BACKD_SLOT_CONSOLE,
 	BACKD_SLOT_VBD,
@@ -69,11 +56,10 @@ static inline struct backd *backd_of(struct kxd_loop *l)
 	return (struct backd *)((char *)l - offsetof(struct backd, loop));
 }
 
-extern const struct backend_ops *const backd_backends[BACKD_NR_BACKENDS];
-extern const struct backend_ops console_backend;
-extern const struct backend_ops vbd_backend;
-extern const struct backend_ops net_backend;      /* netback.c: vifs, switches, TAPs (docs/network.md) */
-extern const struct xenbus_type vbd_xenbus, vif_xenbus;
+extern const struct xenbus_type *const backd_backends[BACKD_NR_BACKENDS];
+extern const struct xenbus_type console_xenbus;   /* console.c (docs/console.md) */
+extern const struct xenbus_type vbd_xenbus;       /* blkback.c (docs/block.md) */
+extern const struct xenbus_type vif_xenbus;       /* netback.c: vifs, switches, TAPs (docs/network.md) */
 
 /*
  * Connects to kxenstored and kxen-hv, watches @introduceDomain,
@@ -85,7 +71,7 @@ int backd_domains_start(struct backd *bd);
 void backd_domains_scan(struct backd *bd);
 /* Detaches every backend from every domain (on exit). */
 void backd_domains_stop(struct backd *bd);
-/* SIGHUP: every attached backend reopens its files. */
+/* SIGHUP: every attached device reopens its files. */
 void backd_domains_reopen(struct backd *bd);
 
 

@@ -208,5 +208,3 @@ const struct xenbus_type vbd_xenbus = {
 	.remove = vbd_remove,
 	.stats = vbd_stats,
 };
-
-const struct backend_ops vbd_backend = { .name = "vbd", .xenbus = &vbd_xenbus };

@@ -20,10 +20,10 @@
  */
 #define RESCAN_SEC 2
 
-const struct backend_ops *const backd_backends[BACKD_NR_BACKENDS] = {
-	[BACKD_SLOT_CONSOLE] = &console_backend,
-	[BACKD_SLOT_VBD] = &vbd_backend,
-	[BACKD_SLOT_VIF] = &net_backend,
+const struct xenbus_type *const backd_backends[BACKD_NR_BACKENDS] = {
+	[BACKD_SLOT_CONSOLE] = &console_xenbus,
+	[BACKD_SLOT_VBD] = &vbd_xenbus,
+	[BACKD_SLOT_VIF] = &vif_xenbus,
 };
 
 /* Domains some backend is still waiting for: watched under /local/domain/N until attached. */
@@ -51,14 +51,14 @@ static void try_attach(struct backd *bd, struct backd_dom *d)
 	bool was_waiting = watching(d);
 
 	for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++) {
-		const struct backend_ops *b = backd_backends[i];
+		const struct xenbus_type *b = backd_backends[i];
 		int rc;
 
 		if (d->priv[i])
 			continue;
-		rc = b->xenbus ? xenbus__attach(bd, d, i) : b->attach(bd, d);
+		rc = xenbus__attach(bd, d, i);
 		if (rc && rc != -EAGAIN)
-			kxd_log("d%" PRIu32 ": %s backend: attach failed: %s", d->domid, b->name,
+			kxd_log("d%" PRIu32 ": %s backend: attach failed: %s", d->domid, b->type,
 				  strerror(-rc));
 	}
 	if (!was_waiting && watching(d))
@@ -71,14 +71,9 @@ static void dom_free(struct backd *bd, struct backd_dom *d)
 {
 	bool was_waiting = watching(d);
 
-	for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++) {
-		if (!d->priv[i])
-			continue;
-		if (backd_backends[i]->xenbus)
+	for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++)
+		if (d->priv[i])
 			xenbus__detach(bd, d, i);
-		else
-			backd_backends[i]->detach(bd, d);
-	}
 	if (was_waiting)
 		set_watch(bd, d, false);
 	free(d);
@@ -196,6 +191,6 @@ void backd_domains_reopen(struct backd *bd)
 {
 	for (struct backd_dom *d = bd->doms; d; d = d->next)
 		for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++)
-			if (d->priv[i] && backd_backends[i]->reopen)
-				backd_backends[i]->reopen(bd, d);
+			if (d->priv[i])
+				xenbus__reopen(bd, d, i);
 }

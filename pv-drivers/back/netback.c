@@ -196,5 +196,3 @@ const struct xenbus_type vif_xenbus = {
 	.remove = vif_remove,
 	.stats = vif_stats,
 };
-
-const struct backend_ops net_backend = { .name = "vif", .xenbus = &vif_xenbus };

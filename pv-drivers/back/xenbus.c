@@ -35,7 +35,7 @@ static struct {
 
 static const struct xenbus_type *type_of(unsigned slot)
 {
-	return backd_backends[slot]->xenbus;
+	return backd_backends[slot];
 }
 
 void xenbus_dev_log(struct xenbus_dev *d, const char *fmt, ...)
@@ -46,7 +46,10 @@ void xenbus_dev_log(struct xenbus_dev *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	kxd_log("d%" PRIu32 ": %s %" PRIu32 ": %s", d->domid, d->t->type, d->devid, msg);
+	if (d->t->frontend_only)
+		kxd_log("d%" PRIu32 ": %s: %s", d->domid, d->t->type, msg);
+	else
+		kxd_log("d%" PRIu32 ": %s %" PRIu32 ": %s", d->domid, d->t->type, d->devid, msg);
 }
 
 char *xenbus_read(struct backd *bd, const char *dir, const char *key)
@@ -115,7 +118,7 @@ static int read_state(struct xenbus_dev *d, const char *dir)
 
 static void set_state(struct xenbus_dev *d, int s)
 {
-	if (d->state == s)
+	if (d->state == s || d->t->frontend_only)
 		return;
 	d->state = s;
 	xenbus_write(d->bd, d->be, "state", "%d", s);
@@ -138,12 +141,20 @@ static void publish(struct xenbus_dev *d)
 	}
 }
 
+/* Keys of ours in the backend directory; a frontend-only device has none. */
+static void write_be(struct xenbus_dev *d, const char *key, const char *val)
+{
+	if (!d->t->frontend_only)
+		xenbus_write(d->bd, d->be, key, "%s", val);
+}
+
 static void dev_disconnect(struct xenbus_dev *d, const char *why)
 {
 	if (!d->connected)
 		return;
-	d->t->disconnect(d);
+	/* First: a disconnect that finds the ring corrupt cuts off, which must not disconnect again. */
 	d->connected = false;
+	d->t->disconnect(d);
 	if (d->t->stats_kind) {
 		kxd_devstats_remove(d->t->stats_kind, d->domid, d->devid);
 		d->stats_valid = false;
@@ -154,9 +165,9 @@ static void dev_disconnect(struct xenbus_dev *d, const char *why)
 void xenbus_dev_fatal(struct xenbus_dev *d, const char *why)
 {
 	xenbus_dev_log(d, "frontend cut off: %s", why);
-	dev_disconnect(d, "cut off");
 	d->broken = true;
-	xenbus_write(d->bd, d->be, "error", "%s", why);
+	dev_disconnect(d, "cut off");
+	write_be(d, "error", why);
 	set_state(d, XenbusStateClosing);
 }
 
@@ -185,7 +196,7 @@ static int check_frontend(struct xenbus_dev *d, char *err, size_t len)
 static void probe(struct xenbus_dev *d)
 {
 	char err[320] = "";
-	int rc = check_frontend(d, err, sizeof(err));
+	int rc = d->t->frontend_only ? 0 : check_frontend(d, err, sizeof(err));
 
 	if (!rc)
 		rc = d->t->probe(d, err, sizeof(err));
@@ -193,12 +204,14 @@ static void probe(struct xenbus_dev *d)
 		return;
 	if (rc) {
 		xenbus_dev_log(d, "cannot serve: %s", err);
-		xenbus_write(d->bd, d->be, "hotplug-error", "%s", err);
+		write_be(d, "hotplug-error", err);
 		d->broken = true;
 		set_state(d, XenbusStateClosed);
 		return;
 	}
 	d->probed = true;
+	if (d->t->frontend_only)
+		return;   /* its directory is already watched */
 	d->fe_watched = xs_watch(d->bd->xs, d->fe, d->token);
 	set_state(d, XenbusStateInitWait);
 }
@@ -212,7 +225,7 @@ static void dev_connect(struct xenbus_dev *d)
 	if (rc) {
 		xenbus_dev_log(d, "cannot connect: %s (%s)", err, strerror(-rc));
 		d->broken = true;
-		xenbus_write(d->bd, d->be, "error", "%s", err);
+		write_be(d, "error", err);
 		set_state(d, XenbusStateClosing);
 		return;
 	}
@@ -229,6 +242,16 @@ static void dev_step(struct xenbus_dev *d)
 	struct xenbus_state_out out;
 	unsigned long online = 1;
 
+	if (d->t->frontend_only) {
+		/* Keys there: serve; nothing else to walk. */
+		if (d->broken || d->connected)
+			return;
+		if (!d->probed)
+			probe(d);
+		if (d->probed)
+			dev_connect(d);
+		return;
+	}
 	if (!d->probed) {
 		/* A probe that failed stays failed until the toolstack removes the device. */
 		if (d->broken)
@@ -257,8 +280,6 @@ static void dev_step(struct xenbus_dev *d)
 
 static void dev_free(struct xenbus_dev *d, const char *why)
 {
-	if (d->connected)
-		xenbus_dev_log(d, "%s", why);
 	dev_disconnect(d, why);
 	if (d->fe_watched)
 		xs_unwatch(d->bd->xs, d->fe, d->token);
@@ -267,12 +288,35 @@ static void dev_free(struct xenbus_dev *d, const char *why)
 	free(d);
 }
 
+static struct xenbus_dev *dev_new(struct backd *bd, struct xb_dom *x, unsigned long id)
+{
+	const struct xenbus_type *t = type_of(x->slot);
+	struct xenbus_dev *d = calloc(1, sizeof(*d) + t->priv_size);
+
+	if (!d)
+		return NULL;
+	*d = (struct xenbus_dev){ .t = t, .bd = bd, .domid = x->domid, .devid = (uint32_t)id, .next = x->devs };
+	if (t->frontend_only)
+		snprintf(d->fe, sizeof(d->fe), "%s", x->dir);
+	else
+		snprintf(d->be, sizeof(d->be), "%s/%lu", x->dir, id);
+	snprintf(d->token, sizeof(d->token), "%s", x->token);
+	x->devs = d;
+	return d;
+}
+
 /* Rescans BE_ROOT/TYPE/DOMID: new devices found, gone ones freed, all stepped. */
 static void dom_scan(struct backd *bd, struct xb_dom *x)
 {
 	const struct xenbus_type *t = type_of(x->slot);
 	unsigned n = 0;
-	char **ents = xs_directory(bd->xs, XBT_NULL, x->dir, &n);
+	char **ents;
+
+	if (t->frontend_only) {
+		dev_step(x->devs);
+		return;
+	}
+	ents = xs_directory(bd->xs, XBT_NULL, x->dir, &n);
 
 	for (struct xenbus_dev *d = x->devs; d; d = d->next)
 		d->seen = false;
@@ -285,15 +329,8 @@ static void dom_scan(struct backd *bd, struct xb_dom *x)
 			continue;
 		for (d = x->devs; d && d->devid != id; d = d->next)
 			;
-		if (!d) {
-			if (!(d = calloc(1, sizeof(*d) + t->priv_size)))
-				continue;
-			*d = (struct xenbus_dev){ .t = t, .bd = bd, .domid = x->domid, .devid = (uint32_t)id,
-			                          .next = x->devs };
-			snprintf(d->be, sizeof(d->be), "%s/%lu", x->dir, id);
-			snprintf(d->token, sizeof(d->token), "%s", x->token);
-			x->devs = d;
-		}
+		if (!d && !(d = dev_new(bd, x, id)))
+			continue;
 		d->seen = true;
 	}
 	free(ents);
@@ -415,12 +452,20 @@ int xenbus__attach(struct backd *bd, struct backd_dom *dom, unsigned slot)
 		return -ENOMEM;
 	x->slot = slot;
 	x->domid = dom->domid;
-	snprintf(x->dir, sizeof(x->dir), BE_ROOT "/%s/%" PRIu32, t->type, dom->domid);
+	if (t->frontend_only)
+		snprintf(x->dir, sizeof(x->dir), "/local/domain/%" PRIu32 "/%s", dom->domid, t->type);
+	else
+		snprintf(x->dir, sizeof(x->dir), BE_ROOT "/%s/%" PRIu32, t->type, dom->domid);
 	snprintf(x->token, sizeof(x->token), "be/%u/%" PRIu32, slot, dom->domid);
+	if (t->frontend_only && !dev_new(bd, x, 0)) {
+		free(x);
+		return -ENOMEM;
+	}
 	/* Fires once at once (Xen's rule), which does the first scan. */
 	if (!xs_watch(bd->xs, x->dir, x->token)) {
 		int rc = -errno;
 
+		free(x->devs);
 		free(x);
 		return rc;
 	}
@@ -443,4 +488,13 @@ void xenbus__detach(struct backd *bd, struct backd_dom *dom, unsigned slot)
 	}
 	free(x);
 	dom->priv[slot] = NULL;
+}
+
+void xenbus__reopen(struct backd *bd, struct backd_dom *dom, unsigned slot)
+{
+	struct xb_dom *x = dom->priv[slot];
+
+	for (struct xenbus_dev *d = x ? x->devs : NULL; d; d = d->next)
+		if (d->connected && d->t->reopen)
+			d->t->reopen(d);
 }

@@ -12,15 +12,23 @@ struct backd_dom;
 struct xenbus_dev;
 
 /*
- * A device type (vbd, vif; a fourth is one more of these). The layer finds
- * devices under /local/domain/0/backend/TYPE/DOMID/DEVID, checks their
- * frontend and frontend-id keys, and walks the XenbusState machine
+ * A device type (console, vbd, vif; a fourth is one more of these, in a
+ * file of its own, a slot in backd.h and a row in domains.c). The layer
+ * finds devices under /local/domain/0/backend/TYPE/DOMID/DEVID, checks
+ * their frontend and frontend-id keys, and walks the XenbusState machine
  * (xenbus_state_next); the type only sees these calls. Every callback runs
  * on the loop's thread; err is a buffer of len bytes for a message the
  * layer logs and writes to the device's error key.
  */
 struct xenbus_type {
 	const char *type;                    /* "vbd": backend/vbd/..., device/vbd/... */
+	/*
+	 * No backend directory and no XenbusState: one device per domain whose
+	 * keys are /local/domain/DOMID/TYPE, probed and connected as soon as
+	 * they are there, until cut off or the domain goes. Xen's primary
+	 * console is such a device (xenconsoled serves it outside xenbus).
+	 */
+	bool frontend_only;
 	unsigned long max_devid;
 	size_t priv_size;                    /* zeroed per device for the type: xenbus_priv */
 	const struct kxd_devkind *stats_kind; /* what stats fills; NULL: no counters */
@@ -41,6 +49,8 @@ struct xenbus_type {
 	void (*remove)(struct xenbus_dev *d);
 	/* Fills vals (stats_kind's counters) of a connected device; the layer publishes them when they change. */
 	void (*stats)(struct xenbus_dev *d, uint64_t *vals);
+	/* SIGHUP: reopens a connected device's files (logrotate). May be NULL. */
+	void (*reopen)(struct xenbus_dev *d);
 };
 
 /* One device, owned by the layer; the type's state follows it (xenbus_priv). */
@@ -118,9 +128,14 @@ int xenbus_state_parse_ulong(const char *key, const char *text, unsigned long ma
  */
 int xenbus__open(struct backd *bd);
 
-/* backend_ops for a xenbus type (domains.c calls them per domain; slot indexes backd_backends). */
+/*
+ * The type backd_backends[slot] for one domain (domains.c): attach starts
+ * watching its devices (0, or -EAGAIN while the type is off after its
+ * init failed), detach lets them go, reopen passes SIGHUP on.
+ */
 int xenbus__attach(struct backd *bd, struct backd_dom *dom, unsigned slot);
 void xenbus__detach(struct backd *bd, struct backd_dom *dom, unsigned slot);
+void xenbus__reopen(struct backd *bd, struct backd_dom *dom, unsigned slot);
 
 /* dir/key as a malloc'd string; NULL if missing, unreadable or longer than XENBUS_VALUE_MAX. */
 char *xenbus_read(struct backd *bd, const char *dir, const char *key);
@@ -136,12 +151,13 @@ const char *xenbus_why(void);
 int xenbus_write(struct backd *bd, const char *dir, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* Logs "dDOMID: TYPE DEVID: message". */
+/* Logs "dDOMID: TYPE DEVID: message" ("dDOMID: TYPE: message" for a frontend-only type). */
 void xenbus_dev_log(struct xenbus_dev *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * The data path found the frontend misbehaving: logs why, disconnects,
  * writes the error key and goes Closing; the device stays cut off until
- * the frontend resets to Initialising.
+ * the frontend resets to Initialising (a frontend-only device: for good).
+ * The type's disconnect sees d->broken already set.
  */
 void xenbus_dev_fatal(struct xenbus_dev *d, const char *why);
 

@@ -49,7 +49,7 @@ wait_log "\(d$idc\) net: up" 30
 xenstore-read "/local/domain/0/backend/vif/$idc/0/state" >/dev/null || fail "no backend directory for d$idc"
 "$KXL" destroy "$idc" || fail "kxl destroy d$idc"
 xenstore-read "/local/domain/0/backend/vif/$idc/0/state" 2>/dev/null && fail "destroy left backend/vif/$idc behind"
-wait_file "$T/backd.log" "d$idc: vif 0: (domain gone|removed while connected)" 10
+wait_file "$T/backd.log" "d$idc: vif 0: disconnected \((domain gone|removed while connected)\)" 10
 pass "destroy removes the vif directories and kxen-backd lets go"
 
 # Bad detach specs are named; a vif no backend takes is refused and leaves nothing behind.
