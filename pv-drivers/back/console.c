@@ -15,6 +15,7 @@
 #include "backd.h"
 #include "xenbus.h"
 #include "cons_ring.h"
+#include "cons_linger.h"
 
 #define PAGE_SIZE 4096u
 
@@ -364,6 +365,12 @@ static void console_disconnect(struct xenbus_dev *xd)
 	/* Last words: a guest that crashed may have left output we have not been told of. */
 	if (!xd->broken)
 		drain_out(xd->bd, c);
+	/* Drained whole (not cut off meanwhile): the pty stays until its client has read them. */
+	if (!xd->broken && c->master_fd >= 0 && c->slave_fd >= 0) {
+		kxd_loop_del(&xd->bd->loop, c->master_fd);
+		cons_linger__close(xd->bd, c->master_fd, c->slave_fd);
+		c->master_fd = c->slave_fd = -1;
+	}
 	release(xd->bd, c);
 }
 
