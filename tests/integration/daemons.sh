@@ -25,8 +25,9 @@ started() {
 
 # sigterm NAME: SIGTERM, then the daemon must be gone within STOP_BOUND seconds and its pid file removed.
 sigterm() {
-	local pid
+	local pid t0
 	pid=$(pid_of "$1")
+	t0=$(date +%s%N)
 	kill -TERM "$pid" || fail "$1: cannot signal pid $pid"
 	for _ in $(seq 1 $(( STOP_BOUND * 20 ))); do
 		alive "$pid" || break
@@ -37,7 +38,7 @@ sigterm() {
 		fail "$1 (pid $pid) still runs ${STOP_BOUND}s after SIGTERM"
 	fi
 	[ -e "$RUN/$1.pid" ] && fail "$1 left its pid file behind"
-	pass "$1 stopped on SIGTERM"
+	pass "$1 stopped on SIGTERM in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 }
 
 # kxen-hv -d: KVM's absence is a skip, as for every other integration test.
