@@ -63,6 +63,26 @@ int domain__release(struct xs_server *srv, unsigned domid)
 	return 0;
 }
 
+bool domain__exists(struct xs_server *srv, unsigned domid)
+{
+	if (!domid || domain__find(srv, domid))
+		return true;
+	/* The toolstack sets a new domain's permissions before it introduces it: ask the hypervisor. */
+	return srv->domops && srv->domops->exists && srv->domops->exists(srv, domid) > 0;
+}
+
+int domain__check_perms(struct xs_server *srv, struct xs_permissions *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (domain__exists(srv, p[i].id))
+			continue;
+		if (!i)
+			return -ENOENT;
+		p[i].perms |= XS_PERM_IGNORE;
+	}
+	return 0;
+}
+
 void domain__cut_off(struct xs_server *srv, struct xs_conn *c, const char *why)
 {
 	struct xs_domain *d = domain__find(srv, c->domid);

@@ -173,9 +173,24 @@ static void on_events(struct kxd_loop *l, int fd, uint32_t ev, void *arg)
 	server__flush(hv->srv);
 }
 
+/* Xen's xenstored asks the hypervisor too (xc_domain_getinfo) before accepting a domain in a permission. */
+static int hv_exists(struct xs_server *srv, unsigned domid)
+{
+	struct hv *hv = srv->domops->arg;
+	struct kxctl_dominfo info;
+	int rc;
+
+	if ((rc = hv_connect(hv)) < 0)
+		return rc;
+	if ((rc = kxctrl_domain_info(hv->h, domid, &info)) < 0)
+		return rc == -ESRCH ? 0 : rc;
+	return !(info.flags & KXCTL_DOMF_DYING);
+}
+
 const struct xs_domain_ops *hv__ops(struct hv *hv)
 {
 	hv->ops.attach = hv_attach;
+	hv->ops.exists = hv_exists;
 	hv->ops.arg = hv;
 	return &hv->ops;
 }

@@ -23,18 +23,24 @@ struct xs_quota {
 	unsigned txn_nodes;          /* nodes one transaction may touch: 1024 */
 	unsigned out_bytes;          /* unread replies and events per connection: 256 KiB */
 	unsigned outstanding;        /* requests whose replies are still unread: 20 */
+	unsigned path_max;           /* path bytes past /local/domain/N/ for a guest: 2048 */
+	unsigned memory;             /* bytes of the nodes a guest owns (ENOMEM past it): 2.5 MiB */
+	unsigned memory_soft;        /* ... logged once past it: 2 MiB */
 };
 void quota__defaults(struct xs_quota *q);
-/* Sets one quota by its CONTROL/option name ("nodes", "node-size", ...). -EINVAL if unknown. */
+/* Sets one quota by its CONTROL/option name (Xen's: "nodes", "node-size", ...). -EINVAL if unknown. */
 int quota__set(struct xs_quota *q, const char *name, unsigned value);
-/* Writes "name value\n" lines into buf; returns the length. */
+/* Writes Xen's "Quota settings:" table (name, value, what) into buf; returns the length. */
 size_t quota__print(const struct xs_quota *q, char *buf, size_t len);
+/* The same for Xen's soft quotas (xenstore-control quota-soft: "memory"). */
+int quota__set_soft(struct xs_quota *q, const char *name, unsigned value);
+size_t quota__print_soft(const struct xs_quota *q, char *buf, size_t len);
 
 /* ---- store core: the tree with a path hash index ---- */
 
 struct xs_node {
 	struct xs_node *hnext;              /* hash chain */
-	struct xs_node *parent, *children, *next, *prev;
+	struct xs_node *parent, *children, *next, *prev;   /* children in creation order; the first's prev is the last */
 	unsigned nchildren;
 	uint64_t gen;                       /* bumped on value, perms or child list change */
 	char *value;
@@ -46,7 +52,39 @@ struct xs_node {
 	char path[];                        /* absolute; name is after the last '/' */
 };
 
-struct xs_acct { struct xs_acct *next; unsigned domid; unsigned nodes; };
+struct xs_acct {
+	struct xs_acct *next;
+	unsigned domid;
+	unsigned nodes;
+	size_t bytes;                       /* of its nodes, as store__node_bytes counts them */
+	unsigned recount;                   /* store__check's */
+	size_t rebytes;
+};
+
+/* An open transaction's snapshot: it sees every node as it was at generation gen. */
+struct xs_snap {
+	struct xs_snap *prev, *next;        /* the store's open snapshots, oldest first */
+	uint64_t gen;
+	bool open;
+	bool stale;                         /* its old versions were dropped (history over budget) */
+};
+
+/* A node's version that changed or went while an open snapshot still sees it. */
+struct xs_old {
+	struct xs_old *hnext;               /* hash chain by path */
+	struct xs_old *qnext;               /* all kept versions, in the order they stopped being current */
+	uint64_t gen, until;                /* current for generations gen .. until-1 */
+	char *value;
+	unsigned vlen;
+	struct xs_permissions *perms;
+	unsigned nperms;
+	char *kids;                         /* child names, NUL-terminated each, creation order */
+	unsigned kidslen;
+	size_t bytes;
+	uint32_t hash;
+	unsigned plen;
+	char path[];
+};
 
 struct xs_store {
 	struct xs_node **buckets;
@@ -54,6 +92,12 @@ struct xs_store {
 	uint64_t gen;                       /* last generation handed out */
 	struct xs_acct *acct[256];          /* nodes owned per domain */
 	size_t bytes;                       /* memory held by nodes, for CONTROL memreport */
+	/* snap.c: open snapshots and the old versions they see (never a copy of the tree). */
+	struct xs_snap *snap_first, *snap_last;
+	struct xs_old **old_buckets;        /* 1024, allocated at the first kept version */
+	struct xs_old *old_first, *old_last;
+	unsigned old_count;
+	size_t old_bytes, old_max;          /* past old_max the oldest snapshots go stale */
 };
 
 uint32_t store__hash(const char *path, size_t len);
@@ -77,6 +121,39 @@ void store__del(struct xs_store *s, struct xs_node *n,
                 void (*fn)(void *arg, const struct xs_node *n), void *arg);
 /* Nodes owned by domid. */
 unsigned store__owned(const struct xs_store *s, unsigned domid);
+/* Bytes of the nodes owned by domid (Xen's per-domain "memory", for nodes). */
+size_t store__owned_bytes(const struct xs_store *s, unsigned domid);
+/* What a node of that path length, value length and permission count costs. */
+size_t store__node_bytes(size_t plen, size_t vlen, unsigned nperms);
+/*
+ * Checks the tree against its index and its accounting (CONTROL check): every
+ * indexed node reachable from the root with consistent links and counts, and
+ * per-domain node counts equal to a recount (repaired if not). Calls log for
+ * each problem; returns the number found.
+ */
+unsigned store__check(struct xs_store *s, void (*log)(void *arg, const char *msg), void *arg);
+
+/* ---- snapshots (snap.c): what an open transaction sees, kept without copying the tree ---- */
+
+/* Opens sn at the store's current generation. */
+void snap__open(struct xs_store *s, struct xs_snap *sn);
+/* Closes sn (if open) and frees the kept versions no open snapshot sees any more. */
+void snap__close(struct xs_store *s, struct xs_snap *sn);
+/*
+ * Called by the store just before n's value, perms or child list change, or n
+ * goes: keeps n's current version if an open snapshot sees it. Past old_max
+ * bytes of kept versions, the oldest snapshots are marked stale and closed.
+ */
+void snap__keep(struct xs_store *s, const struct xs_node *n);
+/*
+ * What a snapshot at gen sees at path: the current node in *cur if it has not
+ * changed since, else the kept version in *old; both NULL if the path was absent.
+ * gen UINT64_MAX is the live tree.
+ */
+void snap__at(const struct xs_store *s, const char *path, uint64_t gen,
+              const struct xs_node **cur, const struct xs_old **old);
+/* Frees every kept version (store teardown). */
+void snap__fini(struct xs_store *s);
 
 /* Path helpers. A canonical path is absolute, no "//", no trailing '/' except "/". */
 bool path__valid(const char *p, bool allow_special);
@@ -84,6 +161,8 @@ bool path__valid(const char *p, bool allow_special);
 size_t path__parent_len(const char *p, size_t len);
 /* Whether anc is p or an ancestor of p. */
 bool path__is_under(const char *p, const char *anc);
+/* Xen's limit for unprivileged callers: bytes of p past a leading /local/domain/N/ exceed max. */
+bool path__too_long(const char *p, unsigned max);
 
 /* Permissions. */
 /* Mode bits (XS_PERM_READ|WRITE|OWNER) that (domid, priv, target) has on perms. */
@@ -99,8 +178,10 @@ int perm__format(const struct xs_permissions *p, unsigned n, char *buf, size_t l
 
 struct xs_tnode {
 	struct xs_tnode *hnext, *next;
-	uint64_t seen_gen;                  /* base generation first seen (0: absent) */
+	uint64_t seen_gen;                  /* generation in the transaction's snapshot (0: absent) */
+	unsigned cseq;                      /* when this transaction created it: creations list and commit in it */
 	bool exists, copied, modified, fire, fire_exact;
+	bool reborn;                        /* in the snapshot, removed and created again: now the newest child */
 	char *value;
 	unsigned vlen;
 	struct xs_permissions *perms;
@@ -117,8 +198,10 @@ struct xs_txn {
 	uint32_t id;
 	struct xs_conn *conn;
 	struct xs_tnode *buckets[64];
-	struct xs_tnode *list;
+	struct xs_tnode *list, *tail;       /* in order of first touch */
 	unsigned count;
+	unsigned created;                   /* creations so far (cseq) */
+	struct xs_snap snap;                /* reads see the tree as at TRANSACTION_START */
 };
 
 /* A read-only view of one node, from the overlay or the base tree. */
@@ -140,7 +223,9 @@ struct xs_ctx {
 	struct xs_txn *txn;                 /* NULL: an immediate operation */
 };
 
+/* Starts t; with a connection it gets a snapshot of the tree as it is now (c NULL: reads the live tree). */
 void txn__init(struct xs_txn *t, uint32_t id, struct xs_conn *c);
+/* Drops t's overlay and closes its snapshot. */
 void txn__free(struct xs_txn *t);
 /* Node state as the context sees it (recording the read in a transaction). 0/-ENOMEM/-ENOSPC. */
 int txn__view(struct xs_ctx *x, const char *path, struct xs_view *v);
@@ -158,7 +243,7 @@ int op__write(struct xs_ctx *x, const char *path, const char *val, unsigned vlen
 int op__mkdir(struct xs_ctx *x, const char *path);
 int op__rm(struct xs_ctx *x, const char *path);
 int op__set_perms(struct xs_ctx *x, const char *path, const struct xs_permissions *p, unsigned n);
-/* Commits t: -EAGAIN (and nothing applied) if any node it saw has changed since. */
+/* Commits t: -EAGAIN (and nothing applied) if any node it saw has changed since its snapshot. */
 int txn__commit(struct xs_server *srv, struct xs_txn *t);
 
 /* ---- watches ---- */
@@ -289,6 +374,8 @@ struct xs_domain_ops {
 	int (*attach)(struct xs_server *srv, unsigned domid, uint64_t gfn, unsigned port,
 	              struct xs_conn **out);
 	void *arg;
+	/* Whether domid has been created and is not dying, introduced or not: 1, 0, or -errno. May be NULL. */
+	int (*exists)(struct xs_server *srv, unsigned domid);
 };
 
 #define XS_DOM_BUCKETS 1024
@@ -338,10 +425,33 @@ int domain__release(struct xs_server *srv, unsigned domid);
  * so domains kxen-hv destroys on its own leave nothing behind either.
  */
 void domain__forget_home(struct xs_server *srv, unsigned domid);
-/* Gives nodes still owned by a dead domain to dom0 (Xen, XSA-322): a reused domid must not inherit them. */
+/* Whether domid exists for xenstore: dom0, an introduced domain, or one the hypervisor has created. */
+bool domain__exists(struct xs_server *srv, unsigned domid);
+/*
+ * Xen's check of a new permission list: -ENOENT if the owner (first entry)
+ * does not exist; entries for other missing domains are kept but marked
+ * XS_PERM_IGNORE, so a domain created later with that id gets nothing from them.
+ */
+int domain__check_perms(struct xs_server *srv, struct xs_permissions *p, unsigned n);
+/*
+ * Gives nodes still owned by a dead domain to dom0 and marks its other
+ * entries XS_PERM_IGNORE (Xen, XSA-322): a reused domid must not inherit them.
+ */
 void store__chown_all(struct xs_store *s, unsigned from, unsigned to);
 /* Cuts a misbehaving guest off (keeps the domain record until release). */
 void domain__cut_off(struct xs_server *srv, struct xs_conn *c, const char *why);
+
+/* ---- control.c: XS_CONTROL ---- */
+
+/*
+ * Runs the CONTROL command argv[0] with its parameters (argc >= 1) for the
+ * privileged connection c, writing Xen's reply (text with its NUL) into reply
+ * (max bytes) and its length into *rlen. 0, or -EINVAL for an unknown command
+ * or bad parameters (xenstore-control then lists "help"), -ENOENT for an
+ * unknown domain, -E2BIG if the reply does not fit.
+ */
+int control__run(struct xs_conn *c, char **argv, unsigned argc, char *reply, size_t max,
+                 unsigned *rlen);
 
 /* ---- wire: one request in, one reply out ---- */
 

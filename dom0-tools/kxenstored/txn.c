@@ -1,4 +1,4 @@
-/* txn.c: transactions as overlays of the nodes they touch, plus the store operations with Xen's rules on top. */
+/* txn.c: transactions as overlays of the nodes they touch over a snapshot of the tree, plus the store operations with Xen's rules on top. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,8 @@ void txn__init(struct xs_txn *t, uint32_t id, struct xs_conn *c)
 	memset(t, 0, sizeof(*t));
 	t->id = id;
 	t->conn = c;
+	if (c)
+		snap__open(&c->srv->store, &t->snap);
 }
 
 void txn__free(struct xs_txn *t)
@@ -22,9 +24,41 @@ void txn__free(struct xs_txn *t)
 		free(n->perms);
 		free(n);
 	}
-	t->list = NULL;
+	t->list = t->tail = NULL;
 	memset(t->buckets, 0, sizeof(t->buckets));
 	t->count = 0;
+	if (t->conn)
+		snap__close(&t->conn->srv->store, &t->snap);
+}
+
+/* The generation x's reads see: its transaction's start, or the live tree. */
+static uint64_t read_gen(const struct xs_ctx *x)
+{
+	return x->txn && x->txn->snap.open ? x->txn->snap.gen : UINT64_MAX;
+}
+
+/* Path as x's snapshot saw it, never the overlay. */
+static void view_base(const struct xs_ctx *x, const char *path, struct xs_view *v)
+{
+	const struct xs_node *b;
+	const struct xs_old *o;
+
+	memset(v, 0, sizeof(*v));
+	snap__at(&x->srv->store, path, read_gen(x), &b, &o);
+	if (b) {
+		v->value = b->value;
+		v->vlen = b->vlen;
+		v->perms = b->perms;
+		v->nperms = b->nperms;
+		v->gen = b->gen;
+	} else if (o) {
+		v->value = o->value;
+		v->vlen = o->vlen;
+		v->perms = o->perms;
+		v->nperms = o->nperms;
+		v->gen = o->gen;
+	}
+	v->exists = b || o;
 }
 
 static struct xs_tnode *tn_find(const struct xs_txn *t, const char *path, size_t len, uint32_t h)
@@ -56,29 +90,20 @@ static int tn_get(struct xs_ctx *x, const char *path, struct xs_tnode **out)
 	n->hash = h;
 	for (const char *c = path + 1; *c; c++)
 		n->depth += *c == '/';
-	const struct xs_node *b = store__lookup(&x->srv->store, path);
-	n->seen_gen = b ? b->gen : 0;
-	n->exists = b != NULL;
+	struct xs_view v;
+	view_base(x, path, &v);
+	n->seen_gen = v.gen;
+	n->exists = v.exists;
 	n->hnext = t->buckets[h & 63];
 	t->buckets[h & 63] = n;
-	n->next = t->list;
-	t->list = n;
+	if (t->tail)
+		t->tail->next = n;
+	else
+		t->list = n;
+	t->tail = n;
 	t->count++;
 	*out = n;
 	return 0;
-}
-
-static void view_base(const struct xs_node *b, struct xs_view *v)
-{
-	memset(v, 0, sizeof(*v));
-	if (!b)
-		return;
-	v->exists = true;
-	v->value = b->value;
-	v->vlen = b->vlen;
-	v->perms = b->perms;
-	v->nperms = b->nperms;
-	v->gen = b->gen;
 }
 
 int txn__view(struct xs_ctx *x, const char *path, struct xs_view *v)
@@ -87,14 +112,14 @@ int txn__view(struct xs_ctx *x, const char *path, struct xs_view *v)
 	int rc;
 
 	if (!x->txn) {
-		view_base(store__lookup(&x->srv->store, path), v);
+		view_base(x, path, v);
 		return 0;
 	}
 	if ((rc = tn_get(x, path, &n)) < 0)
 		return rc;
 	if (!n->copied) {
-		/* Only read so far: the commit's generation check catches a change under us. */
-		view_base(store__lookup(&x->srv->store, path), v);
+		/* Only read so far: the snapshot's version; the commit fails if it has changed since. */
+		view_base(x, path, v);
 		return 0;
 	}
 	memset(v, 0, sizeof(*v));
@@ -107,7 +132,7 @@ int txn__view(struct xs_ctx *x, const char *path, struct xs_view *v)
 }
 
 /* Gives the overlay entry its own state (value, perms, existence), replacing what it had. */
-static int tn_set(struct xs_tnode *n, bool exists, const char *val, unsigned vlen,
+static int tn_set(struct xs_txn *t, struct xs_tnode *n, bool exists, const char *val, unsigned vlen,
                   const struct xs_permissions *perms, unsigned nperms)
 {
 	char *v = NULL;
@@ -115,6 +140,11 @@ static int tn_set(struct xs_tnode *n, bool exists, const char *val, unsigned vle
 
 	if (exists && store__copy_data(val, vlen, perms, nperms, &v, &p))
 		return -ENOMEM;
+	if (exists && !n->exists) {
+		/* Created here: lists after the children that exist, as Xen appends it to its parent. */
+		n->cseq = ++t->created;
+		n->reborn = n->seen_gen != 0;
+	}
 	free(n->value);
 	free(n->perms);
 	n->value = v;
@@ -126,51 +156,96 @@ static int tn_set(struct xs_tnode *n, bool exists, const char *val, unsigned vle
 	return 0;
 }
 
-struct child_walk {
-	struct xs_ctx *x;
-	const char *parent;
-	size_t plen;
-	int (*fn)(void *arg, const char *name);
-	void *arg;
-};
-
 static const char *child_name(const char *path, size_t parent_len)
 {
 	return path + (parent_len == 1 ? 1 : parent_len + 1);
 }
 
+/* Calls fn for a snapshot child unless the transaction removed it (and maybe created it again, later in the list). */
+static int snap_child(struct xs_ctx *x, const char *cpath, size_t clen, uint32_t h, size_t plen,
+                      int (*fn)(void *arg, const char *name), void *arg)
+{
+	if (x->txn) {
+		const struct xs_tnode *tn = tn_find(x->txn, cpath, clen, h);
+		if (tn && tn->copied && (!tn->exists || tn->reborn))
+			return 0;
+	}
+	return fn(arg, child_name(cpath, plen));
+}
+
+static int by_cseq(const void *a, const void *b)
+{
+	const struct xs_tnode *x = *(const struct xs_tnode *const *)a;
+	const struct xs_tnode *y = *(const struct xs_tnode *const *)b;
+
+	return (x->cseq > y->cseq) - (x->cseq < y->cseq);
+}
+
+/* Children path's transaction created, in the order it created them (a pass over the small overlay). */
+static int created_children(struct xs_txn *t, const char *path, size_t plen,
+                            int (*fn)(void *arg, const char *name), void *arg)
+{
+	const struct xs_tnode **kids = NULL;
+	unsigned n = 0, cap = 0;
+	int rc = 0;
+
+	for (const struct xs_tnode *tn = t->list; tn; tn = tn->next) {
+		if (!tn->copied || !tn->exists || (tn->seen_gen && !tn->reborn) || tn->plen <= plen)
+			continue;
+		if (path__parent_len(tn->path, tn->plen) != plen || strncmp(tn->path, path, plen))
+			continue;
+		if (n == cap) {
+			const struct xs_tnode **k = realloc(kids, (cap = cap ? 2 * cap : 8) * sizeof(*kids));
+			if (!k) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			kids = k;
+		}
+		kids[n++] = tn;
+	}
+	if (n > 1)
+		qsort(kids, n, sizeof(*kids), by_cseq);
+	for (unsigned i = 0; i < n && !rc; i++)
+		rc = fn(arg, child_name(kids[i]->path, plen));
+out:
+	free(kids);
+	return rc;
+}
+
 int txn__children(struct xs_ctx *x, const char *path,
                   int (*fn)(void *arg, const char *name), void *arg)
 {
-	const struct xs_node *b = store__lookup(&x->srv->store, path);
+	const struct xs_node *b;
+	const struct xs_old *o;
 	struct xs_txn *t = x->txn;
 	size_t plen = strlen(path);
 	int rc;
 
+	snap__at(&x->srv->store, path, read_gen(x), &b, &o);
 	if (b)
-		for (const struct xs_node *c = b->children; c; c = c->next) {
-			if (t) {
-				const struct xs_tnode *tn = tn_find(t, c->path, c->plen, c->hash);
-				if (tn && tn->copied && !tn->exists)
-					continue;
-			}
-			if ((rc = fn(arg, child_name(c->path, plen))) != 0)
+		for (const struct xs_node *c = b->children; c; c = c->next)
+			if ((rc = snap_child(x, c->path, c->plen, c->hash, plen, fn, arg)) != 0)
 				return rc;
+	if (o && o->kidslen) {
+		/* A kept version lists names only: rebuild each child's path to look it up in the overlay. */
+		char *cp = malloc(plen + 1 + o->kidslen);
+		if (!cp)
+			return -ENOMEM;
+		size_t base = plen == 1 ? 1 : plen + 1;
+		memcpy(cp, path, plen);
+		cp[base - 1] = '/';
+		for (const char *k = o->kids; k < o->kids + o->kidslen; k += strlen(k) + 1) {
+			size_t kl = strlen(k), cl = base + kl;
+			memcpy(cp + base, k, kl + 1);
+			if ((rc = snap_child(x, cp, cl, store__hash(cp, cl), plen, fn, arg)) != 0) {
+				free(cp);
+				return rc;
+			}
 		}
-	if (!t)
-		return 0;
-	/* Children this transaction created (a linear pass over the overlay, which is small). */
-	for (const struct xs_tnode *tn = t->list; tn; tn = tn->next) {
-		if (!tn->copied || !tn->exists || tn->plen <= plen)
-			continue;
-		if (path__parent_len(tn->path, tn->plen) != plen || strncmp(tn->path, path, plen))
-			continue;
-		if (store__lookup(&x->srv->store, tn->path))
-			continue;
-		if ((rc = fn(arg, child_name(tn->path, plen))) != 0)
-			return rc;
+		free(cp);
 	}
-	return 0;
+	return t ? created_children(t, path, plen, fn, arg) : 0;
 }
 
 int op__read(struct xs_ctx *x, const char *path, struct xs_view *v)
@@ -204,21 +279,47 @@ static int with_txn(struct xs_ctx *x, int (*fn)(struct xs_ctx *x, const void *a)
 	return rc;
 }
 
-/* Counts the nodes this transaction adds for domid (creations minus deletions). */
-static int owned_delta(const struct xs_txn *t, const struct xs_store *s, unsigned domid)
+/* What this transaction's overlay adds for domid: nodes and their bytes (creations minus deletions). */
+static void owned_delta(const struct xs_txn *t, const struct xs_store *s, unsigned domid,
+                        int *nodes, long *bytes)
 {
-	int d = 0;
-
+	*nodes = 0;
+	*bytes = 0;
 	for (const struct xs_tnode *n = t->list; n; n = n->next) {
 		if (!n->copied)
 			continue;
 		const struct xs_node *b = store__lookup(s, n->path);
-		if (n->exists && n->perms[0].id == domid)
-			d++;
-		if (b && b->perms[0].id == domid)
-			d--;
+		if (n->exists && n->perms[0].id == domid) {
+			(*nodes)++;
+			*bytes += (long)store__node_bytes(n->plen, n->vlen, n->nperms);
+		}
+		if (b && b->perms[0].id == domid) {
+			(*nodes)--;
+			*bytes -= (long)store__node_bytes(b->plen, b->vlen, b->nperms);
+		}
 	}
-	return d;
+}
+
+/*
+ * Xen's per-domain memory quota, for the bytes of the nodes a guest owns: a
+ * guest's write that would take owner past it is ENOMEM (as Xen's); crossing
+ * the soft quota is logged. dom0 and nodes dom0 owns are exempt.
+ */
+static int memory_check(struct xs_ctx *x, unsigned owner, long add)
+{
+	const struct xs_quota *q = &x->srv->quota;
+	int nodes;
+	long delta;
+
+	if (x->privileged || !owner || add <= 0)
+		return 0;
+	owned_delta(x->txn, &x->srv->store, owner, &nodes, &delta);
+	long now = (long)store__owned_bytes(&x->srv->store, owner) + delta;
+	if (now + add > (long)q->memory)
+		return -ENOMEM;
+	if (now < (long)q->memory_soft && now + add >= (long)q->memory_soft)
+		server__log(x->srv, "Domain %u exceeds soft memory quota", owner);
+	return 0;
 }
 
 struct write_args { const char *path; const char *val; unsigned vlen; bool mkdir; };
@@ -240,12 +341,14 @@ static int do_write(struct xs_ctx *x, const void *arg)
 			return 0;
 		if (!(perm__mode(v.perms, v.nperms, x->domid, x->privileged, x->target) & XS_PERM_WRITE))
 			return -EACCES;
+		if ((rc = memory_check(x, v.perms[0].id, (long)w->vlen - (long)v.vlen)) < 0)
+			return rc;
 		if ((rc = tn_get(x, w->path, &tn)) < 0)
 			return rc;
 		struct xs_permissions keep[XS_MAX_ARGS];
 		unsigned nk = v.nperms < XS_MAX_ARGS ? v.nperms : XS_MAX_ARGS;
 		memcpy(keep, v.perms, nk * sizeof(*keep));
-		if ((rc = tn_set(tn, true, w->val, w->vlen, keep, nk)) < 0)
+		if ((rc = tn_set(x->txn, tn, true, w->val, w->vlen, keep, nk)) < 0)
 			return rc;
 		tn->fire = true;
 		return 0;
@@ -266,9 +369,18 @@ static int do_write(struct xs_ctx *x, const void *arg)
 	memcpy(perms, v.perms, np * sizeof(*perms));
 	if (!x->privileged)
 		perms[0].id = x->domid;     /* Xen: unprivileged domains own what they create */
-	if (!x->privileged && store__owned(&x->srv->store, perms[0].id) +
-	    owned_delta(x->txn, &x->srv->store, perms[0].id) + created > x->srv->quota.nodes_per_domain)
-		return -ENOSPC;
+	if (!x->privileged) {
+		int nodes;
+		long bytes, add = 0;
+		owned_delta(x->txn, &x->srv->store, perms[0].id, &nodes, &bytes);
+		if (store__owned(&x->srv->store, perms[0].id) + nodes + created > x->srv->quota.nodes_per_domain)
+			return -ENOSPC;
+		for (size_t i = alen + 1; i <= len; i++)
+			if (i == len || w->path[i] == '/')
+				add += (long)store__node_bytes(i, i == len ? w->vlen : 0, np);
+		if ((rc = memory_check(x, perms[0].id, add)) < 0)
+			return rc;
+	}
 	/* Create from the ancestor down; only the requested node fires watches. */
 	for (size_t i = alen + 1; i <= len; i++) {
 		if (i < len && w->path[i] != '/')
@@ -278,7 +390,7 @@ static int do_write(struct xs_ctx *x, const void *arg)
 		if ((rc = tn_get(x, anc, &tn)) < 0)
 			return rc;
 		bool last = i == len;
-		if ((rc = tn_set(tn, true, last ? w->val : "", last ? w->vlen : 0, perms, np)) < 0)
+		if ((rc = tn_set(x->txn, tn, true, last ? w->val : "", last ? w->vlen : 0, perms, np)) < 0)
 			return rc;
 		tn->fire = last;
 	}
@@ -332,7 +444,7 @@ static int rm_subtree(struct xs_ctx *x, const char *path, bool top)
 		return rc;
 	if ((rc = tn_get(x, path, &tn)) < 0)
 		return rc;
-	if ((rc = tn_set(tn, false, NULL, 0, NULL, 0)) < 0)
+	if ((rc = tn_set(x->txn, tn, false, NULL, 0, NULL, 0)) < 0)
 		return rc;
 	tn->fire = top;
 	tn->fire_exact = !top;
@@ -394,7 +506,7 @@ static int do_set_perms(struct xs_ctx *x, const void *arg)
 	if (!val)
 		return -ENOMEM;
 	memcpy(val, v.value, v.vlen);
-	if ((rc = tn_get(x, a->path, &tn)) == 0 && (rc = tn_set(tn, true, val, v.vlen, a->p, a->n)) == 0)
+	if ((rc = tn_get(x, a->path, &tn)) == 0 && (rc = tn_set(x->txn, tn, true, val, v.vlen, a->p, a->n)) == 0)
 		tn->fire = true;
 	free(val);
 	return rc;
@@ -412,7 +524,9 @@ static int by_depth(const void *a, const void *b)
 	const struct xs_tnode *x = *(const struct xs_tnode *const *)a;
 	const struct xs_tnode *y = *(const struct xs_tnode *const *)b;
 
-	return (x->depth > y->depth) - (x->depth < y->depth);
+	if (x->depth != y->depth)
+		return (x->depth > y->depth) - (x->depth < y->depth);
+	return (x->cseq > y->cseq) - (x->cseq < y->cseq);    /* siblings keep their creation order */
 }
 
 int txn__commit(struct xs_server *srv, struct xs_txn *t)
@@ -422,6 +536,9 @@ int txn__commit(struct xs_server *srv, struct xs_txn *t)
 	unsigned nmod = 0;
 	int rc = 0;
 
+	if (t->snap.stale)
+		return -EAGAIN;         /* its snapshot was given up: what it read may be gone */
+	snap__close(s, &t->snap);   /* reads are over: applying must not keep versions for it */
 	for (n = t->list; n; n = n->next) {
 		const struct xs_node *b = store__lookup(s, n->path);
 		if ((b ? b->gen : 0) != n->seen_gen)
@@ -443,9 +560,10 @@ int txn__commit(struct xs_server *srv, struct xs_txn *t)
 		if (!mod[i]->exists && b && (mod[i]->fire || mod[i]->fire_exact))
 			watch__fire(srv, b->path, mod[i]->fire_exact, b->perms, b->nperms);
 	}
+	/* Removed ones go, and so do re-created ones: put again below, they become their parent's newest child. */
 	for (unsigned i = nmod; i-- > 0;) {
 		struct xs_node *b = store__lookup(s, mod[i]->path);
-		if (!mod[i]->exists && b)
+		if ((!mod[i]->exists || mod[i]->reborn) && b)
 			store__del(s, b, NULL, NULL);
 	}
 	for (unsigned i = 0; i < nmod; i++) {

@@ -186,6 +186,8 @@ static int h_set_perms(struct xs_req *r)
 
 	if (rc < 0)
 		return rc;
+	if ((rc = domain__check_perms(r->c->srv, p, n)) < 0)
+		return rc;
 	if ((rc = op__set_perms(&r->x, r->path, p, n)) < 0)
 		return rc;
 	return ok(r);
@@ -347,39 +349,7 @@ static int h_reset_watches(struct xs_req *r)
 
 static int h_control(struct xs_req *r)
 {
-	struct xs_server *srv = r->c->srv;
-	const char *cmd = r->argv[0];
-
-	if (!strcmp(cmd, "print")) {
-		server__log(srv, "control print: %s", r->argc > 1 ? r->argv[1] : "");
-		return ok(r);
-	}
-	if (!strcmp(cmd, "log")) {
-		if (r->argc < 2 || (strcmp(r->argv[1], "on") && strcmp(r->argv[1], "off")))
-			return -EINVAL;
-		srv->log_requests = !strcmp(r->argv[1], "on");
-		return ok(r);
-	}
-	if (!strcmp(cmd, "quota")) {
-		uint64_t v;
-		if (r->argc == 1) {
-			r->rlen = (unsigned)quota__print(&srv->quota, r->reply, sizeof(r->reply) - 1);
-			r->reply[r->rlen++] = 0;
-			return 0;
-		}
-		if (r->argc < 3 || parse_uint(r->argv[2], UINT32_MAX, &v) < 0)
-			return -EINVAL;
-		return quota__set(&srv->quota, r->argv[1], (unsigned)v) < 0 ? -EINVAL : ok(r);
-	}
-	if (!strcmp(cmd, "memreport")) {
-		char buf[160];
-		snprintf(buf, sizeof(buf), "nodes %u bytes %zu watches %u domains %u\n",
-		         srv->store.count, srv->store.bytes, srv->watches.count, srv->ndomains);
-		return reply_str(r, buf);
-	}
-	if (!strcmp(cmd, "help"))
-		return reply_str(r, "print <text>\nlog on|off\nquota [<name> <value>]\nmemreport\nhelp\n");
-	return -EINVAL;
+	return control__run(r->c, r->argv, r->argc, r->reply, sizeof(r->reply), &r->rlen);
 }
 
 static const struct xs_op ops[XS_TYPE_COUNT] = {
@@ -444,7 +414,11 @@ static int canonical(struct xs_req *r, bool special)
 	size_t l = strlen(p);
 
 	r->strip = 0;
-	if (p[0] == '/' || (special && p[0] == '@')) {
+	if (special && p[0] == '@') {
+		if (l > XENSTORE_REL_PATH_MAX)      /* Xen's limit for @special watch paths */
+			return -EINVAL;
+		memcpy(r->path, p, l + 1);
+	} else if (p[0] == '/') {
 		if (l > XENSTORE_ABS_PATH_MAX)
 			return -EINVAL;
 		memcpy(r->path, p, l + 1);
@@ -456,7 +430,12 @@ static int canonical(struct xs_req *r, bool special)
 			return -EINVAL;
 		r->strip = (unsigned)(n - l);
 	}
-	return path__valid(r->path, special) ? 0 : -EINVAL;
+	if (!path__valid(r->path, special))
+		return -EINVAL;
+	/* Xen: a guest's paths may be path-max long past its /local/domain/N/. */
+	if (!r->c->privileged && r->path[0] == '/' && path__too_long(r->path, r->c->srv->quota.path_max))
+		return -EINVAL;
+	return 0;
 }
 
 static int handle(struct xs_req *r)

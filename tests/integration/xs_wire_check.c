@@ -110,7 +110,7 @@ static void test_ids_and_errors(void)
 	      !strcmp(buf, "F"), "introduced '%s'", buf);
 	CHECK(rpc(fd, XS_SET_PERMS, 0, "/w/x\0q1", 8, buf, NULL) == XS_ERROR && !strcmp(buf, "EINVAL"),
 	      "bad perm letter: '%s'", buf);
-	CHECK(rpc(fd, XS_CONTROL, 0, "quota", 6, buf, NULL) == XS_CONTROL && strstr(buf, "nodes 1000"),
+	CHECK(rpc(fd, XS_CONTROL, 0, "quota", 6, buf, NULL) == XS_CONTROL && strstr(buf, "\nnodes            :     1000 Nodes per domain\n"),
 	      "quota: '%s'", buf);
 	char big[XENSTORE_ABS_PATH_MAX + 64];
 	memset(big, 'a', sizeof(big));
@@ -147,9 +147,20 @@ static void test_watch_and_txn(void)
 	CHECK(rpc(fd2, XS_TRANSACTION_START, 0, "", 1, buf, NULL) == XS_TRANSACTION_START, "start 2");
 	uint32_t t2 = (uint32_t)atoi(buf);
 	CHECK(rpc(fd2, XS_READ, t2, "/w/x", 5, buf, NULL) == XS_READ, "tx2 read");
+	char before[64];
+	snprintf(before, sizeof(before), "%s", buf);
 	CHECK(rpc(fd2, XS_WRITE, t2, "/w/z\0z", 7, buf, NULL) == XS_WRITE, "tx2 write");
 	int fd3 = dial();
 	CHECK(rpc(fd3, XS_WRITE, 0, "/w/x\0changed", 13, buf, NULL) == XS_WRITE, "outside write");
+	CHECK(rpc(fd3, XS_WRITE, 0, "/w/late\0l", 10, buf, NULL) == XS_WRITE, "outside create");
+	/* The transaction reads its snapshot: the value and children as at its start. */
+	CHECK(rpc(fd2, XS_READ, t2, "/w/x", 5, buf, NULL) == XS_READ && !strcmp(buf, before),
+	      "tx2 read after an outside commit: '%s', not '%s'", buf, before);
+	CHECK(rpc(fd2, XS_READ, t2, "/w/late", 8, buf, NULL) == XS_ERROR && !strcmp(buf, "ENOENT"),
+	      "tx2 sees a node created after its start: '%s'", buf);
+	uint32_t dlen = 0;
+	CHECK(rpc(fd2, XS_DIRECTORY, t2, "/w", 3, buf, &dlen) == XS_DIRECTORY && dlen == 6 &&
+	      !memcmp(buf, "x\0y\0z\0", 6), "tx2 DIRECTORY /w: %u bytes, first '%s'", dlen, buf);
 	CHECK(rpc(fd2, XS_TRANSACTION_END, t2, "T", 2, buf, NULL) == XS_ERROR && !strcmp(buf, "EAGAIN"),
 	      "conflict gave '%s'", buf);
 	CHECK(rpc(fd2, XS_READ, 0, "/w/z", 5, buf, NULL) == XS_ERROR, "conflicting tx applied");
