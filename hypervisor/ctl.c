@@ -495,6 +495,8 @@ static int listen_on(const char *path)
 	return fd;
 }
 
+void (*ctl_ready_hook)(void);
+
 int ctl_serve(const char *path)
 {
 	struct ep_item lis, reap, sig;
@@ -519,6 +521,8 @@ int ctl_serve(const char *path)
 		return -errno;
 	hvlog("(XEN) kxen-hv %d.%d%s listening on %s", KXEN_VERSION_MAJOR, KXEN_VERSION_MINOR,
 	      KXEN_EXTRAVERSION, path);
+	if (ctl_ready_hook)
+		ctl_ready_hook();
 
 	for (;;) {
 		struct epoll_event ev[64];

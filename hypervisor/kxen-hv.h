@@ -342,5 +342,7 @@ uint64_t kvm_tsc_khz(void);
  * SIGINT; also reaps shut-down domains and forwards dom0 event sends.
  */
 int ctl_serve(const char *path);
+/* Called once ctl_serve listens (main: tells a daemon's starter it is ready); may be NULL. */
+extern void (*ctl_ready_hook)(void);
 
 #endif
