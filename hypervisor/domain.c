@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "ctl.h"
 #include "gnttab.h"
 
 /* Guest console lines the log accepts per domain (token bucket). */
@@ -522,4 +523,76 @@ void domain_console_write(struct domain *d, const char *buf, size_t len)
 		hvlog("(d%u) %s", d->domid, d->console_line);
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* ---- control-socket handlers (ctl.h): sizes and the domain lookup are checked by ctl_dispatch ---- */
+
+int domain_ctl_create(struct ctl_req *r)
+{
+	struct domain *d;
+	int rc = domain_create(r->p, &d);
+
+	if (rc)
+		return rc;
+	struct kxctl_domid out = { .domid = d->domid };
+	memcpy(r->rep, &out, sizeof(out));
+	r->rlen = sizeof(out);
+	/* The builder's copy of the RAM; the table keeps the domain. */
+	r->fds[r->nfds++] = d->mem.memfd;
+	return 0;
+}
+
+int domain_ctl_destroy(struct ctl_req *r)
+{
+	return domain_destroy(((const struct kxctl_domid *)r->p)->domid);
+}
+
+int domain_ctl_pause(struct ctl_req *r)
+{
+	return domain_pause(r->d);
+}
+
+int domain_ctl_unpause(struct ctl_req *r)
+{
+	return domain_unpause(r->d);
+}
+
+int domain_ctl_shutdown(struct ctl_req *r)
+{
+	unsigned reason = ((const struct kxctl_domid *)r->p)->arg;
+
+	if (reason > SHUTDOWN_watchdog)
+		return -EINVAL;
+	domain_shutdown(r->d, reason);
+	return 0;
+}
+
+int domain_ctl_rename(struct ctl_req *r)
+{
+	return domain_rename(r->d, ((const struct kxctl_domain_rename *)r->p)->name);
+}
+
+int domain_ctl_info(struct ctl_req *r)
+{
+	domain_info(r->d, r->rep);
+	r->rlen = sizeof(struct kxctl_dominfo);
+	return 0;
+}
+
+int domain_ctl_list(struct ctl_req *r)
+{
+	const struct kxctl_domain_list *l = r->p;
+	struct kxctl_domain_list_reply *out = r->rep;
+	unsigned max = l->max && l->max < KXCTL_LIST_MAX ? l->max : KXCTL_LIST_MAX;
+	bool more;
+
+	out->count = domain_list(l->first_domid, out->dom, max, &more);
+	out->more = more;
+	r->rlen = sizeof(*out) + out->count * sizeof(out->dom[0]);
+	return 0;
+}
+
+int domain_ctl_set_boot(struct ctl_req *r)
+{
+	return domain_set_boot(r->d, r->p);
 }

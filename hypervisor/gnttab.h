@@ -112,16 +112,6 @@ struct ctl_gnttab {
 	uint64_t copybuf_size;
 };
 
-/* Whether op is one ctl_gnttab_request handles. */
-bool ctl_gnttab_op(uint32_t op);
-/*
- * Handles one KXCTL_GNTTAB_* request of len bytes at p; writes the reply
- * body to rep (*rlen bytes, at most KXCTL_MAX_MSG minus the header) and
- * up to one fd to fds (*nfds). Returns 0 or -errno for the whole request;
- * batch ops report per entry in Xen's status fields.
- */
-int ctl_gnttab_request(struct ctl_gnttab *g, uint32_t op, const void *p, uint32_t len,
-                       void *rep, size_t *rlen, int *fds, int *nfds);
 /* Unmaps everything the connection mapped and frees its copy buffer. */
 void ctl_gnttab_release(struct ctl_gnttab *g);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "ctl.h"
 
 int gmem_create(struct guest_mem *m, uint64_t size, const char *name)
 {
@@ -65,5 +66,16 @@ int gmem_write(const struct guest_mem *m, uint64_t gva, const void *src, uint64_
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, len);
+	return 0;
+}
+
+/* KXCTL_MAP_MEMORY: a domain's whole RAM, for dump-core; see docs/architecture.md. */
+int gmem_ctl_map_memory(struct ctl_req *r)
+{
+	struct kxctl_map_memory_reply out = { .mem_bytes = r->d->mem.size };
+
+	memcpy(r->rep, &out, sizeof(out));
+	r->rlen = sizeof(out);
+	r->fds[r->nfds++] = r->d->mem.memfd;
 	return 0;
 }

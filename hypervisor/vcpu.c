@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "ctl.h"
 
 #define VCPU_STACK_SIZE (256 * 1024)
 
@@ -178,4 +179,43 @@ uint64_t vcpu_timer_mono(struct vcpu *v)
 	if (!dl)
 		return 0;
 	return mono < dl ? UINT64_MAX : mono;   /* a far-future deadline must not wrap to "now" */
+}
+
+/* ---- control-socket handlers (ctl.h) ---- */
+
+int vcpu_ctl_info(struct ctl_req *r)
+{
+	struct domain *d = r->d;
+	struct kxctl_vcpu_info_reply *out = r->rep;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < d->max_vcpus; i++) {
+		struct vcpu *v = d->vcpu[i];
+		out->vcpu[i].vcpu = i;
+		out->vcpu[i].online = atomic_load(&v->online);
+		out->vcpu[i].running = atomic_load(&v->in_guest);
+		out->vcpu[i].blocked = v->runstate == RS_BLOCKED;
+		out->vcpu[i].cpu_ns = vcpu_cpu_ns(v);
+	}
+	out->count = d->max_vcpus;
+	r->rlen = sizeof(*out);
+	return 0;
+}
+
+int vcpu_ctl_context(struct ctl_req *r)
+{
+	const struct kxctl_vcpu_context *vc = r->p;
+	struct domain *d = r->d;
+	int rc;
+
+	/* A running vCPU would hold KVM's vCPU mutex: the control thread must never wait on a guest. */
+	if (vc->vcpu >= d->max_vcpus)
+		return -EINVAL;
+	if (!atomic_load(&d->paused) && !atomic_load(&d->shutdown))
+		return -EBUSY;
+	if (atomic_load(&d->vcpu[vc->vcpu]->in_guest))
+		return -EBUSY;
+	if ((rc = kvm_vcpu_get_context(d->vcpu[vc->vcpu], r->rep)) == 0)
+		r->rlen = sizeof(vcpu_guest_context_t);
+	return rc;
 }
