@@ -93,6 +93,7 @@ int domain_ctl_set_boot(struct ctl_req *r);
 int vcpu_ctl_info(struct ctl_req *r);              /* vcpu.c */
 int vcpu_ctl_context(struct ctl_req *r);
 int gmem_ctl_map_memory(struct ctl_req *r);        /* memory.c */
+int gmem_ctl_map_special_page(struct ctl_req *r);
 int evtchn_ctl_alloc_unbound(struct ctl_req *r);   /* evtchn.c */
 int hvlog_ctl_read(struct ctl_req *r);             /* log.c */
 int ctl_gnttab_map(struct ctl_req *r);             /* ctl_gnttab.c */

@@ -36,6 +36,8 @@ static const struct ctl_op ops[KXCTL_OP_MAX] = {
 	/* Not CTL_DOMU: whether the connection maps a grant of the domain is checked before whether it exists. */
 	OP(KXCTL_GNTTAB_MEMFD, sizeof(struct kxctl_domid), CTL_MIN, CTL_NODOM, ctl_gnttab_memfd),
 	OP(KXCTL_DOMAIN_EVENTS, 0, CTL_ANY, CTL_NODOM, ctl_domain_events),
+	OP(KXCTL_MAP_SPECIAL_PAGE, sizeof(struct kxctl_special_page), CTL_EXACT, CTL_DOMU,
+	   gmem_ctl_map_special_page),
 	OP(KXCTL_VCPU_CONTEXT, sizeof(struct kxctl_vcpu_context), CTL_EXACT, CTL_DOMU, vcpu_ctl_context),
 };
 

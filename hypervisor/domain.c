@@ -371,6 +371,20 @@ int domain_set_boot(struct domain *d, const struct kxctl_set_boot *b)
 	    !gmem_ptr(&d->mem, b->entry, 1) || b->stack > d->mem.size ||
 	    b->stack < KXEN_PV_RESERVED_END)
 		return -EINVAL;
+	/*
+	 * The builder wrote start_info before this call and the guest has not
+	 * run: the store and console pages it names become pages of their own,
+	 * which the daemons serving them can map without the rest of the RAM.
+	 */
+	const start_info_t *si = gmem_ptr(&d->mem, b->start_info_gpa, sizeof(*si));
+	uint64_t store = si->store_mfn, console = si->console.domU.mfn;
+	int rc = store && store == console ? -EINVAL : 0;
+	if (!rc && store)
+		rc = gmem_split_page(&d->mem, KXCTL_PAGE_STORE, store);
+	if (!rc && console)
+		rc = gmem_split_page(&d->mem, KXCTL_PAGE_CONSOLE, console);
+	if (rc)
+		return rc;
 	d->shared = gmem_ptr(&d->mem, b->shared_info_gpa, KXEN_PAGE_SIZE);
 	d->shared_gpa = b->shared_info_gpa;
 	/* Every port starts masked until the guest unmasks it, as in Xen. */

@@ -48,10 +48,17 @@ size_t hvlog_read(uint64_t *cursor, char *buf, size_t len, uint64_t *lost);
 
 /* ---- memory.c: a domain's RAM and checked guest-memory access ---- */
 
+/* A page split out of the RAM memfd into its own (gmem_split_page); gfn 0 = none. */
+struct gmem_page {
+	uint64_t gfn;
+	int fd;
+};
+
 struct guest_mem {
 	uint8_t *base;
 	uint64_t size;
 	int memfd;
+	struct gmem_page special[KXCTL_PAGE_NR];   /* by enum kxctl_page_role */
 };
 
 /* Creates memfd-backed RAM of size bytes mapped into kxen-hv. */
@@ -65,6 +72,20 @@ void gmem_destroy(struct guest_mem *m);
 void *gmem_ptr(const struct guest_mem *m, uint64_t gva, uint64_t len);
 int gmem_read(const struct guest_mem *m, void *dst, uint64_t gva, uint64_t len);
 int gmem_write(const struct guest_mem *m, uint64_t gva, const void *src, uint64_t len);
+/*
+ * Moves guest page gfn (guest RAM, not the builder's reserved pages) out of
+ * the RAM memfd into a sealed one-page memfd of its own, mapped at the same
+ * place in m->base (so kxen-hv and KVM, which follows m->base, see the same
+ * page) with its contents kept, and records it as m->special[role]; the
+ * old page in the RAM memfd is released. Only while the domain cannot run.
+ * -EINVAL for a bad gfn or role, -EEXIST if role is taken or gfn already split.
+ */
+int gmem_split_page(struct guest_mem *m, unsigned role, uint64_t gfn);
+/*
+ * Copies the split pages' contents back into the RAM memfd, so that a
+ * whole-RAM reader (dump-core, with the domain paused) sees them.
+ */
+void gmem_sync_split(const struct guest_mem *m);
 
 /* ---- evtchn.c: 2-level event channels (no ioctls) ---- */
 
