@@ -209,6 +209,65 @@ void vcpu_timer_check(struct vcpu *v);
 uint64_t vcpu_timer_mono(struct vcpu *v);
 /* Whether the calling vCPU should stop waiting: domain stopping or paused. */
 bool vcpu_should_stop(struct vcpu *v);
+
+/*
+ * The run policy (vcpu.c) and the backend that enters the guest (kvm_x86.c,
+ * or a scripted fake in tests/unit/test_vcpu_run.c) meet here: the policy
+ * decides whether and how to enter, the backend enters once and decodes why
+ * it came back.
+ */
+enum vcpu_exit_kind {
+	VCPU_EXIT_NONE,       /* nothing for the policy (KVM_EXIT_INTR): enter again */
+	VCPU_EXIT_HYPERCALL,  /* nr, args: the policy dispatches and hands back rax */
+	VCPU_EXIT_FAULT,      /* a ring-0 fault stub reported vector, with regs */
+	VCPU_EXIT_FATAL,      /* the guest cannot go on: why says what happened */
+};
+
+struct fault_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rip, rflags;
+	uint64_t cr2;
+};
+
+struct vcpu_exit {
+	enum vcpu_exit_kind kind;
+	uint64_t nr, args[5];
+	unsigned vector;
+	struct fault_regs regs;
+	char why[192];
+};
+
+/* The registers an upcall bounce frame reads (all) and changes (rip, rsp). */
+struct vcpu_frame {
+	uint64_t rip, rsp, rflags, rcx, r11;
+};
+
+struct vcpu_run_ops {
+	/* Once, on the vCPU thread, before the first entry; -errno with why filled. */
+	int (*setup)(struct vcpu *v, char *why, size_t len);
+	/* Loads v->boot; 0 or -errno. */
+	int (*load_boot)(struct vcpu *v);
+	void (*get_frame)(struct vcpu *v, struct vcpu_frame *f);
+	/* Sets rip and rsp from f. */
+	void (*set_frame)(struct vcpu *v, const struct vcpu_frame *f);
+	/* The hypercall result (rax) for the next entry. */
+	void (*set_result)(struct vcpu *v, uint64_t rax);
+	/*
+	 * Enters the guest once. 0 with *e filled; -EINTR or -EAGAIN when a
+	 * kick interrupted it (consumed); another -errno if it could not enter.
+	 */
+	int (*run)(struct vcpu *v, struct vcpu_exit *e);
+};
+
+/*
+ * The per-vCPU policy, on v's thread until the domain is dying: waits
+ * while the domain is paused or shut down or v is down (runstate runnable
+ * or offline), loads a pending boot context (then the pvclock), raises an
+ * expired timer's VIRQ_TIMER, pushes an upcall bounce frame, enters
+ * through ops (runstate running, in_guest set), then dispatches the
+ * hypercall, reports the fault, or crashes the domain, as the exit says.
+ */
+void vcpu_run_loop(struct vcpu *v, const struct vcpu_run_ops *ops);
 /*
  * Event upcall (upcall.c): if v has an unmasked pending upcall and a
  * callback, masks events, pushes Xen's bounce frame [rcx r11 rip cs rflags
@@ -325,12 +384,6 @@ long hc_multicall(struct vcpu *v, const uint64_t a[5]);
 
 /* ---- fault.c ---- */
 
-/* Registers of a vCPU at an exit, as fault reports need them. */
-struct fault_regs {
-	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rip, rflags;
-	uint64_t cr2;
-};
 /*
  * A CPU exception reported by a ring-0 fault stub: decodes the frame the
  * stub left on the ring-0 stack, logs a register dump and crashes d.
@@ -352,8 +405,8 @@ int kvm_vcpu_load_boot(struct vcpu *v);
  * fault). Only while v is out of KVM_RUN (domain paused or dead): the caller checks.
  */
 int kvm_vcpu_get_context(struct vcpu *v, vcpu_guest_context_t *ctx);
-/* The vCPU thread's run loop; returns when the domain dies. */
-void kvm_vcpu_loop(struct vcpu *v);
+/* The run backend vcpu_run_loop uses on real vCPUs. */
+extern const struct vcpu_run_ops kvm_vcpu_run_ops;
 uint64_t kvm_tsc_khz(void);
 
 /* ---- ctl.c: the control socket ---- */

@@ -1,4 +1,4 @@
-/* vCPU threads: start, kick, wait, one-shot timers and runstate accounting. */
+/* vCPU threads: the run policy, start, kick, wait, one-shot timers and runstate accounting. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -35,7 +35,7 @@ static void *vcpu_thread(void *arg)
 	else
 		hvlog("(XEN) d%u v%u: timer_create failed: %s", v->d->domid, v->id, strerror(errno));
 
-	kvm_vcpu_loop(v);
+	vcpu_run_loop(v, &kvm_vcpu_run_ops);
 
 	v->cpu_ns_final = vcpu_cpu_ns(v);
 	v->cpu_clock_valid = false;
@@ -44,6 +44,88 @@ static void *vcpu_thread(void *arg)
 	v->timer_created = false;
 	vcpu_set_runstate(v, RS_OFFLINE);
 	return NULL;
+}
+
+/* What an exit asks of the policy. */
+static void handle_exit(struct vcpu *v, const struct vcpu_run_ops *ops, const struct vcpu_exit *e)
+{
+	switch (e->kind) {
+	case VCPU_EXIT_NONE:
+		break;
+	case VCPU_EXIT_HYPERCALL:
+		atomic_fetch_add(&v->hypercalls, 1);
+		ops->set_result(v, (uint64_t)hypercall_dispatch(v, e->nr, e->args));
+		break;
+	case VCPU_EXIT_FAULT:
+		fault_report(v, e->vector, &e->regs);
+		break;
+	case VCPU_EXIT_FATAL:
+		domain_crash(v->d, "vcpu %u: %s", v->id, e->why);
+		break;
+	}
+}
+
+/* Everything due before an entry; false when the domain was crashed instead. */
+static bool prepare_entry(struct vcpu *v, const struct vcpu_run_ops *ops)
+{
+	struct domain *d = v->d;
+	struct vcpu_frame f;
+
+	if (v->boot_pending) {
+		int rc = ops->load_boot(v);
+		if (rc < 0) {
+			domain_crash(d, "vcpu %u: cannot load the boot state: %s", v->id, strerror(-rc));
+			return false;
+		}
+		v->boot_pending = false;
+		time_update_vcpu(v);
+	}
+	vcpu_timer_check(v);
+	ops->get_frame(v, &f);
+	int up = upcall_deliver(v, &f.rip, &f.rsp, f.rflags, f.rcx, f.r11);
+	if (up > 0) {
+		ops->set_frame(v, &f);
+	} else if (up < 0) {
+		domain_crash(d, "vcpu %u: event upcall to a bad stack (rsp %#llx)", v->id,
+		             (unsigned long long)f.rsp);
+		return false;
+	}
+	return true;
+}
+
+void vcpu_run_loop(struct vcpu *v, const struct vcpu_run_ops *ops)
+{
+	struct domain *d = v->d;
+	char why[128];
+
+	if (ops->setup(v, why, sizeof(why)) < 0) {
+		domain_crash(d, "vcpu %u: %s", v->id, why);
+		return;
+	}
+	for (;;) {
+		struct vcpu_exit e;
+		if (atomic_load(&d->dying))
+			return;
+		if (vcpu_should_stop(v)) {
+			vcpu_set_runstate(v, atomic_load(&v->online) ? RS_RUNNABLE : RS_OFFLINE);
+			vcpu_wait(v, 0);
+			continue;
+		}
+		if (!prepare_entry(v, ops))
+			continue;
+		vcpu_set_runstate(v, RS_RUNNING);
+		atomic_store(&v->in_guest, 1);
+		int rc = ops->run(v, &e);
+		atomic_store(&v->in_guest, 0);
+		if (rc == -EINTR || rc == -EAGAIN)
+			continue;
+		if (rc < 0) {
+			domain_crash(d, "vcpu %u: KVM_RUN failed: %s", v->id, strerror(-rc));
+			continue;
+		}
+		atomic_fetch_add(&v->exits, 1);
+		handle_exit(v, ops, &e);
+	}
 }
 
 int vcpu_start(struct vcpu *v)
