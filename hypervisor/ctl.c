@@ -16,6 +16,11 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "log.h"
+#include "evtchn.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "kvm.h"
 #include "ctl.h"
 #include "loop.h"
 

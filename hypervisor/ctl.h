@@ -74,8 +74,19 @@ const struct ctl_op *ctl_op_find(uint32_t op);
  */
 int ctl_dispatch(const struct ctl_op *op, struct ctl_req *r);
 
+/*
+ * Serves the control socket at path on the calling thread until SIGTERM or
+ * SIGINT; also reaps shut-down domains and forwards dom0 event sends.
+ */
+int ctl_serve(const char *path);
+
 /* ---- handlers that live with their subsystems ---- */
 
+/*
+ * Each is the ctl_handler of the op ctl_table.c pairs it with (its name
+ * says which): the contract is struct ctl_req's, and the op's request and
+ * reply structs in include/kxen/ctl.h say what goes in and out.
+ */
 int ctl_hello(struct ctl_req *r);                  /* ctl.c */
 int ctl_host_info(struct ctl_req *r);
 int ctl_evtchn_bind_interdomain(struct ctl_req *r);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "gnttab.h"
+#include "domain.h"
 #include "ctl.h"
 
 _Static_assert(KXCTL_GNTTAB_BATCH_MAX == GNTTAB_BATCH_MAX, "one batch limit");

@@ -4,6 +4,11 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "log.h"
+#include "gmem.h"
+#include "evtchn.h"
+#include "vcpu.h"
+#include "domain.h"
 #include "ctl.h"
 
 #define OP(o, sz, rule, dom, fn) [o] = { o, #o, sz, rule, dom, fn }

@@ -11,6 +11,13 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "log.h"
+#include "gmem.h"
+#include "evtchn.h"
+#include "hvtime.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "kvm.h"
 #include "ctl.h"
 #include "gnttab.h"
 

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "evtchn.h"
+#include "vcpu.h"
+#include "domain.h"
 #include "ctl.h"
 
 #define BITS_PER_WORD (sizeof(xen_ulong_t) * 8)

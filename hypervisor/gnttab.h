@@ -28,6 +28,9 @@
 #include <xen/grant_table.h>
 #include <xen/memory.h>
 
+struct domain;
+struct vcpu;
+
 #define GNTTAB_DEFAULT_MAX_FRAMES          64     /* Xen's max_grant_frames default */
 #define GNTTAB_DEFAULT_MAX_MAPTRACK_FRAMES 1024   /* Xen's max_maptrack_frames default */
 #define GNTTAB_ENTRIES_PER_FRAME  (KXEN_PAGE_SIZE / sizeof(grant_entry_v1_t))   /* 512 */

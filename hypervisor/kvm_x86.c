@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "kvm.h"
 
 #define MSR_IA32_TSC 0x10
 #define CR0_PE (1u << 0)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "log.h"
 #include "ctl.h"
 
 #define LOG_RING_SIZE (1u << 20)

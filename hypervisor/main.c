@@ -12,6 +12,11 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "log.h"
+#include "domain.h"
+#include "hypercall.h"
+#include "kvm.h"
+#include "ctl.h"
 #include "gnttab.h"
 
 static void usage(FILE *f)

@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "log.h"
+#include "gmem.h"
+#include "domain.h"
 #include "ctl.h"
 
 int gmem_create(struct guest_mem *m, uint64_t size, const char *name)
@@ -50,12 +53,30 @@ void gmem_destroy(struct guest_mem *m)
 	m->size = 0;
 }
 
+/* The one bounds check: [gpa, gpa + len) inside [lo, hi) and inside RAM, without wrapping. */
+static void *region_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint64_t lo, uint64_t hi)
+{
+	if (hi > m->size)
+		hi = m->size;
+	if (!m->base || gpa < lo || gpa > hi || len > hi - gpa)
+		return NULL;
+	return m->base + gpa;
+}
+
 void *gmem_ptr(const struct guest_mem *m, uint64_t gva, uint64_t len)
 {
-	if (!m->base || gva < KXEN_PV_RESERVED_END || gva > m->size ||
-	    len > m->size - gva)
-		return NULL;
-	return m->base + gva;
+	return region_ptr(m, gva, len, KXEN_PV_RESERVED_END, m->size);
+}
+
+int gmem_read_region(const struct guest_mem *m, void *dst, uint64_t gpa, uint64_t len,
+                     uint64_t lo, uint64_t hi)
+{
+	const void *p = region_ptr(m, gpa, len, lo, hi);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
 }
 
 int gmem_read(const struct guest_mem *m, void *dst, uint64_t gva, uint64_t len)

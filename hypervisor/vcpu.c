@@ -8,6 +8,14 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "log.h"
+#include "evtchn.h"
+#include "hvtime.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "hypercall.h"
+#include "fault.h"
+#include "kvm.h"
 #include "ctl.h"
 
 #define VCPU_STACK_SIZE (256 * 1024)

@@ -8,6 +8,7 @@
 
 #include "cunit_run.h"
 #include "kxen-hv.h"
+#include "gmem.h"
 
 #define MEM (8ull << 20)
 #define GFN 0x100ull
@@ -85,6 +86,15 @@ static void test_checked_access(void)
 	CU_ASSERT_PTR_NULL(gmem_ptr(&m, UINT64_MAX - 4, 16));
 	CU_ASSERT_EQUAL(gmem_read(&m, b, MEM, 1), -EFAULT);
 	CU_ASSERT_EQUAL(gmem_write(&m, MEM - 8, b, 16), -EFAULT);
+	/* The builder's pages, read by kxen-hv itself within a stated region. */
+	uint64_t lo = KXEN_PV_RING0_STACKS, hi = KXEN_PV_RESERVED_END;
+	CU_ASSERT_EQUAL(gmem_read_region(&m, b, lo, 16, lo, hi), 0);
+	CU_ASSERT_EQUAL(gmem_read_region(&m, b, hi - 16, 16, lo, hi), 0);
+	CU_ASSERT_EQUAL(gmem_read_region(&m, b, hi - 15, 16, lo, hi), -EFAULT);
+	CU_ASSERT_EQUAL(gmem_read_region(&m, b, lo - 1, 16, lo, hi), -EFAULT);
+	CU_ASSERT_EQUAL(gmem_read_region(&m, b, UINT64_MAX - 7, 16, lo, hi), -EFAULT);
+	CU_ASSERT_EQUAL(gmem_read_region(&m, b, MEM - 8, 16, 0, UINT64_MAX), -EFAULT);   /* RAM bounds too */
+	CU_ASSERT_EQUAL(gmem_read_region(&m, b, MEM - 16, 16, 0, UINT64_MAX), 0);
 	gmem_destroy(&m);
 }
 
