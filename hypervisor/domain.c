@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "kxen/domname.h"
 #include "log.h"
 #include "gmem.h"
 #include "evtchn.h"
@@ -63,18 +64,6 @@ int domain_reap_fd(void)
 	return reap_fd;
 }
 
-static int name_valid(const char *name)
-{
-	size_t n = strnlen(name, KXCTL_NAME_MAX);
-
-	if (n == 0 || n == KXCTL_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (name[i] <= ' ' || name[i] > '~' || name[i] == '/')
-			return 0;
-	return 1;
-}
-
 /* table_lock held. */
 static bool name_taken(const char *name, const struct domain *self)
 {
@@ -92,7 +81,8 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 
 	memcpy(name, cfg->name, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
-	if (!name_valid(cfg->name))
+	if (strnlen(cfg->name, KXCTL_NAME_MAX) == KXCTL_NAME_MAX ||
+	    kxen_domname_check(name, NULL) != KXEN_DOMNAME_OK)
 		return -EINVAL;
 	if (cfg->mem_bytes < KXEN_PV_MIN_MEM || cfg->mem_bytes > KXEN_PV_MAX_MEM ||
 	    cfg->mem_bytes % KXEN_LARGE_PAGE_SIZE)
@@ -412,7 +402,8 @@ int domain_rename(struct domain *d, const char *name)
 
 	memcpy(n, name, sizeof(n));
 	n[sizeof(n) - 1] = '\0';
-	if (!name_valid(n))
+	if (strnlen(name, KXCTL_NAME_MAX) == KXCTL_NAME_MAX ||
+	    kxen_domname_check(n, NULL) != KXEN_DOMNAME_OK)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&table_lock);
 	if (name_taken(n, d)) {
