@@ -13,6 +13,7 @@ struct hvloop_reg {
 	hvloop_fn fn;
 	void *arg;
 	struct hvloop_reg *next;   /* live list, then the graveyard */
+	struct hvloop_reg **pprev; /* what points at us in the live list: O(1) removal */
 };
 
 struct hvloop {
@@ -63,7 +64,7 @@ struct hvloop_reg *hvloop_add(struct hvloop *l, int fd, uint32_t events, hvloop_
 
 	if (!r)
 		return NULL;
-	*r = (struct hvloop_reg){ .fd = fd, .fn = fn, .arg = arg, .next = l->regs };
+	*r = (struct hvloop_reg){ .fd = fd, .fn = fn, .arg = arg };
 	ev.data.ptr = r;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int e = errno;
@@ -71,20 +72,21 @@ struct hvloop_reg *hvloop_add(struct hvloop *l, int fd, uint32_t events, hvloop_
 		errno = e;
 		return NULL;
 	}
+	r->next = l->regs;
+	if (r->next)
+		r->next->pprev = &r->next;
+	r->pprev = &l->regs;
 	l->regs = r;
 	return r;
 }
 
 void hvloop_del(struct hvloop *l, struct hvloop_reg *r)
 {
-	struct hvloop_reg **pp;
-
 	if (!r || r->dead)
 		return;
-	for (pp = &l->regs; *pp && *pp != r; pp = &(*pp)->next)
-		;
-	if (*pp)
-		*pp = r->next;
+	*r->pprev = r->next;
+	if (r->next)
+		r->next->pprev = r->pprev;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, r->fd, NULL);
 	r->dead = true;
 	r->next = l->graveyard;
