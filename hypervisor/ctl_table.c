@@ -64,6 +64,8 @@ int ctl_dispatch(const struct ctl_op *op, struct ctl_req *r)
 		return -EINVAL;
 	if (op->dom == CTL_DOMU) {
 		struct kxctl_domid id;
+		if (r->len < sizeof(id))
+			return -EINVAL;   /* only a table entry with too small a size gets here */
 		memcpy(&id, r->p, sizeof(id));
 		if (id.domid == 0)
 			return -EPERM;   /* dom0 is the caller, not a target */
