@@ -22,6 +22,7 @@
 #include "domain.h"
 #include "kvm.h"
 #include "ctl.h"
+#include "hypercall.h"
 #include "loop.h"
 
 static uint8_t req_buf[KXCTL_MAX_MSG];
@@ -210,6 +211,8 @@ static void conn_readable(struct hvloop *l, struct hvloop_reg *reg, uint32_t eve
 	                     .rep = rep_buf, .rep_max = sizeof(rep_buf) - sizeof(h) };
 	const struct ctl_op *op = ctl_op_find(h.op);
 	int rc = op ? ctl_dispatch(op, &r) : -ENOSYS;
+	if (hypercall_trace)
+		hvlog("(XEN) ctl %s (op %u, %u bytes) -> %d", op ? op->name : "unknown", h.op, h.len, rc);
 	send_reply(c->fd, &h, rc, rep_buf, r.rlen, r.fds, (unsigned)r.nfds);
 	for (int i = 0; r.own_fds && i < r.nfds; i++)
 		close(r.fds[i]);

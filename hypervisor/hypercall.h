@@ -7,7 +7,7 @@
 
 struct vcpu;
 
-/* Logs every hypercall with its arguments and result (kxen-hv -t). */
+/* Logs every hypercall with its arguments and result, and every control request (kxen-hv -t). */
 extern bool hypercall_trace;
 /* Dispatches hypercall nr with its five register arguments; returns rax. */
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, const uint64_t args[5]);

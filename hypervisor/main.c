@@ -29,7 +29,7 @@ static void usage(FILE *f)
 	        "  -f, --foreground    stay in the foreground and log to stderr\n"
 	        "  -d, --daemon        detach and log to LOGFILE\n"
 	        "  -l, --log FILE      append the log to FILE (default with -d: /var/log/kxen/kxen-hv.log)\n"
-	        "  -t, --trace         log every hypercall (debugging guests)\n"
+	        "  -t, --trace         log every hypercall and control request (debugging)\n"
 	        "      --max-grant-frames N     grant table frames per domain (default %d, as Xen)\n"
 	        "      --max-maptrack-frames N  maptrack frames per dom0 connection (default %d)\n"
 	        "  -h, --help          this text\n",

@@ -54,6 +54,16 @@ static void test_central_checks(void)
 	CU_ASSERT_EQUAL(call(KXCTL_DOMAIN_RENAME, &rn, sizeof(rn) - 1, &r), -EINVAL);
 	CU_ASSERT_EQUAL(call(KXCTL_DOMAIN_RENAME, &rn, sizeof(rn), &r), 0);
 	CU_ASSERT_STRING_EQUAL(d->name, "renamed");
+	/* kxen-hv holds names to the same rule as the XML and kxl (include/kxen/domname.h). */
+	static const char *const bad[] = { "", "123", "-x", "a b", "a/b", "caf\xc3\xa9" };
+	for (size_t i = 0; i < CUNIT_COUNT(bad); i++) {
+		memset(rn.name, 0, sizeof(rn.name));
+		strcpy(rn.name, bad[i]);
+		CU_ASSERT_EQUAL(call(KXCTL_DOMAIN_RENAME, &rn, sizeof(rn), &r), -EINVAL);
+	}
+	memset(rn.name, 'n', sizeof(rn.name));   /* not NUL-terminated */
+	CU_ASSERT_EQUAL(call(KXCTL_DOMAIN_RENAME, &rn, sizeof(rn), &r), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(d->name, "renamed");
 	/* The domain lookup: dom0 is not a target, a missing domain is -ESRCH. */
 	struct kxctl_domid zero = { 0 }, none = { .domid = MAX_DOMID };
 	CU_ASSERT_EQUAL(call(KXCTL_DOMAIN_INFO, &zero, sizeof(zero), &r), -EPERM);
