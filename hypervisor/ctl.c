@@ -27,6 +27,7 @@
 
 static uint8_t req_buf[KXCTL_MAX_MSG];
 static uint8_t rep_buf[KXCTL_MAX_MSG];
+static struct ctl_conn *conns;
 
 /* Unwatches a dom0 port's kick eventfd, then closes the port (which closes the eventfds). */
 static void conn_close_port(struct ctl_conn *c, unsigned i)
@@ -48,6 +49,9 @@ static void conn_free(struct ctl_conn *c)
 		domevents_unsubscribe(c->events_fd);
 	hvloop_del(c->loop, c->reg);
 	close(c->fd);
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
 	free(c);
 }
 
@@ -245,7 +249,13 @@ static void accept_conn(struct hvloop *l, struct hvloop_reg *reg, uint32_t event
 	if (!(c->reg = hvloop_add(l, fd, EPOLLIN, conn_readable, c))) {
 		close(fd);
 		free(c);
+		return;
 	}
+	c->next = conns;
+	if (conns)
+		conns->pprev = &c->next;
+	c->pprev = &conns;
+	conns = c;
 }
 
 static void reap_readable(struct hvloop *l, struct hvloop_reg *reg, uint32_t events, void *arg)
@@ -350,6 +360,9 @@ int ctl_serve(const char *path)
 			domain_destroy(id);
 		}
 	}
+	/* Their maps held the last references of destroyed domains: those go now. */
+	while (conns)
+		conn_free(conns);
 out:
 	unlink(path);
 	close(lfd);

@@ -28,6 +28,7 @@ struct ctl_conn {
 	unsigned nr_ports;
 	struct ctl_gnttab gnt;   /* grants this client mapped (gnttab.h) */
 	int events_fd;           /* KXCTL_DOMAIN_EVENTS subscription, or -1 */
+	struct ctl_conn *next, **pprev;   /* all connections, released at shutdown */
 };
 
 /*
