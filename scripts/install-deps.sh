@@ -9,6 +9,8 @@ PACKAGES="$PACKAGES tmux"
 PACKAGES="$PACKAGES qemu-utils"
 # The host-to-guest network test configures a TAP in a private namespace.
 PACKAGES="$PACKAGES iproute2 util-linux"
+# virt-xml-validate and libvirt's schemas: kxl's XML output must pass them (about 8 MB with libvirt0).
+PACKAGES="$PACKAGES libvirt-clients"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
 	exit 1

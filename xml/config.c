@@ -133,21 +133,21 @@ static int load_memory(struct kxc_ld *l, xmlNodePtr root)
 	uint64_t b;
 	if (mem_size(l, m, &b, shown, sizeof(shown)))
 		return -1;
-	/* A multiple first: "3 MiB" is better answered by the rule it breaks that way. */
-	if (b % KXCONFIG_MEM_ALIGN)
-		return kxc_bad(l, m, "value %s is not a multiple of 2 MiB", shown);
 	if (b < KXCONFIG_MEM_MIN || b > KXCONFIG_MEM_MAX)
 		return kxc_bad(l, m, "value %s is out of range: must be between 4 MiB and 16 GiB", shown);
+	/* Any size Xen takes is fine: the builder's 2 MiB pages round it up, and kxl says so. */
+	uint64_t asked = b;
+	b = (b + KXCONFIG_MEM_ALIGN - 1) & ~(KXCONFIG_MEM_ALIGN - 1);
+	l->c->mem_written = b != asked ? asked : 0;
+	l->c->mem_line = (int)xmlGetLineNo(m);
 	l->c->mem_bytes = l->c->cur_mem_bytes = b;
 	if (!cm)
 		return 0;
 	if (mem_size(l, cm, &b, shown, sizeof(shown)))
 		return -1;
-	if (b > l->c->mem_bytes)
+	if (b > asked)
 		return kxc_bad(l, cm, "value %s is more than <memory> (%llu KiB)", shown,
-		               (unsigned long long)(l->c->mem_bytes >> 10));
-	if (b % 4096)
-		return kxc_bad(l, cm, "value %s is not a multiple of 4 KiB", shown);
+		               (unsigned long long)(asked >> 10));
 	if (b < KXCONFIG_MEM_MIN)
 		return kxc_bad(l, cm, "value %s is less than 4 MiB", shown);
 	l->c->cur_mem_bytes = b;
@@ -420,13 +420,17 @@ void kxconfig_free(struct kxconfig *c)
 	free(c->initrd);
 	free(c->cmdline);
 	free(c->cpuset);
+	xmlFreeDoc(c->doc);
 	for (unsigned i = 0; i < c->ndisks; i++) {
 		free(c->disks[i].file);
 		free(c->disks[i].target);
 		free(c->disks[i].driver);
 	}
-	for (unsigned i = 0; i < c->nnics; i++)
+	for (unsigned i = 0; i < c->nnics; i++) {
 		free(c->nics[i].bridge);
+		free(c->nics[i].vifname);
+		free(c->nics[i].script);
+	}
 	free(c);
 }
 
@@ -444,6 +448,24 @@ static int load_doc(struct kxc_ld *l, xmlDocPtr doc)
 	if (!l->c->kernel || !l->c->source)
 		return kxc_oom(l);
 	return 0;
+}
+
+/*
+ * kxen builds PV guests only: an HVM config is refused by that one fact,
+ * before the schema would list everything else HVM configs carry.
+ */
+static int refuse_hvm(struct kxc_ld *l, xmlDocPtr doc)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	xmlNodePtr t = root && xmlStrEqual(root->name, BAD_CAST "domain") ?
+		kxc_child(kxc_child(root, "os"), "type") : NULL;
+	char *v = t ? kxc_text(t) : NULL;
+	int r = 0;
+	if (v && !strcmp(v, "hvm"))
+		r = kxc_bad(l, t, "HVM guests are not supported: kxen runs Xen PV guests "
+		                  "(write linux, xen or xenpv)");
+	free(v);
+	return r;
 }
 
 /* libxml2 keeps no line for a DTD; find it in the text. */
@@ -492,12 +514,19 @@ int kxconfig_load(const char *path, struct kxconfig **out, char *err, size_t err
 			snprintf(err, errlen, "%s: parse error", path);
 		goto out;
 	}
+	if (refuse_hvm(&l, doc))
+		goto out;
 	if (doc->intSubset) {
 		snprintf(err, errlen, "%s:%d: <!DOCTYPE> is not allowed in a domain config", path,
 		         line_of(buf, len, "<!DOCTYPE"));
 		goto out;
 	}
+	l.c->live_domid = -1;
 	ret = load_doc(&l, doc);
+	if (!ret) {
+		l.c->doc = doc;        /* kxconfig_format writes it back */
+		doc = NULL;
+	}
 out:
 	xmlFreeDoc(doc);
 	free(buf);

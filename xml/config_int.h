@@ -12,6 +12,9 @@
 typedef const xmlError *kxc_xmlerror_t;
 #else
 typedef xmlErrorPtr kxc_xmlerror_t;
+/* kxconfig_format of a config loaded from a file: its document, brought up to date. 0 or -1. */
+int kxc_format_doc(const struct kxconfig *c, FILE *f);
+
 #endif
 
 /* libxml2 errors collected instead of printed: the first few are kept. */
@@ -49,10 +52,12 @@ struct rng_attr {
 	const char *pattern;           /* <param name="pattern">, an XML Schema regexp */
 	const char *type, *expect;     /* datatype and the kx:expect hint */
 	struct rng_values values;      /* enumerated <value>s, if any */
+	int seen, loose;               /* loose: definitions differ in syntax; libxml2 checks it */
 };
 struct rng_elem {
 	const char *name;
 	int text;                      /* character data allowed */
+	int any;                       /* kx:any: any content, not checked by name */
 	const char *type, *expect;
 	struct rng_values values;
 	struct rng_elem **child;
@@ -108,5 +113,8 @@ int kxc_oom(struct kxc_ld *l);
 xmlNodePtr kxc_child(xmlNodePtr n, const char *name);
 /* <devices>: disks, interfaces, console. Writes "FILE:LINE: <elem>: ..." and returns -1 on error. */
 int kxc_load_devices(struct kxc_ld *l, xmlNodePtr root);
+
+/* kxconfig_format of a config loaded from a file: its document, brought up to date. 0 or -1. */
+int kxc_format_doc(const struct kxconfig *c, FILE *f);
 
 #endif

@@ -24,19 +24,41 @@ static int load_disk(struct kxc_ld *l, xmlNodePtr n)
 		return kxc_bad(l, n, "more than %u disks", KXCONFIG_MAX_DISKS);
 	struct kxconfig_disk *d = &c->disks[c->ndisks];
 	xmlNodePtr src = kxc_child(n, "source"), tgt = kxc_child(n, "target"), drv = kxc_child(n, "driver");
-	char *file = attr(src, "file"), *type = attr(drv, "type");
+	char *dtype = attr(n, "type");
+	int block = dtype && !strcmp(dtype, "block");
+	/* libvirt's pairing: type='file' names a file, type='block' a device (xl's phy:). */
+	const char *key = block ? "dev" : "file", *other = block ? "file" : "dev";
+	char *file = attr(src, key), *type = attr(drv, "type");
 	int r = -1;
 
+	free(dtype);
 	d->line = (int)xmlGetLineNo(n);
+	d->block = block;
 	d->target = attr(tgt, "dev");
 	d->driver = attr(drv, "name");
 	c->ndisks++;            /* from here kxconfig_free owns what d holds */
+	if (!file && xmlHasProp(src, BAD_CAST other)) {
+		kxc_bad(l, src, "a disk of type='%s' names its %s with %s=, not %s=",
+		        block ? "block" : "file", block ? "device" : "image", key, other);
+		goto out;
+	}
 	if (!file || !d->target || (drv && xmlHasProp(drv, BAD_CAST "name") && !d->driver)) {
 		r = kxc_oom(l);
 		goto out;
 	}
 	if (!*file) {
-		kxc_bad(l, src, "file must name the disk image");
+		kxc_bad(l, src, "%s must name the disk %s", key, block ? "device" : "image");
+		goto out;
+	}
+	if (strncmp(d->target, "xvd", 3) || !d->target[3] ||
+	    strspn(d->target + 3, "abcdefghijklmnopqrstuvwxyz") != strlen(d->target + 3)) {
+		char q[64];
+		kxc_shorten(d->target, q, sizeof(q));
+		kxc_bad(l, tgt, "dev '%s' is not a Xen disk name: xvd followed by letters, such as xvda", q);
+		goto out;
+	}
+	if (block && type && strcmp(type, "raw") && strcmp(type, "aio")) {
+		kxc_bad(l, drv, "type '%s': a block device is served raw (as xl's phy:)", type);
 		goto out;
 	}
 	if (type && !strcmp(type, "aio")) {
@@ -85,21 +107,55 @@ static int load_nic(struct kxc_ld *l, xmlNodePtr n)
 	if (c->nnics >= KXCONFIG_MAX_NICS)
 		return kxc_bad(l, n, "more than %u interfaces", KXCONFIG_MAX_NICS);
 	struct kxconfig_nic *nic = &c->nics[c->nnics];
-	xmlNodePtr m = kxc_child(n, "mac"), src = kxc_child(n, "source");
-	char *addr = attr(m, "address");
+	xmlNodePtr m = kxc_child(n, "mac"), src = kxc_child(n, "source"), tgt = kxc_child(n, "target"),
+		   sc = kxc_child(n, "script");
+	char *addr = attr(m, "address"), *type = attr(n, "type");
 	int r = -1;
 
 	nic->line = (int)xmlGetLineNo(n);
+	nic->ethernet = type && !strcmp(type, "ethernet");
+	free(type);
 	nic->bridge = attr(src, "bridge");
+	nic->vifname = attr(tgt, "dev");
+	nic->script = attr(sc, "path");
 	c->nnics++;
-	if (!nic->bridge || (m && !addr)) {
+	if (nic->ethernet && src) {
+		kxc_bad(l, src, "an interface of type='ethernet' joins no bridge: use type='bridge'");
+		goto out;
+	}
+	if (!nic->ethernet && !src) {
+		kxc_bad(l, n, "an interface of type='bridge' needs <source bridge='...'/>");
+		goto out;
+	}
+	if ((!nic->ethernet && !nic->bridge) || (m && !addr) || (tgt && !nic->vifname) ||
+	    (sc && !nic->script)) {
 		r = kxc_oom(l);
 		goto out;
 	}
-	if (!*nic->bridge) {
+	if (!nic->ethernet && !*nic->bridge) {
 		kxc_bad(l, src, "bridge must name a bridge");
 		goto out;
 	}
+	/* A vif's name is a switch name in kxen-backd for ethernet, and an interface name in Xen. */
+	if (nic->vifname && (!*nic->vifname || strlen(nic->vifname) > 15 ||
+	                     strspn(nic->vifname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                                          "0123456789_.-") != strlen(nic->vifname))) {
+		char q[64];
+		kxc_shorten(nic->vifname, q, sizeof(q));
+		kxc_bad(l, tgt, "dev '%s' is not an interface name: 1 to 15 letters, digits, '.', '_', '-'",
+		        q);
+		goto out;
+	}
+	if (sc && !*nic->script) {
+		kxc_bad(l, sc, "path must name a script (or leave <script> out)");
+		goto out;
+	}
+	for (unsigned i = 0; nic->vifname && i + 1 < c->nnics; i++)
+		if (c->nics[i].vifname && !strcmp(c->nics[i].vifname, nic->vifname)) {
+			kxc_bad(l, tgt, "dev '%s' is already used by the interface on line %d", nic->vifname,
+			        c->nics[i].line);
+			goto out;
+		}
 	if (m) {
 		if (kxen_mac_parse(addr, nic->mac)) {
 			kxc_bad(l, m, "address '%s' is not a MAC address", addr);
@@ -137,11 +193,42 @@ out:
 	return r;
 }
 
+/* What libvirt adds to every Xen domain: kept, and remembered for kxl's notes. */
+static int load_other(struct kxc_ld *l, xmlNodePtr n)
+{
+	struct kxconfig *c = l->c;
+	int line = (int)xmlGetLineNo(n);
+	if (xmlStrEqual(n->name, BAD_CAST "controller")) {
+		char *v = attr(n, "maxGrantFrames"), *ev = attr(n, "maxEventChannels");
+		if (c->controller_line) {
+			free(v);
+			free(ev);
+			return kxc_bad(l, n, "one xenbus controller per domain (the first is on line %d)",
+			               c->controller_line);
+		}
+		c->controller_line = line;
+		/* The schema checked both are whole numbers. */
+		c->max_grant_frames = v ? (unsigned)strtoul(v, NULL, 10) : 0;
+		c->max_evtchns = ev ? (unsigned)strtoul(ev, NULL, 10) : 0;
+		free(v);
+		free(ev);
+	} else if (xmlStrEqual(n->name, BAD_CAST "input")) {
+		if (!c->input_line)
+			c->input_line = line;
+	} else if (xmlStrEqual(n->name, BAD_CAST "memballoon")) {
+		char *model = attr(n, "model");
+		if (model && !strcmp(model, "xen"))
+			c->memballoon_line = line;
+		free(model);
+	}
+	return 0;
+}
+
 int kxc_load_devices(struct kxc_ld *l, xmlNodePtr root)
 {
 	struct kxconfig *c = l->c;
 	xmlNodePtr devs = kxc_child(root, "devices");
-	int console_line = 0;
+	int console_line = 0, serial_line = 0;
 	if (!devs)
 		return 0;
 	c->devices_line = (int)xmlGetLineNo(devs);
@@ -161,6 +248,15 @@ int kxc_load_devices(struct kxc_ld *l, xmlNodePtr root)
 				               console_line);
 			console_line = (int)xmlGetLineNo(n);
 			c->console = 1;
+		} else if (xmlStrEqual(n->name, BAD_CAST "serial")) {
+			/* libvirt's serial/console pair describes that same ring. */
+			if (serial_line)
+				return kxc_bad(l, n, "a PV domain has one serial console (the first is on "
+				                     "line %d)", serial_line);
+			serial_line = (int)xmlGetLineNo(n);
+			c->serial = 1;
+		} else if (load_other(l, n)) {
+			return -1;
 		}
 	}
 	return 0;

@@ -1,7 +1,7 @@
 /* kxconfig_format: writes a config back as domain XML, generated values included. */
 #include <config.h>
 #include <stdio.h>
-#include "kxconfig.h"
+#include "config_int.h"
 
 /* Text and attribute values alike: escaping quotes too keeps one helper for both. */
 static void esc(FILE *f, const char *s)
@@ -72,6 +72,8 @@ static void format_devices(const struct kxconfig *c, FILE *f)
 int kxconfig_format(const struct kxconfig *c, FILE *f)
 {
 	char uuid[37];
+	if (c->doc)
+		return kxc_format_doc(c, f);   /* the user's document and spellings (keep.c) */
 	kxconfig_uuid_format(c->uuid, uuid);
 	fprintf(f, "<domain type='%s'>\n", kxconfig_virt_name(c->virt));
 	elem(f, "  ", "name", c->name);

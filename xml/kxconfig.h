@@ -12,7 +12,7 @@
 #define KXCONFIG_MAX_VCPUS     ((unsigned)KXEN_PV_MAX_VCPUS)
 #define KXCONFIG_MEM_MIN       ((unsigned long long)KXEN_PV_MIN_MEM)
 #define KXCONFIG_MEM_MAX       ((unsigned long long)KXEN_PV_MAX_MEM)
-#define KXCONFIG_MEM_ALIGN     (2ull << 20)     /* the builder maps RAM with 2 MiB pages */
+#define KXCONFIG_MEM_ALIGN     (2ull << 20)     /* the builder maps RAM with 2 MiB pages: sizes round up */
 #define KXCONFIG_CMDLINE_MAX   1023u            /* start_info.cmd_line holds 1024 bytes with the NUL */
 #define KXCONFIG_FILE_MAX      (1u << 20)       /* a domain config is small; refuse anything bigger */
 #define KXCONFIG_SCHEMA_ENV    "KXEN_SCHEMA"    /* full path of domain.rng, overriding the built-in one */
@@ -47,22 +47,26 @@ enum kxconfig_action {
 #define KXCONFIG_MAX_NICS   16u
 #define KXCONFIG_MAX_CPUS   1024u        /* highest CPU number a cpuset may name, plus one */
 
-/* <disk type='file' device='disk'>: a Xen vbd. */
+/* <disk type='file'|'block' device='disk'>: a Xen vbd. */
 struct kxconfig_disk {
-	char *file;                /* <source file=...>, resolved like <kernel> */
+	char *file;                /* <source file=...> (or dev=... for block), resolved like <kernel> */
 	char *target;              /* <target dev='xvdX'> */
 	char *driver;              /* <driver name>: qemu, file, phy, tap, tap2; NULL when absent */
 	int qcow2;                 /* <driver type='qcow2'>; else raw */
 	int readonly;
 	int line;                  /* of <disk>, for errors found later */
+	int block;                 /* type='block' with <source dev>: a block device, served raw */
 };
 
-/* <interface type='bridge'>: a Xen vif. */
+/* <interface type='bridge'|'ethernet'>: a Xen vif. */
 struct kxconfig_nic {
 	uint8_t mac[6];
 	int mac_generated;         /* no <mac>: 00:16:3e (Xen's OUI) and three random bytes */
-	char *bridge;
+	char *bridge;              /* NULL for ethernet */
 	int line;
+	int ethernet;              /* type='ethernet': a switch of its own, named after the vif */
+	char *vifname;             /* <target dev>, NULL when absent (kxl names it vifD.N) */
+	char *script;              /* <script path> as written, NULL when absent */
 };
 
 struct kxconfig {
@@ -92,6 +96,16 @@ struct kxconfig {
 	struct kxconfig_disk disks[KXCONFIG_MAX_DISKS];
 	struct kxconfig_nic nics[KXCONFIG_MAX_NICS];
 	int devices_line;          /* of <devices>, 0 when absent */
+	uint64_t mem_written;      /* <memory> as written when it was rounded up to 2 MiB, else 0 */
+	int mem_line;
+	int memballoon_line;       /* <memballoon model='xen'>, 0 when absent or model='none' */
+	int input_line;            /* the first <input>, 0 when none */
+	int controller_line;       /* <controller type='xenbus'>, 0 when absent */
+	unsigned max_grant_frames; /* its maxGrantFrames, 0 when absent */
+	unsigned max_evtchns;      /* its maxEventChannels, 0 when absent */
+	int serial;                /* <serial type='pty'> was given (the same PV console) */
+	int live_domid;            /* -1; set before kxconfig_format to write <domain id=...> */
+	void *doc;                 /* the document as loaded (xmlDocPtr): kxconfig_format keeps it */
 };
 
 /*
@@ -103,7 +117,12 @@ struct kxconfig {
 int kxconfig_load(const char *path, struct kxconfig **out, char *err, size_t errlen);
 void kxconfig_free(struct kxconfig *cfg);
 
-/* Writes cfg as domain XML that kxconfig_load reads back to an equal config. */
+/*
+ * Writes cfg as domain XML that kxconfig_load reads back to an equal config:
+ * the document as the user wrote it (spellings, comments, <metadata>), with
+ * what was generated or changed since filled in (uuid, macs, name, resolved
+ * paths) and <domain id> set from live_domid.
+ */
 int kxconfig_format(const struct kxconfig *cfg, FILE *f);
 
 /* The schema file kxconfig_load uses: $KXEN_SCHEMA, else installed, else source tree. */

@@ -122,8 +122,18 @@ int kxl_disk_spec_parse(const char *spec, struct kxl_disk_spec *s, char *err, si
 			goto out;
 		}
 	}
+	/* xl's legacy target prefixes: phy: a block device (served raw), file: an image. */
+	if (!strncmp(s->target, "phy:", 4) || !strncmp(s->target, "file:", 5)) {
+		size_t skip = s->target[0] == 'p' ? 4 : 5;
+		s->phy = skip == 4;
+		memmove(s->target, s->target + skip, strlen(s->target + skip) + 1);
+	}
 	if (!s->target[0]) {
 		snprintf(err, errlen, "no target (the image file)");
+		goto out;
+	}
+	if (s->phy && strcmp(s->format, "raw")) {
+		snprintf(err, errlen, "format=%s: a phy: block device is served raw", s->format);
 		goto out;
 	}
 	if (strcmp(s->format, "raw") && strcmp(s->format, "qcow2")) {
@@ -187,7 +197,7 @@ int kxl_block_add(struct xs_handle *xs, uint32_t domid, const struct kxl_disk_sp
 	const struct kxl_dev_kv be[] = {
 		{ "params", path },
 		{ "format", spec->format },
-		{ "type", "file" },
+		{ "type", spec->phy ? "phy" : "file" },
 		{ "mode", spec->readonly ? "r" : "w" },
 		{ "dev", spec->vdev },
 		{ "device-type", "disk" },
@@ -216,25 +226,62 @@ int kxl_block_add(struct xs_handle *xs, uint32_t domid, const struct kxl_disk_sp
 	return 0;
 }
 
+static int config_spec(const struct kxconfig *cfg, unsigned i, struct kxl_disk_spec *s)
+{
+	const struct kxconfig_disk *cd = &cfg->disks[i];
+
+	memset(s, 0, sizeof(*s));
+	s->readonly = cd->readonly;
+	s->phy = cd->block;
+	snprintf(s->target, sizeof(s->target), "%s", cd->file);
+	snprintf(s->format, sizeof(s->format), "%s", cd->qcow2 ? "qcow2" : "raw");
+	snprintf(s->vdev, sizeof(s->vdev), "%s", cd->target);
+	if (kxl_vdev_to_devid(s->vdev, &s->devid)) {
+		kxl_err("%s:%d: <target dev='%s'>: expected xvdX", cfg->source, cd->line, cd->target);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int kxl_block_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid)
 {
 	for (unsigned i = 0; i < cfg->ndisks; i++) {
-		const struct kxconfig_disk *cd = &cfg->disks[i];
-		struct kxl_disk_spec s = { .readonly = cd->readonly };
+		struct kxl_disk_spec s;
 		int rc;
 
-		snprintf(s.target, sizeof(s.target), "%s", cd->file);
-		snprintf(s.format, sizeof(s.format), "%s", cd->qcow2 ? "qcow2" : "raw");
-		snprintf(s.vdev, sizeof(s.vdev), "%s", cd->target);
-		if (kxl_vdev_to_devid(s.vdev, &s.devid)) {
-			kxl_err("%s:%d: <target dev='%s'>: expected xvdX", cfg->source, cd->line, cd->target);
-			return -EINVAL;
-		}
-		/* Not waiting: the backend picks them up while the guest boots. */
-		if ((rc = kxl_block_add(xs, domid, &s, false))) {
-			kxl_err("%s:%d: <disk>: cannot add %s", cfg->source, cd->line, cd->target);
+		/*
+		 * Waiting for the backend's open (milliseconds) is what turns a refusal
+		 * that only a read-write open finds (a dirty image, snapshots) into a
+		 * failed create rather than a guest waiting for its disk.
+		 */
+		if ((rc = config_spec(cfg, i, &s)) || (rc = kxl_block_add(xs, domid, &s, true))) {
+			kxl_err("%s:%d: <disk>: cannot add %s", cfg->source, cfg->disks[i].line,
+			        cfg->disks[i].target);
 			return rc;
 		}
+	}
+	return 0;
+}
+
+int kxl_block_plan(const struct kxconfig *cfg)
+{
+	for (unsigned i = 0; i < cfg->ndisks; i++) {
+		struct kxl_disk_spec s;
+		struct disk *d = NULL;
+		char err[512];
+		int rc;
+
+		if ((rc = config_spec(cfg, i, &s)))
+			return rc;
+		if ((rc = disk_open(&d, s.target, s.format, DISK_RDONLY, err, sizeof(err)))) {
+			kxl_err("%s:%d: <disk>: %s", cfg->source, cfg->disks[i].line, err);
+			return rc;
+		}
+		printf("  disk %s: %s, %s, %llu bytes (%llu MiB), %s%s\n", s.vdev, s.target,
+		       disk_format(d), (unsigned long long)disk_size(d),
+		       (unsigned long long)(disk_size(d) >> 20), s.readonly ? "read-only" : "read-write",
+		       s.phy ? ", block device" : "");
+		disk_close(d);
 	}
 	return 0;
 }

@@ -16,6 +16,7 @@ struct kxl_disk_spec {
 	char vdev[16];             /* xvdb */
 	unsigned devid;            /* Xen's vbd number of vdev */
 	int readonly;
+	int phy;                   /* a block device (<disk type='block'>): backend type phy, as xl's phy: */
 };
 
 /* Xen's device number of xvdX / xvdXY (or a plain number). 0 or -EINVAL. */
@@ -36,8 +37,19 @@ int kxl_disk_spec_parse(const char *spec, struct kxl_disk_spec *s, char *err, si
  */
 int kxl_block_add(struct xs_handle *xs, uint32_t domid, const struct kxl_disk_spec *spec, bool wait);
 
-/* Adds every <disk> of cfg to domid (at create, before the guest runs). 0 or -errno (printed). */
+/*
+ * Adds every <disk> of cfg to domid (at create, before the guest runs) and
+ * waits for kxen-backd to open each, so that an image it refuses fails the
+ * create with its reason. 0 or -errno (printed).
+ */
 int kxl_block_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid);
+
+/*
+ * For kxl -N create: opens each disk of cfg read-only as the backend would
+ * and prints path, format, size and access. 0, or -errno after printing
+ * "FILE:LINE: <disk>: ..." for the first disk that does not open.
+ */
+int kxl_block_plan(const struct kxconfig *cfg);
 
 int main_block_attach(int argc, char **argv);
 int main_block_detach(int argc, char **argv);

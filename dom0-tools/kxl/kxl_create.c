@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kxl.h"
+#include "kxl_block.h"
 #include "kxconfig.h"
 #include "kxbuild.h"
 
@@ -59,6 +60,23 @@ static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int 
 		printf("  segment %u: paddr 0x%llx, %llu bytes from file offset 0x%llx, %llu in memory\n",
 		       i, (unsigned long long)img.seg[i].paddr, (unsigned long long)img.seg[i].filesz,
 		       (unsigned long long)img.seg[i].offset, (unsigned long long)img.seg[i].memsz);
+	if (kxl_block_plan(cfg))
+		goto out;
+	for (unsigned i = 0; i < cfg->nnics; i++) {
+		const struct kxconfig_nic *n = &cfg->nics[i];
+		char mac[18], name[32];
+		kxconfig_mac_format(n->mac, mac);
+		if (n->vifname)
+			snprintf(name, sizeof(name), "%s", n->vifname);
+		else
+			snprintf(name, sizeof(name), "vifD.%u", i);   /* D: the id it will get */
+		if (n->ethernet)
+			printf("  interface %s: mac %s%s, on a switch of its own\n", name, mac,
+			       n->mac_generated ? " (generated)" : "");
+		else
+			printf("  interface %s: mac %s%s, bridge %s\n", name, mac,
+			       n->mac_generated ? " (generated)" : "", n->bridge);
+	}
 	printf("  then: check the name is free and %llu MiB of host memory, create the domain paused,\n"
 	       "        load the kernel, save the config, write its xenstore paths and introduce\n"
 	       "        it to kxenstored, %s%s\n",

@@ -245,6 +245,7 @@ int main_dumpxml(int argc, char **argv)
 		kxl_err("%s", err);
 		goto out;
 	}
+	cfg->live_domid = (int)info.domid;   /* <domain id='N'>, as libvirt's live XML */
 	kxconfig_format(cfg, stdout);
 	r = KXL_OK;
 out:

@@ -69,18 +69,21 @@ int kxl_network_add(struct xs_handle *xs, uint32_t domid, const struct kxl_vif_s
 		{ "handle", handle },
 		{ "mac", mac },
 	};
-	/* libxl's vif backend keys; ip only when given (the guest may take its address from it). */
-	const struct kxl_dev_kv be[] = {
+	/* libxl's vif backend keys; ip and vifname only when given (the guest may take its address from ip). */
+	struct kxl_dev_kv be[6] = {
 		{ "handle", handle },
 		{ "mac", mac },
 		{ "bridge", v->bridge },
 		{ "type", "vif" },
-		{ "ip", v->ip },
 	};
+	unsigned nbe = 4;
+	if (v->ip)
+		be[nbe++] = (struct kxl_dev_kv){ "ip", v->ip };
+	if (v->vifname)
+		be[nbe++] = (struct kxl_dev_kv){ "vifname", v->vifname };
 	struct kxl_dev d = {
 		.type = "vif", .domid = domid, .backend_domid = 0, .devid = (unsigned)dev,
-		.fe = fe, .n_fe = sizeof(fe) / sizeof(fe[0]),
-		.be = be, .n_be = sizeof(be) / sizeof(be[0]) - (v->ip ? 0 : 1),
+		.fe = fe, .n_fe = sizeof(fe) / sizeof(fe[0]), .be = be, .n_be = nbe,
 	};
 	if ((rc = kxl_dev_add(xs, &d)))
 		return rc;
@@ -98,13 +101,29 @@ int kxl_network_add(struct xs_handle *xs, uint32_t domid, const struct kxl_vif_s
 	return 0;
 }
 
+void kxl_network_vifname(const struct kxconfig *cfg, unsigned i, uint32_t domid, char *out,
+                         size_t len)
+{
+	if (cfg->nics[i].vifname)
+		snprintf(out, len, "%s", cfg->nics[i].vifname);
+	else
+		snprintf(out, len, "vif%u.%u", domid, i);
+}
+
 int kxl_network_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid)
 {
 	for (unsigned i = 0; i < cfg->nnics; i++) {
-		struct kxl_vif_spec v = { .bridge = cfg->nics[i].bridge ? cfg->nics[i].bridge : "xenbr0" };
+		const struct kxconfig_nic *n = &cfg->nics[i];
+		struct kxl_vif_spec v = { .bridge = n->bridge ? n->bridge : "xenbr0", .vifname = n->vifname };
+		char name[32];
 		int dev, rc;
 
-		memcpy(v.mac, cfg->nics[i].mac, 6);
+		/* ethernet: Xen's unbridged vifD.N becomes a switch of its own by that name. */
+		if (n->ethernet) {
+			kxl_network_vifname(cfg, i, domid, name, sizeof(name));
+			v.bridge = v.vifname = name;
+		}
+		memcpy(v.mac, n->mac, 6);
 		if ((rc = kxl_network_add(xs, domid, &v, &dev))) {
 			kxl_err("%s:%d: <interface>: cannot attach it", cfg->source, cfg->nics[i].line);
 			return rc;

@@ -2,6 +2,7 @@
 #ifndef KXL_NETWORK_H
 #define KXL_NETWORK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct xs_handle;
@@ -12,6 +13,7 @@ struct kxl_vif_spec {
 	uint8_t mac[6];            /* unicast */
 	const char *bridge;        /* the switch's name in kxen-backd */
 	const char *ip;            /* NULL, or the backend's ip key (A.B.C.D/N) */
+	const char *vifname;       /* NULL, or the backend's vifname key (libxl's, from <target dev>) */
 };
 
 /*
@@ -21,6 +23,13 @@ struct kxl_vif_spec {
  * success. 0 or -errno (printed).
  */
 int kxl_network_add(struct xs_handle *xs, uint32_t domid, const struct kxl_vif_spec *v, int *devid);
+
+/*
+ * The name of cfg's interface i in domid: its <target dev>, else Xen's
+ * vifD.N (N = i: create gives the config's vifs devids 0, 1, ... in order).
+ */
+void kxl_network_vifname(const struct kxconfig *cfg, unsigned i, uint32_t domid, char *out,
+                         size_t len);
 
 /* Adds every <interface> of cfg to domid (at create, before the guest runs). 0 or -errno (printed). */
 int kxl_network_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid);

@@ -56,6 +56,42 @@ char *kxl_find_kernel(const struct kxconfig *cfg)
 	return NULL;
 }
 
+/* What libvirt writes that kxen takes but does otherwise: one line each, never silence. */
+static void kxl_config_notes(const struct kxconfig *cfg)
+{
+	const char *f = cfg->source;
+
+	if (cfg->mem_written)
+		fprintf(stderr, "kxl: note: %s:%d: <memory>: %llu KiB rounded up to %llu MiB "
+		        "(kxen-hv maps guest RAM in 2 MiB pages)\n", f, cfg->mem_line,
+		        (unsigned long long)((cfg->mem_written + 1023) >> 10),
+		        (unsigned long long)(cfg->mem_bytes >> 20));
+	if (cfg->memballoon_line)
+		fprintf(stderr, "kxl: note: %s:%d: <memballoon model='xen'>: kxen has no balloon; "
+		        "the domain gets all of <memory> (%llu MiB) for its life\n", f,
+		        cfg->memballoon_line, (unsigned long long)(cfg->mem_bytes >> 20));
+	if (cfg->max_grant_frames && cfg->max_grant_frames != 64)
+		fprintf(stderr, "kxl: note: %s:%d: <controller maxGrantFrames='%u'>: not per domain "
+		        "in kxen: kxen-hv's limit (64 frames by default) applies\n", f,
+		        cfg->controller_line, cfg->max_grant_frames);
+	if (cfg->max_evtchns)
+		fprintf(stderr, "kxl: note: %s:%d: <controller maxEventChannels='%u'>: not per domain "
+		        "in kxen: every domain has the 2-level ABI's 4096 ports\n", f,
+		        cfg->controller_line, cfg->max_evtchns);
+	if (cfg->input_line)
+		fprintf(stderr, "kxl: note: %s:%d: <input bus='xen'>: kxen has no PV keyboard or mouse "
+		        "(vkbd) backend: none is created\n", f, cfg->input_line);
+	for (unsigned i = 0; i < cfg->nnics; i++) {
+		const char *sc = cfg->nics[i].script, *base = sc ? strrchr(sc, '/') : NULL;
+		base = base ? base + 1 : sc;
+		/* vif-bridge is what kxen-backd's switch does itself; any other script would be skipped. */
+		if (sc && (strcmp(base, "vif-bridge") || cfg->nics[i].ethernet))
+			fprintf(stderr, "kxl: note: %s:%d: <script path='%s'>: kxen-backd runs no hotplug "
+			        "scripts: the vif is a port of its %s\n", f, cfg->nics[i].line, sc,
+			        cfg->nics[i].ethernet ? "own switch" : "bridge's switch");
+	}
+}
+
 int kxl_config_supported(const struct kxconfig *cfg)
 {
 	if (cfg->os_type == KXCONFIG_OS_XENPVH) {
@@ -68,8 +104,9 @@ int kxl_config_supported(const struct kxconfig *cfg)
 		        cfg->source, cfg->initrd_line);
 		return -ENOTSUP;
 	}
+	kxl_config_notes(cfg);
 	/* Kept in the saved config, not enforced: say so rather than drop them silently. */
-	if (cfg->cur_mem_bytes != cfg->mem_bytes)
+	if (cfg->cur_mem_bytes != cfg->mem_bytes && !cfg->memballoon_line)
 		fprintf(stderr, "kxl: warning: %s: <currentMemory> is not enforced (no balloon yet); "
 		        "the domain gets all of <memory> (%llu MiB)\n", cfg->source,
 		        (unsigned long long)(cfg->mem_bytes >> 20));

@@ -44,6 +44,8 @@ trap cleanup EXIT
 
 # Starts the private kxen-hv; skips if KVM refuses to work here.
 hv_start() {
+	# A killed kxen-hv leaves its socket: waiting for it to exist would not wait for the new one.
+	rm -f "$KXEN_HV_SOCKET"
 	"$HV" -f -s "$KXEN_HV_SOCKET" -l "$T/hv.log" "$@" 2>"$T/hv.err" &
 	HVPID=$!
 	for _ in $(seq 1 200); do

@@ -35,10 +35,12 @@ if [ "$free" -lt 16384 ]; then
 fi
 
 # Refusals that name the cause.
-out=$("$KXL" create "$S/xml/examples/pvh.xml" 2>&1) && fail "pvh create succeeded"
+out=$("$KXL" create "$S/tests/golden/good/pvh.xml" 2>&1) && fail "pvh create succeeded"
 echo "$out" | grep -q "guest type xenpvh is not supported by kxen-hv yet" || { echo "$out"; fail "pvh message"; }
-out=$("$KXL" create "$S/xml/examples/devices.xml" 2>&1) && fail "devices create succeeded"
-echo "$out" | grep -q "devices.xml:9: <initrd>: the domain builder cannot load an initial ramdisk yet" || { echo "$out"; fail "devices message"; }
+out=$("$KXL" create "$S/tests/golden/good/libvirt-pv-with-input.xml" 2>&1) && fail "initrd create succeeded"
+echo "$out" | grep -q "libvirt-pv-with-input.xml:10: <initrd>: the domain builder cannot load an initial ramdisk yet" || { echo "$out"; fail "initrd message"; }
+out=$("$KXL" create "$S/tests/golden/bad/libvirt-hvm.xml" 2>&1) && fail "hvm create succeeded"
+echo "$out" | grep -q "libvirt-hvm.xml:6: <type>: HVM guests are not supported" || { echo "$out"; fail "hvm message"; }
 out=$(KXEN_HV_SOCKET=$T/none.sock "$KXL" list 2>&1) && fail "list without a daemon succeeded"
 echo "$out" | grep -q "is kxen-hv running? start it with: kxen-hv -d" || { echo "$out"; fail "no-daemon message"; }
 out=$("$KXL" destroy nosuch 2>&1); [ $? = 1 ] || fail "destroy nosuch: wrong exit code"

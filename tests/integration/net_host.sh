@@ -2,18 +2,7 @@
 # The host reaches guests through a TAP port on their switch: host ping to a guest, a guest's ping to the host, a guest-to-host UDP stream. All inside a private network namespace.
 . "$(dirname "$0")/net_lib.sh"
 
-[ -c /dev/net/tun ] || skip "/dev/net/tun is missing: no TAP devices here"
-command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "unshare/nsenter (util-linux) are not installed"
-command -v ip >/dev/null || skip "ip (Debian package iproute2) is not installed"
-unshare -n true 2>/dev/null || skip "cannot create a network namespace here (needs CAP_SYS_ADMIN)"
-PEER=$B/tests/integration/net_host_peer
-
-hv_start
-xs_start
-# kxen-backd in its own network namespace: its TAP and the host addresses never touch the real host network.
-KXEN_BACKD_TAPS=br0=kxtap0 unshare -n "$BACKD" -f -H "$KXEN_HV_SOCKET" -o "$T/console" -l "$T/backd.log" 2>>"$T/backd.log" &
-BACKDPID=$!
-NS="nsenter --net=/proc/$BACKDPID/ns/net"
+net_tap_stack br0=kxtap0
 
 idg=$(net_guest hg "udp-echo ip=192.0.2.2/24 7 0" br0 2)
 wait_log "\(d$idg\) net: up" 30

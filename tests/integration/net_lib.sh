@@ -27,3 +27,19 @@ net_stats() {
 	awk -v k="$3" '{ split("domid devid created tx_bytes tx_pkts tx_err tx_drop rx_bytes rx_pkts rx_err rx_drop", n, " ");
 	               for (i = 1; i <= 11; i++) if (n[i] == k) print $i }' "$f"
 }
+
+# net_tap_stack SWITCH=TAP[,...]: skips without TAP/namespace support, else starts kxen-hv, kxenstored and a
+# kxen-backd with those host TAPs in its own network namespace (the host network is never touched); sets
+# BACKDPID, PEER (the host-side test peer) and NS (a command prefix entering that namespace).
+net_tap_stack() {
+	[ -c /dev/net/tun ] || skip "/dev/net/tun is missing: no TAP devices here"
+	command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "unshare/nsenter (util-linux) are not installed"
+	command -v ip >/dev/null || skip "ip (Debian package iproute2) is not installed"
+	unshare -n true 2>/dev/null || skip "cannot create a network namespace here (needs CAP_SYS_ADMIN)"
+	PEER=$B/tests/integration/net_host_peer
+	hv_start
+	xs_start
+	KXEN_BACKD_TAPS=$1 unshare -n "$BACKD" -f -H "$KXEN_HV_SOCKET" -o "$T/console" -l "$T/backd.log" 2>>"$T/backd.log" &
+	BACKDPID=$!
+	NS="nsenter --net=/proc/$BACKDPID/ns/net"
+}

@@ -18,6 +18,7 @@
 #define EXAMPLES_DIR TEST_DATA_DIR "/../../xml/examples"
 #define BAD_DIR TEST_DATA_DIR "/bad"
 #define GOOD_DIR TEST_DATA_DIR "/good"
+#define GOLDEN_GOOD_DIR TEST_DATA_DIR "/../golden/good"
 #define SCHEMA TEST_DATA_DIR "/../../xml/domain.rng"
 #define MIB (1ull << 20)
 
@@ -133,7 +134,7 @@ static void test_devices_and_libvirt(void)
 	static const uint8_t mac0[6] = { 0x00, 0x16, 0x3e, 0x5d, 0xc0, 0x01 };
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/devices.xml"));
 	CU_ASSERT_EQUAL(c->ndisks, 2);
-	CU_ASSERT_STRING_EQUAL(c->disks[0].file, "/var/lib/kxen/images/root.img");
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->disks[0].file, "/xml/examples/images/root.img"));
 	CU_ASSERT_STRING_EQUAL(c->disks[0].target, "xvda");
 	CU_ASSERT_STRING_EQUAL(c->disks[0].driver, "qemu");
 	CU_ASSERT_FALSE(c->disks[0].qcow2);
@@ -147,8 +148,10 @@ static void test_devices_and_libvirt(void)
 	CU_ASSERT_TRUE(c->nics[1].mac_generated);
 	CU_ASSERT_EQUAL(memcmp(c->nics[1].mac, mac0, 3), 0);   /* Xen's OUI */
 	CU_ASSERT_EQUAL(c->nics[1].mac[3] & 0x80, 0);
+	CU_ASSERT_TRUE(c->nics[1].ethernet);
+	CU_ASSERT_PTR_NULL(c->nics[1].bridge);
+	CU_ASSERT_STRING_EQUAL(c->nics[1].vifname, "devices-eth");
 	CU_ASSERT_TRUE(c->console);
-	CU_ASSERT_STRING_EQUAL(c->initrd, "/var/lib/kxen/images/initrd.img");
 	kxconfig_free(c);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/libvirt-pv.xml"));
@@ -159,7 +162,7 @@ static void test_devices_and_libvirt(void)
 	CU_ASSERT_EQUAL(c->on_reboot, KXCONFIG_ACT_RESTART);
 	kxconfig_free(c);
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/pvh.xml"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(GOLDEN_GOOD_DIR "/pvh.xml"));
 	CU_ASSERT_EQUAL(c->os_type, KXCONFIG_OS_XENPVH);
 	kxconfig_free(c);
 
@@ -377,6 +380,10 @@ static void round_trip(const char *path)
 	CU_ASSERT_TRUE(str_eq(a->initrd, b->initrd));
 	CU_ASSERT_EQUAL(a->clock, b->clock);
 	CU_ASSERT_EQUAL(a->console, b->console);
+	CU_ASSERT_EQUAL(a->serial, b->serial);
+	CU_ASSERT_EQUAL(a->mem_written, b->mem_written);
+	CU_ASSERT_EQUAL(a->memballoon_line != 0, b->memballoon_line != 0);
+	CU_ASSERT_EQUAL(a->max_grant_frames, b->max_grant_frames);
 	CU_ASSERT_EQUAL_FATAL(a->ndisks, b->ndisks);
 	CU_ASSERT_EQUAL_FATAL(a->nnics, b->nnics);
 	for (unsigned i = 0; i < a->ndisks; i++) {
@@ -385,11 +392,15 @@ static void round_trip(const char *path)
 		CU_ASSERT_TRUE(str_eq(a->disks[i].driver, b->disks[i].driver));
 		CU_ASSERT_EQUAL(a->disks[i].qcow2, b->disks[i].qcow2);
 		CU_ASSERT_EQUAL(a->disks[i].readonly, b->disks[i].readonly);
+		CU_ASSERT_EQUAL(a->disks[i].block, b->disks[i].block);
 	}
 	for (unsigned i = 0; i < a->nnics; i++) {
 		CU_ASSERT_EQUAL(memcmp(a->nics[i].mac, b->nics[i].mac, 6), 0);   /* generated ones kept */
 		CU_ASSERT_FALSE(b->nics[i].mac_generated);
-		CU_ASSERT_STRING_EQUAL(a->nics[i].bridge, b->nics[i].bridge);
+		CU_ASSERT_TRUE(str_eq(a->nics[i].bridge, b->nics[i].bridge));
+		CU_ASSERT_TRUE(str_eq(a->nics[i].vifname, b->nics[i].vifname));
+		CU_ASSERT_TRUE(str_eq(a->nics[i].script, b->nics[i].script));
+		CU_ASSERT_EQUAL(a->nics[i].ethernet, b->nics[i].ethernet);
 	}
 	kxconfig_free(a);
 	kxconfig_free(b);
@@ -400,12 +411,64 @@ static void test_round_trip(void)
 	static const char *const files[] = {
 		EXAMPLES_DIR "/hello.xml", EXAMPLES_DIR "/sleep.xml", EXAMPLES_DIR "/smp.xml",
 		EXAMPLES_DIR "/crash.xml", GOOD_DIR "/full.xml", GOOD_DIR "/relative.xml",
-		EXAMPLES_DIR "/devices.xml", EXAMPLES_DIR "/libvirt-pv.xml", EXAMPLES_DIR "/pvh.xml",
+		EXAMPLES_DIR "/devices.xml", EXAMPLES_DIR "/libvirt-pv.xml", GOLDEN_GOOD_DIR "/pvh.xml", GOOD_DIR "/libvirt-live.xml",
 		EXAMPLES_DIR "/vcpus.xml", EXAMPLES_DIR "/restart.xml", EXAMPLES_DIR "/coredump.xml",
 		EXAMPLES_DIR "/rename-restart.xml",
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		round_trip(files[i]);
+}
+
+/* Everything libvirt's libxl driver writes for a PV domain, read as libvirt means it. */
+static void test_libvirt_live(void)
+{
+	struct kxconfig *c;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(GOOD_DIR "/libvirt-live.xml"));
+	CU_ASSERT_EQUAL(c->mem_written, 524289ull << 10);
+	CU_ASSERT_EQUAL(c->mem_bytes, 514ull << 20);            /* rounded up to 2 MiB */
+	CU_ASSERT_EQUAL(c->cur_mem_bytes, 524288ull << 10);
+	CU_ASSERT_EQUAL(c->ndisks, 1);
+	CU_ASSERT_TRUE(c->disks[0].block);
+	CU_ASSERT_STRING_EQUAL(c->disks[0].file, "/dev/vg0/guest1");
+	CU_ASSERT_EQUAL(c->nnics, 2);
+	CU_ASSERT_TRUE(c->nics[0].ethernet);
+	CU_ASSERT_STRING_EQUAL(c->nics[0].vifname, "vif7.0");
+	CU_ASSERT_STRING_EQUAL(c->nics[0].script, "/etc/xen/scripts/vif-route");
+	CU_ASSERT_FALSE(c->nics[1].ethernet);
+	CU_ASSERT_STRING_EQUAL(c->nics[1].bridge, "xenbr0");
+	CU_ASSERT_EQUAL(c->max_grant_frames, 32);
+	CU_ASSERT_NOT_EQUAL(c->controller_line, 0);
+	CU_ASSERT_NOT_EQUAL(c->memballoon_line, 0);
+	CU_ASSERT_NOT_EQUAL(c->input_line, 0);
+	CU_ASSERT_TRUE(c->serial);
+	CU_ASSERT_TRUE(c->console);
+	CU_ASSERT_EQUAL(c->live_domid, -1);
+
+	/* Written back as the user wrote it, plus what was generated; id only when live. */
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(kxconfig_format(c, f), 0);
+	c->live_domid = 12;
+	CU_ASSERT_EQUAL(kxconfig_format(c, f), 0);
+	fclose(f);
+	static const char *const kept[] = {
+		"<!-- What virsh dumpxml shows", "<domain type=\"xen\">", "<domain type=\"xen\" id=\"12\">",
+		"<memory unit=\"KiB\">524289</memory>", "machine=\"xenpv\">linux</type>",
+		"<app:tag k=\"v\"/>", "<description>two\n  lines</description>",
+		"<source dev=\"/dev/vg0/guest1\"/>", "<script path=\"/etc/xen/scripts/vif-route\"/>",
+		"<target dev=\"vif7.0\"/>", "<memballoon model=\"xen\"/>", "maxGrantFrames=\"32\"",
+		"<emulator>/usr/lib/xen/bin/qemu-system-i386</emulator>", "<pae/>",
+		"<interface type=\"ethernet\">\n      <mac address=\"00:16:3e:",
+	};
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (!strstr(out, kept[i])) {
+			fprintf(stderr, "\nnot in the formatted config: %s\n%s", kept[i], out);
+			CU_FAIL("user's spelling lost");
+		}
+	free(out);
+	kxconfig_free(c);
 }
 
 int main(void)
@@ -415,6 +478,7 @@ int main(void)
 		{ "every element and escaping", test_full },
 		{ "relative kernel paths", test_relative_kernel },
 		{ "devices, libvirt spellings, vcpus, actions", test_devices_and_libvirt },
+		{ "libvirt's live XML, kept as written", test_libvirt_live },
 		{ "broken configs give their .err message", test_bad },
 		{ "missing file", test_missing_file },
 		{ "nothing printed on stderr", test_quiet },
