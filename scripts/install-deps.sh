@@ -9,6 +9,8 @@ PACKAGES="$PACKAGES tmux"
 PACKAGES="$PACKAGES qemu-utils"
 # The host-to-guest network test configures a TAP in a private namespace.
 PACKAGES="$PACKAGES iproute2 util-linux"
+# The domain builder decompresses Linux bzImage payloads (LZ4, XZ, gzip, zstd).
+PACKAGES="$PACKAGES liblz4-dev liblzma-dev libzstd-dev"
 # virt-xml-validate and libvirt's schemas: kxl's XML output must pass them (about 8 MB with libvirt0).
 PACKAGES="$PACKAGES libvirt-clients"
 if [ "$(id -u)" != 0 ]; then
@@ -19,3 +21,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $PACKAGES
+# Debian 12's kernels and busybox for the Linux PV guest images, fetched once into a
+# cache outside the tree (docs/linux-images.md). Without them only their tests skip,
+# so a failed fetch is reported, not fatal.
+"$(dirname "$0")/fetch-images.sh" ||
+	echo "install-deps.sh: WARNING: the Linux guest images could not be fetched; their tests will be skipped" >&2

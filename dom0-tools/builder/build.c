@@ -14,9 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xen/xen.h>
+#include "builder_int.h"
 #include "kxbuild.h"
+#include "kxbuild_pv.h"
 
 #define MAX_KERNEL_BYTES (64UL << 20)
+#define MAX_INITRD_BYTES (1UL << 30)
 
 /* What a build holds at any moment, so one cleanup path can undo it all. */
 struct build {
@@ -26,6 +29,12 @@ struct build {
 	size_t errlen;
 	uint8_t *file;
 	size_t file_len;
+	uint8_t *unwrapped;         /* a bzImage's decompressed ELF, else NULL */
+	const uint8_t *elf;         /* the ELF kernel: file or unwrapped */
+	size_t elf_len;
+	uint8_t *initrd;
+	size_t initrd_len;
+	struct kxbuild_inspect in;
 	struct kxbuild_image img;
 	uint32_t domid;
 	int created;
@@ -33,18 +42,7 @@ struct build {
 	uint8_t *ram;
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(struct build *b, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (b->err && b->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(b->err, b->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#define fail KXBUILD_FAIL
 
 void kxbuild_fill_hypercall_page(uint8_t *page)
 {
@@ -72,52 +70,53 @@ void kxbuild_fill_hypercall_page(uint8_t *page)
 	}
 }
 
-static int read_kernel(struct build *b)
+/* Reads a whole regular file of at most max bytes into a malloc'd *buf; what names it in messages. */
+static int read_file(struct build *b, const char *what, const char *path, uint64_t max,
+                     uint8_t **buf, size_t *len)
 {
-	const char *path = b->cfg->kernel;
 	struct stat st;
 	size_t got = 0;
 	int fd, rc;
 
 	if (!path || !*path)
-		return fail(b, -EINVAL, "no kernel given");
+		return fail(b, -EINVAL, "no %s given", what);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		return fail(b, rc, "kernel '%s': %s", path, strerror(-rc));
+		return fail(b, rc, "%s '%s': %s", what, path, strerror(-rc));
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-		fail(b, rc, "kernel '%s': %s", path, strerror(-rc));
+		fail(b, rc, "%s '%s': %s", what, path, strerror(-rc));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = fail(b, -EINVAL, "kernel '%s': not a regular file", path);
+		rc = fail(b, -EINVAL, "%s '%s': not a regular file", what, path);
 		goto out;
 	}
-	if ((uint64_t)st.st_size > MAX_KERNEL_BYTES) {
-		rc = fail(b, -EFBIG, "kernel '%s': %lld bytes, the limit is %lu", path,
-		          (long long)st.st_size, MAX_KERNEL_BYTES);
+	if ((uint64_t)st.st_size > max) {
+		rc = fail(b, -EFBIG, "%s '%s': %lld bytes, the limit is %llu", what, path,
+		          (long long)st.st_size, (unsigned long long)max);
 		goto out;
 	}
-	b->file_len = (size_t)st.st_size;
-	b->file = malloc(b->file_len ? b->file_len : 1);
-	if (!b->file) {
-		rc = fail(b, -ENOMEM, "kernel '%s': %s", path, strerror(ENOMEM));
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len ? *len : 1);
+	if (!*buf) {
+		rc = fail(b, -ENOMEM, "%s '%s': %s", what, path, strerror(ENOMEM));
 		goto out;
 	}
-	while (got < b->file_len) {
-		ssize_t n = read(fd, b->file + got, b->file_len - got);
+	while (got < *len) {
+		ssize_t n = read(fd, *buf + got, *len - got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			rc = -errno;
-			fail(b, rc, "kernel '%s': %s", path, strerror(-rc));
+			fail(b, rc, "%s '%s': %s", what, path, strerror(-rc));
 			goto out;
 		}
 		if (n == 0) {
-			rc = fail(b, -EIO, "kernel '%s': shrank while being read", path);
+			rc = fail(b, -EIO, "%s '%s': shrank while being read", what, path);
 			goto out;
 		}
 		got += (size_t)n;
@@ -152,6 +151,89 @@ static int check_config(struct build *b)
 		return fail(b, -E2BIG, "domain '%s': command line is %zu bytes, the limit is %d",
 		            cfg->name, cmdlen, MAX_GUEST_CMDLINE - 1);
 	return 0;
+}
+
+int kxbuild_direct_paging_supported(void)
+{
+	/* Lifted when kxen-hv implements the PV MMU, traps and syscall entry (issue 13). */
+	return 0;
+}
+
+/*
+ * Everything that needs no domain: reads the kernel, unwraps a bzImage,
+ * tells the two kinds apart, checks the image, reads the initrd and, for a
+ * direct-paging kernel, plans the layout. Fills b->in.
+ */
+static int load_image(struct build *b)
+{
+	const struct kxbuild_config *cfg = b->cfg;
+	uint64_t cap = cfg->mem_bytes;
+	char perr[KXBUILD_ERR_MAX];
+	int rc;
+
+	if ((rc = check_config(b)) ||
+	    (rc = read_file(b, "kernel", cfg->kernel, MAX_KERNEL_BYTES, &b->file, &b->file_len)))
+		return rc;
+	rc = kxbuild_kernel_unwrap(b->file, b->file_len, cap, &b->unwrapped, &b->elf_len,
+	                           b->in.format, sizeof b->in.format, perr, sizeof perr);
+	if (rc)
+		return fail(b, rc, "kernel '%s': %s", cfg->kernel, perr);
+	b->elf = b->unwrapped ? b->unwrapped : b->file;
+	if (!b->unwrapped)
+		b->elf_len = b->file_len;
+	rc = kxbuild_elf_kind(b->elf, b->elf_len, perr, sizeof perr);
+	if (rc < 0)
+		return fail(b, rc, "kernel '%s': %s", cfg->kernel, perr);
+	b->in.kind = rc;
+	if (b->in.kind == KXBUILD_KIND_AUTOTRANSLATED) {
+		if (cfg->initrd)
+			return fail(b, -EINVAL, "initrd '%s': kernel '%s' is kxen's own (auto-translated) "
+			            "kind, which takes no initrd", cfg->initrd, cfg->kernel);
+		rc = kxbuild_elf_parse(b->elf, b->elf_len, cfg->mem_bytes, &b->img, perr, sizeof perr);
+		if (rc)
+			return fail(b, rc, "kernel '%s': %s", cfg->kernel, perr);
+		return 0;
+	}
+	rc = kxbuild_pvlinux_parse(b->elf, b->elf_len, cfg->mem_bytes, &b->in.pv, perr, sizeof perr);
+	if (rc)
+		return fail(b, rc, "kernel '%s': %s", cfg->kernel, perr);
+	if (cfg->initrd &&
+	    (rc = read_file(b, "initrd", cfg->initrd,
+	                    cap < MAX_INITRD_BYTES ? cap : MAX_INITRD_BYTES, &b->initrd,
+	                    &b->initrd_len)))
+		return rc;
+	if (cfg->initrd && b->initrd_len == 0)
+		return fail(b, -EINVAL, "initrd '%s': empty file", cfg->initrd);
+	rc = kxbuild_pv_plan(&b->in.pv, cfg->mem_bytes, b->initrd_len, &b->in.plan, perr,
+	                     sizeof perr);
+	if (rc)
+		return fail(b, rc, "kernel '%s'%s%s: %s", cfg->kernel, cfg->initrd ? " with initrd " : "",
+		            cfg->initrd ? cfg->initrd : "", perr);
+	return 0;
+}
+
+static void release(struct build *b)
+{
+	free(b->file);
+	free(b->unwrapped);
+	free(b->initrd);
+}
+
+int kxbuild_inspect(const struct kxbuild_config *cfg, struct kxbuild_inspect *out,
+                    char *err, size_t errlen)
+{
+	struct build b = { .cfg = cfg, .err = err, .errlen = errlen, .memfd = -1 };
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	rc = cfg ? load_image(&b) : fail(&b, -EINVAL, "no configuration");
+	if (rc == 0) {
+		*out = b.in;
+		out->img = b.img;
+	}
+	release(&b);
+	return rc;
 }
 
 static int create_domain(struct build *b)
@@ -198,7 +280,7 @@ static void load_kernel(struct build *b)
 	for (i = 0; i < b->img.nr_segments; i++) {
 		const struct kxbuild_segment *s = &b->img.seg[i];
 
-		memcpy(b->ram + s->paddr, b->file + s->offset, s->filesz);
+		memcpy(b->ram + s->paddr, b->elf + s->offset, s->filesz);
 		memset(b->ram + s->paddr + s->filesz, 0, s->memsz - s->filesz);
 	}
 	kxbuild_fill_hypercall_page(b->ram + b->img.hypercall_page);
@@ -250,36 +332,74 @@ static int write_start_info(struct build *b, struct kxbuild_result *res)
 	return 0;
 }
 
-static int build(struct build *b, struct kxbuild_result *res)
+/* kxen's own guest: builder-owned identity map and descriptors, the kernel, start_info. */
+static int fill_autotranslated(struct build *b, struct kxbuild_result *res,
+                               struct kxctl_set_boot *boot)
 {
 	const struct kxbuild_config *cfg = b->cfg;
-	struct kxctl_set_boot boot;
-	char perr[KXBUILD_ERR_MAX];
-	int rc;
+	int rc = kxbuild_write_layout(b->ram, cfg->mem_bytes, cfg->vcpus);
 
-	if ((rc = check_config(b)) || (rc = read_kernel(b)))
-		return rc;
-	rc = kxbuild_elf_parse(b->file, b->file_len, cfg->mem_bytes, &b->img, perr, sizeof perr);
-	if (rc)
-		return fail(b, rc, "kernel '%s': %s", cfg->kernel, perr);
-	if ((rc = create_domain(b)))
-		return rc;
-	res->domid = b->domid;
-	rc = kxbuild_write_layout(b->ram, cfg->mem_bytes, cfg->vcpus);
 	if (rc)
 		return fail(b, rc, "domain '%s': write page tables and descriptors: %s",
 		            cfg->name, strerror(-rc));
 	load_kernel(b);
 	if ((rc = write_start_info(b, res)))
 		return rc;
+	boot->entry = b->img.entry;
+	boot->stack = b->img.load_end + (uint64_t)KXBUILD_SPECIAL_PAGES * KXEN_PAGE_SIZE;
+	boot->rsi = res->start_info_gpa;
+	return 0;
+}
 
+/* A direct-paging kernel: the planned libxc layout; vCPU 0's registers are virtual addresses. */
+static int fill_direct(struct build *b, struct kxbuild_result *res, struct kxctl_set_boot *boot)
+{
+	const struct kxbuild_pv_plan *p = &b->in.plan;
+	struct kxbuild_pv_boot pb = { .cmdline = b->cfg->cmdline };
+	int rc;
+
+	if ((rc = alloc_evtchn(b, "xenstore", &res->store_evtchn)) ||
+	    (rc = alloc_evtchn(b, "console", &res->console_evtchn)))
+		return rc;
+	pb.store_evtchn = res->store_evtchn;
+	pb.console_evtchn = res->console_evtchn;
+	kxbuild_pv_write(b->ram, p, &b->in.pv, b->elf, b->initrd, b->initrd_len, &pb);
+	res->start_info_gpa = p->start_info_pfn * KXEN_PAGE_SIZE;
+	res->shared_info_gpa = p->shared_info_pfn * KXEN_PAGE_SIZE;
+	res->store_pfn = p->store_pfn;
+	res->console_pfn = p->console_pfn;
+	res->direct_paging = 1;
+	res->cr3 = p->cr3;
+	/* struct kxctl_set_boot has no cr3 yet: adding it is part of the hypervisor work. */
+	boot->entry = p->entry;
+	boot->stack = p->stack_top;
+	boot->rsi = p->start_info_va;
+	return 0;
+}
+
+static int build(struct build *b, struct kxbuild_result *res, int force)
+{
+	const struct kxbuild_config *cfg = b->cfg;
+	struct kxctl_set_boot boot;
+	int rc;
+
+	if ((rc = load_image(b)))
+		return rc;
+	/* The one place that keeps Linux from starting on a hypervisor that would crash it. */
+	if (b->in.kind == KXBUILD_KIND_DIRECT_PAGING && !force && !kxbuild_direct_paging_supported())
+		return fail(b, -ENOSYS, "kernel '%s' (%s, guest OS %s): " KXBUILD_NO_DIRECT_PAGING_MSG,
+		            cfg->kernel, b->in.format, b->in.pv.guest_os[0] ? b->in.pv.guest_os : "?");
+	if ((rc = create_domain(b)))
+		return rc;
+	res->domid = b->domid;
 	memset(&boot, 0, sizeof boot);
+	rc = b->in.kind == KXBUILD_KIND_DIRECT_PAGING ? fill_direct(b, res, &boot) :
+	     fill_autotranslated(b, res, &boot);
+	if (rc)
+		return rc;
 	boot.domid = b->domid;
 	boot.shared_info_gpa = res->shared_info_gpa;
 	boot.start_info_gpa = res->start_info_gpa;
-	boot.entry = b->img.entry;
-	boot.stack = b->img.load_end + (uint64_t)KXBUILD_SPECIAL_PAGES * KXEN_PAGE_SIZE;
-	boot.rsi = res->start_info_gpa;
 	rc = kxctrl_domain_set_boot(b->h, &boot);
 	if (rc)
 		return fail(b, rc, "kxen-hv: domain '%s': set boot state: %s", cfg->name,
@@ -294,8 +414,8 @@ static int build(struct build *b, struct kxbuild_result *res)
 	return 0;
 }
 
-int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
-                   struct kxbuild_result *res, char *err, size_t errlen)
+static int domain(kxctrl *h, const struct kxbuild_config *cfg, struct kxbuild_result *res,
+                  char *err, size_t errlen, int force)
 {
 	struct build b = { .h = h, .cfg = cfg, .err = err, .errlen = errlen, .memfd = -1 };
 	struct kxbuild_result r;
@@ -307,7 +427,7 @@ int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
 	if (!h || !cfg)
 		rc = fail(&b, -EINVAL, "no control handle or configuration");
 	else
-		rc = build(&b, &r);
+		rc = build(&b, &r, force);
 	if (b.ram)
 		munmap(b.ram, cfg->mem_bytes);
 	if (b.memfd >= 0)
@@ -315,8 +435,20 @@ int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
 	/* Leave nothing half-built behind; the first error is the one worth reporting. */
 	if (rc && b.created)
 		kxctrl_domain_destroy(h, b.domid);
-	free(b.file);
+	release(&b);
 	if (rc == 0 && res)
 		*res = r;
 	return rc;
+}
+
+int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
+                   struct kxbuild_result *res, char *err, size_t errlen)
+{
+	return domain(h, cfg, res, err, errlen, 0);
+}
+
+int kxbuild_domain_force(kxctrl *h, const struct kxbuild_config *cfg,
+                         struct kxbuild_result *res, char *err, size_t errlen)
+{
+	return domain(h, cfg, res, err, errlen, 1);
 }

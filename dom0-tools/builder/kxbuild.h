@@ -55,7 +55,8 @@ struct kxbuild_config {
 	const uint8_t *uuid;        /* 16 bytes, or NULL for all zero */
 	uint64_t mem_bytes;
 	unsigned vcpus;             /* max vCPUs; vCPU 0 is started */
-	const char *kernel;         /* path of the ELF image */
+	const char *kernel;         /* path of the ELF image or bzImage */
+	const char *initrd;         /* path of the initial ramdisk, or NULL (direct-paging kernels) */
 	const char *cmdline;        /* may be NULL */
 	unsigned on_poweroff, on_reboot, on_crash; /* enum kxctl_action */
 	int paused;                 /* leave the domain paused after building */
@@ -67,6 +68,8 @@ struct kxbuild_result {
 	uint64_t start_info_gpa, shared_info_gpa;
 	uint64_t store_pfn, console_pfn;
 	uint32_t store_evtchn, console_evtchn;
+	int direct_paging;          /* a Linux-style kernel: the addresses below are virtual */
+	uint64_t cr3;               /* direct paging: the initial L4's guest-physical address */
 };
 
 /*
@@ -76,6 +79,15 @@ struct kxbuild_result {
  */
 int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
                    struct kxbuild_result *res, char *err, size_t errlen);
+
+/*
+ * kxbuild_domain without the kxbuild_direct_paging_supported() check: builds
+ * a direct-paging (Linux) kernel's domain although kxen-hv cannot run it yet
+ * (set_boot gets its virtual rip, rsp and rsi; res->cr3 has the L4, which
+ * struct kxctl_set_boot cannot carry yet). For tests and the hypervisor work.
+ */
+int kxbuild_domain_force(kxctrl *h, const struct kxbuild_config *cfg,
+                         struct kxbuild_result *res, char *err, size_t errlen);
 
 /*
  * Writes the builder-owned pages (page tables, GDT, IDT, TSSes, I/O bitmap,

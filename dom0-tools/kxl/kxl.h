@@ -86,7 +86,7 @@ void kxl_state_prune(const struct kxctl_dominfo *all, unsigned n);
 int kxl_fault(const char *step);
 
 /*
- * What a config asks for that kxl cannot do yet (xenpvh, devices, initrd):
+ * What a config asks for that kxl cannot do yet (xenpvh):
  * prints the reason naming the file and line and returns -ENOTSUP. Warns on
  * stderr for settings that are kept but not enforced.
  */

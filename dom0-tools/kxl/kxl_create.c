@@ -14,6 +14,7 @@
 #include "kxl_block.h"
 #include "kxconfig.h"
 #include "kxbuild.h"
+#include "kxbuild_pv.h"
 
 static void print_config_summary(const struct kxconfig *cfg, const char *kernel)
 {
@@ -28,38 +29,47 @@ static void print_config_summary(const struct kxconfig *cfg, const char *kernel)
 	       kxconfig_action_name(cfg->on_reboot), kxconfig_action_name(cfg->on_crash));
 }
 
-/* -N: what the builder would load, from the same ELF checks it makes. */
+/* -N: what the builder would load and where, from the same checks it makes before a domain exists. */
 static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int paused)
 {
-	int fd = open(kernel, O_RDONLY | O_CLOEXEC), ret = KXL_FAIL;
-	struct stat st;
-	void *map = MAP_FAILED;
-	struct kxbuild_image img;
+	struct kxbuild_config bc = {
+		.name = cfg->name, .mem_bytes = cfg->mem_bytes, .vcpus = cfg->vcpus,
+		.kernel = kernel, .initrd = cfg->initrd, .cmdline = cfg->cmdline,
+	};
+	struct kxbuild_inspect *in = calloc(1, sizeof(*in));
 	char err[KXBUILD_ERR_MAX];
+	int ret = KXL_FAIL;
 
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size == 0) {
-		kxl_err("%s: cannot read: %s", kernel, fd < 0 ? strerror(errno) : "empty file");
-		goto out;
+	if (!in) {
+		kxl_err("%s", strerror(ENOMEM));
+		return KXL_FAIL;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		kxl_err("%s: cannot map: %s", kernel, strerror(errno));
-		goto out;
-	}
-	if (kxbuild_elf_parse(map, (size_t)st.st_size, cfg->mem_bytes, &img, err, sizeof(err))) {
-		kxl_err("%s: %s", kernel, err);
+	if (kxbuild_inspect(&bc, in, err, sizeof(err))) {
+		kxl_err("%s", err);
 		goto out;
 	}
 	printf("Build plan (dry run, nothing done):\n");
 	print_config_summary(cfg, kernel);
-	printf("  guest OS %s, Xen version %s, loader %s\n", img.guest_os, img.xen_version, img.loader);
-	printf("  entry 0x%llx, hypercall page 0x%llx, image ends at 0x%llx\n",
-	       (unsigned long long)img.entry, (unsigned long long)img.hypercall_page,
-	       (unsigned long long)img.load_end);
-	for (unsigned i = 0; i < img.nr_segments; i++)
-		printf("  segment %u: paddr 0x%llx, %llu bytes from file offset 0x%llx, %llu in memory\n",
-		       i, (unsigned long long)img.seg[i].paddr, (unsigned long long)img.seg[i].filesz,
-		       (unsigned long long)img.seg[i].offset, (unsigned long long)img.seg[i].memsz);
+	if (in->kind == KXBUILD_KIND_DIRECT_PAGING) {
+		printf("  kernel image: %s, direct-paging PV (%s)\n", in->format,
+		       in->pv.guest_os[0] ? in->pv.guest_os : "?");
+		if (cfg->initrd)
+			printf("  initrd %s\n", cfg->initrd);
+		kxbuild_pv_print(stdout, &in->plan, &in->pv);
+	} else {
+		const struct kxbuild_image *img = &in->img;
+
+		printf("  guest OS %s, Xen version %s, loader %s\n", img->guest_os, img->xen_version,
+		       img->loader);
+		printf("  entry 0x%llx, hypercall page 0x%llx, image ends at 0x%llx\n",
+		       (unsigned long long)img->entry, (unsigned long long)img->hypercall_page,
+		       (unsigned long long)img->load_end);
+		for (unsigned i = 0; i < img->nr_segments; i++)
+			printf("  segment %u: paddr 0x%llx, %llu bytes from file offset 0x%llx, %llu in "
+			       "memory\n", i, (unsigned long long)img->seg[i].paddr,
+			       (unsigned long long)img->seg[i].filesz, (unsigned long long)img->seg[i].offset,
+			       (unsigned long long)img->seg[i].memsz);
+	}
 	if (kxl_block_plan(cfg))
 		goto out;
 	for (unsigned i = 0; i < cfg->nnics; i++) {
@@ -77,6 +87,11 @@ static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int 
 			printf("  interface %s: mac %s%s, bridge %s\n", name, mac,
 			       n->mac_generated ? " (generated)" : "", n->bridge);
 	}
+	if (in->kind == KXBUILD_KIND_DIRECT_PAGING && !kxbuild_direct_paging_supported()) {
+		printf("  then: nothing: %s\n", KXBUILD_NO_DIRECT_PAGING_MSG);
+		ret = KXL_OK;
+		goto out;
+	}
 	printf("  then: check the name is free and %llu MiB of host memory, create the domain paused,\n"
 	       "        load the kernel, save the config, write its xenstore paths and introduce\n"
 	       "        it to kxenstored, %s%s\n",
@@ -84,10 +99,7 @@ static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int 
 	       kxconfig_needs_monitor(cfg) ? ", start the monitor for the on_* actions" : "");
 	ret = KXL_OK;
 out:
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st.st_size);
-	if (fd >= 0)
-		close(fd);
+	free(in);
 	return ret;
 }
 
@@ -157,6 +169,11 @@ int main_create(int argc, char **argv)
 		goto out;
 	if (!(kernel = kxl_find_kernel(cfg)))
 		goto out;
+	if (cfg->initrd && access(cfg->initrd, R_OK)) {
+		kxl_err("%s:%d: <initrd>: cannot read %s: %s", cfg->source, cfg->initrd_line,
+		        cfg->initrd, strerror(errno));
+		goto out;
+	}
 	/* The saved config names the kernel actually used, so restarts find it again. */
 	free(cfg->kernel);
 	cfg->kernel = kernel;

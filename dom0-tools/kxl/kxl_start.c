@@ -99,11 +99,6 @@ int kxl_config_supported(const struct kxconfig *cfg)
 		        "can be created", cfg->source);
 		return -ENOTSUP;
 	}
-	if (cfg->initrd) {
-		kxl_err("%s:%d: <initrd>: the domain builder cannot load an initial ramdisk yet",
-		        cfg->source, cfg->initrd_line);
-		return -ENOTSUP;
-	}
 	kxl_config_notes(cfg);
 	/* Kept in the saved config, not enforced: say so rather than drop them silently. */
 	if (cfg->cur_mem_bytes != cfg->mem_bytes && !cfg->memballoon_line)
@@ -161,7 +156,7 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 {
 	struct kxbuild_config bc = {
 		.name = cfg->name, .uuid = cfg->uuid, .mem_bytes = cfg->mem_bytes,
-		.vcpus = cfg->vcpus, .kernel = kernel, .cmdline = cfg->cmdline,
+		.vcpus = cfg->vcpus, .kernel = kernel, .initrd = cfg->initrd, .cmdline = cfg->cmdline,
 		.on_poweroff = kxconfig_hv_action(cfg->on_poweroff),
 		.on_reboot = kxconfig_hv_action(cfg->on_reboot),
 		.on_crash = kxconfig_hv_action(cfg->on_crash),

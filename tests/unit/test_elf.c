@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xen/xen.h>
 #include <xen/elfnote.h>
 #include "kxbuild.h"
+#include "kxbuild_pv.h"
 
 #define MEM8    (8ULL << 20)
 #define SPECIAL ((uint64_t)KXBUILD_SPECIAL_PAGES * KXEN_PAGE_SIZE)
@@ -1334,6 +1336,75 @@ static void test_build_failures(void)
 	unlink(kernel_path);
 }
 
+/*
+ * Debian's cloud kernel (from the image cache): kxbuild_domain refuses it
+ * before any domain exists; kxbuild_domain_force builds it, and what kxen-hv
+ * is told and what guest memory holds match the plan kxbuild_inspect makes.
+ */
+static void test_build_direct_paging(void)
+{
+	const char *cache = getenv("KXEN_IMAGE_CACHE") ? getenv("KXEN_IMAGE_CACHE") :
+	                    "/var/cache/kxen/images";
+	char kpath[512], ipath[512], err[KXBUILD_ERR_MAX];
+	struct kxbuild_config cfg = test_config();
+	struct kxbuild_inspect *in = calloc(1, sizeof *in);
+	struct kxbuild_result res;
+	const start_info_t *si;
+	struct stat st;
+	uint8_t *ram;
+	uint64_t l4e;
+
+	snprintf(kpath, sizeof kpath, "%s/vmlinuz-cloud", cache);
+	snprintf(ipath, sizeof ipath, "%s/initramfs-cloud.gz", cache);
+	if (access(kpath, R_OK) || stat(ipath, &st)) {
+		printf("\n  SKIPPED: %s or %s is missing (run scripts/fetch-images.sh) ", kpath, ipath);
+		free(in);
+		return;
+	}
+	cfg.kernel = kpath;
+	cfg.initrd = ipath;
+	cfg.mem_bytes = 128ULL << 20;
+	mock_reset();
+	CU_ASSERT_EQUAL(kxbuild_domain((kxctrl *)&M, &cfg, &res, err, sizeof err), -ENOSYS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "(bzImage 2.15, LZ4 payload of "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "guest OS linux): " KXBUILD_NO_DIRECT_PAGING_MSG));
+	CU_ASSERT_EQUAL(M.creates, 0);
+
+	CU_ASSERT_EQUAL_FATAL(kxbuild_inspect(&cfg, in, err, sizeof err), 0);
+	CU_ASSERT_EQUAL_FATAL(kxbuild_domain_force((kxctrl *)&M, &cfg, &res, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(M.creates, 1);
+	CU_ASSERT_EQUAL(M.destroys, 0);
+	CU_ASSERT_EQUAL(M.unpauses, 1);
+	CU_ASSERT_TRUE(res.direct_paging);
+	CU_ASSERT_EQUAL(res.cr3, in->plan.cr3);
+	CU_ASSERT_EQUAL(M.boot.entry, in->pv.entry);
+	CU_ASSERT_EQUAL(M.boot.stack, in->plan.stack_top);
+	CU_ASSERT_EQUAL(M.boot.rsi, in->plan.start_info_va);
+	CU_ASSERT_EQUAL(M.boot.start_info_gpa, in->plan.start_info_pfn * KXEN_PAGE_SIZE);
+	CU_ASSERT_EQUAL(M.boot.shared_info_gpa, cfg.mem_bytes - KXEN_PAGE_SIZE);
+	CU_ASSERT_EQUAL(res.store_pfn, in->plan.store_pfn);
+	ram = mmap(NULL, cfg.mem_bytes, PROT_READ, MAP_SHARED, M.memfd, 0);
+	CU_ASSERT_FATAL(ram != MAP_FAILED);
+	si = (const start_info_t *)(ram + M.boot.start_info_gpa);
+	CU_ASSERT_STRING_EQUAL(si->magic, "xen-3.0-x86_64");
+	CU_ASSERT_EQUAL(si->nr_pages, cfg.mem_bytes / KXEN_PAGE_SIZE - 1);
+	CU_ASSERT_EQUAL(si->mod_len, (uint64_t)st.st_size);
+	CU_ASSERT_EQUAL(si->mod_start, in->plan.initrd_pfn);
+	CU_ASSERT_EQUAL(si->store_evtchn, res.store_evtchn);
+	CU_ASSERT_EQUAL(si->console.domU.evtchn, res.console_evtchn);
+	CU_ASSERT_STRING_EQUAL((const char *)si->cmd_line, cfg.cmdline);
+	/* The kernel's half of the address space (L4 slot 511) and the p2m's (slot 1). */
+	memcpy(&l4e, ram + res.cr3 + 511 * 8, 8);
+	CU_ASSERT_EQUAL(l4e & 0x67, 0x67);
+	memcpy(&l4e, ram + res.cr3 + 1 * 8, 8);
+	CU_ASSERT_EQUAL(l4e & 1, 1);
+	/* The garbage the mock left where the kernel goes is gone: its first byte is code. */
+	CU_ASSERT_NOT_EQUAL(ram[0x1000000], 0x5a);
+	munmap(ram, cfg.mem_bytes);
+	mock_reset();
+	free(in);
+}
+
 int main(void)
 {
 	static const struct cunit_test elf[] = {
@@ -1355,6 +1426,7 @@ int main(void)
 	static const struct cunit_test build[] = {
 		{ "build a domain", test_build_domain },
 		{ "failures clean up", test_build_failures },
+		{ "direct-paging kernel: refused, or forced", test_build_direct_paging },
 	};
 	static const struct cunit_suite suites[] = {
 		{ "elf", elf, CUNIT_COUNT(elf), NULL, NULL },

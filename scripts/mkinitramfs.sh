@@ -1,0 +1,135 @@
+#!/bin/sh
+# Builds kxen's small Linux test initramfs (cpio newc, gzip) from busybox-static and a Debian kernel tree.
+#
+# usage: mkinitramfs.sh -k KERNEL_TREE -b BUSYBOX -o OUT.gz
+#   KERNEL_TREE  an unpacked linux-image-* package (boot/config-*, lib/modules/<version>/)
+#   BUSYBOX      a static busybox; it also runs depmod on the host, so the host needs only
+#                sh, gzip and coreutils
+# /init mounts proc, sysfs and devtmpfs, loads the Xen frontends the kernel has as modules
+# (with their dependencies from modules.dep), then runs the command of `kxen.run=CMD` or
+# `kxen.run="CMD WITH SPACES"` on the kernel command line, or else a shell on hvc0, and
+# powers off when it ends. The output is reproducible: the same inputs give the same bytes.
+set -eu
+usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX -o OUT.gz" >&2; exit 2; }
+die() { echo "mkinitramfs: $*" >&2; exit 1; }
+tree= bb= out=
+while getopts k:b:o: opt; do
+	case $opt in k) tree=$OPTARG ;; b) bb=$OPTARG ;; o) out=$OPTARG ;; *) usage ;; esac
+done
+[ -n "$tree" ] && [ -n "$bb" ] && [ -n "$out" ] || usage
+[ -x "$bb" ] || die "busybox '$bb' is not an executable"
+config=$(ls "$tree"/boot/config-* 2>/dev/null | head -n 1)
+[ -n "$config" ] || die "$tree/boot/config-*: no kernel config (is $tree an unpacked linux-image package?)"
+kver=${config##*/config-}
+moddir="$tree/lib/modules/$kver"
+[ -d "$moddir" ] || die "$moddir: no modules directory"
+# Debian generates modules.dep at install time; we never install, so busybox generates it.
+[ -f "$moddir/modules.dep" ] || "$bb" depmod -b "$tree" "$kver" || die "depmod failed in $tree"
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/bin" "$stage/dev" "$stage/proc" "$stage/sys" "$stage/etc" "$stage/tmp" "$stage/root"
+cp "$bb" "$stage/bin/busybox"
+for applet in $("$bb" --list); do
+	[ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
+done
+ln -s bin "$stage/sbin"
+
+# The Xen frontends: built in (=y) needs nothing; a module (=m) is copied with its dependencies.
+: > "$stage/etc/kxen-modules"
+seen=" "
+add_module() {   # add_module PATH-relative-to-moddir: dependencies first, each once
+	case "$seen" in *" $1 "*) return 0 ;; esac
+	seen="$seen$1 "
+	deps=$(sed -n "s|^$1:||p" "$moddir/modules.dep")
+	for d in $deps; do add_module "$d"; done
+	mkdir -p "$stage/lib/modules/$kver/$(dirname "$1")"
+	cp "$moddir/$1" "$stage/lib/modules/$kver/$1"
+	echo "$kver/$1" >> "$stage/etc/kxen-modules"
+}
+for pair in XEN_BLKDEV_FRONTEND:xen-blkfront XEN_NETDEV_FRONTEND:xen-netfront \
+            HVC_XEN:hvc_xen XEN_BALLOON:xen-balloon; do
+	opt=${pair%%:*} mod=${pair#*:}
+	val=$(sed -n "s/^CONFIG_$opt=//p" "$config")
+	case $val in
+	y) echo "mkinitramfs: CONFIG_$opt=y: $mod is built in" ;;
+	m)
+		path=$(sed -n "s|^\(\([^:]*/\)\{0,1\}$mod\.ko\):.*|\1|p" "$moddir/modules.dep" | head -n 1)
+		[ -n "$path" ] || die "CONFIG_$opt=m but $mod.ko is not in $moddir/modules.dep"
+		add_module "$path"
+		echo "mkinitramfs: CONFIG_$opt=m: $path" ;;
+	*) echo "mkinitramfs: CONFIG_$opt is not set: no $mod in this kernel" >&2 ;;
+	esac
+done
+
+cat > "$stage/init" <<'INIT'
+#!/bin/sh
+# kxen's Linux PV test init: kernel file systems, Xen frontends, kxen.run= or a shell on hvc0, power-off.
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# The same image boots on other hypervisors (QEMU as a peer): Xen frontends only under Xen.
+if [ "$(cat /sys/hypervisor/type 2>/dev/null)" = xen ]; then
+	while read -r m; do
+		insmod "/lib/modules/$m" || echo "kxen-init: insmod $m failed"
+	done < /etc/kxen-modules
+else
+	echo "kxen-init: not on Xen: the Xen frontend modules are not loaded"
+fi
+# kxen.run has a dot, so the kernel keeps it from init's arguments: read it from /proc/cmdline.
+run=$(sed -n 's/.*kxen\.run="\([^"]*\)".*/\1/p; t; s/.*kxen\.run=\([^ ]*\).*/\1/p' /proc/cmdline)
+echo "kxen-init: up: Linux $(uname -r), $(nproc) CPU(s)"
+if [ -n "$run" ]; then
+	sh -c "$run"
+	echo "kxen-init: '$run' exited with status $?"
+else
+	# /dev/console cannot be a controlling terminal: use the device behind it (hvc0 under Xen).
+	tty=/dev/hvc0
+	[ -c $tty ] || tty=/dev/$(sed 's/.* //' /sys/class/tty/console/active 2>/dev/null)
+	[ -c "$tty" ] || tty=/dev/console
+	# A new session that opens the tty gets it as controlling terminal: job control and ^C work.
+	setsid sh -c "exec sh -l <$tty >$tty 2>&1"
+fi
+echo "kxen-init: powering off"
+sync
+poweroff -f
+INIT
+chmod 755 "$stage/init"
+
+# We write the newc archive ourselves: fixed inode numbers, owners and times make it a function
+# of its inputs (reproducible), and /dev/console, which must exist before /init runs, needs no
+# root to create (char 5:1).
+ino=0
+newc() {   # newc NAME MODE SIZE RDEVMAJOR RDEVMINOR: one header and name, padded to 4 bytes
+	ino=$((ino + 1))
+	printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%s\0' \
+		$ino "$2" 0 0 1 0 "$3" 0 0 "$4" "$5" $((${#1} + 1)) 0 "$1"
+	pad $((110 + ${#1} + 1))
+}
+pad() { n=$(( (4 - $1 % 4) % 4 )); [ $n -eq 0 ] || head -c $n /dev/zero; }
+archive() {
+	cd "$stage"
+	find . -mindepth 1 | sed 's|^\./||' | LC_ALL=C sort | while read -r f; do
+		if [ -L "$f" ]; then
+			t=$(readlink "$f")
+			newc "$f" $((0120777)) ${#t} 0 0
+			printf '%s' "$t"
+			pad ${#t}
+		elif [ -d "$f" ]; then
+			newc "$f" $((0040755)) 0 0 0
+		else
+			size=$(wc -c < "$f")
+			mode=$((0100644)); [ -x "$f" ] && mode=$((0100755))
+			newc "$f" $mode "$size" 0 0
+			cat "$f"
+			pad "$size"
+		fi
+	done
+	newc dev/console $((0020600)) 0 5 1
+	newc TRAILER!!! 0 0 0 0
+}
+tmp_out="$out.tmp.$$"
+archive | gzip -9n > "$tmp_out"
+mv "$tmp_out" "$out"
+echo "mkinitramfs: $out: $(wc -c < "$out") bytes, modules: $(wc -l < "$stage/etc/kxen-modules")"
