@@ -25,6 +25,7 @@ static const struct ctl_op ops[KXCTL_OP_MAX] = {
 	OP(KXCTL_DOMAIN_SET_BOOT, sizeof(struct kxctl_set_boot), CTL_EXACT, CTL_DOMU, domain_ctl_set_boot),
 	OP(KXCTL_VCPU_INFO, sizeof(struct kxctl_domid), CTL_MIN, CTL_DOMU, vcpu_ctl_info),
 	OP(KXCTL_MAP_MEMORY, sizeof(struct kxctl_domid), CTL_MIN, CTL_DOMU, gmem_ctl_map_memory),
+	/* Not CTL_DOMU: domid 0 names dom0's own port table here. */
 	OP(KXCTL_EVTCHN_ALLOC_UNBOUND, sizeof(struct kxctl_evtchn_alloc_unbound), CTL_EXACT, CTL_NODOM,
 	   evtchn_ctl_alloc_unbound),
 	OP(KXCTL_EVTCHN_BIND_INTERDOMAIN, sizeof(struct kxctl_evtchn_bind_interdomain), CTL_EXACT,
