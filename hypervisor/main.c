@@ -13,6 +13,11 @@
 
 #include "kxen/kxd.h"
 #include "kxen-hv.h"
+#include "log.h"
+#include "domain.h"
+#include "hypercall.h"
+#include "kvm.h"
+#include "ctl.h"
 #include "gnttab.h"
 
 static void usage(FILE *f)
@@ -25,7 +30,7 @@ static void usage(FILE *f)
 	        "  -f, --foreground    stay in the foreground and log to stderr\n"
 	        "  -d, --daemon        detach and log to LOGFILE; pid in $KXEN_RUN_DIR/kxen-hv.pid or %s/\n"
 	        "  -l, --log FILE      append the log to FILE (default with -d: /var/log/kxen/kxen-hv.log)\n"
-	        "  -t, --trace         log every hypercall (debugging guests)\n"
+	        "  -t, --trace         log every hypercall and control request (debugging)\n"
 	        "      --max-grant-frames N     grant table frames per domain (default %d, as Xen)\n"
 	        "      --max-maptrack-frames N  maptrack frames per dom0 connection (default %d)\n"
 	        "  -h, --help          this text\n",

@@ -68,18 +68,19 @@ static int hv_attach(struct xs_server *srv, unsigned domid, uint64_t gfn, unsign
 {
 	struct hv *hv = srv->domops->arg;
 	struct hv_ring *hr = NULL;
-	uint64_t size;
+	uint64_t page_gfn;
 	int memfd = -1, rc;
 
 	if ((rc = hv_connect(hv)) < 0) {
 		server__log(srv, "cannot reach kxen-hv at %s: %s", kxctrl_socket_path(hv->sock), strerror(-rc));
 		return -EIO;
 	}
-	if ((rc = kxctrl_map_memory(hv->h, domid, &memfd, &size)) < 0)
+	/* The store page alone, as Xen gives xenstored nothing else of a guest. */
+	if ((rc = kxctrl_map_special_page(hv->h, domid, KXCTL_PAGE_STORE, &memfd, &page_gfn)) < 0)
 		return rc == -ESRCH ? -ENOENT : rc;
-	if (gfn >= size / PAGE) {
-		server__log(srv, "d%u: store gfn %#llx is outside its %llu bytes of RAM", domid,
-		            (unsigned long long)gfn, (unsigned long long)size);
+	if (gfn != page_gfn) {
+		server__log(srv, "d%u: store gfn %#llx is not the domain's store page (%#llx)", domid,
+		            (unsigned long long)gfn, (unsigned long long)page_gfn);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -88,7 +89,7 @@ static int hv_attach(struct xs_server *srv, unsigned domid, uint64_t gfn, unsign
 		goto out;
 	}
 	hr->hv = hv;
-	hr->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, (off_t)(gfn * PAGE));
+	hr->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (hr->page == MAP_FAILED) {
 		rc = -errno;
 		goto out;

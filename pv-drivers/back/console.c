@@ -256,20 +256,21 @@ static int open_pty(struct backd *bd, struct cons *c)
 
 static int map_ring(struct backd *bd, struct cons *c, unsigned long gfn)
 {
-	uint64_t size;
+	uint64_t page_gfn;
 	int memfd, rc;
 
-	if ((rc = kxctrl_map_memory(bd->hv, c->xd->domid, &memfd, &size)))
+	/* The console page alone: kxen-hv gives a backend nothing else of a guest's RAM. */
+	if ((rc = kxctrl_map_special_page(bd->hv, c->xd->domid, KXCTL_PAGE_CONSOLE, &memfd, &page_gfn)))
 		return rc;
-	if (gfn == 0 || gfn >= size / PAGE_SIZE) {
+	if (gfn != page_gfn) {
 		close(memfd);
 		return -ERANGE;
 	}
-	c->page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, (off_t)gfn * PAGE_SIZE);
+	c->page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	rc = c->page == MAP_FAILED ? -errno : 0;
 	if (rc)
 		c->page = NULL;
-	close(memfd);   /* the mapping keeps the page; we want nothing else of its RAM */
+	close(memfd);   /* the mapping keeps the page */
 	return rc;
 }
 
