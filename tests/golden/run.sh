@@ -18,7 +18,9 @@ fails=0 n=0
 # and so do the addresses of a Linux layout with the Debian kernel fetched (the regions' order stays).
 normalise() { # INPUT < output
 	local in=$1
-	sed -e "s|$B|@BUILDDIR@|g" -e "s|$S|@SRCDIR@|g" -e "s|$GD|@GUESTDIR@|g" \
+	# A guest installed by make install on this machine is found before the build tree's: same plan.
+	sed -e "s|$B|@BUILDDIR@|g" -e "s|$S|@SRCDIR@|g" \
+	    -e "s|$GD/kxen-guest|@BUILDDIR@/pv-drivers/guest/kxen-guest|g" -e "s|$GD|@GUESTDIR@|g" \
 	    -e '/^  guest OS /d' -e '/^  entry 0x/d' -e '/^  segment [0-9]*:/d' \
 	    -e '/^    pfn \|^  initial mapping \|^  start_info: \|^  vCPU 0: \|^  kernel image: /{
 	        s/0x[0-9a-f]*/0x#/g; s/[0-9][0-9]* \(pages*\|bytes\|page-table\)/# \1/g
