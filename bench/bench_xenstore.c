@@ -288,13 +288,14 @@ int main(int argc, char **argv)
 	unsigned long big = 1000;
 	int opt, skip_domains = 0;
 
-	while ((opt = getopt(argc, argv, "d:t:n")) != -1) {
+	while ((opt = getopt(argc, argv, "d:t:nP")) != -1) {
 		switch (opt) {
 		case 'd': big = bench_parse_count(PROG, "-d", optarg); break;
 		case 't': run_s = (double)bench_parse_count(PROG, "-t", optarg) / 1000.0; break;
 		case 'n': skip_domains = 1; break;
+		case 'P': bench_xs_store_opt = "--no-persist"; break;
 		default:
-			fprintf(stderr, "usage: %s [-d DOMAINS (1000)] [-t MS_PER_RUN (1000)] [-n: no domains]\n", PROG);
+			fprintf(stderr, "usage: %s [-d DOMAINS (1000)] [-t MS_PER_RUN (1000)] [-n: no domains] [-P: kxenstored --no-persist]\n", PROG);
 			return 2;
 		}
 	}
@@ -316,8 +317,8 @@ int main(int argc, char **argv)
 		snprintf(p, sizeof(p), "/bench/dir/entry-%u", i);
 		xs_write(xs, XBT_NULL, p, "", 0);
 	}
-	printf("%s: each figure over %.1f s; clients are threads, one socket each, one request in flight\n",
-	       PROG, run_s);
+	printf("%s: each figure over %.1f s; clients are threads, one socket each, one request in flight; "
+	       "kxenstored %s\n", PROG, run_s, bench_xs_store_opt ? "in memory only (--no-persist)" : "persisting (LMDB)");
 	static const struct { uint32_t type; const char *name; } kinds[] = {
 		{ XS_READ, "read" }, { XS_WRITE, "write" }, { XS_DIRECTORY, "directory" },
 	};

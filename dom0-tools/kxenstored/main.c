@@ -1,6 +1,7 @@
 /* main.c: kxenstored's options, log, UNIX socket and epoll loop (one thread; no client can block another). */
 #define _GNU_SOURCE     /* accept4 */
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,8 +17,10 @@
 #include <unistd.h>
 
 #include "kxsd_main.h"
+#include "persist.h"
 
 #define DEFAULT_SOCKET "/run/xenstored/socket"   /* Xen's, where libxenstore looks */
+#define DEFAULT_STORE "/var/lib/kxen/xenstore"
 
 static FILE *logfp;
 static volatile sig_atomic_t stop;
@@ -120,20 +123,31 @@ static void accept_clients(struct xs_server *srv, int lfd)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kxenstored [-f] [-s SOCKET] [-H HV_SOCKET] [-l LOGFILE] [-q NAME=VALUE]...\n"
+	        "                  [-D DIR | --no-persist] [--sync] [--fresh]\n"
 	        "  -f  stay in the foreground\n"
 	        "  -s  listen on SOCKET (default %s)\n"
 	        "  -H  kxen-hv control socket (default $%s or %s)\n"
 	        "  -l  append the log to LOGFILE (default stderr)\n"
 	        "  -q  set a quota: nodes, node-size, perms, watches, transactions,\n"
-	        "      transaction-nodes, output-bytes, outstanding\n",
-	        DEFAULT_SOCKET, KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET);
+	        "      transaction-nodes, output-bytes, outstanding\n"
+	        "  -D  keep the tree, guests' watches and domains in DIR/%s (default %s),\n"
+	        "      committed before each reply, and restore them at start\n"
+	        "  --no-persist  keep everything in memory only (lost when the daemon stops)\n"
+	        "  --sync  fdatasync each commit (survive a host crash, not only ours)\n"
+	        "  --fresh  move an existing store aside (to FILE.old) and start empty\n",
+	        DEFAULT_SOCKET, KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, PERSIST_FILE, DEFAULT_STORE);
 }
 
 int main(int argc, char **argv)
 {
 	static struct xs_server srv;
 	struct hv hv = { .events_fd = -1 };
-	const char *sock = DEFAULT_SOCKET, *logpath = NULL;
+	const char *sock = DEFAULT_SOCKET, *logpath = NULL, *store_dir = DEFAULT_STORE;
+	unsigned pflags = 0;
+	static const struct option longopts[] = {
+		{ "no-persist", no_argument, NULL, 'N' }, { "sync", no_argument, NULL, 'S' },
+		{ "fresh", no_argument, NULL, 'F' }, { NULL, 0, NULL, 0 },
+	};
 	bool foreground = false;
 	int opt, lfd, rc = 1;
 
@@ -142,8 +156,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kxenstored: out of memory\n");
 		return 1;
 	}
-	while ((opt = getopt(argc, argv, "fs:H:l:q:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "fs:H:l:q:D:h", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'D': store_dir = optarg; break;
+		case 'N': store_dir = NULL; break;
+		case 'S': pflags |= PERSIST_SYNC; break;
+		case 'F': pflags |= PERSIST_FRESH; break;
 		case 'f': foreground = true; break;
 		case 's': sock = optarg; break;
 		case 'H': hv.sock = optarg; break;
@@ -191,6 +209,23 @@ int main(int argc, char **argv)
 		perror("kxenstored: daemon");
 		return 1;
 	}
+	if (store_dir) {
+		char err[PATH_MAX + 256];
+		int n;
+		if (persist__open(&srv, store_dir, pflags, err, sizeof(err)) < 0) {
+			log_line("%s", err);
+			if (logpath)
+				fprintf(stderr, "kxenstored: %s\n", err);
+			return 1;
+		}
+		/* Guests that ran on while we were down carry on; those that died are released. */
+		if ((n = persist__restore_domains(&srv)) < 0) {
+			log_line("cannot restore the domains kept in %s/%s: %s", store_dir, PERSIST_FILE, strerror(-n));
+			return 1;
+		}
+		log_line("state in %s/%s: %u nodes, %d domains restored", store_dir, PERSIST_FILE,
+		         srv.store.count, n);
+	}
 	/* Last: clients see the socket only once we can serve them. */
 	if ((lfd = listen_on(sock)) < 0)
 		return 1;
@@ -228,8 +263,9 @@ int main(int argc, char **argv)
 				}
 				server__service(c);
 			}
-			server__flush(&srv);
 		}
+		/* Once per batch: with persistence, one commit covers every request of the batch. */
+		server__flush(&srv);
 		srv.defer_free = false;
 		server__reap(&srv);
 	}
@@ -238,6 +274,8 @@ int main(int argc, char **argv)
 out:
 	close(lfd);
 	unlink(sock);
+	/* First: tearing the tree down must not reach the store, which keeps it for the next start. */
+	persist__close(&srv);
 	server__fini(&srv);
 	hv__close(&hv);
 	return rc;
