@@ -35,4 +35,15 @@ wait_log "^\(d$id\) xs-loop: event path=data/watched/after token=xs-loop" 10
 wait_log "^\(d$id\) xs-loop: (OK 80 writes|FAIL)" 30
 grep -q "^(d$id) xs-loop: OK 80 writes" "$T/hv.log" || fail "the guest's loop did not finish"
 kill -0 "$XSPID" || fail "the restarted kxenstored died"
-pass "kill -9 of kxenstored: $acked acknowledged guest writes, permissions and the guest's watch survived; its xenbus resumed"
+
+# A guest that dies while kxenstored is down is released when it comes back, its home removed.
+id2=$(xb_create xsd "sleep 1500")
+kill -9 "$XSPID"
+wait "$XSPID" 2>/dev/null
+XSPID=
+wait_log "^\(XEN\) domain $id2 \(xsd\) destroyed" 20
+mv "$T/xs.log" "$T/xs-2.log"
+xs_start
+grep -q "d$id2 died while kxenstored was down" "$T/xs.log" || { cat "$T/xs.log"; fail "dead d$id2 not released at restart"; }
+xenstore-exists "/local/domain/$id2" && fail "/local/domain/$id2 outlived its domain across the restart"
+pass "kill -9 of kxenstored: $acked acknowledged guest writes, permissions and the guest's watch survived; its xenbus resumed; a guest that died meanwhile was released"

@@ -213,17 +213,23 @@ static void test_tree(void)
 	free(third);
 }
 
-static void test_guest(void)
+/* An empty store, started, with domain 5 (its page the fake one) introduced; returns dom0's connection. */
+static struct xs_conn *start_with_guest(struct xs_server *a)
 {
-	struct xs_server a, b;
-	char p[256], t[256];
-
 	wipe();
-	start(&a);
-	struct xs_conn *d0 = fx_conn(&a, 0);
+	start(a);
+	struct xs_conn *d0 = fx_conn(a, 0);
 	w(d0, 0, "/local/domain/5", "");
 	CU_ASSERT_EQUAL(fx_req(d0, XS_SET_PERMS, 0, "/local/domain/5\0n5", 19, &m), XS_SET_PERMS);
 	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 8, &m), XS_INTRODUCE);
+	return d0;
+}
+
+static void test_guest(void)
+{
+	struct xs_server a, b;
+
+	struct xs_conn *d0 = start_with_guest(&a);
 	CU_ASSERT_EQUAL(fx_req(d0, XS_WATCH, 0, "/local\0dom0", 12, &m), XS_WATCH);
 	guest_req(XS_WATCH, 1, "data\0tok", 9);
 	guest_serve(&a, 5);
@@ -301,8 +307,6 @@ static void test_guest(void)
 	CU_ASSERT_PTR_NULL(store__lookup(&b.store, "/local/domain/5"));
 	crash(&b);
 	alive_max = 9;
-	(void)p;
-	(void)t;
 }
 
 /* A request larger than the ring is consumed in parts: the part read before the crash is kept. */
@@ -312,12 +316,7 @@ static void test_big_request(void)
 	static char req[2000];   /* the value stays under the node-size quota (2048) */
 	unsigned plen = 16;
 
-	wipe();
-	start(&a);
-	struct xs_conn *d0 = fx_conn(&a, 0);
-	w(d0, 0, "/local/domain/5", "");
-	CU_ASSERT_EQUAL(fx_req(d0, XS_SET_PERMS, 0, "/local/domain/5\0n5", 19, &m), XS_SET_PERMS);
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 8, &m), XS_INTRODUCE);
+	start_with_guest(&a);
 	memcpy(req, "data/big1234567", plen);
 	for (unsigned i = plen; i < sizeof(req); i++)
 		req[i] = (char)('a' + i % 26);
