@@ -526,19 +526,24 @@ out:
 static void restore_watches(struct xs_server *srv, struct xs_conn *c, const MDB_val *v)
 {
 	const char *d = v->mv_data, *end = d + v->mv_size;
+	unsigned n = 0;
 
 	while ((size_t)(end - d) >= sizeof(struct rec_watch)) {
 		struct rec_watch h;
 		memcpy(&h, d, sizeof(h));
 		d += sizeof(h);
 		if (h.plen > XENSTORE_ABS_PATH_MAX || h.tlen > XENSTORE_PAYLOAD_MAX ||
-		    (size_t)(end - d) < (size_t)h.plen + h.tlen)
+		    (size_t)(end - d) < (size_t)h.plen + h.tlen) {
+			server__log(srv, "d%u: watch record malformed after %u watches: the rest skipped", c->domid, n);
 			break;
+		}
 		char *path = strndup(d, h.plen), *tok = strndup(d + h.plen, h.tlen);
 		struct xs_watch *w;
 		/* Fired once: an event lost in the crash is covered; watchers expect spurious ones. */
-		if (path && tok && watch__add(srv, c, path, h.strip, tok, &w) == 0)
+		if (path && tok && watch__add(srv, c, path, h.strip, tok, &w) == 0) {
 			watch__event(w, w->path);
+			n++;
+		}
 		free(path);
 		free(tok);
 		d += h.plen + h.tlen;
@@ -616,8 +621,10 @@ int persist__restore_domains(struct xs_server *srv)
 	}
 	while (!mdb_cursor_get(cur, &k, &v, op)) {
 		op = MDB_NEXT;
-		if (k.mv_size != 4 || v.mv_size != sizeof(struct rec_dom))
+		if (k.mv_size != 4 || v.mv_size != sizeof(struct rec_dom)) {
+			server__log(srv, "%s: a domain record is malformed (%zu bytes): skipped", p->path, v.mv_size);
 			continue;
+		}
 		if (n == cap && grow((void **)&doms, &cap, sizeof(*doms)) < 0)
 			break;
 		const unsigned char *kb = k.mv_data;

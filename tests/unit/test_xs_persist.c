@@ -47,6 +47,8 @@ static void log_stderr(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+static unsigned open_flags;                      /* PERSIST_SYNC for some starts */
+
 /* A daemon start: a fresh server on the store in dir, with its domains restored. */
 static void start(struct xs_server *srv)
 {
@@ -55,7 +57,7 @@ static void start(struct xs_server *srv)
 	CU_ASSERT_FATAL(server__init(srv) == 0);
 	srv->domops = &fake_ops;
 	srv->log = log_stderr;
-	CU_ASSERT_FATAL(persist__open(srv, dir, 0, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(persist__open(srv, dir, open_flags, err, sizeof(err)) == 0);
 	CU_ASSERT(persist__restore_domains(srv) >= 0);
 }
 
@@ -198,11 +200,15 @@ static void test_tree(void)
 	CU_ASSERT(strstr(after, "/local/domain/3=|b3,r0,\n") != NULL);
 	CU_ASSERT(strstr(after, "/alpha=a|n0,\n/zeta=again") != NULL);
 	CU_ASSERT_EQUAL(store__check(&b.store, NULL, NULL), 0);
-	/* Changes after the restart are kept too. */
+	crash(&b);
+	/* Changes after the restart are kept too, with an fdatasync per commit (--sync) as well. */
+	open_flags = PERSIST_SYNC;
+	start(&b);
 	struct xs_conn *e0 = fx_conn(&b, 0);
 	w(e0, 0, "/after", "restart");
 	char *again = dump(&b);
 	crash(&b);
+	open_flags = 0;
 	start(&a);
 	char *third = dump(&a);
 	CU_ASSERT_STRING_EQUAL(third, again);
