@@ -17,7 +17,6 @@
 #include "persist.h"
 
 #define FORMAT "kxenstored-lmdb 1"
-#define MAP_SIZE (1ull << 30)   /* virtual reservation; the file grows with the tree */
 
 enum { D_DOM = 1, D_WATCH = 2, D_RING = 4 };
 
@@ -46,6 +45,7 @@ struct rec_watch { uint32_t strip, plen, tlen; };               /* + path, token
 struct rec_ring { uint32_t cons, rsp_prod, next_txid, outlen, inlen; }; /* + unread output, partial request */
 
 unsigned persist__kill_after;
+size_t persist__map_size = (size_t)1 << 30;    /* virtual reservation; the file grows with the tree */
 
 static void key_u64(uint64_t v, unsigned char k[8])
 {
@@ -258,6 +258,36 @@ static int put_domain(MDB_txn *t, struct xs_persist *p, const struct xs_domain *
 	return rc;
 }
 
+/* Every record changed since the last commit, into a new write transaction *t; an LMDB error code. */
+static int write_all(struct xs_server *srv, struct xs_persist *p, MDB_txn **t)
+{
+	int rc;
+
+	if ((rc = mdb_txn_begin(p->env, NULL, 0, t))) {
+		*t = NULL;
+		return rc;
+	}
+	for (unsigned i = 0; i < p->nnd; i++) {
+		unsigned char k[8];
+		key_u64(p->nd[i].cseq, k);
+		if ((rc = p->nd[i].n ? put_node(*t, p, p->nd[i].n) : del(*t, p->nodes, k, 8)))
+			return rc;
+	}
+	for (unsigned i = 0; i < p->ndirty; i++) {
+		unsigned domid = p->dirty[i];
+		struct xs_domain *d = domain__find(srv, domid);
+		unsigned char k[4];
+		key_dom(domid, k);
+		if (d)
+			rc = put_domain(*t, p, d, p->dflags[domid]);
+		else if (!(rc = del(*t, p->domains, k, 4)) && !(rc = del(*t, p->watches, k, 4)))
+			rc = del(*t, p->rings, k, 4);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int persist__commit(struct xs_server *srv)
 {
 	struct xs_persist *p = srv->persist;
@@ -272,29 +302,23 @@ int persist__commit(struct xs_server *srv)
 			mark(p, c->domid, D_RING);
 	if (!p->nnd && !p->ndirty)
 		return 0;
-	if ((rc = mdb_txn_begin(p->env, NULL, 0, &t)))
-		goto out;
-	for (unsigned i = 0; i < p->nnd; i++) {
-		unsigned char k[8];
-		key_u64(p->nd[i].cseq, k);
-		rc = p->nd[i].n ? put_node(t, p, p->nd[i].n) : del(t, p->nodes, k, 8);
-		if (rc)
+	/* The map is only reserved address space: when the file outgrows it, reserve twice as much and redo. */
+	for (;;) {
+		if (!(rc = write_all(srv, p, &t))) {
+			rc = mdb_txn_commit(t);
+			t = NULL;
+		}
+		if (rc != MDB_MAP_FULL)
+			break;
+		MDB_envinfo info;
+		if (t)
+			mdb_txn_abort(t);
+		t = NULL;
+		mdb_env_info(p->env, &info);
+		if ((rc = mdb_env_set_mapsize(p->env, info.me_mapsize * 2)))
 			goto out;
+		server__log(srv, "%s: map grown to %zu KiB", p->path, info.me_mapsize * 2 >> 10);
 	}
-	for (unsigned i = 0; i < p->ndirty; i++) {
-		unsigned domid = p->dirty[i];
-		struct xs_domain *d = domain__find(srv, domid);
-		unsigned char k[4];
-		key_dom(domid, k);
-		if (d)
-			rc = put_domain(t, p, d, p->dflags[domid]);
-		else if (!(rc = del(t, p->domains, k, 4)) && !(rc = del(t, p->watches, k, 4)))
-			rc = del(t, p->rings, k, 4);
-		if (rc)
-			goto out;
-	}
-	rc = mdb_txn_commit(t);
-	t = NULL;
 	if (!rc && p->sync)
 		rc = mdb_env_sync(p->env, 1);
 	if (rc)
@@ -408,6 +432,21 @@ static int open_dbs(struct xs_persist *p, MDB_txn *t, bool create)
 	return 0;
 }
 
+/* Opens (creating) p->path into p->lockfd and locks it; -errno with err set. */
+static int lock_file(struct xs_persist *p, char *err, size_t errlen)
+{
+	if ((p->lockfd = open(p->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot open %s: %s", p->path, strerror(e));
+		return -e;
+	}
+	if (flock(p->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen, "%s is in use by another kxenstored", p->path);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 int persist__open(struct xs_server *srv, const char *dir, unsigned flags, char *err, size_t errlen)
 {
 	struct xs_persist *p = calloc(1, sizeof(*p));
@@ -441,27 +480,24 @@ int persist__open(struct xs_server *srv, const char *dir, unsigned flags, char *
 				break;
 		}
 	}
-	if ((flags & PERSIST_FRESH) && !stat(p->path, &st)) {
+	/* One daemon per store: LMDB's own lock file is off (MDB_NOLOCK), this lock replaces it. */
+	if ((rc = lock_file(p, err, errlen)) < 0)
+		goto out;
+	bool empty = !fstat(p->lockfd, &st) && st.st_size == 0;
+	if ((flags & PERSIST_FRESH) && !empty) {
+		/* Only once we hold it: a store in use is never moved from under its daemon. */
 		if (snprintf(tmp, sizeof(tmp), "%s.old", p->path) >= (int)sizeof(tmp) || rename(p->path, tmp) < 0) {
 			rc = -errno;
 			snprintf(err, errlen, "cannot move %s aside: %s", p->path, strerror(errno));
 			goto out;
 		}
+		close(p->lockfd);
+		if ((rc = lock_file(p, err, errlen)) < 0)
+			goto out;
+		empty = true;
 	}
-	/* One daemon per store: LMDB's own lock file is off (MDB_NOLOCK), this lock replaces it. */
-	if ((p->lockfd = open(p->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open %s: %s", p->path, strerror(errno));
-		goto out;
-	}
-	if (flock(p->lockfd, LOCK_EX | LOCK_NB) < 0) {
-		rc = -EBUSY;
-		snprintf(err, errlen, "%s is in use by another kxenstored", p->path);
-		goto out;
-	}
-	bool empty = !fstat(p->lockfd, &st) && st.st_size == 0;
 	if ((rc = mdb_env_create(&p->env)) || (rc = mdb_env_set_maxdbs(p->env, 8)) ||
-	    (rc = mdb_env_set_mapsize(p->env, MAP_SIZE)) ||
+	    (rc = mdb_env_set_mapsize(p->env, persist__map_size)) ||
 	    (rc = mdb_env_open(p->env, p->path, MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOSYNC, 0600))) {
 		snprintf(err, errlen, "%s is not a kxenstored store (%s); start with --fresh to move it "
 		         "aside and start empty, or --no-persist", p->path, mdb_strerror(rc));

@@ -54,5 +54,7 @@ void persist__ring(struct xs_server *srv, unsigned domid);
 
 /* Fault injection for the suites: SIGKILL ourselves after this many record writes of a commit (0: never). */
 extern unsigned persist__kill_after;
+/* The address space LMDB maps at open (1 GiB); doubled whenever a commit finds it full. */
+extern size_t persist__map_size;
 
 #endif

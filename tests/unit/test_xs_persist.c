@@ -164,8 +164,10 @@ static void wipe(void)
 
 static void w(struct xs_conn *c, uint32_t tx, const char *path, const char *val)
 {
-	char buf[512];
+	static char buf[XENSTORE_PAYLOAD_MAX];
 	size_t pl = strlen(path) + 1, vl = strlen(val);
+
+	CU_ASSERT_FATAL(pl + vl <= sizeof(buf));
 
 	memcpy(buf, path, pl);
 	memcpy(buf + pl, val, vl);
@@ -349,6 +351,36 @@ static void test_big_request(void)
 	crash(&b);
 }
 
+/* A store that outgrows its map: the map doubles and the commit goes through, nothing lost. */
+static void test_map_grows(void)
+{
+	struct xs_server a;
+	static char val[1024];
+
+	wipe();
+	persist__map_size = 64 << 10;
+	start(&a);
+	struct xs_conn *d0 = fx_conn(&a, 0);
+	memset(val, 'x', sizeof(val) - 1);
+	for (int i = 0; i < 300; i++) {                  /* about 300 KiB of values */
+		char p[32];
+		snprintf(p, sizeof(p), "/big/n%d", i);
+		w(d0, 0, p, val);
+	}
+	crash(&a);
+	persist__map_size = (size_t)1 << 30;
+	start(&a);
+	unsigned n = 0;
+	for (int i = 0; i < 300; i++) {
+		char p[32];
+		snprintf(p, sizeof(p), "/big/n%d", i);
+		const struct xs_node *x = store__lookup(&a.store, p);
+		n += x && x->vlen == sizeof(val) - 1;
+	}
+	CU_ASSERT_EQUAL(n, 300);
+	crash(&a);
+}
+
 /* A child commits a 100-node transaction and is killed after `kill_after` record writes (0: after its reply). */
 static int crashed_txn(unsigned kill_after)
 {
@@ -437,6 +469,9 @@ static void test_refused(void)
 	CU_ASSERT_FATAL(server__init(&b) == 0);
 	CU_ASSERT_EQUAL(persist__open(&b, dir, 0, err, sizeof(err)), -EBUSY);
 	CU_ASSERT(strstr(err, "in use") != NULL);
+	unlink(old);
+	CU_ASSERT_EQUAL(persist__open(&b, dir, PERSIST_FRESH, err, sizeof(err)), -EBUSY);
+	CU_ASSERT(access(old, F_OK) != 0);                /* --fresh never moves a store in use */
 	server__fini(&b);
 	crash(&a);
 	unlink(old);
@@ -448,6 +483,7 @@ int main(void)
 		{ "tree, permissions and creation order survive", test_tree },
 		{ "guest ring, watches and domains survive; dead ones released", test_guest },
 		{ "a request larger than the ring, read in part before the crash", test_big_request },
+		{ "a store that outgrows its map grows it", test_map_grows },
 		{ "a transaction commits whole or not at all across a kill", test_txn_atomic },
 		{ "a foreign file is refused, --fresh moves it aside, one daemon per store", test_refused },
 	};
