@@ -65,7 +65,7 @@ static pid_t spawn(char *const argv[], bool wait_exit)
 
 static void start_daemons(void)
 {
-	char xsd[4096], backd[4096], xslog[320], blog[320], cdir[320];
+	char xsd[4096], backd[4096], xslog[320], blog[320], cdir[320], xsdir[320];
 	struct stat st;
 
 	bench_path(xsd, sizeof(xsd), "dom0-tools/kxenstored/kxenstored");
@@ -74,8 +74,9 @@ static void start_daemons(void)
 	snprintf(xslog, sizeof(xslog), "%s/xs.log", bench_hv.dir);
 	snprintf(blog, sizeof(blog), "%s/backd.log", bench_hv.dir);
 	snprintf(cdir, sizeof(cdir), "%s/console", bench_hv.dir);
+	snprintf(xsdir, sizeof(xsdir), "%s/xsdata", bench_hv.dir);
 	atexit(stop_daemons);
-	xs_pid = spawn((char *const[]){ xsd, "-f", "-s", xs_sock, "-H", bench_hv.sock, "-l", xslog, NULL },
+	xs_pid = spawn((char *const[]){ xsd, "-f", "-s", xs_sock, "-H", bench_hv.sock, "-l", xslog, "-D", xsdir, NULL },
 	               false);
 	for (int i = 0; i < 400 && stat(xs_sock, &st) != 0; i++)
 		bench_sleep_ns(10000000);

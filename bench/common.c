@@ -366,6 +366,8 @@ void bench_keep_log(void)
 	keep_dir = 1;
 }
 
+const char *bench_xs_store_opt;
+
 pid_t bench_start_xenstored(const char *prog)
 {
 	char bin[PATH_MAX], sock[sizeof(bench_hv.dir) + 16], logf[sizeof(bench_hv.dir) + 16];
@@ -392,7 +394,13 @@ pid_t bench_start_xenstored(const char *prog)
 			dup2(fd, STDERR_FILENO);
 			close(fd);
 		}
-		execl(bin, "kxenstored", "-f", "-s", sock, "-H", bench_hv.sock, "-l", logf, (char *)NULL);
+		/* Its store in the private directory; bench_xs_store_opt may turn it off (--no-persist). */
+		char store[sizeof(bench_hv.dir) + 16];
+		snprintf(store, sizeof(store), "%s/xsdata", bench_hv.dir);
+		const char *args[] = { "kxenstored", "-f", "-s", sock, "-H", bench_hv.sock, "-l", logf,
+		                       bench_xs_store_opt ? bench_xs_store_opt : "-D",
+		                       bench_xs_store_opt ? NULL : store, NULL };
+		execv(bin, (char **)args);
 		_exit(127);
 	}
 	atexit(stop_xenstored);

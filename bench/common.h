@@ -39,6 +39,8 @@ void bench_stop_hv(void);
  * Call after bench_start_hv. Returns its pid.
  */
 pid_t bench_start_xenstored(const char *prog);
+/* An option replacing kxenstored's private store (-D DIR), e.g. "--no-persist"; NULL: persist. */
+extern const char *bench_xs_store_opt;
 /* Keep the private directory (with hv.log) at exit, for a failed run. */
 void bench_keep_log(void);
 

@@ -24,6 +24,7 @@ int app_cons_garbage(int argc, char **argv);
 int app_xs_test(int argc, char **argv);
 int app_xs_bench(int argc, char **argv);
 int app_xs_watch(int argc, char **argv);
+int app_xs_loop(int argc, char **argv);
 int app_blk_test(int argc, char **argv);
 int app_blk_flush(int argc, char **argv);
 int app_blk_hostile(int argc, char **argv);

@@ -82,6 +82,7 @@ static const struct {
 	{ "xs-test", app_xs_test },
 	{ "xs-bench", app_xs_bench },
 	{ "xs-watch", app_xs_watch },
+	{ "xs-loop", app_xs_loop },
 	{ "blk-test", app_blk_test },
 	{ "blk-flush", app_blk_flush },
 	{ "blk-hostile", app_blk_hostile },

@@ -61,9 +61,10 @@ hv_start() {
 	fail "kxen-hv did not create its socket"
 }
 
-# Starts the private kxenstored against the private kxen-hv (kxl create needs it).
+# Starts the private kxenstored against the private kxen-hv (kxl create needs it); its store in $T/xsdata.
 xs_start() {
-	"$XSD" -f -s "$XENSTORED_PATH" -H "$KXEN_HV_SOCKET" -l "$T/xs.log" "$@" 2>"$T/xs.err" &
+	rm -f "$XENSTORED_PATH"     # a killed kxenstored leaves its socket (as hv_start's)
+	"$XSD" -f -s "$XENSTORED_PATH" -H "$KXEN_HV_SOCKET" -l "$T/xs.log" -D "$T/xsdata" "$@" 2>"$T/xs.err" &
 	XSPID=$!
 	for _ in $(seq 1 200); do
 		[ -S "$XENSTORED_PATH" ] && return 0
