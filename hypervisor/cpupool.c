@@ -2,7 +2,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -149,6 +151,36 @@ static int own_cgroup(bool v2, char *out, size_t len)
 	return 0;
 }
 
+/*
+ * Removes the groups of kxen-hv processes that are gone (killed with
+ * SIGKILL, they could not clean up): PARENT/kxen.PID with no live PID,
+ * which no thread can be in any more.
+ */
+static void sweep_stale(const char *parent)
+{
+	DIR *dir = opendir(parent), *sub;
+	struct dirent *e, *f;
+	char p[PATH_MAX], q[PATH_MAX];
+	int pid;
+
+	while (dir && (e = readdir(dir))) {
+		if (sscanf(e->d_name, "kxen.%d", &pid) != 1 || pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		say(p, sizeof(p), "%s/%s", parent, e->d_name);
+		if ((sub = opendir(p))) {
+			while ((f = readdir(sub)))
+				if (!strncmp(f->d_name, "dom-", 4)) {
+					say(q, sizeof(q), "%s/%s", p, f->d_name);
+					rmdir(q);
+				}
+			closedir(sub);
+		}
+		rmdir(p);
+	}
+	if (dir)
+		closedir(dir);
+}
+
 /* Makes PARENT/kxen.PID as a cgroup v2 threaded group with the cpu controller; why on failure. */
 static int try_v2(const char *parent, char *why, size_t len)
 {
@@ -158,6 +190,7 @@ static int try_v2(const char *parent, char *why, size_t len)
 		say(why, len, "cgroup v2 %s: the cpu controller is not available there", parent);
 		return -ENOTSUP;
 	}
+	sweep_stale(parent);
 	snprintf(cg.base, sizeof(cg.base), "%s/kxen.%d", parent, (int)getpid());
 	if (mkdir(cg.base, 0755) < 0 && errno != EEXIST) {
 		rc = -errno;
@@ -178,6 +211,7 @@ static int try_v1(const char *parent, char *why, size_t len)
 {
 	int rc;
 
+	sweep_stale(parent);
 	snprintf(cg.base, sizeof(cg.base), "%s/kxen.%d", parent, (int)getpid());
 	if (mkdir(cg.base, 0755) < 0 && errno != EEXIST) {
 		rc = -errno;

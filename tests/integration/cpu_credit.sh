@@ -33,7 +33,11 @@ if [ -e "$GROUP/dom-$id1/cpu.weight" ]; then
 else
 	[ "$(cat "$GROUP/dom-$id1/cpu.shares")" = 2048 ] || fail "cpu.shares $(cat "$GROUP/dom-$id1/cpu.shares")"
 fi
-pass "weights from <cputune><shares> and the default, in the domains' cgroups"
+# kxtop shows them (batch mode): WEIGHT and CAP are its last two columns.
+"$B/dom0-tools/kxtop/kxtop" -b -i 1 > "$T/top.out" || fail "kxtop -b"
+awk '$1 == "b1" { w = $(NF - 1); c = $NF } END { exit w != 512 || c != 0 }' "$T/top.out" ||
+	fail "kxtop does not show b1's weight 512: $(cat "$T/top.out")"
+pass "weights from <cputune><shares> and the default, in the domains' cgroups and kxtop"
 
 # measure SECONDS: prints "ns1 ns2 wall_ns" used over that window.
 measure() {
@@ -50,27 +54,27 @@ echo "weights 512:256 on one CPU: b1 $((n1 / 1000000)) ms, b2 $((n2 / 1000000)) 
 awk -v r="$ratio" 'BEGIN { exit !(r >= 1.5 && r <= 2.7) }' || fail "CPU ratio $ratio is outside 1.5-2.7"
 pass "weights 512 and 256 share one CPU $ratio:1"
 
-# A cap of 25 on b1 (weights made equal): b1 near 25% of the CPU, b2 the rest.
+# A cap of 25 on b1 alone on its CPU. Other load on this shared machine could hold b1 below 25% by
+# itself, so kxen-hv's own group is given a large share for the window: then only the cap limits b1
+# (and others lose at most the capped 25% of one CPU for a few seconds).
+"$KXL" destroy b2
 "$KXL" sched-credit -d b1 -w 256 -c 25 || fail "kxl sched-credit -d b1 -w 256 -c 25"
 "$KXL" sched-credit -d b1 | awk '$1 == "b1" { c = $4 } END { exit c != 25 }' || fail "b1's cap is not 25"
 if [ -e "$GROUP/dom-$id1/cpu.max" ]; then
 	[ "$(cat "$GROUP/dom-$id1/cpu.max")" = "25000 100000" ] || fail "cpu.max $(cat "$GROUP/dom-$id1/cpu.max")"
+	echo 10000 > "$GROUP/cpu.weight"
 else
 	[ "$(cat "$GROUP/dom-$id1/cpu.cfs_quota_us")" = 25000 ] || fail "cfs_quota_us $(cat "$GROUP/dom-$id1/cpu.cfs_quota_us")"
+	echo 262144 > "$GROUP/cpu.shares"
 fi
 sleep 1
-read -r n1 n2 w <<< "$(measure 4)"
+a1=$(run_ns "$t1"); w0=$(date +%s%N)
+sleep 4
+n1=$(( $(run_ns "$t1") - a1 )); w=$(( $(date +%s%N) - w0 ))
 p1=$(awk -v a="$n1" -v w="$w" 'BEGIN { printf "%.1f", 100 * a / w }')
-p2=$(awk -v a="$n2" -v w="$w" 'BEGIN { printf "%.1f", 100 * a / w }')
-echo "cap 25: b1 $p1% of a CPU, b2 (uncapped, same CPU) $p2%"
-awk -v p="$p1" 'BEGIN { exit !(p <= 35) }' || fail "capped b1 used $p1% of a CPU"
-# Below the band only counts when the CPU was there to take: on a loaded host b2 shows it was not.
-if awk -v p="$p1" -v q="$p2" 'BEGIN { exit !(p + q >= 70) }'; then
-	awk -v p="$p1" 'BEGIN { exit !(p >= 15) }' || fail "capped b1 got only $p1% of a free CPU"
-	pass "a cap of 25 holds b1 at $p1%"
-else
-	pass "a cap of 25 holds b1 at $p1% (at most; the host was too busy to check the lower bound: b1+b2 $p1+$p2%)"
-fi
+echo "cap 25: b1 used $p1% of a CPU"
+awk -v p="$p1" 'BEGIN { exit !(p >= 15 && p <= 35) }' || fail "capped b1 used $p1% of a CPU, not 15-35%"
+pass "a cap of 25 holds b1 at $p1%"
 "$KXL" sched-credit -d b1 -c 0 || fail "removing the cap"
 out=$("$KXL" sched-credit -d b1 -w 0 2>&1); rc=$?
 [ $rc = 2 ] && echo "$out" | grep -q "WEIGHT must be between 1 and 65535" || fail "weight 0: rc $rc: $out"
@@ -78,7 +82,7 @@ out=$("$KXL" sched-credit -d b1 -c 101 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "cap 0-100 per vCPU" || fail "cap 101 on 1 vCPU: rc $rc: $out"
 out=$("$KXL" sched-credit -w 300 2>&1); rc=$?
 [ $rc = 2 ] && echo "$out" | grep -q "need -d DOMAIN" || fail "-w without -d: rc $rc: $out"
-"$KXL" destroy b1; "$KXL" destroy b2
+"$KXL" destroy b1
 for _ in $(seq 1 40); do [ -e "$GROUP/dom-$id1" ] || break; sleep 0.05; done
 [ ! -e "$GROUP/dom-$id1" ] || fail "$GROUP/dom-$id1 outlived its domain"
 pass "bad values refused; a destroyed domain's cgroup goes"

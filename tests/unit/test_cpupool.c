@@ -62,21 +62,15 @@ static void test_cpulist(void)
 
 static void test_weight(void)
 {
-	/* xl's default is cgroup v2's default; proportional around it, clamped to cpu.weight's range. */
-	CU_ASSERT_EQUAL(cpupool_weight_to_cpu_weight(256), 100);
-	CU_ASSERT_EQUAL(cpupool_weight_to_cpu_weight(512), 200);
-	CU_ASSERT_EQUAL(cpupool_weight_to_cpu_weight(128), 50);
-	CU_ASSERT_EQUAL(cpupool_weight_to_cpu_weight(1), 1);
-	CU_ASSERT_EQUAL(cpupool_weight_to_cpu_weight(2), 1);
-	CU_ASSERT_EQUAL(cpupool_weight_to_cpu_weight(65535), 10000);
-	CU_ASSERT_EQUAL(cpupool_weight_to_cpu_weight(25600), 10000);
-	CU_ASSERT_EQUAL(cpupool_weight_to_cpu_weight(25599), 10000);
-	CU_ASSERT_EQUAL(cpupool_weight_to_cpu_weight(1000), 391);
-	/* cgroup v1: 1024 is the default share. */
-	CU_ASSERT_EQUAL(cpupool_weight_to_shares(256), 1024);
-	CU_ASSERT_EQUAL(cpupool_weight_to_shares(512), 2048);
-	CU_ASSERT_EQUAL(cpupool_weight_to_shares(1), 4);
-	CU_ASSERT_EQUAL(cpupool_weight_to_shares(65535), 262140);
+	/* xl weight, cgroup v2 cpu.weight (256 -> v2's default 100, clamped to 1..10000), v1 cpu.shares (default 1024). */
+	static const unsigned cases[][3] = {
+		{ 256, 100, 1024 }, { 512, 200, 2048 }, { 128, 50, 512 }, { 1, 1, 4 }, { 2, 1, 8 },
+		{ 1000, 391, 4000 }, { 25599, 10000, 102396 }, { 25600, 10000, 102400 }, { 65535, 10000, 262140 },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL(cpupool_weight_to_cpu_weight(cases[i][0]), cases[i][1]);
+		CU_ASSERT_EQUAL(cpupool_weight_to_shares(cases[i][0]), cases[i][2]);
+	}
 }
 
 static void test_cap(void)
