@@ -55,6 +55,10 @@ pass "bad vcpu-pin arguments are refused with the reason"
 out=$("$KXL" vcpu-set pin 1 2>&1) || fail "kxl vcpu-set pin 1: $out"
 [ "$(xenstore-read /local/domain/$id/cpu/1/availability)" = offline ] || fail "cpu/1/availability not offline"
 [ "$(xenstore-read /local/domain/$id/cpu/0/availability)" = online ] || fail "cpu/0/availability not online"
+# burn runs on vCPU 0 only: asking for 2 online needs the guest to hot-plug one, which it cannot.
+out=$("$KXL" vcpu-set pin 2 2>&1) || fail "kxl vcpu-set pin 2: $out"
+echo "$out" | grep -q "kxen's own guest kernel does not hot-plug vCPUs" || fail "vcpu-set 2 does not say the guest cannot hot-plug: $out"
+[ "$(xenstore-read /local/domain/$id/cpu/1/availability)" = online ] || fail "cpu/1/availability not online again"
 out=$("$KXL" vcpu-set pin 3 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "2 vCPUs at most" || fail "vcpu-set above <vcpu>: rc $rc: $out"
 "$KXL" destroy pin
