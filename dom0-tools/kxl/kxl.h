@@ -133,6 +133,8 @@ struct xs_handle;
  * Returns 0 or -errno with the reason printed (naming the file and field).
  */
 int kxl_cpu_apply_config(kxctrl *h, struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid);
+/* Prints, for kxl -N create, what kxl_cpu_apply_config would set (nothing for defaults). */
+void kxl_cpu_plan(const struct kxconfig *cfg);
 /* kxen-hv's CPU map as a CPU list of the host's ncpus CPUs ("all" when it has them all, "0-3,6"). */
 void kxl_cpumap_format(const uint64_t *map, unsigned ncpus, char *out, size_t len);
 int main_vcpu_pin(int argc, char **argv);

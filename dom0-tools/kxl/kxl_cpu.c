@@ -60,6 +60,20 @@ static int set_availability(kxctrl *h, struct xs_handle *xs, uint32_t domid, uns
 	return kxctrl_vcpu_avail(h, domid, mask);
 }
 
+void kxl_cpu_plan(const struct kxconfig *cfg)
+{
+	if (cfg->vcpus_current != cfg->vcpus)
+		printf("  vCPUs 0-%u available at boot, %u-%u offline (cpu/N/availability)\n",
+		       cfg->vcpus_current - 1, cfg->vcpus_current, cfg->vcpus - 1);
+	if (cfg->cpuset)
+		printf("  every vCPU pinned to host CPUs %s\n", cfg->cpuset);
+	for (unsigned i = 0; i < cfg->npins; i++)
+		printf("  vCPU %u pinned to host CPUs %s\n", cfg->pins[i].vcpu, cfg->pins[i].cpuset);
+	if (cfg->sched_weight || cfg->sched_cap)
+		printf("  credit weight %u, cap %u (<cputune>)\n",
+		       cfg->sched_weight ? cfg->sched_weight : KXCTL_SCHED_WEIGHT_DEFAULT, cfg->sched_cap);
+}
+
 int kxl_cpu_apply_config(kxctrl *h, struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid)
 {
 	uint64_t map[KXCTL_CPUMAP_BITS / 64];
