@@ -27,6 +27,9 @@
 #define CAP_PERIOD_US 100000u
 
 static struct {
+	/* kxen-hv's own affinity at startup: an unpinned vCPU gets it (not its creator's pinning). */
+	cpu_set_t unpinned;
+	bool unpinned_known;
 	enum kxctl_sched_backend kind;
 	char base[PATH_MAX - 32];   /* kxen-hv's group: PARENT/kxen.PID */
 	char why[192];
@@ -232,6 +235,7 @@ void cpupool_init(void)
 	char parent[PATH_MAX], why2[192] = "", why1[192] = "";
 	struct statfs sf;
 
+	cg.unpinned_known = sched_getaffinity(0, sizeof(cg.unpinned), &cg.unpinned) == 0;
 	cg.kind = KXCTL_SCHED_NONE;
 	if (mode && !strcmp(mode, "none")) {
 		say(cg.why, sizeof(cg.why), "disabled by KXEN_CGROUP=none");
@@ -335,10 +339,14 @@ static int pin(struct vcpu *v, pid_t tid)
 {
 	cpu_set_t set;
 
-	CPU_ZERO(&set);
-	for (unsigned c = 0; c < KXCTL_CPUMAP_BITS; c++)
-		if (!v->pinned || (v->cpumap[c / 64] >> (c % 64) & 1))
-			CPU_SET(c, &set);
+	if (!v->pinned && cg.unpinned_known) {
+		set = cg.unpinned;
+	} else {
+		CPU_ZERO(&set);
+		for (unsigned c = 0; c < KXCTL_CPUMAP_BITS; c++)
+			if (!v->pinned || (v->cpumap[c / 64] >> (c % 64) & 1))
+				CPU_SET(c, &set);
+	}
 	return sched_setaffinity(tid, sizeof(set), &set) < 0 ? -errno : 0;
 }
 
@@ -352,7 +360,8 @@ void cpupool_vcpu_thread_start(struct vcpu *v)
 	snprintf(name, sizeof(name), "kxd%uv%u", d->domid, v->id);
 	prctl(PR_SET_NAME, name);
 	pthread_mutex_lock(&d->lock);
-	if (v->pinned && (rc = pin(v, v->tid)))
+	/* Always: a thread started by a pinned vCPU's thread (VCPUOP_up) inherited that pinning. */
+	if ((rc = pin(v, v->tid)))
 		hvlog("(XEN) d%u v%u: cannot pin: %s", d->domid, v->id, strerror(-rc));
 	if (cg.kind && (rc = group_enter(d, v->tid)))
 		hvlog("(XEN) d%u v%u: cannot join cgroup %s/dom-%u: %s", d->domid, v->id, cg.base, d->domid,

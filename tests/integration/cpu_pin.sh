@@ -64,6 +64,15 @@ out=$("$KXL" vcpu-set pin 3 2>&1); rc=$?
 "$KXL" destroy pin
 pass "vcpu-set writes cpu/N/availability"
 
+# vCPU 1's thread is started by vCPU 0's (VCPUOP_up) and must not inherit vCPU 0's pinning.
+mkcfg inh smp 8 2 "<cputune><vcpupin vcpu='0' cpuset='1'/></cputune><on_poweroff>preserve</on_poweroff>"
+id=$(create inh)
+wait_log "^\(d$id\) smp: all 2 vcpus reported" 20
+wait_allowed "$id" 0 1
+wait_allowed "$id" 1 "$(awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$HVPID/status")"
+"$KXL" destroy inh
+pass "an unpinned secondary vCPU does not inherit vCPU 0's pinning"
+
 # <vcpu current='2'> of 4: the guest's VCPUOP_up of vCPUs 2 and 3 is refused.
 mkcfg cur smp 8 4
 sed -i "s|<vcpu>4</vcpu>|<vcpu current='2'>4</vcpu>|" "$T/cur.xml"
