@@ -132,18 +132,19 @@ static int own_cgroup(bool v2, char *out, size_t len)
 	fclose(f);
 	if (!mnt[0] || !(f = fopen("/proc/self/cgroup", "re")))
 		return -ENOENT;
+	/* Lines are HIERARCHY:CONTROLLERS:PATH; v2's is 0::PATH. */
 	while (!path[0] && fgets(line, sizeof(line), f)) {
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c2)
 			continue;
-		*c2 = '\0';
-		line[strcspn(line, "\n")] = '\0';
+		*c1 = *c2 = '\0';
 		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
-		if (v2 ? !strcmp(line, "0") && c1[1] == '\0' : false) {
-			snprintf(path, sizeof(path), "%s", c2 + 1);
+		if (v2) {
+			if (!strcmp(line, "0") && !c1[1])
+				snprintf(path, sizeof(path), "%s", c2 + 1);
 			continue;
 		}
-		for (char *save, *t = strtok_r(c1 + 1, ",", &save); !v2 && t; t = strtok_r(NULL, ",", &save))
+		for (char *save, *t = strtok_r(c1 + 1, ",", &save); t; t = strtok_r(NULL, ",", &save))
 			if (!strcmp(t, "cpu"))
 				snprintf(path, sizeof(path), "%s", c2 + 1);
 	}
@@ -262,6 +263,8 @@ void cpupool_init(void)
 		say(why1, sizeof(why1), "no cgroup v1 cpu hierarchy is mounted");
 	else if (!cg.kind && !try_v1(parent, why1, sizeof(why1)))
 		cg.kind = KXCTL_SCHED_CGROUP1;
+	if (cg.kind == KXCTL_SCHED_CGROUP1)
+		hvlog("(XEN) sched: not cgroup v2: %s", why2);
 	say(cg.why, sizeof(cg.why), "%s; %s", why2, why1);
 out:
 	if (cg.kind)
