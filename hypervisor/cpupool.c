@@ -185,6 +185,21 @@ static void sweep_stale(const char *parent)
 		closedir(dir);
 }
 
+/* Makes kxen-hv's group PARENT/kxen.PID (after removing dead processes' ones); why on failure. */
+static int make_base(const char *parent, const char *what, char *why, size_t len)
+{
+	int rc;
+
+	sweep_stale(parent);
+	snprintf(cg.base, sizeof(cg.base), "%s/kxen.%d", parent, (int)getpid());
+	if (mkdir(cg.base, 0755) < 0 && errno != EEXIST) {
+		rc = -errno;
+		say(why, len, "%s %s: %s", what, cg.base, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
 /* Makes PARENT/kxen.PID as a cgroup v2 threaded group with the cpu controller; why on failure. */
 static int try_v2(const char *parent, char *why, size_t len)
 {
@@ -194,13 +209,8 @@ static int try_v2(const char *parent, char *why, size_t len)
 		say(why, len, "cgroup v2 %s: the cpu controller is not available there", parent);
 		return -ENOTSUP;
 	}
-	sweep_stale(parent);
-	snprintf(cg.base, sizeof(cg.base), "%s/kxen.%d", parent, (int)getpid());
-	if (mkdir(cg.base, 0755) < 0 && errno != EEXIST) {
-		rc = -errno;
-		say(why, len, "cgroup v2 %s: %s", cg.base, strerror(-rc));
+	if ((rc = make_base(parent, "cgroup v2", why, len)))
 		return rc;
-	}
 	/* Threaded first: that makes parent a threaded domain, which may then enable cpu beside its own threads. */
 	if ((rc = put(cg.base, "cgroup.type", "threaded")) || (rc = put(parent, "cgroup.subtree_control", "+cpu")) ||
 	    (rc = put(cg.base, "cgroup.subtree_control", "+cpu"))) {
@@ -215,13 +225,8 @@ static int try_v1(const char *parent, char *why, size_t len)
 {
 	int rc;
 
-	sweep_stale(parent);
-	snprintf(cg.base, sizeof(cg.base), "%s/kxen.%d", parent, (int)getpid());
-	if (mkdir(cg.base, 0755) < 0 && errno != EEXIST) {
-		rc = -errno;
-		say(why, len, "cgroup v1 cpu %s: %s", cg.base, strerror(-rc));
+	if ((rc = make_base(parent, "cgroup v1 cpu", why, len)))
 		return rc;
-	}
 	if (access(cg.base, W_OK) < 0 || !listed(cg.base, "cpu.shares", "1024")) {
 		say(why, len, "cgroup v1 cpu %s: no writable cpu.shares", cg.base);
 		rmdir(cg.base);
