@@ -1,5 +1,6 @@
 /* kxen-hv: the hypervisor daemon's entry point (options, signals, limits, then the control loop). */
 #define _GNU_SOURCE
+#include <config.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "kxen/kxd.h"
+#include "kxen/notify.h"
 #include "kxen-hv.h"
 #include "log.h"
 #include "domain.h"
@@ -34,7 +36,8 @@ static void usage(FILE *f)
 	        "  -t, --trace         log every hypercall and control request (debugging)\n"
 	        "      --max-grant-frames N     grant table frames per domain (default %d, as Xen)\n"
 	        "      --max-maptrack-frames N  maptrack frames per dom0 connection (default %d)\n"
-	        "  -h, --help          this text\n",
+	        "  -h, --help          this text\n"
+	        "  -V, --version       kxen-hv's version and the Xen ABI it offers\n",
 	        KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, KXD_RUNDIR_DEFAULT, GNTTAB_DEFAULT_MAX_FRAMES,
 	        GNTTAB_DEFAULT_MAX_MAPTRACK_FRAMES);
 }
@@ -62,9 +65,12 @@ static int parse_limit(const char *opt, const char *s, unsigned *out)
 
 static char pidfile[256];
 
-/* The control socket listens: a daemon's starter may return now. */
+/* The control socket listens: systemd (Type=notify) and a daemon's starter may go on now. */
 static void ready(void)
 {
+	notify__ready("serving");
+	if (!*pidfile)
+		return;     /* in the foreground: no starter waits */
 	int rc = kxd_daemon_ready(pidfile);
 
 	if (rc)
@@ -91,6 +97,7 @@ int main(int argc, char **argv)
 		{ "log", required_argument, NULL, 'l' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "max-grant-frames", required_argument, NULL, 'G' },
 		{ "max-maptrack-frames", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
@@ -101,7 +108,7 @@ int main(int argc, char **argv)
 	char why[256];
 	sigset_t set;
 
-	while ((c = getopt_long(argc, argv, "s:fdl:th", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:fdl:thV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'f': daemonize = 0; break;
@@ -109,6 +116,9 @@ int main(int argc, char **argv)
 		case 'l': logfile = optarg; break;
 		case 't': hypercall_trace = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V':
+			printf("kxen-hv %s (Xen ABI %d.%d)\n", PACKAGE_VERSION, KXEN_VERSION_MAJOR, KXEN_VERSION_MINOR);
+			return 0;
 		case 'G':
 		case 'M':
 			if (parse_limit(c == 'G' ? "--max-grant-frames" : "--max-maptrack-frames", optarg,
@@ -151,8 +161,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "kxen-hv: cannot detach: %s\n", strerror(-rc));
 			return 1;
 		}
-		ctl_ready_hook = ready;
 	}
+	ctl_ready_hook = ready;
 
 	/* SIG_KICK is delivered only inside KVM_RUN or a sigwait; shutdown signals via signalfd. */
 	struct sigaction sa = { .sa_handler = on_kick };

@@ -1,5 +1,6 @@
 /* main.c: kxenstored's options, UNIX socket and connections on libkxdaemon's loop (one thread; no client can block another). */
 #define _GNU_SOURCE     /* accept4 */
+#include <config.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "kxsd_main.h"
+#include <kxen/notify.h>
 
 #define NAME "kxenstored"
 #define DEFAULT_SOCKET "/run/xenstored/socket"   /* Xen's, where libxenstore looks */
@@ -125,12 +127,19 @@ static void usage(FILE *f)
 	        "  -H  kxen-hv control socket (default $%s or %s)\n"
 	        "  -l  append the log to LOGFILE (default stderr; as a daemon /var/log/kxen/%s.log)\n"
 	        "  -q  set a quota: nodes, node-size, perms, watches, transactions,\n"
-	        "      transaction-nodes, output-bytes, outstanding\n",
+	        "      transaction-nodes, output-bytes, outstanding\n"
+	        "  -h, --help     this text\n"
+	        "  -V, --version  kxenstored's version\n",
 	        NAME, KXD_RUNDIR_DEFAULT, DEFAULT_SOCKET, KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, NAME);
 }
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	static struct xs_server srv;
 	struct hv hv = { .events_fd = -1, .loop = &loop, .srv = &srv, .on_ring = on_conn };
 	const char *sock = DEFAULT_SOCKET, *logpath = NULL;
@@ -143,7 +152,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kxenstored: out of memory\n");
 		return 1;
 	}
-	while ((opt = getopt(argc, argv, "fs:H:l:q:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "fs:H:l:q:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': foreground = true; break;
 		case 's': sock = optarg; break;
@@ -161,6 +170,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("kxenstored %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -209,6 +219,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	kxd_log("serving on %s (pid %d)", sock, (int)getpid());
+	notify__ready("serving");
 	if ((rc = kxd_loop_run(&loop)) < 0) {
 		kxd_log("epoll_wait: %s", strerror(-rc));
 		rc = 1;

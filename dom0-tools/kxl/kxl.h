@@ -36,6 +36,10 @@ void kxl_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 const struct kxl_cmd *kxl_find_cmd(const char *name);
 void kxl_print_cmd_help(const struct kxl_cmd *c, FILE *f);
+/* kxl_doc.c: the command table as the kxl.1 man page (roff), and as
+ * "NAME<TAB>OPTIONS<TAB>ARGS" lines for the bash completion. */
+void kxl_print_man(FILE *f);
+void kxl_print_table(FILE *f);
 
 /*
  * getopt for a command: returns the option letter or -1 when done. -h and
