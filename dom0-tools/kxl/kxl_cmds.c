@@ -101,7 +101,7 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "offline ones. Bringing vCPUs up or down is the guest's move: kxen's own\n"
 	  "guest kernel does not hot-plug (kxl says so), so for it N applies at its\n"
 	  "next boot." },
-	{ "sched-credit", main_sched_credit, "[-d DOM [-w WEIGHT] [-c CAP]]",
+	{ "sched-credit", main_sched_credit, "[-d DOM] [-w WEIGHT] [-c CAP]",
 	  "Get or set credit scheduler parameters",
 	  "xl's credit scheduler parameters on the host scheduler: each domain's vCPU\n"
 	  "threads share a cgroup whose CPU weight follows WEIGHT (1-65535, default\n"
