@@ -21,6 +21,7 @@
 #include "kvm.h"
 #include "ctl.h"
 #include "gnttab.h"
+#include "cpupool.h"
 
 /* Guest console lines the log accepts per domain (token bucket). */
 #define CONSOLE_LINES_PER_SEC 200
@@ -199,6 +200,7 @@ static void domain_free(struct domain *d)
 		free(d->vcpu[i]);
 	}
 	kvm_vm_destroy(d);
+	cpupool_domain_release(d);   /* after the VM: KVM's per-VM worker thread sits in the group too */
 	gmem_destroy(&d->mem);
 	for (unsigned i = 0; i < EVTCHN_NR_BUCKETS; i++)
 		free(d->evtchn[i]);

@@ -49,6 +49,10 @@ struct domain {
 	_Atomic uint64_t events;
 	bool is_dom0;
 	struct gnttab *gt;            /* grant table (gnttab.h), created on first use */
+	/* Host scheduling (cpupool.c), under lock: xl's credit weight (0 = default) and cap, whether the cgroup exists. */
+	unsigned sched_weight, sched_cap;
+	bool sched_group;
+	_Atomic uint64_t vcpu_unavail; /* bit N: the toolstack made vCPU N unavailable (KXCTL_VCPU_AVAIL) */
 };
 
 /* The domain table: dom0 (no vCPUs, eventfd ports) is created at startup. */

@@ -37,6 +37,8 @@ long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
 	case VCPUOP_up:
 		if (!t->initialised)
 			return -EINVAL;
+		if (atomic_load(&d->vcpu_unavail) >> id & 1)
+			return -EPERM;   /* the toolstack's cpu/N/availability says offline */
 		atomic_store(&t->online, true);
 		return vcpu_start(t);
 	case VCPUOP_down:

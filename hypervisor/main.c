@@ -21,6 +21,7 @@
 #include "kvm.h"
 #include "ctl.h"
 #include "gnttab.h"
+#include "cpupool.h"
 
 static void usage(FILE *f)
 {
@@ -185,7 +186,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kxen-hv: cannot initialise: %s\n", strerror(errno));
 		return 1;
 	}
+	cpupool_init();
 	int rc = ctl_serve(path);
+	cpupool_fini();
 	kxd_daemon_stop();
 	if (rc < 0) {
 		fprintf(stderr, "kxen-hv: control socket %s: %s\n", path, strerror(-rc));

@@ -55,6 +55,9 @@ struct vcpu {
 	/* The guest's registers at a fatal exception, for KXCTL_VCPU_CONTEXT (core dumps). */
 	bool fault_ctx_valid;
 	vcpu_guest_context_t fault_ctx;
+	/* Hard affinity (cpupool.c, under d->lock): the host CPUs in cpumap once pinned, else all. */
+	bool pinned;
+	uint64_t cpumap[KXCTL_CPUMAP_BITS / 64];
 };
 
 /* Starts v's thread if needed and wakes it. */

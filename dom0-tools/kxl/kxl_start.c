@@ -105,12 +105,6 @@ int kxl_config_supported(const struct kxconfig *cfg)
 		fprintf(stderr, "kxl: warning: %s: <currentMemory> is not enforced (no balloon yet); "
 		        "the domain gets all of <memory> (%llu MiB)\n", cfg->source,
 		        (unsigned long long)(cfg->mem_bytes >> 20));
-	if (cfg->vcpus_current != cfg->vcpus)
-		fprintf(stderr, "kxl: warning: %s: <vcpu current='%u'> is not enforced; the guest may "
-		        "bring up all %u vCPUs\n", cfg->source, cfg->vcpus_current, cfg->vcpus);
-	if (cfg->cpuset)
-		fprintf(stderr, "kxl: warning: %s: <vcpu cpuset='%s'> is not enforced; kxen-hv does not "
-		        "pin vCPUs yet\n", cfg->source, cfg->cpuset);
 	return 0;
 }
 
@@ -189,7 +183,8 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 		goto fail;   /* kxl_xs_introduce removed what it wrote */
 	introduced = 1;
 	if ((r = kxl_block_add_config(xs, cfg, res.domid)) ||
-	    (r = kxl_network_add_config(xs, cfg, res.domid)))
+	    (r = kxl_network_add_config(xs, cfg, res.domid)) ||
+	    (r = kxl_cpu_apply_config(h, xs, cfg, res.domid)))
 		goto fail;
 	if (!paused && ((r = kxl_fault("unpause")) || (r = kxctrl_domain_unpause(h, res.domid)))) {
 		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));
