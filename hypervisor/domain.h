@@ -49,6 +49,7 @@ struct domain {
 	_Atomic uint64_t events;
 	bool is_dom0;
 	struct gnttab *gt;            /* grant table (gnttab.h), created on first use */
+	struct pvl *pvl;              /* a Linux PV guest: kxen's in-guest layer (pvl.h); NULL otherwise */
 };
 
 /* The domain table: dom0 (no vCPUs, eventfd ports) is created at startup. */
