@@ -98,7 +98,7 @@ kx_forward:
  * kx_efault otherwise. Clobbers r11.
  */
 .macro check_ptr reg
-	movabs $PVL_M2P_VA, %r11
+	movabs $PVL_HOLE_VA, %r11
 	cmp %r11, \reg
 	jb 98f
 	movabs $0xffff880000000000, %r11
@@ -145,6 +145,34 @@ kx_memory_op:
 	mov %rax, 8(%rdx)
 	movl $1, 16(%rdx)               /* E820_RAM */
 	movl $1, (%rsi)
+	jmp kx_zero
+
+/* physdev_op: set_iopl is bookkeeping (kxen emulates Linux's port I/O as a domU's); the rest by kxen-hv. */
+kx_physdev_op:
+	cmp $6, %rdi                    /* PHYSDEVOP_set_iopl */
+	jne kx_forward
+	jmp kx_zero
+
+/*
+ * vcpu_op(VCPUOP_register_runstate_memory_area, 0, {addr}): accepted with
+ * the area filled once as "running since 0" (no steal time yet); kxen-hv
+ * does not update it: the rest of vcpu_op is kxen-hv's.
+ */
+kx_vcpu_op:
+	cmp $5, %rdi
+	jne kx_forward
+	test %rsi, %rsi
+	jnz kx_einval
+	check_ptr %rdx
+	mov (%rdx), %rax
+	check_ptr %rax
+	lea 47(%rax), %rcx              /* struct vcpu_runstate_info: 48 bytes */
+	check_ptr %rcx
+	xor %ecx, %ecx
+1:	movq $0, (%rax,%rcx,8)
+	inc %ecx
+	cmp $6, %ecx
+	jb 1b
 	jmp kx_zero
 
 /* stack_switch(ss, esp): the kernel stack for entries from user mode. */
@@ -198,6 +226,17 @@ kx_set_trap_table:
 	jnz 1b
 	jmp kx_einval
 
+/* get_debugreg(reg): no guest debug registers yet: DR6 and DR7 at their reset values, the rest 0. */
+kx_get_debugreg:
+	xor %eax, %eax
+	cmp $6, %rdi
+	jne 1f
+	mov $0xffff0ff0, %eax
+1:	cmp $7, %rdi
+	jne kx_ret
+	mov $0x400, %eax
+	jmp kx_ret
+
 /* set_gdt(frames, entries): Linux's descriptors are copied in step 4; the count is checked now. */
 kx_set_gdt:
 	cmp $(14 * 512), %rsi
@@ -249,6 +288,142 @@ kx_mmu_update:
 	check_ptr %rdx
 	mov %eax, (%rdx)
 	jmp kx_zero
+
+/*
+ * mmuext_op(ops, count, done, domid), struct mmuext_op {u32 cmd, pad; u64
+ * arg1; u64 arg2}. Pins are bookkeeping plus Xen's U bit on every present
+ * entry; a new kernel or user L4 gets kxen's slots (through the alias, so a
+ * trapped store only where one is missing) before ring 0 loads it; flushes
+ * are local (one vCPU). Frames must be inside Linux's RAM.
+ */
+kx_mmuext_op:
+	push %rbx
+	push %r12
+	push %r13
+	push %r14
+	mov %rdi, %r12                  /* ops */
+	mov %rsi, %r13                  /* count */
+	xor %r14d, %r14d                /* done */
+1:	cmp %r13, %r14
+	jae 8f
+	check_ptr %r12
+	mov (%r12), %eax                /* cmd */
+	mov 8(%r12), %rbx               /* arg1 */
+	cmp $3, %eax
+	jbe kx_mx_pin
+	cmp $4, %eax                    /* UNPIN_TABLE */
+	je 7f
+	cmp $5, %eax                    /* NEW_BASEPTR */
+	je kx_mx_baseptr
+	cmp $15, %eax                   /* NEW_USER_BASEPTR */
+	je kx_mx_user_baseptr
+	cmp $7, %eax                    /* INVLPG_LOCAL */
+	je kx_mx_invlpg
+	cmp $9, %eax                    /* INVLPG_MULTI */
+	je kx_mx_invlpg
+	cmp $11, %eax                   /* INVLPG_ALL */
+	je kx_mx_invlpg
+	cmp $6, %eax                    /* TLB_FLUSH_LOCAL, _MULTI, _ALL */
+	je kx_mx_flush
+	cmp $8, %eax
+	je kx_mx_flush
+	cmp $10, %eax
+	je kx_mx_flush
+	cmp $12, %eax                   /* FLUSH_CACHE */
+	je 7f
+	cmp $13, %eax                   /* SET_LDT: only the empty one (64-bit Linux uses none) */
+	jne 9f
+	cmpq $0, 16(%r12)
+	je 7f
+9:	mov $-EINVAL, %rax
+	jmp 10f
+7:	add $24, %r12
+	inc %r14
+	jmp 1b
+8:	xor %eax, %eax
+10:	test %rdx, %rdx
+	jz 11f
+	check_ptr %rdx
+	mov %r14d, (%rdx)
+11:	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	jmp kx_ret
+
+/* The frame in rbx must be Linux RAM: its alias address into rbx, or -EINVAL. */
+.macro mx_frame
+	cmp KX_DATA(D_NRPAGES), %rbx
+	jae 9b
+	shl $12, %rbx
+	movabs $PVL_ALIAS_VA, %rax
+	add %rax, %rbx
+.endm
+
+kx_mx_pin:
+	mx_frame
+	xor %ecx, %ecx                  /* Xen's adjust_guest_l*e: U on present entries */
+12:	mov (%rbx,%rcx,8), %rax
+	test $1, %rax
+	jz 13f
+	test $4, %rax
+	jnz 13f
+	or $4, %rax
+	mov %rax, (%rbx,%rcx,8)
+13:	inc %ecx
+	cmp $256, %ecx                  /* the lower half; the upper half's kxen slots are not Linux's */
+	jne 14f
+	cmpl $3, (%r12)
+	jne 14f
+	mov $272, %ecx                  /* an L4: skip slots 256-271 */
+14:	cmp $512, %ecx
+	jb 12b
+	jmp 7b
+
+/* Installs the L4 entry in rax at slot \slot of the L4 whose alias address is rbx, if it differs. */
+.macro mx_slot slot, field
+	mov KX_DATA(\field), %rax
+	cmp %rax, \slot * 8(%rbx)
+	je 15f
+	mov %rax, \slot * 8(%rbx)
+15:
+.endm
+
+kx_mx_baseptr:
+	mov %rbx, %rcx
+	mx_frame
+	mx_slot PVL_SLOT_KX, D_L4E_K257
+	mx_slot PVL_SLOT_M2P, D_L4E_M2P
+	mx_slot PVL_SLOT_ALIAS, D_L4E_AL
+	shl $12, %rcx
+	mov %rcx, KX_DATA(D_ARG)
+	int3
+kx_site_new_cr3:
+	jmp 7b
+
+kx_mx_user_baseptr:
+	xor %ecx, %ecx
+	test %rbx, %rbx
+	jz 16f
+	mov %rbx, %rcx
+	mx_frame
+	mx_slot PVL_SLOT_KX, D_L4E_U257
+	shl $12, %rcx
+16:	mov %rcx, KX_DATA(D_ARG)
+	int3
+kx_site_new_ucr3:
+	jmp 7b
+
+kx_mx_invlpg:
+	mov %rbx, KX_DATA(D_ARG)
+	int3
+kx_site_mx_invlpg:
+	jmp 7b
+
+kx_mx_flush:
+	int3
+kx_site_flush_all:
+	jmp 7b
 
 /*
  * update_va_mapping(va, val, flags): walk the kernel's L4 through the alias
@@ -432,6 +607,17 @@ kx_bounce:
 3:	push %r11
 	pushq KX_DATA(D_SCR3)
 	incq KX_DATA(D_NBOUNCE)
+	cmpq $0, KX_DATA(D_FBRIP)       /* the first bounce, for kxen-hv's report */
+	jne 6f
+	mov KX_DATA(D_VEC), %rcx
+	mov %rcx, KX_DATA(D_FBVEC)
+	mov KX_DATA(D_ERIP), %rcx
+	mov %rcx, KX_DATA(D_FBRIP)
+	mov KX_DATA(D_CR2), %rcx
+	mov %rcx, KX_DATA(D_FBCR2)
+	mov KX_DATA(D_ERR), %rcx
+	mov %rcx, KX_DATA(D_FBERR)
+6:
 	mov KX_DATA(D_SHINFO), %rcx     /* cr2 into vcpu_info[0].arch.cr2 once shared_info is known */
 	test %rcx, %rcx
 	jz 5f
@@ -476,7 +662,7 @@ kx_resume:
 	mov GPR(15), %r15
 	iretq
 
-/* Xen's forced-emulation prefix: ud2; .ascii "xen"; cpuid. Leaf 7 loses FSGSBASE, as Xen hides it. */
+/* Xen's forced-emulation prefix: ud2; .ascii "xen"; cpuid, with what Xen hides from a PV guest hidden. */
 kx_emul_ud:
 	cmpl $0x65780b0f, (%rsi)
 	jne kx_not_ours
@@ -488,9 +674,17 @@ kx_emul_ud:
 	mov GPR(1), %rcx
 	mov %eax, %r8d
 	cpuid
-	cmp $7, %r8d
+	cmp $1, %r8d                    /* no PSE, PSE36 (no superpages), no PCID: as Xen's PV policy */
+	jne 2f
+	and $~(1 << 3 | 1 << 17), %edx
+	and $~(1 << 17), %ecx
+2:	cmp $7, %r8d                    /* no FSGSBASE, SMEP, INVPCID, SMAP; no UMIP, PKU, LA57 */
+	jne 3f
+	and $~(1 << 0 | 1 << 7 | 1 << 10 | 1 << 20), %ebx
+	and $~(1 << 2 | 1 << 3 | 1 << 16), %ecx
+3:	cmp $0x80000001, %r8d           /* no 1 GiB pages */
 	jne 1f
-	and $~1, %ebx
+	and $~(1 << 26), %edx
 1:	mov %rax, GPR(0)
 	mov %rcx, GPR(1)
 	mov %rdx, GPR(2)
@@ -718,7 +912,10 @@ kx_table:
 	.long kx_stack_switch - kx_table        /* 3 */
 	fwd 1                                   /* 4 set_callbacks */
 	.long kx_zero - kx_table                /* 5 fpu_taskswitch: bookkeeping */
-	fwd 6                                   /* 6-11 */
+	fwd 2                                   /* 6-7 */
+	.long kx_zero - kx_table                /* 8 set_debugreg: bookkeeping */
+	.long kx_get_debugreg - kx_table        /* 9 */
+	fwd 2                                   /* 10-11 */
 	.long kx_memory_op - kx_table           /* 12 */
 	fwd 1                                   /* 13 multicall */
 	.long kx_update_va_mapping - kx_table   /* 14 */
@@ -728,11 +925,14 @@ kx_table:
 	.long kx_zero - kx_table                /* 21 vm_assist: bookkeeping */
 	fwd 1                                   /* 22 */
 	.long kx_iret - kx_table                /* 23 */
-	fwd 1                                   /* 24 */
+	.long kx_vcpu_op - kx_table             /* 24 */
 	.long kx_set_segment_base - kx_table    /* 25 */
-	fwd 4                                   /* 26-29 */
+	.long kx_mmuext_op - kx_table           /* 26 */
+	fwd 3                                   /* 27-29 */
 	.long kx_callback_op - kx_table         /* 30 */
-	fwd (PVL_HC_MAX - 31)
+	fwd 2                                   /* 31-32 */
+	.long kx_physdev_op - kx_table          /* 33 */
+	fwd (PVL_HC_MAX - 34)
 
 /* ---- ring 0: as few instructions as possible, they are emulated here ---- */
 
@@ -751,6 +951,10 @@ pvl_r0_int3:
 	int3_from kx_site_fix_flush, 1f
 	int3_from kx_site_user_entry, 2f
 	int3_from kx_site_to_user, 3f
+	int3_from kx_site_mx_invlpg, 1f
+	int3_from kx_site_new_cr3, 4f
+	int3_from kx_site_new_ucr3, 5f
+	int3_from kx_site_flush_all, 6f
 	pop %rcx                        /* a guest int3: through the common path as vector 3 */
 	pop %rax
 	pushq $0
@@ -784,6 +988,23 @@ pvl_r0_int3:
 	mov %rax, 0(%rsp)
 	mov KX_DATA(D_TR11), %r11
 	mov KX_INFO(I_UCR3), %rax
+	mov %rax, %cr3
+	pop %rcx
+	pop %rax
+	iretq
+
+4:	mov KX_DATA(D_ARG), %rax        /* NEW_BASEPTR: the info page ring 0 alone writes, then CR3 */
+	mov %rax, KX_INFO(I_KCR3)
+	mov %rax, %cr3
+	pop %rcx
+	pop %rax
+	iretq
+5:	mov KX_DATA(D_ARG), %rax        /* NEW_USER_BASEPTR: loaded at the next return to a process */
+	mov %rax, KX_INFO(I_UCR3)
+	pop %rcx
+	pop %rax
+	iretq
+6:	mov %cr3, %rax
 	mov %rax, %cr3
 	pop %rcx
 	pop %rax

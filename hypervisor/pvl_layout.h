@@ -16,7 +16,7 @@
 #define PVL_PG_L1U       6    /* user variant of the next 2 MiB: mode "user" only */
 #define PVL_PG_AL_L3     7    /* slot 259: kxen's read-write alias of RAM, by 2 MiB pages */
 #define PVL_PG_AL_L2     8    /* 16 pages: up to 16 GiB */
-#define PVL_PG_M2P_L3    24   /* slot 256: the read-only M2P */
+#define PVL_PG_M2P_L3    24   /* slot 258: the read-only M2P */
 #define PVL_PG_M2P_L2    25
 #define PVL_PG_TEXT      32   /* the common 2 MiB from here, in this order */
 #define PVL_TEXT_PAGES   4
@@ -33,10 +33,18 @@
 #define PVL_FIXED_PAGES  PVL_PG_M2P_L1
 
 /* Guest-virtual: kxen's L4 slots (Xen's hypervisor hole). */
-#define PVL_SLOT_M2P     256
+/*
+ * The M2P sits in slot 258, not at Xen's MACH2PHYS_VIRT_START (slot 256):
+ * under kvm_pvm a guest's accesses through L4 slot 256 fault as not present
+ * (the entry is never even marked accessed), whatever it holds; Linux takes
+ * the M2P's place from XENMEM_machphys_mapping, so any slot of the hole does.
+ */
+#define PVL_SLOT_HOLE    256      /* the first of Xen's reserved slots 256-271 */
 #define PVL_SLOT_KX      257
+#define PVL_SLOT_M2P     258
 #define PVL_SLOT_ALIAS   259
-#define PVL_M2P_VA       0xffff800000000000   /* MACH2PHYS_VIRT_START */
+#define PVL_HOLE_VA      0xffff800000000000
+#define PVL_M2P_VA       0xffff810000000000
 #define PVL_KX_VA        0xffff808000000000
 #define PVL_ALIAS_VA     0xffff818000000000
 #define PVL_ALIAS_MAX    (16UL << 30)
@@ -103,6 +111,14 @@
 #define D_SCR3     0x0f0
 #define D_ESS      0x0f8   /* the exception record's ss */
 #define D_GPR      0x100   /* 16 registers in encoding order (rax rcx rdx rbx rsp rbp rsi rdi r8-r15) */
+#define D_FBVEC    0x180   /* the first exception bounced to Linux: vector, rip, cr2, error */
+#define D_FBRIP    0x188
+#define D_FBCR2    0x190
+#define D_FBERR    0x198
+#define D_L4E_K257 0x1a0   /* the L4 entries kxen installs (kxen-hv fills them): slot 257 kernel variant */
+#define D_L4E_U257 0x1a8   /*   slot 257 user variant */
+#define D_L4E_M2P  0x1b0   /*   slot 258 */
+#define D_L4E_AL   0x1b8   /*   slot 259 */
 #define D_HCCOUNT  0x200   /* per-hypercall counts, 64 x 8 bytes */
 #define D_TRAPS    0x800   /* 256 handler addresses from set_trap_table */
 

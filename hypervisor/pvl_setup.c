@@ -78,7 +78,7 @@ static void fill_alias(struct pvl *p)
 	}
 }
 
-/* Slot 256: the M2P, an identity (machine frames are guest-physical frames), read-only. */
+/* Slot 258: the M2P, an identity (machine frames are guest-physical frames), read-only. */
 static void fill_m2p(struct pvl *p)
 {
 	uint64_t l1s = (p->m2p_pages + 511) / 512, first = PVL_PG_M2P_L1 + l1s;
@@ -132,6 +132,10 @@ void pvl_region_fill(struct pvl *p, uint8_t *ram)
 	fill_descriptors(p);
 	put64(host(p, PVL_PG_INFO) + I_KCR3, p->cr3);
 	put64(host(p, PVL_PG_DATA) + D_NRPAGES, p->nr_pages);
+	put64(host(p, PVL_PG_DATA) + D_L4E_K257, pg(p, PVL_PG_L3K) | P | W | U);
+	put64(host(p, PVL_PG_DATA) + D_L4E_U257, pg(p, PVL_PG_L3U) | P | W | U);
+	put64(host(p, PVL_PG_DATA) + D_L4E_M2P, pg(p, PVL_PG_M2P_L3) | P | W | U);
+	put64(host(p, PVL_PG_DATA) + D_L4E_AL, pg(p, PVL_PG_AL_L3) | P | W | U);
 	/* The guest has never run: the host's stores into its tables are seen (DESIGN.md 1). */
 	pvl_adjust_initial(ram, p->gpa, p->cr3);
 	put64(ram + p->cr3 + PVL_SLOT_M2P * 8, pg(p, PVL_PG_M2P_L3) | P | W | U);
@@ -174,16 +178,6 @@ void pvl_domain_enable(struct domain *d)
 	d->mem.pv_l4 = (const uint64_t *)(d->pvl->region + PVL_PG_INFO * KXEN_PAGE_SIZE + I_KCR3);
 }
 
-void pvl_domain_destroy(struct domain *d)
-{
-	if (!d->pvl)
-		return;
-	d->mem.pv_l4 = NULL;
-	munmap(d->pvl->region, d->pvl->size);
-	free(d->pvl);
-	d->pvl = NULL;
-}
-
 static uint64_t data64(const struct pvl *p, unsigned off)
 {
 	uint64_t v;
@@ -191,6 +185,46 @@ static uint64_t data64(const struct pvl *p, unsigned off)
 	memcpy(&v, host(p, PVL_PG_DATA) + off, 8);
 	return v;
 }
+
+/* The layer's counters, for docs/linux-pv.md's boot figures: in-guest work never shows as an exit. */
+static void log_counts(const struct domain *d)
+{
+	const struct pvl *p = d->pvl;
+	char per[512];
+	size_t used = 0;
+
+	per[0] = '\0';
+	for (unsigned nr = 0; nr < PVL_HC_MAX && used < sizeof(per); nr++) {
+		uint64_t n = data64(p, D_HCCOUNT + nr * 8);
+		if (n)
+			used += (size_t)snprintf(per + used, sizeof(per) - used, " %u:%llu", nr,
+			                         (unsigned long long)n);
+	}
+	hvlog("(XEN) d%u Linux PV layer: %llu hypercalls in the guest, %llu forwarded, %llu "
+	      "exceptions (%llu emulated, %llu U fixups, %llu bounced); by number:%s", d->domid,
+	      (unsigned long long)data64(p, D_NHC), (unsigned long long)data64(p, D_NFWD),
+	      (unsigned long long)data64(p, D_NEXC), (unsigned long long)data64(p, D_NEMUL),
+	      (unsigned long long)data64(p, D_NUFIX), (unsigned long long)data64(p, D_NBOUNCE), per);
+	hvlog("(XEN) d%u Linux PV layer: first exception bounced to Linux: vector %llu error %#llx "
+	      "at rip %#llx cr2 %#llx", d->domid, (unsigned long long)data64(p, D_FBVEC),
+	      (unsigned long long)data64(p, D_FBERR), (unsigned long long)data64(p, D_FBRIP),
+	      (unsigned long long)data64(p, D_FBCR2));
+	hvlog("(XEN) d%u Linux PV layer: last exception vector %llu error %#llx at rip %#llx cr2 %#llx",
+	      d->domid, (unsigned long long)data64(p, D_VEC), (unsigned long long)data64(p, D_ERR),
+	      (unsigned long long)data64(p, D_ERIP), (unsigned long long)data64(p, D_CR2));
+}
+
+void pvl_domain_destroy(struct domain *d)
+{
+	if (!d->pvl)
+		return;
+	log_counts(d);
+	d->mem.pv_l4 = NULL;
+	munmap(d->pvl->region, d->pvl->size);
+	free(d->pvl);
+	d->pvl = NULL;
+}
+
 
 void pvl_fatal_exit(struct vcpu *v, struct vcpu_exit *e)
 {

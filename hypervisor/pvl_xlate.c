@@ -88,7 +88,7 @@ int pvl_check_boot(const uint8_t *ram, uint64_t ram_size, const struct kxctl_set
 	if (si.nr_pages == 0 || si.nr_pages > ram_size / KXEN_PAGE_SIZE)
 		return -EINVAL;
 	/* The L4 slots kxen owns must be free for it: the builder never maps them. */
-	for (unsigned slot = PVL_SLOT_M2P; slot <= PVL_SLOT_ALIAS; slot++) {
+	for (unsigned slot = PVL_SLOT_HOLE; slot <= PVL_SLOT_ALIAS; slot++) {
 		uint64_t e;
 		memcpy(&e, ram + b->cr3 + slot * 8, 8);
 		if (e & PTE_P)

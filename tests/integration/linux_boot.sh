@@ -1,5 +1,5 @@
 #!/bin/bash
-# linux_boot.sh: Debian 12's stock cloud kernel starts as a Xen PV guest on kxen's in-guest layer and prints its first early line through console_io (development flag; SKIP without the image cache or /dev/kvm).
+# linux_boot.sh: Debian 12's stock cloud kernel boots as a Xen PV guest on kxen's in-guest layer and prints its banner and memory map through earlyprintk=xen (development flag; SKIP without the image cache or /dev/kvm).
 . "$(dirname "$0")/lib.sh"
 C=${KXEN_IMAGE_CACHE:-/var/cache/kxen/images}
 [ -f "$C/vmlinuz-cloud" ] && [ -f "$C/initramfs-cloud.gz" ] ||
@@ -20,6 +20,14 @@ id=$(domid_of linux)
 wait_log "^\(d$id\) mapping kernel into physical memory" 60
 "$KXL" dmesg | grep -q "(d$id) mapping kernel into physical memory" || fail "kxl dmesg lacks Linux's first line"
 pass "the Debian kernel's first early line reached kxl dmesg"
+# Past the initial page tables (mmu_update, mmuext_op pins and NEW_BASEPTR in the guest) to start_kernel.
+wait_log "^\(d$id\) about to get started" 60
+wait_log "^\(d$id\) \[ *[0-9.]+\] Linux version 6\.1\..*Debian" 60
+wait_log "^\(d$id\) \[ *[0-9.]+\] Command line: console=hvc0 earlyprintk=xen" 30
+# The memory map Linux built from kxen's in-guest XENMEM_memory_map: 256 MiB less the shared_info frame.
+wait_log "^\(d$id\) \[ *[0-9.]+\] Xen: \[mem 0x0000000000100000-0x000000000fffefff\] usable" 30
+wait_log "^\(d$id\) \[ *[0-9.]+\] Hypervisor detected: Xen PV" 60
+pass "the Debian kernel printed its banner, command line, memory map and 'Xen PV'"
 "$KXL" destroy linux || fail "kxl destroy of the Linux guest"
 wait_log "^\(XEN\) domain $id \(linux\) destroyed"
 pass "the Linux guest was destroyed"
