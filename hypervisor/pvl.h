@@ -69,6 +69,14 @@ void pvl_domain_enable(struct domain *d);
 void pvl_domain_destroy(struct domain *d);
 /* vCPU v's boot state for the Linux flavour (segments, LSTAR, the layer's IDT/GDT/TSS); 0 or -errno. */
 int pvl_kvm_load_boot(struct vcpu *v);
+/*
+ * VCPUOP_register_vcpu_info for v, its struct at guest pointer arg: the
+ * frame must be guest RAM (not a split page) and the vcpu_info must fit in
+ * it; the current contents move there and kxen-hv (and the layer, for cr2)
+ * use it from then on. Only for Linux domains and only once: -ENOSYS,
+ * -EFAULT, -EINVAL, -EEXIST.
+ */
+long pvl_register_vcpu_info(struct vcpu *v, uint64_t arg);
 /* A port write from the layer to PVL_FATAL_PORT: e becomes fatal with the layer's record. */
 void pvl_fatal_exit(struct vcpu *v, struct vcpu_exit *e);
 

@@ -18,6 +18,7 @@
 #define HC_vm_assist         21
 #define HC_set_segment_base  25
 #define HC_callback_op       30
+#define ENOENT 2
 #define EFAULT 14
 #define EINVAL 22
 #define ENOSYS 38
@@ -42,6 +43,43 @@
 	mov %rax, KX_DATA(\field)
 .endm
 
+/* The interrupted kernel's registers to and from the array of the data page (rsp saved, never loaded). */
+.macro gpr_save
+	mov %rax, GPR(0)
+	mov %rcx, GPR(1)
+	mov %rdx, GPR(2)
+	mov %rbx, GPR(3)
+	mov %rsp, GPR(4)
+	mov %rbp, GPR(5)
+	mov %rsi, GPR(6)
+	mov %rdi, GPR(7)
+	mov %r8, GPR(8)
+	mov %r9, GPR(9)
+	mov %r10, GPR(10)
+	mov %r11, GPR(11)
+	mov %r12, GPR(12)
+	mov %r13, GPR(13)
+	mov %r14, GPR(14)
+	mov %r15, GPR(15)
+.endm
+.macro gpr_load
+	mov GPR(0), %rax
+	mov GPR(1), %rcx
+	mov GPR(2), %rdx
+	mov GPR(3), %rbx
+	mov GPR(5), %rbp
+	mov GPR(6), %rsi
+	mov GPR(7), %rdi
+	mov GPR(8), %r8
+	mov GPR(9), %r9
+	mov GPR(10), %r10
+	mov GPR(11), %r11
+	mov GPR(12), %r12
+	mov GPR(13), %r13
+	mov GPR(14), %r14
+	mov GPR(15), %r15
+.endm
+
 	.section .rodata
 	.globl pvl_blob, pvl_blob_end, pvl_lstar, pvl_r0_int3, pvl_r0_vectors
 	.p2align 12
@@ -56,6 +94,8 @@ pvl_lstar:
 	je kx_from_user
 	push %rcx
 	push %r11
+/* rax = hypercall number, [rsp] = r11 and [rsp + 8] = the return rip: to the handler. */
+kx_dispatch:
 	mov %rax, KX_DATA(D_HCNR)
 	cmp $PVL_HC_MAX, %rax
 	jae kx_forward
@@ -70,7 +110,34 @@ pvl_lstar:
 kx_ret:
 	incq KX_DATA(D_NHC)
 kx_ret_nocount:
+	/*
+	 * Xen's exit path: an event pending and unmasked is delivered now (Linux
+	 * forces this with xen_version(0) when it unmasks with one pending).
+	 * rcx, r11 and the argument registers are the caller's to lose.
+	 */
+	mov KX_DATA(D_VINFO), %rdi
+	cmpb $0, (%rdi)                 /* evtchn_upcall_pending */
+	je 1f
+	cmpb $0, 1(%rdi)                /* evtchn_upcall_mask */
+	jne 1f
+	cmpq $0, KX_DATA(D_EVCB)
+	je 1f
+	movb $1, 1(%rdi)
+	incq KX_DATA(D_NEVENT)
 	pop %r11
+	pop %rcx
+	mov %rsp, %rsi
+	and $-16, %rsp
+	pushq $PVL_SEL_K_SS
+	push %rsi
+	or $0x200, %r11
+	push %r11
+	pushq $(PVL_SEL_K_CS & ~3)
+	push %rcx
+	push %r11
+	push %rcx
+	jmp *KX_DATA(D_EVCB)
+1:	pop %r11
 	pop %rcx
 	push %r11
 	popfq
@@ -147,6 +214,48 @@ kx_memory_op:
 	movl $1, (%rsi)
 	jmp kx_zero
 
+/*
+ * multicall(entries, count): {op, result, args[6]} entry by entry through
+ * the same handlers (those that need the host forward that entry alone),
+ * each returning here as if from a hypercall. No nested multicall or iret.
+ */
+kx_multicall:
+	push %rbx
+	push %r12
+	push %r13
+	mov %rdi, %r12
+	mov %rsi, %r13
+	xor %ebx, %ebx
+1:	cmp %r13, %rbx
+	jae 9f
+	check_ptr %r12
+	mov (%r12), %rax
+	mov $-EINVAL, %rcx
+	cmp $13, %rax                   /* multicall */
+	je 2f
+	cmp $23, %rax                   /* iret */
+	je 2f
+	mov 16(%r12), %rdi
+	mov 24(%r12), %rsi
+	mov 32(%r12), %rdx
+	mov 40(%r12), %r10
+	mov 48(%r12), %r8
+	lea 3f(%rip), %rcx
+	pushfq
+	pop %r11
+	push %rcx
+	push %r11
+	jmp kx_dispatch
+3:	mov %rax, %rcx
+2:	mov %rcx, 8(%r12)
+	add $64, %r12
+	inc %rbx
+	jmp 1b
+9:	pop %r13
+	pop %r12
+	pop %rbx
+	jmp kx_zero
+
 /* physdev_op: set_iopl is bookkeeping (kxen emulates Linux's port I/O as a domU's); the rest by kxen-hv. */
 kx_physdev_op:
 	cmp $6, %rdi                    /* PHYSDEVOP_set_iopl */
@@ -159,7 +268,13 @@ kx_physdev_op:
  * does not update it: the rest of vcpu_op is kxen-hv's.
  */
 kx_vcpu_op:
-	cmp $5, %rdi
+	cmp $3, %rdi                    /* VCPUOP_is_up of a vCPU the domain lacks: -ENOENT, as Xen */
+	jne 2f
+	cmp KX_DATA(D_NRVCPUS), %rsi
+	jb kx_forward
+	mov $-ENOENT, %rax
+	jmp kx_ret
+2:	cmp $5, %rdi
 	jne kx_forward
 	test %rsi, %rsi
 	jnz kx_einval
@@ -203,7 +318,13 @@ kx_callback_op:
 	test %rdi, %rdi
 	jnz kx_forward
 	check_ptr %rsi
-	cmpw $2, (%rsi)                 /* CALLBACKTYPE_syscall */
+	cmpw $0, (%rsi)                 /* CALLBACKTYPE_event: the layer delivers too; kxen-hv records it */
+	jne 1f
+	mov 8(%rsi), %rax
+	mov %rax, KX_DATA(D_EVCB)
+	mov $HC_callback_op, %eax
+	jmp kx_forward
+1:	cmpw $2, (%rsi)                 /* CALLBACKTYPE_syscall */
 	jne kx_forward
 	mov 8(%rsi), %rax
 	mov %rax, KX_DATA(D_SYSCB)
@@ -237,10 +358,94 @@ kx_get_debugreg:
 	mov $0x400, %eax
 	jmp kx_ret
 
-/* set_gdt(frames, entries): Linux's descriptors are copied in step 4; the count is checked now. */
+/*
+ * Xen's check_descriptor for a 64-bit PV guest, on the descriptor in rax:
+ * not present passes; code and data get DPL 3; system descriptors (TSS,
+ * LDT, gates) are refused: jumps to \bad. Clobbers nothing else.
+ */
+.macro sanitise bad
+	bt $47, %rax
+	jnc 97f
+	bt $44, %rax
+	jnc \bad
+	bts $45, %rax
+	bts $46, %rax
+97:
+.endm
+
+/*
+ * set_gdt(frames, entries): Linux's descriptors, sanitised, into kxen's GDT
+ * (its first 14 pages; the last two are Xen's reserved selectors), the
+ * frames kept for update_descriptor.
+ */
 kx_set_gdt:
 	cmp $(14 * 512), %rsi
 	ja kx_einval
+	check_ptr %rdi
+	mov %rsi, %rcx
+	add $511, %rcx
+	shr $9, %rcx                    /* frames */
+	mov %rcx, KX_DATA(D_GDTN)
+	xor %r8d, %r8d                  /* entry index */
+	lea KX_DATA(D_GDTF), %r10
+1:	cmp %rsi, %r8
+	jae 3f
+	mov %r8, %rdx
+	shr $9, %rdx
+	test $511, %r8
+	jnz 2f
+	mov (%rdi,%rdx,8), %r11         /* a new frame: checked and remembered */
+	cmp KX_DATA(D_NRPAGES), %r11
+	jae kx_einval
+	mov %r11, (%r10,%rdx,8)
+2:	mov (%r10,%rdx,8), %r11
+	shl $12, %r11
+	mov %r8, %rax
+	and $511, %eax
+	lea (%r11,%rax,8), %r11
+	movabs $PVL_ALIAS_VA, %rax
+	mov (%rax,%r11), %rax
+	sanitise 4f
+	jmp 5f
+4:	xor %eax, %eax                  /* a refused descriptor becomes not-present here */
+5:	lea pvl_blob + PVL_GDTRW_OFF(%rip), %r11
+	mov %rax, (%r11,%r8,8)
+	inc %r8
+	jmp 1b
+3:	jmp kx_zero
+
+/*
+ * update_descriptor(maddr, desc): sanitised, stored in Linux's frame (read-
+ * only to Linux: through the alias) and, when that frame is in the loaded
+ * GDT, in kxen's copy.
+ */
+kx_update_descriptor:
+	test $7, %rdi
+	jnz kx_einval
+	mov KX_DATA(D_NRPAGES), %rax
+	shl $12, %rax
+	cmp %rax, %rdi
+	jae kx_einval
+	mov %rsi, %rax
+	sanitise kx_einval
+	movabs $PVL_ALIAS_VA, %r8
+	mov %rax, (%r8,%rdi)
+	mov %rdi, %r8
+	shr $12, %r8
+	lea KX_DATA(D_GDTF), %r10
+	xor %ecx, %ecx
+1:	cmp KX_DATA(D_GDTN), %rcx
+	jae kx_zero
+	cmp (%r10,%rcx,8), %r8
+	je 2f
+	inc %ecx
+	jmp 1b
+2:	shl $12, %rcx
+	mov %rdi, %rdx
+	and $0xfff, %edx
+	add %rdx, %rcx
+	lea pvl_blob + PVL_GDTRW_OFF(%rip), %r11
+	mov %rax, (%r11,%rcx)
 	jmp kx_zero
 
 /*
@@ -534,22 +739,7 @@ kx_exception_k:
 	incq KX_DATA(D_NEXC)
 	testb $3, KX_DATA(D_ECS)
 	jnz kx_bounce
-	mov %rax, GPR(0)
-	mov %rcx, GPR(1)
-	mov %rdx, GPR(2)
-	mov %rbx, GPR(3)
-	mov %rsp, GPR(4)
-	mov %rbp, GPR(5)
-	mov %rsi, GPR(6)
-	mov %rdi, GPR(7)
-	mov %r8, GPR(8)
-	mov %r9, GPR(9)
-	mov %r10, GPR(10)
-	mov %r11, GPR(11)
-	mov %r12, GPR(12)
-	mov %r13, GPR(13)
-	mov %r14, GPR(14)
-	mov %r15, GPR(15)
+	gpr_save
 	mov KX_DATA(D_VEC), %rax
 	mov KX_DATA(D_ERIP), %rsi
 	cmp $6, %eax
@@ -559,21 +749,7 @@ kx_exception_k:
 	cmp $14, %eax
 	je kx_fix_user_bit
 kx_not_ours:
-	mov GPR(0), %rax
-	mov GPR(1), %rcx
-	mov GPR(2), %rdx
-	mov GPR(3), %rbx
-	mov GPR(5), %rbp
-	mov GPR(6), %rsi
-	mov GPR(7), %rdi
-	mov GPR(8), %r8
-	mov GPR(9), %r9
-	mov GPR(10), %r10
-	mov GPR(11), %r11
-	mov GPR(12), %r12
-	mov GPR(13), %r13
-	mov GPR(14), %r14
-	mov GPR(15), %r15
+	gpr_load
 kx_bounce:
 	mov %rsp, KX_DATA(D_SCR)
 	mov %rax, KX_DATA(D_SCR2)
@@ -618,7 +794,7 @@ kx_bounce:
 	mov KX_DATA(D_ERR), %rcx
 	mov %rcx, KX_DATA(D_FBERR)
 6:
-	mov KX_DATA(D_SHINFO), %rcx     /* cr2 into vcpu_info[0].arch.cr2 once shared_info is known */
+	mov KX_DATA(D_VINFO), %rcx      /* cr2 into the vcpu_info's arch.cr2 */
 	test %rcx, %rcx
 	jz 5f
 	mov KX_DATA(D_CR2), %r11
@@ -645,21 +821,7 @@ kx_resume:
 	pushq KX_DATA(D_EFL)
 	pushq $PVL_SEL_K_CS
 	pushq KX_DATA(D_ERIP)
-	mov GPR(0), %rax
-	mov GPR(1), %rcx
-	mov GPR(2), %rdx
-	mov GPR(3), %rbx
-	mov GPR(5), %rbp
-	mov GPR(6), %rsi
-	mov GPR(7), %rdi
-	mov GPR(8), %r8
-	mov GPR(9), %r9
-	mov GPR(10), %r10
-	mov GPR(11), %r11
-	mov GPR(12), %r12
-	mov GPR(13), %r13
-	mov GPR(14), %r14
-	mov GPR(15), %r15
+	gpr_load
 	iretq
 
 /* Xen's forced-emulation prefix: ud2; .ascii "xen"; cpuid, with what Xen hides from a PV guest hidden. */
@@ -739,6 +901,13 @@ kx_emul_gp:
 	je 6f
 	jmp kx_not_ours
 3:	addq $1, KX_DATA(D_ERIP)
+	movzbl 1(%rsi), %edx            /* the PIT (0x40-0x43) reads as 0: Linux's quick calibration */
+	and $0xfc, %edx                 /* then fails at its first check instead of after 100,000 */
+	cmp $0x40, %edx                 /* emulated reads of all ones (~20 s here) */
+	jne 4f
+	movl $0, GPR(0)
+	addq $1, KX_DATA(D_ERIP)
+	jmp kx_resume
 4:	movl $0xffffffff, GPR(0)        /* reads of ports a domU does not own: all ones */
 	addq $1, KX_DATA(D_ERIP)
 	jmp kx_resume
@@ -915,9 +1084,10 @@ kx_table:
 	fwd 2                                   /* 6-7 */
 	.long kx_zero - kx_table                /* 8 set_debugreg: bookkeeping */
 	.long kx_get_debugreg - kx_table        /* 9 */
-	fwd 2                                   /* 10-11 */
+	.long kx_update_descriptor - kx_table   /* 10 */
+	fwd 1                                   /* 11 */
 	.long kx_memory_op - kx_table           /* 12 */
-	fwd 1                                   /* 13 multicall */
+	.long kx_multicall - kx_table           /* 13 */
 	.long kx_update_va_mapping - kx_table   /* 14 */
 	fwd 2                                   /* 15-16 */
 	.long kx_xen_version - kx_table         /* 17 */

@@ -58,6 +58,7 @@
 #define PVL_TSS_OFF      (PVL_INFO_OFF + 0x1000)
 #define PVL_MODE_OFF     0x200000
 #define PVL_DATA_OFF     0x201000
+#define PVL_GDTRW_OFF    0x203000  /* the GDT again, writable, in kernel L4s only: set_gdt/update_descriptor */
 
 /* Selectors: Linux's GDT pages 0-13, Xen's reserved entries from 0xe000 (FLAT_RING3_* as Xen's). */
 #define PVL_SEL_R0_CS    0xe008
@@ -96,7 +97,7 @@
 #define D_VEC      0x078
 #define D_ERSP     0x080
 #define D_NRPAGES  0x088   /* start_info's nr_pages (kxen-hv) */
-#define D_SHINFO   0x090   /* shared_info's guest-virtual address: 0 until Linux maps it */
+#define D_VINFO    0x090   /* vCPU 0's vcpu_info through the alias (kxen-hv keeps it current) */
 #define D_GSK      0x098   /* the kernel GS base while a process runs */
 #define D_GSU      0x0a0   /* the process GS base while the kernel runs */
 #define D_WHY      0x0a8   /* why the layer stopped (PVL_WHY_*) */
@@ -119,7 +120,12 @@
 #define D_L4E_U257 0x1a8   /*   slot 257 user variant */
 #define D_L4E_M2P  0x1b0   /*   slot 258 */
 #define D_L4E_AL   0x1b8   /*   slot 259 */
-#define D_HCCOUNT  0x200   /* per-hypercall counts, 64 x 8 bytes */
+#define D_NRVCPUS  0x1c0   /* the domain's vCPUs (kxen-hv) */
+#define D_GDTN     0x1c8   /* set_gdt: the number of frames (0-14) */
+#define D_GDTF     0x1d0   /* ... and the frames, 14 x 8 bytes (to 0x240) */
+#define D_HCCOUNT  0x240   /* per-hypercall counts, 64 x 8 bytes (to 0x440) */
+#define D_EVCB     0x440   /* the event callback (callback_op, mirrored before forwarding) */
+#define D_NEVENT   0x448   /* event upcalls the layer delivered */
 #define D_TRAPS    0x800   /* 256 handler addresses from set_trap_table */
 
 #define PVL_HC_MAX 64

@@ -61,6 +61,8 @@ static void fill_kx_slot(struct pvl *p)
 	put64(host(p, PVL_PG_L1K), pg(p, PVL_PG_MODEK) | P | U | NX);
 	put64(host(p, PVL_PG_L1K) + 8, pg(p, PVL_PG_DATA) | P | W | U | NX);
 	put64(host(p, PVL_PG_L1K) + 16, pg(p, PVL_PG_DATA + 1) | P | W | U | NX);
+	for (unsigned i = 0; i < 16; i++)
+		put64(host(p, PVL_PG_L1K) + (3 + i) * 8, pg(p, PVL_PG_GDT + i) | P | W | U | NX);
 	put64(host(p, PVL_PG_L1U), pg(p, PVL_PG_MODEU) | P | U | NX);
 	host(p, PVL_PG_MODEK)[0] = 1;
 	host(p, PVL_PG_MODEU)[0] = 0;
@@ -160,6 +162,8 @@ int pvl_domain_setup(struct domain *d, const struct kxctl_set_boot *b)
 	if (p.region == MAP_FAILED)
 		return -errno;
 	pvl_region_fill(&p, d->mem.base);
+	put64(host(&p, PVL_PG_DATA) + D_NRVCPUS, d->max_vcpus);
+	put64(host(&p, PVL_PG_DATA) + D_VINFO, PVL_ALIAS_VA + b->shared_info_gpa);   /* vcpu_info[0] */
 	if ((rc = kvm_vm_add_region(d, 1, p.gpa, p.region, p.size)) < 0) {
 		munmap(p.region, p.size);
 		return rc;

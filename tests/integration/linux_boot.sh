@@ -1,5 +1,5 @@
 #!/bin/bash
-# linux_boot.sh: Debian 12's stock cloud kernel boots as a Xen PV guest on kxen's in-guest layer and prints its banner and memory map through earlyprintk=xen (development flag; SKIP without the image cache or /dev/kvm).
+# linux_boot.sh: Debian 12's stock cloud kernel boots as a Xen PV guest on kxen's in-guest layer: banner and memory map through earlyprintk=xen, then its hvc0 console ring (development flag; SKIP without the image cache or /dev/kvm).
 . "$(dirname "$0")/lib.sh"
 C=${KXEN_IMAGE_CACHE:-/var/cache/kxen/images}
 [ -f "$C/vmlinuz-cloud" ] && [ -f "$C/initramfs-cloud.gz" ] ||
@@ -28,6 +28,14 @@ wait_log "^\(d$id\) \[ *[0-9.]+\] Command line: console=hvc0 earlyprintk=xen" 30
 wait_log "^\(d$id\) \[ *[0-9.]+\] Xen: \[mem 0x0000000000100000-0x000000000fffefff\] usable" 30
 wait_log "^\(d$id\) \[ *[0-9.]+\] Hypervisor detected: Xen PV" 60
 pass "the Debian kernel printed its banner, command line, memory map and 'Xen PV'"
+# Past trap_init (set_gdt, update_descriptor), the 2-level event channels and register_vcpu_info to hvc0:
+# the console ring, served by kxen-backd, carries Linux's output from here on.
+wait_log "^\(d$id\) \[ *[0-9.]+\] xen:events: Using 2-level ABI" 60
+wait_log "^\(d$id\) \[ *[0-9.]+\] printk: console \[hvc0\] enabled" 60
+for _ in $(seq 1 200); do grep -q "bootconsole \[xenboot0\] disabled" "$T/console/guest-linux.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "bootconsole \[xenboot0\] disabled" "$T/console/guest-linux.log" 2>/dev/null ||
+	fail "Linux's hvc0 output did not reach kxen-backd's console log"
+pass "Linux switched to hvc0 and its output arrived through the console ring"
 "$KXL" destroy linux || fail "kxl destroy of the Linux guest"
 wait_log "^\(XEN\) domain $id \(linux\) destroyed"
 pass "the Linux guest was destroyed"

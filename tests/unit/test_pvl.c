@@ -8,6 +8,10 @@
 #include "gmem.h"
 #include "pvl.h"
 #include "pvl_layout.h"
+#include "vcpu.h"
+#include "domain.h"
+
+#include <xen/vcpu.h>
 
 #define RAM  (8ull << 20)
 #define L4   0x1000ull
@@ -135,6 +139,46 @@ static void test_adjust_initial(void)
 	CU_ASSERT_EQUAL(pvl_adjust_initial(ram, RAM, RAM), 0); /* an L4 outside RAM is ignored */
 }
 
+/* VCPUOP_register_vcpu_info: the argument read through the guest's L4, the frame checked, the contents moved. */
+static void test_register_vcpu_info(void)
+{
+	static uint8_t region[(PVL_PG_DATA + 2) * 4096];
+	uint64_t l4 = L4;
+	struct pvl p = { .region = region, .nr_pages = 0x100 };
+	struct domain d = { .mem = { .base = ram, .size = RAM, .pv_l4 = &l4 }, .max_vcpus = 1 };
+	struct vcpu v = { .d = &d, .id = 0 };
+	struct vcpu_register_vcpu_info r = { .mfn = 0x30, .offset = 0x40 };
+	uint64_t arg = KVA + 0x1100;                   /* frame 0x11, writable, mapped */
+	shared_info_t *sh = (shared_info_t *)(ram + 0x7f000);
+
+	build();
+	d.shared = sh;
+	sh->vcpu_info[0].evtchn_upcall_mask = 1;
+	sh->vcpu_info[0].evtchn_pending_sel = 0x5;
+	memcpy(ram + 0x11100, &r, sizeof(r));
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), -ENOSYS);        /* not a Linux domain */
+	d.pvl = &p;
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, KVA + 0x3000), -EFAULT);   /* unmapped argument */
+	r.mfn = 0x100;                                                        /* beyond Linux's RAM */
+	memcpy(ram + 0x11100, &r, sizeof(r));
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), -EINVAL);
+	r.mfn = 0x30;
+	r.offset = KXEN_PAGE_SIZE - 8;                                        /* does not fit the page */
+	memcpy(ram + 0x11100, &r, sizeof(r));
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), -EINVAL);
+	r.offset = 0x40;
+	memcpy(ram + 0x11100, &r, sizeof(r));
+	CU_ASSERT_PTR_EQUAL(vcpu_vinfo(&v), &sh->vcpu_info[0]);
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), 0);
+	CU_ASSERT_PTR_EQUAL(vcpu_vinfo(&v), (struct vcpu_info *)(ram + 0x30040));
+	CU_ASSERT_EQUAL(vcpu_vinfo(&v)->evtchn_upcall_mask, 1);
+	CU_ASSERT_EQUAL(vcpu_vinfo(&v)->evtchn_pending_sel, 0x5);
+	uint64_t alias;
+	memcpy(&alias, region + PVL_PG_DATA * 4096 + D_VINFO, 8);
+	CU_ASSERT_EQUAL(alias, PVL_ALIAS_VA + 0x30040);
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), -EEXIST);
+}
+
 static int setup(void)
 {
 	ram = calloc(1, RAM);
@@ -155,6 +199,7 @@ int main(void)
 		{ "guest-virtual access: contiguous frames only", test_gmem_ptr },
 		{ "set_boot checks for a Linux guest", test_check_boot },
 		{ "U bit on the builder's initial tables", test_adjust_initial },
+		{ "register_vcpu_info: checks and the move", test_register_vcpu_info },
 	};
 	return cunit_run("pvl", tests, CUNIT_COUNT(tests), setup, teardown);
 }
