@@ -176,7 +176,11 @@ kx_forward:
 
 /* xen_version: the version, and get_features as Xen gives a 64-bit PV guest (none that kxen lacks). */
 kx_xen_version:
-	cmp $6, %rdi                    /* XENVER_get_features */
+	test %rdi, %rdi                 /* XENVER_version: Linux's xen_force_evtchn_callback, often */
+	jnz 1f
+	mov KX_DATA(D_VERSION), %rax
+	jmp kx_ret
+1:	cmp $6, %rdi                    /* XENVER_get_features */
 	jne kx_forward
 	check_ptr %rsi
 	movl $0, 4(%rsi)
@@ -677,7 +681,23 @@ kx_site_flush:
 kx_iret:
 	add $16, %rsp
 	incq KX_DATA(D_NHC)
-	testb $3, 40(%rsp)
+	mov 48(%rsp), %rax              /* the upcall mask follows the IF being returned to, as Xen's */
+	shr $9, %eax
+	and $1, %eax
+	xor $1, %eax
+	mov KX_DATA(D_VINFO), %rcx
+	mov %al, 1(%rcx)
+	test %al, %al                   /* unmasked with an event pending: Xen bounces it now */
+	jnz 2f
+	cmpb $0, (%rcx)
+	je 2f
+	cmpq $0, KX_DATA(D_EVCB)
+	je 2f
+	testb $3, 40(%rsp)              /* to the kernel only; a process gets it at its next entry */
+	jz kx_iret_event
+	cmpq $PVL_SEL_K_CS, 40(%rsp)
+	je kx_iret_event
+2:	testb $3, 40(%rsp)
 	jz 1f
 	cmpq $PVL_SEL_K_CS, 40(%rsp)
 	je 1f
@@ -702,6 +722,30 @@ kx_site_to_user:
 	mov 16(%rsp), %rcx
 	add $32, %rsp
 	iretq
+/* Complete the return and deliver the pending event in one step: Xen's frame below the target rsp. */
+kx_iret_event:
+	movb $1, 1(%rcx)
+	incq KX_DATA(D_NEVENT)
+	stash 32(%rsp), D_TRIP
+	stash 48(%rsp), D_TRFL
+	stash 56(%rsp), D_TRSP
+	stash 0(%rsp), D_TRAX
+	stash 8(%rsp), D_TR11
+	stash 16(%rsp), D_TRCX
+	mov KX_DATA(D_TRSP), %rsp
+	and $-16, %rsp
+	pushq $PVL_SEL_K_SS
+	pushq KX_DATA(D_TRSP)
+	mov KX_DATA(D_TRFL), %rax
+	or $0x200, %rax
+	push %rax
+	pushq $(PVL_SEL_K_CS & ~3)
+	pushq KX_DATA(D_TRIP)
+	pushq KX_DATA(D_TR11)
+	pushq KX_DATA(D_TRCX)
+	mov KX_DATA(D_TRAX), %rax
+	jmp *KX_DATA(D_EVCB)
+
 kx_iret_bad:
 	movq $PVL_WHY_IRET, KX_DATA(D_WHY)
 	out %al, $PVL_FATAL_PORT

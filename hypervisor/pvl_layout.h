@@ -126,6 +126,7 @@
 #define D_HCCOUNT  0x240   /* per-hypercall counts, 64 x 8 bytes (to 0x440) */
 #define D_EVCB     0x440   /* the event callback (callback_op, mirrored before forwarding) */
 #define D_NEVENT   0x448   /* event upcalls the layer delivered */
+#define D_VERSION  0x450   /* XENVER_version's answer (kxen-hv) */
 #define D_TRAPS    0x800   /* 256 handler addresses from set_trap_table */
 
 #define PVL_HC_MAX 64

@@ -163,6 +163,7 @@ int pvl_domain_setup(struct domain *d, const struct kxctl_set_boot *b)
 		return -errno;
 	pvl_region_fill(&p, d->mem.base);
 	put64(host(&p, PVL_PG_DATA) + D_NRVCPUS, d->max_vcpus);
+	put64(host(&p, PVL_PG_DATA) + D_VERSION, KXEN_VERSION_MAJOR << 16 | KXEN_VERSION_MINOR);
 	put64(host(&p, PVL_PG_DATA) + D_VINFO, PVL_ALIAS_VA + b->shared_info_gpa);   /* vcpu_info[0] */
 	if ((rc = kvm_vm_add_region(d, 1, p.gpa, p.region, p.size)) < 0) {
 		munmap(p.region, p.size);
