@@ -17,6 +17,7 @@
 #include "evtchn.h"
 #include "hvtime.h"
 #include "vcpu.h"
+#include "pvl.h"
 #include "domain.h"
 #include "kvm.h"
 #include "ctl.h"
@@ -200,6 +201,7 @@ static void domain_free(struct domain *d)
 		free(d->vcpu[i]);
 	}
 	kvm_vm_destroy(d);
+	pvl_domain_destroy(d);
 	cpupool_domain_release(d);   /* after the VM: KVM's per-VM worker thread sits in the group too */
 	gmem_destroy(&d->mem);
 	for (unsigned i = 0; i < EVTCHN_NR_BUCKETS; i++)
@@ -361,15 +363,20 @@ void domain_reap(void)
 int domain_set_boot(struct domain *d, const struct kxctl_set_boot *b)
 {
 	struct vcpu *v = d->vcpu[0];
+	bool is_linux = b->cr3 != 0;
 
 	if (d->shared)
 		return -EBUSY;
+	/* A Linux guest's entry and stack are virtual: pvl_domain_setup checks them through cr3. */
 	if ((b->shared_info_gpa & (KXEN_PAGE_SIZE - 1)) ||
 	    !gmem_ptr(&d->mem, b->shared_info_gpa, KXEN_PAGE_SIZE) ||
 	    !gmem_ptr(&d->mem, b->start_info_gpa, sizeof(start_info_t)) ||
-	    !gmem_ptr(&d->mem, b->entry, 1) || b->stack > d->mem.size ||
-	    b->stack < KXEN_PV_RESERVED_END)
+	    (!is_linux && (!gmem_ptr(&d->mem, b->entry, 1) || b->stack > d->mem.size ||
+	                b->stack < KXEN_PV_RESERVED_END)))
 		return -EINVAL;
+	int rc = is_linux ? pvl_domain_setup(d, b) : 0;
+	if (rc)
+		return rc;
 	/*
 	 * The builder wrote start_info before this call and the guest has not
 	 * run: the store and console pages it names become pages of their own,
@@ -377,7 +384,7 @@ int domain_set_boot(struct domain *d, const struct kxctl_set_boot *b)
 	 */
 	const start_info_t *si = gmem_ptr(&d->mem, b->start_info_gpa, sizeof(*si));
 	uint64_t store = si->store_mfn, console = si->console.domU.mfn;
-	int rc = store && store == console ? -EINVAL : 0;
+	rc = store && store == console ? -EINVAL : 0;
 	if (!rc && store)
 		rc = gmem_split_page(&d->mem, KXCTL_PAGE_STORE, store);
 	if (!rc && console)
@@ -391,6 +398,8 @@ int domain_set_boot(struct domain *d, const struct kxctl_set_boot *b)
 	for (unsigned i = 0; i < XEN_LEGACY_MAX_VCPUS; i++)
 		d->shared->vcpu_info[i].evtchn_upcall_mask = 1;
 	time_update_wallclock(d);
+	if (is_linux)
+		pvl_domain_enable(d);   /* from here on, guest pointers are Linux's virtual addresses */
 	v->boot = (struct vcpu_boot){ .rip = b->entry, .rsp = b->stack, .rsi = b->rsi };
 	v->initialised = true;
 	v->boot_pending = true;

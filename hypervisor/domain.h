@@ -53,6 +53,7 @@ struct domain {
 	unsigned sched_weight, sched_cap;
 	bool sched_group;
 	_Atomic uint64_t vcpu_unavail; /* bit N: the toolstack made vCPU N unavailable (KXCTL_VCPU_AVAIL) */
+	struct pvl *pvl;              /* a Linux PV guest: kxen's in-guest layer (pvl.h); NULL otherwise */
 };
 
 /* The domain table: dom0 (no vCPUs, eventfd ports) is created at startup. */

@@ -364,7 +364,7 @@ static void mark_vcpu_pending(struct domain *d, unsigned vcpu, evtchn_port_t por
 {
 	if (vcpu >= d->max_vcpus || !d->vcpu[vcpu] || vcpu >= XEN_LEGACY_MAX_VCPUS)
 		vcpu = 0;
-	struct vcpu_info *vi = &d->shared->vcpu_info[vcpu];
+	struct vcpu_info *vi = vcpu_vinfo(d->vcpu[vcpu]);
 	xen_ulong_t selbit = (xen_ulong_t)1 << (port / BITS_PER_WORD);
 
 	if (!(__atomic_fetch_or(&vi->evtchn_pending_sel, selbit, __ATOMIC_SEQ_CST) & selbit)) {

@@ -7,6 +7,7 @@
 #include "vcpu.h"
 #include "domain.h"
 #include "hypercall.h"
+#include "pvl.h"
 
 long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
 {
@@ -34,6 +35,8 @@ long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
 		t->boot_pending = true;
 		return 0;
 	}
+	case VCPUOP_register_vcpu_info:
+		return pvl_register_vcpu_info(t, arg);
 	case VCPUOP_up:
 		if (!t->initialised)
 			return -EINVAL;

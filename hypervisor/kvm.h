@@ -14,6 +14,8 @@ struct domain;
 int kvm_init(char *why, size_t whylen);
 /* d's VM (from the pool when it has one) with d->mem as its only memory slot. */
 int kvm_vm_create(struct domain *d);
+/* Adds [gpa, gpa + size) backed by host as KVM memory slot `slot` of d's VM; 0 or -errno. */
+int kvm_vm_add_region(struct domain *d, unsigned slot, uint64_t gpa, void *host, uint64_t size);
 /* Closes d's VM and an unused prebuilt vCPU 0; safe on a half-created d. */
 void kvm_vm_destroy(struct domain *d);
 /* v's KVM vCPU, its kvm_run mapping and kxen's CPUID (vCPU 0 from the pool when there is one). */

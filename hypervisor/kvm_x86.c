@@ -16,6 +16,8 @@
 #include "vcpu.h"
 #include "domain.h"
 #include "kvm.h"
+#include "pvl.h"
+#include "pvl_layout.h"
 
 #define MSR_IA32_TSC 0x10
 #define CR0_PE (1u << 0)
@@ -276,6 +278,16 @@ int kvm_vm_create(struct domain *d)
 	return 0;
 }
 
+int kvm_vm_add_region(struct domain *d, unsigned slot, uint64_t gpa, void *host, uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+
+	return ioctl(d->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
 void kvm_vm_destroy(struct domain *d)
 {
 	/* A prebuilt vCPU 0 that no struct vcpu took over (creation failed early). */
@@ -360,6 +372,8 @@ int kvm_vcpu_load_boot(struct vcpu *v)
 	struct kvm_sregs s;
 	uint64_t tss = KXEN_PV_TSS_BASE + v->id * KXEN_PV_TSS_STRIDE;
 
+	if (v->d->pvl)
+		return pvl_kvm_load_boot(v);
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
 	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
@@ -499,6 +513,10 @@ static void decode_io(struct vcpu *v, struct kvm_run *run, struct vcpu_exit *e)
 		};
 		if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
 			e->regs.cr2 = s.cr2;
+		return;
+	}
+	if (v->d->pvl && run->io.port == PVL_FATAL_PORT) {
+		pvl_fatal_exit(v, e);
 		return;
 	}
 	e->kind = VCPU_EXIT_FATAL;

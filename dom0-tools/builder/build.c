@@ -370,7 +370,7 @@ static int fill_direct(struct build *b, struct kxbuild_result *res, struct kxctl
 	res->console_pfn = p->console_pfn;
 	res->direct_paging = 1;
 	res->cr3 = p->cr3;
-	/* struct kxctl_set_boot has no cr3 yet: adding it is part of the hypervisor work. */
+	boot->cr3 = p->cr3;
 	boot->entry = p->entry;
 	boot->stack = p->stack_top;
 	boot->rsi = p->start_info_va;

@@ -80,6 +80,7 @@ struct kxctl_set_boot {
 	uint64_t shared_info_gpa;
 	uint64_t start_info_gpa;
 	uint64_t entry, stack, rsi;   /* vCPU 0 starts here, at CPL 3 */
+	uint64_t cr3;                 /* 0: kxen's own layout; else a Linux (direct-paging) guest's L4 */
 };
 
 /* Domain state flags, as xl shows them. */
