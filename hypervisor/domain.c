@@ -19,6 +19,7 @@
 #include "vcpu.h"
 #include "domain.h"
 #include "kvm.h"
+#include "doorbell.h"
 #include "ctl.h"
 #include "gnttab.h"
 
@@ -198,6 +199,7 @@ static void domain_free(struct domain *d)
 		pthread_mutex_destroy(&d->vcpu[i]->rs_lock);
 		free(d->vcpu[i]);
 	}
+	doorbell_free(d);
 	kvm_vm_destroy(d);
 	gmem_destroy(&d->mem);
 	for (unsigned i = 0; i < EVTCHN_NR_BUCKETS; i++)

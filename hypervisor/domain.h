@@ -49,6 +49,8 @@ struct domain {
 	_Atomic uint64_t events;
 	bool is_dom0;
 	struct gnttab *gt;            /* grant table (gnttab.h), created on first use */
+	struct doorbell *db;          /* doorbell registrations (doorbell.h), under lock; created on first bind */
+	_Atomic uint64_t sends_hypercall, doorbell_misses;   /* EVTCHNOP_send paths through user space */
 };
 
 /* The domain table: dom0 (no vCPUs, eventfd ports) is created at startup. */
