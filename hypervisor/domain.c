@@ -429,6 +429,13 @@ void domain_info(struct domain *d, struct kxctl_dominfo *info)
 	info->mem_bytes = d->mem.size;
 	info->created_ns = d->created_real_ns;
 	info->events = atomic_load(&d->events);
+	struct doorbell_stats st;
+	doorbell_stats(d, &st);
+	info->sends_exit = st.sends_hypercall;
+	info->sends_doorbell_miss = st.doorbell_misses;
+	info->sends_doorbell_guest = st.doorbell_guest;
+	info->doorbells_dom0 = st.doorbells_dom0;
+	info->doorbells_guest = st.doorbells_guest;
 	for (unsigned i = 0; i < d->max_vcpus; i++) {
 		struct vcpu *v = d->vcpu[i];
 		if (!v)

@@ -25,7 +25,7 @@ struct db_reg {
 
 struct doorbell {
 	struct db_reg *reg[EVTCHN_MAX_PORTS];
-	unsigned n_dom0, n_guest;
+	atomic_uint n_dom0, n_guest;     /* read without the lock by doorbell_stats */
 	_Atomic uint64_t guest_sends;
 };
 
@@ -155,8 +155,12 @@ void doorbell_bind(struct domain *g, uint32_t port, struct domain *peer, uint32_
 	if (g->is_dom0 || peer == g || port == 0 || port >= EVTCHN_MAX_PORTS ||
 	    (peer->is_dom0 && dom0_notify_fd < 0))
 		return;
-	if (!g->db && !(g->db = calloc(1, sizeof(*g->db))))
-		return;
+	if (!g->db) {
+		struct doorbell *db = calloc(1, sizeof(*db));
+		if (!db)
+			return;
+		__atomic_store_n(&g->db, db, __ATOMIC_RELEASE);
+	}
 	doorbell_unbind(g, port, NULL, 0);
 	if (!(r = calloc(1, sizeof(*r))))
 		return;
@@ -176,10 +180,7 @@ void doorbell_bind(struct domain *g, uint32_t port, struct domain *peer, uint32_
 		return;
 	}
 	g->db->reg[port] = r;
-	if (r->direct)
-		g->db->n_dom0++;
-	else
-		g->db->n_guest++;
+	atomic_fetch_add(r->direct ? &g->db->n_dom0 : &g->db->n_guest, 1);
 }
 
 void doorbell_unbind(struct domain *g, uint32_t port, struct domain *deliver_to, uint32_t rport)
@@ -194,10 +195,8 @@ void doorbell_unbind(struct domain *g, uint32_t port, struct domain *deliver_to,
 		/* Sends KVM took before the deassign belong to the binding they were made on. */
 		r->rport = rport;
 		deliver_locked(g, r, deliver_to);
-		g->db->n_guest--;
-	} else {
-		g->db->n_dom0--;
 	}
+	atomic_fetch_sub(r->direct ? &g->db->n_dom0 : &g->db->n_guest, 1);
 	reg_drop(r);
 }
 
@@ -220,11 +219,11 @@ void doorbell_stats(struct domain *g, struct doorbell_stats *st)
 		.sends_hypercall = atomic_load(&g->sends_hypercall),
 		.doorbell_misses = atomic_load(&g->doorbell_misses),
 	};
-	pthread_mutex_lock(&g->lock);
-	if (g->db) {
-		st->doorbell_guest = atomic_load(&g->db->guest_sends);
-		st->doorbells_dom0 = g->db->n_dom0;
-		st->doorbells_guest = g->db->n_guest;
+	/* No lock: domain_list calls this under the table lock, which handle() takes before g->lock. */
+	struct doorbell *db = __atomic_load_n(&g->db, __ATOMIC_ACQUIRE);
+	if (db) {
+		st->doorbell_guest = atomic_load(&db->guest_sends);
+		st->doorbells_dom0 = atomic_load(&db->n_dom0);
+		st->doorbells_guest = atomic_load(&db->n_guest);
 	}
-	pthread_mutex_unlock(&g->lock);
 }

@@ -60,7 +60,7 @@ void doorbell_unbind(struct domain *g, uint32_t port, struct domain *deliver_to,
 /* Frees g's registration table (all ports already unbound: after evtchn_fini). */
 void doorbell_free(struct domain *g);
 
-/* Per-domain send counters (what kxl list -l / kxtop and the log show). */
+/* Per-domain send counters (kxl list -l and the log at destruction show them); lock-free. */
 struct doorbell_stats {
 	uint64_t sends_hypercall;   /* EVTCHNOP_send completed in kxen-hv (exits), doorbell misses included */
 	uint64_t doorbell_misses;   /* doorbell writes that matched no registration (exited) */
