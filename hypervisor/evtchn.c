@@ -487,24 +487,29 @@ bool evtchn_raise_virq(struct vcpu *v, uint32_t virq)
 	return true;
 }
 
-/* The guest end of dom0's port now has an eventfd to ring (dom0->lock held; dom0 locks first, as lock_pair). */
-static void attach_doorbell(struct domain *dom0, evtchn_port_t port, struct evtchn *c)
+/*
+ * The guest end of dom0's port now has an eventfd to ring (dom0->lock held;
+ * dom0 locks first, as lock_pair). Returns the guest's reference, which the
+ * caller drops after unlocking dom0 (a last put frees the domain).
+ */
+static struct domain *attach_doorbell(struct domain *dom0, evtchn_port_t port, struct evtchn *c)
 {
 	struct domain *g = domain_get(c->remote_dom);
 
 	if (!g || g == dom0)
-		return;
+		return g == dom0 ? NULL : g;
 	pthread_mutex_lock(&g->lock);
 	struct evtchn *gc = port_get(g, c->remote_port);
 	if (gc && gc->state == EVTCHNSTAT_interdomain && gc->remote_dom == 0 &&
 	    gc->remote_port == port)
 		doorbell_bind(g, c->remote_port, dom0, port, c->notify_fd);
 	pthread_mutex_unlock(&g->lock);
-	domain_put(g);
+	return g;
 }
 
 int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd, int kick_fd)
 {
+	struct domain *g = NULL;
 	int rc = 0;
 
 	pthread_mutex_lock(&dom0->lock);
@@ -520,9 +525,10 @@ int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd, i
 		c->notify_fd = notify_fd;
 		c->kick_fd = kick_fd;
 		if (c->state == EVTCHNSTAT_interdomain)
-			attach_doorbell(dom0, port, c);
+			g = attach_doorbell(dom0, port, c);
 	}
 	pthread_mutex_unlock(&dom0->lock);
+	domain_put(g);
 	return rc;
 }
 
