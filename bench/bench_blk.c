@@ -20,6 +20,7 @@
 
 static pid_t xs_pid, backd_pid;
 static bool copy_mode;   /* -c: blkfront copies through its bounce pages instead of granting the app's buffer */
+static char spin_arg[32]; /* -S US: blkfront polls the ring that long before blocking (" spin=US") */
 static char xs_sock[320];
 
 static void stop_child(pid_t *pid)
@@ -217,11 +218,11 @@ static int guest_run(const char *img, unsigned mib, unsigned ops, unsigned round
 	if (!x)
 		return -errno;
 	fprintf(x, "<domain type='kxen'><name>%s</name><memory unit='MiB'>%u</memory><vcpu>1</vcpu>"
-	        "<os><type>xenpv</type><kernel>%s</kernel><cmdline>console=hv blk-test %u %u pause nodiscard%s</cmdline></os>"
+	        "<os><type>xenpv</type><kernel>%s</kernel><cmdline>console=hv blk-test %u %u pause nodiscard%s%s</cmdline></os>"
 	        "<on_poweroff>preserve</on_poweroff>"
 	        "<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
 	        "<source file='%s'/><target dev='xvda' bus='xen'/></disk></devices></domain>\n",
-	        name, 32u, bench_guest_kernel(), mib, ops, copy_mode ? " copy" : "", img);
+	        name, 32u, bench_guest_kernel(), mib, ops, copy_mode ? " copy" : "", spin_arg, img);
 	fclose(x);
 	bench_log_skip(bench_hv.h, &lg);
 	bench_path(kxl, sizeof(kxl), "dom0-tools/kxl/kxl");
@@ -283,14 +284,15 @@ int main(int argc, char **argv)
 	char img[320];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:n:r:c")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:r:cS:")) != -1) {
 		switch (opt) {
 		case 's': mib = (unsigned)bench_parse_count(PROG, "-s", optarg); break;
 		case 'n': ops = (unsigned)bench_parse_count(PROG, "-n", optarg); break;
 		case 'r': rounds = (unsigned)bench_parse_count(PROG, "-r", optarg); break;
 		case 'c': copy_mode = true; break;
+		case 'S': snprintf(spin_arg, sizeof(spin_arg), " spin=%lu", bench_parse_count(PROG, "-S", optarg)); break;
 		default:
-			fprintf(stderr, "usage: %s [-s MiB] [-n random ops] [-r rounds] [-c]\n", PROG);
+			fprintf(stderr, "usage: %s [-s MiB] [-n random ops] [-r rounds] [-c] [-S SPIN_US]\n", PROG);
 			return 2;
 		}
 	}
