@@ -306,6 +306,22 @@ static double run_hypercall_guest(unsigned long n, struct kxctl_dominfo *info)
 	return (double)ns;
 }
 
+/* The port an app offered in its "APP: port N" log line (exits on failure). */
+static unsigned wait_port(struct bench_log *log, uint32_t dom, const char *app)
+{
+	char needle[64], line[512];
+	unsigned port;
+	int rc;
+
+	snprintf(needle, sizeof(needle), "%s: port ", app);
+	rc = bench_log_wait_dom(bench_hv.h, log, dom, needle, line, sizeof(line), 10ull * 1000000000ull, POLL_NS);
+	if (rc < 0)
+		guest_failed(app, dom, rc);
+	if (sscanf(strstr(line, needle) + strlen(needle), "%u", &port) != 1)
+		guest_failed("unparseable port line", dom, -EINVAL);
+	return port;
+}
+
 struct pingpong {
 	unsigned long rounds, rate;
 	double median_us, total_ms;
@@ -342,12 +358,7 @@ static int run_pingpong(const char *mode, unsigned long rounds, struct pingpong 
 		printf("%s: pong got domid %u, expected %u; cannot predict the ping's domid\n", PROG, pong, probe + 1);
 		return -1;
 	}
-	rc = bench_log_wait_dom(bench_hv.h, &log, pong, "evtchn-pong: port", line, sizeof(line),
-	                        10ull * 1000000000ull, POLL_NS);
-	if (rc < 0)
-		guest_failed("evtchn-pong", pong, rc);
-	if (sscanf(strstr(line, "evtchn-pong:"), "evtchn-pong: port %u", &port) != 1)
-		guest_failed("evtchn-pong: unparseable port line", pong, -EINVAL);
+	port = wait_port(&log, pong, "evtchn-pong");
 	snprintf(cmd, sizeof(cmd), "evtchn-ping %u %u %lu %s", pong, port, rounds, mode);
 	if (start_guest(qname, cmd, &ping) < 0)
 		return -1;
@@ -401,12 +412,7 @@ static double run_dom0_send(unsigned long n, double *exits_per_send)
 	snprintf(cmd, sizeof(cmd), "evtchn-send 0 %lu", n);
 	if (start_guest("send0", cmd, &dom) < 0)
 		exit(1);
-	rc = bench_log_wait_dom(bench_hv.h, &log, dom, "evtchn-send: port", line, sizeof(line),
-	                        10ull * 1000000000ull, POLL_NS);
-	if (rc < 0)
-		guest_failed("evtchn-send", dom, rc);
-	if (sscanf(strstr(line, "evtchn-send:"), "evtchn-send: port %u", &port) != 1)
-		guest_failed("evtchn-send: unparseable port line", dom, -EINVAL);
+	port = wait_port(&log, dom, "evtchn-send");
 	/* The eventfd counts the sends (a backend would read it); nobody needs to drain it here. */
 	if ((rc = kxctrl_evtchn_bind_interdomain(bench_hv.h, dom, port, &lport, &nfd, &kfd)) < 0)
 		guest_failed("bind to evtchn-send's port", dom, rc);

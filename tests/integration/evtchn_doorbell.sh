@@ -11,8 +11,7 @@ sends() {
 mkcfg pong "evtchn-pong 2"
 pong=$(create pong)
 [ "$pong" = 1 ] || fail "pong got domid $pong, expected 1"
-wait_log "^\(d1\) evtchn-pong: port [0-9]+"
-port=$(sed -n "s/^(d1) evtchn-pong: port \([0-9]*\).*/\1/p" "$T/hv.log" | head -1)
+port=$(pong_port 1) || fail "the pong offered no port"
 mkcfg ping "evtchn-ping 1 $port 300 poll 2"
 ping=$(create ping)
 wait_log "^\(d2\) evtchn-ping: (OK|FAIL)" 60
@@ -37,8 +36,7 @@ echo "pong: $* (by exit, misses, by doorbell, dom0 doorbells, guest doorbells)"
 # Guest to dom0: the echo rings the doorbell whose eventfd is dom0's own, kxen-hv not involved.
 mkcfg pong0 "evtchn-pong 0"
 id=$(create pong0)
-wait_log "^\(d$id\) evtchn-pong: port [0-9]+"
-port=$(sed -n "s/^(d$id) evtchn-pong: port \([0-9]*\).*/\1/p" "$T/hv.log" | head -1)
+port=$(pong_port "$id") || fail "d$id offered no port"
 "$B/tests/integration/dom0_evtchn_ping" "$id" "$port" 300 > "$T/ping.out" 2>&1 || { cat "$T/ping.out"; fail "dom0 ping-pong"; }
 grep -q "dom0_evtchn_ping: OK" "$T/ping.out" || fail "no OK from dom0_evtchn_ping"
 set -- $(sends "$id")
