@@ -190,7 +190,13 @@ void doorbell_unbind(struct domain *g, uint32_t port, struct domain *deliver_to,
 	if (!r)
 		return;
 	g->db->reg[port] = NULL;
-	doorbell_ops->ioeventfd(g, port, r->fd, false);
+	/*
+	 * Each (de)assign is a KVM I/O-bus update with an SRCU grace period
+	 * (milliseconds under load). A dying domain's vCPUs have stopped and its
+	 * VM goes whole at domain_free, so its own doorbells are left to that.
+	 */
+	if (!atomic_load(&g->dying))
+		doorbell_ops->ioeventfd(g, port, r->fd, false);
 	if (!r->direct) {
 		/* Sends KVM took before the deassign belong to the binding they were made on. */
 		r->rport = rport;
