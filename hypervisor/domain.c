@@ -20,6 +20,7 @@
 #include "pvl.h"
 #include "domain.h"
 #include "kvm.h"
+#include "doorbell.h"
 #include "ctl.h"
 #include "gnttab.h"
 #include "cpupool.h"
@@ -200,6 +201,7 @@ static void domain_free(struct domain *d)
 		pthread_mutex_destroy(&d->vcpu[i]->rs_lock);
 		free(d->vcpu[i]);
 	}
+	doorbell_free(d);
 	kvm_vm_destroy(d);
 	pvl_domain_destroy(d);
 	cpupool_domain_release(d);   /* after the VM: KVM's per-VM worker thread sits in the group too */
@@ -438,6 +440,13 @@ void domain_info(struct domain *d, struct kxctl_dominfo *info)
 	info->mem_bytes = d->mem.size;
 	info->created_ns = d->created_real_ns;
 	info->events = atomic_load(&d->events);
+	struct doorbell_stats st;
+	doorbell_stats(d, &st);
+	info->sends_exit = st.sends_hypercall;
+	info->sends_doorbell_miss = st.doorbell_misses;
+	info->sends_doorbell_guest = st.doorbell_guest;
+	info->doorbells_dom0 = st.doorbells_dom0;
+	info->doorbells_guest = st.doorbells_guest;
 	for (unsigned i = 0; i < d->max_vcpus; i++) {
 		struct vcpu *v = d->vcpu[i];
 		if (!v)

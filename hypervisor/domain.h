@@ -54,6 +54,8 @@ struct domain {
 	bool sched_group;
 	_Atomic uint64_t vcpu_unavail; /* bit N: the toolstack made vCPU N unavailable (KXCTL_VCPU_AVAIL) */
 	struct pvl *pvl;              /* a Linux PV guest: kxen's in-guest layer (pvl.h); NULL otherwise */
+	struct doorbell *db;          /* doorbell registrations (doorbell.h), under lock; created on first bind */
+	_Atomic uint64_t sends_hypercall, doorbell_misses;   /* EVTCHNOP_send paths through user space */
 };
 
 /* The domain table: dom0 (no vCPUs, eventfd ports) is created at startup. */

@@ -2,6 +2,7 @@
 #ifndef KXEN_HV_KVM_H
 #define KXEN_HV_KVM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -29,6 +30,11 @@ int kvm_vcpu_load_boot(struct vcpu *v);
  * fault). Only while v is out of KVM_RUN (domain paused or dead): the caller checks.
  */
 int kvm_vcpu_get_context(struct vcpu *v, vcpu_guest_context_t *ctx);
+/*
+ * Assigns (assign) or removes an ioeventfd on d's VM: a 4-byte guest write
+ * of datamatch to KXEN_DOORBELL_PORT signals fd without leaving the kernel.
+ */
+int kvm_ioeventfd(struct domain *d, uint32_t datamatch, int fd, bool assign);
 /* The run backend vcpu_run_loop uses on real vCPUs. */
 extern const struct vcpu_run_ops kvm_vcpu_run_ops;
 /* The host TSC rate KVM reported at kvm_init (0 before). */

@@ -103,6 +103,14 @@ struct kxctl_dominfo {
 	uint64_t exits, hypercalls, events;
 	char name[KXCTL_NAME_MAX];
 	uint8_t uuid[16];
+	/*
+	 * EVTCHNOP_send by path (hypervisor/doorbell.h): completed in kxen-hv
+	 * after an exit (doorbell misses included), and completed in the kernel
+	 * and delivered to another guest; sends on the doorbells_dom0 ports go
+	 * from KVM to the backend's eventfd and are counted nowhere.
+	 */
+	uint64_t sends_exit, sends_doorbell_miss, sends_doorbell_guest;
+	uint32_t doorbells_dom0, doorbells_guest;
 };
 
 #define KXCTL_LIST_MAX 256

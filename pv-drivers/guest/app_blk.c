@@ -136,6 +136,13 @@ int app_blk_test(int argc, char **argv)
 	}
 	if (has_arg(argc, argv, "copy"))
 		blkfront_set_copy(bf, true);
+	/* spin=US: poll the ring that long before blocking (blkfront.h's spin_ns). */
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "spin=", 5)) {
+			unsigned long us;
+			if (parse_ulong(argv[i] + 5, &us) == 0)
+				bf->spin_ns = us * 1000;
+		}
 	print_info(app, bf);
 	printk("%s: data %s\n", app, bf->zc_off ? "copied through the bounce pages" : "in place (zero copy)");
 	if (has_arg(argc, argv, "ro")) {
@@ -231,9 +238,9 @@ int app_blk_test(int argc, char **argv)
 	printk("%s: read past the end: %s (%d)\n", app, rc ? "refused" : "ACCEPTED", rc);
 	if (!rc)
 		return 1;
-	printk("%s: requests %lu (bounced %lu), notifications %lu, events %lu\n", app,
+	printk("%s: requests %lu (bounced %lu), notifications %lu, events %lu, spins won %lu lost %lu\n", app,
 	       (unsigned long)bf->requests, (unsigned long)bf->bounced, (unsigned long)bf->notifies,
-	       (unsigned long)bf->events);
+	       (unsigned long)bf->events, (unsigned long)bf->spins_won, (unsigned long)bf->spins_lost);
 	blkfront_close(bf);
 	printk("%s: OK\n", app);
 	return 0;

@@ -9,6 +9,7 @@ int app_hello(int argc, char **argv);
 int app_sleep(int argc, char **argv);
 int app_evtchn_pong(int argc, char **argv);
 int app_evtchn_ping(int argc, char **argv);
+int app_evtchn_send(int argc, char **argv);
 int app_crash(int argc, char **argv);
 int app_smp(int argc, char **argv);
 int app_hypercall_bench(int argc, char **argv);

@@ -67,6 +67,7 @@ static const struct {
 	{ "sleep", app_sleep },
 	{ "evtchn-pong", app_evtchn_pong },
 	{ "evtchn-ping", app_evtchn_ping },
+	{ "evtchn-send", app_evtchn_send },
 	{ "crash", app_crash },
 	{ "smp", app_smp },
 	{ "hypercall-bench", app_hypercall_bench },

@@ -164,3 +164,9 @@ wait_file() {
 	echo "--- $1"; tail -20 "$1" 2>/dev/null; echo "--- backd.log"; tail -20 "$T/backd.log"
 	fail "timed out waiting for /$2/ in $1"
 }
+
+# pong_port ID: waits for domain ID's "evtchn-pong: port N" log line and prints N.
+pong_port() {
+	wait_log "^\(d$1\) evtchn-pong: port [0-9]+"
+	sed -n "s/^(d$1) evtchn-pong: port \([0-9]*\).*/\1/p" "$T/hv.log" | head -1
+}
