@@ -146,6 +146,15 @@ int qcow2_free_later(struct disk *d, uint64_t off, uint64_t n);
  * entry that points at new clusters. 0 or -errno.
  */
 int qcow2_refcount_writeback(struct disk *d);
+/*
+ * After a write or discard that changed tables: refcounts to the file and
+ * synced (only if they changed), then dirty L2 tables and L1 entries to
+ * the file (no sync). So what was acknowledged survives the death of the
+ * process (kxen-backd's kill -9 and restart: the page cache keeps it), and
+ * a power loss finds at worst leaked clusters; durability is still the
+ * flush's. 0 or -errno.
+ */
+int qcow2_publish(struct disk *d);
 /* The flush op: data and refcounts, sync, L2 tables, sync, L1, sync, then queued frees. */
 int qcow2_flush(struct disk *d);
 

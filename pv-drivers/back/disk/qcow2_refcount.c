@@ -226,6 +226,32 @@ static int l1_writeback(struct disk *d)
 	return 0;
 }
 
+int qcow2_publish(struct disk *d)
+{
+	struct qcow2 *q = qcow2_of(d);
+	bool rb_dirty = q->reftable_dirty, l2_dirty = false;
+	int rc = 0;
+
+	for (unsigned i = 0; i < q->rbc.n; i++)
+		rb_dirty |= q->rbc.s[i].off && q->rbc.s[i].dirty;
+	for (unsigned i = 0; i < q->l2c.n; i++)
+		l2_dirty |= q->l2c.s[i].off && q->l2c.s[i].dirty;
+	if (!l2_dirty && q->l1_dirty_hi == q->l1_dirty_lo)
+		return 0;
+	/* A power loss must never find an L2 entry whose cluster has no refcount: those go first, durably. */
+	if (rb_dirty || q->file_end < q->next_alloc) {
+		rc = qcow2_refcount_writeback(d);
+		if (rc == 0)
+			rc = meta_sync(d);
+	}
+	/* The rest needs no sync: a table reaching the disk before the data it points at shows old data, as unflushed writes may. */
+	if (rc == 0 && l2_dirty)
+		rc = qcow2_cache_writeback(d, &q->l2c);
+	if (rc == 0 && q->l1_dirty_hi > q->l1_dirty_lo)
+		rc = l1_writeback(d);
+	return rc;
+}
+
 int qcow2_flush(struct disk *d)
 {
 	struct qcow2 *q = qcow2_of(d);
