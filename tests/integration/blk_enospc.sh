@@ -23,9 +23,8 @@ echo "$line" | grep -q "FAIL write of block [0-9]*: -5$" || fail "the guest did 
 grep -q "d$id: vbd 51712: write at sector .*No space left on device" "$T/backd.log" || fail "kxen-backd did not log ENOSPC"
 kill -0 "$BACKDPID" || fail "kxen-backd died on the full disk"
 "$KXL" destroy "$id" >/dev/null 2>&1
-# kxen-backd closes the image (a last flush, which may fail too) right after the disconnect.
-wait_file "$T/backd.log" "d$id: vbd 51712: disconnected" 10
-sleep 0.3
+# Its last flush may fail too: still no corruption.
+wait_file "$T/backd.log" "d$id: vbd 51712: image closed" 10
 qemu-img check "$img" > "$T/check.out" 2>&1; rc=$?
 cat "$T/check.out"
 # 0: clean; 3: leaked clusters only. 2 is corruption, 1 a check that could not run.

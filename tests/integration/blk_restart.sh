@@ -8,7 +8,9 @@ N=1500 KIB=32
 check_image() {   # check_image FILE FORMAT SEQ: blocks 0..N-1 hold blk-loop's pattern for SEQ
 	local raw=$1
 	if [ "$2" = qcow2 ]; then
-		qemu-img check -q "$1" || fail "qemu-img check after the restart"
+		# A write in flight at the kill had its cluster counted but not mapped; served again, it takes another: a leak (exit 3), not corruption.
+		qemu-img check "$1" > "$T/check.out" 2>&1; local rc=$?
+		[ $rc = 0 ] || [ $rc = 3 ] || { cat "$T/check.out"; fail "qemu-img check after the restart: exit $rc"; }
 		qemu-img convert -O raw "$1" "$T/conv.raw"
 		raw=$T/conv.raw
 	fi
@@ -35,11 +37,19 @@ run() {   # run FORMAT SEQ
 	sleep 1
 	grep -q "(d$id) blk-loop: done" "$T/hv.log" && fail "$1: the guest finished while kxen-backd was down: nothing was tested"
 	local before; before=$(grep -c "(d$id) blk-loop: acked" "$T/hv.log")
+	if [ "$1" = qcow2 ]; then
+		# What the killed backend left is a consistent image (leaked clusters allowed: exit 3).
+		qemu-img check -U "$img" > "$T/check.out" 2>&1; local rc=$?
+		[ $rc = 0 ] || [ $rc = 3 ] || { cat "$T/check.out"; fail "qcow2: the image the killed kxen-backd left is corrupt"; }
+	fi
 	backd_start
 	wait_log "\(d$id\) blk-loop: (done|FAIL)" 120
 	grep "(d$id) blk-loop: FAIL" "$T/hv.log" && fail "$1: the guest saw an error across the restart"
+	grep -q "d$id: vbd 51712: found Connected (kxen-backd restarted): resuming" "$T/backd.log" ||
+		fail "$1: the restarted kxen-backd did not take the vbd over as Connected"
 	[ "$(grep -c "d$id: vbd 51712: connected" "$T/backd.log")" -ge 2 ] || fail "$1: the restarted kxen-backd did not reconnect the vbd"
 	"$KXL" destroy "$id" >/dev/null 2>&1
+	wait_file "$T/backd.log" "d$id: vbd 51712: image closed" 10
 	check_image "$img" "$1" "$2" || fail "$1: a block the guest wrote is not on the image"
 	pass "$1: $N writes of $KIB KiB across kill -9 of kxen-backd (killed after $((before * 100)) acks): none failed, all on the image"
 }
