@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 trap 'backd_stop; cleanup' EXIT
 
-N=1500 KIB=32
+N=800 KIB=32
 
 check_image() {   # check_image FILE FORMAT SEQ: blocks 0..N-1 hold blk-loop's pattern for SEQ
 	local raw=$1
@@ -31,10 +31,10 @@ run() {   # run FORMAT SEQ
 	mkcfg lp$2 "blk-loop $N $2 $KIB 1" 16 1 "<devices><disk type='file' device='disk'>
       <driver name='qemu' type='$1'/><source file='$img'/><target dev='xvda' bus='xen'/></disk></devices>"
 	id=$(create lp$2)
-	wait_log "\(d$id\) blk-loop: (acked 300|FAIL)" 60
+	wait_log "\(d$id\) blk-loop: (acked 200|FAIL)" 60
 	backd_stop KILL
 	# Long enough for the guest to block on requests nobody serves.
-	sleep 1
+	sleep 0.5
 	grep -q "(d$id) blk-loop: done" "$T/hv.log" && fail "$1: the guest finished while kxen-backd was down: nothing was tested"
 	local before; before=$(grep -c "(d$id) blk-loop: acked" "$T/hv.log")
 	if [ "$1" = qcow2 ]; then
