@@ -8,17 +8,7 @@ counts() {   # fds, memfds, domains, xenstore nodes
 	echo "fds=$(hv_fds) memfds=$(ls -l "/proc/$HVPID/fd" | grep -c memfd:) doms=$("$KXL" list | wc -l) nodes=$(xenstore-ls / | wc -l)"
 }
 # The counts once steady: the other daemons' connections to kxen-hv come up a moment after it starts.
-snapshot() {
-	local a b
-	a=$(counts)
-	for _ in $(seq 1 20); do
-		sleep 0.3
-		b=$(counts)
-		[ "$a" = "$b" ] && break
-		a=$b
-	done
-	echo "$a"
-}
+snapshot() { steady counts; }
 
 stop_all() {
 	backd_stop

@@ -37,7 +37,7 @@ fds() { ls "/proc/$1/fd" | wc -l; }
 threads() { awk '/^Threads:/ { print $2 }' "/proc/$1/status"; }
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# Counts that must come back exactly, once the daemons' deferred work is done (stable for 0.6 s).
+# Counts that must come back exactly, once the daemons' deferred work is done.
 state() {
 	local s=""
 	for d in hv xs backd; do
@@ -47,17 +47,9 @@ state() {
 	echo "$s memfds=$(ls -l "/proc/$HVPID/fd" | grep -c memfd:) nodes=$(xenstore-ls / | wc -l)"
 }
 settled() {
-	local a b
 	# kxen-backd keeps a gone domain's console pty up to 2 s for a reader (cons_linger.c).
 	sleep 2.2
-	a=$(state)
-	for _ in $(seq 1 30); do
-		sleep 0.3
-		b=$(state)
-		[ "$a" = "$b" ] && sleep 0.3 && [ "$(state)" = "$b" ] && break
-		a=$b
-	done
-	echo "$a"
+	steady state
 }
 
 # Warm up: one cycle of each kind, so lazily made state (switch, pools, arenas) exists before the baseline.
