@@ -19,6 +19,7 @@
 #include "vcpu.h"
 #include "pvl.h"
 #include "domain.h"
+#include "hostmem.h"
 #include "kvm.h"
 #include "doorbell.h"
 #include "ctl.h"
@@ -79,6 +80,7 @@ static bool name_taken(const char *name, const struct domain *self)
 int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 {
 	struct domain *d;
+	char why[160] = "";
 	char name[KXCTL_NAME_MAX];
 	int rc;
 
@@ -119,6 +121,8 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 	d->tsc_khz = kvm_tsc_khz();
 	time_scale(d->tsc_khz, &d->tsc_mul, &d->tsc_shift);
 
+	if ((rc = hostmem__admit(cfg->mem_bytes, why, sizeof(why))))
+		goto fail;
 	rc = gmem_create(&d->mem, cfg->mem_bytes, name);
 	if (rc)
 		goto fail;
@@ -138,7 +142,7 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 		v->runstate = RS_OFFLINE;
 		v->rs_entry = now_ns();
 		d->vcpu[i] = v;
-		rc = kvm_vcpu_create(v);
+		rc = i + 1 == d->max_vcpus && hostmem__fault("vcpu") ? -ENOMEM : kvm_vcpu_create(v);
 		if (rc)
 			goto fail;
 	}
@@ -151,6 +155,8 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 	*out = d;
 	return 0;
 fail:
+	/* Everything taken so far is given back: memfd, mapping, VM and vCPU fds. */
+	hvlog("(XEN) create of %s failed: %s", name, *why ? why : strerror(-rc));
 	domain_free(d);
 	return rc;
 }

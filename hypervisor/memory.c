@@ -13,6 +13,7 @@
 #include "domain.h"
 #include "ctl.h"
 #include "pvl.h"
+#include "hostmem.h"
 
 int gmem_create(struct guest_mem *m, uint64_t size, const char *name)
 {
@@ -24,8 +25,8 @@ int gmem_create(struct guest_mem *m, uint64_t size, const char *name)
 	if (ftruncate(m->memfd, (off_t)size) < 0)
 		goto fail;
 	/* NORESERVE: idle guests touch a few hundred KiB of their RAM. */
-	m->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	               MAP_SHARED | MAP_NORESERVE, m->memfd, 0);
+	m->base = hostmem__fault("mmap") ? (errno = ENOMEM, MAP_FAILED) :
+	          mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->memfd, 0);
 	if (m->base == MAP_FAILED)
 		goto fail;
 	m->size = size;

@@ -28,6 +28,7 @@ int app_xs_watch(int argc, char **argv);
 int app_xs_loop(int argc, char **argv);
 int app_blk_test(int argc, char **argv);
 int app_blk_flush(int argc, char **argv);
+int app_blk_loop(int argc, char **argv);
 int app_blk_hostile(int argc, char **argv);
 int app_blk_hotplug(int argc, char **argv);
 int app_ping(int argc, char **argv);

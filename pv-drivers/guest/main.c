@@ -86,6 +86,7 @@ static const struct {
 	{ "xs-loop", app_xs_loop },
 	{ "blk-test", app_blk_test },
 	{ "blk-flush", app_blk_flush },
+	{ "blk-loop", app_blk_loop },
 	{ "blk-hostile", app_blk_hostile },
 	{ "blk-hotplug", app_blk_hotplug },
 	{ "ping", app_ping },

@@ -128,6 +128,19 @@ listed() {
 }
 
 hv_fds() { ls "/proc/$HVPID/fd" | wc -l; }
+
+# steady CMD...: CMD's output once two runs 0.3 s apart agree (daemons finish deferred work after a destroy); at most 6 s.
+steady() {
+	local a b
+	a=$("$@")
+	for _ in $(seq 1 20); do
+		sleep 0.3
+		b=$("$@")
+		[ "$a" = "$b" ] && break
+		a=$b
+	done
+	echo "$a"
+}
 hv_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$HVPID/status"; }
 
 xs_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$XSPID/status"; }
