@@ -274,6 +274,7 @@ static void test_refcount_table_full(void)
 	CU_ASSERT_EQUAL(rc, -ENOSPC);
 	CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "refcount table full at 64 entries"));
 	disk_close(d);
+	free(buf);
 }
 
 static void test_backing(void)

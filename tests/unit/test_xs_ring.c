@@ -106,14 +106,14 @@ static void test_introduce_and_serve(void)
 	guest_req(XS_WRITE, 7, "/local/domain/5/early\0yes", 25);
 	CU_ASSERT_EQUAL(fx_req(d0, XS_WRITE, 0, "/local/domain/5\0", 16, &m), XS_WRITE);
 	CU_ASSERT_EQUAL(fx_req(d0, XS_SET_PERMS, 0, "/local/domain/5\0n5", 19, &m), XS_SET_PERMS);
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "41\0" "3", 8, &m), XS_ERROR);
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 8, &m), XS_INTRODUCE);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "41\0" "3", 7, &m), XS_ERROR);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 7, &m), XS_INTRODUCE);
 	CU_ASSERT(fx_event(d0, p, t));
 	CU_ASSERT_STRING_EQUAL(p, "@introduceDomain");
 	CU_ASSERT_EQUAL(page->server_features, XENSTORE_SERVER_FEATURE_ERROR);
 	CU_ASSERT_EQUAL(fx_req(d0, XS_IS_DOMAIN_INTRODUCED, 0, "5", 2, &m), XS_IS_DOMAIN_INTRODUCED);
 	CU_ASSERT_STRING_EQUAL(m.data, "T");
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 8, &m), XS_INTRODUCE);  /* again: fine */
+	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 7, &m), XS_INTRODUCE);  /* again: fine */
 	CU_ASSERT_EQUAL(attaches, 1);
 	server__service(guest());
 	CU_ASSERT_EQUAL(guest_reply(&m), XS_WRITE);
@@ -201,7 +201,7 @@ static void test_garbage(void)
 	CU_ASSERT_EQUAL(fx_req(d0, XS_RELEASE, 0, "5", 2, &m), XS_ERROR);
 	/* Hostile indexes: producer more than a ring ahead. */
 	memset(page, 0, 4096);
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 8, &m), XS_INTRODUCE);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 7, &m), XS_INTRODUCE);
 	page->req_prod = page->req_cons + XENSTORE_RING_SIZE + 1;
 	server__service(guest());
 	CU_ASSERT_PTR_NULL(guest());
@@ -209,7 +209,7 @@ static void test_garbage(void)
 	CU_ASSERT_EQUAL(fx_req(d0, XS_RELEASE, 0, "5", 2, &m), XS_RELEASE);
 	/* Same for a response consumer index the guest moved past the producer. */
 	memset(page, 0, 4096);
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 8, &m), XS_INTRODUCE);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 7, &m), XS_INTRODUCE);
 	page->rsp_cons = 5000;
 	guest_req(XS_READ, 1, "early", 6);
 	server__service(guest());
