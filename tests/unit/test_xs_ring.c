@@ -218,12 +218,40 @@ static void test_garbage(void)
 	conn__free(d0);
 }
 
+/* A guest's SET_PERMS with more entries than the 64-entry parse array while the quota allows more: refused, nothing written past it. */
+static void test_set_perms_past_array(void)
+{
+	struct xs_conn *d0 = fx_conn(&srv, 0), *g = fx_conn(&srv, 6);
+	static char req[XENSTORE_PAYLOAD_MAX];
+	unsigned len = (unsigned)sprintf(req, "/local/domain/6/p") + 1;
+
+	CU_ASSERT_EQUAL(fx_req(d0, XS_CONTROL, 0, "quota\0perms\0" "1000", 17, &m), XS_CONTROL);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_WRITE, 0, "/local/domain/6/p\0", 18, &m), XS_WRITE);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_SET_PERMS, 0, "/local/domain/6/p\0b6", 21, &m), XS_SET_PERMS);
+	for (unsigned i = 0; i < 1000 && len + 8 < sizeof(req); i++)
+		len += (unsigned)sprintf(req + len, "r%u", i % 100) + 1;
+	CU_ASSERT_EQUAL(fx_req(g, XS_SET_PERMS, 0, req, len, &m), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "E2BIG");
+	/* Up to the array is the quota's business: 64 entries are taken. */
+	len = (unsigned)sprintf(req, "/local/domain/6/p") + 1;
+	for (unsigned i = 0; i < 64; i++)
+		len += (unsigned)sprintf(req + len, "%c%u", i ? 'r' : 'b', i ? i : 6) + 1;
+	CU_ASSERT_EQUAL(fx_req(g, XS_SET_PERMS, 0, req, len, &m), XS_SET_PERMS);
+	/* Below the array the quota still answers ENOSPC, as Xen does. */
+	CU_ASSERT_EQUAL(fx_req(d0, XS_CONTROL, 0, "quota\0perms\0" "5", 14, &m), XS_CONTROL);
+	CU_ASSERT_EQUAL(fx_req(g, XS_SET_PERMS, 0, req, len, &m), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "ENOSPC");
+	conn__free(g);
+	conn__free(d0);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
 		{ "introduce and serve", test_introduce_and_serve },
 		{ "flood", test_flood },
 		{ "garbage and hostile indexes", test_garbage },
+		{ "SET_PERMS past the parse array", test_set_perms_past_array },
 	};
 
 	return cunit_run("xs_ring", tests, CUNIT_COUNT(tests), setup, teardown);
