@@ -13,7 +13,10 @@ static void esc(FILE *f, const char *s)
 		case '>': fputs("&gt;", f); break;
 		case '\'': fputs("&apos;", f); break;
 		case '"': fputs("&quot;", f); break;
-		case '\r': fputs("&#13;", f); break;   /* a raw CR would be normalised away */
+		/* Raw TAB, LF and CR in an attribute are read back as spaces (XML attribute normalisation). */
+		case '\t': fputs("&#9;", f); break;
+		case '\n': fputs("&#10;", f); break;
+		case '\r': fputs("&#13;", f); break;
 		default: fputc(*s, f);
 		}
 	}

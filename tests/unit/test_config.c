@@ -408,6 +408,29 @@ static void test_round_trip(void)
 		round_trip(files[i]);
 }
 
+/* TAB and LF in attributes must be written as references: raw ones are read back as spaces (XML attribute normalisation). */
+static void test_round_trip_whitespace(void)
+{
+	char tmpl[] = "/tmp/kxconfig-ws-XXXXXX.xml";
+	int fd = mkstemps(tmpl, 4);
+	CU_ASSERT_FATAL(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fputs("<domain type='xen'><name>ws</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+	      "<os><type arch='x86_64' machine='xenpv'>linux</type><kernel>/k</kernel></os><devices>"
+	      "<disk type='file' device='disk'><source file='/img/a&#9;b&#10;c&#13;d.raw'/>"
+	      "<target dev='xvda' bus='xen'/></disk>"
+	      "<interface type='bridge'><source bridge='br&#9;x&#10;y'/></interface>"
+	      "</devices></domain>\n", f);
+	fclose(f);
+	struct kxconfig *c = load(tmpl);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->disks[0].file, "/img/a\tb\nc\rd.raw");
+	CU_ASSERT_STRING_EQUAL(c->nics[0].bridge, "br\tx\ny");
+	kxconfig_free(c);
+	round_trip(tmpl);
+	unlink(tmpl);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -422,6 +445,7 @@ int main(void)
 		{ "memory units", test_units },
 		{ "uuid parse, format, generate", test_uuid },
 		{ "format round trip", test_round_trip },
+		{ "format round trip of TAB, LF, CR in attributes", test_round_trip_whitespace },
 	};
 	if (!getcwd(start_dir, sizeof(start_dir)))
 		return 1;
