@@ -173,7 +173,8 @@ int kxl_block_add(struct xs_handle *xs, uint32_t domid, const struct kxl_disk_sp
 		return rc;
 	}
 	/* Open it here too so that a bad image is refused with the reason before the guest sees it. */
-	if ((rc = disk_open(&d, path, spec->format, DISK_RDONLY, err, sizeof(err)))) {
+	if ((rc = disk_open_backed(&d, path, spec->format, DISK_RDONLY, spec->backing, spec->backing_format,
+	                           err, sizeof(err)))) {
 		kxl_err("disk %s (format %s): %s", path, spec->format, err);
 		return rc;
 	}
@@ -194,10 +195,15 @@ int kxl_block_add(struct xs_handle *xs, uint32_t domid, const struct kxl_disk_sp
 		{ "removable", "0" },
 		{ "bootable", "1" },
 		{ "discard-enable", spec->readonly ? "0" : "1" },
+		/* Ours: the backing file the domain XML names, which kxen-backd follows wherever it lies. */
+		{ "backing", spec->backing },
+		{ "backing-format", spec->backing_format },
 	};
 	struct kxl_dev dev = {
 		.type = "vbd", .domid = domid, .backend_domid = 0, .devid = spec->devid,
-		.fe = fe, .n_fe = sizeof(fe) / sizeof(fe[0]), .be = be, .n_be = sizeof(be) / sizeof(be[0]),
+		.fe = fe, .n_fe = sizeof(fe) / sizeof(fe[0]), .be = be,
+		/* The last two only when the XML names a backing file. */
+		.n_be = sizeof(be) / sizeof(be[0]) - 2 + !!spec->backing + !!(spec->backing && spec->backing_format),
 	};
 	if ((rc = kxl_dev_add(xs, &dev)))
 		return rc;
@@ -220,7 +226,8 @@ int kxl_block_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uint3
 {
 	for (unsigned i = 0; i < cfg->ndisks; i++) {
 		const struct kxconfig_disk *cd = &cfg->disks[i];
-		struct kxl_disk_spec s = { .readonly = cd->readonly };
+		struct kxl_disk_spec s = { .readonly = cd->readonly, .backing = cd->backing,
+		                           .backing_format = cd->backing_format };
 		int rc;
 
 		snprintf(s.target, sizeof(s.target), "%s", cd->file);

@@ -16,6 +16,8 @@ struct kxl_disk_spec {
 	char vdev[16];             /* xvdb */
 	unsigned devid;            /* Xen's vbd number of vdev */
 	int readonly;
+	const char *backing;       /* the domain XML's <backingStore> file, or NULL */
+	const char *backing_format;
 };
 
 /* Xen's device number of xvdX / xvdXY (or a plain number). 0 or -EINVAL. */

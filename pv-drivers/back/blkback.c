@@ -158,6 +158,8 @@ static int probe(struct vbd *v)
 	char expect[96], err[256];
 	char *fe = rd(v->be, "frontend"), *params = rd(v->be, "params");
 	char *format = rd(v->be, "format"), *mode = rd(v->be, "mode");
+	/* Written by the toolstack from the domain XML's <backingStore>; guests cannot write backend keys. */
+	char *backing = rd(v->be, "backing"), *backing_fmt = rd(v->be, "backing-format");
 	unsigned long fe_id;
 	int rc = -EINVAL;
 
@@ -174,8 +176,8 @@ static int probe(struct vbd *v)
 	}
 	snprintf(v->fe, sizeof(v->fe), "%s", expect);
 	v->readonly = mode && (!strcmp(mode, "r") || !strcmp(mode, "ro"));
-	if ((rc = disk_open(&v->disk, params, format ? format : "raw", v->readonly ? DISK_RDONLY : 0,
-	                    err, sizeof(err))))
+	if ((rc = disk_open_backed(&v->disk, params, format ? format : "raw", v->readonly ? DISK_RDONLY : 0,
+	                           backing, backing_fmt, err, sizeof(err))))
 		goto out;
 	/* blkif.h's backend keys. */
 	uint64_t sectors = disk_size(v->disk) / BLK_SECTOR;
@@ -214,6 +216,8 @@ out:
 	free(params);
 	free(format);
 	free(mode);
+	free(backing);
+	free(backing_fmt);
 	return rc;
 }
 

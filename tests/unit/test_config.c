@@ -385,6 +385,8 @@ static void round_trip(const char *path)
 		CU_ASSERT_TRUE(str_eq(a->disks[i].driver, b->disks[i].driver));
 		CU_ASSERT_EQUAL(a->disks[i].qcow2, b->disks[i].qcow2);
 		CU_ASSERT_EQUAL(a->disks[i].readonly, b->disks[i].readonly);
+		CU_ASSERT_TRUE(str_eq(a->disks[i].backing, b->disks[i].backing));
+		CU_ASSERT_TRUE(str_eq(a->disks[i].backing_format, b->disks[i].backing_format));
 	}
 	for (unsigned i = 0; i < a->nnics; i++) {
 		CU_ASSERT_EQUAL(memcmp(a->nics[i].mac, b->nics[i].mac, 6), 0);   /* generated ones kept */
@@ -431,6 +433,20 @@ static void test_round_trip_whitespace(void)
 	unlink(tmpl);
 }
 
+/* libvirt's <backingStore>: one level, resolved like <source>, written back. */
+static void test_backing_store(void)
+{
+	struct kxconfig *c = load(GOOD_DIR "/backing.xml");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL_FATAL(c->ndisks, 2);
+	CU_ASSERT_STRING_EQUAL(c->disks[0].backing, "/srv/golden/base.raw");
+	CU_ASSERT_STRING_EQUAL(c->disks[0].backing_format, "raw");
+	CU_ASSERT_PTR_NULL(c->disks[1].backing);
+	CU_ASSERT_PTR_NULL(c->disks[1].backing_format);
+	kxconfig_free(c);
+	round_trip(GOOD_DIR "/backing.xml");
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -445,6 +461,7 @@ int main(void)
 		{ "memory units", test_units },
 		{ "uuid parse, format, generate", test_uuid },
 		{ "format round trip", test_round_trip },
+		{ "backingStore", test_backing_store },
 		{ "format round trip of TAB, LF, CR in attributes", test_round_trip_whitespace },
 	};
 	if (!getcwd(start_dir, sizeof(start_dir)))
