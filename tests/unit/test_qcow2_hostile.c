@@ -58,6 +58,14 @@ static void test_compression_type(void)
 	td_poke64(p, 72, 8);
 	d = td_open(p, "qcow2", 0);
 	disk_close(d);
+	/* The L1 and refcount tables are rewritten in place: never over the header or each other. */
+	p = fresh("tables.qcow2", NULL, NULL);
+	td_poke64(p, 40, 0);
+	td_expect_open_error(p, "qcow2", DISK_RDONLY, -EINVAL, "L1 table offset 0x0 overlaps the header");
+	p = fresh("tables.qcow2", NULL, NULL);
+	td_poke64(p, 48, 3 * CS);
+	td_expect_open_error(p, "qcow2", DISK_RDONLY, -EINVAL,
+			     "L1 table at 0x30000 overlaps the refcount table at 0x30000");
 	/* A header_length past the end of the file. */
 	p = fresh("short.qcow2", NULL, NULL);
 	td_poke32(p, 100, 0x8000);

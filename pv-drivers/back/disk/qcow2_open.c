@@ -233,6 +233,17 @@ static int setup_tables(struct disk *d, const struct hdr *h)
 	if (!qcow2_range_ok(h->reftable_off, rt_bytes, d->file_size))
 		return disk__err(d, -EINVAL, "refcount table offset 0x%llx beyond end of file",
 				 (unsigned long long)h->reftable_off);
+	/* Both tables are rewritten in place: never over the header or each other (QEMU's overlap rule). */
+	if (h->l1_off < q->cs && h->l1_size)
+		return disk__err(d, -EINVAL, "L1 table offset 0x%llx overlaps the header",
+				 (unsigned long long)h->l1_off);
+	if (h->reftable_off < q->cs)
+		return disk__err(d, -EINVAL, "refcount table offset 0x%llx overlaps the header",
+				 (unsigned long long)h->reftable_off);
+	if (h->l1_size && h->l1_off < h->reftable_off + rt_bytes &&
+	    h->reftable_off < h->l1_off + (uint64_t)h->l1_size * 8)
+		return disk__err(d, -EINVAL, "L1 table at 0x%llx overlaps the refcount table at 0x%llx",
+				 (unsigned long long)h->l1_off, (unsigned long long)h->reftable_off);
 	q->l1_size = h->l1_size;
 	q->l1_off = h->l1_off;
 	q->reftable_off = h->reftable_off;
