@@ -9,6 +9,8 @@ PACKAGES="$PACKAGES tmux"
 PACKAGES="$PACKAGES qemu-utils"
 # The host-to-guest network test configures a TAP in a private namespace.
 PACKAGES="$PACKAGES iproute2 util-linux"
+# make fuzz: clang with libFuzzer and the sanitizer runtimes (tests/fuzz); python3 generates the seed corpora.
+PACKAGES="$PACKAGES clang-14 libclang-rt-14-dev python3"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
 	exit 1
