@@ -5,7 +5,7 @@ set -euo pipefail
 S=$(cd "$1" && pwd) B=$(cd "$2" && pwd) O=$3
 mkdir -p "$O"
 O=$(cd "$O" && pwd)
-CC=${FUZZ_CC:-clang}
+CC=${FUZZ_CC:-$(command -v clang || command -v clang-14 || echo clang)}
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (Debian packages clang-14 libclang-rt-14-dev)" >&2; exit 1; }
 [ -f "$B/config.h" ] || { echo "fuzz: $B/config.h missing: run ./configure first" >&2; exit 1; }
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
