@@ -49,12 +49,24 @@ static void compare(const struct kxconfig *a, const struct kxconfig *b)
 	}
 }
 
+static void cleanup(void)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "%s/in.xml", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/out.xml", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	if (!mkdtemp(dir))
 		abort();
+	atexit(cleanup);
 	if (!getenv(KXCONFIG_SCHEMA_ENV))
 		setenv(KXCONFIG_SCHEMA_ENV, KXEN_SRC_SCHEMA_DIR "/domain.rng", 1);
 	return 0;
