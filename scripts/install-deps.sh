@@ -17,6 +17,8 @@ PACKAGES="$PACKAGES liblz4-dev liblzma-dev libzstd-dev"
 PACKAGES="$PACKAGES libvirt-clients"
 # kxenstored keeps its tree, watches and domains in LMDB across a crash.
 PACKAGES="$PACKAGES liblmdb-dev"
+# make fuzz: clang with libFuzzer and the sanitizer runtimes (tests/fuzz); python3 generates the seed corpora.
+PACKAGES="$PACKAGES clang-14 libclang-rt-14-dev python3"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
 	exit 1
