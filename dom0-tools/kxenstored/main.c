@@ -128,6 +128,7 @@ static void usage(FILE *f)
 	        "  -l  append the log to LOGFILE (default stderr; as a daemon /var/log/kxen/%s.log)\n"
 	        "  -q  set a quota: nodes, node-size, perms, watches, transactions,\n"
 	        "      transaction-nodes, output-bytes, outstanding\n"
+	        "  --no-seccomp   no system call filter (debugging; $KXEN_SECCOMP=log: log, not kill)\n"
 	        "  -h, --help     this text\n"
 	        "  -V, --version  kxenstored's version\n",
 	        NAME, KXD_RUNDIR_DEFAULT, DEFAULT_SOCKET, KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, NAME);
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "no-seccomp", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct xs_server srv;
@@ -169,6 +171,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case 'S': kxd_seccomp_disable(); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("kxenstored %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -208,6 +211,12 @@ int main(int argc, char **argv)
 	rc = 1;
 	if (kxd_loop_init(&loop) < 0 || kxd_loop_signals(&loop, NULL, NULL) < 0) {
 		kxd_log("epoll/signalfd: %s", strerror(errno));
+		goto out;
+	}
+	int src = sandbox__install();
+
+	if (src < 0) {
+		kxd_log("cannot install the seccomp filter: %s", strerror(-src));
 		goto out;
 	}
 	srv.domops = hv__ops(&hv);
