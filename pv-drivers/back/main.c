@@ -2,6 +2,7 @@
 #include <config.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* A misspelt -u is the starter's error, not a daemon's that said it was ready. */
+	if (user && !getpwnam(user)) {
+		fprintf(stderr, "kxen-backd: -u: no user '%s'\n", user);
+		return 2;
+	}
 	kxd_log_init(NAME);
 	/* A daemon never logs to the terminal it was started from. */
 	if (!bd.opt.foreground && !bd.opt.log_file && !(bd.opt.log_file = kxd_daemon_default_log(NAME))) {
@@ -94,6 +100,11 @@ int main(int argc, char **argv)
 	/* Connected before we say ready, so a missing daemon is an error the starter sees. */
 	if (backd_domains_start(&bd))
 		goto out;
+	/* Still root: the pid file's directory is root's. */
+	if (!bd.opt.foreground && (rc = kxd_daemon_ready(pidfile))) {
+		kxd_log("pid file %s: %s", pidfile, strerror(-rc));
+		goto out;
+	}
 	/* kxen-hv's and xenstore's root-only sockets are open; TAPs still need CAP_NET_ADMIN. */
 	static const int net_admin[] = { CAP_NET_ADMIN };
 
@@ -103,10 +114,6 @@ int main(int argc, char **argv)
 	}
 	if ((rc = sandbox__install()) < 0) {
 		kxd_log("cannot install the seccomp filter: %s", strerror(-rc));
-		goto out;
-	}
-	if (!bd.opt.foreground && (rc = kxd_daemon_ready(pidfile))) {
-		kxd_log("pid file %s: %s", pidfile, strerror(-rc));
 		goto out;
 	}
 	kxd_log("serving (console logs in %s)", bd.opt.console_dir);

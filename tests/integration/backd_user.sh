@@ -41,3 +41,15 @@ disk rg "$T/root.img"
 wait_file "$T/backd.log" "root.img.*(Permission denied|EACCES)" 20
 kill -0 "$BACKDPID" || fail "kxen-backd died on an image it may not open"
 pass "an image nobody may not open is refused, naming it; kxen-backd serves on"
+
+# As a daemon: the starter returns once it is ready, the pid file written (as root: its directory is root's), and the daemon runs as nobody.
+backd_stop
+mkdir -m 755 "$T/rootrun"
+KXEN_RUN_DIR=$T/rootrun "$BACKD" -u nobody -H "$KXEN_HV_SOCKET" -o "$T/console" -l "$T/backd-d.log" ||
+	{ cat "$T/backd-d.log"; fail "kxen-backd -u nobody did not start as a daemon"; }
+dpid=$(cat "$T/rootrun/kxen-backd.pid")
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$dpid/status")" = "$(id -u nobody)" ] || { kill "$dpid"; fail "the daemon is not nobody"; }
+kill "$dpid"
+"$BACKD" -f -u no-such-user-here 2>"$T/nouser.err" && fail "an unknown -u user was accepted"
+grep -q "no user 'no-such-user-here'" "$T/nouser.err" || fail "an unknown -u user: no clear error"
+pass "kxen-backd -u nobody as a daemon: ready, pid file written, nobody; an unknown user is refused at once"
