@@ -92,7 +92,9 @@ int kxd_daemon_start(void);
  * terminal. A no-op apart from the pidfile outside kxd_daemon_start.
  */
 int kxd_daemon_ready(const char *pidfile);
-/* Removes the pidfile kxd_daemon_ready wrote (at exit). */
+/* Writes only the pid file (then kxd_daemon_ready(NULL)): a daemon that drops root writes it first. */
+int kxd_daemon_pidfile(const char *pidfile);
+/* Removes the pidfile kxd_daemon_ready or kxd_daemon_pidfile wrote (at exit). */
 void kxd_daemon_stop(void);
 /* The log file a daemon uses without -l: /var/log/kxen/NAME.log (its directory created); NULL if that fails. */
 const char *kxd_daemon_default_log(const char *name);

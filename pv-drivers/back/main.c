@@ -97,11 +97,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	blkpool_thread_hook = sandbox__pool;
+	blkio_worker_hook = sandbox__ring;
 	/* Connected before we say ready, so a missing daemon is an error the starter sees. */
 	if (backd_domains_start(&bd))
 		goto out;
 	/* Still root: the pid file's directory is root's. */
-	if (!bd.opt.foreground && (rc = kxd_daemon_ready(pidfile))) {
+	if (!bd.opt.foreground && (rc = kxd_daemon_pidfile(pidfile))) {
 		kxd_log("pid file %s: %s", pidfile, strerror(-rc));
 		goto out;
 	}
@@ -114,6 +115,10 @@ int main(int argc, char **argv)
 	}
 	if ((rc = sandbox__install()) < 0) {
 		kxd_log("cannot install the seccomp filter: %s", strerror(-rc));
+		goto out;
+	}
+	if (!bd.opt.foreground && (rc = kxd_daemon_ready(NULL))) {
+		kxd_log("cannot tell the starter: %s", strerror(-rc));
 		goto out;
 	}
 	kxd_log("serving (console logs in %s)", bd.opt.console_dir);

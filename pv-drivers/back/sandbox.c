@@ -1,4 +1,4 @@
-/* kxen-backd's seccomp lists: the daemon's, and the disk-only one of its block I/O pool threads (docs/architecture.md "Least privilege"). */
+/* kxen-backd's seccomp lists: the daemon's, its vbd ring workers' and its block I/O pool threads' (docs/architecture.md "Least privilege"). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/if_tun.h>
@@ -46,6 +46,16 @@ static const struct kxd_scrule pool_list[] = {
 	{ NULL },
 };
 
+/*
+ * A vbd's ring worker parses the guest's requests: it maps their grants
+ * over its own kxen-hv connection, hands them to the pool, waits and
+ * signals eventfds. No open, socket, connect, ioctl or rename.
+ */
+static const struct kxd_scrule ring_list[] = {
+	DISK_IO, KXD_SC(poll), KXD_SC(ppoll), KXD_SC(read), KXD_SC(sendmsg), KXD_SC(recvmsg), KXD_SC(close),
+	{ NULL },
+};
+
 int sandbox__install(void)
 {
 	return kxd_seccomp_install("kxen-backd", backd_list, true);
@@ -54,4 +64,9 @@ int sandbox__install(void)
 void sandbox__pool(void)
 {
 	kxd_seccomp_thread("blkio", pool_list);
+}
+
+void sandbox__ring(void)
+{
+	kxd_seccomp_thread("blkring", ring_list);
 }

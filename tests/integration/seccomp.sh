@@ -1,5 +1,5 @@
 #!/bin/bash
-# seccomp.sh: each daemon, kxen-hv's vCPU threads and kxen-backd's block I/O threads die with SIGSYS and a log line on a call their list forbids (KXEN_SECCOMP_PROBE).
+# seccomp.sh: each daemon, kxen-hv's vCPU threads and kxen-backd's vbd ring and block I/O threads die with SIGSYS and a log line on a call their list forbids (KXEN_SECCOMP_PROBE).
 . "$(dirname "$0")/lib.sh"
 trap 'backd_stop; cleanup' EXIT
 ulimit -c 0   # SIGSYS dumps core by default: not here
@@ -35,17 +35,19 @@ grep -q "filter in" "$T/off-xs.log" && fail "kxenstored --no-seccomp installed a
 kill "$OFFPID"; wait "$OFFPID" 2>/dev/null
 pass "--no-seccomp: no filter, serving"
 
-# A block I/O thread may not open files, though the daemon may.
-: > "$T/disk.img"; truncate -s 16M "$T/disk.img"
+# A vbd's ring worker and its block I/O threads may not open files, though the daemon may.
+truncate -s 16M "$T/disk.img"
 mkcfg dg "blk-test 1 1" 48 1 "<devices><disk type='file' device='disk'>
   <driver name='qemu' type='raw'/><source file='$T/disk.img'/><target dev='xvda' bus='xen'/></disk></devices>"
 backd_stop
-KXEN_SECCOMP_PROBE=blkio:openat "$BACKD" -f -H "$KXEN_HV_SOCKET" -o "$T/console" -l "$T/pool-bd.log" 2>/dev/null &
-POOLPID=$!
-wait_file "$T/pool-bd.log" "serving" 10
-"$KXL" create "$T/dg.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create dg"; }
-expect_sigsys "kxen-backd's block I/O thread" "$POOLPID" "$T/pool-bd.log" openat
-"$KXL" destroy dg >/dev/null 2>&1
+for f in blkring blkio; do
+	KXEN_SECCOMP_PROBE=$f:openat "$BACKD" -f -H "$KXEN_HV_SOCKET" -o "$T/console" -l "$T/$f-bd.log" 2>/dev/null &
+	pid=$!
+	wait_file "$T/$f-bd.log" "serving" 10
+	"$KXL" create "$T/dg.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create dg"; }
+	expect_sigsys "kxen-backd's $f thread" "$pid" "$T/$f-bd.log" openat
+	"$KXL" destroy dg >/dev/null 2>&1
+done
 
 # A vCPU thread may not open files, though kxen-hv's control thread may.
 kill "$BACKDPID" 2>/dev/null; wait "$BACKDPID" 2>/dev/null; BACKDPID=
