@@ -3,6 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 trap 'backd_stop; cleanup' EXIT
 
+[ "$(id -u)" = 0 ] || skip "kxen-backd -u needs root to drop from (and the test chowns files)"
 id nobody >/dev/null 2>&1 || skip "no user 'nobody' here"
 GRP=$(id -gn nobody)
 # What an admin sets up (docs/architecture.md "Least privilege"): the user may reach and own
