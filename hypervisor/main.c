@@ -24,6 +24,8 @@
 #include "gnttab.h"
 #include "sandbox.h"
 #include "vcpu.h"
+#include "cpupool.h"
+#include "hostmem.h"
 
 static void usage(FILE *f)
 {
@@ -40,10 +42,11 @@ static void usage(FILE *f)
 	        "      --no-seccomp    no system call filters (debugging; $KXEN_SECCOMP=log: log, not kill)\n"
 	        "      --max-grant-frames N     grant table frames per domain (default %d, as Xen)\n"
 	        "      --max-maptrack-frames N  maptrack frames per dom0 connection (default %d)\n"
+	        "      --mem-reserve MIB        host RAM a create must leave available (default %llu)\n"
 	        "  -h, --help          this text\n"
 	        "  -V, --version       kxen-hv's version and the Xen ABI it offers\n",
 	        KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, KXD_RUNDIR_DEFAULT, GNTTAB_DEFAULT_MAX_FRAMES,
-	        GNTTAB_DEFAULT_MAX_MAPTRACK_FRAMES);
+	        GNTTAB_DEFAULT_MAX_MAPTRACK_FRAMES, HOSTMEM_DEFAULT_RESERVE >> 20);
 }
 
 static void on_kick(int sig)
@@ -118,6 +121,7 @@ int main(int argc, char **argv)
 		{ "max-maptrack-frames", required_argument, NULL, 'M' },
 		{ "no-seccomp", no_argument, NULL, 'S' },
 		{ "socket-group", required_argument, NULL, 'g' },
+		{ "mem-reserve", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv(KXCTL_SOCKET_ENV);
@@ -154,6 +158,20 @@ int main(int argc, char **argv)
 			                c == 'G' ? &gnttab_max_frames : &gnttab_max_maptrack_frames) < 0)
 				return 2;
 			break;
+		case 'R': {
+			char *end;
+			unsigned long long mib;
+
+			errno = 0;
+			mib = strtoull(optarg, &end, 10);
+			if (errno || !*optarg || *end || *optarg == '-' || mib > (1ull << 30)) {
+				fprintf(stderr, "kxen-hv: --mem-reserve wants MiB from 0 to %llu, not '%s'\n",
+				        1ull << 30, optarg);
+				return 2;
+			}
+			hostmem_reserve = mib << 20;
+			break;
+		}
 		default: usage(stderr); return 2;
 		}
 	}
@@ -224,7 +242,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kxen-hv: cannot initialise: %s\n", strerror(errno));
 		return 1;
 	}
+	cpupool_init();
 	int rc = ctl_serve(path);
+	cpupool_fini();
 	kxd_daemon_stop();
 	if (rc < 0) {
 		fprintf(stderr, "kxen-hv: control socket %s: %s\n", path, strerror(-rc));

@@ -1,6 +1,7 @@
 /* kxen-hv's seccomp lists: the daemon's, and the far shorter one of its vCPU threads (docs/architecture.md "Least privilege"). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -15,15 +16,19 @@ static const uint64_t hv_ioctls[] = {
 	KVM_GET_API_VERSION, KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_VCPU_MMAP_SIZE, KVM_GET_SUPPORTED_CPUID,
 	KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION, KVM_GET_TSC_KHZ, KVM_SET_CPUID2, KVM_SET_SIGNAL_MASK,
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_GET_MSRS, KVM_SET_MSRS,
-	TCGETS,   /* stdio asks whether the log is a terminal */
+	KVM_IOEVENTFD, TCGETS,   /* stdio asks whether the log is a terminal */
 };
 /* A vCPU thread runs its vCPU and reads or sets its registers: nothing that creates or maps. */
 static const uint64_t vcpu_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_GET_MSRS, KVM_SET_MSRS,
 	KVM_SET_SIGNAL_MASK,
+	KVM_IOEVENTFD,   /* a guest's bind or close of a port assigns or drops its doorbell */
 };
 static const uint64_t unix_only[] = { AF_UNIX };
-static const uint64_t capbset_read[] = { PR_CAPBSET_READ };
+static const uint64_t capbset_read[] = { PR_CAPBSET_READ, PR_SET_NAME };
+static const uint64_t probe_only[] = { 0 };
+/* cpupool: a vCPU thread names itself kxdDvV */
+static const uint64_t set_name[] = { PR_SET_NAME };
 /* sd_notify sizes its socket's buffer */
 static const uint64_t sol_socket[] = { SOL_SOCKET };
 
@@ -44,6 +49,10 @@ static const struct kxd_scrule hv_list[] = {
 	/* vCPU threads and their one-shot timers; threads only, never a fork */
 	KXD_SC_FLAGS(clone, 0, CLONE_THREAD), KXD_SC_ERRNO(clone3, ENOSYS),
 	KXD_SC(timer_create), KXD_SC(timer_settime), KXD_SC(timer_delete),
+	/* cpupool: pinning, and cgroup files (vcpu-pin, sched-credit) */
+	KXD_SC(sched_setaffinity), KXD_SC(sched_getaffinity), KXD_SC(rmdir), KXD_SC(getdents64), KXD_SC(statfs), KXD_SC(access),
+	KXD_SC(faccessat), KXD_SC(faccessat2), KXD_SC(readlink), KXD_SC(readlinkat),
+	KXD_SC(fstatfs), KXD_SC_ARG(kill, 1, probe_only),   /* kill(pid, 0): is a stale group's kxen-hv alive? */
 	{ NULL },
 };
 
@@ -54,6 +63,20 @@ static const struct kxd_scrule vcpu_list[] = {
 	KXD_SC_FLAGS(clone, 0, CLONE_THREAD), KXD_SC_ERRNO(clone3, ENOSYS),
 	/* EVTCHNOP_close of a port bound to dom0 closes its eventfds: a guest may, and must not kill us */
 	KXD_SC(close),
+	/*
+	 * A sibling started by VCPUOP_up runs cpupool_vcpu_thread_start under
+	 * this list before its own: it names itself, pins itself and writes its
+	 * tid into its domain's cgroup (an existing file, write-only).
+	 */
+	KXD_SC_ARG(prctl, 0, set_name), KXD_SC(sched_setaffinity), KXD_SC(sched_getaffinity),
+	/*
+	 * doorbell.c: a guest's bind of an interdomain port makes its doorbell
+	 * eventfd and adds it to the doorbell thread's epoll; the first one
+	 * starts that thread, which inherits this list.
+	 */
+	KXD_SC(eventfd2), KXD_SC(epoll_create1), KXD_SC(epoll_ctl), KXD_SC(epoll_wait), KXD_SC(epoll_pwait),
+	KXD_SC(read),
+	{ .name = "openat", .arg = 2, .nvals = 1, .vals = (const uint64_t[]){ O_WRONLY }, .mask = O_ACCMODE | O_CREAT },
 	{ NULL },
 };
 

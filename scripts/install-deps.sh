@@ -17,6 +17,8 @@ PACKAGES="$PACKAGES iproute2 util-linux"
 PACKAGES="$PACKAGES liblz4-dev liblzma-dev libzstd-dev"
 # virt-xml-validate and libvirt's schemas: kxl's XML output must pass them (about 8 MB with libvirt0).
 PACKAGES="$PACKAGES libvirt-clients"
+# kxenstored keeps its tree, watches and domains in LMDB across a crash.
+PACKAGES="$PACKAGES liblmdb-dev"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
 	exit 1

@@ -181,8 +181,12 @@ static void vbd_remove(struct xenbus_dev *xd)
 {
 	struct vbd *v = xenbus_priv(xd);
 
-	if (v->disk)
-		disk_close(v->disk);
+	/* Its last flush: what the guest wrote is in the image file once this line is logged. */
+	if (v->disk) {
+		int rc = disk_close(v->disk);
+
+		xenbus_dev_log(xd, "image closed%s%s", rc ? ": last flush failed: " : "", rc ? strerror(-rc) : "");
+	}
 	v->disk = NULL;
 }
 

@@ -49,13 +49,13 @@ for f in blkring blkio; do
 	"$KXL" destroy dg >/dev/null 2>&1
 done
 
-# A vCPU thread may not open files, though kxen-hv's control thread may.
+# A vCPU thread may not create memory files, though kxen-hv's control thread may.
 kill "$BACKDPID" 2>/dev/null; wait "$BACKDPID" 2>/dev/null; BACKDPID=
 kill "$XSPID"; wait "$XSPID" 2>/dev/null; XSPID=
 kill "$HVPID"; wait "$HVPID" 2>/dev/null; HVPID=
-KXEN_SECCOMP_PROBE=vcpu:openat hv_start
+KXEN_SECCOMP_PROBE=vcpu:memfd_create hv_start
 xs_start
 mkcfg hello "hello"
 "$KXL" create "$T/hello.xml" > "$T/create.out" 2>&1
 pid=$HVPID; HVPID=
-expect_sigsys "kxen-hv's vCPU thread" "$pid" "$T/hv.log" openat
+expect_sigsys "kxen-hv's vCPU thread" "$pid" "$T/hv.log" memfd_create

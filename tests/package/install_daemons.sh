@@ -91,7 +91,7 @@ wait_for() {
 # README: kxen-hv -d; kxenstored; kxen-backd (logs and the store's socket moved to $T by their options).
 start kxen-hv -d -l "$LOGS/kxen-hv.log"
 wait_for "kxen-hv's socket" test -S "$KXEN_HV_SOCKET"
-start kxenstored -s "$XENSTORED_PATH" -l "$LOGS/kxenstored.log"
+start kxenstored -s "$XENSTORED_PATH" -D "$T/xsdata" -l "$LOGS/kxenstored.log"
 wait_for "kxenstored's socket" test -S "$XENSTORED_PATH"
 start kxen-backd -o "$T/console" -l "$LOGS/kxen-backd.log"
 wait_for "kxen-backd to serve" grep -q serving "$LOGS/kxen-backd.log"

@@ -14,7 +14,7 @@ notified() {
 }
 notified kxen-hv "$KXEN_HV_SOCKET" "$HV" -f -s "$KXEN_HV_SOCKET" -l "$T/hv.log"
 HVPID=$PID
-notified kxenstored "$XENSTORED_PATH" "$XSD" -f -s "$XENSTORED_PATH" -l "$T/xs.log"
+notified kxenstored "$XENSTORED_PATH" "$XSD" -f -s "$XENSTORED_PATH" -D "$T/xsdata" -l "$T/xs.log"
 XSPID=$PID
 notified kxen-backd - "$BACKD" -f -o "$T/console" -l "$T/backd.log"
 BACKDPID=$PID
