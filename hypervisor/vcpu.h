@@ -67,6 +67,8 @@ struct vcpu_info *vcpu_vinfo(struct vcpu *v);
 
 /* Starts v's thread if needed and wakes it. */
 int vcpu_start(struct vcpu *v);
+/* Called first thing in each vCPU thread, after its timer exists (main.c: the thread's seccomp filter); may be NULL. */
+extern void (*vcpu_thread_hook)(void);
 /* Wakes v's thread from KVM_RUN or a wait (async-signal-safe kick). */
 void vcpu_kick(struct vcpu *v);
 /* Blocks the calling vCPU thread until kicked or until deadline_ns (0: none). */
