@@ -399,8 +399,6 @@ static void round_trip(const char *path)
 		CU_ASSERT_EQUAL(a->disks[i].qcow2, b->disks[i].qcow2);
 		CU_ASSERT_EQUAL(a->disks[i].readonly, b->disks[i].readonly);
 		CU_ASSERT_EQUAL(a->disks[i].block, b->disks[i].block);
-}
-
 		CU_ASSERT_TRUE(str_eq(a->disks[i].backing, b->disks[i].backing));
 		CU_ASSERT_TRUE(str_eq(a->disks[i].backing_format, b->disks[i].backing_format));
 	}

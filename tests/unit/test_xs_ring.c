@@ -231,7 +231,7 @@ static void test_set_perms_past_array(void)
 	static char req[XENSTORE_PAYLOAD_MAX];
 	unsigned len = (unsigned)sprintf(req, "/local/domain/6/p") + 1;
 
-	CU_ASSERT_EQUAL(fx_req(d0, XS_CONTROL, 0, "quota\0perms\0" "1000", 17, &m), XS_CONTROL);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_CONTROL, 0, "quota\0set\0permissions\0" "1000", 27, &m), XS_CONTROL);
 	CU_ASSERT_EQUAL(fx_req(d0, XS_WRITE, 0, "/local/domain/6/p\0", 18, &m), XS_WRITE);
 	CU_ASSERT_EQUAL(fx_req(d0, XS_SET_PERMS, 0, "/local/domain/6/p\0b6", 21, &m), XS_SET_PERMS);
 	for (unsigned i = 0; i < 1000 && len + 8 < sizeof(req); i++)
@@ -244,7 +244,7 @@ static void test_set_perms_past_array(void)
 		len += (unsigned)sprintf(req + len, "%c%u", i ? 'r' : 'b', i ? i : 6) + 1;
 	CU_ASSERT_EQUAL(fx_req(g, XS_SET_PERMS, 0, req, len, &m), XS_SET_PERMS);
 	/* Below the array the quota still answers ENOSPC, as Xen does. */
-	CU_ASSERT_EQUAL(fx_req(d0, XS_CONTROL, 0, "quota\0perms\0" "5", 14, &m), XS_CONTROL);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_CONTROL, 0, "quota\0set\0permissions\0" "5", 24, &m), XS_CONTROL);
 	CU_ASSERT_EQUAL(fx_req(g, XS_SET_PERMS, 0, req, len, &m), XS_ERROR);
 	CU_ASSERT_STRING_EQUAL(m.data, "ENOSPC");
 	conn__free(g);
