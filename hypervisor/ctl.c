@@ -1,4 +1,4 @@
-/* The privileged control socket: requests from dom0 tools, dom0 event sends, domain reaping. */
+/* The privileged control socket: connections, replies, dom0 event sends, domain reaping. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <libgen.h>
@@ -16,58 +16,42 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
-#include "gnttab.h"
+#include "log.h"
+#include "evtchn.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "kvm.h"
+#include "ctl.h"
+#include "hypercall.h"
+#include "loop.h"
 
-#define CONN_MAX_PORTS 1024
-
-enum ep_type { EP_LISTEN, EP_CONN, EP_KICK, EP_REAP, EP_SIGNAL };
-
-struct ep_item {
-	enum ep_type type;
-	int fd;
-	struct conn *conn;      /* EP_CONN, EP_KICK */
-	evtchn_port_t port;     /* EP_KICK */
-};
-
-struct conn {
-	struct ep_item item;
-	struct ep_item *kick[CONN_MAX_PORTS];   /* dom0 ports this client bound */
-	unsigned nr_kick;
-	struct ctl_gnttab gnt;                  /* grants this client mapped (gnttab.h) */
-	int events_fd;                          /* KXCTL_DOMAIN_EVENTS subscription, or -1 */
-};
-
-static int epfd = -1;
 static uint8_t req_buf[KXCTL_MAX_MSG];
 static uint8_t rep_buf[KXCTL_MAX_MSG];
+static struct ctl_conn *conns;
 
-static int ep_add(struct ep_item *it)
+/* Unwatches a dom0 port's kick eventfd, then closes the port (which closes the eventfds). */
+static void conn_close_port(struct ctl_conn *c, unsigned i)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = it };
+	struct ctl_port *p = &c->ports[i];
 
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, it->fd, &ev) < 0 ? -errno : 0;
+	hvloop_del(c->loop, p->reg);
+	evtchn_close(domain_dom0(), p->port);
+	c->ports[i] = c->ports[--c->nr_ports];
 }
 
-/* A dom0 port's kick eventfd is watched here; unwatch before the port closes it. */
-static void conn_close_port(struct conn *c, unsigned i)
+/* Later events of this batch for c's fds are dropped by the loop, so c can go now. */
+static void conn_free(struct ctl_conn *c)
 {
-	struct ep_item *k = c->kick[i];
-
-	epoll_ctl(epfd, EPOLL_CTL_DEL, k->fd, NULL);
-	evtchn_close(domain_dom0(), k->port);
-	free(k);
-	c->kick[i] = c->kick[--c->nr_kick];
-}
-
-static void conn_free(struct conn *c)
-{
-	while (c->nr_kick)
-		conn_close_port(c, c->nr_kick - 1);
+	while (c->nr_ports)
+		conn_close_port(c, c->nr_ports - 1);
 	ctl_gnttab_release(&c->gnt);
 	if (c->events_fd >= 0)
 		domevents_unsubscribe(c->events_fd);
-	epoll_ctl(epfd, EPOLL_CTL_DEL, c->item.fd, NULL);
-	close(c->item.fd);
+	hvloop_del(c->loop, c->reg);
+	close(c->fd);
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
 	free(c);
 }
 
@@ -92,26 +76,18 @@ static int send_reply(int fd, const struct kxctl_hdr *req, int ret, const void *
 	return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -errno : 0;
 }
 
-/* Looks up the domain a request names; dom0 itself is not a target for most ops. */
-static struct domain *req_domain(const void *p, uint32_t len, int *rc)
+int ctl_hello(struct ctl_req *r)
 {
-	const struct kxctl_domid *id = p;
+	uint32_t v = KXCTL_VERSION;
 
-	if (len < sizeof(*id)) {
-		*rc = -EINVAL;
-		return NULL;
-	}
-	if (id->domid == 0) {
-		*rc = -EPERM;
-		return NULL;
-	}
-	struct domain *d = domain_get(id->domid);
-	*rc = d ? 0 : -ESRCH;
-	return d;
+	memcpy(r->rep, &v, sizeof(v));
+	r->rlen = sizeof(v);
+	return 0;
 }
 
-static void host_info(struct kxctl_host_info *hi)
+int ctl_host_info(struct ctl_req *r)
 {
+	struct kxctl_host_info *hi = r->rep;
 	struct sysinfo si;
 
 	memset(hi, 0, sizeof(*hi));
@@ -126,296 +102,134 @@ static void host_info(struct kxctl_host_info *hi)
 	snprintf(hi->version, sizeof(hi->version), "%d.%d%s", KXEN_VERSION_MAJOR,
 	         KXEN_VERSION_MINOR, KXEN_EXTRAVERSION);
 	snprintf(hi->kvm_info, sizeof(hi->kvm_info), "KVM API %d", 12);
+	r->rlen = sizeof(*hi);
+	return 0;
 }
 
-static int op_bind_interdomain(struct conn *c, const struct kxctl_evtchn_bind_interdomain *b,
-                               struct kxctl_port *out, int fds[2])
+static void kick_readable(struct hvloop *l, struct hvloop_reg *reg, uint32_t events, void *arg)
 {
+	uint64_t n;
+
+	(void)l;
+	(void)events;
+	if (read(hvloop_fd(reg), &n, sizeof(n)) == sizeof(n))
+		evtchn_send(domain_dom0(), (evtchn_port_t)(uintptr_t)arg);
+}
+
+/* A dom0 port bound to (dom, port) with its pair of eventfds; it belongs to the connection. */
+int ctl_evtchn_bind_interdomain(struct ctl_req *r)
+{
+	const struct kxctl_evtchn_bind_interdomain *b = r->p;
+	struct ctl_conn *c = r->conn;
 	struct domain *dom0 = domain_dom0();
+	struct kxctl_port out = { 0 };
+	struct hvloop_reg *reg;
 	evtchn_port_t port;
-	struct ep_item *k = NULL;
 	int notify = -1, kick = -1, rc;
 
-	if (c->nr_kick == CONN_MAX_PORTS)
+	if (c->nr_ports == CTL_CONN_MAX_PORTS)
 		return -ENOSPC;
 	notify = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	k = calloc(1, sizeof(*k));
-	if (notify < 0 || kick < 0 || !k) {
+	if (notify < 0 || kick < 0) {
 		rc = -ENOMEM;
-		goto fail;
+		goto out;
 	}
 	rc = evtchn_bind_interdomain(dom0, (domid_t)b->remote_domid, b->remote_port, &port);
 	if (rc)
-		goto fail;
+		goto out;
 	evtchn_dom0_attach(dom0, port, notify, kick);
-	*k = (struct ep_item){ .type = EP_KICK, .fd = kick, .conn = c, .port = port };
-	if ((rc = ep_add(k)) < 0) {
+	reg = hvloop_add(c->loop, kick, EPOLLIN, kick_readable, (void *)(uintptr_t)port);
+	if (!reg) {
+		rc = -errno;
 		evtchn_close(dom0, port);   /* closes both eventfds */
-		free(k);
 		return rc;
 	}
-	c->kick[c->nr_kick++] = k;
-	out->port = port;
-	fds[0] = notify;
-	fds[1] = kick;
+	c->ports[c->nr_ports++] = (struct ctl_port){ .port = port, .reg = reg };
+	out.port = port;
+	memcpy(r->rep, &out, sizeof(out));
+	r->rlen = sizeof(out);
+	/* SCM_RIGHTS sends duplicates: the port keeps its own eventfds. */
+	r->fds[0] = notify;
+	r->fds[1] = kick;
+	r->nfds = 2;
 	return 0;
-fail:
+out:
 	if (notify >= 0)
 		close(notify);
 	if (kick >= 0)
 		close(kick);
-	free(k);
 	return rc;
 }
 
-/* Handles one request; the reply always goes out, with -errno on failure. */
-static void handle_request(struct conn *c, const struct kxctl_hdr *h, const void *p)
+int ctl_evtchn_close(struct ctl_req *r)
 {
-	uint32_t len = h->len;
-	size_t rlen = 0;
-	int fds[2], nfds = 0, rc = 0;
-	bool own_fds = false;   /* fds created for this reply: close them once sent */
-	struct domain *d = NULL;
+	const struct kxctl_port *pt = r->p;
+	struct ctl_conn *c = r->conn;
 
-	switch (h->op) {
-	case KXCTL_HELLO: {
-		uint32_t v = KXCTL_VERSION;
-		memcpy(rep_buf, &v, sizeof(v));
-		rlen = sizeof(v);
-		break;
-	}
-	case KXCTL_DOMAIN_CREATE: {
-		if (len != sizeof(struct kxctl_domain_create)) {
-			rc = -EINVAL;
-			break;
+	for (unsigned i = 0; i < c->nr_ports; i++)
+		if (c->ports[i].port == pt->port) {
+			conn_close_port(c, i);
+			return 0;
 		}
-		rc = domain_create(p, &d);
-		if (rc)
-			break;
-		struct kxctl_domid out = { .domid = d->domid };
-		memcpy(rep_buf, &out, sizeof(out));
-		rlen = sizeof(out);
-		fds[nfds++] = d->mem.memfd;
-		d = NULL;   /* the table holds it */
-		break;
-	}
-	case KXCTL_DOMAIN_DESTROY: {
-		const struct kxctl_domid *id = p;
-		rc = len < sizeof(*id) ? -EINVAL : domain_destroy(id->domid);
-		break;
-	}
-	case KXCTL_DOMAIN_PAUSE:
-		if ((d = req_domain(p, len, &rc)))
-			rc = domain_pause(d);
-		break;
-	case KXCTL_DOMAIN_UNPAUSE:
-		if ((d = req_domain(p, len, &rc)))
-			rc = domain_unpause(d);
-		break;
-	case KXCTL_DOMAIN_SHUTDOWN:
-		if ((d = req_domain(p, len, &rc))) {
-			unsigned reason = ((const struct kxctl_domid *)p)->arg;
-			if (reason > SHUTDOWN_watchdog)
-				rc = -EINVAL;
-			else
-				domain_shutdown(d, reason);
-		}
-		break;
-	case KXCTL_DOMAIN_RENAME:
-		if (len != sizeof(struct kxctl_domain_rename))
-			rc = -EINVAL;
-		else if ((d = req_domain(p, len, &rc)))
-			rc = domain_rename(d, ((const struct kxctl_domain_rename *)p)->name);
-		break;
-	case KXCTL_DOMAIN_INFO:
-		if ((d = req_domain(p, len, &rc))) {
-			domain_info(d, (struct kxctl_dominfo *)rep_buf);
-			rlen = sizeof(struct kxctl_dominfo);
-		}
-		break;
-	case KXCTL_DOMAIN_LIST: {
-		const struct kxctl_domain_list *l = p;
-		struct kxctl_domain_list_reply *r = (void *)rep_buf;
-		bool more;
-		if (len < sizeof(*l)) {
-			rc = -EINVAL;
-			break;
-		}
-		unsigned max = l->max && l->max < KXCTL_LIST_MAX ? l->max : KXCTL_LIST_MAX;
-		r->count = domain_list(l->first_domid, r->dom, max, &more);
-		r->more = more;
-		rlen = sizeof(*r) + r->count * sizeof(r->dom[0]);
-		break;
-	}
-	case KXCTL_DOMAIN_SET_BOOT:
-		if (len != sizeof(struct kxctl_set_boot))
-			rc = -EINVAL;
-		else if ((d = req_domain(p, len, &rc)))
-			rc = domain_set_boot(d, p);
-		break;
-	case KXCTL_VCPU_INFO:
-		if ((d = req_domain(p, len, &rc))) {
-			struct kxctl_vcpu_info_reply *r = (void *)rep_buf;
-			memset(r, 0, sizeof(*r));
-			for (unsigned i = 0; i < d->max_vcpus; i++) {
-				struct vcpu *v = d->vcpu[i];
-				r->vcpu[i].vcpu = i;
-				r->vcpu[i].online = atomic_load(&v->online);
-				r->vcpu[i].running = atomic_load(&v->in_guest);
-				r->vcpu[i].blocked = v->runstate == RS_BLOCKED;
-				r->vcpu[i].cpu_ns = vcpu_cpu_ns(v);
-			}
-			r->count = d->max_vcpus;
-			rlen = sizeof(*r);
-		}
-		break;
-	case KXCTL_VCPU_CONTEXT: {
-		const struct kxctl_vcpu_context *vc = p;
-		if (len != sizeof(*vc)) {
-			rc = -EINVAL;
-		} else if ((d = req_domain(p, sizeof(struct kxctl_domid), &rc))) {
-			/* A running vCPU would hold KVM's vCPU mutex: this thread must never wait on a guest. */
-			if (vc->vcpu >= d->max_vcpus)
-				rc = -EINVAL;
-			else if (!atomic_load(&d->paused) && !atomic_load(&d->shutdown))
-				rc = -EBUSY;
-			else if (atomic_load(&d->vcpu[vc->vcpu]->in_guest))
-				rc = -EBUSY;
-			else if ((rc = kvm_vcpu_get_context(d->vcpu[vc->vcpu], (void *)rep_buf)) == 0)
-				rlen = sizeof(vcpu_guest_context_t);
-		}
-		break;
-	}
-	case KXCTL_MAP_MEMORY:
-		if ((d = req_domain(p, len, &rc))) {
-			struct kxctl_map_memory_reply r = { .mem_bytes = d->mem.size };
-			memcpy(rep_buf, &r, sizeof(r));
-			rlen = sizeof(r);
-			fds[nfds++] = d->mem.memfd;
-		}
-		break;
-	case KXCTL_EVTCHN_ALLOC_UNBOUND: {
-		const struct kxctl_evtchn_alloc_unbound *a = p;
-		struct kxctl_port out = { 0 };
-		if (len != sizeof(*a) || a->remote_domid >= DOMID_FIRST_RESERVED) {
-			rc = -EINVAL;
-			break;
-		}
-		d = a->domid == 0 ? NULL : domain_get(a->domid);
-		if (a->domid != 0 && !d) {
-			rc = -ESRCH;
-			break;
-		}
-		rc = evtchn_alloc_unbound(d ? d : domain_dom0(), (domid_t)a->remote_domid, &out.port);
-		memcpy(rep_buf, &out, sizeof(out));
-		rlen = sizeof(out);
-		break;
-	}
-	case KXCTL_EVTCHN_BIND_INTERDOMAIN: {
-		struct kxctl_port out = { 0 };
-		if (len != sizeof(struct kxctl_evtchn_bind_interdomain)) {
-			rc = -EINVAL;
-			break;
-		}
-		rc = op_bind_interdomain(c, p, &out, fds);
-		if (rc == 0)
-			nfds = 2;
-		memcpy(rep_buf, &out, sizeof(out));
-		rlen = sizeof(out);
-		break;
-	}
-	case KXCTL_EVTCHN_CLOSE: {
-		const struct kxctl_port *pt = p;
-		rc = -EINVAL;
-		if (len < sizeof(*pt))
-			break;
-		for (unsigned i = 0; i < c->nr_kick; i++)
-			if (c->kick[i]->port == pt->port) {
-				conn_close_port(c, i);
-				rc = 0;
-				break;
-			}
-		break;
-	}
-	case KXCTL_LOG_READ: {
-		const struct kxctl_log_read *lr = p;
-		struct kxctl_log_reply *r = (void *)rep_buf;
-		if (len < sizeof(*lr)) {
-			rc = -EINVAL;
-			break;
-		}
-		size_t room = sizeof(rep_buf) - sizeof(*r);
-		if (lr->max && lr->max < room)
-			room = lr->max;
-		r->next_cursor = lr->cursor;
-		r->len = (uint32_t)hvlog_read(&r->next_cursor, r->text, room, &r->lost);
-		rlen = sizeof(*r) + r->len + 1;
-		break;
-	}
-	case KXCTL_DOMAIN_EVENTS:
-		/* One subscription per connection; asking again hands out the same eventfd. */
-		if (c->events_fd < 0) {
-			rc = domevents_subscribe();
-			if (rc < 0)
-				break;
-			c->events_fd = rc;
-			rc = 0;
-		}
-		fds[nfds++] = c->events_fd;
-		break;
-	case KXCTL_HOST_INFO:
-		host_info((struct kxctl_host_info *)rep_buf);
-		rlen = sizeof(struct kxctl_host_info);
-		break;
-	default:
-		if (ctl_gnttab_op(h->op)) {
-			rc = ctl_gnttab_request(&c->gnt, h->op, p, len, rep_buf, &rlen, fds, &nfds);
-			own_fds = true;
-		} else {
-			rc = -ENOSYS;
-		}
-		break;
-	}
-	domain_put(d);
-	if (rc)
-		rlen = 0;
-	/* SCM_RIGHTS sends duplicates: kxen-hv keeps its own memfds and eventfds. */
-	send_reply(c->item.fd, h, rc, rep_buf, rlen, fds, (unsigned)nfds);
-	for (int i = 0; own_fds && i < nfds; i++)
-		close(fds[i]);
+	return -EINVAL;
 }
 
-static void conn_readable(struct conn *c)
+/* One subscription per connection; asking again hands out the same eventfd. */
+int ctl_domain_events(struct ctl_req *r)
 {
-	ssize_t n = recv(c->item.fd, req_buf, sizeof(req_buf), MSG_DONTWAIT);
+	struct ctl_conn *c = r->conn;
 
+	if (c->events_fd < 0) {
+		int fd = domevents_subscribe();
+		if (fd < 0)
+			return fd;
+		c->events_fd = fd;
+	}
+	r->fds[r->nfds++] = c->events_fd;
+	return 0;
+}
+
+/* Reads one request and always answers it, with -errno on failure. */
+static void conn_readable(struct hvloop *l, struct hvloop_reg *reg, uint32_t events, void *arg)
+{
+	struct ctl_conn *c = arg;
+	struct kxctl_hdr h;
+	ssize_t n = recv(c->fd, req_buf, sizeof(req_buf), MSG_DONTWAIT);
+
+	(void)l;
+	(void)reg;
+	(void)events;
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
-		conn_free(c);
-		return;
-	}
-	struct kxctl_hdr h;
-	if ((size_t)n < sizeof(h)) {
-		conn_free(c);   /* not our protocol */
+	if (n <= 0 || (size_t)n < sizeof(h)) {
+		conn_free(c);   /* hung up, or not our protocol */
 		return;
 	}
 	memcpy(&h, req_buf, sizeof(h));
 	if (h.len != (size_t)n - sizeof(h)) {
-		struct kxctl_hdr bad = h;
-		send_reply(c->item.fd, &bad, -EINVAL, NULL, 0, NULL, 0);
+		send_reply(c->fd, &h, -EINVAL, NULL, 0, NULL, 0);
 		return;
 	}
-	handle_request(c, &h, req_buf + sizeof(h));
+	struct ctl_req r = { .conn = c, .p = req_buf + sizeof(h), .len = h.len,
+	                     .rep = rep_buf, .rep_max = sizeof(rep_buf) - sizeof(h) };
+	const struct ctl_op *op = ctl_op_find(h.op);
+	int rc = op ? ctl_dispatch(op, &r) : -ENOSYS;
+	if (hypercall_trace)
+		hvlog("(XEN) ctl %s (op %u, %u bytes) -> %d", op ? op->name : "unknown", h.op, h.len, rc);
+	send_reply(c->fd, &h, rc, rep_buf, r.rlen, r.fds, (unsigned)r.nfds);
+	for (int i = 0; r.own_fds && i < r.nfds; i++)
+		close(r.fds[i]);
 }
 
-static void accept_conn(int lfd)
+static void accept_conn(struct hvloop *l, struct hvloop_reg *reg, uint32_t events, void *arg)
 {
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = accept4(hvloop_fd(reg), NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 
+	(void)events;
+	(void)arg;
 	if (fd < 0)
 		return;
 	/* Privileged interface: root, or whoever runs this kxen-hv (tests). */
@@ -424,25 +238,45 @@ static void accept_conn(int lfd)
 		close(fd);
 		return;
 	}
-	struct conn *c = calloc(1, sizeof(*c));
+	struct ctl_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		return;
 	}
-	c->item = (struct ep_item){ .type = EP_CONN, .fd = fd, .conn = c };
+	c->loop = l;
+	c->fd = fd;
 	c->events_fd = -1;
-	if (ep_add(&c->item) < 0) {
+	if (!(c->reg = hvloop_add(l, fd, EPOLLIN, conn_readable, c))) {
 		close(fd);
 		free(c);
+		return;
 	}
+	c->next = conns;
+	if (conns)
+		conns->pprev = &c->next;
+	c->pprev = &conns;
+	conns = c;
 }
 
-static void kick_readable(struct ep_item *k)
+static void reap_readable(struct hvloop *l, struct hvloop_reg *reg, uint32_t events, void *arg)
 {
-	uint64_t n;
+	(void)l;
+	(void)reg;
+	(void)events;
+	(void)arg;
+	domain_reap();
+}
 
-	if (read(k->fd, &n, sizeof(n)) == sizeof(n))
-		evtchn_send(domain_dom0(), k->port);
+static void signal_readable(struct hvloop *l, struct hvloop_reg *reg, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	(void)arg;
+	if (read(hvloop_fd(reg), &si, sizeof(si)) == sizeof(si)) {
+		hvlog("(XEN) signal %u: shutting down, destroying all domains", si.ssi_signo);
+		hvloop_quit(l);
+	}
 }
 
 static int listen_on(const char *path)
@@ -495,11 +329,13 @@ static int listen_on(const char *path)
 	return fd;
 }
 
+void (*ctl_ready_hook)(void);
+
 int ctl_serve(const char *path)
 {
-	struct ep_item lis, reap, sig;
+	struct hvloop *l = NULL;
 	sigset_t ss;
-	int lfd, sfd, rc = 0;
+	int lfd, sfd = -1, rc;
 
 	lfd = listen_on(path);
 	if (lfd < 0)
@@ -509,53 +345,18 @@ int ctl_serve(const char *path)
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGHUP);
 	sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || epfd < 0)
-		return -errno;
-	lis = (struct ep_item){ .type = EP_LISTEN, .fd = lfd };
-	reap = (struct ep_item){ .type = EP_REAP, .fd = domain_reap_fd() };
-	sig = (struct ep_item){ .type = EP_SIGNAL, .fd = sfd };
-	if (ep_add(&lis) || ep_add(&reap) || ep_add(&sig))
-		return -errno;
+	if (sfd < 0 || !(l = hvloop_new()) ||
+	    !hvloop_add(l, lfd, EPOLLIN, accept_conn, NULL) ||
+	    !hvloop_add(l, domain_reap_fd(), EPOLLIN, reap_readable, NULL) ||
+	    !hvloop_add(l, sfd, EPOLLIN, signal_readable, NULL)) {
+		rc = -errno;
+		goto out;
+	}
 	hvlog("(XEN) kxen-hv %d.%d%s listening on %s", KXEN_VERSION_MAJOR, KXEN_VERSION_MINOR,
 	      KXEN_EXTRAVERSION, path);
-
-	for (;;) {
-		struct epoll_event ev[64];
-		int n = epoll_wait(epfd, ev, 64, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			struct ep_item *it = ev[i].data.ptr;
-			switch (it->type) {
-			case EP_LISTEN:
-				accept_conn(it->fd);
-				break;
-			case EP_CONN:
-				conn_readable(it->conn);
-				break;
-			case EP_KICK:
-				kick_readable(it);
-				break;
-			case EP_REAP:
-				domain_reap();
-				break;
-			case EP_SIGNAL: {
-				struct signalfd_siginfo si;
-				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					hvlog("(XEN) signal %u: shutting down, destroying all domains", si.ssi_signo);
-					goto out;
-				}
-				break;
-			}
-			}
-		}
-	}
-out:
+	if (ctl_ready_hook)
+		ctl_ready_hook();
+	rc = hvloop_run(l, 64);
 	for (uint32_t id = 1; id < DOMID_FIRST_RESERVED; id++) {
 		struct domain *d = domain_get(id);
 		if (d) {
@@ -563,7 +364,14 @@ out:
 			domain_destroy(id);
 		}
 	}
+	/* Their maps held the last references of destroyed domains: those go now. */
+	while (conns)
+		conn_free(conns);
+out:
 	unlink(path);
 	close(lfd);
+	if (sfd >= 0)
+		close(sfd);
+	hvloop_free(l);
 	return rc;
 }

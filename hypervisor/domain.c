@@ -11,6 +11,15 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "kxen/domname.h"
+#include "log.h"
+#include "gmem.h"
+#include "evtchn.h"
+#include "hvtime.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "kvm.h"
+#include "ctl.h"
 #include "gnttab.h"
 
 /* Guest console lines the log accepts per domain (token bucket). */
@@ -55,18 +64,6 @@ int domain_reap_fd(void)
 	return reap_fd;
 }
 
-static int name_valid(const char *name)
-{
-	size_t n = strnlen(name, KXCTL_NAME_MAX);
-
-	if (n == 0 || n == KXCTL_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (name[i] <= ' ' || name[i] > '~' || name[i] == '/')
-			return 0;
-	return 1;
-}
-
 /* table_lock held. */
 static bool name_taken(const char *name, const struct domain *self)
 {
@@ -84,7 +81,8 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 
 	memcpy(name, cfg->name, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
-	if (!name_valid(cfg->name))
+	if (strnlen(cfg->name, KXCTL_NAME_MAX) == KXCTL_NAME_MAX ||
+	    kxen_domname_check(name, NULL) != KXEN_DOMNAME_OK)
 		return -EINVAL;
 	if (cfg->mem_bytes < KXEN_PV_MIN_MEM || cfg->mem_bytes > KXEN_PV_MAX_MEM ||
 	    cfg->mem_bytes % KXEN_LARGE_PAGE_SIZE)
@@ -370,6 +368,20 @@ int domain_set_boot(struct domain *d, const struct kxctl_set_boot *b)
 	    !gmem_ptr(&d->mem, b->entry, 1) || b->stack > d->mem.size ||
 	    b->stack < KXEN_PV_RESERVED_END)
 		return -EINVAL;
+	/*
+	 * The builder wrote start_info before this call and the guest has not
+	 * run: the store and console pages it names become pages of their own,
+	 * which the daemons serving them can map without the rest of the RAM.
+	 */
+	const start_info_t *si = gmem_ptr(&d->mem, b->start_info_gpa, sizeof(*si));
+	uint64_t store = si->store_mfn, console = si->console.domU.mfn;
+	int rc = store && store == console ? -EINVAL : 0;
+	if (!rc && store)
+		rc = gmem_split_page(&d->mem, KXCTL_PAGE_STORE, store);
+	if (!rc && console)
+		rc = gmem_split_page(&d->mem, KXCTL_PAGE_CONSOLE, console);
+	if (rc)
+		return rc;
 	d->shared = gmem_ptr(&d->mem, b->shared_info_gpa, KXEN_PAGE_SIZE);
 	d->shared_gpa = b->shared_info_gpa;
 	/* Every port starts masked until the guest unmasks it, as in Xen. */
@@ -390,7 +402,8 @@ int domain_rename(struct domain *d, const char *name)
 
 	memcpy(n, name, sizeof(n));
 	n[sizeof(n) - 1] = '\0';
-	if (!name_valid(n))
+	if (strnlen(name, KXCTL_NAME_MAX) == KXCTL_NAME_MAX ||
+	    kxen_domname_check(n, NULL) != KXEN_DOMNAME_OK)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&table_lock);
 	if (name_taken(n, d)) {
@@ -522,4 +535,76 @@ void domain_console_write(struct domain *d, const char *buf, size_t len)
 		hvlog("(d%u) %s", d->domid, d->console_line);
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* ---- control-socket handlers (ctl.h): sizes and the domain lookup are checked by ctl_dispatch ---- */
+
+int domain_ctl_create(struct ctl_req *r)
+{
+	struct domain *d;
+	int rc = domain_create(r->p, &d);
+
+	if (rc)
+		return rc;
+	struct kxctl_domid out = { .domid = d->domid };
+	memcpy(r->rep, &out, sizeof(out));
+	r->rlen = sizeof(out);
+	/* The builder's copy of the RAM; the table keeps the domain. */
+	r->fds[r->nfds++] = d->mem.memfd;
+	return 0;
+}
+
+int domain_ctl_destroy(struct ctl_req *r)
+{
+	return domain_destroy(((const struct kxctl_domid *)r->p)->domid);
+}
+
+int domain_ctl_pause(struct ctl_req *r)
+{
+	return domain_pause(r->d);
+}
+
+int domain_ctl_unpause(struct ctl_req *r)
+{
+	return domain_unpause(r->d);
+}
+
+int domain_ctl_shutdown(struct ctl_req *r)
+{
+	unsigned reason = ((const struct kxctl_domid *)r->p)->arg;
+
+	if (reason > SHUTDOWN_watchdog)
+		return -EINVAL;
+	domain_shutdown(r->d, reason);
+	return 0;
+}
+
+int domain_ctl_rename(struct ctl_req *r)
+{
+	return domain_rename(r->d, ((const struct kxctl_domain_rename *)r->p)->name);
+}
+
+int domain_ctl_info(struct ctl_req *r)
+{
+	domain_info(r->d, r->rep);
+	r->rlen = sizeof(struct kxctl_dominfo);
+	return 0;
+}
+
+int domain_ctl_list(struct ctl_req *r)
+{
+	const struct kxctl_domain_list *l = r->p;
+	struct kxctl_domain_list_reply *out = r->rep;
+	unsigned max = l->max && l->max < KXCTL_LIST_MAX ? l->max : KXCTL_LIST_MAX;
+	bool more;
+
+	out->count = domain_list(l->first_domid, out->dom, max, &more);
+	out->more = more;
+	r->rlen = sizeof(*out) + out->count * sizeof(out->dom[0]);
+	return 0;
+}
+
+int domain_ctl_set_boot(struct ctl_req *r)
+{
+	return domain_set_boot(r->d, r->p);
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "domain.h"
 
 /*
  * Subscribers are few (kxenstored, kxen-backd, a kxl monitor per domain,

@@ -1,9 +1,14 @@
 /* Event channels: Xen's 2-level ports, their state machine and delivery (no KVM ioctls). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "evtchn.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "ctl.h"
 
 #define BITS_PER_WORD (sizeof(xen_ulong_t) * 8)
 
@@ -485,5 +490,24 @@ int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd, i
 		c->kick_fd = kick_fd;
 	}
 	pthread_mutex_unlock(&dom0->lock);
+	return rc;
+}
+
+/* KXCTL_EVTCHN_ALLOC_UNBOUND: a port in domain domid (0: dom0's own) that remote_domid may bind. */
+int evtchn_ctl_alloc_unbound(struct ctl_req *r)
+{
+	const struct kxctl_evtchn_alloc_unbound *a = r->p;
+	struct kxctl_port out = { 0 };
+	struct domain *d = NULL;
+	int rc;
+
+	if (a->remote_domid >= DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	if (a->domid != 0 && !(d = domain_get(a->domid)))
+		return -ESRCH;
+	rc = evtchn_alloc_unbound(d ? d : domain_dom0(), (domid_t)a->remote_domid, &out.port);
+	domain_put(d);
+	memcpy(r->rep, &out, sizeof(out));
+	r->rlen = sizeof(out);
 	return rc;
 }

@@ -3,6 +3,11 @@
 #include <string.h>
 
 #include "kxen-hv.h"
+#include "log.h"
+#include "gmem.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "fault.h"
 
 static const char *const vector_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -53,14 +58,12 @@ void fault_report(struct vcpu *v, unsigned vector, const struct fault_regs *r0)
 	uint64_t sp = r0->rsp;
 	const char *name = vector < 32 && vector_names[vector] ? vector_names[vector] : "interrupt";
 
-	/* The frame lives in the builder's supervisor-only stacks, which gmem_ptr refuses on purpose. */
-	if (sp < KXEN_PV_RING0_STACKS || sp + sizeof(f) > KXEN_PV_RESERVED_END ||
-	    sp + sizeof(f) > d->mem.size) {
+	/* The frame lives in the builder's supervisor-only stacks, which gmem_read refuses on purpose. */
+	if (gmem_read_region(&d->mem, f, sp, sizeof(f), KXEN_PV_RING0_STACKS, KXEN_PV_RESERVED_END) < 0) {
 		domain_crash(d, "vcpu %u: exception %u with a corrupt ring-0 stack (rsp %#llx)",
 		             v->id, vector, (unsigned long long)sp);
 		return;
 	}
-	memcpy(f, d->mem.base + sp, sizeof(f));
 	hvlog("(XEN) d%u v%u: fatal exception %u (%s) at rip %#018llx, error code %#llx",
 	      d->domid, v->id, vector, name, (unsigned long long)f[2], (unsigned long long)f[1]);
 	if (vector == 14)

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "gnttab.h"
+#include "gmem.h"
+#include "domain.h"
 
 unsigned gnttab_max_frames = GNTTAB_DEFAULT_MAX_FRAMES;
 unsigned gnttab_max_maptrack_frames = GNTTAB_DEFAULT_MAX_MAPTRACK_FRAMES;

@@ -28,6 +28,9 @@
 #include <xen/grant_table.h>
 #include <xen/memory.h>
 
+struct domain;
+struct vcpu;
+
 #define GNTTAB_DEFAULT_MAX_FRAMES          64     /* Xen's max_grant_frames default */
 #define GNTTAB_DEFAULT_MAX_MAPTRACK_FRAMES 1024   /* Xen's max_maptrack_frames default */
 #define GNTTAB_ENTRIES_PER_FRAME  (KXEN_PAGE_SIZE / sizeof(grant_entry_v1_t))   /* 512 */
@@ -112,16 +115,6 @@ struct ctl_gnttab {
 	uint64_t copybuf_size;
 };
 
-/* Whether op is one ctl_gnttab_request handles. */
-bool ctl_gnttab_op(uint32_t op);
-/*
- * Handles one KXCTL_GNTTAB_* request of len bytes at p; writes the reply
- * body to rep (*rlen bytes, at most KXCTL_MAX_MSG minus the header) and
- * up to one fd to fds (*nfds). Returns 0 or -errno for the whole request;
- * batch ops report per entry in Xen's status fields.
- */
-int ctl_gnttab_request(struct ctl_gnttab *g, uint32_t op, const void *p, uint32_t len,
-                       void *rep, size_t *rlen, int *fds, int *nfds);
 /* Unmaps everything the connection mapped and frees its copy buffer. */
 void ctl_gnttab_release(struct ctl_gnttab *g);
 

@@ -2,6 +2,10 @@
 #include <errno.h>
 
 #include "kxen-hv.h"
+#include "gmem.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "hypercall.h"
 #include <xen/callback.h>
 
 static int set_callback(struct vcpu *v, unsigned type, uint64_t address)

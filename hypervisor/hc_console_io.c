@@ -2,6 +2,10 @@
 #include <errno.h>
 
 #include "kxen-hv.h"
+#include "gmem.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "hypercall.h"
 
 /* Per call; larger writes are truncated and the guest is told how much was taken. */
 #define CONSOLE_IO_MAX 16384

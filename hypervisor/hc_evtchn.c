@@ -2,6 +2,11 @@
 #include <errno.h>
 
 #include "kxen-hv.h"
+#include "gmem.h"
+#include "evtchn.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "hypercall.h"
 
 /* A guest names only itself: DOMID_SELF or its own id. */
 static int self_only(struct domain *d, domid_t dom)

@@ -3,6 +3,10 @@
 #include <stdlib.h>
 
 #include "gnttab.h"
+#include "gmem.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "hypercall.h"
 
 typedef long (*gnttab_op_fn)(struct vcpu *v, uint64_t uop, uint32_t count);
 

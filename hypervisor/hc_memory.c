@@ -2,6 +2,10 @@
 #include <errno.h>
 
 #include "kxen-hv.h"
+#include "gmem.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "hypercall.h"
 #include "gnttab.h"
 #include <xen/memory.h>
 

@@ -3,6 +3,12 @@
 #include <sched.h>
 
 #include "kxen-hv.h"
+#include "gmem.h"
+#include "evtchn.h"
+#include "hvtime.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "hypercall.h"
 
 #define POLL_MAX_PORTS 128
 

@@ -2,6 +2,11 @@
 #include <errno.h>
 
 #include "kxen-hv.h"
+#include "gmem.h"
+#include "hvtime.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "hypercall.h"
 
 long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
 {

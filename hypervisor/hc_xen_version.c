@@ -3,6 +3,10 @@
 #include <string.h>
 
 #include "kxen-hv.h"
+#include "gmem.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "hypercall.h"
 #include <xen/version.h>
 #include <xen/features.h>
 

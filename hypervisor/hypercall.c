@@ -2,6 +2,12 @@
 #include <errno.h>
 
 #include "kxen-hv.h"
+#include "log.h"
+#include "gmem.h"
+#include "hvtime.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "hypercall.h"
 #include "gnttab.h"
 
 typedef long (*hc_handler)(struct vcpu *v, const uint64_t a[5]);

@@ -1,4 +1,4 @@
-/* The KVM layer: VMs, vCPUs, CPL-3 long-mode boot state, CPUID, and the vCPU run loop. */
+/* The KVM layer: VMs, vCPUs, CPL-3 long-mode boot state, CPUID, and one guest entry with its exit decoded. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "kvm.h"
 
 #define MSR_IA32_TSC 0x10
 #define CR0_PE (1u << 0)
@@ -411,6 +414,19 @@ static int set_signal_mask(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_SIGNAL_MASK, &k) < 0 ? -errno : 0;
 }
 
+static int kvm_setup(struct vcpu *v, char *why, size_t len)
+{
+	struct kvm_run *run = v->run;
+	int rc = set_signal_mask(v);
+
+	if (rc < 0) {
+		snprintf(why, len, "KVM_SET_SIGNAL_MASK failed: %s", strerror(-rc));
+		return rc;
+	}
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	return 0;
+}
+
 static void measure_tsc_offset(struct vcpu *v)
 {
 	struct domain *d = v->d;
@@ -422,70 +438,108 @@ static void measure_tsc_offset(struct vcpu *v)
 	d->tsc_offset_known = true;
 }
 
-static void handle_io(struct vcpu *v, struct kvm_run *run)
+/* The boot context, with the guest's TSC offset measured first (pvclock needs it). */
+static int kvm_boot(struct vcpu *v)
+{
+	measure_tsc_offset(v);
+	return kvm_vcpu_load_boot(v);
+}
+
+static void kvm_get_frame(struct vcpu *v, struct vcpu_frame *f)
+{
+	const struct kvm_regs *r = &((struct kvm_run *)v->run)->s.regs.regs;
+
+	*f = (struct vcpu_frame){ .rip = r->rip, .rsp = r->rsp, .rflags = r->rflags,
+	                          .rcx = r->rcx, .r11 = r->r11 };
+}
+
+static void kvm_set_frame(struct vcpu *v, const struct vcpu_frame *f)
+{
+	struct kvm_run *run = v->run;
+
+	run->s.regs.regs.rip = f->rip;
+	run->s.regs.regs.rsp = f->rsp;
+	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
+static void kvm_set_result(struct vcpu *v, uint64_t rax)
+{
+	struct kvm_run *run = v->run;
+
+	run->s.regs.regs.rax = rax;
+	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
+static void decode_io(struct vcpu *v, struct kvm_run *run, struct vcpu_exit *e)
 {
 	struct kvm_regs *r = &run->s.regs.regs;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 
 	if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KXEN_HYPERCALL_PORT &&
 	    run->io.count == 1) {
-		uint64_t args[5] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8 };
-		atomic_fetch_add(&v->hypercalls, 1);
-		r->rax = (uint64_t)hypercall_dispatch(v, r->rax, args);
-		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		e->kind = VCPU_EXIT_HYPERCALL;
+		e->nr = r->rax;
+		e->args[0] = r->rdi;
+		e->args[1] = r->rsi;
+		e->args[2] = r->rdx;
+		e->args[3] = r->r10;
+		e->args[4] = r->r8;
 		return;
 	}
 	if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KXEN_FAULT_PORT &&
 	    run->io.size == 1) {
 		struct kvm_sregs s;
-		struct fault_regs f = {
+		e->kind = VCPU_EXIT_FAULT;
+		e->vector = data[0];
+		e->regs = (struct fault_regs){
 			.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi,
 			.rdi = r->rdi, .rbp = r->rbp, .rsp = r->rsp, .r8 = r->r8, .r9 = r->r9,
 			.r10 = r->r10, .r11 = r->r11, .r12 = r->r12, .r13 = r->r13, .r14 = r->r14,
 			.r15 = r->r15, .rip = r->rip, .rflags = r->rflags,
 		};
 		if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
-			f.cr2 = s.cr2;
-		fault_report(v, data[0], &f);
+			e->regs.cr2 = s.cr2;
 		return;
 	}
-	domain_crash(v->d, "vcpu %u: unexpected port I/O %s port %#x size %u at rip %#llx",
-	             v->id, run->io.direction == KVM_EXIT_IO_OUT ? "write to" : "read from",
-	             run->io.port, run->io.size, (unsigned long long)r->rip);
+	e->kind = VCPU_EXIT_FATAL;
+	snprintf(e->why, sizeof(e->why), "unexpected port I/O %s port %#x size %u at rip %#llx",
+	         run->io.direction == KVM_EXIT_IO_OUT ? "write to" : "read from",
+	         run->io.port, run->io.size, (unsigned long long)r->rip);
 }
 
-static void handle_exit(struct vcpu *v, struct kvm_run *run)
+static void decode_exit(struct vcpu *v, struct kvm_run *run, struct vcpu_exit *e)
 {
-	struct kvm_regs *r = &run->s.regs.regs;
+	unsigned long long rip = run->s.regs.regs.rip;
 
+	e->kind = VCPU_EXIT_FATAL;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		handle_io(v, run);
+		decode_io(v, run, e);
 		break;
 	case KVM_EXIT_INTR:
+		e->kind = VCPU_EXIT_NONE;
 		break;
 	case KVM_EXIT_SHUTDOWN:
-		domain_crash(v->d, "vcpu %u: triple fault at rip %#llx", v->id,
-		             (unsigned long long)r->rip);
+		snprintf(e->why, sizeof(e->why), "triple fault at rip %#llx", rip);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
-		domain_crash(v->d, "vcpu %u: KVM internal error %u (an instruction KVM cannot emulate?) at rip %#llx",
-		             v->id, run->internal.suberror, (unsigned long long)r->rip);
+		snprintf(e->why, sizeof(e->why),
+		         "KVM internal error %u (an instruction KVM cannot emulate?) at rip %#llx",
+		         run->internal.suberror, rip);
 		break;
 	case KVM_EXIT_MMIO:
-		domain_crash(v->d, "vcpu %u: access to unbacked guest-physical address %#llx at rip %#llx",
-		             v->id, (unsigned long long)run->mmio.phys_addr, (unsigned long long)r->rip);
+		snprintf(e->why, sizeof(e->why), "access to unbacked guest-physical address %#llx at rip %#llx",
+		         (unsigned long long)run->mmio.phys_addr, rip);
 		break;
 	case KVM_EXIT_HLT:
-		domain_crash(v->d, "vcpu %u: hlt at rip %#llx", v->id, (unsigned long long)r->rip);
+		snprintf(e->why, sizeof(e->why), "hlt at rip %#llx", rip);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
-		domain_crash(v->d, "vcpu %u: KVM entry failed (reason %#llx)", v->id,
-		             (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		snprintf(e->why, sizeof(e->why), "KVM entry failed (reason %#llx)",
+		         (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		break;
 	default:
-		domain_crash(v->d, "vcpu %u: unhandled KVM exit %u at rip %#llx", v->id,
-		             run->exit_reason, (unsigned long long)r->rip);
+		snprintf(e->why, sizeof(e->why), "unhandled KVM exit %u at rip %#llx", run->exit_reason, rip);
 		break;
 	}
 }
@@ -502,59 +556,25 @@ static void eat_kick(void)
 		;
 }
 
-void kvm_vcpu_loop(struct vcpu *v)
+static int kvm_run_once(struct vcpu *v, struct vcpu_exit *e)
 {
-	struct domain *d = v->d;
 	struct kvm_run *run = v->run;
 
-	if (set_signal_mask(v) < 0) {
-		domain_crash(d, "vcpu %u: KVM_SET_SIGNAL_MASK failed: %s", v->id, strerror(errno));
-		return;
+	if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+		int rc = -errno;
+		if (rc == -EINTR || rc == -EAGAIN)
+			eat_kick();
+		return rc;
 	}
-	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
-	for (;;) {
-		if (atomic_load(&d->dying))
-			return;
-		if (vcpu_should_stop(v)) {
-			vcpu_set_runstate(v, atomic_load(&v->online) ? RS_RUNNABLE : RS_OFFLINE);
-			vcpu_wait(v, 0);
-			continue;
-		}
-		if (v->boot_pending) {
-			measure_tsc_offset(v);
-			if (kvm_vcpu_load_boot(v) < 0) {
-				domain_crash(d, "vcpu %u: cannot load the boot state: %s", v->id, strerror(errno));
-				continue;
-			}
-			v->boot_pending = false;
-			time_update_vcpu(v);
-		}
-		vcpu_timer_check(v);
-		struct kvm_regs *r = &run->s.regs.regs;
-		uint64_t rip = r->rip, rsp = r->rsp;
-		int up = upcall_deliver(v, &rip, &rsp, r->rflags, r->rcx, r->r11);
-		if (up > 0) {
-			r->rip = rip;
-			r->rsp = rsp;
-			run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-		} else if (up < 0) {
-			domain_crash(d, "vcpu %u: event upcall to a bad stack (rsp %#llx)", v->id,
-			             (unsigned long long)r->rsp);
-			continue;
-		}
-		vcpu_set_runstate(v, RS_RUNNING);
-		atomic_store(&v->in_guest, 1);
-		int rc = ioctl(v->fd, KVM_RUN, 0);
-		atomic_store(&v->in_guest, 0);
-		if (rc < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				eat_kick();
-				continue;
-			}
-			domain_crash(d, "vcpu %u: KVM_RUN failed: %s", v->id, strerror(errno));
-			continue;
-		}
-		atomic_fetch_add(&v->exits, 1);
-		handle_exit(v, run);
-	}
+	decode_exit(v, run, e);
+	return 0;
 }
+
+const struct vcpu_run_ops kvm_vcpu_run_ops = {
+	.setup = kvm_setup,
+	.load_boot = kvm_boot,
+	.get_frame = kvm_get_frame,
+	.set_frame = kvm_set_frame,
+	.set_result = kvm_set_result,
+	.run = kvm_run_once,
+};

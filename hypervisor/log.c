@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "log.h"
+#include "ctl.h"
 
 #define LOG_RING_SIZE (1u << 20)
 
@@ -71,4 +73,19 @@ size_t hvlog_read(uint64_t *cursor, char *buf, size_t len, uint64_t *lost)
 	pthread_mutex_unlock(&log_lock);
 	buf[n] = '\0';
 	return n;
+}
+
+/* KXCTL_LOG_READ: text from the client's cursor, as much as fits (or the client's max). */
+int hvlog_ctl_read(struct ctl_req *r)
+{
+	const struct kxctl_log_read *lr = r->p;
+	struct kxctl_log_reply *out = r->rep;
+	size_t room = r->rep_max - sizeof(*out);
+
+	if (lr->max && lr->max < room)
+		room = lr->max;
+	out->next_cursor = lr->cursor;
+	out->len = (uint32_t)hvlog_read(&out->next_cursor, out->text, room, &out->lost);
+	r->rlen = sizeof(*out) + out->len + 1;
+	return 0;
 }

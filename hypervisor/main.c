@@ -11,7 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kxen/kxd.h"
 #include "kxen-hv.h"
+#include "log.h"
+#include "domain.h"
+#include "hypercall.h"
+#include "kvm.h"
+#include "ctl.h"
 #include "gnttab.h"
 
 static void usage(FILE *f)
@@ -22,13 +28,13 @@ static void usage(FILE *f)
 	        "talk to it through a root-only control socket.\n"
 	        "  -s, --socket PATH   control socket (default $%s or %s)\n"
 	        "  -f, --foreground    stay in the foreground and log to stderr\n"
-	        "  -d, --daemon        detach and log to LOGFILE\n"
+	        "  -d, --daemon        detach and log to LOGFILE; pid in $KXEN_RUN_DIR/kxen-hv.pid or %s/\n"
 	        "  -l, --log FILE      append the log to FILE (default with -d: /var/log/kxen/kxen-hv.log)\n"
-	        "  -t, --trace         log every hypercall (debugging guests)\n"
+	        "  -t, --trace         log every hypercall and control request (debugging)\n"
 	        "      --max-grant-frames N     grant table frames per domain (default %d, as Xen)\n"
 	        "      --max-maptrack-frames N  maptrack frames per dom0 connection (default %d)\n"
 	        "  -h, --help          this text\n",
-	        KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, GNTTAB_DEFAULT_MAX_FRAMES,
+	        KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, KXD_RUNDIR_DEFAULT, GNTTAB_DEFAULT_MAX_FRAMES,
 	        GNTTAB_DEFAULT_MAX_MAPTRACK_FRAMES);
 }
 
@@ -51,6 +57,17 @@ static int parse_limit(const char *opt, const char *s, unsigned *out)
 	}
 	*out = (unsigned)v;
 	return 0;
+}
+
+static char pidfile[256];
+
+/* The control socket listens: a daemon's starter may return now. */
+static void ready(void)
+{
+	int rc = kxd_daemon_ready(pidfile);
+
+	if (rc)
+		hvlog("(XEN) pid file %s: %s", pidfile, strerror(-rc));
 }
 
 static void raise_fd_limit(void)
@@ -106,18 +123,35 @@ int main(int argc, char **argv)
 	}
 	if (!path || !*path)
 		path = KXCTL_DEFAULT_SOCKET;
-	if (daemonize && !logfile) {
-		mkdir("/var/log/kxen", 0755);
-		logfile = "/var/log/kxen/kxen-hv.log";
+	if (daemonize && !logfile && !(logfile = kxd_daemon_default_log("kxen-hv"))) {
+		fprintf(stderr, "kxen-hv: cannot create /var/log/kxen: %s (use -l)\n", strerror(errno));
+		return 1;
 	}
+	kxd_log_init("kxen-hv");
 	if (logfile) {
-		logfd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		if (logfd < 0) {
-			fprintf(stderr, "kxen-hv: cannot open log %s: %s\n", logfile, strerror(errno));
+		int rc = kxd_log_open(logfile);
+
+		if (rc < 0) {
+			fprintf(stderr, "kxen-hv: cannot open log %s: %s\n", logfile, strerror(-rc));
 			return 1;
 		}
+		logfd = kxd_log_fd();
 	}
 	hvlog_init(logfd);
+	if (daemonize) {
+		int rc = kxd_rundir_pidfile("kxen-hv", pidfile, sizeof(pidfile));
+
+		if (rc < 0) {
+			fprintf(stderr, "kxen-hv: run directory %s: %s\n", kxd_rundir(), strerror(-rc));
+			return 1;
+		}
+		/* Before kvm_init starts the VM pool's thread: fork keeps only the calling thread. */
+		if ((rc = kxd_daemon_start()) < 0) {
+			fprintf(stderr, "kxen-hv: cannot detach: %s\n", strerror(-rc));
+			return 1;
+		}
+		ctl_ready_hook = ready;
+	}
 
 	/* SIG_KICK is delivered only inside KVM_RUN or a sigwait; shutdown signals via signalfd. */
 	struct sigaction sa = { .sa_handler = on_kick };
@@ -141,11 +175,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kxen-hv: cannot initialise: %s\n", strerror(errno));
 		return 1;
 	}
-	if (daemonize && daemon(0, logfile ? 1 : 0) < 0) {
-		fprintf(stderr, "kxen-hv: cannot detach: %s\n", strerror(errno));
-		return 1;
-	}
 	int rc = ctl_serve(path);
+	kxd_daemon_stop();
 	if (rc < 0) {
 		fprintf(stderr, "kxen-hv: control socket %s: %s\n", path, strerror(-rc));
 		return 1;

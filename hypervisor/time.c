@@ -2,6 +2,9 @@
 #include <time.h>
 
 #include "kxen-hv.h"
+#include "hvtime.h"
+#include "vcpu.h"
+#include "domain.h"
 
 uint64_t now_ns(void)
 {

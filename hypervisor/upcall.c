@@ -2,6 +2,10 @@
 #include <errno.h>
 
 #include "kxen-hv.h"
+#include "gmem.h"
+#include "evtchn.h"
+#include "vcpu.h"
+#include "domain.h"
 
 int upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rflags,
                    uint64_t rcx, uint64_t r11)

@@ -1,4 +1,4 @@
-/* vCPU threads: start, kick, wait, one-shot timers and runstate accounting. */
+/* vCPU threads: the run policy, start, kick, wait, one-shot timers and runstate accounting. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -8,6 +8,15 @@
 #include <unistd.h>
 
 #include "kxen-hv.h"
+#include "log.h"
+#include "evtchn.h"
+#include "hvtime.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "hypercall.h"
+#include "fault.h"
+#include "kvm.h"
+#include "ctl.h"
 
 #define VCPU_STACK_SIZE (256 * 1024)
 
@@ -34,7 +43,7 @@ static void *vcpu_thread(void *arg)
 	else
 		hvlog("(XEN) d%u v%u: timer_create failed: %s", v->d->domid, v->id, strerror(errno));
 
-	kvm_vcpu_loop(v);
+	vcpu_run_loop(v, &kvm_vcpu_run_ops);
 
 	v->cpu_ns_final = vcpu_cpu_ns(v);
 	v->cpu_clock_valid = false;
@@ -43,6 +52,88 @@ static void *vcpu_thread(void *arg)
 	v->timer_created = false;
 	vcpu_set_runstate(v, RS_OFFLINE);
 	return NULL;
+}
+
+/* What an exit asks of the policy. */
+static void handle_exit(struct vcpu *v, const struct vcpu_run_ops *ops, const struct vcpu_exit *e)
+{
+	switch (e->kind) {
+	case VCPU_EXIT_NONE:
+		break;
+	case VCPU_EXIT_HYPERCALL:
+		atomic_fetch_add(&v->hypercalls, 1);
+		ops->set_result(v, (uint64_t)hypercall_dispatch(v, e->nr, e->args));
+		break;
+	case VCPU_EXIT_FAULT:
+		fault_report(v, e->vector, &e->regs);
+		break;
+	case VCPU_EXIT_FATAL:
+		domain_crash(v->d, "vcpu %u: %s", v->id, e->why);
+		break;
+	}
+}
+
+/* Everything due before an entry; false when the domain was crashed instead. */
+static bool prepare_entry(struct vcpu *v, const struct vcpu_run_ops *ops)
+{
+	struct domain *d = v->d;
+	struct vcpu_frame f;
+
+	if (v->boot_pending) {
+		int rc = ops->load_boot(v);
+		if (rc < 0) {
+			domain_crash(d, "vcpu %u: cannot load the boot state: %s", v->id, strerror(-rc));
+			return false;
+		}
+		v->boot_pending = false;
+		time_update_vcpu(v);
+	}
+	vcpu_timer_check(v);
+	ops->get_frame(v, &f);
+	int up = upcall_deliver(v, &f.rip, &f.rsp, f.rflags, f.rcx, f.r11);
+	if (up > 0) {
+		ops->set_frame(v, &f);
+	} else if (up < 0) {
+		domain_crash(d, "vcpu %u: event upcall to a bad stack (rsp %#llx)", v->id,
+		             (unsigned long long)f.rsp);
+		return false;
+	}
+	return true;
+}
+
+void vcpu_run_loop(struct vcpu *v, const struct vcpu_run_ops *ops)
+{
+	struct domain *d = v->d;
+	char why[128];
+
+	if (ops->setup(v, why, sizeof(why)) < 0) {
+		domain_crash(d, "vcpu %u: %s", v->id, why);
+		return;
+	}
+	for (;;) {
+		struct vcpu_exit e;
+		if (atomic_load(&d->dying))
+			return;
+		if (vcpu_should_stop(v)) {
+			vcpu_set_runstate(v, atomic_load(&v->online) ? RS_RUNNABLE : RS_OFFLINE);
+			vcpu_wait(v, 0);
+			continue;
+		}
+		if (!prepare_entry(v, ops))
+			continue;
+		vcpu_set_runstate(v, RS_RUNNING);
+		atomic_store(&v->in_guest, 1);
+		int rc = ops->run(v, &e);
+		atomic_store(&v->in_guest, 0);
+		if (rc == -EINTR || rc == -EAGAIN)
+			continue;
+		if (rc < 0) {
+			domain_crash(d, "vcpu %u: KVM_RUN failed: %s", v->id, strerror(-rc));
+			continue;
+		}
+		atomic_fetch_add(&v->exits, 1);
+		handle_exit(v, ops, &e);
+	}
 }
 
 int vcpu_start(struct vcpu *v)
@@ -178,4 +269,43 @@ uint64_t vcpu_timer_mono(struct vcpu *v)
 	if (!dl)
 		return 0;
 	return mono < dl ? UINT64_MAX : mono;   /* a far-future deadline must not wrap to "now" */
+}
+
+/* ---- control-socket handlers (ctl.h) ---- */
+
+int vcpu_ctl_info(struct ctl_req *r)
+{
+	struct domain *d = r->d;
+	struct kxctl_vcpu_info_reply *out = r->rep;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < d->max_vcpus; i++) {
+		struct vcpu *v = d->vcpu[i];
+		out->vcpu[i].vcpu = i;
+		out->vcpu[i].online = atomic_load(&v->online);
+		out->vcpu[i].running = atomic_load(&v->in_guest);
+		out->vcpu[i].blocked = v->runstate == RS_BLOCKED;
+		out->vcpu[i].cpu_ns = vcpu_cpu_ns(v);
+	}
+	out->count = d->max_vcpus;
+	r->rlen = sizeof(*out);
+	return 0;
+}
+
+int vcpu_ctl_context(struct ctl_req *r)
+{
+	const struct kxctl_vcpu_context *vc = r->p;
+	struct domain *d = r->d;
+	int rc;
+
+	/* A running vCPU would hold KVM's vCPU mutex: the control thread must never wait on a guest. */
+	if (vc->vcpu >= d->max_vcpus)
+		return -EINVAL;
+	if (!atomic_load(&d->paused) && !atomic_load(&d->shutdown))
+		return -EBUSY;
+	if (atomic_load(&d->vcpu[vc->vcpu]->in_guest))
+		return -EBUSY;
+	if ((rc = kvm_vcpu_get_context(d->vcpu[vc->vcpu], r->rep)) == 0)
+		r->rlen = sizeof(vcpu_guest_context_t);
+	return rc;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "config_int.h"
+#include "kxen/domname.h"
 
 /* "FILE:LINE: <elem>: ..." so the user can go straight to the spot. */
 int kxc_bad(struct kxc_ld *l, xmlNodePtr n, const char *fmt, ...)
@@ -73,35 +74,32 @@ out:
 	return buf;
 }
 
-/* Names end up in xenstore paths and on kxl's command line, where digits mean a domain id. */
+/* The rule is include/kxen/domname.h's; this says which part of it a name breaks. */
 static int check_name(struct kxc_ld *l, xmlNodePtr n, const char *name)
 {
-	static const char ok[] = "-_.+:@";
-	if (!*name)
+	size_t bad = 0;
+	char q[64];
+
+	switch (kxen_domname_check(name, &bad)) {
+	case KXEN_DOMNAME_OK:
+		return 0;
+	case KXEN_DOMNAME_EMPTY:
 		return kxc_bad(l, n, "must not be empty");
-	if (strlen(name) >= KXCTL_NAME_MAX)
+	case KXEN_DOMNAME_TOO_LONG:
 		return kxc_bad(l, n, "'%.20s...' is longer than %d characters", name, KXCTL_NAME_MAX - 1);
-	if (name[0] == '-')
+	case KXEN_DOMNAME_DASH:
 		return kxc_bad(l, n, "'%s' must not start with '-'", name);
-	size_t digits = strspn(name, "0123456789");
-	if (!name[digits])
+	case KXEN_DOMNAME_DIGITS:
 		return kxc_bad(l, n, "'%s' is all digits, which kxl would take for a domain id", name);
-	for (const char *p = name; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (isalnum(ch) && ch < 0x80)
-			continue;
-		if (strchr(ok, ch))
-			continue;
-		if (ch > 0x20 && ch < 0x7f)
-			return kxc_bad(l, n, "'%s' contains '%c': use letters, digits and - _ . + : @", name, ch);
-		{
-			char q[64];
-			kxc_shorten(name, q, sizeof(q));
-			return kxc_bad(l, n, "'%s' contains a space, control or non-ASCII character: "
-			                     "use letters, digits and - _ . + : @", q);
-		}
+	case KXEN_DOMNAME_CHAR:
+		break;
 	}
-	return 0;
+	unsigned char ch = (unsigned char)name[bad];
+	if (ch > 0x20 && ch < 0x7f)
+		return kxc_bad(l, n, "'%s' contains '%c': use letters, digits and - _ . + : @", name, ch);
+	kxc_shorten(name, q, sizeof(q));
+	return kxc_bad(l, n, "'%s' contains a space, control or non-ASCII character: "
+	                     "use letters, digits and - _ . + : @", q);
 }
 
 /* Reads a memory size; what = the element's own value as written, for messages. */

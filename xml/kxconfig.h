@@ -5,12 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <kxen/abi.h>
 #include <kxen/ctl.h>
 
-/* Limits a config is checked against (docs/domain-xml.md explains them). */
-#define KXCONFIG_MAX_VCPUS     32u
-#define KXCONFIG_MEM_MIN       (4ull << 20)
-#define KXCONFIG_MEM_MAX       (16ull << 30)
+/* Limits a config is checked against (docs/domain-xml.md explains them); the guest ABI's own. */
+#define KXCONFIG_MAX_VCPUS     ((unsigned)KXEN_PV_MAX_VCPUS)
+#define KXCONFIG_MEM_MIN       ((unsigned long long)KXEN_PV_MIN_MEM)
+#define KXCONFIG_MEM_MAX       ((unsigned long long)KXEN_PV_MAX_MEM)
 #define KXCONFIG_MEM_ALIGN     (2ull << 20)     /* the builder maps RAM with 2 MiB pages: sizes round up */
 #define KXCONFIG_CMDLINE_MAX   1023u            /* start_info.cmd_line holds 1024 bytes with the NUL */
 #define KXCONFIG_FILE_MAX      (1u << 20)       /* a domain config is small; refuse anything bigger */

@@ -56,13 +56,14 @@ void conn__free(struct xs_conn *c)
 		srv->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (srv->closing)
+		srv->closing(c);
 	if (c->ops->close)
 		c->ops->close(c);
-	if (srv->defer_free) {
-		/* Later events of this batch may still name c: keep it, marked dead. */
+	if (srv->free_later) {
+		/* Later events of this batch, or callers up the stack, may still name c: keep it, marked dead. */
 		c->dead = true;
-		c->next = srv->graveyard;
-		srv->graveyard = c;
+		srv->free_later(c);
 		return;
 	}
 	free(c);

@@ -20,6 +20,8 @@ struct hv_ring {
 	uint32_t local_port;
 };
 
+static void on_events(struct kxd_loop *l, int fd, uint32_t ev, void *arg);
+
 static int hv_connect(struct hv *hv)
 {
 	int rc;
@@ -33,9 +35,9 @@ static int hv_connect(struct hv *hv)
 	/* Death notices: without them (older kxen-hv) dead guests linger until RELEASE. */
 	if (kxctrl_domain_events_fd(hv->h, &hv->events_fd) < 0) {
 		hv->events_fd = -1;
-	} else {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &hv->events_tag };
-		epoll_ctl(hv->epfd, EPOLL_CTL_ADD, hv->events_fd, &ev);
+	} else if (kxd_loop_add(hv->loop, hv->events_fd, EPOLLIN, on_events, hv) < 0) {
+		close(hv->events_fd);
+		hv->events_fd = -1;
 	}
 	return 0;
 }
@@ -66,18 +68,19 @@ static int hv_attach(struct xs_server *srv, unsigned domid, uint64_t gfn, unsign
 {
 	struct hv *hv = srv->domops->arg;
 	struct hv_ring *hr = NULL;
-	uint64_t size;
+	uint64_t page_gfn;
 	int memfd = -1, rc;
 
 	if ((rc = hv_connect(hv)) < 0) {
 		server__log(srv, "cannot reach kxen-hv at %s: %s", kxctrl_socket_path(hv->sock), strerror(-rc));
 		return -EIO;
 	}
-	if ((rc = kxctrl_map_memory(hv->h, domid, &memfd, &size)) < 0)
+	/* The store page alone, as Xen gives xenstored nothing else of a guest. */
+	if ((rc = kxctrl_map_special_page(hv->h, domid, KXCTL_PAGE_STORE, &memfd, &page_gfn)) < 0)
 		return rc == -ESRCH ? -ENOENT : rc;
-	if (gfn >= size / PAGE) {
-		server__log(srv, "d%u: store gfn %#llx is outside its %llu bytes of RAM", domid,
-		            (unsigned long long)gfn, (unsigned long long)size);
+	if (gfn != page_gfn) {
+		server__log(srv, "d%u: store gfn %#llx is not the domain's store page (%#llx)", domid,
+		            (unsigned long long)gfn, (unsigned long long)page_gfn);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -86,7 +89,7 @@ static int hv_attach(struct xs_server *srv, unsigned domid, uint64_t gfn, unsign
 		goto out;
 	}
 	hr->hv = hv;
-	hr->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, (off_t)(gfn * PAGE));
+	hr->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (hr->page == MAP_FAILED) {
 		rc = -errno;
 		goto out;
@@ -106,8 +109,12 @@ static int hv_attach(struct xs_server *srv, unsigned domid, uint64_t gfn, unsign
 		rc = -ENOMEM;
 		goto out;
 	}
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = *out };
-	epoll_ctl(hv->epfd, EPOLL_CTL_ADD, hr->notify_fd, &ev);
+	if ((rc = kxd_loop_add(hv->loop, hr->notify_fd, EPOLLIN, hv->on_ring, *out)) < 0) {
+		conn__free(*out);   /* releases the ring, hr with it */
+		*out = NULL;
+		hr = NULL;
+		goto out;
+	}
 	/* The bind leaves the port pending, so the loop serves what the guest already queued. */
 	uint64_t one = 1;
 	if (write(hr->notify_fd, &one, sizeof(one)) != sizeof(one))
@@ -128,7 +135,8 @@ static int cmp_dom(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-void hv__check_domains(struct hv *hv, struct xs_server *srv)
+/* After a domain event: releases introduced domains that are gone or dying. */
+static void check_domains(struct hv *hv, struct xs_server *srv)
 {
 	struct kxctl_dominfo *list = NULL;
 	unsigned n = 0;
@@ -158,6 +166,14 @@ void hv__check_domains(struct hv *hv, struct xs_server *srv)
 	free(list);
 }
 
+static void on_events(struct kxd_loop *l, int fd, uint32_t ev, void *arg)
+{
+	struct hv *hv = arg;
+
+	check_domains(hv, hv->srv);
+	server__flush(hv->srv);
+}
+
 /* Xen's xenstored asks the hypervisor too (xc_domain_getinfo) before accepting a domain in a permission. */
 static int hv_exists(struct xs_server *srv, unsigned domid)
 {
@@ -182,8 +198,10 @@ const struct xs_domain_ops *hv__ops(struct hv *hv)
 
 void hv__close(struct hv *hv)
 {
-	if (hv->events_fd >= 0)
+	if (hv->events_fd >= 0) {
+		kxd_loop_del(hv->loop, hv->events_fd);
 		close(hv->events_fd);
+	}
 	if (hv->h)
 		kxctrl_close(hv->h);
 	hv->h = NULL;

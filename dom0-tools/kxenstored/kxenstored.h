@@ -321,7 +321,7 @@ struct xs_conn {
 
 struct xs_conn *conn__new(struct xs_server *srv, const struct xs_conn_ops *ops, void *priv,
                           int fd, unsigned domid, bool privileged);
-/* Drops watches and transactions, closes the transport, frees c (at batch end if srv->defer_free). */
+/* Drops watches and transactions, closes the transport, frees c (through srv->free_later if set). */
 void conn__free(struct xs_conn *c);
 /*
  * Reads and handles complete requests while the output queue is under quota.
@@ -385,14 +385,19 @@ struct xs_server {
 	struct xs_quota quota;
 	struct xs_conn *conns;
 	struct xs_conn *dirty;
-	struct xs_conn *graveyard;          /* freed at the end of an event batch */
-	bool defer_free;
 	struct xs_domain *domains[XS_DOM_BUCKETS];
 	unsigned ndomains;
 	const struct xs_domain_ops *domops;
 	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 	/* Called after c's output or blocked state may have changed (main: epoll mask). */
 	void (*update)(struct xs_conn *c);
+	/* Called before c's transport closes (main: stops watching c->fd). May be NULL. */
+	void (*closing)(struct xs_conn *c);
+	/*
+	 * Frees a dropped connection later (main: after the event batch, which
+	 * may still name it; c->dead tells). NULL: conn__free frees at once.
+	 */
+	void (*free_later)(void *c);
 	bool log_requests;
 };
 
@@ -400,8 +405,6 @@ int server__init(struct xs_server *srv);
 void server__fini(struct xs_server *srv);
 /* Queued output of every connection written; drops dead connections. */
 void server__flush(struct xs_server *srv);
-/* Frees connections dropped while an event batch was being handled. */
-void server__reap(struct xs_server *srv);
 /* Marks c as having output to write. */
 void server__dirty(struct xs_conn *c);
 /* Services c; cuts it off (domain) or closes it (socket) if it misbehaved or hung up. */

@@ -1,9 +1,7 @@
-/* main.c: kxenstored's options, log, UNIX socket and epoll loop (one thread; no client can block another). */
+/* main.c: kxenstored's options, UNIX socket and connections on libkxdaemon's loop (one thread; no client can block another). */
 #define _GNU_SOURCE     /* accept4 */
-#include <fcntl.h>
+#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,41 +10,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kxsd_main.h"
 
+#define NAME "kxenstored"
 #define DEFAULT_SOCKET "/run/xenstored/socket"   /* Xen's, where libxenstore looks */
 
-static FILE *logfp;
-static volatile sig_atomic_t stop;
-static int epfd;
-static char listen_tag;
-
-static void log_line(const char *fmt, ...)
-{
-	struct timespec ts;
-	struct tm tm;
-	char when[32];
-	va_list ap;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%F %T", &tm);
-	fprintf(logfp, "%s.%03ld kxenstored: ", when, ts.tv_nsec / 1000000);
-	va_start(ap, fmt);
-	vfprintf(logfp, fmt, ap);
-	va_end(ap);
-	fputc('\n', logfp);
-	fflush(logfp);
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+static struct kxd_loop loop;
 
 /* Socket clients: read only while under output quota, write while output waits. */
 static void update(struct xs_conn *c)
@@ -56,9 +27,38 @@ static void update(struct xs_conn *c)
 	uint32_t want = (conn__blocked(c) ? 0 : EPOLLIN) | (c->out ? EPOLLOUT : 0);
 	if ((uintptr_t)c->priv == want)
 		return;
-	struct epoll_event ev = { .events = want, .data.ptr = c };
-	epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	kxd_loop_mod(&loop, c->fd, want);
 	c->priv = (void *)(uintptr_t)want;
+}
+
+static void closing(struct xs_conn *c)
+{
+	kxd_loop_del(&loop, c->fd);
+}
+
+static void free_later(void *c)
+{
+	kxd_loop_defer(&loop, free, c);
+}
+
+/* A socket client or a guest's event fd has events. */
+static void on_conn(struct kxd_loop *l, int fd, uint32_t ev, void *arg)
+{
+	struct xs_conn *c = arg;
+
+	if (c->dead)
+		return;
+	if (c->ops == &ring_conn_ops) {
+		uint64_t cnt;
+		if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+			kxd_log("d%u: event fd: %s", c->domid, strerror(errno));
+		server__service(c);
+	} else if (ev & (EPOLLHUP | EPOLLERR) && !(ev & EPOLLIN)) {
+		server__drop(c, -ECONNRESET);
+	} else {
+		server__service(c);
+	}
+	server__flush(c->srv);
 }
 
 /*
@@ -73,7 +73,7 @@ static int listen_on(const char *path)
 	int fd;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
-		fprintf(stderr, "kxenstored: socket path too long: %s\n", path);
+		kxd_log("socket path too long: %s", path);
 		return -1;
 	}
 	strcpy(sa.sun_path, tmp);
@@ -90,7 +90,7 @@ static int listen_on(const char *path)
 	mode_t old = umask(0077);   /* root only, as Xen's socket: it grants dom0's powers */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0 ||
 	    rename(tmp, path) < 0) {
-		fprintf(stderr, "kxenstored: cannot listen on %s: %s\n", path, strerror(errno));
+		kxd_log("cannot listen on %s: %s", path, strerror(errno));
 		unlink(tmp);
 		umask(old);
 		close(fd);
@@ -100,19 +100,19 @@ static int listen_on(const char *path)
 	return fd;
 }
 
-static void accept_clients(struct xs_server *srv, int lfd)
+static void on_listen(struct kxd_loop *l, int lfd, uint32_t ev, void *arg)
 {
+	struct xs_server *srv = arg;
+
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
 		struct xs_conn *c = conn__new(srv, &sock_conn_ops, (void *)(uintptr_t)EPOLLIN, fd, 0, true);
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-		if (!c || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			if (c)
-				conn__free(c);
-			else
-				close(fd);
+		if (!c) {
+			close(fd);
+		} else if (kxd_loop_add(l, fd, EPOLLIN, on_conn, c) < 0) {
+			conn__free(c);
 		}
 	}
 }
@@ -120,24 +120,25 @@ static void accept_clients(struct xs_server *srv, int lfd)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kxenstored [-f] [-s SOCKET] [-H HV_SOCKET] [-l LOGFILE] [-q NAME=VALUE]...\n"
-	        "  -f  stay in the foreground\n"
+	        "  -f  stay in the foreground (default: become a daemon, pid in $KXEN_RUN_DIR/%s.pid or %s/)\n"
 	        "  -s  listen on SOCKET (default %s)\n"
 	        "  -H  kxen-hv control socket (default $%s or %s)\n"
-	        "  -l  append the log to LOGFILE (default stderr)\n"
+	        "  -l  append the log to LOGFILE (default stderr; as a daemon /var/log/kxen/%s.log)\n"
 	        "  -q  set a quota: nodes, node-size, perms, watches, transactions,\n"
 	        "      transaction-nodes, output-bytes, outstanding\n",
-	        DEFAULT_SOCKET, KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET);
+	        NAME, KXD_RUNDIR_DEFAULT, DEFAULT_SOCKET, KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, NAME);
 }
 
 int main(int argc, char **argv)
 {
 	static struct xs_server srv;
-	struct hv hv = { .events_fd = -1 };
+	struct hv hv = { .events_fd = -1, .loop = &loop, .srv = &srv, .on_ring = on_conn };
 	const char *sock = DEFAULT_SOCKET, *logpath = NULL;
+	char pidfile[256];
 	bool foreground = false;
-	int opt, lfd, rc = 1;
+	int opt, lfd = -1, rc = 1;
 
-	logfp = stderr;
+	kxd_log_init(NAME);
 	if (server__init(&srv) < 0) {
 		fprintf(stderr, "kxenstored: out of memory\n");
 		return 1;
@@ -167,78 +168,63 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (logpath && !(logfp = fopen(logpath, "a"))) {
-		fprintf(stderr, "kxenstored: cannot open log %s: %s\n", logpath, strerror(errno));
+	/* A daemon never logs to the terminal it was started from. */
+	if (!foreground && !logpath && !(logpath = kxd_daemon_default_log(NAME))) {
+		fprintf(stderr, "kxenstored: cannot create /var/log/kxen: %s (use -l)\n", strerror(errno));
 		return 1;
 	}
-	srv.log = log_line;
+	if (logpath && (rc = kxd_log_open(logpath))) {
+		fprintf(stderr, "kxenstored: cannot open log %s: %s\n", logpath, strerror(-rc));
+		return 1;
+	}
+	if (!foreground && (rc = kxd_rundir_pidfile(NAME, pidfile, sizeof(pidfile)))) {
+		fprintf(stderr, "kxenstored: run directory %s: %s\n", kxd_rundir(), strerror(-rc));
+		return 1;
+	}
+	srv.log = kxd_log;
 	srv.update = update;
+	srv.closing = closing;
+	srv.free_later = free_later;
 	/* Each introduced domain holds an eventfd; 1000 domains need more than 1024 fds. */
 	struct rlimit rl;
 	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if (!foreground && (rc = kxd_daemon_start())) {
+		fprintf(stderr, "kxenstored: cannot become a daemon: %s\n", strerror(-rc));
 		return 1;
-	hv.epfd = epfd;
+	}
+	rc = 1;
+	if (kxd_loop_init(&loop) < 0 || kxd_loop_signals(&loop, NULL, NULL) < 0) {
+		kxd_log("epoll/signalfd: %s", strerror(errno));
+		goto out;
+	}
 	srv.domops = hv__ops(&hv);
-	if (!foreground && daemon(1, logpath ? 0 : 1) < 0) {
-		perror("kxenstored: daemon");
-		return 1;
-	}
 	/* Last: clients see the socket only once we can serve them. */
-	if ((lfd = listen_on(sock)) < 0)
-		return 1;
-	struct epoll_event lev = { .events = EPOLLIN, .data.ptr = &listen_tag };
-	epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev);
-	log_line("serving on %s (pid %d)", sock, (int)getpid());
-
-	while (!stop) {
-		struct epoll_event evs[64];
-		int n = epoll_wait(epfd, evs, 64, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_line("epoll_wait: %s", strerror(errno));
-			goto out;
-		}
-		srv.defer_free = true;
-		for (int i = 0; i < n; i++) {
-			void *p = evs[i].data.ptr;
-			if (p == &listen_tag) {
-				accept_clients(&srv, lfd);
-			} else if (p == &hv.events_tag) {
-				hv__check_domains(&hv, &srv);
-			} else {
-				struct xs_conn *c = p;
-				if (c->dead)
-					continue;
-				if (c->ops == &ring_conn_ops) {
-					uint64_t cnt;
-					if (read(c->fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-						log_line("d%u: event fd: %s", c->domid, strerror(errno));
-				} else if (evs[i].events & (EPOLLHUP | EPOLLERR) && !(evs[i].events & EPOLLIN)) {
-					server__drop(c, -ECONNRESET);
-					continue;
-				}
-				server__service(c);
-			}
-			server__flush(&srv);
-		}
-		srv.defer_free = false;
-		server__reap(&srv);
+	if ((lfd = listen_on(sock)) < 0 || kxd_loop_add(&loop, lfd, EPOLLIN, on_listen, &srv) < 0)
+		goto out;
+	if (!foreground && kxd_daemon_ready(pidfile) < 0) {
+		kxd_log("pid file %s: %s", pidfile, strerror(errno));
+		goto out;
 	}
-	log_line("stopping");
+	kxd_log("serving on %s (pid %d)", sock, (int)getpid());
+	if ((rc = kxd_loop_run(&loop)) < 0) {
+		kxd_log("epoll_wait: %s", strerror(-rc));
+		rc = 1;
+		goto out;
+	}
+	kxd_log("stopping");
 	rc = 0;
 out:
-	close(lfd);
-	unlink(sock);
+	if (lfd >= 0) {
+		kxd_loop_del(&loop, lfd);
+		close(lfd);
+		unlink(sock);
+	}
 	server__fini(&srv);
 	hv__close(&hv);
+	kxd_daemon_stop();
+	kxd_loop_fini(&loop);
 	return rc;
 }

@@ -28,7 +28,6 @@ void server__fini(struct xs_server *srv)
 			domain__release(srv, srv->domains[i]->domid);
 	while (srv->conns)
 		conn__free(srv->conns);
-	server__reap(srv);
 	watches__fini(&srv->watches);
 	store__fini(&srv->store);
 }
@@ -94,14 +93,5 @@ void server__flush(struct xs_server *srv)
 			server__drop(c, rc);
 		else if (srv->update)
 			srv->update(c);
-	}
-}
-
-void server__reap(struct xs_server *srv)
-{
-	while (srv->graveyard) {
-		struct xs_conn *c = srv->graveyard;
-		srv->graveyard = c->next;
-		free(c);
 	}
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include "kxl.h"
 #include "kxconfig.h"
+#include "kxen/domname.h"
 
 /* Commands taking exactly n arguments and no options. */
 static int args(int argc, char **argv, int n, const char *what)
@@ -189,11 +190,9 @@ int main_rename(int argc, char **argv)
 	const char *name = argv[optind + 1];
 	r = KXL_FAIL;
 	/* The same rules as <name>, so the saved config stays loadable. */
-	if (!*name || strlen(name) >= KXCTL_NAME_MAX || strspn(name, "0123456789") == strlen(name) ||
-	    name[0] == '-' || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                                   "0123456789-_.+:@") != strlen(name)) {
-		kxl_err("'%s' is not a valid domain name: 1 to %d letters, digits and - _ . + : @, "
-		        "not all digits, not starting with '-'", name, KXCTL_NAME_MAX - 1);
+	if (kxen_domname_check(name, NULL) != KXEN_DOMNAME_OK) {
+		kxl_err("'%s' is not a valid domain name: 1 to %d " KXEN_DOMNAME_RULE, name,
+		        KXCTL_NAME_MAX - 1);
 		goto out;
 	}
 	if (kxctrl_domain_lookup(h, name, &id) == 0 && kxctrl_domain_info(h, id, &other) == 0 &&

@@ -1,4 +1,4 @@
-/* Network and block device counters per domain: the one interface the backends (kxen-backd) will feed. */
+/* Network and block device counters per domain, as kxen-backd's device statistics files report them. */
 #ifndef KXTOP_DEVSTATS_H
 #define KXTOP_DEVSTATS_H
 
@@ -37,15 +37,11 @@ struct kxtop_devstats {
  * source is the same as no devices (the monitor must not stall on it), and
  * the call never blocks for longer than a local read.
  *
- * vbd counters come from kxen-backd's block backend, which rewrites one
- * file per connected device once a second (atomically, by rename):
- * $KXEN_RUN_DIR/vbd/DOMID-DEVID (default /run/kxen/vbd) holding
- * "created_ns oo_req rd_req wr_req rd_sect wr_sect"; a file whose created_ns
- * is not the domain's is ignored. oo_req is always 0 (kxen-backd has no
- * request pool to run out of). vif counters come from the network backend,
- * rewritten the same way at most every 200 ms: $KXEN_RUN_DIR/vif/DOMID-DEVID
- * holding "domid devid created_ns tx_bytes tx_pkts tx_err tx_drop rx_bytes
- * rx_pkts rx_err rx_drop", tx being what the guest sent.
+ * The counters come from kxen-backd's per-device files (libkxdaemon's
+ * devstats, include/kxen/kxd.h: $KXEN_RUN_DIR/vbd and /vif, default
+ * /run/kxen), rewritten atomically once a second (vbd) or at most every
+ * 200 ms (vif); a file whose created_ns is not the domain's is ignored.
+ * oo_req is always 0 (the block backend never runs out of requests).
  * Returns 0 or -errno.
  */
 int devstats__get(uint32_t domid, uint64_t created_ns, struct kxtop_devstats *out);

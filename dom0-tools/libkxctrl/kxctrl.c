@@ -292,6 +292,17 @@ int kxctrl_map_memory(kxctrl *h, uint32_t domid, int *memfd, uint64_t *size)
 	return rc;
 }
 
+int kxctrl_map_special_page(kxctrl *h, uint32_t domid, unsigned role, int *fd, uint64_t *gfn)
+{
+	struct kxctl_special_page sp = { .domid = domid, .role = role };
+	struct kxctl_special_page_reply r;
+	int rc = call(h, KXCTL_MAP_SPECIAL_PAGE, &sp, sizeof(sp), &r, sizeof(r), NULL, fd, 1);
+
+	if (rc == 0)
+		*gfn = r.gfn;
+	return rc;
+}
+
 int kxctrl_evtchn_alloc_unbound(kxctrl *h, uint32_t domid, uint32_t remote_domid,
                                 uint32_t *port)
 {

@@ -38,8 +38,17 @@ int kxctrl_domain_list(kxctrl *h, struct kxctl_dominfo **out, unsigned *count);
 int kxctrl_domain_lookup(kxctrl *h, const char *name_or_id, uint32_t *domid);
 int kxctrl_vcpu_info(kxctrl *h, uint32_t domid, struct kxctl_vcpuinfo *out,
                      unsigned max, unsigned *count);
-/* The domain's whole RAM as a memfd (caller closes) and its size. */
+/*
+ * The domain's whole RAM as a memfd (caller closes) and its size; only for
+ * a paused, shut-down or crashed domain (-EBUSY otherwise): dump-core's op.
+ */
 int kxctrl_map_memory(kxctrl *h, uint32_t domid, int *memfd, uint64_t *size);
+/*
+ * One of the domain's special pages (role KXCTL_PAGE_STORE or
+ * KXCTL_PAGE_CONSOLE) as a sealed one-page memfd in *fd (mmap 4096 bytes at
+ * offset 0; caller closes) and the guest frame it is at in *gfn.
+ */
+int kxctrl_map_special_page(kxctrl *h, uint32_t domid, unsigned role, int *fd, uint64_t *gfn);
 /* A port in domid, unbound, that remote_domid may bind. */
 int kxctrl_evtchn_alloc_unbound(kxctrl *h, uint32_t domid, uint32_t remote_domid,
                                 uint32_t *port);

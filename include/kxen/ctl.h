@@ -28,7 +28,7 @@ enum kxctl_op {
 	KXCTL_DOMAIN_LIST,       /* all domains from a starting domid, as many as fit */
 	KXCTL_DOMAIN_SET_BOOT,   /* builder: shared_info location, then vCPU 0 context */
 	KXCTL_VCPU_INFO,
-	KXCTL_MAP_MEMORY,        /* -> memfd */
+	KXCTL_MAP_MEMORY,        /* whole RAM of a paused or shut-down domain (dump-core) -> memfd */
 	KXCTL_EVTCHN_ALLOC_UNBOUND, /* a port in domain D for remote R */
 	KXCTL_EVTCHN_BIND_INTERDOMAIN, /* a dom0 port bound to (dom, port) -> eventfds */
 	KXCTL_EVTCHN_CLOSE,      /* a dom0 port */
@@ -42,6 +42,7 @@ enum kxctl_op {
 	KXCTL_GNTTAB_MEMFD,      /* a domain's RAM memfd, only while this connection maps one of its grants */
 	KXCTL_DOMAIN_EVENTS,     /* -> eventfd signalled on any domain creation, shutdown, crash or destruction */
 	KXCTL_VCPU_CONTEXT,      /* a paused or dead domain's vCPU registers -> vcpu_guest_context_t */
+	KXCTL_MAP_SPECIAL_PAGE,  /* one special page of a domain by role -> a memfd holding that page only */
 	KXCTL_OP_MAX
 };
 
@@ -119,7 +120,24 @@ struct kxctl_vcpu_info_reply { uint32_t count; uint32_t pad; struct kxctl_vcpuin
  */
 struct kxctl_vcpu_context { uint32_t domid; uint32_t vcpu; };
 
+/*
+ * KXCTL_MAP_MEMORY hands out the whole RAM only while the domain is paused,
+ * shut down or crashed (-EBUSY otherwise): dump-core's need, not a
+ * backend's. Backends get grants (below) and the daemons that serve a
+ * domain's xenstore and console get that one page (KXCTL_MAP_SPECIAL_PAGE).
+ */
 struct kxctl_map_memory_reply { uint64_t mem_bytes; };
+
+/*
+ * KXCTL_MAP_SPECIAL_PAGE: the page start_info named for role when the
+ * builder set the boot state. The reply's fd is a sealed one-page memfd
+ * that is that guest page (mmap it at offset 0; it cannot grow, so nothing
+ * else of the domain's RAM is reachable through it); gfn says where the
+ * guest sees it. -ENOENT if the domain has no such page.
+ */
+enum kxctl_page_role { KXCTL_PAGE_STORE = 0, KXCTL_PAGE_CONSOLE = 1, KXCTL_PAGE_NR };
+struct kxctl_special_page { uint32_t domid; uint32_t role; };
+struct kxctl_special_page_reply { uint64_t gfn; };
 
 struct kxctl_evtchn_alloc_unbound { uint32_t domid; uint32_t remote_domid; };
 struct kxctl_evtchn_bind_interdomain { uint32_t remote_domid; uint32_t remote_port; };

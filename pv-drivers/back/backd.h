@@ -1,36 +1,26 @@
-/* kxen-backd internals: the event loop, the domain table and the backend ops table every backend plugs into. */
+/* kxen-backd internals: the daemon, the domain table and the table of device types (each a xenbus_type, xenbus.h). */
 #ifndef BACKD_H
 #define BACKD_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <xenstore.h>
 #include "kxctrl.h"
+#include "kxen/kxd.h"
 
 struct backd;
 struct backd_dom;
-
-/* Called from the loop when fd has events (EPOLLIN etc. in ev). */
-typedef void (*backd_fd_fn)(struct backd *bd, int fd, uint32_t ev, void *arg);
+struct xenbus_type;
 
 /*
- * One backend (console now; vbd and vif later). The loop calls attach for
- * every domain it learns of (at start-up and on @introduceDomain), and again
- * when anything changes under /local/domain/N while it is not attached;
- * detach when the domain is gone or on exit. A backend registers its own
- * fds with backd_fd_add and keeps its per-domain state in dom->priv[i].
+ * Each device type's index in backd_backends and in backd_dom.priv: one
+ * place, so two cannot collide. A device type is a xenbus_type (xenbus.h);
+ * the domain scan attaches every type to every domain it learns of (at
+ * start-up, on @introduceDomain, kxen-hv's domain events, and when anything
+ * changes under /local/domain/N while a type is not attached), and detaches
+ * them when the domain is gone or on exit.
  */
-struct backend_ops {
-	const char *name;
-	/* 0: attached; -EAGAIN: the domain is not ready yet (retried later); other -errno: failed, logged. */
-	int (*attach)(struct backd *bd, struct backd_dom *dom);
-	/* Releases everything attach took. Must cope with a domain that is already gone. */
-	void (*detach)(struct backd *bd, struct backd_dom *dom);
-	/* SIGHUP: reopen log files (logrotate). May be NULL. */
-	void (*reopen)(struct backd *bd, struct backd_dom *dom);
-};
-
-/* Each backend's index in backd_backends and in backd_dom.priv: one place, so two cannot collide. */
 enum backd_slot {
 	BACKD_SLOT_CONSOLE,
 	BACKD_SLOT_VBD,
@@ -48,37 +38,28 @@ struct backd_dom {
 struct backd_opts {
 	const char *hv_socket;              /* NULL: libkxctrl's default */
 	const char *console_dir;            /* -o: per-domain console logs */
-	const char *log_file;               /* -l: our own messages, else stderr */
+	const char *log_file;               /* -l: our own messages; else stderr, or kxd_daemon_default_log as a daemon */
 	bool foreground;
 };
 
 struct backd {
+	struct kxd_loop loop;               /* libkxdaemon's: callbacks get it, backd_of finds us */
 	struct backd_opts opt;
-	int epfd;
 	kxctrl *hv;
-	struct xs_handle *xs;
+	struct xs_handle *xs;               /* the daemon's one xenstore connection (xenbus.c) */
 	struct backd_dom *doms;
-	bool quit;
 };
 
-extern const struct backend_ops *const backd_backends[BACKD_NR_BACKENDS];
-extern const struct backend_ops console_backend;
-extern const struct backend_ops vbd_backend;
-extern const struct backend_ops net_backend;      /* netback.c: vifs, switches, TAPs (docs/network.md) */
+/* The daemon a loop callback runs in. */
+static inline struct backd *backd_of(struct kxd_loop *l)
+{
+	return (struct backd *)((char *)l - offsetof(struct backd, loop));
+}
 
-/* Our own log: a line with a timestamp to -l FILE or stderr. */
-void backd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Sends further backd_log lines to path (appended); returns 0 or -errno. */
-int backd_log_open(const char *path);
-
-/* Watches fd for ev, calling fn(bd, fd, ev, arg). Returns 0 or -errno. */
-int backd_fd_add(struct backd *bd, int fd, uint32_t ev, backd_fd_fn fn, void *arg);
-/* Changes the events watched on an added fd. */
-int backd_fd_mod(struct backd *bd, int fd, uint32_t ev);
-/* Stops watching fd (before the caller closes it); frees the registration. */
-void backd_fd_del(struct backd *bd, int fd);
-/* Runs the loop until bd->quit; returns 0 or -errno when epoll itself fails. */
-int backd_loop_run(struct backd *bd);
+extern const struct xenbus_type *const backd_backends[BACKD_NR_BACKENDS];
+extern const struct xenbus_type console_xenbus;   /* console.c (docs/console.md) */
+extern const struct xenbus_type vbd_xenbus;       /* blkback.c (docs/block.md) */
+extern const struct xenbus_type vif_xenbus;       /* netback.c: vifs, switches, TAPs (docs/network.md) */
 
 /*
  * Connects to kxenstored and kxen-hv, watches @introduceDomain,
@@ -90,13 +71,8 @@ int backd_domains_start(struct backd *bd);
 void backd_domains_scan(struct backd *bd);
 /* Detaches every backend from every domain (on exit). */
 void backd_domains_stop(struct backd *bd);
-/* SIGHUP: every attached backend reopens its files. */
+/* SIGHUP: every attached device reopens its files. */
 void backd_domains_reopen(struct backd *bd);
 
-/* Reads a xenstore value as a malloc'd string (NULL if missing); caller frees. */
-char *backd_xs_read(struct backd *bd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Reads a xenstore value as an unsigned number; -ENOENT if missing, -EINVAL if not a number. */
-int backd_xs_read_ulong(struct backd *bd, unsigned long *val, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 #endif

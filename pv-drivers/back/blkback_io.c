@@ -28,14 +28,14 @@ static void io_log(struct blkio *io, const char *fmt, ...)
 	if (io->err_logged >= ERR_LOG_MAX)
 		return;
 	if (++io->err_logged == ERR_LOG_MAX) {
-		backd_log("d%" PRIu32 ": vbd %u: more request errors; no longer logged", io->domid,
+		kxd_log("d%" PRIu32 ": vbd %u: more request errors; no longer logged", io->domid,
 		          io->devid);
 		return;
 	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	backd_log("d%" PRIu32 ": vbd %u: %s", io->domid, io->devid, msg);
+	kxd_log("d%" PRIu32 ": vbd %u: %s", io->domid, io->devid, msg);
 }
 
 /* ---- persistent grants: mapped once, kept until disconnect ---- */
@@ -347,7 +347,7 @@ static void die(struct blkio *io, const char *why)
 
 	snprintf(io->dead_why, sizeof(io->dead_why), "%s", why);
 	if (write(io->dead_fd, &one, sizeof(one)) < 0)
-		backd_log("d%" PRIu32 ": vbd %u: %s (cannot tell the main loop: %s)", io->domid,
+		kxd_log("d%" PRIu32 ": vbd %u: %s (cannot tell the main loop: %s)", io->domid,
 		          io->devid, why, strerror(errno));
 }
 
@@ -497,7 +497,7 @@ static unsigned io_threads(void)
 	errno = 0;
 	v = strtoul(e, &end, 10);
 	if (errno || end == e || *end || v < 1 || v > BLKPOOL_MAX_THREADS) {
-		backd_log("KXEN_BLK_IO_THREADS=%s: not a number from 1 to %u; using %u", e,
+		kxd_log("KXEN_BLK_IO_THREADS=%s: not a number from 1 to %u; using %u", e,
 		          BLKPOOL_MAX_THREADS, BLK_IO_THREADS);
 		return BLK_IO_THREADS;
 	}
@@ -554,7 +554,7 @@ void blkio__stop(struct blkio *io)
 
 	if (io->running) {
 		if (write(io->stop_fd, &one, sizeof(one)) < 0)
-			backd_log("d%" PRIu32 ": vbd %u: cannot stop the worker: %s", io->domid, io->devid,
+			kxd_log("d%" PRIu32 ": vbd %u: cannot stop the worker: %s", io->domid, io->devid,
 			          strerror(errno));
 		pthread_join(io->thread, NULL);
 		io->running = false;

@@ -13,14 +13,16 @@
 #include <termios.h>
 #include <unistd.h>
 #include "backd.h"
+#include "xenbus.h"
 #include "cons_ring.h"
+#include "cons_linger.h"
 
 #define PAGE_SIZE 4096u
-#define CONSOLE_SLOT BACKD_SLOT_CONSOLE
 
+/* One domain's console: xenbus_priv of its device (cut off for good: xd->broken). */
 struct cons {
-	struct backd_dom *dom;
-	bool broken;                   /* detached for good (bad ring, bad keys): kept so we do not retry */
+	struct xenbus_dev *xd;
+	unsigned long gfn, port;       /* console/ring-ref and console/port, as probed */
 	struct cons_ring ring;
 	void *page;
 	uint32_t local_port;
@@ -34,7 +36,7 @@ struct cons {
 static void release(struct backd *bd, struct cons *c)
 {
 	if (c->notify_fd >= 0) {
-		backd_fd_del(bd, c->notify_fd);
+		kxd_loop_del(&bd->loop, c->notify_fd);
 		close(c->notify_fd);
 	}
 	if (c->kick_fd >= 0)
@@ -42,7 +44,7 @@ static void release(struct backd *bd, struct cons *c)
 	if (c->local_port)
 		kxctrl_evtchn_close(bd->hv, c->local_port);
 	if (c->master_fd >= 0) {
-		backd_fd_del(bd, c->master_fd);
+		kxd_loop_del(&bd->loop, c->master_fd);
 		close(c->master_fd);
 	}
 	if (c->slave_fd >= 0)
@@ -54,7 +56,7 @@ static void release(struct backd *bd, struct cons *c)
 	if (c->tty[0]) {
 		char path[64];
 
-		snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/console/tty", c->dom->domid);
+		snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/console/tty", c->xd->domid);
 		xs_rm(bd->xs, XBT_NULL, path);   /* fails harmlessly once the domain is gone */
 	}
 	c->notify_fd = c->kick_fd = c->master_fd = c->slave_fd = c->log_fd = -1;
@@ -66,9 +68,7 @@ static void release(struct backd *bd, struct cons *c)
 /* Cuts a misbehaving domain's console off for good, saying why. */
 static void cons_break(struct backd *bd, struct cons *c, const char *why)
 {
-	backd_log("d%" PRIu32 ": console detached: %s", c->dom->domid, why);
-	release(bd, c);
-	c->broken = true;
+	xenbus_dev_fatal(c->xd, why);
 }
 
 static void kick(struct cons *c)
@@ -76,7 +76,7 @@ static void kick(struct cons *c)
 	uint64_t one = 1;
 
 	if (write(c->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		backd_log("d%" PRIu32 ": console: notify guest: %s", c->dom->domid, strerror(errno));
+		kxd_log("d%" PRIu32 ": console: notify guest: %s", c->xd->domid, strerror(errno));
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -110,14 +110,14 @@ static void drain_out(struct backd *bd, struct cons *c)
 	while ((n = cons_ring__peek_out(&c->ring, buf, sizeof(buf))) > 0) {
 		if ((rc = write_all(c->log_fd, buf, (size_t)n))) {
 			/* Left in the ring: the guest waits rather than loses output; retried on its next event. */
-			backd_log("d%" PRIu32 ": console: write %s: %s", c->dom->domid, c->log_path,
+			kxd_log("d%" PRIu32 ": console: write %s: %s", c->xd->domid, c->log_path,
 				  strerror(-rc));
 			break;
 		}
 		cons_ring__consume_out(&c->ring, (size_t)n);
 		consumed = true;
 		if (write(c->master_fd, buf, (size_t)n) < 0 && errno != EAGAIN && errno != EIO)
-			backd_log("d%" PRIu32 ": console: pty: %s", c->dom->domid, strerror(errno));
+			kxd_log("d%" PRIu32 ": console: pty: %s", c->xd->domid, strerror(errno));
 	}
 	if (n < 0) {
 		cons_break(bd, c, "out ring indexes are corrupt (out_prod more than a ring ahead)");
@@ -144,23 +144,25 @@ static void flush_in(struct backd *bd, struct cons *c)
 	if (n)
 		kick(c);
 	if (!c->in_pend_len)
-		backd_fd_mod(bd, c->master_fd, EPOLLIN);
+		kxd_loop_mod(&bd->loop, c->master_fd, EPOLLIN);
 }
 
-static void on_guest(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_guest(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	struct cons *c = arg;
 	uint64_t cnt;
 
 	if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 		return;
 	drain_out(bd, c);
-	if (!c->broken)
+	if (!c->xd->broken)
 		flush_in(bd, c);
 }
 
-static void on_pty(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_pty(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	struct cons *c = arg;
 	ssize_t n;
 
@@ -169,7 +171,7 @@ static void on_pty(struct backd *bd, int fd, uint32_t ev, void *arg)
 		return;   /* EAGAIN; EIO cannot happen while we hold the slave open */
 	c->in_pend_len = (size_t)n;
 	/* Stop reading until this is in the ring: the guest paces the typist, we buffer nothing more. */
-	backd_fd_mod(bd, c->master_fd, 0);
+	kxd_loop_mod(&bd->loop, c->master_fd, 0);
 	flush_in(bd, c);
 }
 
@@ -180,7 +182,7 @@ static int open_log(struct backd *bd, struct cons *c)
 	char name[KXCTL_NAME_MAX];
 	int rc;
 
-	if ((rc = kxctrl_domain_info(bd->hv, c->dom->domid, &info)))
+	if ((rc = kxctrl_domain_info(bd->hv, c->xd->domid, &info)))
 		return rc;
 	snprintf(name, sizeof(name), "%s", info.name);
 	for (char *p = name; *p; p++)
@@ -254,49 +256,55 @@ static int open_pty(struct backd *bd, struct cons *c)
 
 static int map_ring(struct backd *bd, struct cons *c, unsigned long gfn)
 {
-	uint64_t size;
+	uint64_t page_gfn;
 	int memfd, rc;
 
-	if ((rc = kxctrl_map_memory(bd->hv, c->dom->domid, &memfd, &size)))
+	/* The console page alone: kxen-hv gives a backend nothing else of a guest's RAM. */
+	if ((rc = kxctrl_map_special_page(bd->hv, c->xd->domid, KXCTL_PAGE_CONSOLE, &memfd, &page_gfn)))
 		return rc;
-	if (gfn == 0 || gfn >= size / PAGE_SIZE) {
+	if (gfn != page_gfn) {
 		close(memfd);
 		return -ERANGE;
 	}
-	c->page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, (off_t)gfn * PAGE_SIZE);
+	c->page = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	rc = c->page == MAP_FAILED ? -errno : 0;
 	if (rc)
 		c->page = NULL;
-	close(memfd);   /* the mapping keeps the page; we want nothing else of its RAM */
+	close(memfd);   /* the mapping keeps the page */
 	return rc;
 }
 
-static int console_attach(struct backd *bd, struct backd_dom *dom)
+/* The toolstack's keys: console/ring-ref (a gfn) and console/port; -EAGAIN until both are there. */
+static int console_probe(struct xenbus_dev *xd, char *err, size_t len)
 {
-	unsigned long gfn, port;
-	struct cons *c;
+	struct cons *c = xenbus_priv(xd);
+	int rc;
+
+	c->xd = xd;
+	rc = xenbus_read_ulong(xd->bd, xd->fe, "ring-ref", UINT64_MAX / PAGE_SIZE, &c->gfn);
+	if (rc == 0)
+		rc = xenbus_read_ulong(xd->bd, xd->fe, "port", UINT32_MAX, &c->port);
+	if (rc == -ENOENT)
+		return -EAGAIN;   /* the toolstack has not written them yet */
+	if (rc) {
+		snprintf(err, len, "%s", xenbus_why());
+		return rc;
+	}
+	if (c->port == 0) {
+		snprintf(err, len, "console/port is out of range");
+		return -ERANGE;
+	}
+	return 0;
+}
+
+static int console_connect(struct xenbus_dev *xd, char *err, size_t len)
+{
+	struct cons *c = xenbus_priv(xd);
+	struct backd *bd = xd->bd;
 	const char *step;
 	int rc;
 
-	rc = backd_xs_read_ulong(bd, &gfn, "/local/domain/%" PRIu32 "/console/ring-ref", dom->domid);
-	if (rc == 0)
-		rc = backd_xs_read_ulong(bd, &port, "/local/domain/%" PRIu32 "/console/port", dom->domid);
-	if (rc == -ENOENT)
-		return -EAGAIN;   /* the toolstack has not written them yet */
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->dom = dom;
 	c->notify_fd = c->kick_fd = c->log_fd = c->master_fd = c->slave_fd = -1;
-	dom->priv[CONSOLE_SLOT] = c;
-	if (rc) {
-		cons_break(bd, c, "console/ring-ref or console/port is not a number");
-		return 0;
-	}
-	if (port == 0 || port > UINT32_MAX) {
-		cons_break(bd, c, "console/port is out of range");
-		return 0;
-	}
 	/*
 	 * The log first, while the domain surely exists (its name comes from
 	 * kxen-hv): once the port is bound, a console=ring guest may print its
@@ -307,11 +315,11 @@ static int console_attach(struct backd *bd, struct backd_dom *dom)
 		step = "open its log file";
 		goto fail;
 	}
-	if ((rc = map_ring(bd, c, gfn))) {
+	if ((rc = map_ring(bd, c, c->gfn))) {
 		step = rc == -ERANGE ? "console/ring-ref lies outside the domain's RAM" : "map the ring page";
 		goto fail;
 	}
-	rc = kxctrl_evtchn_bind_interdomain(bd->hv, dom->domid, (uint32_t)port, &c->local_port,
+	rc = kxctrl_evtchn_bind_interdomain(bd->hv, xd->domid, (uint32_t)c->port, &c->local_port,
 					    &c->notify_fd, &c->kick_fd);
 	if (rc) {
 		step = "bind its event channel (is another kxen-backd serving it?)";
@@ -326,54 +334,55 @@ static int console_attach(struct backd *bd, struct backd_dom *dom)
 	 * printed and powered off at once is gone (its home with it) by now,
 	 * and detaching drains its last words.
 	 */
-	if ((rc = publish_tty(bd, dom->domid, c->tty)))
-		backd_log("d%" PRIu32 ": console/tty not published (%s): %s", dom->domid,
+	if ((rc = publish_tty(bd, xd->domid, c->tty)))
+		kxd_log("d%" PRIu32 ": console/tty not published (%s): %s", xd->domid,
 			  rc == -ENOENT ? "the domain's home is gone" : "xenstore", strerror(-rc));
 	cons_ring__init(&c->ring, c->page);
-	if ((rc = backd_fd_add(bd, c->notify_fd, EPOLLIN, on_guest, c)) ||
-	    (rc = backd_fd_add(bd, c->master_fd, EPOLLIN, on_pty, c))) {
+	if ((rc = kxd_loop_add(&bd->loop, c->notify_fd, EPOLLIN, on_guest, c)) ||
+	    (rc = kxd_loop_add(&bd->loop, c->master_fd, EPOLLIN, on_pty, c))) {
 		step = "watch its fds";
 		goto fail;
 	}
-	backd_log("d%" PRIu32 ": console attached: ring gfn %#lx, port %lu, log %s, tty %s",
-		  dom->domid, gfn, port, c->log_path, c->tty);
-	/* What the guest wrote while no backend was here. */
-	drain_out(bd, c);
+	kxd_log("d%" PRIu32 ": console attached: ring gfn %#lx, port %lu, log %s, tty %s",
+		  xd->domid, c->gfn, c->port, c->log_path, c->tty);
+	/*
+	 * What the guest wrote while no backend was here: drained from the loop
+	 * once we count as connected, so a corrupt ring is cut off like any other.
+	 */
+	uint64_t one = 1;
+	if (write(c->notify_fd, &one, sizeof(one)) != sizeof(one))
+		kxd_log("d%" PRIu32 ": console: cannot prime its event fd: %s", xd->domid, strerror(errno));
 	return 0;
 fail:
-	{
-		char why[160];
-
-		snprintf(why, sizeof(why), "cannot %s: %s", step, strerror(-rc));
-		cons_break(bd, c, why);
-	}
-	return 0;
-}
-
-static void console_detach(struct backd *bd, struct backd_dom *dom)
-{
-	struct cons *c = dom->priv[CONSOLE_SLOT];
-
-	if (!c->broken) {
-		/* Last words: a guest that crashed may have left output we have not been told of. */
-		drain_out(bd, c);
-		backd_log("d%" PRIu32 ": console detached: domain gone", dom->domid);
-	}
+	snprintf(err, len, "cannot %s", step);
 	release(bd, c);
-	free(c);
-	dom->priv[CONSOLE_SLOT] = NULL;
+	return rc;
 }
 
-static void console_reopen(struct backd *bd, struct backd_dom *dom)
+static void console_disconnect(struct xenbus_dev *xd)
 {
-	struct cons *c = dom->priv[CONSOLE_SLOT];
+	struct cons *c = xenbus_priv(xd);
+
+	/* Last words: a guest that crashed may have left output we have not been told of. */
+	if (!xd->broken)
+		drain_out(xd->bd, c);
+	/* Drained whole (not cut off meanwhile): the pty stays until its client has read them. */
+	if (!xd->broken && c->master_fd >= 0 && c->slave_fd >= 0) {
+		kxd_loop_del(&xd->bd->loop, c->master_fd);
+		cons_linger__close(xd->bd, c->master_fd, c->slave_fd);
+		c->master_fd = c->slave_fd = -1;
+	}
+	release(xd->bd, c);
+}
+
+static void console_reopen(struct xenbus_dev *xd)
+{
+	struct cons *c = xenbus_priv(xd);
 	int fd;
 
-	if (c->broken)
-		return;
 	fd = open(c->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		backd_log("d%" PRIu32 ": console: reopen %s: %s; keeping the old file", dom->domid,
+		kxd_log("d%" PRIu32 ": console: reopen %s: %s; keeping the old file", xd->domid,
 			  c->log_path, strerror(errno));
 		return;
 	}
@@ -381,9 +390,12 @@ static void console_reopen(struct backd *bd, struct backd_dom *dom)
 	c->log_fd = fd;
 }
 
-const struct backend_ops console_backend = {
-	.name = "console",
-	.attach = console_attach,
-	.detach = console_detach,
+const struct xenbus_type console_xenbus = {
+	.type = "console",
+	.frontend_only = true,
+	.priv_size = sizeof(struct cons),
+	.probe = console_probe,
+	.connect = console_connect,
+	.disconnect = console_disconnect,
 	.reopen = console_reopen,
 };

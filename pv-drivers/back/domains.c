@@ -1,4 +1,4 @@
-/* Domain discovery (kxen-hv's domain events and list, xenstore @introduceDomain/@releaseDomain as xenconsoled) and backend dispatch. */
+/* Domain discovery (kxen-hv's domain events and list; xenbus.c dispatches xenstore's @introduceDomain/@releaseDomain, as xenconsoled's) and backend dispatch. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include "backd.h"
+#include "xenbus.h"
 
 #define CONNECT_TRIES   100
 #define CONNECT_WAIT_US 100000
@@ -19,10 +20,10 @@
  */
 #define RESCAN_SEC 2
 
-const struct backend_ops *const backd_backends[BACKD_NR_BACKENDS] = {
-	[BACKD_SLOT_CONSOLE] = &console_backend,
-	[BACKD_SLOT_VBD] = &vbd_backend,
-	[BACKD_SLOT_VIF] = &net_backend,
+const struct xenbus_type *const backd_backends[BACKD_NR_BACKENDS] = {
+	[BACKD_SLOT_CONSOLE] = &console_xenbus,
+	[BACKD_SLOT_VBD] = &vbd_xenbus,
+	[BACKD_SLOT_VIF] = &vif_xenbus,
 };
 
 /* Domains some backend is still waiting for: watched under /local/domain/N until attached. */
@@ -50,14 +51,14 @@ static void try_attach(struct backd *bd, struct backd_dom *d)
 	bool was_waiting = watching(d);
 
 	for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++) {
-		const struct backend_ops *b = backd_backends[i];
+		const struct xenbus_type *b = backd_backends[i];
 		int rc;
 
 		if (d->priv[i])
 			continue;
-		rc = b->attach(bd, d);
+		rc = xenbus__attach(bd, d, i);
 		if (rc && rc != -EAGAIN)
-			backd_log("d%" PRIu32 ": %s backend: attach failed: %s", d->domid, b->name,
+			kxd_log("d%" PRIu32 ": %s backend: attach failed: %s", d->domid, b->type,
 				  strerror(-rc));
 	}
 	if (!was_waiting && watching(d))
@@ -72,7 +73,7 @@ static void dom_free(struct backd *bd, struct backd_dom *d)
 
 	for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++)
 		if (d->priv[i])
-			backd_backends[i]->detach(bd, d);
+			xenbus__detach(bd, d, i);
 	if (was_waiting)
 		set_watch(bd, d, false);
 	free(d);
@@ -86,8 +87,8 @@ void backd_domains_scan(struct backd *bd)
 
 	if (rc) {
 		/* kxen-hv is gone or broken: nothing we serve can work any more. */
-		backd_log("kxen-hv: domain list: %s; exiting", strerror(-rc));
-		bd->quit = true;
+		kxd_log("kxen-hv: domain list: %s; exiting", strerror(-rc));
+		bd->loop.quit = true;
 		return;
 	}
 	for (struct backd_dom *d = bd->doms; d; d = d->next)
@@ -102,7 +103,7 @@ void backd_domains_scan(struct backd *bd)
 		if (!d) {
 			d = calloc(1, sizeof(*d));
 			if (!d) {
-				backd_log("d%" PRIu32 ": out of memory", list[i].domid);
+				kxd_log("d%" PRIu32 ": out of memory", list[i].domid);
 				continue;
 			}
 			d->domid = list[i].domid;
@@ -126,35 +127,19 @@ void backd_domains_scan(struct backd *bd)
 	free(list);
 }
 
-static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
-{
-	bool scan = false;
-	char **vec;
-
-	while ((vec = xs_check_watch(bd->xs))) {
-		scan = true;   /* every token we set means "something about domains changed" */
-		free(vec);
-	}
-	if (errno != EAGAIN) {
-		backd_log("xenstore: connection lost (%s); exiting", strerror(errno));
-		bd->quit = true;
-		return;
-	}
-	if (scan)
-		backd_domains_scan(bd);
-}
-
 /* kxen-hv says a domain came, went or changed state: the list tells which. */
-static void on_hv_event(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_hv_event(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	uint64_t cnt;
 
 	if (read(fd, &cnt, sizeof(cnt)) == sizeof(cnt))
 		backd_domains_scan(bd);
 }
 
-static void on_timer(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_timer(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
+	struct backd *bd = backd_of(loop);
 	uint64_t ticks;
 
 	if (read(fd, &ticks, sizeof(ticks)) == sizeof(ticks))
@@ -164,44 +149,28 @@ static void on_timer(struct backd *bd, int fd, uint32_t ev, void *arg)
 int backd_domains_start(struct backd *bd)
 {
 	struct itimerspec its = { .it_interval = { RESCAN_SEC, 0 }, .it_value = { RESCAN_SEC, 0 } };
-	const char *xsp = getenv("XENSTORED_PATH");
 	int rc, tfd, efd;
 
 	/* Daemons started together at boot come up in any order: give the others 10 s. */
 	for (unsigned i = 0; (rc = kxctrl_open(bd->opt.hv_socket, &bd->hv)) && i < CONNECT_TRIES; i++)
 		usleep(CONNECT_WAIT_US);
 	if (rc) {
-		backd_log("cannot connect to kxen-hv at %s: %s", kxctrl_socket_path(bd->opt.hv_socket),
+		kxd_log("cannot connect to kxen-hv at %s: %s", kxctrl_socket_path(bd->opt.hv_socket),
 			  strerror(-rc));
 		return rc;
 	}
-	for (unsigned i = 0; !(bd->xs = xs_open(XS_OPEN_SOCKETONLY)) && i < CONNECT_TRIES; i++)
-		usleep(CONNECT_WAIT_US);
-	if (!bd->xs) {
-		rc = -errno;
-		backd_log("cannot connect to xenstore at %s: %s (is kxenstored running? "
-			  "XENSTORED_PATH names its socket)",
-			  xsp ? xsp : "/run/xenstored/socket", strerror(errno));
-		return rc;
-	}
-	if (!xs_watch(bd->xs, "@introduceDomain", "introduce") ||
-	    !xs_watch(bd->xs, "@releaseDomain", "release")) {
-		rc = -errno;
-		backd_log("xenstore: cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
-		return rc;
-	}
-	if ((rc = backd_fd_add(bd, xs_fileno(bd->xs), EPOLLIN, on_xs, NULL)))
+	if ((rc = xenbus__open(bd)))
 		return rc;
 	if ((rc = kxctrl_domain_events_fd(bd->hv, &efd)) ||
-	    (rc = backd_fd_add(bd, efd, EPOLLIN, on_hv_event, NULL))) {
-		backd_log("kxen-hv: domain events: %s", strerror(-rc));
+	    (rc = kxd_loop_add(&bd->loop, efd, EPOLLIN, on_hv_event, NULL))) {
+		kxd_log("kxen-hv: domain events: %s", strerror(-rc));
 		return rc;
 	}
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0 ||
-	    (rc = backd_fd_add(bd, tfd, EPOLLIN, on_timer, NULL))) {
+	    (rc = kxd_loop_add(&bd->loop, tfd, EPOLLIN, on_timer, NULL))) {
 		rc = -errno;
-		backd_log("rescan timer: %s", strerror(errno));
+		kxd_log("rescan timer: %s", strerror(errno));
 		return rc;
 	}
 	backd_domains_scan(bd);
@@ -222,46 +191,6 @@ void backd_domains_reopen(struct backd *bd)
 {
 	for (struct backd_dom *d = bd->doms; d; d = d->next)
 		for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++)
-			if (d->priv[i] && backd_backends[i]->reopen)
-				backd_backends[i]->reopen(bd, d);
-}
-
-static char *vread(struct backd *bd, const char *fmt, va_list ap)
-{
-	char path[256];
-	unsigned len;
-
-	if (vsnprintf(path, sizeof(path), fmt, ap) >= (int)sizeof(path))
-		return NULL;
-	return xs_read(bd->xs, XBT_NULL, path, &len);
-}
-
-char *backd_xs_read(struct backd *bd, const char *fmt, ...)
-{
-	va_list ap;
-	char *v;
-
-	va_start(ap, fmt);
-	v = vread(bd, fmt, ap);
-	va_end(ap);
-	return v;
-}
-
-int backd_xs_read_ulong(struct backd *bd, unsigned long *val, const char *fmt, ...)
-{
-	va_list ap;
-	char *v, *end;
-	int rc = 0;
-
-	va_start(ap, fmt);
-	v = vread(bd, fmt, ap);
-	va_end(ap);
-	if (!v)
-		return -ENOENT;
-	errno = 0;
-	*val = strtoul(v, &end, 10);
-	if (errno || end == v || *end || v[0] == '-')
-		rc = -EINVAL;
-	free(v);
-	return rc;
+			if (d->priv[i])
+				xenbus__reopen(bd, d, i);
 }

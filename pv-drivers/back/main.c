@@ -1,102 +1,36 @@
-/* kxen-backd: the dom0 backend daemon (console now; block and network later): options, signals, the loop. */
+/* kxen-backd: the dom0 backend daemon (console, vbd, vif): options, then libkxdaemon's daemonising and loop. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 #include "backd.h"
 
 #define DEFAULT_CONSOLE_DIR "/var/log/kxen/console"
-
-static FILE *log_fp;
-
-void backd_log(const char *fmt, ...)
-{
-	FILE *f = log_fp ? log_fp : stderr;
-	struct timespec ts;
-	struct tm tm;
-	char stamp[32];
-	va_list ap;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%F %T", &tm);
-	fprintf(f, "%s.%03ld kxen-backd: ", stamp, ts.tv_nsec / 1000000);
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fputc('\n', f);
-	fflush(f);
-}
-
-int backd_log_open(const char *path)
-{
-	FILE *f = fopen(path, "ae");
-
-	if (!f)
-		return -errno;
-	if (log_fp)
-		fclose(log_fp);
-	log_fp = f;
-	return 0;
-}
+#define NAME "kxen-backd"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kxen-backd [-f] [-H HV_SOCKET] [-o CONSOLE_LOG_DIR] [-l LOGFILE]\n"
-		"  -f   stay in the foreground (default: become a daemon)\n"
+		"  -f   stay in the foreground (default: become a daemon, pid in $KXEN_RUN_DIR/%s.pid or %s/)\n"
 		"  -H   kxen-hv's control socket (default: $KXEN_HV_SOCKET or %s)\n"
 		"  -o   where guest-NAME.log console logs go (default: %s)\n"
-		"  -l   our own messages go here (default: standard error)\n"
+		"  -l   our own messages go here (default: standard error; as a daemon /var/log/kxen/%s.log)\n"
 		"xenstore is found at $XENSTORED_PATH (default /run/xenstored/socket).\n",
-		KXCTL_DEFAULT_SOCKET, DEFAULT_CONSOLE_DIR);
+		NAME, KXD_RUNDIR_DEFAULT, KXCTL_DEFAULT_SOCKET, DEFAULT_CONSOLE_DIR, NAME);
 }
 
-static void on_signal(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_hup(struct kxd_loop *l, void *arg)
 {
-	struct signalfd_siginfo si;
-
-	if (read(fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	if (si.ssi_signo == SIGHUP) {
-		if (bd->opt.log_file)
-			backd_log_open(bd->opt.log_file);
-		backd_domains_reopen(bd);
-		backd_log("SIGHUP: log files reopened");
-		return;
-	}
-	backd_log("signal %u: exiting", si.ssi_signo);
-	bd->quit = true;
-}
-
-static int setup_signals(struct backd *bd)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	return backd_fd_add(bd, fd, EPOLLIN, on_signal, NULL);
+	backd_domains_reopen(backd_of(l));
 }
 
 int main(int argc, char **argv)
 {
-	struct backd bd = { .opt = { .console_dir = DEFAULT_CONSOLE_DIR }, .epfd = -1 };
+	struct backd bd = { .opt = { .console_dir = DEFAULT_CONSOLE_DIR } };
+	char pidfile[256];
 	int opt, rc;
 
 	while ((opt = getopt(argc, argv, "fH:o:l:h")) != -1) {
@@ -114,30 +48,47 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (bd.opt.log_file && (rc = backd_log_open(bd.opt.log_file))) {
+	kxd_log_init(NAME);
+	/* A daemon never logs to the terminal it was started from. */
+	if (!bd.opt.foreground && !bd.opt.log_file && !(bd.opt.log_file = kxd_daemon_default_log(NAME))) {
+		fprintf(stderr, "kxen-backd: cannot create /var/log/kxen: %s (use -l)\n", strerror(errno));
+		return 1;
+	}
+	if (bd.opt.log_file && (rc = kxd_log_open(bd.opt.log_file))) {
 		fprintf(stderr, "kxen-backd: cannot open log %s: %s\n", bd.opt.log_file, strerror(-rc));
 		return 1;
 	}
-	bd.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (bd.epfd < 0 || (rc = setup_signals(&bd)) < 0) {
-		backd_log("epoll/signalfd: %s", strerror(errno));
+	if (!bd.opt.foreground && (rc = kxd_rundir_pidfile(NAME, pidfile, sizeof(pidfile)))) {
+		fprintf(stderr, "kxen-backd: run directory %s: %s\n", kxd_rundir(), strerror(-rc));
 		return 1;
 	}
-	/* Connect before detaching, so a missing daemon is an error the caller sees. */
+	/* Before any thread, signalfd or xenstore handle: fork keeps none of them working. */
+	if (!bd.opt.foreground && (rc = kxd_daemon_start())) {
+		fprintf(stderr, "kxen-backd: cannot become a daemon: %s\n", strerror(-rc));
+		return 1;
+	}
+	if ((rc = kxd_loop_init(&bd.loop)) || (rc = kxd_loop_signals(&bd.loop, on_hup, NULL))) {
+		fprintf(stderr, "kxen-backd: epoll/signalfd: %s\n", strerror(-rc));
+		return 1;
+	}
+	/* Connected before we say ready, so a missing daemon is an error the starter sees. */
 	if (backd_domains_start(&bd))
 		goto out;
-	if (!bd.opt.foreground && daemon(0, 0) < 0) {
-		backd_log("daemon: %s", strerror(errno));
+	if (!bd.opt.foreground && (rc = kxd_daemon_ready(pidfile))) {
+		kxd_log("pid file %s: %s", pidfile, strerror(-rc));
 		goto out;
 	}
-	backd_log("serving (console logs in %s)", bd.opt.console_dir);
-	if ((rc = backd_loop_run(&bd)))
-		backd_log("epoll: %s", strerror(-rc));
+	kxd_log("serving (console logs in %s)", bd.opt.console_dir);
+	if ((rc = kxd_loop_run(&bd.loop)))
+		kxd_log("epoll: %s", strerror(-rc));
 out:
 	backd_domains_stop(&bd);
 	if (bd.xs)
 		xs_close(bd.xs);
 	if (bd.hv)
 		kxctrl_close(bd.hv);
-	return bd.quit ? 0 : 1;
+	kxd_daemon_stop();
+	rc = bd.loop.quit ? 0 : 1;
+	kxd_loop_fini(&bd.loop);
+	return rc;
 }

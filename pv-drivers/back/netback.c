@@ -1,345 +1,135 @@
-/* The vif backend: the xenbus handshake (Xen's netif keys and XenbusState sequence, as Linux xen-netback), vif life cycle, TAP set-up. */
+/* The vif device type on the xenbus layer: Xen's netif keys (as Linux xen-netback), the switch port and TAP set-up. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include <xen/io/xenbus.h>
 #include <kxen/mac.h>
 #include "netback.h"
+#include "xenbus.h"
 
-#define NET_SLOT BACKD_SLOT_VIF
-#define BE_ROOT "/local/domain/0/backend/vif"
-#define DEFAULT_RUN_DIR "/run/kxen"   /* $KXEN_RUN_DIR: vif counters go in its vif/ */
 #define DEFAULT_BRIDGE "xenbr0"                  /* libxl's default */
-
-static char *xs_readf(unsigned *len, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *xs_readf(unsigned *len, const char *fmt, ...)
-{
-	char path[256];
-	unsigned l;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	return xs_read(nb.xs, XBT_NULL, path, len ? len : &l);
-}
-
-/* An unsigned value of at most max; -ENOENT missing, -EINVAL not a number or too big. */
-static int read_ulong(const char *dir, const char *key, unsigned long max, unsigned long *val)
-{
-	char *s = xs_readf(NULL, "%s/%s", dir, key), *end;
-	int rc = 0;
-
-	if (!s)
-		return -ENOENT;
-	errno = 0;
-	*val = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || *val > max)
-		rc = -EINVAL;
-	free(s);
-	return rc;
-}
-
-static void write_key(struct vif *v, const char *key, const char *val)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", v->bepath, key);
-	if (!xs_write(nb.xs, XBT_NULL, path, val, strlen(val)))
-		backd_log("d%" PRIu32 " vif%" PRIu32 ": write %s: %s", v->domid, v->devid, path, strerror(errno));
-}
-
-static void set_state(struct vif *v, int state)
-{
-	char s[8];
-
-	snprintf(s, sizeof(s), "%d", state);
-	v->be_state = state;
-	write_key(v, "state", s);
-}
 
 void netback__fatal(struct vif *v, const char *why)
 {
-	backd_log("d%" PRIu32 " vif%" PRIu32 ": disconnected: %s", v->domid, v->devid, why);
-	nb_io__disconnect(v);
-	v->broken = true;
-	write_key(v, "error", why);
-	set_state(v, XenbusStateClosing);
+	xenbus_dev_fatal(v->xd, why);
 }
 
-/* Reads the toolstack's keys, advertises our features, and goes to InitWait. */
-static int probe(struct vif *v)
+/* Reads the toolstack's mac and bridge, advertises our features (the layer then says InitWait). */
+static int vif_probe(struct xenbus_dev *xd, char *err, size_t len)
 {
-	char *fe = xs_readf(NULL, "%s/frontend", v->bepath), *mac, *br;
-	unsigned long feid;
-	char token[64];
+	struct vif *v = xenbus_priv(xd);
+	char *mac = xenbus_read(xd->bd, xd->be, "mac"), *br = xenbus_read(xd->bd, xd->be, "bridge");
 	int rc = -EINVAL;
 
-	mac = xs_readf(NULL, "%s/mac", v->bepath);
-	br = xs_readf(NULL, "%s/bridge", v->bepath);
-	if (!fe || read_ulong(v->bepath, "frontend-id", UINT16_MAX, &feid) || !mac) {
+	if (!mac) {
 		rc = -EAGAIN;   /* the toolstack is still writing the directory */
 		goto out;
 	}
-	if (feid != v->domid || strlen(fe) >= sizeof(v->fepath) ||
-	    kxen_mac_parse_unicast(mac, v->mac) || vswitch__name_ok(br ? br : DEFAULT_BRIDGE)) {
-		backd_log("d%" PRIu32 " vif%" PRIu32 ": bad backend keys (frontend-id %lu, mac '%s', bridge '%s')",
-		          v->domid, v->devid, feid, mac, br ? br : DEFAULT_BRIDGE);
+	if (kxen_mac_parse_unicast(mac, v->mac) || vswitch__name_ok(br ? br : DEFAULT_BRIDGE)) {
+		snprintf(err, len, "bad backend keys (mac '%s', bridge '%s')", mac, br ? br : DEFAULT_BRIDGE);
 		goto out;
 	}
-	snprintf(v->fepath, sizeof(v->fepath), "%s", fe);
+	v->xd = xd;
+	v->domid = xd->domid;
+	v->devid = xd->devid;
+	v->notify_fd = v->kick_fd = -1;
 	snprintf(v->bridge, sizeof(v->bridge), "%s", br ? br : DEFAULT_BRIDGE);
-	write_key(v, "feature-sg", "1");
-	write_key(v, "feature-rx-copy", "1");
-	write_key(v, "feature-rx-flip", "0");
-	write_key(v, "feature-gso-tcpv4", "0");
-	write_key(v, "feature-multicast-control", "0");
-	write_key(v, "hotplug-status", "connected");   /* no hotplug script: the switch port is ours */
-	snprintf(token, sizeof(token), "fe/%" PRIu32 "/%" PRIu32, v->domid, v->devid);
-	{
-		char path[160];
-
-		snprintf(path, sizeof(path), "%s/state", v->fepath);
-		xs_watch(nb.xs, path, token);
-	}
-	set_state(v, XenbusStateInitWait);
-	v->probed = true;
+	xenbus_write(xd->bd, xd->be, "feature-sg", "1");
+	xenbus_write(xd->bd, xd->be, "feature-rx-copy", "1");
+	xenbus_write(xd->bd, xd->be, "feature-rx-flip", "0");
+	xenbus_write(xd->bd, xd->be, "feature-gso-tcpv4", "0");
+	xenbus_write(xd->bd, xd->be, "feature-multicast-control", "0");
+	xenbus_write(xd->bd, xd->be, "hotplug-status", "connected");   /* no hotplug script: the switch port is ours */
+	v->next = nb.vifs;
+	nb.vifs = v;
 	rc = 0;
 out:
-	free(fe);
 	free(mac);
 	free(br);
 	return rc;
 }
 
 /* The frontend said Initialised/Connected: check its keys and connect. */
-static void vif_connect(struct vif *v)
+static int vif_connect(struct xenbus_dev *xd, char *err, size_t len)
 {
+	struct vif *v = xenbus_priv(xd);
+	struct backd *bd = xd->bd;
 	unsigned long tx, rx, port, copy = 0, notify = 0, sg = 0, queues = 1;
 	const char *why = NULL;
 	int rc;
 
-	if (read_ulong(v->fepath, "tx-ring-ref", UINT32_MAX, &tx) ||
-	    read_ulong(v->fepath, "rx-ring-ref", UINT32_MAX, &rx)) {
-		why = "tx-ring-ref/rx-ring-ref missing or not numbers";
-	} else if (read_ulong(v->fepath, "event-channel", UINT32_MAX, &port) || port == 0) {
+	if ((rc = xenbus_read_ulong(bd, xd->fe, "tx-ring-ref", UINT32_MAX, &tx)) ||
+	    (rc = xenbus_read_ulong(bd, xd->fe, "rx-ring-ref", UINT32_MAX, &rx))) {
+		why = xenbus_why();
+	} else if ((rc = xenbus_read_ulong(bd, xd->fe, "event-channel", UINT32_MAX, &port)) || port == 0) {
 		why = "event-channel missing or invalid (split event channels are not offered)";
-	} else if (read_ulong(v->fepath, "request-rx-copy", 1, &copy) || copy != 1) {
+	} else if ((rc = xenbus_read_ulong(bd, xd->fe, "request-rx-copy", 1, &copy)) || copy != 1) {
 		why = "request-rx-copy is not 1: only copying receive (no page flipping) is supported";
-	} else if (read_ulong(v->fepath, "multi-queue-num-queues", 1, &queues) == -EINVAL) {
+	} else if ((rc = xenbus_read_ulong(bd, xd->fe, "multi-queue-num-queues", 1, &queues)) && rc != -ENOENT) {
 		why = "multi-queue-num-queues > 1: multi-queue is not offered";
-	}
-	if (!why) {
-		read_ulong(v->fepath, "feature-rx-notify", 1, &notify);
-		read_ulong(v->fepath, "feature-sg", 1, &sg);
+	} else {
+		rc = 0;
+		xenbus_read_ulong(bd, xd->fe, "feature-rx-notify", 1, &notify);
+		xenbus_read_ulong(bd, xd->fe, "feature-sg", 1, &sg);
 		if (!notify)
 			why = "feature-rx-notify is not 1 (required, as by Linux netback)";
 	}
 	if (why) {
-		netback__fatal(v, why);
-		return;
+		snprintf(err, len, "%s", why);
+		return rc ? rc : -EINVAL;
 	}
 	v->rx_sg = sg;
-	rc = nb_io__connect(v, (grant_ref_t)tx, (grant_ref_t)rx, (uint32_t)port, &why);
-	if (rc) {
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), "%s: %s", why, strerror(-rc));
-		netback__fatal(v, msg);
-		return;
+	if ((rc = nb_io__connect(v, (grant_ref_t)tx, (grant_ref_t)rx, (uint32_t)port, &why))) {
+		snprintf(err, len, "%s", why);
+		return rc;
 	}
-	backd_log("d%" PRIu32 " vif%" PRIu32 ": connected to bridge %s (mac %02x:%02x:%02x:%02x:%02x:%02x, sg %s)",
-	          v->domid, v->devid, v->bridge, v->mac[0], v->mac[1], v->mac[2], v->mac[3], v->mac[4],
-	          v->mac[5], v->rx_sg ? "on" : "off");
-	set_state(v, XenbusStateConnected);
+	xenbus_dev_log(xd, "connected to bridge %s (mac %02x:%02x:%02x:%02x:%02x:%02x, sg %s)", v->bridge,
+	               v->mac[0], v->mac[1], v->mac[2], v->mac[3], v->mac[4], v->mac[5], v->rx_sg ? "on" : "off");
+	return 0;
 }
 
-/* One step of the state machine after any change (idempotent). */
-static void step(struct vif *v)
+static void vif_disconnect(struct xenbus_dev *xd)
 {
-	unsigned long fs = XenbusStateUnknown, bs = 0;
+	nb_io__disconnect(xenbus_priv(xd));
+}
 
-	if (!v->probed && probe(v))
-		return;
-	read_ulong(v->fepath, "state", XenbusStateReconfigured, &fs);
-	read_ulong(v->bepath, "state", XenbusStateReconfigured, &bs);
-	if (bs == XenbusStateClosing && v->be_state != XenbusStateClosing && v->be_state != XenbusStateClosed) {
-		/* The toolstack asks us to close (network-detach): the frontend sees it and closes first. */
-		v->be_state = XenbusStateClosing;
-	}
-	switch (fs) {
-	case XenbusStateInitialised:
-	case XenbusStateConnected:
-		if (!v->connected && !v->broken && v->be_state == XenbusStateInitWait)
-			vif_connect(v);
-		break;
-	case XenbusStateClosing:
-		if (v->connected)
-			backd_log("d%" PRIu32 " vif%" PRIu32 ": frontend closing: disconnected", v->domid, v->devid);
-		nb_io__disconnect(v);
-		if (v->be_state != XenbusStateClosing && v->be_state != XenbusStateClosed)
-			set_state(v, XenbusStateClosing);
-		break;
-	case XenbusStateClosed:
-		if (v->connected)
-			backd_log("d%" PRIu32 " vif%" PRIu32 ": frontend closed: disconnected", v->domid, v->devid);
-		nb_io__disconnect(v);
-		if (v->be_state != XenbusStateClosed) {
-			set_state(v, XenbusStateClosed);
-			backd_log("d%" PRIu32 " vif%" PRIu32 ": closed", v->domid, v->devid);
+static void vif_remove(struct xenbus_dev *xd)
+{
+	struct vif *v = xenbus_priv(xd);
+
+	for (struct vif **pp = &nb.vifs; *pp; pp = &(*pp)->next)
+		if (*pp == v) {
+			*pp = v->next;
+			break;
 		}
-		break;
-	default:
-		/* Initialising or Unknown: a frontend starting (again) after a close. */
-		if ((v->be_state == XenbusStateClosed || v->broken) && fs == XenbusStateInitialising) {
-			unsigned long online = 1;
-
-			read_ulong(v->bepath, "online", 1, &online);
-			if (online) {
-				v->broken = false;
-				set_state(v, XenbusStateInitWait);
-			}
-		}
-		break;
-	}
 }
 
-static void vif_free(struct vif *v)
+static void vif_stats(struct xenbus_dev *xd, uint64_t *vals)
 {
-	char token[64], path[160];
+	struct vif *v = xenbus_priv(xd);
 
-	nb_io__disconnect(v);
-	if (v->probed) {
-		snprintf(token, sizeof(token), "fe/%" PRIu32 "/%" PRIu32, v->domid, v->devid);
-		snprintf(path, sizeof(path), "%s/state", v->fepath);
-		xs_unwatch(nb.xs, path, token);
-	}
-	free(v);
+	vals[KXD_VIF_TX_BYTES] = v->st.tx_bytes;
+	vals[KXD_VIF_TX_PKTS] = v->st.tx_pkts;
+	vals[KXD_VIF_TX_ERR] = v->st.tx_err;
+	vals[KXD_VIF_TX_DROP] = v->st.tx_drop;
+	vals[KXD_VIF_RX_BYTES] = v->st.rx_bytes;
+	vals[KXD_VIF_RX_PKTS] = v->st.rx_pkts;
+	vals[KXD_VIF_RX_ERR] = v->st.rx_err;
+	vals[KXD_VIF_RX_DROP] = v->st.rx_drop;
 }
 
-static bool dom_attached(uint32_t domid)
-{
-	for (struct backd_dom *d = nb.bd->doms; d; d = d->next)
-		if (d->domid == domid && d->priv[NET_SLOT])
-			return true;
-	return false;
-}
-
-static bool is_num(const char *s, unsigned long max, unsigned long *v)
-{
-	char *end;
-
-	if (!*s || *s == '-')
-		return false;
-	errno = 0;
-	*v = strtoul(s, &end, 10);
-	return !errno && !*end && *v <= max;
-}
-
-/* Brings our vifs in line with the backend directories and steps each one. */
-static void reconcile(void)
-{
-	unsigned nd = 0;
-	char **doms = xs_directory(nb.xs, XBT_NULL, BE_ROOT, &nd);
-
-	for (struct vif *v = nb.vifs; v; v = v->next)
-		v->seen = false;
-	for (unsigned i = 0; doms && i < nd; i++) {
-		unsigned long domid, devid;
-		unsigned ndev = 0;
-		char path[64], **devs;
-
-		if (!is_num(doms[i], UINT16_MAX, &domid) || !dom_attached((uint32_t)domid))
-			continue;
-		snprintf(path, sizeof(path), BE_ROOT "/%lu", domid);
-		devs = xs_directory(nb.xs, XBT_NULL, path, &ndev);
-		for (unsigned j = 0; devs && j < ndev; j++) {
-			struct vif *v;
-
-			if (!is_num(devs[j], 255, &devid))
-				continue;
-			for (v = nb.vifs; v && !(v->domid == domid && v->devid == devid); v = v->next)
-				;
-			if (!v) {
-				v = calloc(1, sizeof(*v));
-				if (!v)
-					continue;
-				v->domid = (uint32_t)domid;
-				v->devid = (uint32_t)devid;
-				v->notify_fd = v->kick_fd = -1;
-				snprintf(v->bepath, sizeof(v->bepath), "%s/%lu", path, devid);
-				v->next = nb.vifs;
-				nb.vifs = v;
-			}
-			v->seen = true;
-		}
-		free(devs);
-	}
-	free(doms);
-	for (struct vif **pp = &nb.vifs; *pp;) {
-		struct vif *v = *pp;
-
-		if (v->seen) {
-			pp = &v->next;
-			continue;
-		}
-		/* Its backend directory is gone: the toolstack detached it. */
-		if (v->connected)
-			backd_log("d%" PRIu32 " vif%" PRIu32 ": removed while connected", v->domid, v->devid);
-		*pp = v->next;
-		vif_free(v);
-	}
-	for (struct vif *v = nb.vifs; v; v = v->next)
-		step(v);
-}
-
-static void on_xs(struct backd *bd, int fd, uint32_t ev, void *arg)
-{
-	bool any = false;
-	char **vec;
-
-	while ((vec = xs_check_watch(nb.xs))) {
-		any = true;
-		free(vec);
-	}
-	if (errno != EAGAIN) {
-		backd_log("net: xenstore connection lost (%s); exiting", strerror(errno));
-		bd->quit = true;
-		return;
-	}
-	if (any)
-		reconcile();
-}
-
-static void on_tick(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_tick(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
 	uint64_t n;
 
 	if (read(fd, &n, sizeof(n)) == sizeof(n))
 		nb_io__tick();
-}
-
-static void mkdir_p(const char *dir)
-{
-	char tmp[200];
-
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(tmp, 0755);
 }
 
 /* $KXEN_BACKD_TAPS: "BRIDGE=IFNAME[,BRIDGE=IFNAME...]". */
@@ -354,7 +144,7 @@ static void open_taps(void)
 		char *eq = strchr(e, '=');
 
 		if (!eq) {
-			backd_log("tap: bad entry '%s' in KXEN_BACKD_TAPS (want BRIDGE=IFNAME)", e);
+			kxd_log("tap: bad entry '%s' in KXEN_BACKD_TAPS (want BRIDGE=IFNAME)", e);
 			continue;
 		}
 		*eq = 0;
@@ -367,79 +157,42 @@ static int nb_init(struct backd *bd)
 {
 	struct itimerspec its = { .it_interval = { 0, NB_TICK_MS * 1000000L },
 	                          .it_value = { 0, NB_TICK_MS * 1000000L } };
-	const char *run = getenv("KXEN_RUN_DIR");
 	int rc;
 
 	nb.bd = bd;
 	nb.tick_fd = -1;
 	if ((rc = kxctrl_open(bd->opt.hv_socket, &nb.hv)) || (rc = kxgnt_open(nb.hv, &nb.gnt))) {
-		backd_log("net: cannot connect to kxen-hv: %s", strerror(-rc));
+		kxd_log("net: cannot connect to kxen-hv: %s", strerror(-rc));
 		goto fail;
 	}
 	if ((rc = nb_io__init())) {
-		backd_log("net: cannot set up the copy buffer: %s", strerror(-rc));
-		goto fail;
-	}
-	nb.xs = xs_open(XS_OPEN_SOCKETONLY);
-	if (!nb.xs || !xs_watch(nb.xs, BE_ROOT, "be") ||
-	    (rc = backd_fd_add(bd, xs_fileno(nb.xs), EPOLLIN, on_xs, NULL))) {
-		rc = rc ? rc : -errno;
-		backd_log("net: xenstore: %s", strerror(-rc));
+		kxd_log("net: cannot set up the copy buffer: %s", strerror(-rc));
 		goto fail;
 	}
 	nb.tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (nb.tick_fd < 0 || timerfd_settime(nb.tick_fd, 0, &its, NULL) < 0 ||
-	    (rc = backd_fd_add(bd, nb.tick_fd, EPOLLIN, on_tick, NULL))) {
+	    (rc = kxd_loop_add(&bd->loop, nb.tick_fd, EPOLLIN, on_tick, NULL))) {
 		rc = rc ? rc : -errno;
-		backd_log("net: tick timer: %s", strerror(-rc));
+		kxd_log("net: tick timer: %s", strerror(-rc));
 		goto fail;
 	}
-	snprintf(nb.stats_dir, sizeof(nb.stats_dir), "%s/vif", run && *run ? run : DEFAULT_RUN_DIR);
-	mkdir_p(nb.stats_dir);
 	open_taps();
-	nb.up = true;
-	backd_log("net: serving vifs (stats in %s)", nb.stats_dir);
+	kxd_log("net: serving vifs (stats in %s/%s)", kxd_rundir(), kxd_devstats_vif.dir);
 	return 0;
 fail:
-	/* Not retried: a second attempt would log the same thing every scan. */
-	nb.failed = true;
+	/* Not retried (the xenbus layer turns the type off): it would log the same thing every scan. */
 	return rc;
 }
 
-static int net_attach(struct backd *bd, struct backd_dom *dom)
-{
-	if (nb.failed)
-		return -EAGAIN;
-	if (!nb.up) {
-		int rc = nb_init(bd);
-
-		if (rc)
-			return rc;
-	}
-	dom->priv[NET_SLOT] = &nb;
-	reconcile();
-	return 0;
-}
-
-static void net_detach(struct backd *bd, struct backd_dom *dom)
-{
-	for (struct vif **pp = &nb.vifs; *pp;) {
-		struct vif *v = *pp;
-
-		if (v->domid != dom->domid) {
-			pp = &v->next;
-			continue;
-		}
-		*pp = v->next;
-		if (v->connected)
-			backd_log("d%" PRIu32 " vif%" PRIu32 ": domain gone", v->domid, v->devid);
-		vif_free(v);
-	}
-	dom->priv[NET_SLOT] = NULL;
-}
-
-const struct backend_ops net_backend = {
-	.name = "vif",
-	.attach = net_attach,
-	.detach = net_detach,
+const struct xenbus_type vif_xenbus = {
+	.type = "vif",
+	.max_devid = 255,
+	.priv_size = sizeof(struct vif),
+	.stats_kind = &kxd_devstats_vif,
+	.init = nb_init,
+	.probe = vif_probe,
+	.connect = vif_connect,
+	.disconnect = vif_disconnect,
+	.remove = vif_remove,
+	.stats = vif_stats,
 };

@@ -43,14 +43,13 @@ struct vif_stats {
 	uint64_t rx_bytes, rx_pkts, rx_err, rx_drop;   /* it received */
 };
 
+struct xenbus_dev;
+
+/* One vif: xenbus_priv of its device (xenbus.h owns the XenbusState side). */
 struct vif {
+	struct xenbus_dev *xd;
 	uint32_t domid, devid;
-	uint64_t created_ns;         /* the domain's, for devstats */
-	char bepath[128], fepath[128];
-	int be_state;                /* XenbusState we last wrote */
-	bool probed;                 /* feature keys written, InitWait reached */
-	bool connected, broken;      /* broken: cut off for a protocol violation until the frontend resets */
-	bool seen;                   /* backend dir still listed at the last reconcile */
+	bool connected;              /* the data path runs (nb_io__connect .. nb_io__disconnect) */
 	uint8_t mac[6];
 	char bridge[VSWITCH_NAME_MAX];
 	bool rx_sg;                  /* frontend's feature-sg: multi-slot receives allowed */
@@ -64,10 +63,8 @@ struct vif {
 	struct nb_port *paused_on;   /* tx stopped until that port drains (or the next tick) */
 	bool tx_starved;             /* tx stopped for want of copy-buffer space */
 	bool tx_more;                /* tx has work left over (fairness, or paused) */
-	struct vif_stats st, st_written;
-	bool stats_written;
-	char stats_path[256];
-	struct vif *next;
+	struct vif_stats st;         /* published by the xenbus layer (devstats) */
+	struct vif *next;            /* nb.vifs: every probed vif */
 };
 
 struct nb_tap;
@@ -76,7 +73,6 @@ struct netback {
 	struct backd *bd;
 	kxctrl *hv;                  /* our own connection: its copy buffer is ours */
 	kxgnt *gnt;
-	struct xs_handle *xs;        /* our own connection: watch events are ours */
 	uint8_t *copybuf;
 	uint32_t free_chunks[NB_NCHUNKS];
 	unsigned nfree;
@@ -84,15 +80,13 @@ struct netback {
 	struct vif *vifs;
 	struct vswitch *switches;
 	struct nb_tap *taps;
-	char stats_dir[200];
 	int tick_fd;
-	bool up, failed;
 };
 
 extern struct netback nb;
 
-/* --- netback.c: xenstore side --- */
-/* Logs and cuts a vif off (disconnects, state Closing) after a protocol violation. */
+/* --- netback.c: the xenbus device type --- */
+/* Logs and cuts a vif off (disconnects, state Closing) after a protocol violation (xenbus_dev_fatal). */
 void netback__fatal(struct vif *v, const char *why);
 
 /* --- netback_io.c: the data path --- */
@@ -113,9 +107,7 @@ void nb_io__flush(void);
 int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32_t evtchn, const char **why);
 /* Releases everything nb_io__connect took; queued frames are dropped. */
 void nb_io__disconnect(struct vif *v);
-/* Writes v's counters to its stats file (devstats for kxtop). */
-void nb_io__stats_write(struct vif *v);
-/* Periodic: unpauses senders, refreshes stats files. */
+/* Periodic: unpauses senders. */
 void nb_io__tick(void);
 uint64_t nb_now_ms(void);
 

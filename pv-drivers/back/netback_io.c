@@ -114,7 +114,7 @@ static void kick(struct vif *v)
 	uint64_t one = 1;
 
 	if (write(v->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		backd_log("d%" PRIu32 " vif%" PRIu32 ": notify: %s", v->domid, v->devid, strerror(errno));
+		kxd_log("d%" PRIu32 ": vif %" PRIu32 ": notify: %s", v->domid, v->devid, strerror(errno));
 }
 
 /* Our side of a copy: byte pos of frame f. */
@@ -180,7 +180,7 @@ void nb_io__switch(struct nb_port *in, struct nb_frame *f, struct vif *src)
 		if (src) {
 			src->st.tx_drop++;
 			if (n == -EPERM && (in->sp.spoofed & (in->sp.spoofed - 1)) == 0)
-				backd_log("d%" PRIu32 " vif%" PRIu32 ": dropped a frame with a foreign source MAC "
+				kxd_log("d%" PRIu32 ": vif %" PRIu32 ": dropped a frame with a foreign source MAC "
 				          "(%" PRIu64 " so far)", src->domid, src->devid, in->sp.spoofed);
 		}
 		nb_io__frame_put(f);
@@ -243,7 +243,7 @@ static int tx_batch(struct vif *v)
 		if (t->pkt.error) {
 			nb_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
 			if (v->st.tx_err++ == 0)
-				backd_log("d%" PRIu32 " vif%" PRIu32 ": tx error: %s", v->domid, v->devid, t->pkt.error);
+				kxd_log("d%" PRIu32 ": vif %" PRIu32 ": tx error: %s", v->domid, v->devid, t->pkt.error);
 			continue;
 		}
 		t->f = nb_io__frame_alloc(t->pkt.len);
@@ -273,7 +273,7 @@ static int tx_batch(struct vif *v)
 			} else {
 				nb_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
 				if (v->st.tx_err++ == 0)
-					backd_log("d%" PRIu32 " vif%" PRIu32 ": tx grant copy failed (%s, status %d): "
+					kxd_log("d%" PRIu32 ": vif %" PRIu32 ": tx grant copy failed (%s, status %d): "
 					          "answered NETIF_RSP_ERROR", v->domid, v->devid,
 					          rc ? strerror(-rc) : "bad grant", st);
 				nb_io__frame_put(t->f);
@@ -391,7 +391,7 @@ static unsigned rx_run(struct vif *v)
 					v->st.rx_pkts++;
 					v->st.rx_bytes += s->f->len;
 				} else if (v->st.rx_err++ == 0) {
-					backd_log("d%" PRIu32 " vif%" PRIu32 ": rx grant copy failed (a bad rx buffer "
+					kxd_log("d%" PRIu32 ": vif %" PRIu32 ": rx grant copy failed (a bad rx buffer "
 					          "grant): frame lost", v->domid, v->devid);
 				}
 				frame_ok = true;
@@ -444,7 +444,7 @@ void nb_io__flush(void)
 	busy = false;
 }
 
-static void on_vif(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_vif(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
 	struct vif *v = arg;
 	uint64_t cnt;
@@ -462,7 +462,6 @@ int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32
 	grant_ref_t refs[2] = { tx_ref, rx_ref };
 	int16_t st[2];
 	struct vswitch *sw;
-	struct kxctl_dominfo info;
 	int rc;
 
 	rc = kxgnt_map(nb.gnt, v->domid, refs, 2, false, v->ring_pages, st);
@@ -494,20 +493,16 @@ int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32
 	v->port.kind = NB_PORT_VIF;
 	v->port.owner = v;
 	vswitch__port_add(sw, &v->port.sp);
-	if ((rc = backd_fd_add(nb.bd, v->notify_fd, EPOLLIN, on_vif, v))) {
+	if ((rc = kxd_loop_add(&nb.bd->loop, v->notify_fd, EPOLLIN, on_vif, v))) {
 		*why = "cannot watch the event channel";
 		vswitch__port_del(&v->port.sp);
 		vswitch__put(&nb.switches, sw);
 		goto fail;
 	}
-	v->created_ns = kxctrl_domain_info(nb.hv, v->domid, &info) ? 0 : info.created_ns;
 	memset(&v->st, 0, sizeof(v->st));
 	v->connected = true;
 	v->paused_on = NULL;
 	v->tx_starved = v->tx_more = false;
-	snprintf(v->stats_path, sizeof(v->stats_path), "%s/%" PRIu32 "-%" PRIu32, nb.stats_dir,
-	         v->domid, v->devid);
-	nb_io__stats_write(v);
 	tx_run(v);
 	nb_io__flush();
 	return 0;
@@ -532,7 +527,7 @@ void nb_io__disconnect(struct vif *v)
 	if (!v->connected)
 		return;
 	v->connected = false;
-	backd_fd_del(nb.bd, v->notify_fd);
+	kxd_loop_del(&nb.bd->loop, v->notify_fd);
 	close(v->notify_fd);
 	close(v->kick_fd);
 	kxctrl_evtchn_close(nb.hv, v->local_port);
@@ -550,30 +545,6 @@ void nb_io__disconnect(struct vif *v)
 			o->paused_on = NULL;
 	kxgnt_unmap(nb.gnt, v->ring_pages, 2);
 	v->ring_pages[0] = v->ring_pages[1] = NULL;
-	if (v->stats_path[0])
-		unlink(v->stats_path);
-	v->stats_path[0] = 0;
-}
-
-void nb_io__stats_write(struct vif *v)
-{
-	char tmp[300];
-	FILE *f;
-
-	if (!v->stats_path[0] || (v->stats_written && !memcmp(&v->st, &v->st_written, sizeof(v->st))))
-		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", v->stats_path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;   /* no stats dir: kxtop simply shows no devices */
-	fprintf(f, "%" PRIu32 " %" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-	        " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", v->domid, v->devid, v->created_ns,
-	        v->st.tx_bytes, v->st.tx_pkts, v->st.tx_err, v->st.tx_drop,
-	        v->st.rx_bytes, v->st.rx_pkts, v->st.rx_err, v->st.rx_drop);
-	if (fclose(f) == 0 && rename(tmp, v->stats_path) == 0) {
-		v->st_written = v->st;
-		v->stats_written = true;
-	}
 }
 
 void nb_io__tick(void)
@@ -587,7 +558,6 @@ void nb_io__tick(void)
 			v->tx_more = v->tx_starved = false;
 			tx_run(v);
 		}
-		nb_io__stats_write(v);
 	}
 	nb_io__flush();
 }

@@ -27,7 +27,7 @@ struct nb_tap *nb_tap__next(struct nb_tap *t)
 	return t->next;
 }
 
-static void on_tap(struct backd *bd, int fd, uint32_t ev, void *arg)
+static void on_tap(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
 	static uint8_t buf[NB_FRAME_MAX];
 	struct nb_tap *t = arg;
@@ -104,7 +104,7 @@ int nb_tap__open(const char *bridge, const char *ifname)
 	int rc = 0;
 
 	if (strlen(ifname) == 0 || strlen(ifname) >= IFNAMSIZ || vswitch__name_ok(bridge)) {
-		backd_log("tap: bad entry '%s=%s' in KXEN_BACKD_TAPS (want BRIDGE=IFNAME, IFNAME < %d chars)",
+		kxd_log("tap: bad entry '%s=%s' in KXEN_BACKD_TAPS (want BRIDGE=IFNAME, IFNAME < %d chars)",
 		          bridge, ifname, IFNAMSIZ);
 		return -EINVAL;
 	}
@@ -115,7 +115,7 @@ int nb_tap__open(const char *bridge, const char *ifname)
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0) {
 		rc = -errno;
-		backd_log("tap %s: cannot open /dev/net/tun: %s", ifname, strerror(errno));
+		kxd_log("tap %s: cannot open /dev/net/tun: %s", ifname, strerror(errno));
 		free(t);
 		return rc;
 	}
@@ -124,15 +124,15 @@ int nb_tap__open(const char *bridge, const char *ifname)
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0 || (rc = set_up(ifname)) < 0) {
 		rc = rc ? rc : -errno;
-		backd_log("tap %s: cannot create or bring it up (needs CAP_NET_ADMIN): %s", ifname, strerror(-rc));
+		kxd_log("tap %s: cannot create or bring it up (needs CAP_NET_ADMIN): %s", ifname, strerror(-rc));
 		close(t->fd);
 		free(t);
 		return rc;
 	}
 	sw = vswitch__get(&nb.switches, bridge);
-	if (!sw || (rc = backd_fd_add(nb.bd, t->fd, EPOLLIN, on_tap, t))) {
+	if (!sw || (rc = kxd_loop_add(&nb.bd->loop, t->fd, EPOLLIN, on_tap, t))) {
 		rc = sw ? rc : -ENOMEM;
-		backd_log("tap %s: %s", ifname, strerror(-rc));
+		kxd_log("tap %s: %s", ifname, strerror(-rc));
 		vswitch__put(&nb.switches, sw);
 		close(t->fd);
 		free(t);
@@ -145,7 +145,7 @@ int nb_tap__open(const char *bridge, const char *ifname)
 	vswitch__port_add(sw, &t->port.sp);
 	t->next = nb.taps;
 	nb.taps = t;
-	backd_log("tap %s: up on bridge %s", ifname, bridge);
+	kxd_log("tap %s: up on bridge %s", ifname, bridge);
 	return 0;
 }
 
@@ -156,7 +156,7 @@ void nb_tap__close_all(void)
 		struct vswitch *sw = t->port.sp.sw;
 
 		nb.taps = t->next;
-		backd_fd_del(nb.bd, t->fd);
+		kxd_loop_del(&nb.bd->loop, t->fd);
 		close(t->fd);
 		nb_tap__flush(t);   /* returns queued frames to the pool (writes fail on the closed fd) */
 		vswitch__port_del(&t->port.sp);

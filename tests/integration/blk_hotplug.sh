@@ -15,7 +15,10 @@ echo "$out" | head -1 | grep -q "^Vdev  BE  handle state evt-ch ring-ref BE-path
 echo "$out" | grep -Eq "^51728 +0 +51728 +4 +[0-9]+ +[0-9]+ +/local/domain/0/backend/vbd/$id/51728" || fail "block-list line"
 pass "block-list shows the connected device"
 # kxtop's counters: the backend's statistics file (devstats.h), once a second.
-wait_file "$T/run/vbd/$id-51728" "^[0-9]+ 0 [1-9][0-9]* [1-9][0-9]* 2048 2048$" 5
+wait_file "$T/run/vbd/$id-51728" "^wr_sect 2048$" 5
+for kv in "oo_req 0" "rd_req [1-9][0-9]*" "wr_req [1-9][0-9]*" "rd_sect 2048" "created_ns [1-9][0-9]*"; do
+	grep -Eq "^$kv$" "$T/run/vbd/$id-51728" || { cat "$T/run/vbd/$id-51728"; fail "vbd counters: no '$kv'"; }
+done
 pass "per-vbd counters published for kxtop (1 read, 1 write request of 2048 sectors each)"
 
 "$KXL" block-detach hp xvdb || fail "block-detach"

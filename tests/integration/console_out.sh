@@ -28,7 +28,7 @@ pass "console=ring keeps output out of the kxen-hv log"
 # A hostile guest: its console is detached with a log line; kxen-backd serves the next guest.
 mkcfg cbad "cons-garbage"
 id3=$(create cbad)
-wait_file "$T/backd.log" "d$id3: console detached: out ring indexes are corrupt" 20
+wait_file "$T/backd.log" "d$id3: console: frontend cut off: out ring indexes are corrupt" 20
 kill -0 "$BACKDPID" || fail "kxen-backd died on a corrupt ring"
 mkcfg cafter "count 5"
 id4=$(create cafter)

@@ -26,8 +26,8 @@ pass "network-attach to running d$ida: it connects and pings"
 "$KXL" network-detach "$idb" 00:16:3e:00:00:02 2> "$T/detach.err" || { cat "$T/detach.err"; fail "network-detach"; }
 [ -s "$T/detach.err" ] && { cat "$T/detach.err"; fail "network-detach had to force the removal"; }
 wait_log "\(d$idb\) netfront: vif0: backend is closing" 10
-grep -q "d$idb vif0: frontend clos.*: disconnected" "$T/backd.log" || fail "backend did not see the frontend close"
-grep -q "d$idb vif0: closed" "$T/backd.log" || fail "backend did not reach Closed"
+grep -q "d$idb: vif 0: disconnected (the toolstack closes it)" "$T/backd.log" || fail "backend did not disconnect on the toolstack's close"
+grep -q "d$idb: vif 0: closed" "$T/backd.log" || fail "backend did not reach Closed"
 xenstore-read "/local/domain/0/backend/vif/$idb/0/state" 2>/dev/null && fail "backend directory left behind"
 xenstore-read "/local/domain/$idb/device/vif/0/state" 2>/dev/null && fail "frontend directory left behind"
 [ -e "$VIFSTATS/$idb-0" ] && fail "stats file left behind"
@@ -49,7 +49,7 @@ wait_log "\(d$idc\) net: up" 30
 xenstore-read "/local/domain/0/backend/vif/$idc/0/state" >/dev/null || fail "no backend directory for d$idc"
 "$KXL" destroy "$idc" || fail "kxl destroy d$idc"
 xenstore-read "/local/domain/0/backend/vif/$idc/0/state" 2>/dev/null && fail "destroy left backend/vif/$idc behind"
-wait_file "$T/backd.log" "d$idc vif0: (domain gone|removed while connected)" 10
+wait_file "$T/backd.log" "d$idc: vif 0: disconnected \((domain gone|removed while connected)\)" 10
 pass "destroy removes the vif directories and kxen-backd lets go"
 
 # Bad detach specs are named; a vif no backend takes is refused and leaves nothing behind.

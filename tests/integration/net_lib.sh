@@ -20,12 +20,11 @@ net_guest() {
 	echo "$id"
 }
 
-# net_stats DOMID DEVID FIELD: a counter from kxen-backd's stats file (fields as in docs/network.md).
+# net_stats DOMID DEVID FIELD: a counter from kxen-backd's stats file ("name value" lines, include/kxen/kxd.h).
 net_stats() {
 	local f=$VIFSTATS/$1-$2
 	[ -f "$f" ] || { echo 0; return; }
-	awk -v k="$3" '{ split("domid devid created tx_bytes tx_pkts tx_err tx_drop rx_bytes rx_pkts rx_err rx_drop", n, " ");
-	               for (i = 1; i <= 11; i++) if (n[i] == k) print $i }' "$f"
+	awk -v k="$3" '$1 == k { print $2 }' "$f"
 }
 
 # net_tap_stack SWITCH=TAP[,...]: skips without TAP/namespace support, else starts kxen-hv, kxenstored and a

@@ -8,7 +8,7 @@ idb=$(net_guest nb "udp-echo ip=192.0.2.2/24 7 0" br0 2)
 wait_log "\(d$idb\) net: up, ip 192.0.2.2 mac 00:16:3e:00:00:02" 30
 ida=$(net_guest na "ping ip=192.0.2.1/24 192.0.2.2 5 100" br0 1)
 wait_log "\(d$ida\) ping: 5/5 replies from 192.0.2.2" 60
-grep -q "d$ida vif0: connected to bridge br0" "$T/backd.log" || fail "no connect line for d$ida in backd.log"
+grep -q "d$ida: vif 0: connected to bridge br0" "$T/backd.log" || fail "no connect line for d$ida in backd.log"
 grep -q "^(d$ida) netfront: vif0 connected (mac 00:16:3e:00:00:01" "$T/hv.log" || fail "netfront did not report its MAC"
 pass "guest A (d$ida) pinged guest B (d$idb) through switch br0: 5/5"
 

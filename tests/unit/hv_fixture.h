@@ -8,6 +8,13 @@
 
 #include "cunit_run.h"
 #include "kxen-hv.h"
+#include "domain.h"
+#include "evtchn.h"
+#include "gmem.h"
+#include "hvtime.h"
+#include "hypercall.h"
+#include "log.h"
+#include "vcpu.h"
 
 #define MEM_SIZE   (8ull << 20)
 #define SHARED_GPA 0x200000ull
