@@ -20,6 +20,7 @@
 
 static pid_t xs_pid, backd_pid;
 static bool copy_mode;   /* -c: blkfront copies through its bounce pages instead of granting the app's buffer */
+static char spin_arg[32]; /* -S US: blkfront polls the ring that long before blocking (" spin=US") */
 static char xs_sock[320];
 
 static void stop_child(pid_t *pid)
@@ -65,7 +66,7 @@ static pid_t spawn(char *const argv[], bool wait_exit)
 
 static void start_daemons(void)
 {
-	char xsd[4096], backd[4096], xslog[320], blog[320], cdir[320];
+	char xsd[4096], backd[4096], xslog[320], blog[320], cdir[320], xsdir[320];
 	struct stat st;
 
 	bench_path(xsd, sizeof(xsd), "dom0-tools/kxenstored/kxenstored");
@@ -74,8 +75,9 @@ static void start_daemons(void)
 	snprintf(xslog, sizeof(xslog), "%s/xs.log", bench_hv.dir);
 	snprintf(blog, sizeof(blog), "%s/backd.log", bench_hv.dir);
 	snprintf(cdir, sizeof(cdir), "%s/console", bench_hv.dir);
+	snprintf(xsdir, sizeof(xsdir), "%s/xsdata", bench_hv.dir);
 	atexit(stop_daemons);
-	xs_pid = spawn((char *const[]){ xsd, "-f", "-s", xs_sock, "-H", bench_hv.sock, "-l", xslog, NULL },
+	xs_pid = spawn((char *const[]){ xsd, "-f", "-s", xs_sock, "-H", bench_hv.sock, "-l", xslog, "-D", xsdir, NULL },
 	               false);
 	for (int i = 0; i < 400 && stat(xs_sock, &st) != 0; i++)
 		bench_sleep_ns(10000000);
@@ -92,6 +94,7 @@ static double mbps(uint64_t bytes, uint64_t ns)
 struct figures {
 	double wr, rd, rwr, rrd;   /* MB/s, MB/s, IOPS, IOPS */
 	double exits_per_mb;
+	double exits_per_req;      /* random 4 KiB phase at QD1 (a few console lines included) */
 };
 
 /*
@@ -216,10 +219,11 @@ static int guest_run(const char *img, unsigned mib, unsigned ops, unsigned round
 	if (!x)
 		return -errno;
 	fprintf(x, "<domain type='kxen'><name>%s</name><memory unit='MiB'>%u</memory><vcpu>1</vcpu>"
-	        "<os><type>xenpv</type><kernel>%s</kernel><cmdline>console=hv blk-test %u %u pause nodiscard%s</cmdline></os>"
+	        "<os><type>xenpv</type><kernel>%s</kernel><cmdline>console=hv blk-test %u %u pause nodiscard%s%s</cmdline></os>"
+	        "<on_poweroff>preserve</on_poweroff>"
 	        "<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"
 	        "<source file='%s'/><target dev='xvda' bus='xen'/></disk></devices></domain>\n",
-	        name, 32u, bench_guest_kernel(), mib, ops, copy_mode ? " copy" : "", img);
+	        name, 32u, bench_guest_kernel(), mib, ops, copy_mode ? " copy" : "", spin_arg, img);
 	fclose(x);
 	bench_log_skip(bench_hv.h, &lg);
 	bench_path(kxl, sizeof(kxl), "dom0-tools/kxl/kxl");
@@ -253,6 +257,13 @@ static int guest_run(const char *img, unsigned mib, unsigned ops, unsigned round
 		bench_keep_log();
 		return -EIO;
 	}
+	/* From "seq done" to "OK": ops random writes + ops reads, one discard pair, one refused read, ~6 console lines. */
+	uint64_t e2 = 0;
+	rc = domain_exits(domid, &e2);
+	kxctrl_domain_destroy(bench_hv.h, domid);   /* preserved at poweroff so its counters could be read */
+	if (rc)
+		return rc;
+	f->exits_per_req = (double)(e2 - e1) / (2.0 * ops);
 	return 0;
 }
 
@@ -274,14 +285,15 @@ int main(int argc, char **argv)
 	char img[320];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:n:r:c")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:r:cS:")) != -1) {
 		switch (opt) {
 		case 's': mib = (unsigned)bench_parse_count(PROG, "-s", optarg); break;
 		case 'n': ops = (unsigned)bench_parse_count(PROG, "-n", optarg); break;
 		case 'r': rounds = (unsigned)bench_parse_count(PROG, "-r", optarg); break;
 		case 'c': copy_mode = true; break;
+		case 'S': snprintf(spin_arg, sizeof(spin_arg), " spin=%lu", bench_parse_count(PROG, "-S", optarg)); break;
 		default:
-			fprintf(stderr, "usage: %s [-s MiB] [-n random ops] [-r rounds] [-c]\n", PROG);
+			fprintf(stderr, "usage: %s [-s MiB] [-n random ops] [-r rounds] [-c] [-S SPIN_US]\n", PROG);
 			return 2;
 		}
 	}
@@ -301,7 +313,7 @@ int main(int argc, char **argv)
 		}
 		close(fd);
 	}
-	double h[4][16], g[4][16], ex[16];
+	double h[4][16], g[4][16], ex[16], er[16];
 	for (unsigned r = 0; r < rounds; r++) {
 		struct figures hf, gf;
 
@@ -311,8 +323,10 @@ int main(int argc, char **argv)
 		h[0][r] = hf.wr; h[1][r] = hf.rd; h[2][r] = hf.rwr; h[3][r] = hf.rrd;
 		g[0][r] = gf.wr; g[1][r] = gf.rd; g[2][r] = gf.rwr; g[3][r] = gf.rrd;
 		ex[r] = gf.exits_per_mb;
-		printf("round %u: host %.0f/%.0f MB/s %.0f/%.0f IOPS; guest %.0f/%.0f MB/s %.0f/%.0f IOPS; %.2f exits/MB\n",
-		       r + 1, hf.wr, hf.rd, hf.rwr, hf.rrd, gf.wr, gf.rd, gf.rwr, gf.rrd, gf.exits_per_mb);
+		er[r] = gf.exits_per_req;
+		printf("round %u: host %.0f/%.0f MB/s %.0f/%.0f IOPS; guest %.0f/%.0f MB/s %.0f/%.0f IOPS; %.2f exits/MB; "
+		       "%.3f exits per 4 KiB request (QD1)\n", r + 1, hf.wr, hf.rd, hf.rwr, hf.rrd, gf.wr, gf.rd,
+		       gf.rwr, gf.rrd, gf.exits_per_mb, gf.exits_per_req);
 	}
 	const char *what[] = { "sequential write+flush (1 MiB req.), MB/s", "sequential read, cold (1 MiB req.), MB/s",
 	                       "random 4 KiB writes (QD1), IOPS", "random 4 KiB reads (QD1), IOPS" };
@@ -324,5 +338,6 @@ int main(int argc, char **argv)
 		printf("%-42s %10.0f %10.0f %8.2f\n", what[k], hm, gm, hm ? gm / hm : 0);
 	}
 	printf("%-42s %10s %10.2f\n", "guest exits per MB moved (sequential)", "-", median(ex, rounds));
+	printf("%-42s %10s %10.3f\n", "guest exits per 4 KiB request (QD1)", "-", median(er, rounds));
 	return 0;
 }

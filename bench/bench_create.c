@@ -117,39 +117,6 @@ static int follow_read(struct follow *f, int (*fn)(const char *line, void *arg),
 	return n < 0 ? -errno : 0;
 }
 
-/* Writes the domain XML kxl reads (the schema in xml/domain.rng). */
-static int write_xml(const char *path, const char *name, unsigned mib)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -errno;
-	fprintf(f, "<domain type='kxen'>\n  <name>%s</name>\n  <memory unit='M'>%u</memory>\n"
-	        "  <vcpu>1</vcpu>\n  <os>\n    <type>xenpv</type>\n    <kernel>%s</kernel>\n"
-	        "    <cmdline>hello</cmdline>\n  </os>\n  <on_poweroff>destroy</on_poweroff>\n"
-	        "</domain>\n", name, mib, bench_guest_kernel());
-	return fclose(f) ? -errno : 0;
-}
-
-static pid_t spawn_kxl(const char *kxl, const char *xml)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		setenv("KXEN_HV_SOCKET", bench_hv.sock, 1);
-		/* kxl saves each domain's config: keep it in the private directory. */
-		char state[400];
-		snprintf(state, sizeof(state), "%s/state", bench_hv.dir);
-		setenv("KXEN_STATE_DIR", state, 1);
-		/* kxl's "Started domain" chatter would interleave with our table. */
-		if (!freopen("/dev/null", "w", stdout))
-			_exit(126);
-		execl(kxl, "kxl", "create", xml, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
 /*
  * One create/boot/poweroff cycle. Returns 0, or -errno with a message in err.
  * It follows kxen-hv's log file with inotify, so timing puts no load on the
@@ -175,7 +142,7 @@ static int one_run(kxctrl *h, int use_kxl, const char *kxl, unsigned mib, unsign
 	}
 	if (use_kxl) {
 		snprintf(xml, sizeof(xml), "%s", bench_hv.scratch);
-		if ((rc = write_xml(xml, name, mib)) < 0) {
+		if ((rc = bench_write_hello_xml(xml, name, mib)) < 0) {
 			snprintf(err, errlen, "write the domain XML: %s", strerror(-rc));
 			goto out;
 		}
@@ -183,7 +150,7 @@ static int one_run(kxctrl *h, int use_kxl, const char *kxl, unsigned mib, unsign
 
 	s.t0 = bench_now_ns();
 	if (use_kxl) {
-		kpid = spawn_kxl(kxl, xml);
+		kpid = bench_spawn_kxl(kxl, NULL, xml);
 		if (kpid < 0) {
 			snprintf(err, errlen, "fork: %s", strerror(errno));
 			rc = -errno;

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -170,6 +173,79 @@ static double bare_loop(struct bare *b, unsigned long n, int sync_regs, char *er
 	return (double)(bench_now_ns() - t0) / (double)n;
 }
 
+/*
+ * Runs code (at BARE_CODE + 0x100) once with %rsi = n and %eax = 1: a loop
+ * of n iterations that ends with `out %eax,$0xe4`. Returns ns per iteration
+ * (the one closing exit included, negligible for large n), or < 0.
+ */
+static double bare_burst(struct bare *b, const uint8_t *code, size_t len, unsigned long n,
+                         char *err, size_t errlen)
+{
+	struct kvm_regs regs = { .rip = BARE_CODE + 0x100, .rsp = BARE_STACK, .rflags = 0x202,
+	                         .rsi = n, .rax = 1 };
+	uint64_t t0;
+
+	memcpy(b->ram + BARE_CODE + 0x100, code, len);
+	b->run->kvm_valid_regs = b->run->kvm_dirty_regs = 0;
+	if (ioctl(b->vcpu, KVM_SET_REGS, &regs) < 0) {
+		snprintf(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
+		return -1;
+	}
+	t0 = bench_now_ns();
+	for (;;) {
+		if (ioctl(b->vcpu, KVM_RUN, 0) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "KVM_RUN: %s", strerror(errno));
+			return -1;
+		}
+		if (b->run->exit_reason == KVM_EXIT_IO && b->run->io.port == KXEN_HYPERCALL_PORT)
+			break;
+		snprintf(err, errlen, "unexpected exit %u (port %#x) in a burst", b->run->exit_reason,
+		         b->run->exit_reason == KVM_EXIT_IO ? b->run->io.port : 0);
+		return -1;
+	}
+	return (double)(bench_now_ns() - t0) / (double)n;
+}
+
+/* The in-kernel floors: `cpuid` (KVM handles it without leaving the kernel) and an ioeventfd doorbell write. */
+static int bare_floors(struct bare *b, unsigned long n, double *trap_ns, double *bell_ns,
+                       char *err, size_t errlen)
+{
+	static const uint8_t cpuid_loop[] = {
+		0x31, 0xc0, 0x0f, 0xa2, 0xff, 0xce, 0x75, 0xf8,   /* 1: xor %eax,%eax; cpuid; dec %esi; jnz 1b */
+		0xe7, KXEN_HYPERCALL_PORT, 0xeb, 0xfe,             /* out %eax,$0xe4; jmp . */
+	};
+	static const uint8_t bell_loop[] = {
+		0xe7, KXEN_DOORBELL_PORT, 0xff, 0xce, 0x75, 0xfa, /* 1: out %eax,$doorbell; dec %esi; jnz 1b */
+		0xe7, KXEN_HYPERCALL_PORT, 0xeb, 0xfe,             /* out %eax,$0xe4; jmp . */
+	};
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct kvm_ioeventfd io = { .datamatch = 1, .addr = KXEN_DOORBELL_PORT, .len = 4, .fd = efd,
+	                            .flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DATAMATCH };
+	uint64_t rung = 0;
+	int rc = -1;
+
+	if (efd < 0 || ioctl(b->vm, KVM_IOEVENTFD, &io) < 0) {
+		snprintf(err, errlen, "KVM_IOEVENTFD: %s", strerror(errno));
+		goto out;
+	}
+	if ((*trap_ns = bare_burst(b, cpuid_loop, sizeof(cpuid_loop), n, err, errlen)) < 0 ||
+	    (*bell_ns = bare_burst(b, bell_loop, sizeof(bell_loop), n, err, errlen)) < 0)
+		goto out;
+	/* Every write must have completed in the kernel: the eventfd counted them all. */
+	if (read(efd, &rung, sizeof(rung)) != sizeof(rung) || rung != n) {
+		snprintf(err, errlen, "the doorbell eventfd counted %llu of %lu writes",
+		         (unsigned long long)rung, n);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (efd >= 0)
+		close(efd);
+	return rc;
+}
+
 /* Builds and starts one guest; on_poweroff preserve keeps its counters readable after it ends. */
 static int start_guest(const char *name, const char *cmdline, uint32_t *domid)
 {
@@ -230,10 +306,26 @@ static double run_hypercall_guest(unsigned long n, struct kxctl_dominfo *info)
 	return (double)ns;
 }
 
+/* The port an app offered in its "APP: port N" log line (exits on failure). */
+static unsigned wait_port(struct bench_log *log, uint32_t dom, const char *app)
+{
+	char needle[64], line[512];
+	unsigned port;
+	int rc;
+
+	snprintf(needle, sizeof(needle), "%s: port ", app);
+	rc = bench_log_wait_dom(bench_hv.h, log, dom, needle, line, sizeof(line), 10ull * 1000000000ull, POLL_NS);
+	if (rc < 0)
+		guest_failed(app, dom, rc);
+	if (sscanf(strstr(line, needle) + strlen(needle), "%u", &port) != 1)
+		guest_failed("unparseable port line", dom, -EINVAL);
+	return port;
+}
+
 struct pingpong {
 	unsigned long rounds, rate;
 	double median_us, total_ms;
-	uint64_t exits, hypercalls, events;
+	uint64_t exits, hypercalls, events, sends_exit;
 };
 
 /* (3): evtchn-pong, then evtchn-ping bound to its port; mode "poll" or "upcall". */
@@ -266,12 +358,7 @@ static int run_pingpong(const char *mode, unsigned long rounds, struct pingpong 
 		printf("%s: pong got domid %u, expected %u; cannot predict the ping's domid\n", PROG, pong, probe + 1);
 		return -1;
 	}
-	rc = bench_log_wait_dom(bench_hv.h, &log, pong, "evtchn-pong: port", line, sizeof(line),
-	                        10ull * 1000000000ull, POLL_NS);
-	if (rc < 0)
-		guest_failed("evtchn-pong", pong, rc);
-	if (sscanf(strstr(line, "evtchn-pong:"), "evtchn-pong: port %u", &port) != 1)
-		guest_failed("evtchn-pong: unparseable port line", pong, -EINVAL);
+	port = wait_port(&log, pong, "evtchn-pong");
 	snprintf(cmd, sizeof(cmd), "evtchn-ping %u %u %lu %s", pong, port, rounds, mode);
 	if (start_guest(qname, cmd, &ping) < 0)
 		return -1;
@@ -306,30 +393,96 @@ static int run_pingpong(const char *mode, unsigned long rounds, struct pingpong 
 	out->exits = ip.exits + iq.exits;
 	out->hypercalls = ip.hypercalls + iq.hypercalls;
 	out->events = ip.events + iq.events;
+	out->sends_exit = ip.sends_exit + iq.sends_exit;
 	return 0;
+}
+
+/* (4): evtchn-send to a port dom0 binds here: the guest's ns per send and how many sends exited. */
+static double run_dom0_send(unsigned long n, double *exits_per_send)
+{
+	struct bench_log log = { 0 };
+	char cmd[64], line[512];
+	uint32_t dom, lport;
+	unsigned port;
+	unsigned long sends, ns;
+	int nfd = -1, kfd = -1, rc;
+	struct kxctl_dominfo info;
+
+	bench_log_skip(bench_hv.h, &log);
+	snprintf(cmd, sizeof(cmd), "evtchn-send 0 %lu", n);
+	if (start_guest("send0", cmd, &dom) < 0)
+		exit(1);
+	port = wait_port(&log, dom, "evtchn-send");
+	/* The eventfd counts the sends (a backend would read it); nobody needs to drain it here. */
+	if ((rc = kxctrl_evtchn_bind_interdomain(bench_hv.h, dom, port, &lport, &nfd, &kfd)) < 0)
+		guest_failed("bind to evtchn-send's port", dom, rc);
+	rc = bench_log_wait_dom(bench_hv.h, &log, dom, "ns/send", line, sizeof(line),
+	                        100ull * 1000000000ull, POLL_NS);
+	if (rc < 0)
+		guest_failed("evtchn-send", dom, rc);
+	if (sscanf(strstr(line, "evtchn-send:"), "evtchn-send: %lu sends, %lu ns/send", &sends, &ns) != 2)
+		guest_failed("evtchn-send: unparseable result line", dom, -EINVAL);
+	if ((rc = kxctrl_domain_info(bench_hv.h, dom, &info)) < 0)
+		guest_failed("domain_info", dom, rc);
+	*exits_per_send = (double)info.sends_exit / (double)sends;
+	kxctrl_evtchn_close(bench_hv.h, lport);
+	close(nfd);
+	close(kfd);
+	kxctrl_domain_destroy(bench_hv.h, dom);
+	return (double)ns;
+}
+
+/* Median ms of n runs of a whole process: bench/kvm_min, or `kxl create -F` of the hello guest (kxl != NULL). */
+static double whole_process_ms(const char *path, const char *kxl, const char *xml, unsigned n)
+{
+	double *v = calloc(n, sizeof(*v));
+
+	if (!v)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		pid_t pid = kxl ? bench_spawn_kxl(kxl, "-F", xml) : fork();
+		int st = 0;
+
+		if (pid == 0) {
+			execl(path, path, (char *)NULL);
+			_exit(127);
+		}
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			printf("%s: %s failed (status %#x)\n", PROG, kxl ? "kxl create -F" : path, st);
+			free(v);
+			return -1;
+		}
+		v[i] = (double)(bench_now_ns() - t0) / 1e6;
+	}
+	double med = bench_quantile(v, n, 0.5);
+	free(v);
+	return med;
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-n EXITS] [-c CALLS] [-r ROUNDS]\n"
+	fprintf(f, "usage: %s [-n EXITS] [-c CALLS] [-r ROUNDS] [-p RUNS]\n"
 	        "Compares a bare KVM port-I/O exit with kxen's null hypercall and event round trip.\n"
 	        "  -n EXITS   bare exits to time, each way (default 50000)\n"
 	        "  -c CALLS   null hypercalls in the hypercall-bench guest (default 100000)\n"
-	        "  -r ROUNDS  event round trips per ping-pong mode (default 5000)\n", PROG);
+	        "  -r ROUNDS  event round trips per ping-pong mode, and sends to dom0 (default 5000)\n"
+	        "  -p RUNS    whole-process runs of kvm_min and of kxl create -F (default 30)\n", PROG);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned long nexits = 50000, ncalls = 100000, nrounds = 5000;
+	unsigned long nexits = 50000, ncalls = 100000, nrounds = 5000, nprocs = 30;
 	struct bare b;
 	char err[256];
 	int c;
 
-	while ((c = getopt(argc, argv, "n:c:r:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:c:r:p:h")) != -1) {
 		switch (c) {
 		case 'n': nexits = bench_parse_count(PROG, "-n", optarg); break;
 		case 'c': ncalls = bench_parse_count(PROG, "-c", optarg); break;
 		case 'r': nrounds = bench_parse_count(PROG, "-r", optarg); break;
+		case 'p': nprocs = bench_parse_count(PROG, "-p", optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -354,8 +507,10 @@ int main(int argc, char **argv)
 	}
 	double bare_ns = bare_loop(&b, nexits, 0, err, sizeof(err));
 	double bare_sync_ns = bare_ns < 0 ? -1 : bare_loop(&b, nexits, 1, err, sizeof(err));
+	double trap_ns = 0, bell_ns = 0;
+	int frc = bare_ns < 0 || bare_sync_ns < 0 ? -1 : bare_floors(&b, nexits, &trap_ns, &bell_ns, err, sizeof(err));
 	bare_close(&b);
-	if (bare_ns < 0 || bare_sync_ns < 0) {
+	if (bare_ns < 0 || bare_sync_ns < 0 || frc < 0) {
 		printf("%s: bare KVM loop failed: %s\n", PROG, err);
 		return 1;
 	}
@@ -364,8 +519,22 @@ int main(int argc, char **argv)
 	       nexits, bare_us);
 	printf("bare exit + KVM_SYNC_X86_REGS (as kxen-hv decodes):       %.2f us/exit = %.2fx bare exit\n",
 	       bare_sync_ns / 1000.0, bare_sync_ns / bare_ns);
+	printf("in-kernel trap (ring-3 cpuid, answered by KVM):          %.2f us = %.2fx bare exit  [floor]\n",
+	       trap_ns / 1000.0, trap_ns / bare_ns);
+	printf("doorbell write (ioeventfd, completed in the kernel):     %.2f us = %.2fx bare exit  [floor]\n",
+	       bell_ns / 1000.0, bell_ns / bare_ns);
+
+	char kvm_min[PATH_MAX], kxl[PATH_MAX], xml[PATH_MAX];
+	bench_path(kvm_min, sizeof(kvm_min), "bench/kvm_min");
+	bench_path(kxl, sizeof(kxl), "dom0-tools/kxl/kxl");
+	double min_ms = whole_process_ms(kvm_min, NULL, NULL, (unsigned)nprocs);
+	if (min_ms < 0)
+		return 1;
+	printf("minimal KVM program (create a VM, one exit, end; %lu runs): %.2f ms median  [floor]\n",
+	       nprocs, min_ms);
 
 	bench_start_hv(PROG);
+	bench_start_xenstored(PROG);   /* kxl create introduces domains */
 
 	/* (2) */
 	struct kxctl_dominfo hi;
@@ -393,8 +562,35 @@ int main(int argc, char **argv)
 		       (unsigned long long)pp[m].exits, (unsigned long long)pp[m].hypercalls,
 		       (unsigned long long)pp[m].events, (double)pp[m].exits / (double)pp[m].rounds,
 		       (double)pp[m].hypercalls / (double)pp[m].rounds);
+		printf("  exits per event sent: %.3f (%llu of %lu sends exited; the rest rang the doorbell)\n",
+		       (double)pp[m].sends_exit / (2.0 * (double)pp[m].rounds),
+		       (unsigned long long)pp[m].sends_exit, 2 * pp[m].rounds);
 	}
 
+	/* (4) a send to dom0, against the doorbell floor. */
+	double send_exits;
+	double send_ns = run_dom0_send(nrounds, &send_exits);
+	printf("send to a dom0 port (%lu sends in the guest): %.2f us = %.2fx doorbell floor = %.2fx bare exit, "
+	       "%.3f exits per send\n", nrounds, send_ns / 1000.0, send_ns / bell_ns, send_ns / bare_ns, send_exits);
+
+	/* (5) kxl create -F hello as a whole command, against the minimal KVM program. */
+	snprintf(xml, sizeof(xml), "%s/hello.xml", bench_hv.dir);
+	if (bench_write_hello_xml(xml, "hello-F", 4) < 0)
+		return 1;
+	double kxl_ms = whole_process_ms(kvm_min, kxl, xml, (unsigned)nprocs);
+	if (kxl_ms < 0) {
+		bench_keep_log();
+		return 1;
+	}
+	printf("kxl create -F hello (whole command, %lu runs): %.2f ms median = %.2fx the minimal KVM program\n",
+	       nprocs, kxl_ms, kxl_ms / min_ms);
+
+	printf("RESULT bench_hypercall trap_ratio=%.3f doorbell_ratio=%.3f kvm_min_ms=%.2f dom0_send_us=%.2f "
+	       "dom0_send_doorbell_ratio=%.2f dom0_send_exits=%.3f kxl_create_F_ms=%.2f kxl_create_F_ratio=%.2f "
+	       "pingpong_poll_ratio=%.2f pingpong_exits_per_send=%.3f\n",
+	       trap_ns / bare_ns, bell_ns / bare_ns, min_ms, send_ns / 1000.0, send_ns / bell_ns, send_exits,
+	       kxl_ms, kxl_ms / min_ms, pp[0].median_us / bare_us,
+	       (double)pp[0].sends_exit / (2.0 * (double)pp[0].rounds));
 	printf("RESULT bench_hypercall bare_exit_us=%.3f bare_exit_sync_us=%.3f null_hypercall_us=%.3f "
 	       "null_hypercall_ratio=%.2f exits_per_hypercall=%.3f pingpong_poll_median_us=%.1f "
 	       "pingpong_poll_rate=%lu pingpong_upcall_median_us=%.1f pingpong_upcall_rate=%lu\n",

@@ -2,12 +2,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -283,18 +285,94 @@ static unsigned add_domains(struct xs_handle *xs, unsigned want, uint32_t *ids, 
 	return want;
 }
 
+/* A second kxenstored, in memory only (--no-persist), on SOCK: the baseline of the persistence ratios. */
+static pid_t start_mem_xenstored(const char *sock)
+{
+	char bin[PATH_MAX], logf[sizeof(bench_hv.dir) + 16];
+	pid_t pid;
+
+	bench_path(bin, sizeof(bin), "dom0-tools/kxenstored/kxenstored");
+	snprintf(logf, sizeof(logf), "%s/xs-mem.log", bench_hv.dir);
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execl(bin, "kxenstored", "-f", "-s", sock, "-H", bench_hv.sock, "-l", logf, "--no-persist",
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; pid > 0 && i < 500 && access(sock, F_OK) != 0; i++)
+		bench_sleep_ns(10000000);
+	if (pid < 0 || access(sock, F_OK) != 0) {
+		fprintf(stderr, "%s: the --no-persist kxenstored did not start; see %s\n", PROG, logf);
+		exit(1);
+	}
+	return pid;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Persisting (LMDB) against in memory, in the same run: WRITE with 1/10/100
+ * clients and one-client transaction commits, each measured ROUNDS times,
+ * alternating between the two daemons so load from elsewhere hits both alike;
+ * prints the medians and their ratio.
+ */
+static void compare_persist(void)
+{
+	enum { ROUNDS = 5 };
+	char sock_lmdb[sizeof(xs_sock)], sock_mem[sizeof(xs_sock)];
+	static const unsigned nc[] = { 1, 10, 100 };
+	uint64_t errors;
+
+	snprintf(sock_lmdb, sizeof(sock_lmdb), "%s", xs_sock);
+	snprintf(sock_mem, sizeof(sock_mem), "%s/xs-mem.sock", bench_hv.dir);
+	pid_t mem = start_mem_xenstored(sock_mem);
+	printf("RESULT %s_persist rounds=%d", PROG, ROUNDS);
+	for (size_t k = 0; k <= 3; k++) {
+		double v[2][ROUNDS], cp;
+		for (int r = 0; r < ROUNDS; r++)
+			for (int d = 0; d < 2; d++) {
+				snprintf(xs_sock, sizeof(xs_sock), "%s", d ? sock_lmdb : sock_mem);
+				if (k < 3)
+					v[d][r] = throughput(XS_WRITE, nc[k], &errors);
+				else
+					transactions(1, &v[d][r], &cp);
+			}
+		qsort(v[0], ROUNDS, sizeof(double), cmp_double);
+		qsort(v[1], ROUNDS, sizeof(double), cmp_double);
+		char name[32];
+		if (k < 3)
+			snprintf(name, sizeof(name), "write_%uc", nc[k]);
+		else
+			snprintf(name, sizeof(name), "txn_1c");
+		printf(" %s_mem=%.0f %s_lmdb=%.0f %s_ratio=%.2f", name, v[0][ROUNDS / 2], name, v[1][ROUNDS / 2],
+		       name, v[1][ROUNDS / 2] / v[0][ROUNDS / 2]);
+	}
+	printf("\n");
+	snprintf(xs_sock, sizeof(xs_sock), "%s", sock_lmdb);
+	kill(mem, SIGTERM);
+	waitpid(mem, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long big = 1000;
-	int opt, skip_domains = 0;
+	int opt, skip_domains = 0, compare = 0;
 
-	while ((opt = getopt(argc, argv, "d:t:n")) != -1) {
+	while ((opt = getopt(argc, argv, "d:t:nPc")) != -1) {
 		switch (opt) {
 		case 'd': big = bench_parse_count(PROG, "-d", optarg); break;
 		case 't': run_s = (double)bench_parse_count(PROG, "-t", optarg) / 1000.0; break;
 		case 'n': skip_domains = 1; break;
+		case 'P': bench_xs_store_opt = "--no-persist"; break;
+		case 'c': compare = 1; break;
 		default:
-			fprintf(stderr, "usage: %s [-d DOMAINS (1000)] [-t MS_PER_RUN (1000)] [-n: no domains]\n", PROG);
+			fprintf(stderr, "usage: %s [-d DOMAINS (1000)] [-t MS_PER_RUN (1000)] [-n: no domains] [-P: kxenstored --no-persist]\n"
+			        "       %s -c [-t MS]: persisting against --no-persist, same run\n", PROG, PROG);
 			return 2;
 		}
 	}
@@ -316,8 +394,14 @@ int main(int argc, char **argv)
 		snprintf(p, sizeof(p), "/bench/dir/entry-%u", i);
 		xs_write(xs, XBT_NULL, p, "", 0);
 	}
-	printf("%s: each figure over %.1f s; clients are threads, one socket each, one request in flight\n",
-	       PROG, run_s);
+	if (compare) {
+		printf("%s: WRITE and transaction commits, kxenstored persisting (LMDB) vs in memory, "
+		       "alternating, %.1f s each\n", PROG, run_s);
+		compare_persist();
+		return 0;
+	}
+	printf("%s: each figure over %.1f s; clients are threads, one socket each, one request in flight; "
+	       "kxenstored %s\n", PROG, run_s, bench_xs_store_opt ? "in memory only (--no-persist)" : "persisting (LMDB)");
 	static const struct { uint32_t type; const char *name; } kinds[] = {
 		{ XS_READ, "read" }, { XS_WRITE, "write" }, { XS_DIRECTORY, "directory" },
 	};

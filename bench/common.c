@@ -366,6 +366,8 @@ void bench_keep_log(void)
 	keep_dir = 1;
 }
 
+const char *bench_xs_store_opt;
+
 pid_t bench_start_xenstored(const char *prog)
 {
 	char bin[PATH_MAX], sock[sizeof(bench_hv.dir) + 16], logf[sizeof(bench_hv.dir) + 16];
@@ -392,7 +394,13 @@ pid_t bench_start_xenstored(const char *prog)
 			dup2(fd, STDERR_FILENO);
 			close(fd);
 		}
-		execl(bin, "kxenstored", "-f", "-s", sock, "-H", bench_hv.sock, "-l", logf, (char *)NULL);
+		/* Its store in the private directory; bench_xs_store_opt may turn it off (--no-persist). */
+		char store[sizeof(bench_hv.dir) + 16];
+		snprintf(store, sizeof(store), "%s/xsdata", bench_hv.dir);
+		const char *args[] = { "kxenstored", "-f", "-s", sock, "-H", bench_hv.sock, "-l", logf,
+		                       bench_xs_store_opt ? bench_xs_store_opt : "-D",
+		                       bench_xs_store_opt ? NULL : store, NULL };
+		execv(bin, (char **)args);
 		_exit(127);
 	}
 	atexit(stop_xenstored);
@@ -442,4 +450,43 @@ uint64_t bench_task_cpu_ns(pid_t pid)
 	}
 	closedir(d);
 	return sum;
+}
+
+/* Writes the domain XML kxl reads (the schema in xml/domain.rng). */
+int bench_write_hello_xml(const char *path, const char *name, unsigned mib)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "<domain type='kxen'>\n  <name>%s</name>\n  <memory unit='M'>%u</memory>\n"
+	        "  <vcpu>1</vcpu>\n  <os>\n    <type>xenpv</type>\n    <kernel>%s</kernel>\n"
+	        "    <cmdline>hello</cmdline>\n  </os>\n  <on_poweroff>destroy</on_poweroff>\n"
+	        "</domain>\n", name, mib, bench_guest_kernel());
+	return fclose(f) ? -errno : 0;
+}
+
+pid_t bench_spawn_kxl(const char *kxl, const char *flag, const char *xml)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setenv("KXEN_HV_SOCKET", bench_hv.sock, 1);
+		/* kxl saves each domain's config: keep it in the private directory. */
+		char state[400];
+		snprintf(state, sizeof(state), "%s/state", bench_hv.dir);
+		setenv("KXEN_STATE_DIR", state, 1);
+		/* kxl's "Started domain" chatter would interleave with our table. */
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(126);
+		/* -F's monitor reports each shutdown on stderr: one line per run is noise here. */
+		if (flag && !strcmp(flag, "-F") && !freopen("/dev/null", "w", stderr))
+			_exit(126);
+		if (flag)
+			execl(kxl, "kxl", "create", flag, xml, (char *)NULL);
+		else
+			execl(kxl, "kxl", "create", xml, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
 }

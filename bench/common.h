@@ -39,6 +39,12 @@ void bench_stop_hv(void);
  * Call after bench_start_hv. Returns its pid.
  */
 pid_t bench_start_xenstored(const char *prog);
+/* An option replacing kxenstored's private store (-D DIR), e.g. "--no-persist"; NULL: persist. */
+extern const char *bench_xs_store_opt;
+/* Writes a domain XML for kxl: the hello guest, mib MiB, destroyed at poweroff. */
+int bench_write_hello_xml(const char *path, const char *name, unsigned mib);
+/* Forks `kxl create [flag] xml` against the private kxen-hv (stdout to /dev/null); its pid or -1. */
+pid_t bench_spawn_kxl(const char *kxl, const char *flag, const char *xml);
 /* Keep the private directory (with hv.log) at exit, for a failed run. */
 void bench_keep_log(void);
 

@@ -106,6 +106,9 @@ int domain_ctl_list(struct ctl_req *r);
 int domain_ctl_set_boot(struct ctl_req *r);
 int vcpu_ctl_info(struct ctl_req *r);              /* vcpu.c */
 int vcpu_ctl_context(struct ctl_req *r);
+int vcpu_ctl_avail(struct ctl_req *r);
+int cpupool_ctl_vcpu_affinity(struct ctl_req *r);    /* cpupool.c */
+int cpupool_ctl_credit(struct ctl_req *r);
 int gmem_ctl_map_memory(struct ctl_req *r);        /* memory.c */
 int gmem_ctl_map_special_page(struct ctl_req *r);
 int evtchn_ctl_alloc_unbound(struct ctl_req *r);   /* evtchn.c */

@@ -45,6 +45,9 @@ static const struct ctl_op ops[KXCTL_OP_MAX] = {
 	OP(KXCTL_MAP_SPECIAL_PAGE, sizeof(struct kxctl_special_page), CTL_EXACT, CTL_DOMU,
 	   gmem_ctl_map_special_page),
 	OP(KXCTL_VCPU_CONTEXT, sizeof(struct kxctl_vcpu_context), CTL_EXACT, CTL_DOMU, vcpu_ctl_context),
+	OP(KXCTL_VCPU_AFFINITY, sizeof(struct kxctl_vcpu_affinity), CTL_EXACT, CTL_DOMU, cpupool_ctl_vcpu_affinity),
+	OP(KXCTL_SCHED_CREDIT, sizeof(struct kxctl_sched_credit), CTL_EXACT, CTL_DOMU, cpupool_ctl_credit),
+	OP(KXCTL_VCPU_AVAIL, sizeof(struct kxctl_vcpu_avail), CTL_EXACT, CTL_DOMU, vcpu_ctl_avail),
 };
 
 const struct ctl_op *ctl_op_find(uint32_t op)

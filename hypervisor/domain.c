@@ -17,10 +17,14 @@
 #include "evtchn.h"
 #include "hvtime.h"
 #include "vcpu.h"
+#include "pvl.h"
 #include "domain.h"
+#include "hostmem.h"
 #include "kvm.h"
+#include "doorbell.h"
 #include "ctl.h"
 #include "gnttab.h"
+#include "cpupool.h"
 
 /* Guest console lines the log accepts per domain (token bucket). */
 #define CONSOLE_LINES_PER_SEC 200
@@ -76,6 +80,7 @@ static bool name_taken(const char *name, const struct domain *self)
 int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 {
 	struct domain *d;
+	char why[160] = "";
 	char name[KXCTL_NAME_MAX];
 	int rc;
 
@@ -116,6 +121,8 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 	d->tsc_khz = kvm_tsc_khz();
 	time_scale(d->tsc_khz, &d->tsc_mul, &d->tsc_shift);
 
+	if ((rc = hostmem__admit(cfg->mem_bytes, why, sizeof(why))))
+		goto fail;
 	rc = gmem_create(&d->mem, cfg->mem_bytes, name);
 	if (rc)
 		goto fail;
@@ -135,7 +142,7 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 		v->runstate = RS_OFFLINE;
 		v->rs_entry = now_ns();
 		d->vcpu[i] = v;
-		rc = kvm_vcpu_create(v);
+		rc = i + 1 == d->max_vcpus && hostmem__fault("vcpu") ? -ENOMEM : kvm_vcpu_create(v);
 		if (rc)
 			goto fail;
 	}
@@ -148,6 +155,8 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 	*out = d;
 	return 0;
 fail:
+	/* Everything taken so far is given back: memfd, mapping, VM and vCPU fds. */
+	hvlog("(XEN) create of %s failed: %s", name, *why ? why : strerror(-rc));
 	domain_free(d);
 	return rc;
 }
@@ -198,7 +207,10 @@ static void domain_free(struct domain *d)
 		pthread_mutex_destroy(&d->vcpu[i]->rs_lock);
 		free(d->vcpu[i]);
 	}
+	doorbell_free(d);
 	kvm_vm_destroy(d);
+	pvl_domain_destroy(d);
+	cpupool_domain_release(d);   /* after the VM: KVM's per-VM worker thread sits in the group too */
 	gmem_destroy(&d->mem);
 	for (unsigned i = 0; i < EVTCHN_NR_BUCKETS; i++)
 		free(d->evtchn[i]);
@@ -359,15 +371,20 @@ void domain_reap(void)
 int domain_set_boot(struct domain *d, const struct kxctl_set_boot *b)
 {
 	struct vcpu *v = d->vcpu[0];
+	bool is_linux = b->cr3 != 0;
 
 	if (d->shared)
 		return -EBUSY;
+	/* A Linux guest's entry and stack are virtual: pvl_domain_setup checks them through cr3. */
 	if ((b->shared_info_gpa & (KXEN_PAGE_SIZE - 1)) ||
 	    !gmem_ptr(&d->mem, b->shared_info_gpa, KXEN_PAGE_SIZE) ||
 	    !gmem_ptr(&d->mem, b->start_info_gpa, sizeof(start_info_t)) ||
-	    !gmem_ptr(&d->mem, b->entry, 1) || b->stack > d->mem.size ||
-	    b->stack < KXEN_PV_RESERVED_END)
+	    (!is_linux && (!gmem_ptr(&d->mem, b->entry, 1) || b->stack > d->mem.size ||
+	                b->stack < KXEN_PV_RESERVED_END)))
 		return -EINVAL;
+	int rc = is_linux ? pvl_domain_setup(d, b) : 0;
+	if (rc)
+		return rc;
 	/*
 	 * The builder wrote start_info before this call and the guest has not
 	 * run: the store and console pages it names become pages of their own,
@@ -375,7 +392,7 @@ int domain_set_boot(struct domain *d, const struct kxctl_set_boot *b)
 	 */
 	const start_info_t *si = gmem_ptr(&d->mem, b->start_info_gpa, sizeof(*si));
 	uint64_t store = si->store_mfn, console = si->console.domU.mfn;
-	int rc = store && store == console ? -EINVAL : 0;
+	rc = store && store == console ? -EINVAL : 0;
 	if (!rc && store)
 		rc = gmem_split_page(&d->mem, KXCTL_PAGE_STORE, store);
 	if (!rc && console)
@@ -389,6 +406,8 @@ int domain_set_boot(struct domain *d, const struct kxctl_set_boot *b)
 	for (unsigned i = 0; i < XEN_LEGACY_MAX_VCPUS; i++)
 		d->shared->vcpu_info[i].evtchn_upcall_mask = 1;
 	time_update_wallclock(d);
+	if (is_linux)
+		pvl_domain_enable(d);   /* from here on, guest pointers are Linux's virtual addresses */
 	v->boot = (struct vcpu_boot){ .rip = b->entry, .rsp = b->stack, .rsi = b->rsi };
 	v->initialised = true;
 	v->boot_pending = true;
@@ -427,6 +446,13 @@ void domain_info(struct domain *d, struct kxctl_dominfo *info)
 	info->mem_bytes = d->mem.size;
 	info->created_ns = d->created_real_ns;
 	info->events = atomic_load(&d->events);
+	struct doorbell_stats st;
+	doorbell_stats(d, &st);
+	info->sends_exit = st.sends_hypercall;
+	info->sends_doorbell_miss = st.doorbell_misses;
+	info->sends_doorbell_guest = st.doorbell_guest;
+	info->doorbells_dom0 = st.doorbells_dom0;
+	info->doorbells_guest = st.doorbells_guest;
 	for (unsigned i = 0; i < d->max_vcpus; i++) {
 		struct vcpu *v = d->vcpu[i];
 		if (!v)

@@ -49,6 +49,13 @@ struct domain {
 	_Atomic uint64_t events;
 	bool is_dom0;
 	struct gnttab *gt;            /* grant table (gnttab.h), created on first use */
+	/* Host scheduling (cpupool.c), under lock: xl's credit weight (0 = default) and cap, whether the cgroup exists. */
+	unsigned sched_weight, sched_cap;
+	bool sched_group;
+	_Atomic uint64_t vcpu_unavail; /* bit N: the toolstack made vCPU N unavailable (KXCTL_VCPU_AVAIL) */
+	struct pvl *pvl;              /* a Linux PV guest: kxen's in-guest layer (pvl.h); NULL otherwise */
+	struct doorbell *db;          /* doorbell registrations (doorbell.h), under lock; created on first bind */
+	_Atomic uint64_t sends_hypercall, doorbell_misses;   /* EVTCHNOP_send paths through user space */
 };
 
 /* The domain table: dom0 (no vCPUs, eventfd ports) is created at startup. */

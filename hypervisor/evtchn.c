@@ -9,6 +9,8 @@
 #include "vcpu.h"
 #include "domain.h"
 #include "ctl.h"
+#include "doorbell.h"
+#include "log.h"
 
 #define BITS_PER_WORD (sizeof(xen_ulong_t) * 8)
 
@@ -130,6 +132,9 @@ int evtchn_bind_interdomain(struct domain *ld, domid_t remote_dom,
 	rc_->state = EVTCHNSTAT_interdomain;
 	rc_->remote_dom = (domid_t)ld->domid;
 	rc_->remote_port = *port;
+	/* Both locks held: the doorbells change with the binding. */
+	doorbell_bind(ld, *port, rd, remote_port, rc_->notify_fd);
+	doorbell_bind(rd, remote_port, ld, *port, lc->notify_fd);
 	rc = 0;
 out:
 	unlock_pair(ld, rd);
@@ -193,14 +198,17 @@ int evtchn_bind_ipi(struct domain *d, uint32_t vcpu, evtchn_port_t *port)
 }
 
 /* Closes port of d; for interdomain ports the peer is locked too (both held by caller). */
-static void close_locked(struct domain *d, struct evtchn *c, struct domain *peer)
+static void close_locked(struct domain *d, evtchn_port_t port, struct evtchn *c, struct domain *peer)
 {
 	switch (c->state) {
 	case EVTCHNSTAT_interdomain:
+		/* Doorbell sends made before this close still reach the peer's port; the peer's to ours are dropped. */
+		doorbell_unbind(d, port, peer, c->remote_port);
 		if (peer) {
 			struct evtchn *pc = port_get(peer, c->remote_port);
 			if (pc && pc->state == EVTCHNSTAT_interdomain &&
 			    pc->remote_dom == (domid_t)d->domid) {
+				doorbell_unbind(peer, c->remote_port, NULL, 0);
 				/* Xen: the peer goes back to unbound, bindable by us again. */
 				pc->state = EVTCHNSTAT_unbound;
 				pc->remote_dom = (domid_t)d->domid;
@@ -235,7 +243,7 @@ int evtchn_close(struct domain *d, evtchn_port_t port)
 	if (c->state != EVTCHNSTAT_interdomain || c->remote_dom == d->domid) {
 		if (c->state == EVTCHNSTAT_interdomain)
 			peer = d;
-		close_locked(d, c, peer);
+		close_locked(d, port, c, peer);
 		pthread_mutex_unlock(&d->lock);
 		return 0;
 	}
@@ -247,14 +255,14 @@ int evtchn_close(struct domain *d, evtchn_port_t port)
 		pthread_mutex_lock(&d->lock);
 		c = port_get(d, port);
 		if (c && c->state != EVTCHNSTAT_closed)
-			close_locked(d, c, NULL);
+			close_locked(d, port, c, NULL);
 		pthread_mutex_unlock(&d->lock);
 		return 0;
 	}
 	lock_pair(d, peer);
 	c = port_get(d, port);
 	if (c && c->state != EVTCHNSTAT_closed)
-		close_locked(d, c, c->state == EVTCHNSTAT_interdomain ? peer : NULL);
+		close_locked(d, port, c, c->state == EVTCHNSTAT_interdomain ? peer : NULL);
 	unlock_pair(d, peer);
 	domain_put(peer);
 	return 0;
@@ -276,11 +284,18 @@ static void close_all(struct domain *d)
 
 void evtchn_fini(struct domain *d)
 {
+	struct doorbell_stats st;
+
 	/*
 	 * The buckets stay until domain_free: a sender that took its reference
 	 * before the domain left the table may still look a port up.
 	 */
 	close_all(d);
+	doorbell_stats(d, &st);
+	if (st.sends_hypercall || st.doorbell_guest)
+		hvlog("(XEN) d%u evtchn sends: %llu by exit (%llu doorbell misses), %llu by doorbell to guests",
+		      d->domid, (unsigned long long)st.sends_hypercall,
+		      (unsigned long long)st.doorbell_misses, (unsigned long long)st.doorbell_guest);
 }
 
 int evtchn_reset(struct domain *d)
@@ -364,7 +379,7 @@ static void mark_vcpu_pending(struct domain *d, unsigned vcpu, evtchn_port_t por
 {
 	if (vcpu >= d->max_vcpus || !d->vcpu[vcpu] || vcpu >= XEN_LEGACY_MAX_VCPUS)
 		vcpu = 0;
-	struct vcpu_info *vi = &d->shared->vcpu_info[vcpu];
+	struct vcpu_info *vi = vcpu_vinfo(d->vcpu[vcpu]);
 	xen_ulong_t selbit = (xen_ulong_t)1 << (port / BITS_PER_WORD);
 
 	if (!(__atomic_fetch_or(&vi->evtchn_pending_sel, selbit, __ATOMIC_SEQ_CST) & selbit)) {
@@ -472,8 +487,29 @@ bool evtchn_raise_virq(struct vcpu *v, uint32_t virq)
 	return true;
 }
 
+/*
+ * The guest end of dom0's port now has an eventfd to ring (dom0->lock held;
+ * dom0 locks first, as lock_pair). Returns the guest's reference, which the
+ * caller drops after unlocking dom0 (a last put frees the domain).
+ */
+static struct domain *attach_doorbell(struct domain *dom0, evtchn_port_t port, struct evtchn *c)
+{
+	struct domain *g = domain_get(c->remote_dom);
+
+	if (!g || g == dom0)
+		return g == dom0 ? NULL : g;
+	pthread_mutex_lock(&g->lock);
+	struct evtchn *gc = port_get(g, c->remote_port);
+	if (gc && gc->state == EVTCHNSTAT_interdomain && gc->remote_dom == 0 &&
+	    gc->remote_port == port)
+		doorbell_bind(g, c->remote_port, dom0, port, c->notify_fd);
+	pthread_mutex_unlock(&g->lock);
+	return g;
+}
+
 int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd, int kick_fd)
 {
+	struct domain *g = NULL;
 	int rc = 0;
 
 	pthread_mutex_lock(&dom0->lock);
@@ -488,8 +524,11 @@ int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd, i
 			close(c->kick_fd);
 		c->notify_fd = notify_fd;
 		c->kick_fd = kick_fd;
+		if (c->state == EVTCHNSTAT_interdomain)
+			g = attach_doorbell(dom0, port, c);
 	}
 	pthread_mutex_unlock(&dom0->lock);
+	domain_put(g);
 	return rc;
 }
 

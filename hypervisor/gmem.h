@@ -17,6 +17,7 @@ struct guest_mem {
 	uint64_t size;
 	int memfd;
 	struct gmem_page special[KXCTL_PAGE_NR];   /* by enum kxctl_page_role */
+	const uint64_t *pv_l4;        /* Linux PV: guest pointers are virtual, walked from this L4 (pvl.h) */
 };
 
 /* Creates zeroed memfd-backed RAM of size bytes mapped into kxen-hv; 0 or -errno (m is then unusable). */
@@ -25,7 +26,8 @@ int gmem_create(struct guest_mem *m, uint64_t size, const char *name);
 void gmem_destroy(struct guest_mem *m);
 /*
  * Guest pointers are guest-virtual == guest-physical; only RAM the guest
- * itself can reach (>= KXEN_PV_RESERVED_END) is valid. gmem_ptr returns
+ * itself can reach (>= KXEN_PV_RESERVED_END) is valid. For a Linux PV
+ * domain (pv_l4 set) they are virtual and translated by pvl_gmem_ptr. gmem_ptr returns
  * NULL, gmem_read and gmem_write -EFAULT, for anything else, including
  * ranges that wrap; every guest-supplied address goes through these.
  */

@@ -28,6 +28,7 @@ long hc_event_channel_op(struct vcpu *v, const uint64_t a[5])
 	case EVTCHNOP_send: {
 		struct evtchn_send s;
 		COPY_IN(s);
+		atomic_fetch_add(&d->sends_hypercall, 1);
 		return evtchn_send(d, s.port);
 	}
 	case EVTCHNOP_alloc_unbound: {

@@ -28,7 +28,7 @@ static long sched_block(struct vcpu *v)
 
 	if (!d->shared || v->id >= XEN_LEGACY_MAX_VCPUS)
 		return -EINVAL;
-	struct vcpu_info *vi = &d->shared->vcpu_info[v->id];
+	struct vcpu_info *vi = vcpu_vinfo(v);
 	__atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
 	vcpu_set_runstate(v, RS_BLOCKED);
 	for (;;) {

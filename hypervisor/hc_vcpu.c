@@ -7,6 +7,7 @@
 #include "vcpu.h"
 #include "domain.h"
 #include "hypercall.h"
+#include "pvl.h"
 
 long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
 {
@@ -34,9 +35,13 @@ long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
 		t->boot_pending = true;
 		return 0;
 	}
+	case VCPUOP_register_vcpu_info:
+		return pvl_register_vcpu_info(t, arg);
 	case VCPUOP_up:
 		if (!t->initialised)
 			return -EINVAL;
+		if (atomic_load(&d->vcpu_unavail) >> id & 1)
+			return -EPERM;   /* the toolstack's cpu/N/availability says offline */
 		atomic_store(&t->online, true);
 		return vcpu_start(t);
 	case VCPUOP_down:

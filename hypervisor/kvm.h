@@ -2,6 +2,7 @@
 #ifndef KXEN_HV_KVM_H
 #define KXEN_HV_KVM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -14,6 +15,8 @@ struct domain;
 int kvm_init(char *why, size_t whylen);
 /* d's VM (from the pool when it has one) with d->mem as its only memory slot. */
 int kvm_vm_create(struct domain *d);
+/* Adds [gpa, gpa + size) backed by host as KVM memory slot `slot` of d's VM; 0 or -errno. */
+int kvm_vm_add_region(struct domain *d, unsigned slot, uint64_t gpa, void *host, uint64_t size);
 /* Closes d's VM and an unused prebuilt vCPU 0; safe on a half-created d. */
 void kvm_vm_destroy(struct domain *d);
 /* v's KVM vCPU, its kvm_run mapping and kxen's CPUID (vCPU 0 from the pool when there is one). */
@@ -27,6 +30,11 @@ int kvm_vcpu_load_boot(struct vcpu *v);
  * fault). Only while v is out of KVM_RUN (domain paused or dead): the caller checks.
  */
 int kvm_vcpu_get_context(struct vcpu *v, vcpu_guest_context_t *ctx);
+/*
+ * Assigns (assign) or removes an ioeventfd on d's VM: a 4-byte guest write
+ * of datamatch to KXEN_DOORBELL_PORT signals fd without leaving the kernel.
+ */
+int kvm_ioeventfd(struct domain *d, uint32_t datamatch, int fd, bool assign);
 /* The run backend vcpu_run_loop uses on real vCPUs. */
 extern const struct vcpu_run_ops kvm_vcpu_run_ops;
 /* The host TSC rate KVM reported at kvm_init (0 before). */

@@ -16,6 +16,8 @@
 #include "vcpu.h"
 #include "domain.h"
 #include "kvm.h"
+#include "pvl.h"
+#include "pvl_layout.h"
 
 #define MSR_IA32_TSC 0x10
 #define CR0_PE (1u << 0)
@@ -276,6 +278,16 @@ int kvm_vm_create(struct domain *d)
 	return 0;
 }
 
+int kvm_vm_add_region(struct domain *d, unsigned slot, uint64_t gpa, void *host, uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+
+	return ioctl(d->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
 void kvm_vm_destroy(struct domain *d)
 {
 	/* A prebuilt vCPU 0 that no struct vcpu took over (creation failed early). */
@@ -313,6 +325,19 @@ void kvm_vcpu_destroy(struct vcpu *v)
 		close(v->fd);
 	v->run = NULL;
 	v->fd = -1;
+}
+
+int kvm_ioeventfd(struct domain *d, uint32_t datamatch, int fd, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch, .addr = KXEN_DOORBELL_PORT, .len = 4, .fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DATAMATCH |
+		         (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	if (d->vm_fd < 0)
+		return -ENODEV;
+	return ioctl(d->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
 }
 
 static struct kvm_segment seg(uint16_t sel, uint8_t type, uint8_t dpl, bool code)
@@ -360,6 +385,8 @@ int kvm_vcpu_load_boot(struct vcpu *v)
 	struct kvm_sregs s;
 	uint64_t tss = KXEN_PV_TSS_BASE + v->id * KXEN_PV_TSS_STRIDE;
 
+	if (v->d->pvl)
+		return pvl_kvm_load_boot(v);
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
 	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
@@ -486,6 +513,19 @@ static void decode_io(struct vcpu *v, struct kvm_run *run, struct vcpu_exit *e)
 		e->args[4] = r->r8;
 		return;
 	}
+	if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KXEN_DOORBELL_PORT &&
+	    run->io.size == 4 && run->io.count == 1) {
+		/* No ioeventfd took it: the full send, past the stub's in-kernel `xor %eax,%eax` (abi.h). */
+		atomic_fetch_add(&v->d->doorbell_misses, 1);
+		r->rip += 2;
+		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		e->kind = VCPU_EXIT_HYPERCALL;
+		e->nr = __HYPERVISOR_event_channel_op;
+		e->args[0] = EVTCHNOP_send;
+		e->args[1] = r->rsi;
+		e->args[2] = e->args[3] = e->args[4] = 0;
+		return;
+	}
 	if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == KXEN_FAULT_PORT &&
 	    run->io.size == 1) {
 		struct kvm_sregs s;
@@ -499,6 +539,10 @@ static void decode_io(struct vcpu *v, struct kvm_run *run, struct vcpu_exit *e)
 		};
 		if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
 			e->regs.cr2 = s.cr2;
+		return;
+	}
+	if (v->d->pvl && run->io.port == PVL_FATAL_PORT) {
+		pvl_fatal_exit(v, e);
 		return;
 	}
 	e->kind = VCPU_EXIT_FATAL;

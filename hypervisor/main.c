@@ -1,5 +1,6 @@
 /* kxen-hv: the hypervisor daemon's entry point (options, signals, limits, then the control loop). */
 #define _GNU_SOURCE
+#include <config.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "kxen/kxd.h"
+#include "kxen/notify.h"
 #include "kxen-hv.h"
 #include "log.h"
 #include "domain.h"
@@ -19,6 +21,8 @@
 #include "kvm.h"
 #include "ctl.h"
 #include "gnttab.h"
+#include "cpupool.h"
+#include "hostmem.h"
 
 static void usage(FILE *f)
 {
@@ -33,9 +37,11 @@ static void usage(FILE *f)
 	        "  -t, --trace         log every hypercall and control request (debugging)\n"
 	        "      --max-grant-frames N     grant table frames per domain (default %d, as Xen)\n"
 	        "      --max-maptrack-frames N  maptrack frames per dom0 connection (default %d)\n"
-	        "  -h, --help          this text\n",
+	        "      --mem-reserve MIB        host RAM a create must leave available (default %llu)\n"
+	        "  -h, --help          this text\n"
+	        "  -V, --version       kxen-hv's version and the Xen ABI it offers\n",
 	        KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, KXD_RUNDIR_DEFAULT, GNTTAB_DEFAULT_MAX_FRAMES,
-	        GNTTAB_DEFAULT_MAX_MAPTRACK_FRAMES);
+	        GNTTAB_DEFAULT_MAX_MAPTRACK_FRAMES, HOSTMEM_DEFAULT_RESERVE >> 20);
 }
 
 static void on_kick(int sig)
@@ -61,9 +67,12 @@ static int parse_limit(const char *opt, const char *s, unsigned *out)
 
 static char pidfile[256];
 
-/* The control socket listens: a daemon's starter may return now. */
+/* The control socket listens: systemd (Type=notify) and a daemon's starter may go on now. */
 static void ready(void)
 {
+	notify__ready("serving");
+	if (!*pidfile)
+		return;     /* in the foreground: no starter waits */
 	int rc = kxd_daemon_ready(pidfile);
 
 	if (rc)
@@ -90,8 +99,10 @@ int main(int argc, char **argv)
 		{ "log", required_argument, NULL, 'l' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "max-grant-frames", required_argument, NULL, 'G' },
 		{ "max-maptrack-frames", required_argument, NULL, 'M' },
+		{ "mem-reserve", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv(KXCTL_SOCKET_ENV);
@@ -100,7 +111,7 @@ int main(int argc, char **argv)
 	char why[256];
 	sigset_t set;
 
-	while ((c = getopt_long(argc, argv, "s:fdl:th", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:fdl:thV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'f': daemonize = 0; break;
@@ -108,12 +119,29 @@ int main(int argc, char **argv)
 		case 'l': logfile = optarg; break;
 		case 't': hypercall_trace = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V':
+			printf("kxen-hv %s (Xen ABI %d.%d)\n", PACKAGE_VERSION, KXEN_VERSION_MAJOR, KXEN_VERSION_MINOR);
+			return 0;
 		case 'G':
 		case 'M':
 			if (parse_limit(c == 'G' ? "--max-grant-frames" : "--max-maptrack-frames", optarg,
 			                c == 'G' ? &gnttab_max_frames : &gnttab_max_maptrack_frames) < 0)
 				return 2;
 			break;
+		case 'R': {
+			char *end;
+			unsigned long long mib;
+
+			errno = 0;
+			mib = strtoull(optarg, &end, 10);
+			if (errno || !*optarg || *end || *optarg == '-' || mib > (1ull << 30)) {
+				fprintf(stderr, "kxen-hv: --mem-reserve wants MiB from 0 to %llu, not '%s'\n",
+				        1ull << 30, optarg);
+				return 2;
+			}
+			hostmem_reserve = mib << 20;
+			break;
+		}
 		default: usage(stderr); return 2;
 		}
 	}
@@ -150,8 +178,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "kxen-hv: cannot detach: %s\n", strerror(-rc));
 			return 1;
 		}
-		ctl_ready_hook = ready;
 	}
+	ctl_ready_hook = ready;
 
 	/* SIG_KICK is delivered only inside KVM_RUN or a sigwait; shutdown signals via signalfd. */
 	struct sigaction sa = { .sa_handler = on_kick };
@@ -175,7 +203,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kxen-hv: cannot initialise: %s\n", strerror(errno));
 		return 1;
 	}
+	cpupool_init();
 	int rc = ctl_serve(path);
+	cpupool_fini();
 	kxd_daemon_stop();
 	if (rc < 0) {
 		fprintf(stderr, "kxen-hv: control socket %s: %s\n", path, strerror(-rc));

@@ -12,18 +12,21 @@
 #include "gmem.h"
 #include "domain.h"
 #include "ctl.h"
+#include "pvl.h"
+#include "hostmem.h"
 
 int gmem_create(struct guest_mem *m, uint64_t size, const char *name)
 {
 	memset(m->special, 0, sizeof(m->special));
+	m->pv_l4 = NULL;
 	m->memfd = memfd_create(name, MFD_CLOEXEC);
 	if (m->memfd < 0)
 		return -errno;
 	if (ftruncate(m->memfd, (off_t)size) < 0)
 		goto fail;
 	/* NORESERVE: idle guests touch a few hundred KiB of their RAM. */
-	m->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	               MAP_SHARED | MAP_NORESERVE, m->memfd, 0);
+	m->base = hostmem__fault("mmap") ? (errno = ENOMEM, MAP_FAILED) :
+	          mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->memfd, 0);
 	if (m->base == MAP_FAILED)
 		goto fail;
 	m->size = size;
@@ -65,6 +68,8 @@ static void *region_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len, u
 
 void *gmem_ptr(const struct guest_mem *m, uint64_t gva, uint64_t len)
 {
+	if (m->pv_l4)
+		return pvl_gmem_ptr(m, gva, len);
 	return region_ptr(m, gva, len, KXEN_PV_RESERVED_END, m->size);
 }
 

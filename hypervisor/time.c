@@ -61,7 +61,7 @@ void time_update_vcpu(struct vcpu *v)
 
 	if (!d->shared || v->id >= XEN_LEGACY_MAX_VCPUS)
 		return;
-	struct vcpu_time_info *t = &d->shared->vcpu_info[v->id].time;
+	struct vcpu_time_info *t = &vcpu_vinfo(v)->time;
 	/* Pair a host TSC read with the system time; the guest's TSC is the host's plus an offset. */
 	uint64_t tsc = rdtsc_host();
 	uint64_t sys = domain_system_time(d);

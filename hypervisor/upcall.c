@@ -12,7 +12,8 @@ int upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rflags
 {
 	struct domain *d = v->d;
 
-	if (!d->shared || !v->event_callback || v->id >= XEN_LEGACY_MAX_VCPUS)
+	/* Linux PV guests get their upcalls through kxen's in-guest layer (docs/linux-pv.md 3.6): not yet. */
+	if (!d->shared || !v->event_callback || v->id >= XEN_LEGACY_MAX_VCPUS || d->pvl)
 		return 0;
 	/*
 	 * An exit (a kick, a host signal) can land between a guest fault and the
@@ -24,7 +25,7 @@ int upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rflags
 	if (*rip >= KXEN_PV_FAULT_STUBS &&
 	    *rip < KXEN_PV_FAULT_STUBS + 256 * KXEN_PV_FAULT_STUB_SIZE)
 		return 0;
-	struct vcpu_info *vi = &d->shared->vcpu_info[v->id];
+	struct vcpu_info *vi = vcpu_vinfo(v);
 	if (!__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) ||
 	    __atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST))
 		return 0;

@@ -17,6 +17,7 @@
 #include "fault.h"
 #include "kvm.h"
 #include "ctl.h"
+#include "cpupool.h"
 
 #define VCPU_STACK_SIZE (256 * 1024)
 
@@ -30,7 +31,8 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct sigevent sev;
 
-	v->tid = (pid_t)syscall(SYS_gettid);
+	__atomic_store_n(&v->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	cpupool_vcpu_thread_start(v);
 	if (pthread_getcpuclockid(pthread_self(), &v->cpu_clock) == 0)
 		v->cpu_clock_valid = true;
 	/* The timer signals this thread directly, so a KVM_RUN in progress returns. */
@@ -286,6 +288,12 @@ int vcpu_ctl_info(struct ctl_req *r)
 		out->vcpu[i].running = atomic_load(&v->in_guest);
 		out->vcpu[i].blocked = v->runstate == RS_BLOCKED;
 		out->vcpu[i].cpu_ns = vcpu_cpu_ns(v);
+		pthread_mutex_lock(&d->lock);
+		if (v->pinned)
+			memcpy(out->vcpu[i].cpumap, v->cpumap, sizeof(v->cpumap));
+		else
+			memset(out->vcpu[i].cpumap, 0xff, sizeof(v->cpumap));
+		pthread_mutex_unlock(&d->lock);
 	}
 	out->count = d->max_vcpus;
 	r->rlen = sizeof(*out);
@@ -308,4 +316,13 @@ int vcpu_ctl_context(struct ctl_req *r)
 	if ((rc = kvm_vcpu_get_context(d->vcpu[vc->vcpu], r->rep)) == 0)
 		r->rlen = sizeof(vcpu_guest_context_t);
 	return rc;
+}
+
+int vcpu_ctl_avail(struct ctl_req *r)
+{
+	const struct kxctl_vcpu_avail *a = r->p;
+
+	/* vCPU 0 runs the guest kernel's boot: it cannot be taken away. */
+	atomic_store(&r->d->vcpu_unavail, ~(a->mask | 1));
+	return 0;
 }

@@ -34,6 +34,8 @@ struct vcpu {
 	struct vcpu_boot boot;
 	bool boot_pending;            /* load boot context before next run */
 	uint64_t event_callback, failsafe_callback, syscall_callback;
+	/* VCPUOP_register_vcpu_info's placement (inside guest RAM); NULL: shared_info's slot. */
+	struct vcpu_info *vinfo;
 	/* One-shot timer: deadline in guest system time, 0 = disarmed. */
 	_Atomic uint64_t timer_deadline;
 	timer_t timer;
@@ -55,7 +57,13 @@ struct vcpu {
 	/* The guest's registers at a fatal exception, for KXCTL_VCPU_CONTEXT (core dumps). */
 	bool fault_ctx_valid;
 	vcpu_guest_context_t fault_ctx;
+	/* Hard affinity (cpupool.c, under d->lock): the host CPUs in cpumap once pinned, else all. */
+	bool pinned;
+	uint64_t cpumap[KXCTL_CPUMAP_BITS / 64];
 };
+
+/* v's vcpu_info: where the guest registered it, else its slot in shared_info (which must be set). */
+struct vcpu_info *vcpu_vinfo(struct vcpu *v);
 
 /* Starts v's thread if needed and wakes it. */
 int vcpu_start(struct vcpu *v);

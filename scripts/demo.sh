@@ -28,7 +28,7 @@ waitsock() { for _ in $(seq 1 200); do [ -S "$1" ] && return 0; sleep 0.05; done
 
 "$HV" -f -s "$KXEN_HV_SOCKET" -l "$T/hv.log" & PIDS="$! $PIDS"
 waitsock "$KXEN_HV_SOCKET" kxen-hv
-"$XSD" -f -s "$XENSTORED_PATH" -H "$KXEN_HV_SOCKET" -l "$T/xs.log" & PIDS="$! $PIDS"
+"$XSD" -f -s "$XENSTORED_PATH" -H "$KXEN_HV_SOCKET" -l "$T/xs.log" -D "$T/xsdata" & PIDS="$! $PIDS"
 waitsock "$XENSTORED_PATH" kxenstored
 "$BACKD" -f -H "$KXEN_HV_SOCKET" -o "$T/console" -l "$T/backd.log" & PIDS="$! $PIDS"
 

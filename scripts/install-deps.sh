@@ -3,6 +3,8 @@
 set -e
 PACKAGES="build-essential autoconf automake pkg-config libxen-dev libxml2-dev libxml2-utils \
 libncurses-dev zlib1g-dev libcunit1-dev linux-libc-dev procps xenstore-utils"
+# The daemons tell systemd when they are ready (sd_notify); the man page test renders with groff.
+PACKAGES="$PACKAGES libsystemd-dev groff-base"
 # The console and kxtop tests drive `kxl console` and kxtop in tmux.
 PACKAGES="$PACKAGES tmux"
 # The disk-format tests check our qcow2 images with qemu-img and qemu-io.
@@ -13,6 +15,8 @@ PACKAGES="$PACKAGES iproute2 util-linux"
 PACKAGES="$PACKAGES liblz4-dev liblzma-dev libzstd-dev"
 # virt-xml-validate and libvirt's schemas: kxl's XML output must pass them (about 8 MB with libvirt0).
 PACKAGES="$PACKAGES libvirt-clients"
+# kxenstored keeps its tree, watches and domains in LMDB across a crash.
+PACKAGES="$PACKAGES liblmdb-dev"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
 	exit 1

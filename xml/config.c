@@ -168,52 +168,13 @@ static int count_value(struct kxc_ld *l, xmlNodePtr n, const char *what, const c
 	return 0;
 }
 
-/* libvirt's cpuset syntax: "0-3,^2,6": ranges and single CPUs, '^' removes one. */
-static int parse_cpuset(struct kxc_ld *l, xmlNodePtr n, const char *set, uint8_t *mask)
+/* libvirt's cpuset syntax ("0-3,^2,6") for the field what of n. */
+static int parse_cpuset(struct kxc_ld *l, xmlNodePtr n, const char *what, const char *set, uint8_t *mask)
 {
-	const char *p = set;
-	int any = 0;
-	memset(mask, 0, KXCONFIG_MAX_CPUS / 8);
-	while (*p) {
-		int neg = 0;
-		char *end;
-		while (*p == ' ')
-			p++;
-		if (*p == '^') {
-			neg = 1;
-			p++;
-		}
-		if (!isdigit((unsigned char)*p))
-			return kxc_bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
-		unsigned long a = strtoul(p, &end, 10), b = a;
-		p = end;
-		if (*p == '-' && !neg) {
-			if (!isdigit((unsigned char)p[1]))
-				return kxc_bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
-			b = strtoul(p + 1, &end, 10);
-			p = end;
-		}
-		if (a >= KXCONFIG_MAX_CPUS || b >= KXCONFIG_MAX_CPUS)
-			return kxc_bad(l, n, "cpuset '%s' names a CPU above %u", set, KXCONFIG_MAX_CPUS - 1);
-		if (b < a)
-			return kxc_bad(l, n, "cpuset '%s' has a range that runs backwards", set);
-		for (unsigned long c = a; c <= b; c++) {
-			if (neg)
-				mask[c / 8] &= (uint8_t)~(1u << (c % 8));
-			else
-				mask[c / 8] |= (uint8_t)(1u << (c % 8));
-		}
-		while (*p == ' ')
-			p++;
-		if (*p == ',')
-			p++;
-		else if (*p)
-			return kxc_bad(l, n, "cpuset '%s' is not a CPU list such as 0-3,^2,6", set);
-	}
-	for (unsigned i = 0; i < KXCONFIG_MAX_CPUS / 8; i++)
-		any |= mask[i];
-	if (!any)
-		return kxc_bad(l, n, "cpuset '%s' leaves no CPU to run on", set);
+	char err[256];
+
+	if (kxconfig_cpulist(set, mask, KXCONFIG_MAX_CPUS, err, sizeof(err)))
+		return kxc_bad(l, n, "%s %s", what, err);
 	return 0;
 }
 
@@ -239,7 +200,7 @@ static int load_vcpu(struct kxc_ld *l, xmlNodePtr root)
 	}
 	memset(l->c->cpumask, 0xff, sizeof(l->c->cpumask));
 	if (set) {
-		if (parse_cpuset(l, n, (const char *)set, l->c->cpumask))
+		if (parse_cpuset(l, n, "cpuset", (const char *)set, l->c->cpumask))
 			goto out;
 		l->c->cpuset = strdup((const char *)set);
 	}
@@ -249,6 +210,88 @@ out:
 	xmlFree(cur);
 	xmlFree(set);
 	return r;
+}
+
+/* A whole number in [lo, hi] from element e's text; what names it in the error. */
+static int tune_value(struct kxc_ld *l, xmlNodePtr e, long long lo, long long hi, long long *out)
+{
+	char *v = kxc_text(e), *end = NULL, q[64];
+	int r = 0;
+
+	errno = 0;
+	*out = v ? strtoll(v, &end, 10) : 0;
+	kxc_shorten(v ? v : "", q, sizeof(q));
+	if (!v || end == v || *end || errno || *out < lo || *out > hi)
+		r = kxc_bad(l, e, "value '%s' is out of range: must be between %lld and %lld", q, lo, hi);
+	free(v);
+	return r;
+}
+
+/*
+ * libvirt's <cputune> as xl's credit parameters: shares is a cgroup v1
+ * weight (1024 the default, so weight = shares / 4); quota/period is each
+ * vCPU's bandwidth, so the domain's cap is that share of one CPU times the
+ * vCPUs; vcpupin pins one vCPU.
+ */
+static int load_cputune(struct kxc_ld *l, xmlNodePtr root)
+{
+	xmlNodePtr t = kxc_child(root, "cputune"), e;
+	struct kxconfig *c = l->c;
+	long long v, period = 100000, quota = -1;
+
+	if (!t)
+		return 0;
+	c->cputune_line = (int)xmlGetLineNo(t);
+	if ((e = kxc_child(t, "shares"))) {
+		if (tune_value(l, e, 4, 262144, &v))
+			return -1;
+		c->shares = (unsigned)v;
+		c->sched_weight = (unsigned)((v * 256 + 512) / 1024);
+	}
+	if ((e = kxc_child(t, "period"))) {
+		if (tune_value(l, e, 1000, 1000000, &period))
+			return -1;
+		c->period = (unsigned)period;
+	}
+	if ((e = kxc_child(t, "quota"))) {
+		if (tune_value(l, e, -1, 17592186044415LL, &quota))
+			return -1;
+		if (quota >= 0 && quota < 1000)
+			return kxc_bad(l, e, "value '%lld' is out of range: must be -1 or between 1000 and "
+			               "17592186044415", quota);
+		c->quota = quota;
+		c->has_quota = 1;
+	}
+	if (quota > 0) {
+		long long cap = (quota * 100 + period - 1) / period * c->vcpus;
+		c->sched_cap = (unsigned)(cap > 100LL * c->vcpus ? 100LL * c->vcpus : cap);
+	}
+	for (e = t->children; e; e = e->next) {
+		if (e->type != XML_ELEMENT_NODE || !xmlStrEqual(e->name, BAD_CAST "vcpupin"))
+			continue;
+		xmlChar *id = xmlGetNoNsProp(e, BAD_CAST "vcpu"), *set = xmlGetNoNsProp(e, BAD_CAST "cpuset");
+		struct kxconfig_vcpupin *p = &c->pins[c->npins];
+		unsigned long n = strtoul((const char *)id, NULL, 10);
+		int r = 0;
+		if (n >= c->vcpus)
+			r = kxc_bad(l, e, "vcpu '%s' does not exist: the domain has %u vCPUs", (const char *)id,
+			            c->vcpus);
+		for (unsigned i = 0; !r && i < c->npins; i++)
+			if (c->pins[i].vcpu == n)
+				r = kxc_bad(l, e, "vcpu '%s' is pinned twice", (const char *)id);
+		if (!r && !(r = parse_cpuset(l, e, "cpuset", (const char *)set, p->mask))) {
+			p->vcpu = (unsigned)n;
+			if (!(p->cpuset = strdup((const char *)set)))
+				r = kxc_oom(l);
+			else
+				c->npins++;
+		}
+		xmlFree(id);
+		xmlFree(set);
+		if (r)
+			return -1;
+	}
+	return 0;
 }
 
 /* Relative kernels are relative to the config file, so a directory of configs can travel. */
@@ -420,6 +463,8 @@ void kxconfig_free(struct kxconfig *c)
 	free(c->initrd);
 	free(c->cmdline);
 	free(c->cpuset);
+	for (unsigned i = 0; i < c->npins; i++)
+		free(c->pins[i].cpuset);
 	xmlFreeDoc(c->doc);
 	for (unsigned i = 0; i < c->ndisks; i++) {
 		free(c->disks[i].file);
@@ -439,7 +484,7 @@ static int load_doc(struct kxc_ld *l, xmlDocPtr doc)
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	if (kxc_schema_validate(doc, l->path, l->err, l->errlen))
 		return -1;
-	if (load_ident(l, root) || load_memory(l, root) || load_vcpu(l, root) || load_os(l, root) ||
+	if (load_ident(l, root) || load_memory(l, root) || load_vcpu(l, root) || load_cputune(l, root) || load_os(l, root) ||
 	    load_action(l, root, "on_poweroff", &l->c->on_poweroff) ||
 	    load_action(l, root, "on_reboot", &l->c->on_reboot) ||
 	    load_action(l, root, "on_crash", &l->c->on_crash) || kxc_load_devices(l, root))

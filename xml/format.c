@@ -37,6 +37,21 @@ static void format_vcpu(const struct kxconfig *c, FILE *f)
 		fputc('\'', f);
 	}
 	fprintf(f, ">%u</vcpu>\n", c->vcpus);
+	if (!c->cputune_line)
+		return;
+	fputs("  <cputune>\n", f);
+	if (c->shares)
+		fprintf(f, "    <shares>%u</shares>\n", c->shares);
+	if (c->period)
+		fprintf(f, "    <period>%u</period>\n", c->period);
+	if (c->has_quota)
+		fprintf(f, "    <quota>%lld</quota>\n", c->quota);
+	for (unsigned i = 0; i < c->npins; i++) {
+		fprintf(f, "    <vcpupin vcpu='%u' cpuset='", c->pins[i].vcpu);
+		esc(f, c->pins[i].cpuset);
+		fputs("'/>\n", f);
+	}
+	fputs("  </cputune>\n", f);
 }
 
 static void format_devices(const struct kxconfig *c, FILE *f)

@@ -83,6 +83,18 @@ struct kxconfig {
 	unsigned vcpus_current;    /* <vcpu current=...>, vcpus when absent */
 	char *cpuset;              /* <vcpu cpuset=...> as written, NULL when absent */
 	uint8_t cpumask[KXCONFIG_MAX_CPUS / 8]; /* cpuset parsed; all ones when absent */
+	/* <cputune>: as written (for dumpxml) and as xl's credit weight (0: default) and cap (0: none). */
+	int cputune_line;          /* 0 when absent */
+	unsigned shares, period;   /* 0 when absent */
+	long long quota;
+	int has_quota;
+	unsigned sched_weight, sched_cap;
+	unsigned npins;
+	struct kxconfig_vcpupin {
+		unsigned vcpu;
+		char *cpuset;          /* as written */
+		uint8_t mask[KXCONFIG_MAX_CPUS / 8];
+	} pins[KXCONFIG_MAX_VCPUS];
 	enum kxconfig_os os_type;
 	char *kernel;              /* resolved against the XML file's directory */
 	int kernel_line;           /* line of <kernel>, for errors found later (file missing...) */
@@ -128,6 +140,14 @@ int kxconfig_format(const struct kxconfig *cfg, FILE *f);
 /* The schema file kxconfig_load uses: $KXEN_SCHEMA, else installed, else source tree. */
 const char *kxconfig_schema_path(void);
 
+/*
+ * Parses a CPU list ("0-3,^2,6", "all", "all,^1") into mask (nbits bits,
+ * bit N = CPU N). 0, or -EINVAL with err naming the problem (without the
+ * list's context: the caller says which field it was).
+ */
+int kxconfig_cpulist(const char *s, uint8_t *mask, unsigned nbits, char *err, size_t errlen);
+/* mask as the shortest such list ("all" when every bit is set); out is "" for an empty mask. */
+void kxconfig_cpulist_format(const uint8_t *mask, unsigned nbits, char *out, size_t len);
 /*
  * libvirt scaled integers: value in unit (NULL or "" means KiB; b, bytes,
  * KB=1000, k/KiB=1024, MB, M/MiB, GB, G/GiB, TB, T/TiB; case-insensitive).

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xen/xen.h>
+#include <xen/event_channel.h>
 #include "builder_int.h"
 #include "kxbuild.h"
 #include "kxbuild_pv.h"
@@ -44,7 +45,46 @@ struct build {
 
 #define fail KXBUILD_FAIL
 
-void kxbuild_fill_hypercall_page(uint8_t *page)
+/*
+ * event_channel_op with EVTCHNOP_send and a pointer the guest can read at
+ * CPL 3 (RAM above the reserved pages, below min(RAM, 2 GiB) so the bound
+ * fits an imm32): load the port and write it to the doorbell (abi.h's
+ * contract); anything else takes the full hypercall. 31 bytes here, and 7
+ * in the int3 padding of the next stub (reached by a jump, never called).
+ */
+static void fill_doorbell_stub(uint8_t *s, uint64_t mem_bytes)
+{
+	uint64_t top = mem_bytes < (2ULL << 30) ? mem_bytes : (2ULL << 30);
+	uint32_t neg_low = (uint32_t)-(int32_t)KXEN_PV_RESERVED_END;
+	uint32_t span = (uint32_t)(top - KXEN_PV_RESERVED_END - sizeof(evtchn_port_t));
+	uint32_t nr = __HYPERVISOR_event_channel_op;
+	uint8_t *t = s + KXEN_HYPERCALL_STUB_SIZE + 8;   /* after the next stub's mov/out/ret */
+	const uint8_t head[] = {
+		0x48, 0x83, 0xff, EVTCHNOP_send,     /*  0: cmp $EVTCHNOP_send,%rdi */
+		0x75, 0x11,                          /*  4: jne 23 (full hypercall) */
+		0x48, 0x8d, 0x86, 0, 0, 0, 0,        /*  6: lea -RESERVED_END(%rsi),%rax */
+		0x48, 0x3d, 0, 0, 0, 0,              /* 13: cmp $span,%rax */
+		0x77, 0x02,                          /* 19: ja 23 */
+		0xeb, 0x11,                          /* 21: jmp 40 (the tail) */
+		0xb8, 0, 0, 0, 0,                    /* 23: mov $nr,%eax */
+		0xe7, KXEN_HYPERCALL_PORT,           /* 28: out %eax,$hypercall */
+		0xc3,                                /* 30: ret */
+	};
+	const uint8_t tail[] = {
+		0x8b, 0x06,                          /* 40: mov (%rsi),%eax */
+		0xe7, KXEN_DOORBELL_PORT,            /* 42: out %eax,$doorbell */
+		0x31, 0xc0,                          /* 44: xor %eax,%eax (skipped on an exit) */
+		0xc3,                                /* 46: ret */
+	};
+
+	memcpy(s, head, sizeof head);
+	memcpy(s + 9, &neg_low, 4);
+	memcpy(s + 15, &span, 4);
+	memcpy(s + 24, &nr, 4);
+	memcpy(t, tail, sizeof tail);
+}
+
+void kxbuild_fill_hypercall_page(uint8_t *page, uint64_t mem_bytes)
 {
 	/* pop %rax; pop %r11; pop %rcx; add $8,%rsp (flags); iretq: Xen's iret_context. */
 	static const uint8_t iret_stub[] = {
@@ -68,6 +108,7 @@ void kxbuild_fill_hypercall_page(uint8_t *page)
 		s[6] = KXEN_HYPERCALL_PORT;
 		s[7] = 0xc3;                    /* ret */
 	}
+	fill_doorbell_stub(page + __HYPERVISOR_event_channel_op * KXEN_HYPERCALL_STUB_SIZE, mem_bytes);
 }
 
 /* Reads a whole regular file of at most max bytes into a malloc'd *buf; what names it in messages. */
@@ -283,7 +324,7 @@ static void load_kernel(struct build *b)
 		memcpy(b->ram + s->paddr, b->elf + s->offset, s->filesz);
 		memset(b->ram + s->paddr + s->filesz, 0, s->memsz - s->filesz);
 	}
-	kxbuild_fill_hypercall_page(b->ram + b->img.hypercall_page);
+	kxbuild_fill_hypercall_page(b->ram + b->img.hypercall_page, b->cfg->mem_bytes);
 }
 
 static int alloc_evtchn(struct build *b, const char *what, uint32_t *port)
@@ -370,7 +411,7 @@ static int fill_direct(struct build *b, struct kxbuild_result *res, struct kxctl
 	res->console_pfn = p->console_pfn;
 	res->direct_paging = 1;
 	res->cr3 = p->cr3;
-	/* struct kxctl_set_boot has no cr3 yet: adding it is part of the hypervisor work. */
+	boot->cr3 = p->cr3;
 	boot->entry = p->entry;
 	boot->stack = p->stack_top;
 	boot->rsi = p->start_info_va;

@@ -98,8 +98,12 @@ int kxbuild_write_layout(uint8_t *ram, uint64_t mem_bytes, unsigned vcpus);
 /*
  * Fills one 4 KiB hypercall page: stub N at N*32 is `mov $N,%eax; out
  * %eax,$KXEN_HYPERCALL_PORT; ret`, except __HYPERVISOR_iret, which returns
- * from Xen's iret_context in ring 3 without an exit. Exposed for unit tests.
+ * from Xen's iret_context in ring 3 without an exit, and
+ * __HYPERVISOR_event_channel_op, whose EVTCHNOP_send rings the doorbell
+ * (abi.h's KXEN_DOORBELL_PORT) when its argument lies in user-readable RAM
+ * below min(mem_bytes, 2 GiB), continuing in the padding of the next stub.
+ * Exposed for unit tests.
  */
-void kxbuild_fill_hypercall_page(uint8_t *page);
+void kxbuild_fill_hypercall_page(uint8_t *page, uint64_t mem_bytes);
 
 #endif

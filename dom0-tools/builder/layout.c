@@ -90,6 +90,9 @@ static void write_iobitmap(uint8_t *ram)
 	/* Only the 4-byte hypercall out is allowed at CPL 3; the fault port is ring 0's. */
 	for (port = KXEN_HYPERCALL_PORT; port < KXEN_HYPERCALL_PORT + 4; port++)
 		bm[port / 8] &= (uint8_t)~(1u << (port % 8));
+	/* And the 4-byte event-channel doorbell. */
+	for (port = KXEN_DOORBELL_PORT; port < KXEN_DOORBELL_PORT + 4; port++)
+		bm[port / 8] &= (uint8_t)~(1u << (port % 8));
 	ram[KXEN_PV_IOBITMAP_END - 1] = 0xff;
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "kxenstored.h"
+#include "persist.h"
 
 struct xs_conn *conn__new(struct xs_server *srv, const struct xs_conn_ops *ops, void *priv,
                           int fd, unsigned domid, bool privileged)
@@ -117,6 +118,10 @@ int conn__flush(struct xs_conn *c)
 	bool moved = false;
 	int rc = 0;
 
+	if (persist__holding(c->srv)) {
+		server__dirty(c);   /* nothing leaves before its change is committed: server__flush writes it */
+		return 0;
+	}
 	while (c->out) {
 		struct xs_obuf *o = c->out;
 		long n = c->ops->send(c, o->data + o->off, o->len - o->off);

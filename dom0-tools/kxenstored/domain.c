@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kxenstored.h"
+#include "persist.h"
 
 struct xs_domain *domain__find(struct xs_server *srv, unsigned domid)
 {
@@ -39,6 +40,7 @@ int domain__introduce(struct xs_server *srv, unsigned domid, uint64_t gfn, unsig
 	d->hnext = srv->domains[domid % XS_DOM_BUCKETS];
 	srv->domains[domid % XS_DOM_BUCKETS] = d;
 	srv->ndomains++;
+	persist__domain(srv, domid);
 	server__log(srv, "introduced d%u (gfn %#llx, port %u)", domid, (unsigned long long)gfn, port);
 	watch__fire(srv, "@introduceDomain", true, NULL, 0);
 	return 0;
@@ -54,6 +56,7 @@ int domain__release(struct xs_server *srv, unsigned domid)
 		return -ENOENT;
 	*pp = d->hnext;
 	srv->ndomains--;
+	persist__domain(srv, domid);
 	if (d->conn)
 		conn__free(d->conn);
 	store__chown_all(&srv->store, domid, 0);
@@ -88,8 +91,10 @@ void domain__cut_off(struct xs_server *srv, struct xs_conn *c, const char *why)
 	struct xs_domain *d = domain__find(srv, c->domid);
 
 	server__log(srv, "d%u cut off: %s", c->domid, why);
-	if (d && d->conn == c)
+	if (d && d->conn == c) {
 		d->conn = NULL;
+		persist__domain(srv, d->domid);
+	}
 	conn__free(c);
 }
 

@@ -9,6 +9,7 @@
 #include "kxctrl.h"
 #include "kxenstored.h"
 #include "kxsd_main.h"
+#include "persist.h"
 
 #define PAGE 4096u
 
@@ -159,6 +160,7 @@ static void check_domains(struct hv *hv, struct xs_server *srv)
 			} else if ((i->flags & (KXCTL_DOMF_SHUTDOWN | KXCTL_DOMF_CRASHED)) && !d->shutdown) {
 				/* Xen tells @releaseDomain watchers about shutdowns as well. */
 				d->shutdown = true;
+				persist__domain(srv, d->domid);
 				watch__fire(srv, "@releaseDomain", true, NULL, 0);
 			}
 		}

@@ -43,6 +43,8 @@ struct xs_node {
 	struct xs_node *parent, *children, *next, *prev;   /* children in creation order; the first's prev is the last */
 	unsigned nchildren;
 	uint64_t gen;                       /* bumped on value, perms or child list change */
+	uint64_t cseq;                      /* creation sequence: its key in the persistent store */
+	unsigned pdirty;                    /* persist.c: 1 + its index among uncommitted changes, or 0 */
 	char *value;
 	unsigned vlen;
 	struct xs_permissions *perms;
@@ -98,6 +100,8 @@ struct xs_store {
 	struct xs_old *old_first, *old_last;
 	unsigned old_count;
 	size_t old_bytes, old_max;          /* past old_max the oldest snapshots go stale */
+	uint64_t cseq;                      /* last creation sequence handed out */
+	struct xs_persist *persist;         /* NULL: in memory only */
 };
 
 uint32_t store__hash(const char *path, size_t len);
@@ -310,6 +314,7 @@ struct xs_conn {
 	struct xs_obuf *out, *out_tail;
 	size_t outbytes;
 	unsigned out_replies;               /* queued replies not yet taken by the client */
+	uint32_t txid_floor;                /* ids below it named transactions lost in a restart: EAGAIN */
 	unsigned dropped_events;
 	struct xs_watch *watches;
 	unsigned nwatches;
@@ -348,10 +353,14 @@ struct xs_ring {
 	void (*release)(struct xs_ring *r); /* unmap, unbind; may be NULL */
 	void *arg;
 	int err;                            /* XENSTORE_ERROR_* once cut off */
+	bool hold_cons;                     /* persisting: req_cons moves only at commit (ring__publish) */
+	XENSTORE_RING_IDX cons;             /* our read position while hold_cons */
 };
 extern const struct xs_conn_ops ring_conn_ops;
 /* Prepares the page (server_features) and returns a connection for domid. */
 struct xs_conn *ring__conn_new(struct xs_server *srv, struct xs_ring *r, int fd, unsigned domid);
+/* Persisting: stores into the page the consumer index of what was read, once it is committed. */
+void ring__publish(struct xs_conn *c);
 
 /* ---- domains ---- */
 
@@ -399,6 +408,7 @@ struct xs_server {
 	 */
 	void (*free_later)(void *c);
 	bool log_requests;
+	struct xs_persist *persist;         /* persist.c's LMDB store; NULL: in memory only */
 };
 
 int server__init(struct xs_server *srv);

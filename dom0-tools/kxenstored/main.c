@@ -1,6 +1,9 @@
 /* main.c: kxenstored's options, UNIX socket and connections on libkxdaemon's loop (one thread; no client can block another). */
 #define _GNU_SOURCE     /* accept4 */
+#include <config.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +16,12 @@
 #include <unistd.h>
 
 #include "kxsd_main.h"
+#include <kxen/notify.h>
+#include "persist.h"
 
 #define NAME "kxenstored"
 #define DEFAULT_SOCKET "/run/xenstored/socket"   /* Xen's, where libxenstore looks */
+#define DEFAULT_STORE "/var/lib/kxen/xenstore"
 
 static struct kxd_loop loop;
 
@@ -58,7 +64,6 @@ static void on_conn(struct kxd_loop *l, int fd, uint32_t ev, void *arg)
 	} else {
 		server__service(c);
 	}
-	server__flush(c->srv);
 }
 
 /*
@@ -100,6 +105,13 @@ static int listen_on(const char *path)
 	return fd;
 }
 
+/* Once per batch: with persistence, one store commit covers every request of the batch. */
+static void on_batch_end(struct kxd_loop *l, void *arg)
+{
+	(void)l;
+	server__flush(arg);
+}
+
 static void on_listen(struct kxd_loop *l, int lfd, uint32_t ev, void *arg)
 {
 	struct xs_server *srv = arg;
@@ -120,20 +132,38 @@ static void on_listen(struct kxd_loop *l, int lfd, uint32_t ev, void *arg)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kxenstored [-f] [-s SOCKET] [-H HV_SOCKET] [-l LOGFILE] [-q NAME=VALUE]...\n"
+	        "                  [-D DIR | --no-persist] [--sync] [--fresh]\n"
 	        "  -f  stay in the foreground (default: become a daemon, pid in $KXEN_RUN_DIR/%s.pid or %s/)\n"
 	        "  -s  listen on SOCKET (default %s)\n"
 	        "  -H  kxen-hv control socket (default $%s or %s)\n"
 	        "  -l  append the log to LOGFILE (default stderr; as a daemon /var/log/kxen/%s.log)\n"
 	        "  -q  set a quota: nodes, node-size, perms, watches, transactions,\n"
-	        "      transaction-nodes, output-bytes, outstanding\n",
-	        NAME, KXD_RUNDIR_DEFAULT, DEFAULT_SOCKET, KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, NAME);
+	        "      transaction-nodes, output-bytes, outstanding\n"
+	        "  -D  keep the tree, guests' watches and domains in DIR/%s (default %s),\n"
+	        "      committed before each reply, and restore them at start\n"
+	        "  --no-persist  keep everything in memory only (lost when the daemon stops)\n"
+	        "  --sync  fdatasync each commit (survive a host crash, not only ours)\n"
+	        "  --fresh  move an existing store aside (to FILE.old) and start empty\n"
+	        "  -h, --help     this text\n"
+	        "  -V, --version  kxenstored's version\n",
+	        NAME, KXD_RUNDIR_DEFAULT, DEFAULT_SOCKET, KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET, NAME,
+	        PERSIST_FILE, DEFAULT_STORE);
 }
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "no-persist", no_argument, NULL, 'N' },
+		{ "sync", no_argument, NULL, 'S' },
+		{ "fresh", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
+	};
 	static struct xs_server srv;
 	struct hv hv = { .events_fd = -1, .loop = &loop, .srv = &srv, .on_ring = on_conn };
-	const char *sock = DEFAULT_SOCKET, *logpath = NULL;
+	const char *sock = DEFAULT_SOCKET, *logpath = NULL, *store_dir = DEFAULT_STORE;
+	unsigned pflags = 0;
 	char pidfile[256];
 	bool foreground = false;
 	int opt, lfd = -1, rc = 1;
@@ -143,8 +173,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kxenstored: out of memory\n");
 		return 1;
 	}
-	while ((opt = getopt(argc, argv, "fs:H:l:q:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "fs:H:l:q:D:hV", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'D': store_dir = optarg; break;
+		case 'N': store_dir = NULL; break;
+		case 'S': pflags |= PERSIST_SYNC; break;
+		case 'F': pflags |= PERSIST_FRESH; break;
 		case 'f': foreground = true; break;
 		case 's': sock = optarg; break;
 		case 'H': hv.sock = optarg; break;
@@ -161,6 +195,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("kxenstored %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -200,7 +235,22 @@ int main(int argc, char **argv)
 		kxd_log("epoll/signalfd: %s", strerror(errno));
 		goto out;
 	}
+	kxd_loop_on_batch_end(&loop, on_batch_end, &srv);
 	srv.domops = hv__ops(&hv);
+	int restored = 0;
+	if (store_dir) {
+		char err[PATH_MAX + 256];
+		if (persist__open(&srv, store_dir, pflags, err, sizeof(err)) < 0) {
+			kxd_log("%s", err);
+			goto out;
+		}
+		/* Guests that ran on while we were down carry on; those that died are released. */
+		if ((restored = persist__restore_domains(&srv)) < 0) {
+			kxd_log("cannot restore the domains kept in %s/%s: %s", store_dir, PERSIST_FILE,
+			        strerror(-restored));
+			goto out;
+		}
+	}
 	/* Last: clients see the socket only once we can serve them. */
 	if ((lfd = listen_on(sock)) < 0 || kxd_loop_add(&loop, lfd, EPOLLIN, on_listen, &srv) < 0)
 		goto out;
@@ -208,7 +258,12 @@ int main(int argc, char **argv)
 		kxd_log("pid file %s: %s", pidfile, strerror(errno));
 		goto out;
 	}
+	/* After ready: a daemon's starter shows only failures on its terminal. */
+	if (store_dir)
+		kxd_log("state in %s/%s: %u nodes, %d domains restored", store_dir, PERSIST_FILE,
+		        srv.store.count, restored);
 	kxd_log("serving on %s (pid %d)", sock, (int)getpid());
+	notify__ready("serving");
 	if ((rc = kxd_loop_run(&loop)) < 0) {
 		kxd_log("epoll_wait: %s", strerror(-rc));
 		rc = 1;
@@ -222,6 +277,8 @@ out:
 		close(lfd);
 		unlink(sock);
 	}
+	/* First: tearing the tree down must not reach the store, which keeps it for the next start. */
+	persist__close(&srv);
 	server__fini(&srv);
 	hv__close(&hv);
 	kxd_daemon_stop();

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kxenstored.h"
+#include "persist.h"
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
@@ -10,7 +11,7 @@ static long ring_recv(struct xs_conn *c, void *buf, size_t len)
 {
 	struct xs_ring *r = c->priv;
 	struct xenstore_domain_interface *in = r->intf;
-	XENSTORE_RING_IDX cons = LOAD(in->req_cons), prod = LOAD(in->req_prod);
+	XENSTORE_RING_IDX cons = r->hold_cons ? r->cons : LOAD(in->req_cons), prod = LOAD(in->req_prod);
 	uint32_t avail = prod - cons;
 
 	if (avail > XENSTORE_RING_SIZE) {
@@ -26,6 +27,12 @@ static long ring_recv(struct xs_conn *c, void *buf, size_t len)
 		first = avail;
 	memcpy(buf, in->req + off, first);
 	memcpy((char *)buf + first, in->req, avail - first);
+	if (r->hold_cons) {
+		/* The guest may reuse these bytes only once what they asked for is committed. */
+		r->cons = cons + avail;
+		persist__ring(c->srv, c->domid);
+		return avail;
+	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);   /* copy done before the guest may reuse it */
 	STORE(in->req_cons, cons + avail);
 	return avail;
@@ -89,5 +96,18 @@ struct xs_conn *ring__conn_new(struct xs_server *srv, struct xs_ring *r, int fd,
 	STORE(r->intf->server_features, (uint32_t)XENSTORE_SERVER_FEATURE_ERROR);
 	STORE(r->intf->error, (uint32_t)XENSTORE_ERROR_NONE);
 	STORE(r->intf->connection, (uint32_t)XENSTORE_CONNECTED);
+	r->hold_cons = srv->persist != NULL;
+	r->cons = LOAD(r->intf->req_cons);
 	return c;
+}
+
+void ring__publish(struct xs_conn *c)
+{
+	struct xs_ring *r = c->priv;
+
+	if (!r->hold_cons)
+		return;
+	/* What we read is committed, a request read in part included (its bytes are in the record). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	STORE(r->intf->req_cons, r->cons);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kxenstored.h"
+#include "persist.h"
 
 int server__init(struct xs_server *srv)
 {
@@ -84,13 +85,23 @@ void server__service(struct xs_conn *c)
 
 void server__flush(struct xs_server *srv)
 {
-	while (srv->dirty) {
+	while (srv->dirty || persist__holding(srv)) {
+		/* Persisting: the batch's changes are in the store before any reply or event leaves. */
+		if (persist__holding(srv) && persist__commit(srv) < 0) {
+			server__log(srv, "stopping: replies cannot be sent for changes the store did not take");
+			exit(1);
+		}
+		if (!srv->dirty)
+			break;
 		struct xs_conn *c = srv->dirty;
 		srv->dirty = c->dnext;
 		c->dirty = false;
+		bool was_blocked = conn__blocked(c);
 		int rc = conn__flush(c);
 		if (rc < 0)
 			server__drop(c, rc);
+		else if (srv->persist && was_blocked && !conn__blocked(c) && c->ops == &ring_conn_ops)
+			server__service(c);     /* its input waited for this output, and no kick will come */
 		else if (srv->update)
 			srv->update(c);
 	}

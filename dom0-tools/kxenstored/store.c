@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kxenstored.h"
+#include "persist.h"
 
 uint32_t store__hash(const char *path, size_t len)
 {
@@ -163,6 +164,7 @@ int store__put(struct xs_store *s, const char *path, const char *val, unsigned v
 		if ((rc = set_data(s, n, val, vlen, perms, nperms)) < 0)
 			return rc;
 		n->gen = ++s->gen;
+		persist__node(s, n, false);
 		return 0;
 	}
 	if (len > 1) {
@@ -187,6 +189,7 @@ int store__put(struct xs_store *s, const char *path, const char *val, unsigned v
 	if (parent)
 		snap__keep(s, parent);
 	n->gen = ++s->gen;
+	n->cseq = ++s->cseq;
 	n->parent = parent;
 	if (parent) {
 		/*
@@ -210,6 +213,7 @@ int store__put(struct xs_store *s, const char *path, const char *val, unsigned v
 	s->bytes += sizeof(*n) + len + 1;
 	if (++s->count > s->nbuckets)
 		grow(s);
+	persist__node(s, n, false);
 	return 0;
 }
 
@@ -235,6 +239,7 @@ void store__del(struct xs_store *s, struct xs_node *n,
 		n->parent->nchildren--;
 		n->parent->gen = ++s->gen;
 	}
+	persist__node(s, n, true);
 	unhash(s, n);
 	s->count--;
 	acct_add(s, n->perms[0].id, -1, node_bytes(n));
@@ -494,14 +499,19 @@ void store__chown_all(struct xs_store *s, unsigned from, unsigned to)
 {
 	for (unsigned i = 0; i < s->nbuckets; i++)
 		for (struct xs_node *n = s->buckets[i]; n; n = n->hnext) {
-			if (n->perms[0].id == from) {
+			bool changed = n->perms[0].id == from;
+			if (changed) {
 				n->perms[0].id = to;
 				acct_add(s, from, -1, node_bytes(n));
 				acct_add(s, to, 1, node_bytes(n));
 			}
 			for (unsigned k = 1; k < n->nperms; k++)
-				if (n->perms[k].id == from)
+				if (n->perms[k].id == from && !(n->perms[k].perms & XS_PERM_IGNORE)) {
 					n->perms[k].perms |= XS_PERM_IGNORE;
+					changed = true;
+				}
+			if (changed)
+				persist__node(s, n, false);
 		}
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kxenstored.h"
+#include "persist.h"
 
 int watches__init(struct xs_watches *w)
 {
@@ -77,12 +78,15 @@ int watch__add(struct xs_server *srv, struct xs_conn *c, const char *abs, unsign
 	c->nwatches++;
 	if (++ws->count > ws->nbuckets)
 		grow(ws);
+	persist__watches(srv, c);
 	*out = w;
 	return 0;
 }
 
-static void unlink_watch(struct xs_watches *ws, struct xs_watch *w)
+static void unlink_watch(struct xs_server *srv, struct xs_watch *w)
 {
+	struct xs_watches *ws = &srv->watches;
+
 	struct xs_watch **pp = &ws->buckets[w->hash & (ws->nbuckets - 1)];
 
 	while (*pp != w)
@@ -94,6 +98,7 @@ static void unlink_watch(struct xs_watches *ws, struct xs_watch *w)
 	*pp = w->cnext;
 	w->conn->nwatches--;
 	ws->count--;
+	persist__watches(srv, w->conn);
 	free(w->token);
 	free(w);
 }
@@ -104,14 +109,14 @@ int watch__remove(struct xs_server *srv, struct xs_conn *c, const char *abs, con
 
 	if (!w)
 		return -ENOENT;
-	unlink_watch(&srv->watches, w);
+	unlink_watch(srv, w);
 	return 0;
 }
 
 void watch__remove_conn(struct xs_server *srv, struct xs_conn *c)
 {
 	while (c->watches)
-		unlink_watch(&srv->watches, c->watches);
+		unlink_watch(srv, c->watches);
 }
 
 void watch__event(struct xs_watch *w, const char *path)

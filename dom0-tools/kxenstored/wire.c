@@ -6,6 +6,7 @@
 #include <xen/xen.h>            /* DOMID_FIRST_RESERVED */
 
 #include "kxenstored.h"
+#include "persist.h"
 
 struct xs_req {
 	struct xs_conn *c;
@@ -314,6 +315,7 @@ static int h_resume(struct xs_req *r)
 	if (!(d = domain__find(r->c->srv, domid)))
 		return -ENOENT;
 	d->shutdown = false;
+	persist__domain(r->c->srv, domid);
 	return ok(r);
 }
 
@@ -327,6 +329,7 @@ static int h_set_target(struct xs_req *r)
 	if (!(d = domain__find(r->c->srv, domid)))
 		return -ENOENT;
 	d->target = target;
+	persist__domain(r->c->srv, domid);
 	if (d->conn)
 		d->conn->target = target;
 	return ok(r);
@@ -456,8 +459,9 @@ static int handle(struct xs_req *r)
 	if ((op->flags & W_TXN) && c->hdr.tx_id) {
 		for (r->x.txn = c->txns; r->x.txn && r->x.txn->id != c->hdr.tx_id; r->x.txn = r->x.txn->next)
 			;
+		/* One a restart lost: EAGAIN, which every xenbus client answers by starting again. */
 		if (!r->x.txn)
-			return -ENOENT;
+			return c->hdr.tx_id < c->txid_floor ? -EAGAIN : -ENOENT;
 	}
 	return op->handler(r);
 }

@@ -1,5 +1,6 @@
 /* kxl: the xl-like toolstack CLI; global options, command lookup by prefix, help. */
 #include <config.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@ static void overview(FILE *f)
 	           "Global options:\n"
 	           "  -v         verbose: say what is being done\n"
 	           "  -N         dry run: print what would be done, change nothing\n"
-	           "  -s SOCKET  kxen-hv's control socket (default $%s, else %s)\n\n"
+	           "  -s SOCKET  kxen-hv's control socket (default $%s, else %s)\n"
+	           "  --version  print kxl's version\n\n"
 	           "Commands:\n", KXCTL_SOCKET_ENV, KXCTL_DEFAULT_SOCKET);
 	for (unsigned i = 0; i < kxl_ncmds; i++)
 		fprintf(f, "  %-10s %s\n", kxl_cmds[i].name, kxl_cmds[i].help);
@@ -77,10 +79,18 @@ int main_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* --man and --table are for the build: kxl.1 and the bash completion come from the command table. */
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "man", no_argument, NULL, 'M' },
+		{ "table", no_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int opt;
 	opterr = 0;
 	/* '+': stop at the command name, whose own options follow it. */
-	while ((opt = getopt(argc, argv, "+vNs:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "+vNs:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'v':
 			kxl.verbose++;
@@ -94,8 +104,19 @@ int main(int argc, char **argv)
 		case 'h':
 			overview(stdout);
 			return KXL_OK;
+		case 'V':
+			printf("kxl %s\n", PACKAGE_VERSION);
+			return KXL_OK;
+		case 'M':
+			kxl_print_man(stdout);
+			return KXL_OK;
+		case 'T':
+			kxl_print_table(stdout);
+			return KXL_OK;
 		default:
-			if (optopt == 's')
+			if (!optopt)
+				kxl_err("unknown global option '%s'", argv[optind - 1]);
+			else if (optopt == 's')
 				kxl_err("option -s needs a socket path");
 			else
 				kxl_err("unknown global option '-%c'", optopt);
@@ -106,10 +127,6 @@ int main(int argc, char **argv)
 	if (optind >= argc) {
 		overview(stderr);
 		return KXL_USAGE;
-	}
-	if (!strcmp(argv[optind], "--help")) {
-		overview(stdout);
-		return KXL_OK;
 	}
 	const struct kxl_cmd *c = kxl_find_cmd(argv[optind]);
 	if (!c)

@@ -36,6 +36,10 @@ void kxl_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 const struct kxl_cmd *kxl_find_cmd(const char *name);
 void kxl_print_cmd_help(const struct kxl_cmd *c, FILE *f);
+/* kxl_doc.c: the command table as the kxl.1 man page (roff), and as
+ * "NAME<TAB>OPTIONS<TAB>ARGS" lines for the bash completion. */
+void kxl_print_man(FILE *f);
+void kxl_print_table(FILE *f);
 
 /*
  * getopt for a command: returns the option letter or -1 when done. -h and
@@ -125,6 +129,21 @@ int kxl_monitor_spawn(const struct kxconfig *cfg, uint32_t domid, int foreground
 /* Writes an ELF core (RAM as PT_LOAD, NT_PRSTATUS per vCPU) of the paused or dead domid to path. */
 int kxl_core_dump(kxctrl *h, uint32_t domid, const char *path, char *err, size_t errlen);
 
+/* ---- kxl_cpu.c: vCPU availability, pinning and credit parameters ---- */
+struct xs_handle;
+/*
+ * Applies cfg's <vcpu current> (cpu/N/availability and kxen-hv's mask),
+ * cpuset, <cputune> pins and shares/quota to the new, still paused domid.
+ * Returns 0 or -errno with the reason printed (naming the file and field).
+ */
+int kxl_cpu_apply_config(kxctrl *h, struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid);
+/* Prints, for kxl -N create, what kxl_cpu_apply_config would set (nothing for defaults). */
+void kxl_cpu_plan(const struct kxconfig *cfg);
+/* kxen-hv's CPU map as a CPU list of the host's ncpus CPUs ("all" when it has them all, "0-3,6"). */
+void kxl_cpumap_format(const uint64_t *map, unsigned ncpus, char *out, size_t len);
+int main_vcpu_pin(int argc, char **argv);
+int main_vcpu_set(int argc, char **argv);
+int main_sched_credit(int argc, char **argv);
 int main_create(int argc, char **argv);
 int main_validate(int argc, char **argv);
 int main_list(int argc, char **argv);

@@ -86,8 +86,32 @@ const struct kxl_cmd kxl_cmds[] = {
 	{ "vcpu-list", main_vcpu_list, "[DOM...]",
 	  "List vCPUs",
 	  "One line per vCPU of every domain (or of each DOM): id, state (r runnable,\n"
-	  "b blocked, p paused, --- offline) and CPU time. kxen-hv does not pin vCPUs:\n"
-	  "affinity is always all CPUs." },
+	  "b blocked, p paused, --- offline), CPU time and hard affinity (vcpu-pin;\n"
+	  "soft affinity is always all: the host scheduler has none)." },
+	{ "vcpu-pin", main_vcpu_pin, "[-f] DOM VCPU CPUS [SOFT]",
+	  "Pin vCPUs to host CPUs",
+	  "Sets the hard affinity of vCPU VCPU of DOM (VCPU may be all): its thread in\n"
+	  "kxen-hv then runs only on CPUS, a CPU list as xl takes it: 0-3,^2,6 or all.\n"
+	  "It holds from now and whenever the vCPU's thread starts. SOFT must be - or\n"
+	  "all (the host scheduler has no soft affinity); -f is accepted for xl's sake." },
+	{ "vcpu-set", main_vcpu_set, "DOM N",
+	  "Set the number of vCPUs a domain may use",
+	  "Writes cpu/I/availability (online for I < N, offline above) in DOM's\n"
+	  "xenstore directory, as xl does, and has kxen-hv refuse VCPUOP_up of the\n"
+	  "offline ones. Bringing vCPUs up or down is the guest's move: kxen's own\n"
+	  "guest kernel does not hot-plug (kxl says so), so for it N applies at its\n"
+	  "next boot." },
+	{ "sched-credit", main_sched_credit, "[-d DOM] [-w WEIGHT] [-c CAP]",
+	  "Get or set credit scheduler parameters",
+	  "xl's credit scheduler parameters on the host scheduler: each domain's vCPU\n"
+	  "threads share a cgroup whose CPU weight follows WEIGHT (1-65535, default\n"
+	  "256) and whose bandwidth CAP limits (percent of one CPU, 0 = no cap; 150\n"
+	  "is one and a half CPUs). Without -d, lists every domain.\n"
+	  "  -d DOM     the domain to show or change\n"
+	  "  -w WEIGHT  its weight relative to the other domains\n"
+	  "  -c CAP     its cap\n"
+	  "Where kxen-hv has no writable cgroup (v2 with the cpu controller, or v1's\n"
+	  "cpu hierarchy), setting fails and says why." },
 	{ "mem-max", main_mem_max, "DOM SIZE",
 	  "Set a domain's maximum memory",
 	  "SIZE is a number with an optional k, m, g or t suffix (KiB without one).\n"

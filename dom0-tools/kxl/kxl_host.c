@@ -265,6 +265,8 @@ int main_vcpu_list(int argc, char **argv)
 	if (kxl_connect(&h))
 		return KXL_FAIL;
 	ret = listed_doms(h, argc, argv, &all, &n);
+	struct kxctl_host_info hi = { .nr_cpus = 0 };
+	kxctrl_host_info(h, &hi);   /* without it, affinity is shown over kxen-hv's whole map */
 	printf("%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)",
 	       "Affinity (Hard / Soft)");
 	for (unsigned d = 0; d < n; d++) {
@@ -273,11 +275,14 @@ int main_vcpu_list(int argc, char **argv)
 		if (kxctrl_vcpu_info(h, all[d].domid, v, 32, &nv))
 			continue;
 		for (unsigned i = 0; i < nv; i++) {
+			char aff[96], hard[80];
+			kxl_cpumap_format(v[i].cpumap, hi.nr_cpus, hard, sizeof(hard));
+			snprintf(aff, sizeof(aff), "%s / all", hard);
 			const char *st = !v[i].online ? "---" : v[i].running ? "-r-" : v[i].blocked ? "-b-" : "r--";
 			if (all[d].flags & KXCTL_DOMF_PAUSED)
 				st = "--p";
 			printf("%-32.*s %5u %5u %5s %5s %9.1f %s\n", (int)sizeof(all[d].name), all[d].name,
-			       all[d].domid, v[i].vcpu, "-", st, (double)v[i].cpu_ns / 1e9, "all / all");
+			       all[d].domid, v[i].vcpu, "-", st, (double)v[i].cpu_ns / 1e9, aff);
 		}
 	}
 	free(all);

@@ -59,6 +59,10 @@ static void print_row(const struct kxctl_dominfo *d, int lng)
 		printf("    shutdown reason %s\n", reason_name(d->shutdown_reason));
 	printf("    exits %llu, hypercalls %llu, events %llu\n", (unsigned long long)d->exits,
 	       (unsigned long long)d->hypercalls, (unsigned long long)d->events);
+	printf("    evtchn sends: %llu by exit (%llu doorbell misses), %llu by doorbell to guests; "
+	       "doorbells: %u to dom0, %u to guests\n", (unsigned long long)d->sends_exit,
+	       (unsigned long long)d->sends_doorbell_miss, (unsigned long long)d->sends_doorbell_guest,
+	       d->doorbells_dom0, d->doorbells_guest);
 }
 
 int main_list(int argc, char **argv)

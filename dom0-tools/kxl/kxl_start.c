@@ -121,12 +121,6 @@ int kxl_config_supported(const struct kxconfig *cfg)
 		fprintf(stderr, "kxl: warning: %s: <currentMemory> is not enforced (no balloon yet); "
 		        "the domain gets all of <memory> (%llu MiB)\n", cfg->source,
 		        (unsigned long long)(cfg->mem_bytes >> 20));
-	if (cfg->vcpus_current != cfg->vcpus)
-		fprintf(stderr, "kxl: warning: %s: <vcpu current='%u'> is not enforced; the guest may "
-		        "bring up all %u vCPUs\n", cfg->source, cfg->vcpus_current, cfg->vcpus);
-	if (cfg->cpuset)
-		fprintf(stderr, "kxl: warning: %s: <vcpu cpuset='%s'> is not enforced; kxen-hv does not "
-		        "pin vCPUs yet\n", cfg->source, cfg->cpuset);
 	return 0;
 }
 
@@ -188,7 +182,11 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 		return -ENOTCONN;
 	if ((r = kxl_fault("build")))
 		goto out;
-	if ((r = kxbuild_domain(h, &bc, &res, berr, sizeof(berr)))) {
+	/* Development only (docs/linux-pv.md): starts a Linux kernel before kxen-hv runs it fully. */
+	const char *dev = getenv("KXL_DEV_DIRECT_PAGING");
+	r = dev && !strcmp(dev, "1") ? kxbuild_domain_force(h, &bc, &res, berr, sizeof(berr)) :
+	    kxbuild_domain(h, &bc, &res, berr, sizeof(berr));
+	if (r) {
 		kxl_err("cannot create domain '%s': %s", cfg->name, berr);
 		goto out;
 	}
@@ -205,7 +203,8 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 		goto fail;   /* kxl_xs_introduce removed what it wrote */
 	introduced = 1;
 	if ((r = kxl_block_add_config(xs, cfg, res.domid)) ||
-	    (r = kxl_network_add_config(xs, cfg, res.domid)))
+	    (r = kxl_network_add_config(xs, cfg, res.domid)) ||
+	    (r = kxl_cpu_apply_config(h, xs, cfg, res.domid)))
 		goto fail;
 	if (!paused && ((r = kxl_fault("unpause")) || (r = kxctrl_domain_unpause(h, res.domid)))) {
 		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));

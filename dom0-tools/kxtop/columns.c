@@ -39,6 +39,8 @@ static double v_vbd_wsect(const struct kxtop_dom *d) { return (double)d->dev.vbd
 static double v_exits_ps(const struct kxtop_dom *d) { return d->exits_ps; }
 static double v_hcalls_ps(const struct kxtop_dom *d) { return d->hcalls_ps; }
 static double v_events_ps(const struct kxtop_dom *d) { return d->events_ps; }
+static double v_weight(const struct kxtop_dom *d) { return d->weight; }
+static double v_cap(const struct kxtop_dom *d) { return d->cap; }
 
 #define STR(h, w, fn, fl) { h, w, KIND_STR, NULL, fn, fl }
 #define U64(h, w, fn, fl) { h, w, KIND_U64, fn, NULL, fl }
@@ -68,6 +70,8 @@ const struct kxtop_col kxtop_cols[] = {
 	F1("EXITS/s",     9, v_exits_ps, COL_KXEN),
 	F1("HCALLS/s",    9, v_hcalls_ps, COL_KXEN),
 	F1("EVENTS/s",    9, v_events_ps, COL_KXEN),
+	U64("WEIGHT",     6, v_weight, COL_KXEN),
+	U64("CAP",        4, v_cap, COL_KXEN),
 };
 const unsigned kxtop_nr_cols = sizeof(kxtop_cols) / sizeof(kxtop_cols[0]);
 

@@ -26,6 +26,7 @@ struct kxtop_dom {
 	double mem_pct, maxmem_pct;  /* of host RAM */
 	double exits_ps, hcalls_ps, events_ps;
 	bool is_new;                 /* not in the previous sample: rates are lifetime averages */
+	unsigned weight, cap;        /* credit weight and cap (kxl sched-credit); dom0: 0, 0 */
 	struct kxtop_devstats dev;
 	unsigned nr_vcpus;           /* entries in vcpu[]; 0 when vCPU info was not fetched */
 	struct kxtop_vcpu vcpu[KXTOP_MAX_VCPUS];

@@ -50,6 +50,11 @@ int sample__fetch(kxctrl *h, struct kxtop_sample *s, bool with_vcpus)
 		d->info = all[i];
 		d->info.name[KXCTL_NAME_MAX - 1] = 0;
 		devstats__get(d->info.domid, d->info.created_ns, &d->dev);
+		struct kxctl_sched_credit_reply sc;
+		if (d->info.domid && kxctrl_sched_credit(h, d->info.domid, 0, 0, 0, &sc) == 0) {
+			d->weight = sc.weight;
+			d->cap = sc.cap;
+		}
 		if (!with_vcpus)
 			continue;
 		/* The domain may vanish between the list and this call: then it simply has no vCPU rows. */

@@ -391,3 +391,23 @@ int kxctrl_vcpu_context(kxctrl *h, uint32_t domid, uint32_t vcpu, struct vcpu_gu
 	struct kxctl_vcpu_context req = { .domid = domid, .vcpu = vcpu };
 	return call(h, KXCTL_VCPU_CONTEXT, &req, sizeof(req), ctx, sizeof(*ctx), NULL, NULL, 0);
 }
+
+int kxctrl_vcpu_affinity(kxctrl *h, uint32_t domid, uint32_t vcpu, const uint64_t *cpumap)
+{
+	struct kxctl_vcpu_affinity req = { .domid = domid, .vcpu = vcpu };
+	memcpy(req.cpumap, cpumap, sizeof(req.cpumap));
+	return call(h, KXCTL_VCPU_AFFINITY, &req, sizeof(req), NULL, 0, NULL, NULL, 0);
+}
+
+int kxctrl_sched_credit(kxctrl *h, uint32_t domid, uint32_t flags, uint32_t weight, uint32_t cap,
+                        struct kxctl_sched_credit_reply *out)
+{
+	struct kxctl_sched_credit req = { .domid = domid, .flags = flags, .weight = weight, .cap = cap };
+	return call(h, KXCTL_SCHED_CREDIT, &req, sizeof(req), out, sizeof(*out), NULL, NULL, 0);
+}
+
+int kxctrl_vcpu_avail(kxctrl *h, uint32_t domid, uint64_t mask)
+{
+	struct kxctl_vcpu_avail req = { .domid = domid, .mask = mask };
+	return call(h, KXCTL_VCPU_AVAIL, &req, sizeof(req), NULL, 0, NULL, NULL, 0);
+}

@@ -88,5 +88,16 @@ int kxctrl_call(kxctrl *h, uint32_t op, const void *req, size_t req_len, void *r
 int kxctrl_domain_events_fd(kxctrl *h, int *fd);
 /* Registers of vCPU vcpu of a paused, shut-down or crashed domain (-EBUSY if it runs). */
 int kxctrl_vcpu_context(kxctrl *h, uint32_t domid, uint32_t vcpu, struct vcpu_guest_context *ctx);
+/* Pins vCPU vcpu (KXCTL_VCPU_ALL: all) of domid to the host CPUs in cpumap (KXCTL_CPUMAP_BITS bits). */
+int kxctrl_vcpu_affinity(kxctrl *h, uint32_t domid, uint32_t vcpu, const uint64_t *cpumap);
+/*
+ * Sets what flags (KXCTL_SCHED_SET_*) name of weight and cap, and fills
+ * out with what is in force (with flags 0 it only reads). -EOPNOTSUPP when
+ * kxen-hv has no cgroup to apply them: a read then says why in out->why.
+ */
+int kxctrl_sched_credit(kxctrl *h, uint32_t domid, uint32_t flags, uint32_t weight, uint32_t cap,
+                        struct kxctl_sched_credit_reply *out);
+/* The vCPUs domid's guest may bring up: bit N = vCPU N (vCPU 0 always may). */
+int kxctrl_vcpu_avail(kxctrl *h, uint32_t domid, uint64_t mask);
 
 #endif

@@ -192,6 +192,12 @@ int kxd_loop_signals(struct kxd_loop *l, void (*on_hup)(struct kxd_loop *l, void
 	return rc;
 }
 
+void kxd_loop_on_batch_end(struct kxd_loop *l, void (*fn)(struct kxd_loop *l, void *arg), void *arg)
+{
+	l->on_batch_end = fn;
+	l->batch_arg = arg;
+}
+
 int kxd_loop_run(struct kxd_loop *l)
 {
 	struct epoll_event ev[BATCH];
@@ -210,6 +216,8 @@ int kxd_loop_run(struct kxd_loop *l)
 			if (!r->dead)
 				r->fn(l, r->fd, ev[i].events, r->arg);
 		}
+		if (l->on_batch_end)
+			l->on_batch_end(l, l->batch_arg);
 		end_batch(l);
 	}
 	return 0;

@@ -19,6 +19,20 @@
 #define KXEN_HYPERCALL_PORT   0xe4
 /* Ring-0 exception stubs: `[push $0;] push %rax; mov $vector,%al; out %al,$KXEN_FAULT_PORT`. */
 #define KXEN_FAULT_PORT       0xe8
+/*
+ * Event-channel doorbell: a 4-byte `out %eax,$KXEN_DOORBELL_PORT` with
+ * %eax = an event-channel port P is EVTCHNOP_send on P. kxen-hv completes
+ * it in the host kernel (a KVM ioeventfd) when P is bound to a dom0 backend
+ * or to another guest, and otherwise takes the exit and performs the full
+ * EVTCHNOP_send with the evtchn_send structure at %rsi, puts its result in
+ * %rax and resumes 2 bytes after the `out`. So a caller must have %rsi
+ * pointing at a struct evtchn_send holding P, and must follow the `out`
+ * with a 2-byte instruction that gives the in-kernel result
+ * (`xor %eax,%eax`, 0 as Xen returns for a send) which the exit path skips.
+ * The builder's event_channel_op stub is such a caller (docs/guest-abi.md);
+ * hypervisor/doorbell.h has kxen-hv's half.
+ */
+#define KXEN_DOORBELL_PORT    0xf0
 /* Bytes per hypercall-page stub (Xen's layout: stub for hypercall N at N*32). */
 #define KXEN_HYPERCALL_STUB_SIZE 32
 

@@ -43,6 +43,9 @@ enum kxctl_op {
 	KXCTL_DOMAIN_EVENTS,     /* -> eventfd signalled on any domain creation, shutdown, crash or destruction */
 	KXCTL_VCPU_CONTEXT,      /* a paused or dead domain's vCPU registers -> vcpu_guest_context_t */
 	KXCTL_MAP_SPECIAL_PAGE,  /* one special page of a domain by role -> a memfd holding that page only */
+	KXCTL_VCPU_AFFINITY,     /* pin one or all vCPU threads of a domain to a CPU set */
+	KXCTL_SCHED_CREDIT,      /* get and optionally set a domain's credit weight and cap */
+	KXCTL_VCPU_AVAIL,        /* which vCPUs the guest may bring up (VCPUOP_up) */
 	KXCTL_OP_MAX
 };
 
@@ -77,6 +80,7 @@ struct kxctl_set_boot {
 	uint64_t shared_info_gpa;
 	uint64_t start_info_gpa;
 	uint64_t entry, stack, rsi;   /* vCPU 0 starts here, at CPL 3 */
+	uint64_t cr3;                 /* 0: kxen's own layout; else a Linux (direct-paging) guest's L4 */
 };
 
 /* Domain state flags, as xl shows them. */
@@ -99,16 +103,26 @@ struct kxctl_dominfo {
 	uint64_t exits, hypercalls, events;
 	char name[KXCTL_NAME_MAX];
 	uint8_t uuid[16];
+	/*
+	 * EVTCHNOP_send by path (hypervisor/doorbell.h): completed in kxen-hv
+	 * after an exit (doorbell misses included), and completed in the kernel
+	 * and delivered to another guest; sends on the doorbells_dom0 ports go
+	 * from KVM to the backend's eventfd and are counted nowhere.
+	 */
+	uint64_t sends_exit, sends_doorbell_miss, sends_doorbell_guest;
+	uint32_t doorbells_dom0, doorbells_guest;
 };
 
 #define KXCTL_LIST_MAX 256
 struct kxctl_domain_list { uint32_t first_domid; uint32_t max; };
 struct kxctl_domain_list_reply { uint32_t count; uint32_t more; struct kxctl_dominfo dom[]; };
 
+#define KXCTL_CPUMAP_BITS 256   /* host CPUs a vCPU can be pinned to: 0..255 */
 struct kxctl_vcpuinfo {
 	uint32_t vcpu;
 	uint32_t online, blocked, running;
 	uint64_t cpu_ns;
+	uint64_t cpumap[KXCTL_CPUMAP_BITS / 64]; /* hard affinity: bit N = host CPU N */
 };
 struct kxctl_vcpu_info_reply { uint32_t count; uint32_t pad; struct kxctl_vcpuinfo vcpu[32]; };
 
@@ -138,6 +152,44 @@ struct kxctl_map_memory_reply { uint64_t mem_bytes; };
 enum kxctl_page_role { KXCTL_PAGE_STORE = 0, KXCTL_PAGE_CONSOLE = 1, KXCTL_PAGE_NR };
 struct kxctl_special_page { uint32_t domid; uint32_t role; };
 struct kxctl_special_page_reply { uint64_t gfn; };
+
+/*
+ * CPU pools (docs/kxl.md "CPU scheduling"). KXCTL_VCPU_AFFINITY pins vCPU
+ * vcpu (KXCTL_VCPU_ALL: every one) of domid to the host CPUs set in cpumap,
+ * now and whenever its thread starts; -EINVAL for an empty map or one naming
+ * no online CPU.
+ */
+#define KXCTL_VCPU_ALL    0xffffffffu
+struct kxctl_vcpu_affinity { uint32_t domid; uint32_t vcpu; uint64_t cpumap[KXCTL_CPUMAP_BITS / 64]; };
+
+/*
+ * KXCTL_SCHED_CREDIT: xl's credit-scheduler parameters of a domain, kept by
+ * kxen-hv on the host scheduler (a cgroup per domain). flags say which of
+ * weight (1..65535, default 256) and cap (percent of one CPU, 0 = none) to
+ * set; the reply is always the values now in force and the backend. A set
+ * without a usable backend fails with -EOPNOTSUPP: a get (flags 0) then
+ * returns why in the reply.
+ */
+#define KXCTL_SCHED_SET_WEIGHT (1u << 0)
+#define KXCTL_SCHED_SET_CAP    (1u << 1)
+#define KXCTL_SCHED_WEIGHT_DEFAULT 256u
+#define KXCTL_SCHED_WEIGHT_MAX     65535u
+enum kxctl_sched_backend { KXCTL_SCHED_NONE = 0, KXCTL_SCHED_CGROUP2 = 1, KXCTL_SCHED_CGROUP1 = 2 };
+struct kxctl_sched_credit { uint32_t domid; uint32_t flags; uint32_t weight, cap; };
+struct kxctl_sched_credit_reply {
+	uint32_t weight, cap;
+	uint32_t backend;          /* enum kxctl_sched_backend */
+	uint32_t pad;
+	char group[128];           /* the domain's cgroup directory, "" without a backend */
+	char why[192];             /* KXCTL_SCHED_NONE: why no cgroup can be used */
+};
+
+/*
+ * KXCTL_VCPU_AVAIL: bit N set = vCPU N may be brought up (the toolstack's
+ * cpu/N/availability, enforced: VCPUOP_up of an unavailable vCPU fails with
+ * -EPERM). vCPU 0 is always available. Domains start with all available.
+ */
+struct kxctl_vcpu_avail { uint32_t domid; uint32_t pad; uint64_t mask; };
 
 struct kxctl_evtchn_alloc_unbound { uint32_t domid; uint32_t remote_domid; };
 struct kxctl_evtchn_bind_interdomain { uint32_t remote_domid; uint32_t remote_port; };

@@ -30,6 +30,8 @@ struct kxd_loop {
 	int sigfd;
 	void (*on_hup)(struct kxd_loop *l, void *arg);
 	void *hup_arg;
+	void (*on_batch_end)(struct kxd_loop *l, void *arg);
+	void *batch_arg;
 };
 
 /* Creates the epoll instance. Call it in the process that will run the loop (after kxd_daemon_start). */
@@ -56,6 +58,12 @@ int kxd_loop_defer(struct kxd_loop *l, void (*fn)(void *), void *p);
  * a signalfd only to the process that added it.
  */
 int kxd_loop_signals(struct kxd_loop *l, void (*on_hup)(struct kxd_loop *l, void *arg), void *arg);
+/*
+ * Calls fn(l, arg) after each batch of events, before the batch's deferred
+ * frees: for work that one pass should do for the whole batch (kxenstored
+ * commits its store and sends replies there). fn NULL: none.
+ */
+void kxd_loop_on_batch_end(struct kxd_loop *l, void (*fn)(struct kxd_loop *l, void *arg), void *arg);
 /* Runs until l->quit; -errno only when epoll itself fails. */
 int kxd_loop_run(struct kxd_loop *l);
 

@@ -181,14 +181,11 @@ static void vbd_remove(struct xenbus_dev *xd)
 {
 	struct vbd *v = xenbus_priv(xd);
 
-	/* The toolstack and tests wait for this line: only now is the image complete and ours no more. */
+	/* Its last flush: what the guest wrote is in the image file once this line is logged. */
 	if (v->disk) {
 		int rc = disk_close(v->disk);
 
-		if (rc)
-			xenbus_dev_log(xd, "image closed, but its last flush failed: %s", strerror(-rc));
-		else
-			xenbus_dev_log(xd, "image closed");
+		xenbus_dev_log(xd, "image closed%s%s", rc ? ": last flush failed: " : "", rc ? strerror(-rc) : "");
 	}
 	v->disk = NULL;
 }

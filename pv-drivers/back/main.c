@@ -1,4 +1,5 @@
 /* kxen-backd: the dom0 backend daemon (console, vbd, vif): options, then libkxdaemon's daemonising and loop. */
+#include <config.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "backd.h"
+#include <kxen/notify.h>
 
 #define DEFAULT_CONSOLE_DIR "/var/log/kxen/console"
 #define NAME "kxen-backd"
@@ -18,6 +20,8 @@ static void usage(FILE *f)
 		"  -H   kxen-hv's control socket (default: $KXEN_HV_SOCKET or %s)\n"
 		"  -o   where guest-NAME.log console logs go (default: %s)\n"
 		"  -l   our own messages go here (default: standard error; as a daemon /var/log/kxen/%s.log)\n"
+		"  -h, --help     this text\n"
+		"  -V, --version  kxen-backd's version\n"
 		"xenstore is found at $XENSTORED_PATH (default /run/xenstored/socket).\n",
 		NAME, KXD_RUNDIR_DEFAULT, KXCTL_DEFAULT_SOCKET, DEFAULT_CONSOLE_DIR, NAME);
 }
@@ -29,17 +33,23 @@ static void on_hup(struct kxd_loop *l, void *arg)
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct backd bd = { .opt = { .console_dir = DEFAULT_CONSOLE_DIR } };
 	char pidfile[256];
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "fH:o:l:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "fH:o:l:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': bd.opt.foreground = true; break;
 		case 'H': bd.opt.hv_socket = optarg; break;
 		case 'o': bd.opt.console_dir = optarg; break;
 		case 'l': bd.opt.log_file = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("kxen-backd %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -79,6 +89,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	kxd_log("serving (console logs in %s)", bd.opt.console_dir);
+	notify__ready("serving");
 	if ((rc = kxd_loop_run(&bd.loop)))
 		kxd_log("epoll: %s", strerror(-rc));
 out:

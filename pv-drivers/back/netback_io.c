@@ -474,6 +474,14 @@ int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32
 	}
 	BACK_RING_INIT(&v->tx, (netif_tx_sring_t *)v->ring_pages[0], NB_PAGE_SIZE);
 	BACK_RING_INIT(&v->rx, (netif_rx_sring_t *)v->ring_pages[1], NB_PAGE_SIZE);
+	/*
+	 * Rings served before (kxen-backd restarted) resume after their last
+	 * published response: requests taken but not answered are taken again
+	 * (a tx frame in flight at the kill may be sent twice; an rx buffer
+	 * filled but not published is filled again).
+	 */
+	v->tx.req_cons = v->tx.rsp_prod_pvt = __atomic_load_n(&v->tx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+	v->rx.req_cons = v->rx.rsp_prod_pvt = __atomic_load_n(&v->rx.sring->rsp_prod, __ATOMIC_ACQUIRE);
 	rc = kxctrl_evtchn_bind_interdomain(nb.hv, v->domid, evtchn, &v->local_port, &v->notify_fd,
 	                                    &v->kick_fd);
 	if (rc) {

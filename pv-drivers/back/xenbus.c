@@ -213,6 +213,16 @@ static void probe(struct xenbus_dev *d)
 	if (d->t->frontend_only)
 		return;   /* its directory is already watched */
 	d->fe_watched = xs_watch(d->bd->xs, d->fe, d->token);
+	/*
+	 * A device a killed kxen-backd left Connected is taken over as it is:
+	 * the frontend is not shown InitWait (which it would ignore anyway), the
+	 * step that follows reconnects the rings and says Connected again.
+	 */
+	if (d->state == 0 && read_state(d, d->be) == XenbusStateConnected) {
+		d->state = XenbusStateInitWait;
+		xenbus_dev_log(d, "found Connected (kxen-backd restarted): resuming");
+		return;
+	}
 	set_state(d, XenbusStateInitWait);
 }
 

@@ -1,4 +1,4 @@
-/* Disk apps over blkfront: `blk-test` (pattern write/read/verify, MB/s, IOPS), `blk-flush` (durability), `blk-hostile` (malformed requests), `blk-hotplug`. */
+/* Disk apps over blkfront: `blk-test` (pattern write/read/verify, MB/s, IOPS), `blk-flush` (durability), `blk-loop` (writes across a backend restart), `blk-hostile` (malformed requests), `blk-hotplug`. */
 #include "apps.h"
 #include "blkfront.h"
 #include "clock.h"
@@ -136,6 +136,13 @@ int app_blk_test(int argc, char **argv)
 	}
 	if (has_arg(argc, argv, "copy"))
 		blkfront_set_copy(bf, true);
+	/* spin=US: poll the ring that long before blocking (blkfront.h's spin_ns). */
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "spin=", 5)) {
+			unsigned long us;
+			if (parse_ulong(argv[i] + 5, &us) == 0)
+				bf->spin_ns = us * 1000;
+		}
 	print_info(app, bf);
 	printk("%s: data %s\n", app, bf->zc_off ? "copied through the bounce pages" : "in place (zero copy)");
 	if (has_arg(argc, argv, "ro")) {
@@ -231,11 +238,62 @@ int app_blk_test(int argc, char **argv)
 	printk("%s: read past the end: %s (%d)\n", app, rc ? "refused" : "ACCEPTED", rc);
 	if (!rc)
 		return 1;
-	printk("%s: requests %lu (bounced %lu), notifications %lu, events %lu\n", app,
+	printk("%s: requests %lu (bounced %lu), notifications %lu, events %lu, spins won %lu lost %lu\n", app,
 	       (unsigned long)bf->requests, (unsigned long)bf->bounced, (unsigned long)bf->notifies,
-	       (unsigned long)bf->events);
+	       (unsigned long)bf->events, (unsigned long)bf->spins_won, (unsigned long)bf->spins_lost);
 	blkfront_close(bf);
 	printk("%s: OK\n", app);
+	return 0;
+}
+
+/*
+ * blk-loop N SEQ [KIB] [MS]: writes blocks 0..N-1 of KIB (32) KiB stamped SEQ,
+ * one request each, MS (1) ms apart, printing every 100th ack; a failed
+ * write stops it. Then reads every block back and verifies it. For
+ * blk_restart.sh: kxen-backd is killed and restarted in the middle.
+ */
+int app_blk_loop(int argc, char **argv)
+{
+	unsigned long n = arg_ul(argc, argv, 1, 1000), seq = arg_ul(argc, argv, 2, 1);
+	unsigned long kib = arg_ul(argc, argv, 3, 32), ms = arg_ul(argc, argv, 4, 1);
+	size_t bs = kib * 1024;
+	struct blkfront *bf;
+	uint8_t *buf = kib && kib <= 1024 ? alloc_pages(bs / PAGE_SIZE + 1, 1) : NULL;
+	int rc;
+
+	if (!buf || (rc = blkfront_open(0, RING_ORDER, WAIT_NS, &bf)) < 0) {
+		printk("blk-loop: FAIL open\n");
+		return 1;
+	}
+	if (n * bs / 512 > bf->info.sectors) {
+		printk("blk-loop: FAIL %lu blocks of %lu KiB do not fit the disk\n", n, kib);
+		return 1;
+	}
+	for (unsigned long i = 0; i < n; i++) {
+		fill((uint64_t *)buf, bs, i * bs, seq);
+		if ((rc = blkfront_rw(bf, true, i * bs / 512, buf, bs))) {
+			printk("blk-loop: FAIL write of block %lu: %d\n", i, rc);
+			return 1;
+		}
+		if (i % 100 == 99)
+			printk("blk-loop: acked %lu\n", i + 1);
+		if (ms)
+			msleep(ms);
+	}
+	for (unsigned long i = 0; i < n; i++) {
+		long bad;
+
+		if ((rc = blkfront_rw(bf, false, i * bs / 512, buf, bs))) {
+			printk("blk-loop: FAIL read of block %lu: %d\n", i, rc);
+			return 1;
+		}
+		if ((bad = check((uint64_t *)buf, bs, i * bs, seq)) >= 0) {
+			printk("blk-loop: FAIL block %lu wrong at byte %ld\n", i, bad);
+			return 1;
+		}
+	}
+	printk("blk-loop: done %lu blocks written and verified\n", n);
+	blkfront_close(bf);
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* `xs-bench [N] [PATH]` measures xenstore round trips from inside the guest; `xs-watch PATH [COUNT] [SECONDS]` prints what a watch sees. */
+/* `xs-bench [N] [PATH]` measures xenstore round trips from inside the guest; `xs-watch PATH [COUNT] [SECONDS]` prints what a watch sees; `xs-loop` writes on. */
 #include "apps.h"
 #include "clock.h"
 #include "events.h"
@@ -178,5 +178,53 @@ int app_xs_watch(int argc, char **argv)
 		msleep(secs * 1000);
 	xenbus_unwatch("xs-watch");
 	printk("xs-watch: %lu events, done\n", st.events);
+	return 0;
+}
+
+static void loop_event(const char *path, const char *token, void *arg)
+{
+	(void)arg;
+	printk("xs-loop: event path=%s token=%s\n", path, token);
+}
+
+/*
+ * `xs-loop PATH COUNT MS`: watches PATH/watched, then writes PATH/nI = vI for
+ * I = 1..COUNT, one every MS ms, printing each acknowledgement, so a test can
+ * check that every acknowledged write outlives a kxenstored crash.
+ */
+int app_xs_loop(int argc, char **argv)
+{
+	unsigned long count, ms;
+	char path[128], watched[128];
+	int rc;
+
+	if (argc != 4 || parse_ulong(argv[2], &count) < 0 || parse_ulong(argv[3], &ms) < 0 ||
+	    strlen(argv[1]) > 100) {
+		printk("xs-loop: usage: xs-loop PATH COUNT MS\n");
+		return 1;
+	}
+	if (!xenbus_ready()) {
+		printk("xs-loop: FAIL xenbus not initialised\n");
+		return 1;
+	}
+	snprintf(watched, sizeof(watched), "%s/watched", argv[1]);
+	rc = xenbus_watch(watched, "xs-loop", loop_event, NULL);
+	if (rc) {
+		printk("xs-loop: FAIL watch %s: %d\n", watched, rc);
+		return 1;
+	}
+	printk("xs-loop: watching %s\n", watched);
+	for (unsigned long i = 1; i <= count; i++) {
+		snprintf(path, sizeof(path), "%s/n%lu", argv[1], i);
+		rc = xenbus_printf(XBT_NIL, path, "v%lu", i);
+		if (rc) {
+			printk("xs-loop: FAIL write %lu: %d\n", i, rc);
+			return 1;
+		}
+		printk("xs-loop: acked %lu\n", i);
+		msleep(ms);
+	}
+	xenbus_unwatch("xs-loop");
+	printk("xs-loop: OK %lu writes\n", count);
 	return 0;
 }

@@ -324,6 +324,33 @@ static bool any_done(struct blkfront *bf)
 }
 
 /*
+ * Polls the ring for up to bf->spin_ns in ring 3 (no exit) with rsp_event
+ * moved past every possible response, so the backend does not notify a
+ * response that the poll will find anyway. Restores rsp_event either way;
+ * true if a response came.
+ */
+static bool spin_for_response(struct blkfront *bf)
+{
+	RING_IDX ev = bf->ring.sring->rsp_event;
+	uint64_t end = clock_now_ns() + bf->spin_ns;
+	bool won = false;
+
+	bf->ring.sring->rsp_event = bf->ring.rsp_cons + RING_SIZE(&bf->ring) + 1;
+	mb();
+	while (!(won = RING_HAS_UNCONSUMED_RESPONSES(&bf->ring)) && !bf->dead && clock_now_ns() < end)
+		__asm__ volatile("pause" ::: "memory");
+	bf->ring.sring->rsp_event = ev;
+	mb();
+	/* A response that landed while the events were off is seen here, not lost. */
+	won = won || RING_HAS_UNCONSUMED_RESPONSES(&bf->ring);
+	if (won)
+		bf->spins_won++;
+	else
+		bf->spins_lost++;
+	return won;
+}
+
+/*
  * Waits until some slot completes; -XEN_ENODEV once closing, -XEN_ETIMEDOUT.
  * want > 1 asks the backend to notify only once that many more responses
  * are out (rsp_event): a caller that needs them all is woken once, not per
@@ -343,6 +370,8 @@ static int wait_some(struct blkfront *bf, unsigned want)
 			if (RING_HAS_UNCONSUMED_RESPONSES(&bf->ring))
 				continue;
 		}
+		if (bf->spin_ns && spin_for_response(bf))
+			continue;
 		if (wait_event_timeout(&bf->wq, RING_HAS_UNCONSUMED_RESPONSES(&bf->ring) || bf->dead,
 		                       IO_TIMEOUT_NS) < 0)
 			return -XEN_ETIMEDOUT;

@@ -5,6 +5,8 @@
 set -u
 B=${KXEN_BUILDDIR:?run through make check}
 S=${KXEN_SRCDIR:?run through make check}
+# The installed guest directory depends on --prefix (a Debian build has /usr/libexec/kxen).
+GD=${KXEN_GUEST_INSTALL_DIR:?run through make check}
 KXL=$B/dom0-tools/kxl/kxl
 G=$S/tests/golden
 export KXEN_SCHEMA=$S/xml/domain.rng KXEN_GUEST_DIR=$B/pv-drivers/guest
@@ -16,7 +18,9 @@ fails=0 n=0
 # and so do the addresses of a Linux layout with the Debian kernel fetched (the regions' order stays).
 normalise() { # INPUT < output
 	local in=$1
+	# A guest installed by make install on this machine is found before the build tree's: same plan.
 	sed -e "s|$B|@BUILDDIR@|g" -e "s|$S|@SRCDIR@|g" \
+	    -e "s|$GD/kxen-guest|@BUILDDIR@/pv-drivers/guest/kxen-guest|g" -e "s|$GD|@GUESTDIR@|g" \
 	    -e '/^  guest OS /d' -e '/^  entry 0x/d' -e '/^  segment [0-9]*:/d' \
 	    -e '/^    pfn \|^  initial mapping \|^  start_info: \|^  vCPU 0: \|^  kernel image: /{
 	        s/0x[0-9a-f]*/0x#/g; s/[0-9][0-9]* \(pages*\|bytes\|page-table\)/# \1/g

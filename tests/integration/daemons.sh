@@ -52,7 +52,7 @@ HVPID=$(started kxen-hv)
 # The VM pool's thread runs in the daemon (it did not survive a fork after kvm_init).
 [ "$(ls "/proc/$HVPID/task" | wc -l)" -ge 2 ] || fail "kxen-hv runs without its VM-pool thread"
 
-"$XSD" -s "$XENSTORED_PATH" -H "$KXEN_HV_SOCKET" -l "$T/xs.log" >>"$TERM_OUT" 2>&1 || { cat "$TERM_OUT"; fail "kxenstored failed"; }
+"$XSD" -s "$XENSTORED_PATH" -H "$KXEN_HV_SOCKET" -D "$T/xsdata" -l "$T/xs.log" >>"$TERM_OUT" 2>&1 || { cat "$TERM_OUT"; fail "kxenstored failed"; }
 [ -S "$XENSTORED_PATH" ] || fail "kxenstored returned before its socket existed"
 XSPID=$(started kxenstored)
 

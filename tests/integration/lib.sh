@@ -63,9 +63,10 @@ hv_start() {
 	fail "kxen-hv did not create its socket"
 }
 
-# Starts the private kxenstored against the private kxen-hv (kxl create needs it).
+# Starts the private kxenstored against the private kxen-hv (kxl create needs it); its store in $T/xsdata.
 xs_start() {
-	"$XSD" -f -s "$XENSTORED_PATH" -H "$KXEN_HV_SOCKET" -l "$T/xs.log" "$@" 2>"$T/xs.err" &
+	rm -f "$XENSTORED_PATH"     # a killed kxenstored leaves its socket (as hv_start's)
+	"$XSD" -f -s "$XENSTORED_PATH" -H "$KXEN_HV_SOCKET" -l "$T/xs.log" -D "$T/xsdata" "$@" 2>"$T/xs.err" &
 	XSPID=$!
 	for _ in $(seq 1 200); do
 		[ -S "$XENSTORED_PATH" ] && return 0
@@ -142,6 +143,19 @@ listed() {
 }
 
 hv_fds() { ls "/proc/$HVPID/fd" | wc -l; }
+
+# steady CMD...: CMD's output once two runs 0.3 s apart agree (daemons finish deferred work after a destroy); at most 6 s.
+steady() {
+	local a b
+	a=$("$@")
+	for _ in $(seq 1 20); do
+		sleep 0.3
+		b=$("$@")
+		[ "$a" = "$b" ] && break
+		a=$b
+	done
+	echo "$a"
+}
 hv_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$HVPID/status"; }
 
 xs_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$XSPID/status"; }
@@ -177,4 +191,10 @@ wait_file() {
 	done
 	echo "--- $1"; tail -20 "$1" 2>/dev/null; echo "--- backd.log"; tail -20 "$T/backd.log"
 	fail "timed out waiting for /$2/ in $1"
+}
+
+# pong_port ID: waits for domain ID's "evtchn-pong: port N" log line and prints N.
+pong_port() {
+	wait_log "^\(d$1\) evtchn-pong: port [0-9]+"
+	sed -n "s/^(d$1) evtchn-pong: port \([0-9]*\).*/\1/p" "$T/hv.log" | head -1
 }

@@ -172,6 +172,12 @@ static void test_devices_and_libvirt(void)
 	CU_ASSERT_STRING_EQUAL(c->cpuset, "0-1");
 	CU_ASSERT_EQUAL(c->cpumask[0], 0x03);
 	CU_ASSERT_EQUAL(c->cpumask[1], 0);
+	/* shares 2048 = twice libvirt's 1024 = xl weight 512; 50% of a CPU per vCPU, 4 vCPUs = cap 200. */
+	CU_ASSERT_EQUAL(c->sched_weight, 512);
+	CU_ASSERT_EQUAL(c->sched_cap, 200);
+	CU_ASSERT_EQUAL_FATAL(c->npins, 1);
+	CU_ASSERT_EQUAL(c->pins[0].vcpu, 0);
+	CU_ASSERT_EQUAL(c->pins[0].mask[0], 0x02);
 	kxconfig_free(c);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/coredump.xml"));

@@ -7,6 +7,7 @@
 
 #include "hv_fixture.h"
 #include "ctl.h"
+#include "hypercall.h"
 
 static uint8_t rep[KXCTL_MAX_MSG];
 static struct ctl_conn conn;
@@ -130,6 +131,58 @@ static void test_vcpu_ops(void)
 	fx_destroy(d);
 }
 
+/* CPU pool ops: pinning, credit parameters (no cgroup backend in a unit test) and vCPU availability. */
+static void test_pool_ops(void)
+{
+	struct domain *d = fx_domain("pool", 2, false);
+	struct ctl_req r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	struct kxctl_vcpu_affinity a = { .domid = d->domid, .vcpu = 2 };
+	a.cpumap[0] = 1;
+	CU_ASSERT_EQUAL(call(KXCTL_VCPU_AFFINITY, &a, sizeof(a), &r), -EINVAL);   /* no vCPU 2 */
+	a.vcpu = KXCTL_VCPU_ALL;
+	a.cpumap[0] = 0;
+	CU_ASSERT_EQUAL(call(KXCTL_VCPU_AFFINITY, &a, sizeof(a), &r), -EINVAL);   /* no CPU */
+	a.cpumap[0] = 1;
+	CU_ASSERT_EQUAL(call(KXCTL_VCPU_AFFINITY, &a, sizeof(a), &r), 0);
+	struct kxctl_domid id = { .domid = d->domid };
+	CU_ASSERT_EQUAL(call(KXCTL_VCPU_INFO, &id, sizeof(id), &r), 0);
+	struct kxctl_vcpu_info_reply *vi = (void *)rep;
+	CU_ASSERT_EQUAL(vi->vcpu[1].cpumap[0], 1);
+	CU_ASSERT_EQUAL(vi->vcpu[1].cpumap[1], 0);
+
+	struct kxctl_sched_credit sc = { .domid = d->domid };
+	struct kxctl_sched_credit_reply *out = (void *)rep;
+	CU_ASSERT_EQUAL(call(KXCTL_SCHED_CREDIT, &sc, sizeof(sc), &r), 0);
+	CU_ASSERT_EQUAL(out->weight, 256);
+	CU_ASSERT_EQUAL(out->cap, 0);
+	CU_ASSERT_EQUAL(out->backend, KXCTL_SCHED_NONE);
+	sc.flags = KXCTL_SCHED_SET_WEIGHT;
+	sc.weight = 512;
+	CU_ASSERT_EQUAL(call(KXCTL_SCHED_CREDIT, &sc, sizeof(sc), &r), -EOPNOTSUPP);
+	sc.weight = 0;
+	CU_ASSERT_EQUAL(call(KXCTL_SCHED_CREDIT, &sc, sizeof(sc), &r), -EINVAL);
+	sc.flags = KXCTL_SCHED_SET_CAP;
+	sc.cap = 201;   /* more than 100 per vCPU */
+	CU_ASSERT_EQUAL(call(KXCTL_SCHED_CREDIT, &sc, sizeof(sc), &r), -EINVAL);
+	sc.flags = 1u << 7;
+	CU_ASSERT_EQUAL(call(KXCTL_SCHED_CREDIT, &sc, sizeof(sc), &r), -EINVAL);
+
+	/* vCPU 1 made unavailable: the guest's VCPUOP_up of it is refused; vCPU 0 cannot be taken away. */
+	struct kxctl_vcpu_avail av = { .domid = d->domid, .mask = 0 };
+	CU_ASSERT_EQUAL(call(KXCTL_VCPU_AVAIL, &av, sizeof(av), &r), 0);
+	CU_ASSERT_EQUAL(atomic_load(&d->vcpu_unavail) & 3, 2);
+	d->vcpu[1]->initialised = true;
+	const uint64_t up[5] = { VCPUOP_up, 1, 0, 0, 0 };
+	CU_ASSERT_EQUAL(hc_vcpu_op(d->vcpu[0], up), -EPERM);
+	CU_ASSERT_FALSE(atomic_load(&d->vcpu[1]->online));
+	av.mask = 3;
+	CU_ASSERT_EQUAL(call(KXCTL_VCPU_AVAIL, &av, sizeof(av), &r), 0);
+	CU_ASSERT_EQUAL(atomic_load(&d->vcpu_unavail) & 3, 0);
+	fx_destroy(d);
+}
+
 static void test_log_and_hello(void)
 {
 	struct ctl_req r;
@@ -151,6 +204,7 @@ int main(void)
 		{ "size and domain checks, once", test_central_checks },
 		{ "memory ops: whole RAM, special pages", test_memory_ops },
 		{ "vCPU ops", test_vcpu_ops },
+		{ "CPU pool ops: pin, credit, availability", test_pool_ops },
 		{ "log read, hello", test_log_and_hello },
 	};
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <xen/xen.h>
 #include <xen/elfnote.h>
+#include <xen/event_channel.h>
 #include "kxbuild.h"
 #include "kxbuild_pv.h"
 
@@ -890,6 +891,8 @@ static void test_layout(void)
 		CU_ASSERT(!io_allowed(ram, i, KXEN_HYPERCALL_PORT + 1, 4));
 		CU_ASSERT(!io_allowed(ram, i, KXEN_HYPERCALL_PORT - 1, 1));
 		CU_ASSERT(!io_allowed(ram, i, KXEN_FAULT_PORT, 1));
+		CU_ASSERT(io_allowed(ram, i, KXEN_DOORBELL_PORT, 4));
+		CU_ASSERT(!io_allowed(ram, i, KXEN_DOORBELL_PORT + 1, 4));
 		CU_ASSERT(!io_allowed(ram, i, 0x3f8, 1));
 		CU_ASSERT(!io_allowed(ram, i, 0xffff, 1));
 	}
@@ -897,6 +900,7 @@ static void test_layout(void)
 	CU_ASSERT_EQUAL(rd64(ram, KXEN_PV_GDT + KXEN_SEL_TSS(2)), 0);
 	CU_ASSERT_EQUAL(ram[KXEN_PV_IOBITMAP_END - 1], 0xff);
 	CU_ASSERT_EQUAL(ram[KXEN_PV_IOBITMAP + KXEN_HYPERCALL_PORT / 8], 0x0f);
+	CU_ASSERT_EQUAL(ram[KXEN_PV_IOBITMAP + KXEN_DOORBELL_PORT / 8], 0xf0);
 
 	/* IDT gates and stubs. */
 	for (v = 0; v < 256; v++) {
@@ -964,25 +968,39 @@ static void test_hypercall_page(void)
 {
 	static const uint8_t iret[] = { 0x58, 0x41, 0x5b, 0x59, 0x48, 0x83, 0xc4, 0x08, 0x48, 0xcf };
 	static const uint8_t sched[] = { 0xb8, 29, 0, 0, 0, 0xe7, 0xe4, 0xc3, 0xcc };
+	static const uint8_t evtchn_full[] = { 0xb8, 32, 0, 0, 0, 0xe7, 0xe4, 0xc3 };
+	static const uint8_t evtchn_tail[] = { 0x8b, 0x06, 0xe7, KXEN_DOORBELL_PORT, 0x31, 0xc0, 0xc3 };
 	uint8_t page[4096];
 	unsigned n, k;
+	uint32_t imm;
 
 	memset(page, 0, sizeof page);
-	kxbuild_fill_hypercall_page(page);
+	kxbuild_fill_hypercall_page(page, 64UL << 20);
 	CU_ASSERT(!memcmp(page + 29 * 32, sched, sizeof sched));
 	CU_ASSERT(!memcmp(page + 23 * 32, iret, sizeof iret));
 	CU_ASSERT_EQUAL(page[23 * 32 + sizeof iret], 0xcc);
 	for (n = 0; n < 128; n++) {
 		uint32_t nr;
 
-		if (n == 23)
+		if (n == 23 || n == 32)
 			continue;
 		memcpy(&nr, page + n * 32 + 1, 4);
 		CU_ASSERT_EQUAL(page[n * 32], 0xb8);
 		CU_ASSERT_EQUAL(nr, n);
 		for (k = 8; k < 32; k++)
-			CU_ASSERT_EQUAL(page[n * 32 + k], 0xcc);
+			if (n != 33 || k >= 8 + sizeof evtchn_tail)
+				CU_ASSERT_EQUAL(page[n * 32 + k], 0xcc);
 	}
+	/* event_channel_op: the send check, its bound from the RAM size, the full call, the doorbell tail. */
+	CU_ASSERT_EQUAL(page[32 * 32 + 3], EVTCHNOP_send);
+	memcpy(&imm, page + 32 * 32 + 15, 4);
+	CU_ASSERT_EQUAL(imm, (64UL << 20) - KXEN_PV_RESERVED_END - 4);
+	CU_ASSERT(!memcmp(page + 32 * 32 + 23, evtchn_full, sizeof evtchn_full));
+	CU_ASSERT(!memcmp(page + 33 * 32 + 8, evtchn_tail, sizeof evtchn_tail));
+	/* RAM past 2 GiB: the bound stops at 2 GiB (pointers above take the full hypercall). */
+	kxbuild_fill_hypercall_page(page, 8UL << 30);
+	memcpy(&imm, page + 32 * 32 + 15, 4);
+	CU_ASSERT_EQUAL(imm, (2UL << 30) - KXEN_PV_RESERVED_END - 4);
 }
 
 /* ------------------------------------------------------------------ */

@@ -20,6 +20,7 @@ static struct kxtop_dom mkdom(uint32_t domid, const char *name, uint64_t created
 	d.info.cpu_ns = cpu_ns;
 	d.info.nr_vcpus = 1;
 	d.info.mem_bytes = 8ull << 20;
+	d.weight = 256;   /* what kxen-hv reports for a domain left at the default */
 	snprintf(d.info.name, sizeof(d.info.name), "%s", name);
 	return d;
 }
@@ -323,11 +324,11 @@ static void test_batch_format(void)
 	CU_ASSERT_STRING_EQUAL(lines[2], "Mem: 1048576k total, 786432k used, 262144k free, 16384k domains    CPUs: 2 @ 2600MHz");
 	CU_ASSERT_STRING_EQUAL(lines[3],
 		"NAME        STATE   CPU(sec) CPU(%)     MEM(k) MEM(%)  MAXMEM(k) MAXMEM(%) VCPUS NETS NETTX(k) NETRX(k) "
-		"VBDS   VBD_OO   VBD_RD   VBD_WR  VBD_RSECT  VBD_WSECT    ID   EXITS/s  HCALLS/s  EVENTS/s");
+		"VBDS   VBD_OO   VBD_RD   VBD_WR  VBD_RSECT  VBD_WSECT    ID   EXITS/s  HCALLS/s  EVENTS/s WEIGHT  CAP");
 	/* Sorted by NAME: db first; the blank in "web server" became '_'. */
 	CU_ASSERT_STRING_EQUAL(lines[4],
 		"db         --b---          1   10.0       8192    0.8       8192       0.8     1    0        0        0 "
-		"   0        0        0        0          0          0     1       0.0       0.0       0.0");
+		"   0        0        0        0          0          0     1       0.0       0.0       0.0    256    0");
 	CU_ASSERT(strncmp(lines[5], "web_server -----r          4   40.0", 35) == 0);
 	CU_ASSERT_EQUAL(count_fields(lines[3]), (int)kxtop_nr_cols);
 	CU_ASSERT_EQUAL(count_fields(lines[4]), (int)kxtop_nr_cols);

@@ -57,6 +57,9 @@ struct qcow2_free {
 };
 
 #define QCOW2_MAX_FREES 64
+/* Clusters counted ahead at most, and bytes: few enough that a small image's refcount table is not run through by flushes that leave them unused. */
+#define QCOW2_RESERVE_AHEAD 64u
+#define QCOW2_RESERVE_AHEAD_BYTES (4u << 20)
 
 struct qcow2 {
 	unsigned version;
@@ -82,6 +85,8 @@ struct qcow2 {
 
 	uint64_t file_end;		/* bytes in the file as far as we know */
 	uint64_t next_alloc;		/* clusters are allocated only here, growing the file */
+	/* [res_next, res_end): counted ahead (durably) and not handed out yet; both 0 until the first allocation. */
+	uint64_t res_next, res_end;
 
 	struct qcow2_cache l2c, rbc;
 	struct disk *backing;
@@ -131,7 +136,10 @@ int qcow2_cache_writeback(struct disk *d, struct qcow2_cache *c);
 int qcow2_refcount_get(struct disk *d, uint64_t off, uint64_t *val);
 /*
  * Allocates n contiguous new clusters at the end of the file with refcount
- * 1 (creating refcount blocks as needed); *off is the first. 0 or -errno.
+ * 1 (creating refcount blocks as needed); *off is the first. The counts are
+ * taken up to QCOW2_RESERVE_AHEAD clusters ahead, so that qcow2_publish syncs them
+ * once per reservation, not once per write; the next flush gives back what
+ * was not used. 0 or -errno.
  */
 int qcow2_alloc(struct disk *d, uint64_t n, uint64_t *off);
 /*
@@ -146,6 +154,15 @@ int qcow2_free_later(struct disk *d, uint64_t off, uint64_t n);
  * entry that points at new clusters. 0 or -errno.
  */
 int qcow2_refcount_writeback(struct disk *d);
+/*
+ * After a write or discard that changed tables: refcounts to the file and
+ * synced (only if they changed), then dirty L2 tables and L1 entries to
+ * the file (no sync). So what was acknowledged survives the death of the
+ * process (kxen-backd's kill -9 and restart: the page cache keeps it), and
+ * a power loss finds at worst leaked clusters; durability is still the
+ * flush's. 0 or -errno.
+ */
+int qcow2_publish(struct disk *d);
 /* The flush op: data and refcounts, sync, L2 tables, sync, L1, sync, then queued frees. */
 int qcow2_flush(struct disk *d);
 

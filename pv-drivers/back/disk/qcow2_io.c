@@ -407,7 +407,7 @@ int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovc
 		done += run;
 	}
 	ivec_free(&iv);
-	return rc;
+	return rc < 0 ? rc : qcow2_publish(d);
 }
 
 /*
@@ -448,5 +448,5 @@ int qcow2_discard(struct disk *d, uint64_t off, uint64_t len)
 				return rc;
 		}
 	}
-	return 0;
+	return qcow2_publish(d);
 }

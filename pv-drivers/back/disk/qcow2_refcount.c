@@ -116,19 +116,63 @@ static int refcount_add(struct disk *d, uint64_t off, int delta, uint64_t *now)
 	return 0;
 }
 
-int qcow2_alloc(struct disk *d, uint64_t n, uint64_t *off)
+/* Gives back the reservation's unused clusters (nothing points at them) and the file end they took. */
+static int unreserve(struct disk *d)
 {
 	struct qcow2 *q = qcow2_of(d);
-	uint64_t first = q->next_alloc, now;
+	uint64_t now;
 
-	q->next_alloc += n * q->cs;
-	for (uint64_t i = 0; i < n; i++) {
-		int rc = refcount_add(d, first + i * q->cs, 1, &now);
+	for (uint64_t c = q->res_next; c < q->res_end; c += q->cs) {
+		int rc = refcount_add(d, c, -1, &now);
 
 		if (rc < 0)
 			return rc;
 	}
-	*off = first;
+	if (q->res_end == q->next_alloc)
+		q->next_alloc = q->res_next;
+	q->res_end = q->res_next;
+	return 0;
+}
+
+/* Counts clusters from the reservation's end (or the file's, if something was allocated after it) to n + the lookahead. */
+static int reserve(struct disk *d, uint64_t n)
+{
+	struct qcow2 *q = qcow2_of(d);
+	uint64_t ahead = QCOW2_RESERVE_AHEAD_BYTES >> q->cluster_bits, from, target, now;
+	int rc;
+
+	if (ahead > QCOW2_RESERVE_AHEAD)
+		ahead = QCOW2_RESERVE_AHEAD;
+	/* A refcount block was appended after the reservation: start after it, giving the rest back. */
+	if (q->res_end != q->next_alloc) {
+		if ((rc = unreserve(d)) < 0)
+			return rc;
+		q->res_next = q->res_end = q->next_alloc;
+	}
+	from = q->res_end;
+	target = q->res_next + (n + ahead) * q->cs;
+	/* New refcount blocks go after the reservation, never inside it. */
+	q->next_alloc = target;
+	for (uint64_t c = from; c < target; c += q->cs) {
+		if ((rc = refcount_add(d, c, 1, &now)) < 0)
+			return rc;
+		q->res_end = c + q->cs;
+	}
+	return 0;
+}
+
+int qcow2_alloc(struct disk *d, uint64_t n, uint64_t *off)
+{
+	struct qcow2 *q = qcow2_of(d);
+
+	if (q->res_next + n * q->cs > q->res_end) {
+		int rc = reserve(d, n);
+
+		if (rc < 0)
+			return rc;
+	}
+	*off = q->res_next;
+	q->res_next += n * q->cs;
 	return 0;
 }
 
@@ -226,6 +270,32 @@ static int l1_writeback(struct disk *d)
 	return 0;
 }
 
+int qcow2_publish(struct disk *d)
+{
+	struct qcow2 *q = qcow2_of(d);
+	bool rb_dirty = q->reftable_dirty, l2_dirty = false;
+	int rc = 0;
+
+	for (unsigned i = 0; i < q->rbc.n; i++)
+		rb_dirty |= q->rbc.s[i].off && q->rbc.s[i].dirty;
+	for (unsigned i = 0; i < q->l2c.n; i++)
+		l2_dirty |= q->l2c.s[i].off && q->l2c.s[i].dirty;
+	if (!l2_dirty && q->l1_dirty_hi == q->l1_dirty_lo)
+		return 0;
+	/* A power loss must never find an L2 entry whose cluster has no refcount: those go first, durably. */
+	if (rb_dirty || q->file_end < q->next_alloc) {
+		rc = qcow2_refcount_writeback(d);
+		if (rc == 0)
+			rc = meta_sync(d);
+	}
+	/* The rest needs no sync: a table reaching the disk before the data it points at shows old data, as unflushed writes may. */
+	if (rc == 0 && l2_dirty)
+		rc = qcow2_cache_writeback(d, &q->l2c);
+	if (rc == 0 && q->l1_dirty_hi > q->l1_dirty_lo)
+		rc = l1_writeback(d);
+	return rc;
+}
+
 int qcow2_flush(struct disk *d)
 {
 	struct qcow2 *q = qcow2_of(d);
@@ -235,7 +305,9 @@ int qcow2_flush(struct disk *d)
 	for (unsigned i = 0; i < q->l2c.n; i++)
 		l2_dirty |= q->l2c.s[i].off && q->l2c.s[i].dirty;
 	/* 1: guest data (already written) and refcounts reach the disk. */
-	rc = qcow2_refcount_writeback(d);
+	rc = unreserve(d);
+	if (rc == 0)
+		rc = qcow2_refcount_writeback(d);
 	if (rc == 0)
 		rc = meta_sync(d);
 	/* 2: L2 tables, which may point at that data; 3: L1, which may point at new L2 tables. */

@@ -1,0 +1,256 @@
+/* The Linux PV flavour at set_boot: kxen's region (layer, IDT, GDT, TSS, slot tables, M2P) built and given to the VM. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "kxen-hv.h"
+#include "log.h"
+#include "gmem.h"
+#include "vcpu.h"
+#include "domain.h"
+#include "kvm.h"
+#include "pvl.h"
+#include "pvl_layout.h"
+
+#define P  0x1ull
+#define W  0x2ull
+#define U  0x4ull
+#define PS 0x80ull
+#define NX (1ull << 63)
+
+extern const uint8_t pvl_blob[], pvl_blob_end[], pvl_lstar[], pvl_r0_int3[], pvl_r0_vectors[];
+
+static void put64(uint8_t *at, uint64_t v)
+{
+	memcpy(at, &v, 8);
+}
+
+/* The guest-physical address of region page i. */
+static uint64_t pg(const struct pvl *p, uint64_t i)
+{
+	return p->gpa + i * KXEN_PAGE_SIZE;
+}
+
+static uint8_t *host(const struct pvl *p, uint64_t i)
+{
+	return p->region + i * KXEN_PAGE_SIZE;
+}
+
+static void set_gate(uint8_t *idt, unsigned vec, uint64_t handler, unsigned dpl)
+{
+	put64(idt + vec * 16, (handler & 0xffff) | ((uint64_t)PVL_SEL_R0_CS << 16) |
+	      ((uint64_t)(0x8e | dpl << 5) << 40) | ((handler >> 16 & 0xffff) << 48));
+	put64(idt + vec * 16 + 8, handler >> 32);
+}
+
+/* Slot 257: two L3 variants sharing the common L1, differing in the mode/data 2 MiB. */
+static void fill_kx_slot(struct pvl *p)
+{
+	put64(host(p, PVL_PG_L3K), pg(p, PVL_PG_L2K) | P | W | U);
+	put64(host(p, PVL_PG_L2K), pg(p, PVL_PG_L1C) | P | W | U);
+	put64(host(p, PVL_PG_L2K) + 8, pg(p, PVL_PG_L1K) | P | W | U);
+	put64(host(p, PVL_PG_L3U), pg(p, PVL_PG_L2U) | P | W | U);
+	put64(host(p, PVL_PG_L2U), pg(p, PVL_PG_L1C) | P | W | U);
+	put64(host(p, PVL_PG_L2U) + 8, pg(p, PVL_PG_L1U) | P | W | U);
+	/* Read-only at CPL 3; ring 0 writes its stack with CR0.WP clear. */
+	for (unsigned i = 0; i < PVL_COMMON_PAGES; i++)
+		put64(host(p, PVL_PG_L1C) + i * 8, pg(p, PVL_PG_TEXT + i) | P | U);
+	put64(host(p, PVL_PG_L1K), pg(p, PVL_PG_MODEK) | P | U | NX);
+	put64(host(p, PVL_PG_L1K) + 8, pg(p, PVL_PG_DATA) | P | W | U | NX);
+	put64(host(p, PVL_PG_L1K) + 16, pg(p, PVL_PG_DATA + 1) | P | W | U | NX);
+	for (unsigned i = 0; i < 16; i++)
+		put64(host(p, PVL_PG_L1K) + (3 + i) * 8, pg(p, PVL_PG_GDT + i) | P | W | U | NX);
+	put64(host(p, PVL_PG_L1U), pg(p, PVL_PG_MODEU) | P | U | NX);
+	host(p, PVL_PG_MODEK)[0] = 1;
+	host(p, PVL_PG_MODEU)[0] = 0;
+}
+
+/* Slot 259: all of RAM read-write by 2 MiB pages, for the layer's stores into Linux's read-only tables. */
+static void fill_alias(struct pvl *p)
+{
+	uint64_t gib = (p->gpa + (1ull << 30) - 1) >> 30;
+
+	for (uint64_t g = 0; g < gib; g++) {
+		put64(host(p, PVL_PG_AL_L3) + g * 8, pg(p, PVL_PG_AL_L2 + g) | P | W | U);
+		for (uint64_t i = 0; i < 512 && (g << 30) + (i << 21) < p->gpa; i++)
+			put64(host(p, PVL_PG_AL_L2 + g) + i * 8, ((g << 30) + (i << 21)) | P | W | U | PS | NX);
+	}
+}
+
+/* Slot 258: the M2P, an identity (machine frames are guest-physical frames), read-only. */
+static void fill_m2p(struct pvl *p)
+{
+	uint64_t l1s = (p->m2p_pages + 511) / 512, first = PVL_PG_M2P_L1 + l1s;
+	uint64_t frames = p->gpa / KXEN_PAGE_SIZE;
+
+	put64(host(p, PVL_PG_M2P_L3), pg(p, PVL_PG_M2P_L2) | P | W | U);
+	for (uint64_t t = 0; t < l1s; t++)
+		put64(host(p, PVL_PG_M2P_L2) + t * 8, pg(p, PVL_PG_M2P_L1 + t) | P | W | U);
+	for (uint64_t i = 0; i < p->m2p_pages; i++)
+		put64(host(p, PVL_PG_M2P_L1) + i * 8, pg(p, first + i) | P | U | NX);
+	for (uint64_t f = 0; f < frames; f++)
+		put64(host(p, first) + f * 8, f);
+}
+
+/* Xen's reserved GDT entries (pages 14-15) and flat user segments until Linux's set_gdt. */
+static void fill_descriptors(struct pvl *p)
+{
+	uint8_t *gdt = host(p, PVL_PG_GDT), *tss = host(p, PVL_PG_TSS), *idt = host(p, PVL_PG_IDT);
+	uint64_t tss_va = PVL_KX_VA + PVL_TSS_OFF, base = PVL_KX_VA;
+
+	put64(gdt + PVL_SEL_R0_CS, 0x00af9b000000ffffull);
+	put64(gdt + PVL_SEL_R0_DS, 0x00cf93000000ffffull);
+	put64(gdt + (PVL_SEL_K_SS & ~3), 0x00cff3000000ffffull);
+	put64(gdt + (PVL_SEL_K_CS & ~3), 0x00affb000000ffffull);
+	put64(gdt + (PVL_SEL_U_CS32 & ~3), 0x00cffb000000ffffull);
+	put64(gdt + (PVL_SEL_U_DS & ~3), 0x00cff3000000ffffull);
+	put64(gdt + (PVL_SEL_U_CS & ~3), 0x00affb000000ffffull);
+	put64(gdt + PVL_SEL_TSS, ((0x68ull + 8192) & 0xffff) | ((tss_va & 0xffffff) << 16) |
+	      (0x89ull << 40) | (((tss_va >> 24) & 0xff) << 56));
+	put64(gdt + PVL_SEL_TSS + 8, tss_va >> 32);
+	put64(tss + 4, base + PVL_R0TOP_OFF);          /* rsp0 */
+	tss[0x66] = 0x68;                              /* the I/O bitmap follows the TSS */
+	memset(tss + 0x68, 0xff, 8192 + 1);
+	/* Open: kxen's hypercall port and the layer's fatal port; Linux's own port I/O is emulated. */
+	tss[0x68 + KXEN_HYPERCALL_PORT / 8] &= (uint8_t)~(1u << (KXEN_HYPERCALL_PORT % 8));
+	tss[0x68 + PVL_FATAL_PORT / 8] &= (uint8_t)~(1u << (PVL_FATAL_PORT % 8));
+	for (unsigned v = 0; v < 32; v++)
+		set_gate(idt, v, base + (uint64_t)(pvl_r0_vectors - pvl_blob) + v * 16, 0);
+	set_gate(idt, 3, base + (uint64_t)(pvl_r0_int3 - pvl_blob), 3);
+}
+
+void pvl_region_fill(struct pvl *p, uint8_t *ram)
+{
+	size_t text = (size_t)(pvl_blob_end - pvl_blob);
+
+	memset(p->region, 0, p->size);
+	memcpy(host(p, PVL_PG_TEXT), pvl_blob, text);
+	fill_kx_slot(p);
+	fill_alias(p);
+	fill_m2p(p);
+	fill_descriptors(p);
+	put64(host(p, PVL_PG_INFO) + I_KCR3, p->cr3);
+	put64(host(p, PVL_PG_DATA) + D_NRPAGES, p->nr_pages);
+	put64(host(p, PVL_PG_DATA) + D_L4E_K257, pg(p, PVL_PG_L3K) | P | W | U);
+	put64(host(p, PVL_PG_DATA) + D_L4E_U257, pg(p, PVL_PG_L3U) | P | W | U);
+	put64(host(p, PVL_PG_DATA) + D_L4E_M2P, pg(p, PVL_PG_M2P_L3) | P | W | U);
+	put64(host(p, PVL_PG_DATA) + D_L4E_AL, pg(p, PVL_PG_AL_L3) | P | W | U);
+	/* The guest has never run: the host's stores into its tables are seen (DESIGN.md 1). */
+	pvl_adjust_initial(ram, p->gpa, p->cr3);
+	put64(ram + p->cr3 + PVL_SLOT_M2P * 8, pg(p, PVL_PG_M2P_L3) | P | W | U);
+	put64(ram + p->cr3 + PVL_SLOT_KX * 8, pg(p, PVL_PG_L3K) | P | W | U);
+	put64(ram + p->cr3 + PVL_SLOT_ALIAS * 8, pg(p, PVL_PG_AL_L3) | P | W | U);
+}
+
+_Static_assert(PVL_TEXT_PAGES * 4096 >= 4096, "text pages");
+
+int pvl_domain_setup(struct domain *d, const struct kxctl_set_boot *b)
+{
+	struct pvl p;
+	int rc;
+
+	if ((size_t)(pvl_blob_end - pvl_blob) > PVL_TEXT_PAGES * KXEN_PAGE_SIZE)
+		return -ENOSPC;
+	if (d->pvl)
+		return -EBUSY;
+	if ((rc = pvl_check_boot(d->mem.base, d->mem.size, b, &p)) < 0)
+		return rc;
+	p.region = mmap(NULL, p.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p.region == MAP_FAILED)
+		return -errno;
+	pvl_region_fill(&p, d->mem.base);
+	put64(host(&p, PVL_PG_DATA) + D_NRVCPUS, d->max_vcpus);
+	put64(host(&p, PVL_PG_DATA) + D_VERSION, KXEN_VERSION_MAJOR << 16 | KXEN_VERSION_MINOR);
+	put64(host(&p, PVL_PG_DATA) + D_VINFO, PVL_ALIAS_VA + b->shared_info_gpa);   /* vcpu_info[0] */
+	if ((rc = kvm_vm_add_region(d, 1, p.gpa, p.region, p.size)) < 0) {
+		munmap(p.region, p.size);
+		return rc;
+	}
+	d->pvl = malloc(sizeof(p));
+	if (!d->pvl) {
+		munmap(p.region, p.size);
+		return -ENOMEM;
+	}
+	*d->pvl = p;
+	return 0;
+}
+
+void pvl_domain_enable(struct domain *d)
+{
+	d->mem.pv_l4 = (const uint64_t *)(d->pvl->region + PVL_PG_INFO * KXEN_PAGE_SIZE + I_KCR3);
+}
+
+static uint64_t data64(const struct pvl *p, unsigned off)
+{
+	uint64_t v;
+
+	memcpy(&v, host(p, PVL_PG_DATA) + off, 8);
+	return v;
+}
+
+/* The layer's counters, for docs/linux-pv.md's boot figures: in-guest work never shows as an exit. */
+static void log_counts(const struct domain *d)
+{
+	const struct pvl *p = d->pvl;
+	char per[512];
+	size_t used = 0;
+
+	per[0] = '\0';
+	for (unsigned nr = 0; nr < PVL_HC_MAX && used < sizeof(per); nr++) {
+		uint64_t n = data64(p, D_HCCOUNT + nr * 8);
+		if (n)
+			used += (size_t)snprintf(per + used, sizeof(per) - used, " %u:%llu", nr,
+			                         (unsigned long long)n);
+	}
+	hvlog("(XEN) d%u Linux PV layer: %llu hypercalls in the guest, %llu forwarded, %llu "
+	      "exceptions (%llu emulated, %llu U fixups, %llu bounced); by number:%s", d->domid,
+	      (unsigned long long)data64(p, D_NHC), (unsigned long long)data64(p, D_NFWD),
+	      (unsigned long long)data64(p, D_NEXC), (unsigned long long)data64(p, D_NEMUL),
+	      (unsigned long long)data64(p, D_NUFIX), (unsigned long long)data64(p, D_NBOUNCE), per);
+	hvlog("(XEN) d%u Linux PV layer: first exception bounced to Linux: vector %llu error %#llx "
+	      "at rip %#llx cr2 %#llx", d->domid, (unsigned long long)data64(p, D_FBVEC),
+	      (unsigned long long)data64(p, D_FBERR), (unsigned long long)data64(p, D_FBRIP),
+	      (unsigned long long)data64(p, D_FBCR2));
+	hvlog("(XEN) d%u Linux PV layer: last exception vector %llu error %#llx at rip %#llx cr2 %#llx",
+	      d->domid, (unsigned long long)data64(p, D_VEC), (unsigned long long)data64(p, D_ERR),
+	      (unsigned long long)data64(p, D_ERIP), (unsigned long long)data64(p, D_CR2));
+}
+
+void pvl_domain_destroy(struct domain *d)
+{
+	if (!d->pvl)
+		return;
+	log_counts(d);
+	d->mem.pv_l4 = NULL;
+	munmap(d->pvl->region, d->pvl->size);
+	free(d->pvl);
+	d->pvl = NULL;
+}
+
+
+void pvl_fatal_exit(struct vcpu *v, struct vcpu_exit *e)
+{
+	const struct pvl *p = v->d->pvl;
+	uint64_t why = data64(p, D_WHY), vec = data64(p, D_VEC);
+
+	const uint8_t *code = gmem_ptr(&v->d->mem, data64(p, D_ERIP), 4);
+	uint32_t bytes = 0;
+
+	if (code)
+		memcpy(&bytes, code, 4);
+	e->kind = VCPU_EXIT_FATAL;
+	if (why == PVL_WHY_EXCEPTION)
+		snprintf(e->why, sizeof(e->why), "Linux PV: vector %llu (error %#llx) at rip %#llx "
+		         "(code %08x) rsp %#llx cr2 %#llx with no trap-table entry (hypercall %llu last)",
+		         (unsigned long long)vec, (unsigned long long)data64(p, D_ERR),
+		         (unsigned long long)data64(p, D_ERIP), __builtin_bswap32(bytes),
+		         (unsigned long long)data64(p, D_ERSP),
+		         (unsigned long long)data64(p, D_CR2), (unsigned long long)data64(p, D_HCNR));
+	else
+		snprintf(e->why, sizeof(e->why), "Linux PV: kxen's layer stopped (reason %llu, "
+		         "hypercall %llu last)", (unsigned long long)why,
+		         (unsigned long long)data64(p, D_HCNR));
+}

@@ -1,0 +1,205 @@
+/* CUnit suite for the Linux PV flavour's pure parts: page walks, guest-virtual access, set_boot checks, the initial U-bit pass (no KVM). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cunit_run.h"
+#include "kxen-hv.h"
+#include "gmem.h"
+#include "pvl.h"
+#include "pvl_layout.h"
+#include "vcpu.h"
+#include "domain.h"
+
+#include <xen/vcpu.h>
+
+#define RAM  (8ull << 20)
+#define L4   0x1000ull
+#define L3   0x2000ull
+#define L2   0x3000ull
+#define L1   0x4000ull
+#define SI   0x5000ull
+#define KVA  0xffffffff80000000ull   /* L4 511, L3 510 */
+
+static uint8_t *ram;
+
+static void put(uint64_t gpa, uint64_t v)
+{
+	memcpy(ram + gpa, &v, 8);
+}
+
+static uint64_t get(uint64_t gpa)
+{
+	uint64_t v;
+
+	memcpy(&v, ram + gpa, 8);
+	return v;
+}
+
+/* KVA -> 4 KiB pages: L1[0] = frame 0x10 (RO), L1[1] = 0x11, L1[2] = 0x20 (not contiguous); KVA + 2 MiB: a 2 MiB page at 4 MiB; L4[0]: a 1 GiB page at 0. */
+static void build(void)
+{
+	memset(ram, 0, RAM);
+	put(L4 + 511 * 8, L3 | 3);
+	put(L3 + 510 * 8, L2 | 3);
+	put(L2 + 0 * 8, L1 | 3);
+	put(L2 + 1 * 8, (4ull << 20) | 0x83);
+	put(L1 + 0 * 8, 0x10000 | 1);
+	put(L1 + 1 * 8, 0x11000 | 3);
+	put(L1 + 2 * 8, 0x20000 | 3);
+	put(L4 + 0, 0x6000 | 3);
+	put(0x6000, 0 | 0x83);
+	start_info_t *si = (start_info_t *)(ram + SI);
+	si->nr_pages = RAM / KXEN_PAGE_SIZE - 1;
+}
+
+static void test_walk_levels(void)
+{
+	build();
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4, KVA + 0x123, false), 0x10123);
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4, KVA + 0x1fff, true), 0x11fff);
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4, KVA + (2ull << 20) + 0x5678, false), (4ull << 20) + 0x5678);
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4, 0x345678, false), 0x345678);   /* the 1 GiB page */
+}
+
+static void test_walk_refuses(void)
+{
+	build();
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4, KVA + 0x3000, false), -EFAULT);     /* not present */
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4, KVA + 0x10, true), -EFAULT);        /* read-only */
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4, 0x0000800000000000ull, false), -EFAULT); /* non-canonical */
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4, 0x7fffffff0000ull, false), -EFAULT);
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, RAM, KVA, false), -EFAULT);             /* L4 beyond RAM */
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4 + 8, KVA, false), -EFAULT);          /* L4 not a page */
+	put(L2 + 0 * 8, (RAM + 0x1000) | 3);                                       /* a table beyond RAM */
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4, KVA, false), -EFAULT);
+	build();
+	put(L2 + 1 * 8, (RAM - (2ull << 20) + (2ull << 20)) | 0x83);                /* a large page beyond RAM */
+	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4, KVA + (2ull << 20), false), -EFAULT);
+}
+
+static void test_gmem_ptr(void)
+{
+	uint64_t l4 = L4;
+	struct guest_mem m = { .base = ram, .size = RAM, .pv_l4 = &l4 };
+
+	build();
+	CU_ASSERT_PTR_EQUAL(pvl_gmem_ptr(&m, KVA + 0x800, 0x1000), ram + 0x10800);  /* frames 0x10, 0x11 */
+	CU_ASSERT_PTR_NULL(pvl_gmem_ptr(&m, KVA + 0x1800, 0x1000));                   /* 0x11 then 0x20 */
+	CU_ASSERT_PTR_NULL(pvl_gmem_ptr(&m, KVA + 0x2800, 0x1000));                   /* into a hole */
+	CU_ASSERT_PTR_NULL(pvl_gmem_ptr(&m, ~0ull - 4, 16));                          /* wraps */
+	CU_ASSERT_PTR_NULL(pvl_gmem_ptr(&m, KVA, 0));
+	/* gmem_ptr itself goes through the translation once pv_l4 is set. */
+	CU_ASSERT_PTR_EQUAL(gmem_ptr(&m, KVA + 8, 8), ram + 0x10008);
+}
+
+static void test_check_boot(void)
+{
+	struct kxctl_set_boot b = { .start_info_gpa = SI, .entry = KVA + 0x10, .stack = KVA + 0x2000,
+	                            .rsi = KVA, .cr3 = L4 };
+	struct kxctl_set_boot bad;
+	struct pvl p;
+
+	build();
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &b, &p), 0);
+	CU_ASSERT_EQUAL(p.cr3, L4);
+	CU_ASSERT_EQUAL(p.nr_pages, RAM / KXEN_PAGE_SIZE - 1);
+	CU_ASSERT_EQUAL(p.gpa, RAM);
+	CU_ASSERT_EQUAL(p.size, pvl_region_pages(RAM) * KXEN_PAGE_SIZE);
+	CU_ASSERT_EQUAL(p.m2p_pages, RAM / KXEN_PAGE_SIZE * 8 / KXEN_PAGE_SIZE);
+	bad = b; bad.cr3 = L4 + 8;
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &bad, &p), -EINVAL);
+	bad = b; bad.cr3 = RAM;
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &bad, &p), -EINVAL);
+	bad = b; bad.start_info_gpa = RAM - 8;
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &bad, &p), -EINVAL);
+	bad = b; bad.entry = KVA + 0x3000;                      /* unmapped entry */
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &bad, &p), -EINVAL);
+	bad = b; bad.stack = KVA + 0x1000;                       /* stack on a read-only page */
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &bad, &p), -EINVAL);
+	((start_info_t *)(ram + SI))->nr_pages = RAM / KXEN_PAGE_SIZE + 1;
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &b, &p), -EINVAL);
+	((start_info_t *)(ram + SI))->nr_pages = 0;
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &b, &p), -EINVAL);
+	build();
+	put(L4 + PVL_SLOT_KX * 8, L3 | 3);                       /* the builder may not use kxen's slots */
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &b, &p), -EINVAL);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, 32ull << 30, &b, &p), -EINVAL);   /* beyond the alias */
+}
+
+static void test_adjust_initial(void)
+{
+	build();
+	/* Present entries: L4 511, 0; L3 510; L2 0, 1; L1 0-2; the 1 GiB page's L3 entry. */
+	CU_ASSERT_EQUAL(pvl_adjust_initial(ram, RAM, L4), 9);
+	CU_ASSERT_EQUAL(get(L1 + 0) & 4, 4);
+	CU_ASSERT_EQUAL(get(L2 + 8) & 4, 4);
+	CU_ASSERT_EQUAL(get(L1 + 3 * 8), 0);                   /* not-present entries untouched */
+	CU_ASSERT_EQUAL(pvl_adjust_initial(ram, RAM, L4), 0);  /* idempotent */
+	CU_ASSERT_EQUAL(pvl_adjust_initial(ram, RAM, RAM), 0); /* an L4 outside RAM is ignored */
+}
+
+/* VCPUOP_register_vcpu_info: the argument read through the guest's L4, the frame checked, the contents moved. */
+static void test_register_vcpu_info(void)
+{
+	static uint8_t region[(PVL_PG_DATA + 2) * 4096];
+	uint64_t l4 = L4;
+	struct pvl p = { .region = region, .nr_pages = 0x100 };
+	struct domain d = { .mem = { .base = ram, .size = RAM, .pv_l4 = &l4 }, .max_vcpus = 1 };
+	struct vcpu v = { .d = &d, .id = 0 };
+	struct vcpu_register_vcpu_info r = { .mfn = 0x30, .offset = 0x40 };
+	uint64_t arg = KVA + 0x1100;                   /* frame 0x11, writable, mapped */
+	shared_info_t *sh = (shared_info_t *)(ram + 0x7f000);
+
+	build();
+	d.shared = sh;
+	sh->vcpu_info[0].evtchn_upcall_mask = 1;
+	sh->vcpu_info[0].evtchn_pending_sel = 0x5;
+	memcpy(ram + 0x11100, &r, sizeof(r));
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), -ENOSYS);        /* not a Linux domain */
+	d.pvl = &p;
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, KVA + 0x3000), -EFAULT);   /* unmapped argument */
+	r.mfn = 0x100;                                                        /* beyond Linux's RAM */
+	memcpy(ram + 0x11100, &r, sizeof(r));
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), -EINVAL);
+	r.mfn = 0x30;
+	r.offset = KXEN_PAGE_SIZE - 8;                                        /* does not fit the page */
+	memcpy(ram + 0x11100, &r, sizeof(r));
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), -EINVAL);
+	r.offset = 0x40;
+	memcpy(ram + 0x11100, &r, sizeof(r));
+	CU_ASSERT_PTR_EQUAL(vcpu_vinfo(&v), &sh->vcpu_info[0]);
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), 0);
+	CU_ASSERT_PTR_EQUAL(vcpu_vinfo(&v), (struct vcpu_info *)(ram + 0x30040));
+	CU_ASSERT_EQUAL(vcpu_vinfo(&v)->evtchn_upcall_mask, 1);
+	CU_ASSERT_EQUAL(vcpu_vinfo(&v)->evtchn_pending_sel, 0x5);
+	uint64_t alias;
+	memcpy(&alias, region + PVL_PG_DATA * 4096 + D_VINFO, 8);
+	CU_ASSERT_EQUAL(alias, PVL_ALIAS_VA + 0x30040);
+	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), -EEXIST);
+}
+
+static int setup(void)
+{
+	ram = calloc(1, RAM);
+	return ram ? 0 : -1;
+}
+
+static int teardown(void)
+{
+	free(ram);
+	return 0;
+}
+
+int main(void)
+{
+	static const struct cunit_test tests[] = {
+		{ "walk: 4 KiB, 2 MiB, 1 GiB pages", test_walk_levels },
+		{ "walk: holes, read-only, non-canonical, tables beyond RAM", test_walk_refuses },
+		{ "guest-virtual access: contiguous frames only", test_gmem_ptr },
+		{ "set_boot checks for a Linux guest", test_check_boot },
+		{ "U bit on the builder's initial tables", test_adjust_initial },
+		{ "register_vcpu_info: checks and the move", test_register_vcpu_info },
+	};
+	return cunit_run("pvl", tests, CUNIT_COUNT(tests), setup, teardown);
+}
