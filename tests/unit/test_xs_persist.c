@@ -229,7 +229,7 @@ static struct xs_conn *start_with_guest(struct xs_server *a)
 	struct xs_conn *d0 = fx_conn(a, 0);
 	w(d0, 0, "/local/domain/5", "");
 	CU_ASSERT_EQUAL(fx_req(d0, XS_SET_PERMS, 0, "/local/domain/5\0n5", 19, &m), XS_SET_PERMS);
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 8, &m), XS_INTRODUCE);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 7, &m), XS_INTRODUCE);
 	return d0;
 }
 
