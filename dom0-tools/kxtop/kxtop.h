@@ -45,8 +45,8 @@ struct kxtop_sample {
  * sample.c
  */
 /* Monotonic and realtime clocks in ns. */
-uint64_t kxtop__now_mono(void);
-uint64_t kxtop__now_real(void);
+uint64_t sample__now_mono(void);
+uint64_t sample__now_real(void);
 /*
  * Fetches host info and every domain (and each domain's vCPUs when
  * with_vcpus) into *s, which must be zeroed or previously fetched (its old

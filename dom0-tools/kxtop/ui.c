@@ -278,9 +278,9 @@ int ui__run(struct kxtop_opts *o)
 	curs_set(0);
 	set_escdelay(25);
 
-	u.next_ns = kxtop__now_mono();
+	u.next_ns = sample__now_mono();
 	while (!u.quit) {
-		uint64_t now = kxtop__now_mono();
+		uint64_t now = sample__now_mono();
 		int ch;
 
 		if (now >= u.next_ns) {
@@ -288,7 +288,7 @@ int ui__run(struct kxtop_opts *o)
 			u.next_ns = now + (uint64_t)(o->delay_s * 1e9);
 		}
 		draw(&u);
-		now = kxtop__now_mono();
+		now = sample__now_mono();
 		int ms = u.next_ns > now ? (int)((u.next_ns - now + 999999) / 1000000) : 0;
 		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 		/* A resize interrupts poll (EINTR) and then reads as KEY_RESIZE. */

@@ -101,7 +101,7 @@ static void delay_done(struct kxtop_ui *u, const char *text)
 		return;
 	}
 	u->o->delay_s = d;
-	u->next_ns = kxtop__now_mono() + (uint64_t)(d * 1e9);
+	u->next_ns = sample__now_mono() + (uint64_t)(d * 1e9);
 	ui__msg(u, "delay %.1f s", d);
 }
 
