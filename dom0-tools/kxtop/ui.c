@@ -111,7 +111,7 @@ static void draw_header(const struct kxtop_ui *u, int y)
 			put(y, x, " ", 1);
 			x++;
 		}
-		int n = col__header(&kxtop_cols[c], buf, sizeof(buf));
+		int n = columns__header(&kxtop_cols[c], buf, sizeof(buf));
 		if (c == u->o->sort_col)
 			attron(A_REVERSE);
 		put(y, x, buf, n);
@@ -178,7 +178,7 @@ static void draw_bottom(const struct kxtop_ui *u)
 		attroff(A_BOLD);
 		return;
 	}
-	put(y, 0, ui__legend(), COLS);
+	put(y, 0, ui_keys__legend(), COLS);
 }
 
 static void draw(struct kxtop_ui *u)
@@ -212,7 +212,7 @@ static void draw(struct kxtop_ui *u)
 		put(1, 0, l2, COLS);
 		put(2, 0, l3, COLS);
 	}
-	/* Strings sort ascending and numbers descending unless reversed (col__sort). */
+	/* Strings sort ascending and numbers descending unless reversed (columns__sort). */
 	bool asc = (kxtop_cols[u->o->sort_col].kind == KIND_STR) != u->o->sort_reverse;
 
 	snprintf(line, sizeof(line), "Sort: %s %s  Filter: %s  Delay: %.1fs  Shown: %u  %s",
@@ -297,7 +297,7 @@ int ui__run(struct kxtop_opts *o)
 		if (pfd.revents & (POLLHUP | POLLERR))
 			break;   /* the terminal is gone */
 		while (!u.quit && (ch = getch()) != ERR)
-			ui__key(&u, ch);
+			ui_keys__key(&u, ch);
 	}
 	endwin();
 	ui_free(&u);
