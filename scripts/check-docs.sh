@@ -89,11 +89,12 @@ while IFS=: read -r f n s; do
 	*[\*\[]*.[chS] | *[\*\[]*.sh)
 		find . -name "$s" -not -path './.git/*' | grep -q . || problem "$f:$n: no file matches $s in the tree"
 		;;
-	*.c | *.h | *.S | *.sh | *.md)
+	?*.c | ?*.h | ?*.S | ?*.sh | ?*.md)
 		grep -qxF "$s" "$work/names" || problem "$f:$n: no file named $s in the tree"
 		;;
 	*)
-		if [[ $s =~ ^[A-Za-z_][A-Za-z0-9_]*_[A-Za-z0-9_]*$ ]]; then
+		# A name, not a prefix (`kxd_`) or `__` alone.
+		if [[ $s =~ ^[A-Za-z_][A-Za-z0-9_]*_[A-Za-z0-9_]*$ && $s =~ [A-Za-z0-9]$ ]]; then
 			grep -qxF "$s" "$work/ids" || problem "$f:$n: no name $s in the tree's sources"
 		fi
 		;;
