@@ -18,7 +18,12 @@ struct domain;
 struct ctl_conn {
 	struct kxd_loop *loop;   /* the control loop watching fd and the ports' kick eventfds */
 	int fd;
-	/* dom0 ports this client bound, with the kick eventfd the loop watches for each */
+	/*
+	 * dom0 ports this client bound, with the kick eventfd the loop watches
+	 * for each. kxd_loop knows fds by number, so the kick fd must leave the
+	 * loop before it is closed: only ctl.c's conn_close_port closes these
+	 * ports (guests closing their side leave ours unbound, fds open).
+	 */
 	struct ctl_port {
 		uint32_t port;
 		int kick;
