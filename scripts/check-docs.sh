@@ -12,7 +12,8 @@
 #    or any other source of the tree (not the docs), in the Xen public
 #    headers (<xen/...>) for ABI names, or in scripts/check-docs.allow
 #    (names from Linux, libxc, QEMU that the docs discuss);
-#  - other documents named (DESIGN.md): they exist;
+#  - other documents and source files named without a folder (DESIGN.md,
+#    ctl.c), in backticks or not: a file of that name exists;
 #  - docs/architecture.md's "Where is what" table has a row per folder.
 # Prints one line per problem, "FILE:LINE: what", and exits 1 if any.
 set -u
@@ -71,11 +72,12 @@ while IFS=: read -r f n p; do
 	esac
 done < "$work/paths"
 
-# Other documents named (DESIGN.md): they must be in the tree.
-grep -noE '(^|[^A-Za-z0-9_/.-])[A-Za-z0-9_-]+\.md\b' "${docs[@]}" |
+# Other documents and source files named without a folder (DESIGN.md,
+# ctl.c): some file of that name is in the tree.
+grep -noE '(^|[^A-Za-z0-9_/.-])[A-Za-z0-9_-]+\.(md|c|h|S|sh)\b' "${docs[@]}" |
 	sed -E 's/^([^:]*:[0-9]+:)[^A-Za-z0-9_-]*/\1/' > "$work/mds"
 while IFS=: read -r f n m; do
-	grep -qxF "$m" "$work/names" || problem "$f:$n: no document $m in the tree"
+	grep -qxF "$m" "$work/names" || problem "$f:$n: no file named $m in the tree"
 done < "$work/mds"
 
 # Backticked spans, one per line as "FILE:LINE:span".
