@@ -57,7 +57,10 @@ problem() {
 grep -noE "(^|[^A-Za-z0-9_./-])($tops)/[][A-Za-z0-9_.*+/-]*" "${docs[@]}" |
 	sed -E "s/^([^:]*:[0-9]+:)[^A-Za-z.]*/\1/; s/[.,;:)]+$//; s:/+$::" > "$work/paths"
 while IFS=: read -r f n p; do
-	[[ $p == *\] && $p != *\[* ]] && p=${p%]}   # [docs/x.md](...) links
+	case $p in
+	*\[*) ;;
+	*\]) p=${p%]} ;;   # the text of a [docs/x.md](...) link
+	esac
 	grep -qxF "$p" "$work/extpaths" && continue
 	case $p in
 	*[\*\[]*)
@@ -81,6 +84,7 @@ while IFS=: read -r f n m; do
 done < "$work/mds"
 
 # Backticked spans, one per line as "FILE:LINE:span".
+# shellcheck disable=SC2016 # backticks, not a command
 grep -noE '`[^`]+`' "${docs[@]}" | sed -E 's/`//g' > "$work/spans"
 while IFS=: read -r f n s; do
 	s=${s#struct }
