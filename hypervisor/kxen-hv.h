@@ -3,7 +3,7 @@
 #define KXEN_HV_H
 
 /*
- * Three layers, as DESIGN.md asks:
+ * Three layers (docs/architecture.md, "kxen-hv's layers"):
  *  - hc_*.c decode hypercalls: copy arguments in and out through the
  *    checked gmem_* accessors and call the subsystems;
  *  - evtchn.c, gnttab.c, time.c, domain.c and vcpu.c's run policy hold the

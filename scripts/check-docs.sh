@@ -1,5 +1,5 @@
 #!/bin/bash
-# Fails naming every file path and C name that docs/*.md and README.md mention but the tree does not have.
+# Fails naming every file path and C name that docs/*.md, README.md and bench/README.md mention but the tree does not have.
 #
 # Usage: scripts/check-docs.sh [SRCDIR]   (default: this script's tree)
 # Checked, outside fenced code blocks too:
@@ -24,7 +24,7 @@ tops='hypervisor|dom0-tools|pv-drivers|xml|tests|docs|include|bench|scripts|debi
 work=$(mktemp -d) || exit 2
 trap 'rm -rf "$work"' EXIT
 
-docs=(README.md docs/*.md)
+docs=(README.md docs/*.md bench/README.md)
 # The tree's files: git's list in a clone, else what a tarball holds.
 if [ -d .git ] || [ -f .git ]; then
 	git ls-files > "$work/files"
