@@ -229,9 +229,9 @@ static void accept_conn(struct kxd_loop *l, int lfd, uint32_t events, void *arg)
 	(void)arg;
 	if (fd < 0)
 		return;
-	/* Privileged interface: root, or whoever runs this kxen-hv (tests). */
+	/* Privileged interface: root, whoever runs this kxen-hv (tests), or --socket-group. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
-	    (cred.uid != 0 && cred.uid != getuid())) {
+	    (cred.uid != 0 && cred.uid != getuid() && (ctl_peer_gid == (gid_t)-1 || cred.gid != ctl_peer_gid))) {
 		close(fd);
 		return;
 	}
@@ -331,6 +331,7 @@ static int listen_on(const char *path)
 }
 
 void (*ctl_ready_hook)(void);
+gid_t ctl_peer_gid = (gid_t)-1;
 
 int ctl_serve(const char *path)
 {

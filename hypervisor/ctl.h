@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "kxen/ctl.h"
 #include "gnttab.h"
@@ -85,6 +86,8 @@ int ctl_dispatch(const struct ctl_op *op, struct ctl_req *r);
 int ctl_serve(const char *path);
 /* Called once ctl_serve listens (main: tells a daemon's starter it is ready); may be NULL. */
 extern void (*ctl_ready_hook)(void);
+/* --socket-group: peers whose primary group this is are accepted too (kxen-backd -u); (gid_t)-1: none. */
+extern gid_t ctl_peer_gid;
 
 /* ---- handlers that live with their subsystems ---- */
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include "kvm.h"
 #include "ctl.h"
 #include "gnttab.h"
+#include "sandbox.h"
+#include "vcpu.h"
 #include "cpupool.h"
 #include "hostmem.h"
 
@@ -35,6 +38,8 @@ static void usage(FILE *f)
 	        "  -d, --daemon        detach and log to LOGFILE; pid in $KXEN_RUN_DIR/kxen-hv.pid or %s/\n"
 	        "  -l, --log FILE      append the log to FILE (default with -d: /var/log/kxen/kxen-hv.log)\n"
 	        "  -t, --trace         log every hypercall and control request (debugging)\n"
+	        "      --socket-group G  group G may connect to the control socket too (kxen-backd -u)\n"
+	        "      --no-seccomp    no system call filters (debugging; $KXEN_SECCOMP=log: log, not kill)\n"
 	        "      --max-grant-frames N     grant table frames per domain (default %d, as Xen)\n"
 	        "      --max-maptrack-frames N  maptrack frames per dom0 connection (default %d)\n"
 	        "      --mem-reserve MIB        host RAM a create must leave available (default %llu)\n"
@@ -66,10 +71,22 @@ static int parse_limit(const char *opt, const char *s, unsigned *out)
 }
 
 static char pidfile[256];
+static const char *sock_path;
+
+/* --socket-group: that group may connect (kxen-backd -u USER with USER in it); only root otherwise. */
+static void share_socket(void)
+{
+	if (ctl_peer_gid == (gid_t)-1)
+		return;
+	if (chown(sock_path, (uid_t)-1, ctl_peer_gid) < 0 || chmod(sock_path, 0660) < 0)
+		hvlog("(XEN) control socket %s: cannot give it to group %u: %s", sock_path, (unsigned)ctl_peer_gid,
+		      strerror(errno));
+}
 
 /* The control socket listens: systemd (Type=notify) and a daemon's starter may go on now. */
 static void ready(void)
 {
+	share_socket();
 	notify__ready("serving");
 	if (!*pidfile)
 		return;     /* in the foreground: no starter waits */
@@ -102,6 +119,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "max-grant-frames", required_argument, NULL, 'G' },
 		{ "max-maptrack-frames", required_argument, NULL, 'M' },
+		{ "no-seccomp", no_argument, NULL, 'S' },
+		{ "socket-group", required_argument, NULL, 'g' },
 		{ "mem-reserve", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -122,6 +141,17 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("kxen-hv %s (Xen ABI %d.%d)\n", PACKAGE_VERSION, KXEN_VERSION_MAJOR, KXEN_VERSION_MINOR);
 			return 0;
+		case 'S': kxd_seccomp_disable(); break;
+		case 'g': {
+			struct group *g = getgrnam(optarg);
+
+			if (!g) {
+				fprintf(stderr, "kxen-hv: --socket-group: no group '%s'\n", optarg);
+				return 2;
+			}
+			ctl_peer_gid = g->gr_gid;
+			break;
+		}
 		case 'G':
 		case 'M':
 			if (parse_limit(c == 'G' ? "--max-grant-frames" : "--max-maptrack-frames", optarg,
@@ -151,6 +181,7 @@ int main(int argc, char **argv)
 	}
 	if (!path || !*path)
 		path = KXCTL_DEFAULT_SOCKET;
+	sock_path = path;
 	if (daemonize && !logfile && !(logfile = kxd_daemon_default_log("kxen-hv"))) {
 		fprintf(stderr, "kxen-hv: cannot create /var/log/kxen: %s (use -l)\n", strerror(errno));
 		return 1;
@@ -193,6 +224,14 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	raise_fd_limit();
+	/* Before kvm_init's thread: every thread starts under the list (vCPU threads add their own). */
+	int src = sandbox__install();
+
+	if (src < 0) {
+		fprintf(stderr, "kxen-hv: cannot install the seccomp filter: %s\n", strerror(-src));
+		return 1;
+	}
+	vcpu_thread_hook = sandbox__vcpu;
 
 	if (kvm_init(why, sizeof(why)) < 0) {
 		fprintf(stderr, "kxen-hv: KVM is not usable: %s\n"

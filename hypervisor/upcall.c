@@ -15,6 +15,16 @@ int upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rflags
 	/* Linux PV guests get their upcalls through kxen's in-guest layer (docs/linux-pv.md 3.6): not yet. */
 	if (!d->shared || !v->event_callback || v->id >= XEN_LEGACY_MAX_VCPUS || d->pvl)
 		return 0;
+	/*
+	 * An exit (a kick, a host signal) can land between a guest fault and the
+	 * stub's report of it: the vCPU is then in kxen's ring-0 stub on its
+	 * ring-0 stack, not in the guest. The upcall waits for the next entry
+	 * from the guest's own context; bouncing it here crashed the domain with
+	 * "event upcall to a bad stack" instead of reporting the fault.
+	 */
+	if (*rip >= KXEN_PV_FAULT_STUBS &&
+	    *rip < KXEN_PV_FAULT_STUBS + 256 * KXEN_PV_FAULT_STUB_SIZE)
+		return 0;
 	struct vcpu_info *vi = vcpu_vinfo(v);
 	if (!__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) ||
 	    __atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST))

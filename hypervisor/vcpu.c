@@ -26,6 +26,8 @@
 #define sigev_notify_thread_id _sigev_un._tid
 #endif
 
+void (*vcpu_thread_hook)(void);
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -44,6 +46,8 @@ static void *vcpu_thread(void *arg)
 		v->timer_created = true;
 	else
 		hvlog("(XEN) d%u v%u: timer_create failed: %s", v->d->domid, v->id, strerror(errno));
+	if (vcpu_thread_hook)
+		vcpu_thread_hook();
 
 	vcpu_run_loop(v, &kvm_vcpu_run_ops);
 

@@ -67,6 +67,8 @@ struct vcpu_info *vcpu_vinfo(struct vcpu *v);
 
 /* Starts v's thread if needed and wakes it. */
 int vcpu_start(struct vcpu *v);
+/* Called first thing in each vCPU thread, after its timer exists (main.c: the thread's seccomp filter); may be NULL. */
+extern void (*vcpu_thread_hook)(void);
 /* Wakes v's thread from KVM_RUN or a wait (async-signal-safe kick). */
 void vcpu_kick(struct vcpu *v);
 /* Blocks the calling vCPU thread until kicked or until deadline_ns (0: none). */
@@ -148,7 +150,8 @@ void vcpu_run_loop(struct vcpu *v, const struct vcpu_run_ops *ops);
  * Event upcall (upcall.c): if v has an unmasked pending upcall and a
  * callback, masks events, pushes Xen's bounce frame [rcx r11 rip cs rflags
  * rsp ss] below the red zone of *rsp and points *rip at the callback.
- * Returns 1 if delivered, 0 if nothing to do, -EFAULT for a bad guest stack.
+ * Returns 1 if delivered, 0 if nothing to do or *rip is in kxen's fault stubs
+ * (the vCPU is not in guest context yet), -EFAULT for a bad guest stack.
  */
 int upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rflags,
                    uint64_t rcx, uint64_t r11);

@@ -5,6 +5,8 @@ PACKAGES="build-essential autoconf automake pkg-config libxen-dev libxml2-dev li
 libncurses-dev zlib1g-dev libcunit1-dev linux-libc-dev procps xenstore-utils"
 # The daemons tell systemd when they are ready (sd_notify); the man page test renders with groff.
 PACKAGES="$PACKAGES libsystemd-dev groff-base"
+# Each daemon installs a seccomp filter of the system calls it uses.
+PACKAGES="$PACKAGES libseccomp-dev"
 # The console and kxtop tests drive `kxl console` and kxtop in tmux.
 PACKAGES="$PACKAGES tmux"
 # The disk-format tests check our qcow2 images with qemu-img and qemu-io.
@@ -17,6 +19,8 @@ PACKAGES="$PACKAGES liblz4-dev liblzma-dev libzstd-dev"
 PACKAGES="$PACKAGES libvirt-clients"
 # kxenstored keeps its tree, watches and domains in LMDB across a crash.
 PACKAGES="$PACKAGES liblmdb-dev"
+# make fuzz: clang with libFuzzer and the sanitizer runtimes (tests/fuzz); python3 generates the seed corpora.
+PACKAGES="$PACKAGES clang-14 libclang-rt-14-dev python3"
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it)" >&2
 	exit 1

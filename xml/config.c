@@ -470,6 +470,8 @@ void kxconfig_free(struct kxconfig *c)
 		free(c->disks[i].file);
 		free(c->disks[i].target);
 		free(c->disks[i].driver);
+		free(c->disks[i].backing);
+		free(c->disks[i].backing_format);
 	}
 	for (unsigned i = 0; i < c->nnics; i++) {
 		free(c->nics[i].bridge);

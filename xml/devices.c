@@ -17,6 +17,43 @@ static char *attr(xmlNodePtr n, const char *name)
 	return r;
 }
 
+/* <backingStore>: the backing file a qcow2 image may use wherever it lies; resolved like <source>. */
+static int load_backing(struct kxc_ld *l, xmlNodePtr disk, struct kxconfig_disk *d)
+{
+	xmlNodePtr bs = kxc_child(disk, "backingStore"), src = kxc_child(bs, "source");
+	char *file = attr(src, "file");
+	int r = -1;
+
+	if (!src)
+		return 0;	/* libvirt's <backingStore/>: nothing to name */
+	if (!file) {
+		r = kxc_oom(l);
+		goto out;
+	}
+	if (!d->qcow2) {
+		kxc_bad(l, bs, "a raw image has no backing file (<driver type='qcow2'/> names one that may)");
+		goto out;
+	}
+	if (kxc_child(kxc_child(bs, "backingStore"), "source")) {
+		kxc_bad(l, kxc_child(bs, "backingStore"), "only the image's own backing file can be named; "
+			"its backing files, if any, are found beneath its directory");
+		goto out;
+	}
+	if (!*file) {
+		kxc_bad(l, src, "file must name the backing image");
+		goto out;
+	}
+	d->backing_format = attr(kxc_child(bs, "format"), "type");
+	if (!(d->backing = kxc_resolve(l->path, file))) {
+		r = kxc_oom(l);
+		goto out;
+	}
+	r = 0;
+out:
+	free(file);
+	return r;
+}
+
 static int load_disk(struct kxc_ld *l, xmlNodePtr n)
 {
 	struct kxconfig *c = l->c;
@@ -72,6 +109,8 @@ static int load_disk(struct kxc_ld *l, xmlNodePtr n)
 		r = kxc_oom(l);
 		goto out;
 	}
+	if (load_backing(l, n, d))
+		goto out;
 	for (unsigned i = 0; i + 1 < c->ndisks; i++)
 		if (!strcmp(c->disks[i].target, d->target)) {
 			kxc_bad(l, tgt, "dev '%s' is already used by the disk on line %d", d->target,

@@ -1,10 +1,11 @@
 /* kxconfig_format: writes a config back as domain XML, generated values included. */
 #include <config.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include "config_int.h"
 
 /* Text and attribute values alike: escaping quotes too keeps one helper for both. */
-static void esc(FILE *f, const char *s)
+static void esc_text(FILE *f, const char *s, bool attr)
 {
 	for (; *s; s++) {
 		switch (*s) {
@@ -14,15 +15,24 @@ static void esc(FILE *f, const char *s)
 		case '\'': fputs("&apos;", f); break;
 		case '"': fputs("&quot;", f); break;
 		case '\r': fputs("&#13;", f); break;   /* a raw CR would be normalised away */
+		/* In an attribute a raw TAB or LF is read back as a space (attribute value normalisation). */
+		case '\t': fputs(attr ? "&#9;" : "\t", f); break;
+		case '\n': fputs(attr ? "&#10;" : "\n", f); break;
 		default: fputc(*s, f);
 		}
 	}
 }
 
+/* An attribute value. */
+static void esc(FILE *f, const char *s)
+{
+	esc_text(f, s, true);
+}
+
 static void elem(FILE *f, const char *indent, const char *name, const char *value)
 {
 	fprintf(f, "%s<%s>", indent, name);
-	esc(f, value);
+	esc_text(f, value, false);
 	fprintf(f, "</%s>\n", name);
 }
 
@@ -69,6 +79,14 @@ static void format_devices(const struct kxconfig *c, FILE *f)
 		fprintf(f, "'/>\n      <target dev='%s' bus='xen'/>\n", d->target);
 		if (d->readonly)
 			fputs("      <readonly/>\n", f);
+		if (d->backing) {
+			fputs("      <backingStore type='file'>\n", f);
+			if (d->backing_format)
+				fprintf(f, "        <format type='%s'/>\n", d->backing_format);
+			fputs("        <source file='", f);
+			esc(f, d->backing);
+			fputs("'/>\n        <backingStore/>\n      </backingStore>\n", f);
+		}
 		fputs("    </disk>\n", f);
 	}
 	for (unsigned i = 0; i < c->nnics; i++) {

@@ -54,6 +54,8 @@ struct kxconfig_disk {
 	char *driver;              /* <driver name>: qemu, file, phy, tap, tap2; NULL when absent */
 	int qcow2;                 /* <driver type='qcow2'>; else raw */
 	int readonly;
+	char *backing;             /* <backingStore><source file=...>: the image's backing file; NULL: the image's own */
+	char *backing_format;      /* <backingStore><format type=...>: raw, qcow2; NULL: the image's own */
 	int line;                  /* of <disk>, for errors found later */
 	int block;                 /* type='block' with <source dev>: a block device, served raw */
 };

@@ -20,4 +20,7 @@ struct hv {
 const struct xs_domain_ops *hv__ops(struct hv *hv);
 void hv__close(struct hv *hv);
 
+/* sandbox.c: the daemon's seccomp list on its thread; 0 or -errno (0 too when off). */
+int sandbox__install(void);
+
 #endif

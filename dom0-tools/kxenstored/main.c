@@ -139,6 +139,7 @@ static void usage(FILE *f)
 	        "  -l  append the log to LOGFILE (default stderr; as a daemon /var/log/kxen/%s.log)\n"
 	        "  -q  set a quota: nodes, node-size, perms, watches, transactions,\n"
 	        "      transaction-nodes, output-bytes, outstanding\n"
+	        "  --no-seccomp   no system call filter (debugging; $KXEN_SECCOMP=log: log, not kill)\n"
 	        "  -D  keep the tree, guests' watches and domains in DIR/%s (default %s),\n"
 	        "      committed before each reply, and restore them at start\n"
 	        "  --no-persist  keep everything in memory only (lost when the daemon stops)\n"
@@ -155,6 +156,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "no-seccomp", no_argument, NULL, 'X' },
 		{ "no-persist", no_argument, NULL, 'N' },
 		{ "sync", no_argument, NULL, 'S' },
 		{ "fresh", no_argument, NULL, 'F' },
@@ -194,6 +196,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case 'X': kxd_seccomp_disable(); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("kxenstored %s\n", PACKAGE_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -233,6 +236,12 @@ int main(int argc, char **argv)
 	rc = 1;
 	if (kxd_loop_init(&loop) < 0 || kxd_loop_signals(&loop, NULL, NULL) < 0) {
 		kxd_log("epoll/signalfd: %s", strerror(errno));
+		goto out;
+	}
+	int src = sandbox__install();
+
+	if (src < 0) {
+		kxd_log("cannot install the seccomp filter: %s", strerror(-src));
 		goto out;
 	}
 	kxd_loop_on_batch_end(&loop, on_batch_end, &srv);

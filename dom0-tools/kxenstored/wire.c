@@ -182,9 +182,13 @@ static int h_set_perms(struct xs_req *r)
 {
 	struct xs_permissions p[XS_MAX_ARGS];
 	const char *list = r->argv[0] + strlen(r->argv[0]) + 1;
-	unsigned n, max = r->c->privileged ? XS_MAX_ARGS : r->c->srv->quota.perms_per_node;
+	unsigned quota = r->c->privileged ? XS_MAX_ARGS : r->c->srv->quota.perms_per_node;
+	/* The quota may be set above what a node can hold: the array bounds the parse, whatever the quota says. */
+	unsigned n, max = quota < XS_MAX_ARGS ? quota : XS_MAX_ARGS;
 	int rc = perm__parse(list, r->c->hdr.len - (unsigned)(list - r->c->in), max, p, &n);
 
+	if (rc == -ENOSPC && max < quota)
+		rc = -E2BIG;
 	if (rc < 0)
 		return rc;
 	if ((rc = domain__check_perms(r->c->srv, p, n)) < 0)

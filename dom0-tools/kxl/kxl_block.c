@@ -183,7 +183,8 @@ int kxl_block_add(struct xs_handle *xs, uint32_t domid, const struct kxl_disk_sp
 		return rc;
 	}
 	/* Open it here too so that a bad image is refused with the reason before the guest sees it. */
-	if ((rc = disk_open(&d, path, spec->format, DISK_RDONLY, err, sizeof(err)))) {
+	if ((rc = disk_open_backed(&d, path, spec->format, DISK_RDONLY, spec->backing, spec->backing_format,
+	                           err, sizeof(err)))) {
 		kxl_err("disk %s (format %s): %s", path, spec->format, err);
 		return rc;
 	}
@@ -204,10 +205,15 @@ int kxl_block_add(struct xs_handle *xs, uint32_t domid, const struct kxl_disk_sp
 		{ "removable", "0" },
 		{ "bootable", "1" },
 		{ "discard-enable", spec->readonly ? "0" : "1" },
+		/* Ours: the backing file the domain XML names, which kxen-backd follows wherever it lies. */
+		{ "backing", spec->backing },
+		{ "backing-format", spec->backing_format },
 	};
 	struct kxl_dev dev = {
 		.type = "vbd", .domid = domid, .backend_domid = 0, .devid = spec->devid,
-		.fe = fe, .n_fe = sizeof(fe) / sizeof(fe[0]), .be = be, .n_be = sizeof(be) / sizeof(be[0]),
+		.fe = fe, .n_fe = sizeof(fe) / sizeof(fe[0]), .be = be,
+		/* The last two only when the XML names a backing file. */
+		.n_be = sizeof(be) / sizeof(be[0]) - 2 + !!spec->backing + !!(spec->backing && spec->backing_format),
 	};
 	if ((rc = kxl_dev_add(xs, &dev)))
 		return rc;
@@ -233,6 +239,8 @@ static int config_spec(const struct kxconfig *cfg, unsigned i, struct kxl_disk_s
 	memset(s, 0, sizeof(*s));
 	s->readonly = cd->readonly;
 	s->phy = cd->block;
+	s->backing = cd->backing;
+	s->backing_format = cd->backing_format;
 	snprintf(s->target, sizeof(s->target), "%s", cd->file);
 	snprintf(s->format, sizeof(s->format), "%s", cd->qcow2 ? "qcow2" : "raw");
 	snprintf(s->vdev, sizeof(s->vdev), "%s", cd->target);

@@ -17,6 +17,8 @@ struct kxl_disk_spec {
 	unsigned devid;            /* Xen's vbd number of vdev */
 	int readonly;
 	int phy;                   /* a block device (<disk type='block'>): backend type phy, as xl's phy: */
+	const char *backing;       /* the domain XML's <backingStore> file, or NULL */
+	const char *backing_format;
 };
 
 /* Xen's device number of xvdX / xvdXY (or a plain number). 0 or -EINVAL. */

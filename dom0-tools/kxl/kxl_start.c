@@ -24,20 +24,31 @@ int kxl_fault(const char *step)
 	return -EIO;
 }
 
+/* Whether path names a file directly inside dir. */
+static bool in_dir(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return n && !strncmp(path, dir, n) && path[n] == '/' && !strchr(path + n + 1, '/');
+}
+
 /*
  * Examples name the installed kernel; from a build tree, or with another
  * prefix, $KXEN_GUEST_DIR (then the configured guest directory) supplies a
- * file of the same base name instead.
+ * file of the same base name instead. A set $KXEN_GUEST_DIR replaces the
+ * configured directory even where that holds an installed copy, so that a
+ * build tree's tests run its own kernel whatever is installed.
  */
 char *kxl_find_kernel(const struct kxconfig *cfg)
 {
 	const char *dirs[] = { getenv("KXEN_GUEST_DIR"), KXEN_GUEST_DIR };
-	if (access(cfg->kernel, R_OK) == 0)
+	bool relocated = dirs[0] && *dirs[0] && in_dir(cfg->kernel, KXEN_GUEST_DIR);
+	if (!relocated && access(cfg->kernel, R_OK) == 0)
 		return strdup(cfg->kernel);
-	int saved = errno;
+	int saved = relocated ? ENOENT : errno;
 	char *copy = strdup(cfg->kernel);
 	const char *base = copy ? basename(copy) : NULL;
-	for (size_t i = 0; base && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+	for (size_t i = 0; base && i < (relocated ? 1 : sizeof(dirs) / sizeof(dirs[0])); i++) {
 		char path[4096];
 		if (!dirs[i] || !*dirs[i])
 			continue;
@@ -48,8 +59,13 @@ char *kxl_find_kernel(const struct kxconfig *cfg)
 			return strdup(path);
 		}
 	}
-	free(copy);
 	const char *env = getenv("KXEN_GUEST_DIR");
+	if (relocated)
+		kxl_err("%s:%d: <kernel>: %s is in %s, which $KXEN_GUEST_DIR replaces, and %s has no %s",
+		        cfg->source, cfg->kernel_line, cfg->kernel, KXEN_GUEST_DIR, env, base ? base : "copy");
+	free(copy);
+	if (relocated)
+		return NULL;
 	kxl_err("%s:%d: <kernel>: cannot read %s: %s (also looked in %s%s%s)", cfg->source,
 	        cfg->kernel_line, cfg->kernel, strerror(saved), env && *env ? env : "",
 	        env && *env ? " and " : "$KXEN_GUEST_DIR (unset) and ", KXEN_GUEST_DIR);

@@ -71,23 +71,27 @@ int kxd_daemon_start(void)
 	return 0;
 }
 
+int kxd_daemon_pidfile(const char *pidfile)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid()), rc = 0;
+	int fd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0 || write(fd, buf, (size_t)n) != n)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0)
+		snprintf(pidfile_path, sizeof(pidfile_path), "%s", pidfile);
+	return rc;
+}
+
 int kxd_daemon_ready(const char *pidfile)
 {
 	int fd, rc = 0;
 
-	if (pidfile) {
-		char buf[32];
-		int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-
-		fd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0 || write(fd, buf, (size_t)n) != n)
-			rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		if (rc)
-			return rc;
-		snprintf(pidfile_path, sizeof(pidfile_path), "%s", pidfile);
-	}
+	if (pidfile && (rc = kxd_daemon_pidfile(pidfile)) < 0)
+		return rc;
 	if (ready_fd < 0)
 		return 0;
 	/* From here on nothing we print reaches the starter's terminal. */

@@ -57,7 +57,7 @@ const char *kxd_log_path(void)
 	return log_path[0] ? log_path : NULL;
 }
 
-void kxd_vlog(const char *fmt, va_list ap)
+static void vlog(bool to_starter, const char *fmt, va_list ap)
 {
 	char line[1024];
 	struct timespec ts;
@@ -80,8 +80,22 @@ void kxd_vlog(const char *fmt, va_list ap)
 	if (write(kxd_log_fd(), line, n) < 0)
 		return;
 	/* Until a daemon is ready its starter waits: why it failed belongs on the starter's terminal too. */
-	if (log_fd >= 0 && daemon__starting() && write(STDERR_FILENO, line, n) < 0)
+	if (to_starter && log_fd >= 0 && daemon__starting() && write(STDERR_FILENO, line, n) < 0)
 		return;
+}
+
+void kxd_vlog(const char *fmt, va_list ap)
+{
+	vlog(true, fmt, ap);
+}
+
+void log__info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(false, fmt, ap);
+	va_end(ap);
 }
 
 void kxd_log(const char *fmt, ...)

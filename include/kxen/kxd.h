@@ -1,4 +1,4 @@
-/* libkxdaemon: what every dom0 daemon shares: the epoll loop, the log, daemonising, the run directory and device statistics. */
+/* libkxdaemon: what every dom0 daemon shares: the epoll loop, the log, daemonising, the run directory, device statistics, dropping root and seccomp filters. */
 #ifndef KXEN_KXD_H
 #define KXEN_KXD_H
 
@@ -100,7 +100,9 @@ int kxd_daemon_start(void);
  * terminal. A no-op apart from the pidfile outside kxd_daemon_start.
  */
 int kxd_daemon_ready(const char *pidfile);
-/* Removes the pidfile kxd_daemon_ready wrote (at exit). */
+/* Writes only the pid file (then kxd_daemon_ready(NULL)): a daemon that drops root writes it first. */
+int kxd_daemon_pidfile(const char *pidfile);
+/* Removes the pidfile kxd_daemon_ready or kxd_daemon_pidfile wrote (at exit). */
 void kxd_daemon_stop(void);
 /* The log file a daemon uses without -l: /var/log/kxen/NAME.log (its directory created); NULL if that fails. */
 const char *kxd_daemon_default_log(const char *name);
@@ -156,5 +158,70 @@ int kxd_devstats_parse(const struct kxd_devkind *k, const char *text, uint64_t *
  */
 int kxd_devstats_scan(const struct kxd_devkind *k, uint32_t domid, uint64_t created_ns,
                       void (*fn)(uint32_t devid, const uint64_t *vals, void *arg), void *arg);
+
+/* ---- privs.c: dropping root after opening what needs it ---- */
+
+/*
+ * Becomes user (its uid, primary and supplementary groups, all three ids
+ * of each), keeping only the capabilities in keep (CAP_NET_ADMIN, ...).
+ * Call it before any filter that forbids setresuid; threads follow (glibc
+ * changes ids on every thread). -ENOENT for an unknown user; -EPERM if
+ * root could still be regained.
+ */
+int kxd_privs_drop(const char *user, const int *keep, unsigned nkeep);
+
+/* ---- seccomp.c: system call filters (libseccomp), one list per daemon and per kind of thread ---- */
+
+/* "off", "log" (the kernel logs what the lists miss: building a list) or unset (kill). */
+#define KXD_SECCOMP_ENV "KXEN_SECCOMP"
+/* Test hook: "WHAT:CALL" makes the thread installing filter WHAT make CALL once it is in. */
+#define KXD_SECCOMP_PROBE_ENV "KXEN_SECCOMP_PROBE"
+
+enum kxd_seccomp_mode { KXD_SECCOMP_KILL, KXD_SECCOMP_LOG, KXD_SECCOMP_OFF };
+
+/*
+ * One list entry: the call by name, allowed; with nvals, only when
+ * argument arg masked with mask (0: all 32 bits) equals one of vals; with
+ * err, not allowed but failing with -err (clone3 gets ENOSYS so glibc
+ * falls back to clone, whose flags a filter can see).
+ */
+struct kxd_scrule {
+	const char *name;
+	unsigned arg;
+	unsigned nvals;
+	const uint64_t *vals;
+	uint64_t mask;
+	int err;
+};
+#define KXD_SC(n) { .name = #n }
+#define KXD_SC_ARG(n, a, v) { .name = #n, .arg = (a), .nvals = sizeof(v) / sizeof((v)[0]), .vals = (v) }
+/* Allowed when every bit of flags is set in argument a. */
+#define KXD_SC_FLAGS(n, a, flags) \
+	{ .name = #n, .arg = (a), .nvals = 1, .vals = (const uint64_t[]){ (flags) }, .mask = (flags) }
+#define KXD_SC_ERRNO(n, e) { .name = #n, .err = (e) }
+/* The calls any thread of any daemon makes (glibc's internals, the log, the SIGSYS handler's line). */
+extern const struct kxd_scrule kxd_seccomp_base[];
+
+/* --no-seccomp: kxd_seccomp_install does nothing. */
+void kxd_seccomp_disable(void);
+/* Off (--no-seccomp or KXEN_SECCOMP=off), log or kill. */
+enum kxd_seccomp_mode kxd_seccomp_mode(void);
+/*
+ * Allows only the calls of kxd_seccomp_base and rules (ended by a NULL
+ * name) from here on; any
+ * other logs "seccomp: forbidden system call N (NAME) in thread T" to the
+ * log and kills the process with SIGSYS. all_threads: every thread of the
+ * process (a daemon's list); else only the calling thread (a stricter list
+ * for one kind of thread, stacked on the daemon's). Filters cannot be
+ * removed; threads created later inherit the creator's. -EINVAL for a name
+ * libseccomp does not know.
+ */
+int kxd_seccomp_install(const char *what, const struct kxd_scrule *rules, bool all_threads);
+/*
+ * The calling thread's own list (a vCPU, an I/O thread), stacked on the
+ * daemon's; logs and aborts the process if it cannot: such a thread never
+ * runs guest work under the daemon's wider list.
+ */
+void kxd_seccomp_thread(const char *what, const struct kxd_scrule *rules);
 
 #endif

@@ -67,6 +67,11 @@ extern const struct xenbus_type vif_xenbus;       /* netback.c: vifs, switches, 
  * Returns 0 or -errno after logging why.
  */
 int backd_domains_start(struct backd *bd);
+
+/* sandbox.c: the daemon's seccomp list on every thread (0 or -errno; 0 too when off); a block I/O thread's and a ring worker's own. */
+int sandbox__install(void);
+void sandbox__pool(void);
+void sandbox__ring(void);
 /* Lists kxen-hv's domains: attaches the new ones, detaches the gone ones, retries the not-ready ones. */
 void backd_domains_scan(struct backd *bd);
 /* Detaches every backend from every domain (on exit). */

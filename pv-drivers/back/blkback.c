@@ -44,6 +44,8 @@ static int vbd_probe(struct xenbus_dev *xd, char *err, size_t len)
 	struct backd *bd = xd->bd;
 	char *params = xenbus_read(bd, xd->be, "params");
 	char *format = xenbus_read(bd, xd->be, "format"), *mode = xenbus_read(bd, xd->be, "mode");
+	/* Written by the toolstack from the domain XML's <backingStore>; guests cannot write backend keys. */
+	char *backing = xenbus_read(bd, xd->be, "backing"), *backing_fmt = xenbus_read(bd, xd->be, "backing-format");
 	unsigned long de = 1;
 	int rc = -EINVAL;
 
@@ -54,8 +56,8 @@ static int vbd_probe(struct xenbus_dev *xd, char *err, size_t len)
 		goto out;
 	}
 	v->readonly = mode && (!strcmp(mode, "r") || !strcmp(mode, "ro"));
-	if ((rc = disk_open(&v->disk, params, format ? format : "raw", v->readonly ? DISK_RDONLY : 0,
-	                    err, len)))
+	if ((rc = disk_open_backed(&v->disk, params, format ? format : "raw", v->readonly ? DISK_RDONLY : 0,
+	                           backing, backing_fmt, err, len)))
 		goto out;
 	/* blkif.h's backend keys. */
 	uint64_t sectors = disk_size(v->disk) / BLK_SECTOR;
@@ -85,6 +87,8 @@ out:
 	free(params);
 	free(format);
 	free(mode);
+	free(backing);
+	free(backing_fmt);
 	return rc;
 }
 

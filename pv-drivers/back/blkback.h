@@ -127,6 +127,10 @@ struct blkpool {
 
 /* Allocates njobs jobs and starts nthreads (1..BLKPOOL_MAX_THREADS) threads on disk. 0 or -errno (nothing left behind). */
 int blkpool__start(struct blkpool *p, struct disk *disk, unsigned nthreads, unsigned njobs);
+/* Called first thing in each I/O thread (main.c: the thread's seccomp filter); may be NULL. */
+extern void (*blkpool_thread_hook)(void);
+/* Called first thing in each vbd's ring worker thread (main.c: the thread's seccomp filter); may be NULL. */
+extern void (*blkio_worker_hook)(void);
 /* A free job, or NULL when njobs are in flight. Dispatcher only. */
 struct blkjob *blkpool__get(struct blkpool *p);
 /* Queues j for the threads (readv or writev of j->iov at j->off); it comes back through blkpool__reap. */

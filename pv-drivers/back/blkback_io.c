@@ -382,9 +382,14 @@ static bool consume(struct blkio *io, struct blkreq *req)
 	return true;
 }
 
+void (*blkio_worker_hook)(void);
+
 static void *worker(void *arg)
 {
 	struct blkio *io = arg;
+
+	if (blkio_worker_hook)
+		blkio_worker_hook();
 	struct blkreq *req = malloc(sizeof(*req));
 
 	if (!req) {

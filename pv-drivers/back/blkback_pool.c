@@ -24,10 +24,15 @@ static void run(struct blkpool *p, struct blkjob *j)
 		snprintf(j->err, sizeof(j->err), "%s", disk_last_error(p->disk));
 }
 
+void (*blkpool_thread_hook)(void);
+
 static void *io_thread(void *arg)
 {
 	struct blkpool *p = arg;
 	uint64_t one = 1;
+
+	if (blkpool_thread_hook)
+		blkpool_thread_hook();
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {

@@ -4,7 +4,7 @@ set -u
 B=${KXEN_BUILDDIR:?run through make check}
 S=${KXEN_SRCDIR:?run through make check}
 KXL=$B/dom0-tools/kxl/kxl
-export KXEN_SCHEMA=$S/xml/domain.rng
+export KXEN_SCHEMA=$S/xml/domain.rng KXEN_GUEST_DIR=$B/pv-drivers/guest
 if ! command -v virt-xml-validate >/dev/null; then
 	echo "SKIP: virt-xml-validate is missing (Debian package libvirt-clients)"
 	exit 77

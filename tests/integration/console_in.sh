@@ -18,12 +18,9 @@ tmux -S "$TM" -f /dev/null new-session -d -s c -x 100 -y 20 \
 	"env XENSTORED_PATH='$XENSTORED_PATH' KXEN_HV_SOCKET='$KXEN_HV_SOCKET' '$KXL' console cin; echo KXL-EXIT=\$?; sleep 30"
 S=c
 pane() { tmux -S "$TM" capture-pane -p -t "$S" > "$T/pane"; }
+pane_has() { pane && grep -Eq -- "$1" "$T/pane"; }
 wait_pane() {
-	for _ in $(seq 1 200); do
-		pane
-		grep -Eq -- "$1" "$T/pane" && return 0
-		sleep 0.05
-	done
+	wait_until 60 pane_has "$1" && return 0
 	cat "$T/pane"; fail "timed out waiting for /$1/ on the kxl console terminal"
 }
 # The pty buffered the banner while nobody was attached.

@@ -2,17 +2,14 @@
 . "$(dirname "$0")/lib.sh"
 dom0_start
 W=$B/tests/integration/domain_events_watch
-"$W" 100 20 > "$T/events.out" 2> "$T/events.err" &
+"$W" 100 120 > "$T/events.out" 2> "$T/events.err" &
 WPID=$!
-for _ in $(seq 1 100); do grep -q ready "$T/events.out" && break; sleep 0.05; done
-grep -q ready "$T/events.out" || fail "the watcher did not subscribe: $(cat "$T/events.err")"
+subscribed() { grep -q ready "$T/events.out"; }
+wait_until 60 subscribed || fail "the watcher did not subscribe: $(cat "$T/events.err")"
 
 # wait_events REGEX: waits until a signal's table matches.
 wait_events() {
-	for _ in $(seq 1 200); do
-		grep -Eq -- "$1" "$T/events.out" && return 0
-		sleep 0.05
-	done
+	wait_until 60 grep -Eq -- "$1" "$T/events.out" && return 0
 	cat "$T/events.out" "$T/events.err"
 	fail "no domain event matching /$1/"
 }
@@ -27,9 +24,9 @@ kill "$WPID" 2>/dev/null
 wait "$WPID" 2>/dev/null
 
 # A second subscriber on its own connection, and crash notification.
-"$W" 100 20 > "$T/events.out" 2> "$T/events.err" &
+"$W" 100 120 > "$T/events.out" 2> "$T/events.err" &
 WPID=$!
-for _ in $(seq 1 100); do grep -q ready "$T/events.out" && break; sleep 0.05; done
+wait_until 60 subscribed || fail "the second watcher did not subscribe: $(cat "$T/events.err")"
 mkcfg crash "crash" 8 1 "<on_crash>preserve</on_crash>"
 id=$(create crash)
 wait_log "domain $id \(crash\) shut down: crash"
@@ -40,8 +37,7 @@ has_flag() {
 	done
 	return 1
 }
-for _ in $(seq 1 200); do has_flag "$id" 0x10 && break; sleep 0.05; done
-has_flag "$id" 0x10 || { cat "$T/events.out"; fail "the crash of d$id was not signalled with the crashed flag"; }
+wait_until 60 has_flag "$id" 0x10 || { cat "$T/events.out"; fail "the crash of d$id was not signalled with the crashed flag"; }
 "$KXL" destroy "$id" || fail "destroy crash"
 wait_events "^event:$"
 kill "$WPID" 2>/dev/null

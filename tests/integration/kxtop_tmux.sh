@@ -16,19 +16,15 @@ trap tm_cleanup EXIT
 screen() { $TM capture-pane -p -t kx; }
 # wait_screen REGEX [SECONDS]: waits until the pane shows REGEX.
 wait_screen() {
-	for _ in $(seq 1 $(( ${2:-5} * 10 ))); do
-		screen | grep -Eq -- "$1" && return 0
-		sleep 0.1
-	done
+	wait_until "${2:-60}" screen_has "$1" && return 0
 	echo "--- screen ---"; screen
 	fail "screen never showed /$1/"
 }
+screen_has() { screen | grep -Eq -- "$1"; }
+screen_lacks() { ! screen_has "$1"; }
 # no_screen REGEX: waits until the pane stops showing REGEX.
 no_screen() {
-	for _ in $(seq 1 50); do
-		screen | grep -Eq -- "$1" || return 0
-		sleep 0.1
-	done
+	wait_until 60 screen_lacks "$1" && return 0
 	echo "--- screen ---"; screen
 	fail "screen still shows /$1/"
 }
@@ -138,10 +134,6 @@ hv_start
 wait_screen '^0 domains: '
 
 $TM send-keys -t kx q
-for _ in $(seq 1 50); do
-	kill -0 "$KPID" 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 "$KPID" 2>/dev/null && fail "kxtop did not quit on q"
+wait_until 60 eval '! kill -0 "$KPID" 2>/dev/null' || fail "kxtop did not quit on q"
 KPID=
 pass "sort, vCPU rows, filter, pause/unpause, confirmed destroy, scrolling 61 domains, shutdown, resize, lost daemon and quit all work"

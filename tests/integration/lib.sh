@@ -8,7 +8,9 @@ XSD=$B/dom0-tools/kxenstored/kxenstored
 BACKD=$B/pv-drivers/back/kxen-backd
 KXL=$B/dom0-tools/kxl/kxl
 GUEST=$B/pv-drivers/guest/kxen-guest
-export KXEN_SCHEMA=$S/xml/domain.rng
+# The build tree's schema, guest kernel and kxl (kxtop runs it) whatever is installed: configs that
+# name the installed kernel (the examples) get the build tree's, never /usr/local's.
+export KXEN_SCHEMA=$S/xml/domain.rng KXEN_GUEST_DIR=$B/pv-drivers/guest KXEN_KXL=$KXL
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; echo "--- hypervisor log ---"; cat "$T/hv.log" 2>/dev/null | tail -40; exit 1; }
@@ -120,6 +122,19 @@ wait_log() {
 		sleep 0.05
 	done
 	fail "timed out waiting for log line /$1/"
+}
+
+# wait_until SECONDS CMD...: runs CMD every 0.05 s until it succeeds; fails (returns 1) once SECONDS of
+# wall-clock time have passed. Wait for the event itself (a log line, a state, a file, a pid); the
+# bound only decides when a broken feature is declared broken, so make it generous: on a loaded
+# 2-core machine a guest's boot or a kxl command can take seconds.
+wait_until() {
+	local end=$(( ${EPOCHREALTIME/./} + $1 * 1000000 ))
+	shift
+	until "$@"; do
+		[ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
+		sleep 0.05
+	done
 }
 
 # exists DOMID: whether kxl list shows the domain.

@@ -4,10 +4,6 @@ dom0_start
 
 state_of() { "$KXL" list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
 id_of() { "$KXL" domid "$1" 2>/dev/null; }
-wait_until() { # CMD... : up to 10 s
-	for _ in $(seq 1 200); do "$@" && return 0; sleep 0.05; done
-	return 1
-}
 gone() { ! "$KXL" domid "$1" >/dev/null 2>&1; }
 
 # destroy on poweroff: kxen-hv removes it; the state file goes at the next prune or destroy.
@@ -25,7 +21,7 @@ case "$(state_of pp)" in *s*) ;; *) fail "on_poweroff preserve: state '$(state_o
 "$KXL" destroy pp && gone pp || fail "destroy of preserved pp"
 mkcfg cp "crash" 8 1 "<on_crash>preserve</on_crash>"
 create cp >/dev/null
-wait_until sh -c "\"$KXL\" list cp | grep -q ' -*c-* '" || fail "on_crash preserve: state '$(state_of cp)'"
+wait_until 60 sh -c "\"$KXL\" list cp | grep -q ' -*c-* '" || fail "on_crash preserve: state '$(state_of cp)'"
 "$KXL" destroy cp
 pass "on_poweroff preserve and on_crash preserve"
 
@@ -36,7 +32,7 @@ old=$(id_of rr)
 uuid=$("$KXL" dumpxml rr | sed -n 's:.*<uuid>\(.*\)</uuid>.*:\1:p')
 [ -n "$uuid" ] || fail "dumpxml rr has no uuid"
 "$KXL" reboot -F rr || fail "kxl reboot rr"
-wait_until sh -c "id=\$(\"$KXL\" domid rr 2>/dev/null) && [ \"\$id\" != $old ]" || fail "rr was not restarted"
+wait_until 60 sh -c "id=\$(\"$KXL\" domid rr 2>/dev/null) && [ \"\$id\" != $old ]" || fail "rr was not restarted"
 new=$(id_of rr)
 "$KXL" dumpxml rr | grep -q "<uuid>$uuid</uuid>" || fail "restarted rr has another uuid"
 listed "$old" && fail "old rr (id $old) still exists"
@@ -44,27 +40,31 @@ wait_log "domain $new \\(rr\\) created"
 "$KXL" destroy rr
 pass "on_reboot restart: id $old -> $new, same uuid"
 
-# restart on crash with a limit: a crash-looping guest is stopped, not left spinning.
-export KXL_RESTART_LIMIT=3/60
+# restart on crash with a limit: a crash-looping guest is stopped, not left spinning. The window is
+# an hour: on a loaded host 4 boots can take over a minute, and a 60 s window would then slide
+# past the first crashes and let the loop go on.
+export KXL_RESTART_LIMIT=3/3600
 mkcfg loop "crash" 8 1 "<on_crash>restart</on_crash>"
 create loop >/dev/null
 # "gone" alone would also be true between a restart's destroy and its create.
-wait_until grep -q "restarting too fast" "$KXEN_STATE_DIR"/*.log 2>/dev/null ||
-	fail "the crash loop was not stopped within 10 s"
-wait_until gone loop || fail "crash-looping guest still there after 10 s"
+# The glob is expanded at each poll: the monitor may open its log only after kxl create returned.
+too_fast_logged() { grep -q "restarting too fast" "$KXEN_STATE_DIR"/*.log 2>/dev/null; }
+wait_until 300 too_fast_logged ||
+	fail "the crash loop was not stopped within 300 s"
+wait_until 60 gone loop || fail "crash-looping guest still there 60 s after its monitor stopped it"
 unset KXL_RESTART_LIMIT
 n=$(grep -c "domain [0-9]* (loop) crashed" "$T/hv.log")
 [ "$n" = 4 ] || fail "expected 4 crashes (1 + 3 restarts), saw $n"
-grep -q "restarting too fast (3 restarts within 60 s)" "$KXEN_STATE_DIR"/*.log || fail "no 'restarting too fast' message"
+grep -q "restarting too fast (3 restarts within 3600 s)" "$KXEN_STATE_DIR"/*.log || fail "no 'restarting too fast' message"
 pass "on_crash restart stops after the limit ($n crashes)"
 
 # rename-restart: the crashed domain is kept under a new name, a fresh one starts.
 mkcfg rn "crash" 8 1 "<on_crash>rename-restart</on_crash>"
-export KXL_RESTART_LIMIT=1/60
+export KXL_RESTART_LIMIT=1/3600
 create rn >/dev/null
 first=$(sed -n "s/^(XEN) domain \([0-9]*\) (rn) created.*/\1/p" "$T/hv.log" | head -1)
-wait_until "$KXL" domid "rn-crashed-$first" >/dev/null 2>&1 || fail "no rn-crashed-$first"
-wait_until gone rn || fail "second rn still there"
+wait_until 60 "$KXL" domid "rn-crashed-$first" >/dev/null 2>&1 || fail "no rn-crashed-$first"
+wait_until 60 gone rn || fail "second rn still there"
 unset KXL_RESTART_LIMIT
 "$KXL" list "rn-crashed-$first" | grep -q -- "--c-" || fail "renamed domain is not shown crashed"
 "$KXL" dumpxml "rn-crashed-$first" | grep -q "<name>rn-crashed-$first</name>" || fail "dumpxml of renamed"
@@ -72,7 +72,7 @@ unset KXL_RESTART_LIMIT
 pass "on_crash rename-restart"
 
 for p in $(monitor_pids); do
-	wait_until sh -c "! kill -0 $p 2>/dev/null" || fail "monitor $p still running"
+	wait_until 60 sh -c "! kill -0 $p 2>/dev/null" || fail "monitor $p still running"
 done
 [ -z "$("$KXL" list | sed 1d)" ] || fail "domains left: $("$KXL" list)"
 pass "monitors exited, no domains left"

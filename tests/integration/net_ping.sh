@@ -34,8 +34,7 @@ tx=$(net_stats "$idb" 0 tx_pkts)
 rx=$(net_stats "$idb" 0 rx_pkts)
 [ "${tx:-0}" -ge 7 ] && [ "${rx:-0}" -ge 7 ] || { cat "$VIFSTATS"/*; fail "stats for d$idb: tx_pkts=$tx rx_pkts=$rx, want >= 7 each"; }
 [ ! -e "$VIFSTATS/$ida-0" ] || fail "the stats file of d$ida outlived its domain"
-for _ in $(seq 1 100); do xenstore-exists "/local/domain/0/backend/vif/$ida" 2>/dev/null || break; sleep 0.05; done
-xenstore-exists "/local/domain/0/backend/vif/$ida" 2>/dev/null && fail "the backend directory of d$ida outlived its domain"
+wait_until 60 eval '! xenstore-exists "/local/domain/0/backend/vif/$ida" 2>/dev/null' || fail "the backend directory of d$ida outlived its domain"
 pass "kxen-backd publishes per-vif counters (tx $tx, rx $rx packets)"
 
 # kxtop shows them: one network device, NETTX and NETRX from the same counters.

@@ -18,12 +18,8 @@ xenstore-write "/local/domain/$id/control/shutdown" "" || fail "write empty"
 # An unknown request is logged and acknowledged, and the guest keeps running.
 xenstore-write "/local/domain/$id/control/shutdown" "bogus" || fail "write bogus"
 wait_log "^\(d$id\) control: ignoring unknown shutdown request 'bogus'"
-for _ in $(seq 1 100); do
-	v=$(xenstore-read "/local/domain/$id/control/shutdown") || fail "read control/shutdown"
-	[ -z "$v" ] && break
-	sleep 0.05
-done
-[ -z "$v" ] || fail "the unknown request was not acknowledged (still '$v')"
+acked() { v=$(xenstore-read "/local/domain/$id/control/shutdown") || fail "read control/shutdown"; [ -z "$v" ]; }
+wait_until 60 acked || fail "the unknown request was not acknowledged (still '$v')"
 listed "$id" || fail "d$id gone after an unknown request"
 xenstore-write "/local/domain/$id/control/shutdown" "poweroff" || fail "write poweroff"
 wait_log "^\(d$id\) control: shutdown request 'poweroff': powering off"

@@ -14,11 +14,9 @@ grep -q "introduced d$id" "$T/xs.log" || fail "no introduce in the log"
 # xs-test powers the guest off when done; kxen-hv destroys it (on_poweroff
 # destroy, no toolstack involved) and tells kxenstored, which releases the
 # domain and removes its nodes.
-for _ in $(seq 1 200); do grep -q "released d$id" "$T/xs.log" && break; sleep 0.05; done
-grep -q "released d$id" "$T/xs.log" || { cat "$T/xs.log"; fail "d$id not released after it died"; }
+wait_until 60 grep -q "released d$id" "$T/xs.log" || { cat "$T/xs.log"; fail "d$id not released after it died"; }
 wait $wpid || { cat "$T/rel.out"; fail "no @releaseDomain event after d$id died"; }
-for _ in $(seq 1 100); do xenstore-exists "/local/domain/$id" 2>/dev/null || break; sleep 0.05; done
-xenstore-exists "/local/domain/$id" 2>/dev/null && fail "/local/domain/$id outlived its domain"
+wait_until 60 eval '! xenstore-exists "/local/domain/$id" 2>/dev/null' || fail "/local/domain/$id outlived its domain"
 [ -z "$(xenstore-list /vm 2>/dev/null)" ] || fail "/vm/$(xenstore-list /vm) outlived its domain"
 kill -0 "$XSPID" || fail "kxenstored died"
 pass "guest xenbus over the store ring; a dead domain is released and its nodes removed"

@@ -22,9 +22,9 @@ xenstore-write /deep/er/node v || fail "write with implicit parents"
 xenstore-write rel/x 9 || fail "relative write"
 [ "$(xenstore-read /local/domain/0/rel/x)" = 9 ] || fail "relative path not under /local/domain/0"
 # A watch fires once at registration and then for changes below it.
-timeout 5 xenstore-watch -n 3 /t > "$T/watch.out" 2>&1 &
+timeout 60 xenstore-watch -n 3 /t > "$T/watch.out" 2>&1 &
 wpid=$!
-for _ in $(seq 1 100); do [ -s "$T/watch.out" ] && break; sleep 0.05; done
+wait_until 60 test -s "$T/watch.out"
 xenstore-write /t/c 3
 xenstore-rm /t
 wait $wpid || { cat "$T/watch.out"; fail "xenstore-watch did not see 3 events"; }

@@ -228,11 +228,11 @@ static void test_corrupt_tables(void)
 	/* An L1 entry pointing at an L2 table (cluster 4) whose entries are bad: errors at the first use. */
 	p = fresh("l2.qcow2", 3, 16, 64 * MIB, 4);
 	td_poke64(p, 0x30000, 0x8000000000040000ull);
-	td_poke64(p, 0x4fff8, 0);	/* the file now ends with that table's cluster */
+	td_poke64(p, 0x5fff8, 0);	/* the file now ends with the cluster after that table */
 	td_poke64(p, 0x40000 + 8, 0x8000000009000000ull);	/* entry 1 -> far past the end */
 	td_poke64(p, 0x40000 + 16, 0x8000000000010200ull);
 	td_poke64(p, 0x40000 + 24, 0x4000000001000000ull);	/* compressed, past the end */
-	td_poke64(p, 0x40000 + 32, 0x4000000000048000ull);	/* compressed, in a run of zeros */
+	td_poke64(p, 0x40000 + 32, 0x4000000000058000ull);	/* compressed, in a run of zeros */
 	td_poke64(p, 0x40000 + 40, 0x8000000000000002ull);
 	td_poke64(p, 0x40000 + 48, 0x8000000000030000ull);	/* onto the L1 table */
 	d = td_open(p, "qcow2", 0);
@@ -248,12 +248,12 @@ static void test_corrupt_tables(void)
 	CU_ASSERT_STRING_EQUAL(strchr(disk_last_error(d), ' ') + 1,
 			       "L2 entry for guest offset 0x30000: compressed data at 0x1000000 beyond end of file");
 	CU_ASSERT_EQUAL(disk_read(d, 0x40000, buf, 512), -EIO);
-	CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "compressed cluster at 0x48000 is corrupt"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "compressed cluster at 0x58000 is corrupt"));
 	CU_ASSERT_EQUAL(disk_read(d, 0x50000, buf, 512), -EIO);
 	CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "has reserved bits set"));
 	CU_ASSERT_EQUAL(disk_write(d, 0x60000, buf, 512), -EIO);
 	CU_ASSERT_STRING_EQUAL(strchr(disk_last_error(d), ' ') + 1, "L2 entry for guest offset 0x60000: "
-			       "data offset 0x30000 overlaps the header, L1 or refcount table");
+			       "data offset 0x30000 overlaps the L1 table; image marked corrupt, no further writes");
 	/* Guest offset 0 is unallocated in that table and still works. */
 	CU_ASSERT_EQUAL(disk_read(d, 0, buf, 512), 0);
 	disk_close(d);
@@ -274,6 +274,7 @@ static void test_refcount_table_full(void)
 	CU_ASSERT_EQUAL(rc, -ENOSPC);
 	CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "refcount table full at 64 entries"));
 	disk_close(d);
+	free(buf);
 }
 
 static void test_backing(void)

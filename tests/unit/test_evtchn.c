@@ -700,6 +700,12 @@ static void test_upcall_nothing(void)
 	CU_ASSERT_EQUAL(rip, 0x100200);
 	CU_ASSERT_EQUAL(rsp, 0x500000);
 	CU_ASSERT_EQUAL(vi->evtchn_upcall_mask, 0);
+	/* Deliverable, but the vCPU is in kxen's fault stub on its ring-0 stack: later, not a crash. */
+	uint64_t srip = KXEN_PV_FAULT_STUBS + 14 * KXEN_PV_FAULT_STUB_SIZE + 2;
+	uint64_t srsp = KXEN_PV_RING0_STACKS + 4096 - 0x38;
+	CU_ASSERT_EQUAL(upcall_deliver(v, &srip, &srsp, 0x2, 1, 2), 0);
+	CU_ASSERT_EQUAL(srip, KXEN_PV_FAULT_STUBS + 14 * KXEN_PV_FAULT_STUB_SIZE + 2);
+	CU_ASSERT_EQUAL(vi->evtchn_upcall_mask, 0);
 	fx_destroy(d);
 }
 

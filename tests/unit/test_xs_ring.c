@@ -112,14 +112,14 @@ static void test_introduce_and_serve(void)
 	guest_req(XS_WRITE, 7, "/local/domain/5/early\0yes", 25);
 	CU_ASSERT_EQUAL(fx_req(d0, XS_WRITE, 0, "/local/domain/5\0", 16, &m), XS_WRITE);
 	CU_ASSERT_EQUAL(fx_req(d0, XS_SET_PERMS, 0, "/local/domain/5\0n5", 19, &m), XS_SET_PERMS);
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "41\0" "3", 8, &m), XS_ERROR);
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 8, &m), XS_INTRODUCE);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "41\0" "3", 7, &m), XS_ERROR);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 7, &m), XS_INTRODUCE);
 	CU_ASSERT(fx_event(d0, p, t));
 	CU_ASSERT_STRING_EQUAL(p, "@introduceDomain");
 	CU_ASSERT_EQUAL(page->server_features, XENSTORE_SERVER_FEATURE_ERROR);
 	CU_ASSERT_EQUAL(fx_req(d0, XS_IS_DOMAIN_INTRODUCED, 0, "5", 2, &m), XS_IS_DOMAIN_INTRODUCED);
 	CU_ASSERT_STRING_EQUAL(m.data, "T");
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 8, &m), XS_INTRODUCE);  /* again: fine */
+	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 7, &m), XS_INTRODUCE);  /* again: fine */
 	CU_ASSERT_EQUAL(attaches, 1);
 	server__service(guest());
 	CU_ASSERT_EQUAL(guest_reply(&m), XS_WRITE);
@@ -207,7 +207,7 @@ static void test_garbage(void)
 	CU_ASSERT_EQUAL(fx_req(d0, XS_RELEASE, 0, "5", 2, &m), XS_ERROR);
 	/* Hostile indexes: producer more than a ring ahead. */
 	memset(page, 0, 4096);
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 8, &m), XS_INTRODUCE);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 7, &m), XS_INTRODUCE);
 	page->req_prod = page->req_cons + XENSTORE_RING_SIZE + 1;
 	server__service(guest());
 	CU_ASSERT_PTR_NULL(guest());
@@ -215,12 +215,39 @@ static void test_garbage(void)
 	CU_ASSERT_EQUAL(fx_req(d0, XS_RELEASE, 0, "5", 2, &m), XS_RELEASE);
 	/* Same for a response consumer index the guest moved past the producer. */
 	memset(page, 0, 4096);
-	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 8, &m), XS_INTRODUCE);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_INTRODUCE, 0, "5\0" "42\0" "3", 7, &m), XS_INTRODUCE);
 	page->rsp_cons = 5000;
 	guest_req(XS_READ, 1, "early", 6);
 	server__service(guest());
 	CU_ASSERT_PTR_NULL(guest());
 	CU_ASSERT_EQUAL(fx_req(d0, XS_RELEASE, 0, "5", 2, &m), XS_RELEASE);
+	conn__free(d0);
+}
+
+/* A guest's SET_PERMS with more entries than the 64-entry parse array while the quota allows more: refused, nothing written past it. */
+static void test_set_perms_past_array(void)
+{
+	struct xs_conn *d0 = fx_conn(&srv, 0), *g = fx_conn(&srv, 6);
+	static char req[XENSTORE_PAYLOAD_MAX];
+	unsigned len = (unsigned)sprintf(req, "/local/domain/6/p") + 1;
+
+	CU_ASSERT_EQUAL(fx_req(d0, XS_CONTROL, 0, "quota\0set\0permissions\0" "1000", 27, &m), XS_CONTROL);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_WRITE, 0, "/local/domain/6/p\0", 18, &m), XS_WRITE);
+	CU_ASSERT_EQUAL(fx_req(d0, XS_SET_PERMS, 0, "/local/domain/6/p\0b6", 21, &m), XS_SET_PERMS);
+	for (unsigned i = 0; i < 1000 && len + 8 < sizeof(req); i++)
+		len += (unsigned)sprintf(req + len, "r%u", i % 100) + 1;
+	CU_ASSERT_EQUAL(fx_req(g, XS_SET_PERMS, 0, req, len, &m), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "E2BIG");
+	/* Up to the array is the quota's business: 64 entries are taken. */
+	len = (unsigned)sprintf(req, "/local/domain/6/p") + 1;
+	for (unsigned i = 0; i < 64; i++)
+		len += (unsigned)sprintf(req + len, "%c%u", i ? 'r' : 'b', i ? i : 6) + 1;
+	CU_ASSERT_EQUAL(fx_req(g, XS_SET_PERMS, 0, req, len, &m), XS_SET_PERMS);
+	/* Below the array the quota still answers ENOSPC, as Xen does. */
+	CU_ASSERT_EQUAL(fx_req(d0, XS_CONTROL, 0, "quota\0set\0permissions\0" "5", 24, &m), XS_CONTROL);
+	CU_ASSERT_EQUAL(fx_req(g, XS_SET_PERMS, 0, req, len, &m), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.data, "ENOSPC");
+	conn__free(g);
 	conn__free(d0);
 }
 
@@ -230,6 +257,7 @@ int main(void)
 		{ "introduce and serve", test_introduce_and_serve },
 		{ "flood", test_flood },
 		{ "garbage and hostile indexes", test_garbage },
+		{ "SET_PERMS past the parse array", test_set_perms_past_array },
 	};
 
 	return cunit_run("xs_ring", tests, CUNIT_COUNT(tests), setup, teardown);

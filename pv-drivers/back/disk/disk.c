@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 #include "disk_int.h"
 
@@ -50,11 +52,14 @@ static const struct disk_ops *format_probe(int fd)
 }
 
 /*
- * Opens path with the given ops (NULL: probe) at the given depth. Errors go
- * to err; on success *out is set.
+ * Opens path with the given ops (NULL: probe) at the given depth; fd >= 0 is
+ * path already opened (and is taken over). backing/backing_fmt are what the
+ * domain XML names as the image's backing file (NULL: the image's own).
+ * Errors go to err; on success *out is set.
  */
-static int open_at(struct disk **out, const char *path, const struct disk_ops *ops,
-		   unsigned flags, unsigned depth, char *err, size_t errlen)
+static int open_at(struct disk **out, const char *path, const struct disk_ops *ops, unsigned flags,
+		   unsigned depth, int fd, const char *backing, const char *backing_fmt,
+		   char *err, size_t errlen)
 {
 	struct disk *d = calloc(1, sizeof(*d));
 	struct stat st;
@@ -62,11 +67,15 @@ static int open_at(struct disk **out, const char *path, const struct disk_ops *o
 
 	if (!d) {
 		snprintf(err, errlen, "%s: out of memory", path);
+		if (fd >= 0)
+			close(fd);
 		return -ENOMEM;
 	}
-	d->fd = -1;
+	d->fd = fd;
 	d->depth = depth;
 	d->readonly = flags & DISK_RDONLY;
+	d->xml_backing = backing;
+	d->xml_backing_fmt = backing_fmt;
 	pthread_mutex_init(&d->lock, NULL);
 	d->path = strdup(path);
 	if (!d->path) {
@@ -74,7 +83,8 @@ static int open_at(struct disk **out, const char *path, const struct disk_ops *o
 		rc = -ENOMEM;
 		goto out;
 	}
-	d->fd = open(path, (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (d->fd < 0)
+		d->fd = open(path, (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (d->fd < 0) {
 		rc = disk__err(d, -errno, "cannot open: %s", strerror(errno));
 		goto out;
@@ -99,6 +109,7 @@ static int open_at(struct disk **out, const char *path, const struct disk_ops *o
 	}
 	d->ops = ops ? ops : format_probe(d->fd);
 	rc = d->ops->open(d);
+	d->xml_backing = d->xml_backing_fmt = NULL;
 	if (rc < 0) {
 		d->ops = NULL;
 		goto out;
@@ -115,8 +126,8 @@ out:
 	return rc;
 }
 
-int disk_open(struct disk **out, const char *path, const char *format,
-	      unsigned flags, char *err, size_t errlen)
+int disk_open_backed(struct disk **out, const char *path, const char *format, unsigned flags,
+		     const char *backing, const char *backing_format, char *err, size_t errlen)
 {
 	const struct disk_ops *ops;
 
@@ -129,7 +140,86 @@ int disk_open(struct disk **out, const char *path, const char *format,
 		snprintf(err, errlen, "%s: unknown disk format '%s' (raw or qcow2)", path, format);
 		return -EINVAL;
 	}
-	return open_at(out, path, ops, flags, 0, err, errlen);
+	if (backing && ops == &disk_raw_ops) {
+		snprintf(err, errlen, "%s: a raw image has no backing file (backing store '%s' given)", path,
+			 backing);
+		return -EINVAL;
+	}
+	return open_at(out, path, ops, flags, 0, -1, backing, backing_format, err, errlen);
+}
+
+int disk_open(struct disk **out, const char *path, const char *format,
+	      unsigned flags, char *err, size_t errlen)
+{
+	return disk_open_backed(out, path, format, flags, NULL, NULL, err, errlen);
+}
+
+/*
+ * Opens the backing file an image names, read-only: relative to the image's
+ * directory and beneath it (no absolute name, no "..", no symbolic link), a
+ * regular file (a FIFO must not hang us, a device must not be shown to the
+ * guest). The file descriptor or -errno with d's error set.
+ */
+static int open_confined(struct disk *d, const char *name)
+{
+	static const char hint[] = " (a domain XML's <backingStore> can name any file)";
+	char *copy = strdup(d->path);
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	struct stat st;
+	const char *dir;
+	int dfd = -1, fd = -1, rc;
+
+	if (!copy)
+		return disk__err(d, -ENOMEM, "out of memory");
+	dir = dirname(copy);
+	if (name[0] == '/') {
+		rc = disk__err(d, -EPERM, "backing file '%s' is an absolute path: only names relative to "
+			       "the image's directory are followed%s", name, hint);
+		goto out;
+	}
+	for (const char *p = name; *p; p += strcspn(p, "/"), p += *p == '/')
+		if (!strncmp(p, "..", 2) && (p[2] == '/' || !p[2])) {
+			rc = disk__err(d, -EPERM, "backing file '%s' contains '..': only files beneath the "
+				       "image's directory are followed%s", name, hint);
+			goto out;
+		}
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		rc = disk__err(d, -errno, "the image's directory: %s", strerror(errno));
+		goto out;
+	}
+	fd = (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)	/* before Linux 5.6: the last component at least */
+		fd = openat(dfd, name, (int)how.flags);
+	if (fd < 0) {
+		rc = -errno;
+		if (rc == -ELOOP || rc == -EXDEV)
+			disk__err(d, -EPERM, "backing file '%s' is or passes through a symbolic link%s",
+				  name, hint);
+		else
+			disk__err(d, rc, "backing file: %s/%s: cannot open: %s", dir, name,
+				  strerror(-rc));
+		rc = rc == -ELOOP || rc == -EXDEV ? -EPERM : rc;
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = disk__err(d, -EPERM, "backing file '%s' is not a regular file%s", name, hint);
+		goto out;
+	}
+	if (fcntl(fd, F_SETFL, 0) < 0) {
+		rc = disk__err(d, -errno, "backing file '%s': fcntl: %s", name, strerror(errno));
+		goto out;
+	}
+	rc = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	free(copy);
+	return rc;
 }
 
 int disk__open_backing(struct disk *d, const char *name, const char *format,
@@ -138,17 +228,25 @@ int disk__open_backing(struct disk *d, const char *name, const char *format,
 	const struct disk_ops *ops = NULL;
 	char *dir = NULL, *full = NULL, *copy = NULL;
 	char err[DISK_ERR_LEN];
-	int rc;
+	int rc, fd = -1;
 
 	if (d->depth + 1 > DISK_MAX_BACKING)
 		return disk__err(d, -ELOOP, "backing chain deeper than %d files (at '%s')",
 				 DISK_MAX_BACKING, name);
+	/* The domain XML's choice stands over the header's, as libvirt's <backingStore>. */
+	if (d->xml_backing) {
+		name = d->xml_backing;
+		format = d->xml_backing_fmt ? d->xml_backing_fmt : format;
+	}
 	if (format && !(ops = format_by_name(format)))
 		return disk__err(d, -ENOTSUP, "backing file '%s' has unsupported format '%s'",
 				 name, format);
-	if (name[0] == '/') {
+	if (d->xml_backing) {
 		full = strdup(name);
 	} else {
+		fd = open_confined(d, name);
+		if (fd < 0)
+			return fd;
 		copy = strdup(d->path);
 		if (copy) {
 			dir = dirname(copy);
@@ -157,10 +255,12 @@ int disk__open_backing(struct disk *d, const char *name, const char *format,
 		}
 	}
 	if (!full) {
+		if (fd >= 0)
+			close(fd);
 		rc = disk__err(d, -ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = open_at(out, full, ops, DISK_RDONLY, d->depth + 1, err, sizeof(err));
+	rc = open_at(out, full, ops, DISK_RDONLY, d->depth + 1, fd, NULL, NULL, err, sizeof(err));
 	if (rc < 0)
 		disk__err(d, rc, "backing file: %s", err);
 out:

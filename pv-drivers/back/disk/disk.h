@@ -24,6 +24,17 @@ int disk_open(struct disk **out, const char *path, const char *format,
 	      unsigned flags, char *err, size_t errlen);
 
 /*
+ * As disk_open, for an image whose backing file the domain XML names
+ * (libvirt's <backingStore>): backing (any path, opened read-only in
+ * backing_format, or the image's own backing format if NULL) replaces the
+ * backing file named in the image's header. Without it, a backing file
+ * named in an image must lie beneath the image's directory (relative, no
+ * "..", no symbolic link) and be a regular file.
+ */
+int disk_open_backed(struct disk **out, const char *path, const char *format, unsigned flags,
+		     const char *backing, const char *backing_format, char *err, size_t errlen);
+
+/*
  * Makes everything acknowledged so far durable (flush) and frees d. Returns
  * 0 or the -errno of that last flush (the disk is freed either way).
  */

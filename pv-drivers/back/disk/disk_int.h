@@ -37,6 +37,8 @@ struct disk {
 	uint64_t size;
 	uint64_t file_size;	/* at open; formats keep their own view afterwards */
 	char *path;
+	/* During open only: the backing file the domain XML names, replacing the image's (NULL: none). */
+	const char *xml_backing, *xml_backing_fmt;
 	void *priv;
 	pthread_mutex_t lock;	/* serialises the format's metadata; raw skips it */
 	char err[DISK_ERR_LEN];
@@ -54,8 +56,10 @@ int disk__err(struct disk *d, int rc, const char *fmt, ...)
 
 /*
  * Opens a backing file read-only for d at depth d->depth + 1. format is the
- * image's backing format or NULL to probe the file's header. name is
- * resolved relative to the directory of d->path unless absolute.
+ * image's backing format or NULL to probe the file's header. name must be
+ * relative to the directory of d->path and stay beneath it (no "..", no
+ * symbolic link) and be a regular file, unless the domain XML named the
+ * backing file (d->xml_backing), which is then opened instead of name.
  */
 int disk__open_backing(struct disk *d, const char *name, const char *format,
 		       struct disk **out);

@@ -61,6 +61,19 @@ struct qcow2_free {
 #define QCOW2_RESERVE_AHEAD 64u
 #define QCOW2_RESERVE_AHEAD_BYTES (4u << 20)
 
+/* Sorted host offsets of one kind of cluster-sized table (L2 tables, refcount blocks). */
+struct qcow2_offs {
+	uint64_t *v;
+	uint64_t n, cap;
+};
+
+/* Kinds of metadata, for qcow2_overlap (QEMU's QCOW2_OL_* of what we keep). */
+#define QCOW2_OL_HEADER   0x1u
+#define QCOW2_OL_L1       0x2u
+#define QCOW2_OL_REFTABLE 0x4u
+#define QCOW2_OL_REFBLOCK 0x8u
+#define QCOW2_OL_L2       0x10u
+
 struct qcow2 {
 	unsigned version;
 	unsigned cluster_bits;
@@ -71,7 +84,10 @@ struct qcow2 {
 	uint64_t refcount_max;
 	uint32_t header_len;
 	uint64_t autoclear;
+	uint64_t incompat;
 	uint32_t nb_snapshots;
+	bool corrupt;			/* a metadata overlap was found: every later write fails */
+	struct qcow2_offs l2_offs, rb_offs;	/* where the L2 tables and refcount blocks are */
 
 	uint64_t *l1;			/* host endian */
 	uint32_t l1_size;
@@ -165,6 +181,24 @@ int qcow2_refcount_writeback(struct disk *d);
 int qcow2_publish(struct disk *d);
 /* The flush op: data and refcounts, sync, L2 tables, sync, L1, sync, then queued frees. */
 int qcow2_flush(struct disk *d);
+
+/* qcow2_meta.c */
+
+/* Builds the L2-table and refcount-block maps from the loaded L1 and refcount tables. 0 or -errno. */
+int qcow2_meta_init(struct disk *d);
+void qcow2_meta_free(struct qcow2 *q);
+/* Records a new table at off (an L2 table or a refcount block). 0 or -ENOMEM. */
+int qcow2_meta_add(struct disk *d, struct qcow2_offs *o, uint64_t off);
+/* The QCOW2_OL_* kinds of metadata that [off, off+len) overlaps, less those in ignore; 0 if none. */
+unsigned qcow2_overlap(const struct qcow2 *q, uint64_t off, uint64_t len, unsigned ignore);
+/* A phrase naming the first kind in bits ("the L1 table"). */
+const char *qcow2_ol_name(unsigned bits);
+/*
+ * Reports a metadata overlap as QEMU does: marks the image corrupt (the
+ * incompatible feature bit, v3, writable opens), refuses every later write
+ * and discard, and returns -EIO with the message in the disk's last error.
+ */
+int qcow2_corrupt(struct disk *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* qcow2_io.c */
 int qcow2_readv(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt);

@@ -51,11 +51,20 @@ static int l2_slot(struct disk *d, uint64_t voff, bool alloc, struct qcow2_slot 
 	*idx = vcl & ((1ull << q->l2_bits) - 1);
 	*slot = NULL;
 	l2off = q->l1[l1i] & QCOW2_OFFSET_MASK;
-	if (l2off)
+	if (l2off) {
+		unsigned bad = qcow2_overlap(q, l2off, q->cs, QCOW2_OL_L2);
+
+		if (bad)
+			return qcow2_corrupt(d, "L1 entry %llu: L2 table at 0x%llx overlaps %s",
+					     (unsigned long long)l1i, (unsigned long long)l2off,
+					     qcow2_ol_name(bad));
 		return qcow2_cache_get(d, &q->l2c, l2off, false, slot);
+	}
 	if (!alloc)
 		return 0;
 	rc = qcow2_alloc(d, 1, &l2off);
+	if (rc == 0)
+		rc = qcow2_meta_add(d, &q->l2_offs, l2off);
 	if (rc < 0)
 		return rc;
 	rc = qcow2_cache_get(d, &q->l2c, l2off, true, slot);
@@ -80,21 +89,40 @@ static void l2_set(struct qcow2_slot *s, uint64_t idx, uint64_t entry)
 	s->dirty = true;
 }
 
+/* The host clusters a compressed cluster's data touches (what QEMU counted for it). */
+static void compressed_range(struct qcow2 *q, uint64_t e, uint64_t *first, uint64_t *n)
+{
+	unsigned shift = 62 - (q->cluster_bits - 8);
+	uint64_t start = (e & ((1ull << shift) - 1)) & ~511ull;
+	uint64_t nsec = ((e >> shift) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
+	uint64_t last = (start + nsec * 512 - 1) & ~(q->cs - 1);
+
+	*first = start & ~(q->cs - 1);
+	*n = (last - *first) / q->cs + 1;
+}
+
 /* Decodes and validates the L2 entry for voff; a bad entry is an error naming it. */
 static int classify(struct disk *d, uint64_t voff, uint64_t e, struct map *m)
 {
 	struct qcow2 *q = qcow2_of(d);
+	unsigned bad;
 
 	m->entry = e;
 	m->host = 0;
 	if (e & QCOW2_OFLAG_COMPRESSED) {
-		uint64_t coff = e & ((1ull << (62 - (q->cluster_bits - 8))) - 1);
+		uint64_t coff = e & ((1ull << (62 - (q->cluster_bits - 8))) - 1), first, n;
 
 		m->kind = K_COMPRESSED;
 		if (coff == 0 || coff >= q->next_alloc)
 			return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: compressed data at "
 					 "0x%llx beyond end of file", (unsigned long long)voff,
 					 (unsigned long long)coff);
+		/* Its clusters are freed (and punched) when the guest overwrites or discards it. */
+		compressed_range(q, e, &first, &n);
+		if ((bad = qcow2_overlap(q, first, n * q->cs, 0)))
+			return qcow2_corrupt(d, "L2 entry for guest offset 0x%llx: compressed data at 0x%llx "
+					     "overlaps %s", (unsigned long long)voff,
+					     (unsigned long long)coff, qcow2_ol_name(bad));
 		return 0;
 	}
 	if (e & QCOW2_L2_RESERVED || (q->version == 2 && (e & QCOW2_OFLAG_ZERO)))
@@ -107,14 +135,11 @@ static int classify(struct disk *d, uint64_t voff, uint64_t e, struct map *m)
 	if (m->host && !qcow2_range_ok(m->host, q->cs, q->next_alloc))
 		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: data offset 0x%llx beyond "
 				 "end of file", (unsigned long long)voff, (unsigned long long)m->host);
-	/* Guest data must never land on the tables we keep in memory and write back. */
-	if (m->host && (m->host < q->cs ||
-			(m->host + q->cs > q->l1_off && m->host < q->l1_off + (uint64_t)q->l1_size * 8) ||
-			(m->host + q->cs > q->reftable_off &&
-			 m->host < q->reftable_off + q->reftable_entries * 8)))
-		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: data offset 0x%llx overlaps "
-				 "the header, L1 or refcount table", (unsigned long long)voff,
-				 (unsigned long long)m->host);
+	/* Guest data must never land on metadata (QEMU's qcow2_check_metadata_overlap). */
+	if (m->host && (bad = qcow2_overlap(q, m->host, q->cs, 0)))
+		return qcow2_corrupt(d, "L2 entry for guest offset 0x%llx: data offset 0x%llx overlaps %s",
+				     (unsigned long long)voff, (unsigned long long)m->host,
+				     qcow2_ol_name(bad));
 	m->kind = (e & QCOW2_OFLAG_ZERO) ? K_ZERO : m->host ? K_NORMAL : K_UNALLOC;
 	return 0;
 }
@@ -169,18 +194,6 @@ static int decompress(struct disk *d, uint64_t e)
 				 (unsigned long long)coff, zr, q->zs.avail_out);
 	q->dbuf_entry = e;
 	return 0;
-}
-
-/* The host clusters a compressed cluster's data touches (what QEMU counted for it). */
-static void compressed_range(struct qcow2 *q, uint64_t e, uint64_t *first, uint64_t *n)
-{
-	unsigned shift = 62 - (q->cluster_bits - 8);
-	uint64_t start = (e & ((1ull << shift) - 1)) & ~511ull;
-	uint64_t nsec = ((e >> shift) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
-	uint64_t last = (start + nsec * 512 - 1) & ~(q->cs - 1);
-
-	*first = start & ~(q->cs - 1);
-	*n = (last - *first) / q->cs + 1;
 }
 
 /* Length of the run from voff (at most len) of clusters that read the same way and, for data, are host-contiguous. */
@@ -346,12 +359,23 @@ static int write_cow(struct disk *d, uint64_t voff, const struct map *m,
 	return map_run(d, voff, 1, dst);
 }
 
+/* After a metadata overlap nothing is written any more, as QEMU stops a corrupt image. */
+static int refuse_corrupt(struct disk *d)
+{
+	return qcow2_of(d)->corrupt ? disk__err(d, -EIO, "image marked corrupt (metadata overlap): "
+						 "no writes until 'qemu-img check -r all' repairs it") : 0;
+}
+
 int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt)
 {
 	struct qcow2 *q = qcow2_of(d);
 	size_t len = iov__len(iov, iovcnt), done = 0;
 	struct ivec iv;
-	int rc = ivec_init(&iv, iovcnt);
+	int rc = refuse_corrupt(d);
+
+	if (rc < 0)
+		return rc;
+	rc = ivec_init(&iv, iovcnt);
 
 	while (rc == 0 && done < len) {
 		uint64_t voff = off + done, in = voff & (q->cs - 1), run, n = q->cs - in, k, dst;
@@ -421,7 +445,10 @@ int qcow2_discard(struct disk *d, uint64_t off, uint64_t len)
 	struct qcow2 *q = qcow2_of(d);
 	uint64_t v = (off + q->cs - 1) & ~(q->cs - 1), end = (off + len) & ~(q->cs - 1);
 	uint64_t blank = (q->backing && q->version >= 3) ? QCOW2_OFLAG_ZERO : 0;
+	int rc0 = refuse_corrupt(d);
 
+	if (rc0 < 0)
+		return rc0;
 	for (; v < end; v += q->cs) {
 		struct qcow2_slot *s;
 		uint64_t i, first = 0, n = 0;

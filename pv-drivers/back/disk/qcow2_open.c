@@ -67,9 +67,29 @@ static int parse_header(struct disk *d, const uint8_t *b, size_t n, struct hdr *
 		if (h->header_len < QCOW2_V3_HEADER_LEN || h->header_len % 8 ||
 		    h->header_len > (1u << h->cluster_bits))
 			return disk__err(d, -EINVAL, "header_length %u invalid", h->header_len);
-		if (h->header_len > QCOW2_V3_HEADER_LEN)
-			h->compression = b[104];
 	}
+	return 0;
+}
+
+/* The v3 additional fields, in the header_length bytes of b (the first cluster, n bytes of it read). */
+static int parse_additional(struct disk *d, const uint8_t *b, size_t n, struct hdr *h)
+{
+	if (h->header_len > n)
+		return disk__err(d, -EINVAL, "header_length %u extends past the end of the file (%zu bytes)",
+				 h->header_len, n);
+	if (h->header_len > QCOW2_V3_HEADER_LEN)
+		h->compression = b[104];
+	if (h->compression && !(h->incompat & QCOW2_INCOMPAT_COMPRESSION))
+		return disk__err(d, -EINVAL, "compression type %u without the compression-type "
+				 "incompatible feature bit", h->compression);
+	if ((h->incompat & QCOW2_INCOMPAT_COMPRESSION) && h->header_len <= QCOW2_V3_HEADER_LEN)
+		return disk__err(d, -EINVAL, "compression-type feature bit set but header_length %u has "
+				 "no compression type field", h->header_len);
+	if (h->compression == 1)
+		return disk__err(d, -ENOTSUP, "zstd-compressed qcow2 is not supported (only zlib)");
+	if (h->compression)
+		return disk__err(d, -ENOTSUP, "compression type %u is not supported (only zlib)",
+				 h->compression);
 	return 0;
 }
 
@@ -89,9 +109,6 @@ static int check_features(struct disk *d, const struct hdr *h)
 		return disk__err(d, -ENOTSUP, "external data files are not supported");
 	if (h->incompat & QCOW2_INCOMPAT_EXTL2)
 		return disk__err(d, -ENOTSUP, "extended L2 entries (subclusters) are not supported");
-	if ((h->incompat & QCOW2_INCOMPAT_COMPRESSION) && h->compression != 0)
-		return disk__err(d, -ENOTSUP, "compression type %u is not supported (only zlib)",
-				 h->compression);
 	if (!d->readonly && (h->incompat & QCOW2_INCOMPAT_DIRTY))
 		return disk__err(d, -EUCLEAN, "image is dirty (lazy refcounts); repair it with "
 				 "'qemu-img check -r all' or open it read-only");
@@ -216,6 +233,17 @@ static int setup_tables(struct disk *d, const struct hdr *h)
 	if (!qcow2_range_ok(h->reftable_off, rt_bytes, d->file_size))
 		return disk__err(d, -EINVAL, "refcount table offset 0x%llx beyond end of file",
 				 (unsigned long long)h->reftable_off);
+	/* Both tables are rewritten in place: never over the header or each other (QEMU's overlap rule). */
+	if (h->l1_off < q->cs && h->l1_size)
+		return disk__err(d, -EINVAL, "L1 table offset 0x%llx overlaps the header",
+				 (unsigned long long)h->l1_off);
+	if (h->reftable_off < q->cs)
+		return disk__err(d, -EINVAL, "refcount table offset 0x%llx overlaps the header",
+				 (unsigned long long)h->reftable_off);
+	if (h->l1_size && h->l1_off < h->reftable_off + rt_bytes &&
+	    h->reftable_off < h->l1_off + (uint64_t)h->l1_size * 8)
+		return disk__err(d, -EINVAL, "L1 table at 0x%llx overlaps the refcount table at 0x%llx",
+				 (unsigned long long)h->l1_off, (unsigned long long)h->reftable_off);
 	q->l1_size = h->l1_size;
 	q->l1_off = h->l1_off;
 	q->reftable_off = h->reftable_off;
@@ -223,8 +251,9 @@ static int setup_tables(struct disk *d, const struct hdr *h)
 	rc = load_table(d, "L1 table", q->l1_off, q->l1_size, QCOW2_L1_RESERVED, &q->l1);
 	if (rc < 0)
 		return rc;
-	return load_table(d, "refcount table", q->reftable_off, q->reftable_entries, ~QCOW2_OFFSET_MASK,
-			  &q->reftable);
+	rc = load_table(d, "refcount table", q->reftable_off, q->reftable_entries, ~QCOW2_OFFSET_MASK,
+			&q->reftable);
+	return rc < 0 ? rc : qcow2_meta_init(d);
 }
 
 /* Opens the backing file named in the header, with the format the image gives, if any. */
@@ -233,8 +262,12 @@ static int open_backing(struct disk *d, const uint8_t *b, size_t n, const struct
 	struct qcow2 *q = qcow2_of(d);
 	char name[QCOW2_MAX_BACKING_NAME + 1];
 
-	if (!h->backing_off)
+	if (!h->backing_off) {
+		if (d->xml_backing)
+			return disk__err(d, -EINVAL, "the domain XML names backing file '%s' but the image "
+					 "has none", d->xml_backing);
 		return 0;
+	}
 	if (h->backing_len == 0 || h->backing_len > QCOW2_MAX_BACKING_NAME ||
 	    !qcow2_range_ok(h->backing_off, h->backing_len, n))
 		return disk__err(d, -EINVAL, "backing file name (offset 0x%llx, %u bytes) invalid",
@@ -264,6 +297,7 @@ static void qcow2_close(struct disk *d)
 		disk_close(q->backing);
 	qcow2_cache_free(&q->l2c);
 	qcow2_cache_free(&q->rbc);
+	qcow2_meta_free(q);
 	free(q->l1);
 	free(q->reftable);
 	free(q->cbuf);
@@ -313,6 +347,7 @@ static int qcow2_open(struct disk *d)
 	q->refcount_max = h.refcount_order == 6 ? UINT64_MAX : (1ull << (1u << h.refcount_order)) - 1;
 	q->header_len = h.header_len;
 	q->autoclear = h.autoclear;
+	q->incompat = h.incompat;
 	q->nb_snapshots = h.nb_snapshots;
 	q->file_end = d->file_size;
 	q->next_alloc = (d->file_size + q->cs - 1) & ~(q->cs - 1);
@@ -323,6 +358,9 @@ static int qcow2_open(struct disk *d)
 		rc = disk__err(d, rc, "reading the header: %s", strerror(-rc));
 		goto out;
 	}
+	rc = parse_additional(d, b, n, &h);
+	if (rc < 0)
+		goto out;
 	rc = parse_extensions(d, b, n, &h, fmt, sizeof(fmt));
 	if (rc < 0)
 		goto out;

@@ -60,7 +60,9 @@ static int block_for(struct disk *d, uint64_t off, bool create, struct qcow2_slo
 			return 0;
 		boff = q->next_alloc;
 		q->next_alloc += q->cs;
-		rc = qcow2_cache_get(d, &q->rbc, boff, true, slot);
+		rc = qcow2_meta_add(d, &q->rb_offs, boff);
+		if (rc == 0)
+			rc = qcow2_cache_get(d, &q->rbc, boff, true, slot);
 		if (rc < 0)
 			return rc;
 		q->reftable[ti] = boff;
@@ -75,6 +77,13 @@ static int block_for(struct disk *d, uint64_t off, bool create, struct qcow2_slo
 			rb_set((*slot)->buf, q->refcount_order, i, 1);
 			(*slot)->dirty = true;
 		}
+	} else {
+		unsigned bad = qcow2_overlap(q, boff, q->cs, QCOW2_OL_REFBLOCK);
+
+		if (bad)
+			return qcow2_corrupt(d, "refcount table entry %llu: refcount block at 0x%llx overlaps %s",
+					     (unsigned long long)ti, (unsigned long long)boff,
+					     qcow2_ol_name(bad));
 	}
 	return qcow2_cache_get(d, &q->rbc, boff, false, slot);
 }
