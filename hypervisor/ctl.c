@@ -23,7 +23,7 @@
 #include "kvm.h"
 #include "ctl.h"
 #include "hypercall.h"
-#include "loop.h"
+#include "kxen/kxd.h"
 
 static uint8_t req_buf[KXCTL_MAX_MSG];
 static uint8_t rep_buf[KXCTL_MAX_MSG];
@@ -34,7 +34,7 @@ static void conn_close_port(struct ctl_conn *c, unsigned i)
 {
 	struct ctl_port *p = &c->ports[i];
 
-	hvloop_del(c->loop, p->reg);
+	kxd_loop_del(c->loop, p->kick);
 	evtchn_close(domain_dom0(), p->port);
 	c->ports[i] = c->ports[--c->nr_ports];
 }
@@ -47,7 +47,7 @@ static void conn_free(struct ctl_conn *c)
 	ctl_gnttab_release(&c->gnt);
 	if (c->events_fd >= 0)
 		domevents_unsubscribe(c->events_fd);
-	hvloop_del(c->loop, c->reg);
+	kxd_loop_del(c->loop, c->fd);
 	close(c->fd);
 	*c->pprev = c->next;
 	if (c->next)
@@ -106,13 +106,13 @@ int ctl_host_info(struct ctl_req *r)
 	return 0;
 }
 
-static void kick_readable(struct hvloop *l, struct hvloop_reg *reg, uint32_t events, void *arg)
+static void kick_readable(struct kxd_loop *l, int fd, uint32_t events, void *arg)
 {
 	uint64_t n;
 
 	(void)l;
 	(void)events;
-	if (read(hvloop_fd(reg), &n, sizeof(n)) == sizeof(n))
+	if (read(fd, &n, sizeof(n)) == sizeof(n))
 		evtchn_send(domain_dom0(), (evtchn_port_t)(uintptr_t)arg);
 }
 
@@ -123,7 +123,6 @@ int ctl_evtchn_bind_interdomain(struct ctl_req *r)
 	struct ctl_conn *c = r->conn;
 	struct domain *dom0 = domain_dom0();
 	struct kxctl_port out = { 0 };
-	struct hvloop_reg *reg;
 	evtchn_port_t port;
 	int notify = -1, kick = -1, rc;
 
@@ -139,13 +138,12 @@ int ctl_evtchn_bind_interdomain(struct ctl_req *r)
 	if (rc)
 		goto out;
 	evtchn_dom0_attach(dom0, port, notify, kick);
-	reg = hvloop_add(c->loop, kick, EPOLLIN, kick_readable, (void *)(uintptr_t)port);
-	if (!reg) {
-		rc = -errno;
+	rc = kxd_loop_add(c->loop, kick, EPOLLIN, kick_readable, (void *)(uintptr_t)port);
+	if (rc) {
 		evtchn_close(dom0, port);   /* closes both eventfds */
 		return rc;
 	}
-	c->ports[c->nr_ports++] = (struct ctl_port){ .port = port, .reg = reg };
+	c->ports[c->nr_ports++] = (struct ctl_port){ .port = port, .kick = kick };
 	out.port = port;
 	memcpy(r->rep, &out, sizeof(out));
 	r->rlen = sizeof(out);
@@ -191,14 +189,13 @@ int ctl_domain_events(struct ctl_req *r)
 }
 
 /* Reads one request and always answers it, with -errno on failure. */
-static void conn_readable(struct hvloop *l, struct hvloop_reg *reg, uint32_t events, void *arg)
+static void conn_readable(struct kxd_loop *l, int fd, uint32_t events, void *arg)
 {
 	struct ctl_conn *c = arg;
 	struct kxctl_hdr h;
-	ssize_t n = recv(c->fd, req_buf, sizeof(req_buf), MSG_DONTWAIT);
+	ssize_t n = recv(fd, req_buf, sizeof(req_buf), MSG_DONTWAIT);
 
 	(void)l;
-	(void)reg;
 	(void)events;
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -222,9 +219,9 @@ static void conn_readable(struct hvloop *l, struct hvloop_reg *reg, uint32_t eve
 		close(r.fds[i]);
 }
 
-static void accept_conn(struct hvloop *l, struct hvloop_reg *reg, uint32_t events, void *arg)
+static void accept_conn(struct kxd_loop *l, int lfd, uint32_t events, void *arg)
 {
-	int fd = accept4(hvloop_fd(reg), NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 
@@ -246,7 +243,7 @@ static void accept_conn(struct hvloop *l, struct hvloop_reg *reg, uint32_t event
 	c->loop = l;
 	c->fd = fd;
 	c->events_fd = -1;
-	if (!(c->reg = hvloop_add(l, fd, EPOLLIN, conn_readable, c))) {
+	if (kxd_loop_add(l, fd, EPOLLIN, conn_readable, c)) {
 		close(fd);
 		free(c);
 		return;
@@ -258,24 +255,28 @@ static void accept_conn(struct hvloop *l, struct hvloop_reg *reg, uint32_t event
 	conns = c;
 }
 
-static void reap_readable(struct hvloop *l, struct hvloop_reg *reg, uint32_t events, void *arg)
+static void reap_readable(struct kxd_loop *l, int fd, uint32_t events, void *arg)
 {
 	(void)l;
-	(void)reg;
+	(void)fd;
 	(void)events;
 	(void)arg;
 	domain_reap();
 }
 
-static void signal_readable(struct hvloop *l, struct hvloop_reg *reg, uint32_t events, void *arg)
+/*
+ * Not kxd_loop_signals: for kxen-hv SIGHUP stops too (docs/operating.md),
+ * and the line goes to the hypervisor log that KXCTL_LOG_READ serves.
+ */
+static void signal_readable(struct kxd_loop *l, int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
 
 	(void)events;
 	(void)arg;
-	if (read(hvloop_fd(reg), &si, sizeof(si)) == sizeof(si)) {
+	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		hvlog("(XEN) signal %u: shutting down, destroying all domains", si.ssi_signo);
-		hvloop_quit(l);
+		l->quit = true;
 	}
 }
 
@@ -334,7 +335,7 @@ gid_t ctl_peer_gid = (gid_t)-1;
 
 int ctl_serve(const char *path)
 {
-	struct hvloop *l = NULL;
+	struct kxd_loop l;
 	sigset_t ss;
 	int lfd, sfd = -1, rc;
 
@@ -345,19 +346,23 @@ int ctl_serve(const char *path)
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGHUP);
+	/* On failure l is empty and kxd_loop_fini below is harmless. */
+	if ((rc = kxd_loop_init(&l)))
+		goto out;
 	sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0 || !(l = hvloop_new()) ||
-	    !hvloop_add(l, lfd, EPOLLIN, accept_conn, NULL) ||
-	    !hvloop_add(l, domain_reap_fd(), EPOLLIN, reap_readable, NULL) ||
-	    !hvloop_add(l, sfd, EPOLLIN, signal_readable, NULL)) {
+	if (sfd < 0) {
 		rc = -errno;
 		goto out;
 	}
+	if ((rc = kxd_loop_add(&l, lfd, EPOLLIN, accept_conn, NULL)) ||
+	    (rc = kxd_loop_add(&l, domain_reap_fd(), EPOLLIN, reap_readable, NULL)) ||
+	    (rc = kxd_loop_add(&l, sfd, EPOLLIN, signal_readable, NULL)))
+		goto out;
 	hvlog("(XEN) kxen-hv %d.%d%s listening on %s", KXEN_VERSION_MAJOR, KXEN_VERSION_MINOR,
 	      KXEN_EXTRAVERSION, path);
 	if (ctl_ready_hook)
 		ctl_ready_hook();
-	rc = hvloop_run(l, 64);
+	rc = kxd_loop_run(&l);
 	for (uint32_t id = 1; id < DOMID_FIRST_RESERVED; id++) {
 		struct domain *d = domain_get(id);
 		if (d) {
@@ -373,6 +378,6 @@ out:
 	close(lfd);
 	if (sfd >= 0)
 		close(sfd);
-	hvloop_free(l);
+	kxd_loop_fini(&l);
 	return rc;
 }

@@ -12,19 +12,22 @@
 
 #define CTL_CONN_MAX_PORTS 1024
 
-struct hvloop;
-struct hvloop_reg;
+struct kxd_loop;
 struct domain;
 
 /* One dom0 client of the control socket and what it holds (all released when it goes). */
 struct ctl_conn {
-	struct hvloop *loop;
-	struct hvloop_reg *reg;
+	struct kxd_loop *loop;   /* the control loop watching fd and the ports' kick eventfds */
 	int fd;
-	/* dom0 ports this client bound, with the registration watching each kick eventfd */
+	/*
+	 * dom0 ports this client bound, with the kick eventfd the loop watches
+	 * for each. kxd_loop knows fds by number, so the kick fd must leave the
+	 * loop before it is closed: only ctl.c's conn_close_port closes these
+	 * ports (guests closing their side leave ours unbound, fds open).
+	 */
 	struct ctl_port {
 		uint32_t port;
-		struct hvloop_reg *reg;
+		int kick;
 	} ports[CTL_CONN_MAX_PORTS];
 	unsigned nr_ports;
 	struct ctl_gnttab gnt;   /* grants this client mapped (gnttab.h) */

@@ -3,7 +3,7 @@
 #define KXEN_HV_H
 
 /*
- * Three layers, as DESIGN.md asks:
+ * Three layers (docs/architecture.md, "kxen-hv's layers"):
  *  - hc_*.c decode hypercalls: copy arguments in and out through the
  *    checked gmem_* accessors and call the subsystems;
  *  - evtchn.c, gnttab.c, time.c, domain.c and vcpu.c's run policy hold the
@@ -14,7 +14,7 @@
  * gmem.h (memory.c), evtchn.h, gnttab.h, hvtime.h (time.c), vcpu.h
  * (vcpu.c, upcall.c), domain.h (domain.c, domevents.c), hypercall.h
  * (hypercall.c, hc_*.c), fault.h, kvm.h (kvm_x86.c), ctl.h (the control
- * socket and its handlers) and loop.h; this one holds what they all share.
+ * socket and its handlers, on libkxdaemon's kxd_loop); this one holds what they all share.
  * Functions return 0 or -errno unless said otherwise. A guest error is
  * returned to the guest; a host failure that leaves a domain unusable
  * crashes that domain only; nothing a guest does may abort kxen-hv.

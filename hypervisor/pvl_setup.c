@@ -138,7 +138,10 @@ void pvl_region_fill(struct pvl *p, uint8_t *ram)
 	put64(host(p, PVL_PG_DATA) + D_L4E_U257, pg(p, PVL_PG_L3U) | P | W | U);
 	put64(host(p, PVL_PG_DATA) + D_L4E_M2P, pg(p, PVL_PG_M2P_L3) | P | W | U);
 	put64(host(p, PVL_PG_DATA) + D_L4E_AL, pg(p, PVL_PG_AL_L3) | P | W | U);
-	/* The guest has never run: the host's stores into its tables are seen (DESIGN.md 1). */
+	/*
+	 * The guest has never run: the host's stores into its tables are seen
+	 * (docs/architecture.md, "Measured host costs").
+	 */
 	pvl_adjust_initial(ram, p->gpa, p->cr3);
 	put64(ram + p->cr3 + PVL_SLOT_M2P * 8, pg(p, PVL_PG_M2P_L3) | P | W | U);
 	put64(ram + p->cr3 + PVL_SLOT_KX * 8, pg(p, PVL_PG_L3K) | P | W | U);

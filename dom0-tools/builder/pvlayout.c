@@ -411,7 +411,7 @@ void kxbuild_pv_write(uint8_t *ram, const struct kxbuild_pv_plan *p,
 	}
 	if (initrd_len)
 		memcpy(ram + p->initrd_pfn * PAGE, initrd, initrd_len);
-	/* Machine frames are guest frames (DESIGN.md): the p2m is the identity. */
+	/* Machine frames are guest frames (docs/guest-abi.md): the p2m is the identity. */
 	for (i = 0; i < p->nr_pages; i++)
 		p2m[i] = i;
 	write_start_info(ram, p, boot);

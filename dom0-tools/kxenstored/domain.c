@@ -122,13 +122,13 @@ void domain__forget_home(struct xs_server *srv, unsigned domid)
 	snprintf(home, sizeof(home), "/local/domain/%u", domid);
 	snprintf(link, sizeof(link), "%s/vm", home);
 	/* Only a /vm/NAME the toolstack wrote: the guest could not have changed the key. */
-	if (op__read(&x, link, &v) == 0 && v.exists && v.vlen > 4 && v.vlen < sizeof(vm) &&
+	if (txn__read(&x, link, &v) == 0 && v.exists && v.vlen > 4 && v.vlen < sizeof(vm) &&
 	    !memcmp(v.value, "/vm/", 4) && !memchr(v.value + 4, '/', v.vlen - 4) &&
 	    !memchr(v.value, 0, v.vlen))
 		snprintf(vm, sizeof(vm), "%.*s", (int)v.vlen, v.value);
-	if (vm[0] && op__rm(&x, vm) == 0)
+	if (vm[0] && txn__rm(&x, vm) == 0)
 		server__log(srv, "removed %s of dead d%u", vm, domid);
-	if (op__rm(&x, home) == 0)
+	if (txn__rm(&x, home) == 0)
 		server__log(srv, "removed %s of dead d%u", home, domid);
 	/* Its devices' backend directories, which the toolstack wrote under dom0's home. */
 	struct be_types t = { .n = 0 };
@@ -136,7 +136,7 @@ void domain__forget_home(struct xs_server *srv, unsigned domid)
 	for (unsigned i = 0; i < t.n; i++) {
 		char be[96];
 		snprintf(be, sizeof(be), "/local/domain/0/backend/%s/%u", t.name[i], domid);
-		if (op__rm(&x, be) == 0)
+		if (txn__rm(&x, be) == 0)
 			server__log(srv, "removed %s of dead d%u", be, domid);
 	}
 }

@@ -242,11 +242,11 @@ int txn__children(struct xs_ctx *x, const char *path,
  * Each works on x->txn, or on a temporary overlay committed at once. Paths are
  * canonical absolute. Return 0 or -errno (EACCES, ENOENT, ENOSPC, E2BIG, ...).
  */
-int op__read(struct xs_ctx *x, const char *path, struct xs_view *v);
-int op__write(struct xs_ctx *x, const char *path, const char *val, unsigned vlen);
-int op__mkdir(struct xs_ctx *x, const char *path);
-int op__rm(struct xs_ctx *x, const char *path);
-int op__set_perms(struct xs_ctx *x, const char *path, const struct xs_permissions *p, unsigned n);
+int txn__read(struct xs_ctx *x, const char *path, struct xs_view *v);
+int txn__write(struct xs_ctx *x, const char *path, const char *val, unsigned vlen);
+int txn__mkdir(struct xs_ctx *x, const char *path);
+int txn__rm(struct xs_ctx *x, const char *path);
+int txn__set_perms(struct xs_ctx *x, const char *path, const struct xs_permissions *p, unsigned n);
 /* Commits t: -EAGAIN (and nothing applied) if any node it saw has changed since its snapshot. */
 int txn__commit(struct xs_server *srv, struct xs_txn *t);
 
@@ -266,8 +266,8 @@ struct xs_watches {
 	unsigned nbuckets, count;
 };
 
-int watches__init(struct xs_watches *w);
-void watches__fini(struct xs_watches *w);
+int watch__init(struct xs_watches *w);
+void watch__fini(struct xs_watches *w);
 /* Adds a watch for c (the caller queues its first event). -EEXIST, -E2BIG (quota), -ENOMEM. */
 int watch__add(struct xs_server *srv, struct xs_conn *c, const char *abs, unsigned strip,
                const char *token, struct xs_watch **out);

@@ -15,7 +15,7 @@ int server__init(struct xs_server *srv)
 	quota__defaults(&srv->quota);
 	if ((rc = store__init(&srv->store)) < 0)
 		return rc;
-	if ((rc = watches__init(&srv->watches)) < 0) {
+	if ((rc = watch__init(&srv->watches)) < 0) {
 		store__fini(&srv->store);
 		return rc;
 	}
@@ -29,7 +29,7 @@ void server__fini(struct xs_server *srv)
 			domain__release(srv, srv->domains[i]->domid);
 	while (srv->conns)
 		conn__free(srv->conns);
-	watches__fini(&srv->watches);
+	watch__fini(&srv->watches);
 	store__fini(&srv->store);
 }
 

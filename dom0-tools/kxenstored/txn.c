@@ -248,7 +248,7 @@ int txn__children(struct xs_ctx *x, const char *path,
 	return t ? created_children(t, path, plen, fn, arg) : 0;
 }
 
-int op__read(struct xs_ctx *x, const char *path, struct xs_view *v)
+int txn__read(struct xs_ctx *x, const char *path, struct xs_view *v)
 {
 	int rc = txn__view(x, path, v);
 
@@ -397,7 +397,7 @@ static int do_write(struct xs_ctx *x, const void *arg)
 	return 0;
 }
 
-int op__write(struct xs_ctx *x, const char *path, const char *val, unsigned vlen)
+int txn__write(struct xs_ctx *x, const char *path, const char *val, unsigned vlen)
 {
 	struct write_args w = { path, val, vlen, false };
 
@@ -406,7 +406,7 @@ int op__write(struct xs_ctx *x, const char *path, const char *val, unsigned vlen
 	return with_txn(x, do_write, &w);
 }
 
-int op__mkdir(struct xs_ctx *x, const char *path)
+int txn__mkdir(struct xs_ctx *x, const char *path)
 {
 	struct write_args w = { path, "", 0, true };
 
@@ -478,7 +478,7 @@ static int do_rm(struct xs_ctx *x, const void *arg)
 	return rm_subtree(x, path, true);
 }
 
-int op__rm(struct xs_ctx *x, const char *path)
+int txn__rm(struct xs_ctx *x, const char *path)
 {
 	if (!strcmp(path, "/"))
 		return -EINVAL;
@@ -512,7 +512,7 @@ static int do_set_perms(struct xs_ctx *x, const void *arg)
 	return rc;
 }
 
-int op__set_perms(struct xs_ctx *x, const char *path, const struct xs_permissions *p, unsigned n)
+int txn__set_perms(struct xs_ctx *x, const char *path, const struct xs_permissions *p, unsigned n)
 {
 	struct perms_args a = { path, p, n };
 

@@ -5,7 +5,7 @@
 #include "kxenstored.h"
 #include "persist.h"
 
-int watches__init(struct xs_watches *w)
+int watch__init(struct xs_watches *w)
 {
 	w->nbuckets = 1024;
 	w->count = 0;
@@ -13,7 +13,7 @@ int watches__init(struct xs_watches *w)
 	return w->buckets ? 0 : -ENOMEM;
 }
 
-void watches__fini(struct xs_watches *w)
+void watch__fini(struct xs_watches *w)
 {
 	free(w->buckets);
 	w->buckets = NULL;

@@ -77,7 +77,7 @@ static int parse_domid(const char *s, unsigned *domid)
 static int h_read(struct xs_req *r)
 {
 	struct xs_view v;
-	int rc = op__read(&r->x, r->path, &v);
+	int rc = txn__read(&r->x, r->path, &v);
 
 	if (rc < 0)
 		return rc;
@@ -92,21 +92,21 @@ static int h_write(struct xs_req *r)
 {
 	const char *val = r->argv[0] + strlen(r->argv[0]) + 1;
 	unsigned vlen = r->c->hdr.len - (unsigned)(val - r->c->in);
-	int rc = op__write(&r->x, r->path, val, vlen);
+	int rc = txn__write(&r->x, r->path, val, vlen);
 
 	return rc < 0 ? rc : ok(r);
 }
 
 static int h_mkdir(struct xs_req *r)
 {
-	int rc = op__mkdir(&r->x, r->path);
+	int rc = txn__mkdir(&r->x, r->path);
 
 	return rc < 0 ? rc : ok(r);
 }
 
 static int h_rm(struct xs_req *r)
 {
-	int rc = op__rm(&r->x, r->path);
+	int rc = txn__rm(&r->x, r->path);
 
 	return rc < 0 ? rc : ok(r);
 }
@@ -119,7 +119,7 @@ static int add_name(void *arg, const char *name)
 static int h_directory(struct xs_req *r)
 {
 	struct xs_view v;
-	int rc = op__read(&r->x, r->path, &v);
+	int rc = txn__read(&r->x, r->path, &v);
 
 	if (rc < 0)
 		return rc;
@@ -154,7 +154,7 @@ static int h_directory_part(struct xs_req *r)
 
 	if ((rc = parse_uint(r->argv[1], UINT32_MAX, &p.off)) < 0)
 		return rc;
-	if ((rc = op__read(&r->x, r->path, &v)) < 0)
+	if ((rc = txn__read(&r->x, r->path, &v)) < 0)
 		return rc;
 	snprintf(gen, sizeof(gen), "%" PRIu64, v.gen);
 	reply_str(r, gen);
@@ -168,7 +168,7 @@ static int h_directory_part(struct xs_req *r)
 static int h_get_perms(struct xs_req *r)
 {
 	struct xs_view v;
-	int rc = op__read(&r->x, r->path, &v);
+	int rc = txn__read(&r->x, r->path, &v);
 
 	if (rc < 0)
 		return rc;
@@ -193,7 +193,7 @@ static int h_set_perms(struct xs_req *r)
 		return rc;
 	if ((rc = domain__check_perms(r->c->srv, p, n)) < 0)
 		return rc;
-	if ((rc = op__set_perms(&r->x, r->path, p, n)) < 0)
+	if ((rc = txn__set_perms(&r->x, r->path, p, n)) < 0)
 		return rc;
 	return ok(r);
 }

@@ -17,9 +17,9 @@
 
 #include "kxtop.h"
 
-int action__pause(kxctrl *h, uint32_t domid) { return kxctrl_domain_pause(h, domid); }
-int action__unpause(kxctrl *h, uint32_t domid) { return kxctrl_domain_unpause(h, domid); }
-int action__destroy(kxctrl *h, uint32_t domid) { return kxctrl_domain_destroy(h, domid); }
+int actions__pause(kxctrl *h, uint32_t domid) { return kxctrl_domain_pause(h, domid); }
+int actions__unpause(kxctrl *h, uint32_t domid) { return kxctrl_domain_unpause(h, domid); }
+int actions__destroy(kxctrl *h, uint32_t domid) { return kxctrl_domain_destroy(h, domid); }
 
 /*
  * Where kxl is: $KXEN_KXL, else beside kxtop (installed: both in sbin), else
@@ -87,7 +87,7 @@ static int run_kxl(const char *arg, uint32_t domid, const char *socket, bool qui
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int action__shutdown(kxctrl *h, uint32_t domid, const char *socket, char *msg, size_t len)
+int actions__shutdown(kxctrl *h, uint32_t domid, const char *socket, char *msg, size_t len)
 {
 	int st = run_kxl("shutdown", domid, socket, true);
 	int rc;
@@ -109,7 +109,7 @@ int action__shutdown(kxctrl *h, uint32_t domid, const char *socket, char *msg, s
 	return rc;
 }
 
-int action__console(uint32_t domid, const char *socket, char *msg, size_t len)
+int actions__console(uint32_t domid, const char *socket, char *msg, size_t len)
 {
 	int st;
 

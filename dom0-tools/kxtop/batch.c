@@ -41,7 +41,7 @@ void batch__print(FILE *f, const struct kxtop_opts *o, const struct kxtop_sample
 
 static void sleep_until(uint64_t mono_ns)
 {
-	uint64_t now = kxtop__now_mono();
+	uint64_t now = sample__now_mono();
 
 	if (mono_ns <= now)
 		return;
@@ -55,7 +55,7 @@ int batch__run(const struct kxtop_opts *o)
 {
 	struct kxtop_sample a = { 0 }, b = { 0 }, *cur = &a, *prev = &b;
 	bool have_prev = false, any_ok = false;
-	uint64_t period = (uint64_t)(o->delay_s * 1e9), next = kxtop__now_mono();
+	uint64_t period = (uint64_t)(o->delay_s * 1e9), next = sample__now_mono();
 	kxctrl *h = NULL;
 	int rc;
 

@@ -16,7 +16,7 @@ static const char *v_state(const struct kxtop_dom *d, char *buf, size_t len)
 {
 	char s[7];
 
-	snprintf(buf, len, "%s", col__state(d->info.flags, s));
+	snprintf(buf, len, "%s", columns__state(d->info.flags, s));
 	return buf;
 }
 
@@ -75,7 +75,7 @@ const struct kxtop_col kxtop_cols[] = {
 };
 const unsigned kxtop_nr_cols = sizeof(kxtop_cols) / sizeof(kxtop_cols[0]);
 
-int col__find(const char *name)
+int columns__find(const char *name)
 {
 	for (unsigned i = 0; i < kxtop_nr_cols; i++)
 		if (!strcasecmp(kxtop_cols[i].header, name))
@@ -83,7 +83,7 @@ int col__find(const char *name)
 	return -ENOENT;
 }
 
-const char *col__state(uint32_t flags, char buf[7])
+const char *columns__state(uint32_t flags, char buf[7])
 {
 	static const struct { uint32_t bit; char c; } order[] = {
 		{ KXCTL_DOMF_DYING, 'd' }, { KXCTL_DOMF_SHUTDOWN, 's' }, { KXCTL_DOMF_BLOCKED, 'b' },
@@ -104,7 +104,7 @@ static void sanitize(char *s)
 			*s = '_';
 }
 
-int col__format(const struct kxtop_col *c, const struct kxtop_dom *d, bool full_names,
+int columns__format(const struct kxtop_col *c, const struct kxtop_dom *d, bool full_names,
                 char *buf, size_t len)
 {
 	char tmp[KXCTL_NAME_MAX + 8];
@@ -124,7 +124,7 @@ int col__format(const struct kxtop_col *c, const struct kxtop_dom *d, bool full_
 	return n < 0 ? 0 : (size_t)n >= len ? (int)len - 1 : n;
 }
 
-int col__header(const struct kxtop_col *c, char *buf, size_t len)
+int columns__header(const struct kxtop_col *c, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, (c->flags & COL_LEFT) ? "%-*s" : "%*s", c->width, c->header);
 
@@ -158,7 +158,7 @@ static int cmp_dom(const void *a, const void *b)
 	return r;
 }
 
-void col__sort(const struct kxtop_dom **ptrs, unsigned n, unsigned col, bool reverse)
+void columns__sort(const struct kxtop_dom **ptrs, unsigned n, unsigned col, bool reverse)
 {
 	if (col >= kxtop_nr_cols)
 		col = 0;

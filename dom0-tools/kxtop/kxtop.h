@@ -45,8 +45,8 @@ struct kxtop_sample {
  * sample.c
  */
 /* Monotonic and realtime clocks in ns. */
-uint64_t kxtop__now_mono(void);
-uint64_t kxtop__now_real(void);
+uint64_t sample__now_mono(void);
+uint64_t sample__now_real(void);
 /*
  * Fetches host info and every domain (and each domain's vCPUs when
  * with_vcpus) into *s, which must be zeroed or previously fetched (its old
@@ -88,9 +88,9 @@ extern const struct kxtop_col kxtop_cols[];
 extern const unsigned kxtop_nr_cols;
 
 /* Index of the column whose header is name (case-insensitive), or -ENOENT. */
-int col__find(const char *name);
+int columns__find(const char *name);
 /* The STATE string: six characters d s b c p r, '-' where a flag is clear. */
-const char *col__state(uint32_t flags, char buf[7]);
+const char *columns__state(uint32_t flags, char buf[7]);
 /*
  * Writes column c of d into buf: right-aligned in its width (left for
  * COL_LEFT). A name longer than the width is cut to it unless full_names;
@@ -99,16 +99,16 @@ const char *col__state(uint32_t flags, char buf[7]);
  * into fields on blanks and a guest cannot send terminal escapes.
  * Returns the number of characters written.
  */
-int col__format(const struct kxtop_col *c, const struct kxtop_dom *d, bool full_names,
+int columns__format(const struct kxtop_col *c, const struct kxtop_dom *d, bool full_names,
                 char *buf, size_t len);
 /* Writes c's header into buf, aligned as its values. */
-int col__header(const struct kxtop_col *c, char *buf, size_t len);
+int columns__header(const struct kxtop_col *c, char *buf, size_t len);
 /*
  * Sorts ptrs[0..n) by column col (descending for numbers, ascending for
  * strings, flipped by reverse); ties fall back to domid so the order is
  * total and stable between refreshes.
  */
-void col__sort(const struct kxtop_dom **ptrs, unsigned n, unsigned col, bool reverse);
+void columns__sort(const struct kxtop_dom **ptrs, unsigned n, unsigned col, bool reverse);
 
 /*
  * view.c: what both front ends show, independent of ncurses.
@@ -192,7 +192,7 @@ struct kxtop_ui {
 /* Runs the ncurses monitor until quit. Returns the process exit status. */
 int ui__run(struct kxtop_opts *o);
 /* Handles one key (ncurses code). */
-void ui__key(struct kxtop_ui *u, int ch);
+void ui_keys__key(struct kxtop_ui *u, int ch);
 /* Re-filters and re-sorts the rows of the current sample, keeping the selection on its domain. */
 void ui__relayout(struct kxtop_ui *u);
 /* Samples kxen-hv now (reconnecting if needed); sets u->err on failure. */
@@ -202,26 +202,26 @@ const struct kxtop_dom *ui__selected(const struct kxtop_ui *u);
 /* Sets the status line (printf-style). */
 void ui__msg(struct kxtop_ui *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The bottom line's key legend. */
-const char *ui__legend(void);
+const char *ui_keys__legend(void);
 
 /*
  * actions.c: acting on a domain from the monitor.
  */
 /* Pauses, unpauses or destroys domid through kxen-hv. 0 or -errno. */
-int action__pause(kxctrl *h, uint32_t domid);
-int action__unpause(kxctrl *h, uint32_t domid);
-int action__destroy(kxctrl *h, uint32_t domid);
+int actions__pause(kxctrl *h, uint32_t domid);
+int actions__unpause(kxctrl *h, uint32_t domid);
+int actions__destroy(kxctrl *h, uint32_t domid);
 /*
  * Asks domid to shut down as `kxl shutdown` does (run as a child, so
  * xenstore's control/shutdown is written when kxl does that); falls back to
  * kxen-hv's SHUTDOWN_poweroff when kxl cannot be run. Writes what happened
  * into msg.
  */
-int action__shutdown(kxctrl *h, uint32_t domid, const char *socket, char *msg, size_t len);
+int actions__shutdown(kxctrl *h, uint32_t domid, const char *socket, char *msg, size_t len);
 /*
  * Runs `kxl console DOMID` in the foreground on the terminal (the caller
  * has left curses mode). 0, or -errno / -ENOEXEC when kxl failed; msg says why.
  */
-int action__console(uint32_t domid, const char *socket, char *msg, size_t len);
+int actions__console(uint32_t domid, const char *socket, char *msg, size_t len);
 
 #endif

@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (sort) {
-		if ((col = col__find(sort)) < 0) {
+		if ((col = columns__find(sort)) < 0) {
 			fprintf(stderr, "kxtop: -s: no column '%s'; columns are:", sort);
 			for (unsigned i = 0; i < kxtop_nr_cols; i++)
 				fprintf(stderr, " %s", kxtop_cols[i].header);

@@ -14,8 +14,8 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t kxtop__now_mono(void) { return clock_ns(CLOCK_MONOTONIC); }
-uint64_t kxtop__now_real(void) { return clock_ns(CLOCK_REALTIME); }
+uint64_t sample__now_mono(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t sample__now_real(void) { return clock_ns(CLOCK_REALTIME); }
 
 void sample__free(struct kxtop_sample *s)
 {
@@ -36,8 +36,8 @@ int sample__fetch(kxctrl *h, struct kxtop_sample *s, bool with_vcpus)
 	if ((rc = kxctrl_domain_list(h, &all, &n)) < 0)
 		goto out;
 	/* Both clocks right after the list: the counters were read at this moment. */
-	s->mono_ns = kxtop__now_mono();
-	s->real_ns = kxtop__now_real();
+	s->mono_ns = sample__now_mono();
+	s->real_ns = sample__now_real();
 	if (n && !(s->dom = calloc(n, sizeof(*s->dom)))) {
 		rc = -ENOMEM;
 		goto out;

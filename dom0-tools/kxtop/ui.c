@@ -111,7 +111,7 @@ static void draw_header(const struct kxtop_ui *u, int y)
 			put(y, x, " ", 1);
 			x++;
 		}
-		int n = col__header(&kxtop_cols[c], buf, sizeof(buf));
+		int n = columns__header(&kxtop_cols[c], buf, sizeof(buf));
 		if (c == u->o->sort_col)
 			attron(A_REVERSE);
 		put(y, x, buf, n);
@@ -178,7 +178,7 @@ static void draw_bottom(const struct kxtop_ui *u)
 		attroff(A_BOLD);
 		return;
 	}
-	put(y, 0, ui__legend(), COLS);
+	put(y, 0, ui_keys__legend(), COLS);
 }
 
 static void draw(struct kxtop_ui *u)
@@ -212,7 +212,7 @@ static void draw(struct kxtop_ui *u)
 		put(1, 0, l2, COLS);
 		put(2, 0, l3, COLS);
 	}
-	/* Strings sort ascending and numbers descending unless reversed (col__sort). */
+	/* Strings sort ascending and numbers descending unless reversed (columns__sort). */
 	bool asc = (kxtop_cols[u->o->sort_col].kind == KIND_STR) != u->o->sort_reverse;
 
 	snprintf(line, sizeof(line), "Sort: %s %s  Filter: %s  Delay: %.1fs  Shown: %u  %s",
@@ -278,9 +278,9 @@ int ui__run(struct kxtop_opts *o)
 	curs_set(0);
 	set_escdelay(25);
 
-	u.next_ns = kxtop__now_mono();
+	u.next_ns = sample__now_mono();
 	while (!u.quit) {
-		uint64_t now = kxtop__now_mono();
+		uint64_t now = sample__now_mono();
 		int ch;
 
 		if (now >= u.next_ns) {
@@ -288,7 +288,7 @@ int ui__run(struct kxtop_opts *o)
 			u.next_ns = now + (uint64_t)(o->delay_s * 1e9);
 		}
 		draw(&u);
-		now = kxtop__now_mono();
+		now = sample__now_mono();
 		int ms = u.next_ns > now ? (int)((u.next_ns - now + 999999) / 1000000) : 0;
 		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 		/* A resize interrupts poll (EINTR) and then reads as KEY_RESIZE. */
@@ -297,7 +297,7 @@ int ui__run(struct kxtop_opts *o)
 		if (pfd.revents & (POLLHUP | POLLERR))
 			break;   /* the terminal is gone */
 		while (!u.quit && (ch = getch()) != ERR)
-			ui__key(&u, ch);
+			ui_keys__key(&u, ch);
 	}
 	endwin();
 	ui_free(&u);

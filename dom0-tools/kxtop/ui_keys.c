@@ -101,7 +101,7 @@ static void delay_done(struct kxtop_ui *u, const char *text)
 		return;
 	}
 	u->o->delay_s = d;
-	u->next_ns = kxtop__now_mono() + (uint64_t)(d * 1e9);
+	u->next_ns = sample__now_mono() + (uint64_t)(d * 1e9);
 	ui__msg(u, "delay %.1f s", d);
 }
 
@@ -144,9 +144,9 @@ static void k_pause(struct kxtop_ui *u)
 	if (!d)
 		return;
 	if (d->info.flags & KXCTL_DOMF_PAUSED)
-		report(u, "unpaused", d, action__unpause(u->h, d->info.domid));
+		report(u, "unpaused", d, actions__unpause(u->h, d->info.domid));
 	else
-		report(u, "paused", d, action__pause(u->h, d->info.domid));
+		report(u, "paused", d, actions__pause(u->h, d->info.domid));
 }
 
 static void k_unpause(struct kxtop_ui *u)
@@ -154,7 +154,7 @@ static void k_unpause(struct kxtop_ui *u)
 	const struct kxtop_dom *d = target(u);
 
 	if (d)
-		report(u, "unpaused", d, action__unpause(u->h, d->info.domid));
+		report(u, "unpaused", d, actions__unpause(u->h, d->info.domid));
 }
 
 static void k_shutdown(struct kxtop_ui *u)
@@ -164,7 +164,7 @@ static void k_shutdown(struct kxtop_ui *u)
 
 	if (!d)
 		return;
-	int rc = action__shutdown(u->h, d->info.domid, u->o->socket, msg, sizeof(msg));
+	int rc = actions__shutdown(u->h, d->info.domid, u->o->socket, msg, sizeof(msg));
 	ui__msg(u, "%s", msg);
 	(void)rc;
 	u->next_ns = 0;
@@ -178,7 +178,7 @@ static void destroy_done(struct kxtop_ui *u, const char *text)
 
 		if (d->info.domid == u->prompt.domid && d->info.created_ns == u->prompt.created_ns) {
 			if (text[0] == 'y' || text[0] == 'Y')
-				report(u, "destroyed", d, action__destroy(u->h, d->info.domid));
+				report(u, "destroyed", d, actions__destroy(u->h, d->info.domid));
 			else
 				ui__msg(u, "destroy cancelled");
 			return;
@@ -210,7 +210,7 @@ static void k_console(struct kxtop_ui *u)
 		return;
 	def_prog_mode();
 	endwin();
-	action__console(d->info.domid, u->o->socket, msg, sizeof(msg));
+	actions__console(d->info.domid, u->o->socket, msg, sizeof(msg));
 	reset_prog_mode();
 	u->redraw_all = true;
 	ui__msg(u, "%s", msg);
@@ -255,7 +255,7 @@ static const struct key_binding {
 	{ KEY_RESIZE, NULL, k_resize },
 };
 
-const char *ui__legend(void)
+const char *ui_keys__legend(void)
 {
 	static char legend[512];
 
@@ -299,7 +299,7 @@ static void prompt_key(struct kxtop_ui *u, int ch)
 	}
 }
 
-void ui__key(struct kxtop_ui *u, int ch)
+void ui_keys__key(struct kxtop_ui *u, int ch)
 {
 	if (u->prompt.label && ch != KEY_RESIZE) {
 		prompt_key(u, ch);

@@ -23,7 +23,7 @@ unsigned view__rows(const struct kxtop_opts *o, const struct kxtop_sample *s,
 	for (unsigned i = 0; i < s->n; i++)
 		if (view__match(o, &s->dom[i]))
 			ptrs[n++] = &s->dom[i];
-	col__sort(ptrs, n, o->sort_col, o->sort_reverse);
+	columns__sort(ptrs, n, o->sort_col, o->sort_reverse);
 	if (o->dom0_first) {
 		/* xentop's -z; kxen-hv does not list dom0 today, so this only matters once it does. */
 		for (unsigned i = 1; i < n; i++)
@@ -82,9 +82,9 @@ int view__row(const struct kxtop_opts *o, const struct kxtop_dom *d, char *buf, 
 			buf[n] = 0;
 		}
 		if (d)
-			n += (size_t)col__format(&kxtop_cols[c], d, o->full_names, buf + n, len - n);
+			n += (size_t)columns__format(&kxtop_cols[c], d, o->full_names, buf + n, len - n);
 		else
-			n += (size_t)col__header(&kxtop_cols[c], buf + n, len - n);
+			n += (size_t)columns__header(&kxtop_cols[c], buf + n, len - n);
 	}
 	return (int)n;
 }

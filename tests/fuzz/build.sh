@@ -56,7 +56,7 @@ harness() {
 }
 
 harness xml "$O/obj/kxconfig.a" $XML_LIBS
-harness xenstore "$O/obj/kxstore.a"
+harness xenstore "$O/obj/kxstore.a" -llmdb   # persist.c: the store's LMDB state
 harness elf "$O/obj/kxbuild.a"
 harness qcow2 "$O/obj/kxdisk.a" -lz -pthread
 harness blkback "$O/obj/kxblk.a"

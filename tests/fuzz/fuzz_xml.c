@@ -44,8 +44,10 @@ static void compare(const struct kxconfig *a, const struct kxconfig *b)
 	}
 	for (unsigned i = 0; i < a->nnics; i++) {
 		FZ_CHECK(!memcmp(a->nics[i].mac, b->nics[i].mac, 6), "nic %u mac", i);
-		FZ_CHECK(!strcmp(a->nics[i].bridge, b->nics[i].bridge), "nic %u bridge '%s' -> '%s'", i,
-			 a->nics[i].bridge, b->nics[i].bridge);
+		/* A NIC may have no bridge (NULL): the backend's default. */
+		FZ_CHECK(str_eq(a->nics[i].bridge, b->nics[i].bridge), "nic %u bridge '%s' -> '%s'", i,
+			 a->nics[i].bridge ? a->nics[i].bridge : "(none)",
+			 b->nics[i].bridge ? b->nics[i].bridge : "(none)");
 	}
 }
 

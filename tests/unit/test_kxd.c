@@ -104,6 +104,71 @@ static void test_loop_delete_in_batch(void)
 	close(fb);
 }
 
+/*
+ * kxen-hv's control socket case (tests/integration/ctl_batch_free.sh end to
+ * end): a callback unregisters and closes both its own fd and another fd
+ * ready in the same batch. The batch is ended by a third fd, not by the
+ * callbacks, so only the dropped registration keeps the other from running.
+ */
+struct pair {
+	int fd;
+	int calls;
+	struct pair *other;
+};
+
+static void on_pair(struct kxd_loop *l, int fd, uint32_t ev, void *arg)
+{
+	struct pair *p = arg;
+
+	(void)ev;
+	p->calls++;
+	if (p->other) {
+		kxd_loop_del(l, p->other->fd);
+		close(p->other->fd);
+		p->other->fd = -1;
+		p->other->other = NULL;
+		p->other = NULL;
+	}
+	kxd_loop_del(l, fd);
+	kxd_loop_del(l, fd);   /* twice is harmless */
+	close(fd);
+	p->fd = -1;
+}
+
+static void on_quit(struct kxd_loop *l, int fd, uint32_t ev, void *arg)
+{
+	uint64_t v;
+
+	(void)ev;
+	(void)arg;
+	if (read(fd, &v, sizeof(v)) < 0)
+		CU_FAIL("eventfd read");
+	l->quit = true;
+}
+
+static void test_loop_close_in_batch(void)
+{
+	struct kxd_loop l;
+	struct pair a = { .fd = eventfd(0, EFD_NONBLOCK) }, b = { .fd = eventfd(0, EFD_NONBLOCK) };
+	int q = eventfd(0, EFD_NONBLOCK);
+	uint64_t one = 1;
+
+	CU_ASSERT_FATAL(a.fd >= 0 && b.fd >= 0 && q >= 0);
+	a.other = &b;
+	b.other = &a;
+	CU_ASSERT_FATAL(kxd_loop_init(&l) == 0);
+	CU_ASSERT_FATAL(kxd_loop_add(&l, a.fd, EPOLLIN, on_pair, &a) == 0);
+	CU_ASSERT_FATAL(kxd_loop_add(&l, b.fd, EPOLLIN, on_pair, &b) == 0);
+	CU_ASSERT_FATAL(kxd_loop_add(&l, q, EPOLLIN, on_quit, NULL) == 0);
+	/* q readied last: epoll reports it after a and b, in the same batch. */
+	CU_ASSERT(write(a.fd, &one, 8) == 8 && write(b.fd, &one, 8) == 8 && write(q, &one, 8) == 8);
+	CU_ASSERT_EQUAL(kxd_loop_run(&l), 0);
+	CU_ASSERT_EQUAL(a.calls + b.calls, 1);
+	CU_ASSERT(a.fd < 0 && b.fd < 0);
+	kxd_loop_fini(&l);
+	close(q);
+}
+
 static void test_loop_signals(void)
 {
 	struct kxd_loop l;
@@ -343,6 +408,7 @@ int main(void)
 {
 	static const struct cunit_test tests[] = {
 		{ "a callback deleting another fd of the batch: it never runs; deferred frees run after", test_loop_delete_in_batch },
+		{ "a callback closing itself and another fd of the batch, which never runs", test_loop_close_in_batch },
 		{ "SIGTERM through the signalfd ends the loop", test_loop_signals },
 		{ "log lines: timestamp, name, one line each, reopen", test_log_line },
 		{ "run directory: $KXEN_RUN_DIR, nested mkdir, pid file path", test_rundir },

@@ -45,24 +45,24 @@ static void test_table(void)
 		CU_ASSERT(strchr(c->header, ' ') == NULL);
 		for (unsigned j = 0; j < i; j++)
 			CU_ASSERT(strcasecmp(c->header, kxtop_cols[j].header) != 0);
-		CU_ASSERT_EQUAL(col__find(c->header), (int)i);
+		CU_ASSERT_EQUAL(columns__find(c->header), (int)i);
 	}
-	CU_ASSERT_EQUAL(col__find("cpu(%)"), 3);
-	CU_ASSERT_EQUAL(col__find("name"), 0);
-	CU_ASSERT_EQUAL(col__find("nosuch"), -ENOENT);
-	CU_ASSERT(col__find("EXITS/s") >= 18 && (kxtop_cols[col__find("EXITS/s")].flags & COL_KXEN));
+	CU_ASSERT_EQUAL(columns__find("cpu(%)"), 3);
+	CU_ASSERT_EQUAL(columns__find("name"), 0);
+	CU_ASSERT_EQUAL(columns__find("nosuch"), -ENOENT);
+	CU_ASSERT(columns__find("EXITS/s") >= 18 && (kxtop_cols[columns__find("EXITS/s")].flags & COL_KXEN));
 }
 
 static void test_state(void)
 {
 	char b[7];
 
-	CU_ASSERT_STRING_EQUAL(col__state(0, b), "------");
-	CU_ASSERT_STRING_EQUAL(col__state(KXCTL_DOMF_BLOCKED, b), "--b---");
-	CU_ASSERT_STRING_EQUAL(col__state(KXCTL_DOMF_RUNNING, b), "-----r");
-	CU_ASSERT_STRING_EQUAL(col__state(KXCTL_DOMF_PAUSED | KXCTL_DOMF_BLOCKED, b), "--b-p-");
-	CU_ASSERT_STRING_EQUAL(col__state(KXCTL_DOMF_SHUTDOWN | KXCTL_DOMF_CRASHED, b), "-s-c--");
-	CU_ASSERT_STRING_EQUAL(col__state(0x3f, b), "dsbcpr");
+	CU_ASSERT_STRING_EQUAL(columns__state(0, b), "------");
+	CU_ASSERT_STRING_EQUAL(columns__state(KXCTL_DOMF_BLOCKED, b), "--b---");
+	CU_ASSERT_STRING_EQUAL(columns__state(KXCTL_DOMF_RUNNING, b), "-----r");
+	CU_ASSERT_STRING_EQUAL(columns__state(KXCTL_DOMF_PAUSED | KXCTL_DOMF_BLOCKED, b), "--b-p-");
+	CU_ASSERT_STRING_EQUAL(columns__state(KXCTL_DOMF_SHUTDOWN | KXCTL_DOMF_CRASHED, b), "-s-c--");
+	CU_ASSERT_STRING_EQUAL(columns__state(0x3f, b), "dsbcpr");
 }
 
 static void test_format(void)
@@ -73,42 +73,42 @@ static void test_format(void)
 
 	/* Every column of an ordinary domain fills exactly its width. */
 	for (unsigned i = 0; i < kxtop_nr_cols; i++) {
-		n = col__format(&kxtop_cols[i], &d, false, buf, sizeof(buf));
+		n = columns__format(&kxtop_cols[i], &d, false, buf, sizeof(buf));
 		CU_ASSERT_EQUAL(n, kxtop_cols[i].width);
 		CU_ASSERT_EQUAL((int)strlen(buf), n);
-		n = col__header(&kxtop_cols[i], buf, sizeof(buf));
+		n = columns__header(&kxtop_cols[i], buf, sizeof(buf));
 		CU_ASSERT_EQUAL(n, kxtop_cols[i].width);
 	}
-	col__format(&kxtop_cols[0], &d, false, buf, sizeof(buf));
+	columns__format(&kxtop_cols[0], &d, false, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "a-rather-l");
-	col__format(&kxtop_cols[0], &d, true, buf, sizeof(buf));
+	columns__format(&kxtop_cols[0], &d, true, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "a-rather-long-name");
 	d = mkdom(7, "x", 0, 12345ull * SEC + 999999999ull);
-	col__format(&kxtop_cols[0], &d, false, buf, sizeof(buf));
+	columns__format(&kxtop_cols[0], &d, false, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "x         ");
 	/* CPU(sec) truncates to whole seconds as xentop does. */
-	col__format(&kxtop_cols[2], &d, false, buf, sizeof(buf));
+	columns__format(&kxtop_cols[2], &d, false, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "     12345");
 	d.cpu_pct = 99.95;
-	col__format(&kxtop_cols[3], &d, false, buf, sizeof(buf));
+	columns__format(&kxtop_cols[3], &d, false, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, " 100.0");
 	d.cpu_pct = 3.04;
-	col__format(&kxtop_cols[3], &d, false, buf, sizeof(buf));
+	columns__format(&kxtop_cols[3], &d, false, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "   3.0");
 	/* MEM(k) is KiB. */
-	col__format(&kxtop_cols[4], &d, false, buf, sizeof(buf));
+	columns__format(&kxtop_cols[4], &d, false, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "      8192");
 	/* A number wider than its column widens the row; digits are never cut. */
 	d.info.cpu_ns = 12345678901ull * SEC;
-	n = col__format(&kxtop_cols[2], &d, false, buf, sizeof(buf));
+	n = columns__format(&kxtop_cols[2], &d, false, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "12345678901");
 	CU_ASSERT_EQUAL(n, 11);
 	/* Blanks and escapes in a name cannot split fields or reach the terminal. */
 	d = mkdom(1, "a b\033[2J\tc", 0, 0);
-	col__format(&kxtop_cols[0], &d, true, buf, sizeof(buf));
+	columns__format(&kxtop_cols[0], &d, true, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "a_b_[2J_c ");
 	/* A tiny buffer is never overrun. */
-	n = col__format(&kxtop_cols[2], &d, false, buf, 4);
+	n = columns__format(&kxtop_cols[2], &d, false, buf, 4);
 	CU_ASSERT_EQUAL(n, 3);
 	CU_ASSERT_EQUAL(strlen(buf), 3);
 }
@@ -120,30 +120,30 @@ static void test_sort(void)
 		mkdom(3, "delta", 0, 0), mkdom(4, "charlie", 0, 0),
 	};
 	const struct kxtop_dom *p[5];
-	int cpu = col__find("CPU(%)");
+	int cpu = columns__find("CPU(%)");
 
 	d[0].cpu_pct = 10; d[1].cpu_pct = 50; d[2].cpu_pct = 10; d[3].cpu_pct = 99.5; d[4].cpu_pct = 10;
 	for (int i = 0; i < 5; i++)
 		p[i] = &d[i];
-	col__sort(p, 5, 0, false);
+	columns__sort(p, 5, 0, false);
 	CU_ASSERT_STRING_EQUAL(p[0]->info.name, "alpha");
 	CU_ASSERT_STRING_EQUAL(p[4]->info.name, "echo");
-	col__sort(p, 5, 0, true);
+	columns__sort(p, 5, 0, true);
 	CU_ASSERT_STRING_EQUAL(p[0]->info.name, "echo");
 	/* Numbers biggest first; equal values by domid, whatever order they came in. */
 	for (int round = 0; round < 2; round++) {
-		col__sort(p, 5, (unsigned)cpu, false);
+		columns__sort(p, 5, (unsigned)cpu, false);
 		CU_ASSERT_EQUAL(p[0]->info.domid, 3);
 		CU_ASSERT_EQUAL(p[1]->info.domid, 2);
 		CU_ASSERT_EQUAL(p[2]->info.domid, 4);
 		CU_ASSERT_EQUAL(p[3]->info.domid, 5);
 		CU_ASSERT_EQUAL(p[4]->info.domid, 9);
 	}
-	col__sort(p, 5, (unsigned)cpu, true);
+	columns__sort(p, 5, (unsigned)cpu, true);
 	CU_ASSERT_EQUAL(p[0]->info.domid, 4);   /* smallest first; ties still by domid */
 	CU_ASSERT_EQUAL(p[4]->info.domid, 3);
 	/* An out-of-range column sorts by name rather than crash. */
-	col__sort(p, 5, 999, false);
+	columns__sort(p, 5, 999, false);
 	CU_ASSERT_STRING_EQUAL(p[0]->info.name, "alpha");
 }
 

@@ -455,8 +455,8 @@ static void test_watches(void)
 	CU_ASSERT_EQUAL(REQ(a, XS_UNWATCH, 0, "/w\0tok"), XS_ERROR);
 
 	/* Guests watch relative paths and get them back relative. */
-	CU_ASSERT_EQUAL(op__write(&(struct xs_ctx){ &srv, 0, XS_DOMID_NONE, true, NULL }, "/local/domain/4", "", 0), 0);
-	CU_ASSERT_EQUAL(op__set_perms(&(struct xs_ctx){ &srv, 0, XS_DOMID_NONE, true, NULL }, "/local/domain/4", &perm, 1), 0);
+	CU_ASSERT_EQUAL(txn__write(&(struct xs_ctx){ &srv, 0, XS_DOMID_NONE, true, NULL }, "/local/domain/4", "", 0), 0);
+	CU_ASSERT_EQUAL(txn__set_perms(&(struct xs_ctx){ &srv, 0, XS_DOMID_NONE, true, NULL }, "/local/domain/4", &perm, 1), 0);
 	CU_ASSERT_EQUAL(REQ(g, XS_WATCH, 0, "device\0dev"), XS_WATCH);
 	CU_ASSERT(fx_event(g, p, t));
 	CU_ASSERT_STRING_EQUAL(p, "device");
