@@ -827,8 +827,10 @@ kx_bounce:
 3:	push %r11
 	pushq KX_DATA(D_SCR3)
 	incq KX_DATA(D_NBOUNCE)
-	cmpq $0, KX_DATA(D_FBRIP)       /* the first bounce, for kxen-hv's report */
+	cmpq $0, KX_DATA(D_FBRIP)       /* the first bounce, for kxen-hv's report: */
 	jne 6f
+	cmpq $3, KX_DATA(D_VEC)         /* not Linux's own text patching (#BP at every poked site) */
+	je 6f
 	mov KX_DATA(D_VEC), %rcx
 	mov %rcx, KX_DATA(D_FBVEC)
 	mov KX_DATA(D_ERIP), %rcx

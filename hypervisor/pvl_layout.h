@@ -112,7 +112,7 @@
 #define D_SCR3     0x0f0
 #define D_ESS      0x0f8   /* the exception record's ss */
 #define D_GPR      0x100   /* 16 registers in encoding order (rax rcx rdx rbx rsp rbp rsi rdi r8-r15) */
-#define D_FBVEC    0x180   /* the first exception bounced to Linux: vector, rip, cr2, error */
+#define D_FBVEC    0x180   /* the first exception other than #BP bounced to Linux: vector, rip, cr2, error */
 #define D_FBRIP    0x188
 #define D_FBCR2    0x190
 #define D_FBERR    0x198

@@ -210,7 +210,7 @@ static void log_counts(const struct domain *d)
 	      (unsigned long long)data64(p, D_NHC), (unsigned long long)data64(p, D_NFWD),
 	      (unsigned long long)data64(p, D_NEXC), (unsigned long long)data64(p, D_NEMUL),
 	      (unsigned long long)data64(p, D_NUFIX), (unsigned long long)data64(p, D_NBOUNCE), per);
-	hvlog("(XEN) d%u Linux PV layer: first exception bounced to Linux: vector %llu error %#llx "
+	hvlog("(XEN) d%u Linux PV layer: first exception bounced to Linux (not #BP): vector %llu error %#llx "
 	      "at rip %#llx cr2 %#llx", d->domid, (unsigned long long)data64(p, D_FBVEC),
 	      (unsigned long long)data64(p, D_FBERR), (unsigned long long)data64(p, D_FBRIP),
 	      (unsigned long long)data64(p, D_FBCR2));
