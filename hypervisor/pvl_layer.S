@@ -861,6 +861,20 @@ kx_fatal:
 /* Back to the interrupted kernel at D_ERIP with the registers of the array: a CPL-3 iretq. */
 kx_resume:
 	incq KX_DATA(D_NEMUL)
+	mov KX_DATA(D_XIDX), %rax       /* the resume ring, for kxen-hv's report (all scratch until gpr_load) */
+	incq KX_DATA(D_XIDX)
+	and $(PVL_XRING_N - 1), %eax
+	shl $5, %eax
+	lea KX_DATA(D_XRING), %rcx
+	add %rax, %rcx
+	mov KX_DATA(D_VEC), %rax
+	mov %rax, (%rcx)
+	mov KX_DATA(D_ERIP), %rax
+	mov %rax, 8(%rcx)
+	mov KX_DATA(D_EFL), %rax
+	mov %rax, 16(%rcx)
+	mov KX_DATA(D_CR2), %rax
+	mov %rax, 24(%rcx)
 	mov GPR(4), %rsp
 	pushq $PVL_SEL_K_SS
 	pushq GPR(4)

@@ -49,4 +49,5 @@ wait_log "^\(XEN\) domain $id \(linux\) destroyed"
 # The layer's report: counters, then the first exception other than Linux's text-patching #BP it bounced.
 wait_log "^\(XEN\) d$id Linux PV layer: [0-9]+ hypercalls in the guest, [0-9]+ forwarded" 10
 wait_log "^\(XEN\) d$id Linux PV layer: first exception bounced to Linux \(not #BP\): vector" 10
+wait_log "^\(XEN\) d$id Linux PV layer: resume [0-9]+: vector (6|13|14) rip 0xffffffff8" 10
 pass "the Linux guest was destroyed"
