@@ -1012,7 +1012,7 @@ kx_wrmsr:
 9:	addq $2, KX_DATA(D_ERIP)
 	jmp kx_resume
 
-/* rdmsr: the bases, EFER as Xen shows it, 0 for the rest. */
+/* rdmsr: the bases, EFER and MISC_ENABLE as Xen shows them, 0 for the rest. */
 kx_rdmsr:
 	mov GPR(1), %rcx
 	xor %eax, %eax
@@ -1029,8 +1029,19 @@ kx_rdmsr:
 	mov KX_DATA(D_GSU), %rax
 	jmp 8f
 3:	cmp $0xc0000080, %ecx
-	jne 8f
+	jne 4f
 	mov $0xd01, %eax                /* SCE LME LMA NXE */
+	jmp 8f
+	/*
+	 * IA32_MISC_ENABLE as Xen's guest_misc_enable: fast strings on (the CPU
+	 * has them: its ERMS/FSRM reach Linux through cpuid), BTS, PEBS and xTPR
+	 * off. Read as 0, Linux clears ERMS but keeps FSRM, and memmove's
+	 * alternatives then drop its length check without its ERMS path: every
+	 * forward memmove under 32 bytes runs on until it faults.
+	 */
+4:	cmp $0x1a0, %ecx
+	jne 8f
+	mov $(1 << 0 | 1 << 11 | 1 << 12 | 1 << 23), %eax
 8:	mov %rax, %rdx
 	shr $32, %rdx
 	mov %eax, %eax
