@@ -827,8 +827,10 @@ kx_bounce:
 3:	push %r11
 	pushq KX_DATA(D_SCR3)
 	incq KX_DATA(D_NBOUNCE)
-	cmpq $0, KX_DATA(D_FBRIP)       /* the first bounce, for kxen-hv's report */
+	cmpq $0, KX_DATA(D_FBRIP)       /* the first bounce, for kxen-hv's report: */
 	jne 6f
+	cmpq $3, KX_DATA(D_VEC)         /* not Linux's own text patching (#BP at every poked site) */
+	je 6f
 	mov KX_DATA(D_VEC), %rcx
 	mov %rcx, KX_DATA(D_FBVEC)
 	mov KX_DATA(D_ERIP), %rcx
@@ -859,6 +861,20 @@ kx_fatal:
 /* Back to the interrupted kernel at D_ERIP with the registers of the array: a CPL-3 iretq. */
 kx_resume:
 	incq KX_DATA(D_NEMUL)
+	mov KX_DATA(D_XIDX), %rax       /* the resume ring, for kxen-hv's report (all scratch until gpr_load) */
+	incq KX_DATA(D_XIDX)
+	and $(PVL_XRING_N - 1), %eax
+	shl $5, %eax
+	lea KX_DATA(D_XRING), %rcx
+	add %rax, %rcx
+	mov KX_DATA(D_VEC), %rax
+	mov %rax, (%rcx)
+	mov KX_DATA(D_ERIP), %rax
+	mov %rax, 8(%rcx)
+	mov KX_DATA(D_EFL), %rax
+	mov %rax, 16(%rcx)
+	mov KX_DATA(D_CR2), %rax
+	mov %rax, 24(%rcx)
 	mov GPR(4), %rsp
 	pushq $PVL_SEL_K_SS
 	pushq GPR(4)
@@ -996,7 +1012,7 @@ kx_wrmsr:
 9:	addq $2, KX_DATA(D_ERIP)
 	jmp kx_resume
 
-/* rdmsr: the bases, EFER as Xen shows it, 0 for the rest. */
+/* rdmsr: the bases, EFER and MISC_ENABLE as Xen shows them, 0 for the rest. */
 kx_rdmsr:
 	mov GPR(1), %rcx
 	xor %eax, %eax
@@ -1013,8 +1029,19 @@ kx_rdmsr:
 	mov KX_DATA(D_GSU), %rax
 	jmp 8f
 3:	cmp $0xc0000080, %ecx
-	jne 8f
+	jne 4f
 	mov $0xd01, %eax                /* SCE LME LMA NXE */
+	jmp 8f
+	/*
+	 * IA32_MISC_ENABLE as Xen's guest_misc_enable: fast strings on (the CPU
+	 * has them: its ERMS/FSRM reach Linux through cpuid), BTS, PEBS and xTPR
+	 * off. Read as 0, Linux clears ERMS but keeps FSRM, and memmove's
+	 * alternatives then drop its length check without its ERMS path: every
+	 * forward memmove under 32 bytes runs on until it faults.
+	 */
+4:	cmp $0x1a0, %ecx
+	jne 8f
+	mov $(1 << 0 | 1 << 11 | 1 << 12 | 1 << 23), %eax
 8:	mov %rax, %rdx
 	shr $32, %rdx
 	mov %eax, %eax

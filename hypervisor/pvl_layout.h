@@ -112,7 +112,7 @@
 #define D_SCR3     0x0f0
 #define D_ESS      0x0f8   /* the exception record's ss */
 #define D_GPR      0x100   /* 16 registers in encoding order (rax rcx rdx rbx rsp rbp rsi rdi r8-r15) */
-#define D_FBVEC    0x180   /* the first exception bounced to Linux: vector, rip, cr2, error */
+#define D_FBVEC    0x180   /* the first exception other than #BP bounced to Linux: vector, rip, cr2, error */
 #define D_FBRIP    0x188
 #define D_FBCR2    0x190
 #define D_FBERR    0x198
@@ -128,6 +128,9 @@
 #define D_NEVENT   0x448   /* event upcalls the layer delivered */
 #define D_VERSION  0x450   /* XENVER_version's answer (kxen-hv) */
 #define D_TRAPS    0x800   /* 256 handler addresses from set_trap_table */
+#define D_XIDX     0x1000  /* resumes recorded so far (the ring's next slot, modulo PVL_XRING_N) */
+#define D_XRING    0x1100  /* ring of the layer's resumes into Linux: {vector, rip, rflags, cr2} x PVL_XRING_N */
+#define PVL_XRING_N 64
 
 #define PVL_HC_MAX 64
 

@@ -213,10 +213,19 @@ static void log_counts(const struct domain *d)
 	      (unsigned long long)data64(p, D_NHC), (unsigned long long)data64(p, D_NFWD),
 	      (unsigned long long)data64(p, D_NEXC), (unsigned long long)data64(p, D_NEMUL),
 	      (unsigned long long)data64(p, D_NUFIX), (unsigned long long)data64(p, D_NBOUNCE), per);
-	hvlog("(XEN) d%u Linux PV layer: first exception bounced to Linux: vector %llu error %#llx "
+	hvlog("(XEN) d%u Linux PV layer: first exception bounced to Linux (not #BP): vector %llu error %#llx "
 	      "at rip %#llx cr2 %#llx", d->domid, (unsigned long long)data64(p, D_FBVEC),
 	      (unsigned long long)data64(p, D_FBERR), (unsigned long long)data64(p, D_FBRIP),
 	      (unsigned long long)data64(p, D_FBCR2));
+	/* The layer's last resumes into Linux (emulations, U fixups), oldest first. */
+	uint64_t n = data64(p, D_XIDX);
+	for (uint64_t i = n > 16 ? n - 16 : 0; i < n; i++) {
+		unsigned off = D_XRING + (unsigned)(i % PVL_XRING_N) * 32;
+		hvlog("(XEN) d%u Linux PV layer: resume %llu: vector %llu rip %#llx rflags %#llx cr2 %#llx",
+		      d->domid, (unsigned long long)i, (unsigned long long)data64(p, off),
+		      (unsigned long long)data64(p, off + 8), (unsigned long long)data64(p, off + 16),
+		      (unsigned long long)data64(p, off + 24));
+	}
 	hvlog("(XEN) d%u Linux PV layer: last exception vector %llu error %#llx at rip %#llx cr2 %#llx",
 	      d->domid, (unsigned long long)data64(p, D_VEC), (unsigned long long)data64(p, D_ERR),
 	      (unsigned long long)data64(p, D_ERIP), (unsigned long long)data64(p, D_CR2));
