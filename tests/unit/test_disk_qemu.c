@@ -27,6 +27,23 @@ static uint8_t *make_source(const char *path, uint32_t seed)
 	return m;
 }
 
+/* Like make_source, but each 512-byte sector repeats 16 bytes of its own pattern, so converters really compress it. */
+static uint8_t *make_compressible(const char *path, uint32_t seed)
+{
+	uint8_t *m = malloc(SIZE);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	for (uint64_t off = 0; off < SIZE; off += 512) {
+		td_pattern(m + off, 16, off, seed);
+		for (unsigned i = 16; i < 512; i += 16)
+			memcpy(m + off + i, m + off, 16);
+	}
+	memset(m + 1 * MIB, 0, 512 << 10);
+	CU_ASSERT_EQUAL(pwrite(fd, m, SIZE, 0), (ssize_t)SIZE);
+	close(fd);
+	return m;
+}
+
 /* Compares the whole disk with the mirror through our library. */
 static void expect_contents(const char *path, const char *fmt, const uint8_t *mirror, uint64_t size)
 {
@@ -144,6 +161,71 @@ static void test_write_qemu_images(void)
 	memset(m, 0, SIZE);
 	write_and_check(img, m, 300, 300);
 	free(m);
+}
+
+/* Percentage of compressed clusters qemu-img check reports for img, -1 if it cannot tell. */
+static double compressed_pct(const char *img)
+{
+	char cmd[600], line[256];
+	double pct = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "qemu-img check '%s' 2>/dev/null", img);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "fragmented, ");
+
+		if (p && strstr(p, "compressed clusters"))
+			pct = atof(p + strlen("fragmented, "));
+	}
+	pclose(f);
+	return pct;
+}
+
+/*
+ * zstd-compressed images (compression_type=zstd) at the cluster-size extremes: read back equal,
+ * writes over compressed clusters land in normal clusters, qemu-img check clean, reopen equal.
+ */
+static void test_zstd(void)
+{
+	static const char *sizes[] = { "512", "4096", "65536", "2M" };
+	const char *src = td_path("zsrc.raw"), *img = td_path("z.qcow2");
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *m = make_compressible(src, 21 + (uint32_t)i);
+		double before, after;
+
+		CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img convert -c -O qcow2 -o compression_type=zstd,cluster_size=%s "
+					    "'%s' '%s'", sizes[i], src, img), 0);
+		CU_ASSERT_EQUAL(td_sh("qemu-img info '%s' | grep -q 'compression type: zstd'", img), 0);
+		before = compressed_pct(img);
+		CU_ASSERT(before > 50);
+		expect_contents(img, "qcow2", m, SIZE);
+		write_and_check(img, m, 600 + (uint32_t)i, 60);
+		after = compressed_pct(img);
+		CU_ASSERT(after >= 0 && after < before);
+		free(m);
+	}
+	/* A compressed cluster whose zstd frame is damaged is an I/O error naming it, not wrong data. */
+	{
+		uint8_t *m = make_compressible(src, 30);
+		struct disk *d;
+		uint8_t buf[4096];
+
+		CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img convert -c -O qcow2 -o compression_type=zstd '%s' '%s'",
+					    src, img), 0);
+		/* The first data cluster follows the metadata; its zstd magic is what we smash. */
+		CU_ASSERT_EQUAL(td_sh("off=$(LC_ALL=C grep -obUaP '\\x28\\xb5\\x2f\\xfd' '%s' | head -1 | cut -d: -f1) && "
+				      "printf 'XXXX' | dd of='%s' bs=1 seek=$off conv=notrunc status=none", img, img), 0);
+		d = td_open(img, "qcow2", DISK_RDONLY);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+		CU_ASSERT_EQUAL(disk_read(d, 0, buf, sizeof(buf)), -EIO);
+		CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "is corrupt (zstd: "));
+		disk_close(d);
+		free(m);
+	}
 }
 
 static void test_backing_chain(void)
@@ -273,6 +355,7 @@ int main(void)
 	static const struct cunit_test tests[] = {
 		{ "read images made by qemu-img and qemu-io", test_read_qemu_images },
 		{ "write qemu-img images, qemu-img check them", test_write_qemu_images },
+		{ "zstd-compressed images, 512 B to 2 MiB clusters", test_zstd },
 		{ "backing chain raw <- qcow2 <- qcow2", test_backing_chain },
 		{ "flushed writes survive kill -9", test_crash },
 		{ "disk_create makes images qemu-img accepts", test_create },

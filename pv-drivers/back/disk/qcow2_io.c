@@ -155,27 +155,12 @@ static int lookup(struct disk *d, uint64_t voff, struct map *m)
 	return classify(d, voff, s ? be64toh(((uint64_t *)(void *)s->buf)[i]) : 0, m);
 }
 
-/* Inflates the compressed cluster of L2 entry e into q->dbuf (kept for the next read of it). */
-static int decompress(struct disk *d, uint64_t e)
+/* Inflates csize bytes of q->zbuf (a raw deflate stream, read from coff) into one cluster of q->dbuf. */
+static int inflate_raw(struct disk *d, uint64_t coff, uint64_t csize)
 {
 	struct qcow2 *q = qcow2_of(d);
-	unsigned shift = 62 - (q->cluster_bits - 8);
-	uint64_t coff = e & ((1ull << shift) - 1);
-	uint64_t nsec = ((e >> shift) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
-	uint64_t csize = nsec * 512 - (coff & 511), avail;
-	int rc, zr;
+	int zr;
 
-	if (q->dbuf_entry == e)
-		return 0;
-	q->dbuf_entry = 0;
-	/* The last compressed cluster may end past the end of file: read what is there. */
-	avail = q->file_end > coff ? q->file_end - coff : 0;
-	if (csize > avail)
-		csize = avail;
-	rc = disk__pread_full(d->fd, coff, q->zbuf, (size_t)csize);
-	if (rc < 0)
-		return disk__err(d, rc, "reading compressed data at 0x%llx: %s", (unsigned long long)coff,
-				 strerror(-rc));
 	if (!q->zs_ready) {
 		memset(&q->zs, 0, sizeof(q->zs));
 		if (inflateInit2(&q->zs, -15) != Z_OK)
@@ -192,6 +177,69 @@ static int decompress(struct disk *d, uint64_t e)
 	if ((zr != Z_STREAM_END && zr != Z_BUF_ERROR) || q->zs.avail_out != 0)
 		return disk__err(d, -EIO, "compressed cluster at 0x%llx is corrupt (zlib %d, %u bytes short)",
 				 (unsigned long long)coff, zr, q->zs.avail_out);
+	return 0;
+}
+
+/*
+ * Decodes csize bytes of q->zbuf (zstd frames, read from coff) into one cluster of q->dbuf.
+ * QEMU may write a cluster as several frames and pads the last sector, so decoding runs
+ * until the cluster is full, and must end on a frame boundary (as QEMU checks).
+ */
+static int unzstd(struct disk *d, uint64_t coff, uint64_t csize)
+{
+	struct qcow2 *q = qcow2_of(d);
+	ZSTD_inBuffer in = { q->zbuf, (size_t)csize, 0 };
+	ZSTD_outBuffer out = { q->dbuf, (size_t)q->cs, 0 };
+	size_t zr = 0;
+
+	if (!q->zd) {
+		q->zd = ZSTD_createDCtx();
+		if (!q->zd)
+			return disk__err(d, -ENOMEM, "ZSTD_createDCtx failed");
+	} else {
+		ZSTD_DCtx_reset(q->zd, ZSTD_reset_session_only);
+	}
+	while (out.pos < out.size) {
+		size_t in0 = in.pos, out0 = out.pos;
+
+		zr = ZSTD_decompressStream(q->zd, &out, &in);
+		if (ZSTD_isError(zr))
+			return disk__err(d, -EIO, "compressed cluster at 0x%llx is corrupt (zstd: %s)",
+					 (unsigned long long)coff, ZSTD_getErrorName(zr));
+		if (in.pos == in0 && out.pos == out0)
+			break;
+	}
+	if (out.pos < out.size || zr > 0)
+		return disk__err(d, -EIO, "compressed cluster at 0x%llx is corrupt (zstd: %zu of %zu bytes%s)",
+				 (unsigned long long)coff, out.pos, out.size,
+				 zr > 0 ? ", frame not finished" : "");
+	return 0;
+}
+
+/* Inflates the compressed cluster of L2 entry e into q->dbuf (kept for the next read of it). */
+static int decompress(struct disk *d, uint64_t e)
+{
+	struct qcow2 *q = qcow2_of(d);
+	unsigned shift = 62 - (q->cluster_bits - 8);
+	uint64_t coff = e & ((1ull << shift) - 1);
+	uint64_t nsec = ((e >> shift) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
+	uint64_t csize = nsec * 512 - (coff & 511), avail;
+	int rc;
+
+	if (q->dbuf_entry == e)
+		return 0;
+	q->dbuf_entry = 0;
+	/* The last compressed cluster may end past the end of file: read what is there. */
+	avail = q->file_end > coff ? q->file_end - coff : 0;
+	if (csize > avail)
+		csize = avail;
+	rc = disk__pread_full(d->fd, coff, q->zbuf, (size_t)csize);
+	if (rc < 0)
+		return disk__err(d, rc, "reading compressed data at 0x%llx: %s", (unsigned long long)coff,
+				 strerror(-rc));
+	rc = q->compression == QCOW2_COMPRESSION_ZSTD ? unzstd(d, coff, csize) : inflate_raw(d, coff, csize);
+	if (rc < 0)
+		return rc;
 	q->dbuf_entry = e;
 	return 0;
 }

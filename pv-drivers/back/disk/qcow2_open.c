@@ -85,10 +85,8 @@ static int parse_additional(struct disk *d, const uint8_t *b, size_t n, struct h
 	if ((h->incompat & QCOW2_INCOMPAT_COMPRESSION) && h->header_len <= QCOW2_V3_HEADER_LEN)
 		return disk__err(d, -EINVAL, "compression-type feature bit set but header_length %u has "
 				 "no compression type field", h->header_len);
-	if (h->compression == 1)
-		return disk__err(d, -ENOTSUP, "zstd-compressed qcow2 is not supported (only zlib)");
-	if (h->compression)
-		return disk__err(d, -ENOTSUP, "compression type %u is not supported (only zlib)",
+	if (h->compression > QCOW2_COMPRESSION_ZSTD)
+		return disk__err(d, -ENOTSUP, "compression type %u is not supported (only zlib and zstd)",
 				 h->compression);
 	return 0;
 }
@@ -305,6 +303,7 @@ static void qcow2_close(struct disk *d)
 	free(q->dbuf);
 	if (q->zs_ready)
 		inflateEnd(&q->zs);
+	ZSTD_freeDCtx(q->zd);
 	free(q);
 	d->priv = NULL;
 }
@@ -361,6 +360,7 @@ static int qcow2_open(struct disk *d)
 	rc = parse_additional(d, b, n, &h);
 	if (rc < 0)
 		goto out;
+	q->compression = h.compression;
 	rc = parse_extensions(d, b, n, &h, fmt, sizeof(fmt));
 	if (rc < 0)
 		goto out;
