@@ -486,7 +486,9 @@ int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovc
  * Whole clusters in the range are deallocated: their L2 entries become
  * "unallocated" (or the v3 zero flag over a backing file, so the guest
  * still reads zeros) and their host clusters are freed once that is on
- * disk. Partial clusters at either end are left alone, as discard allows.
+ * disk. Partial clusters at either end are left alone, data intact, as
+ * QEMU leaves them (except the last, partial cluster of an unaligned disk);
+ * a v2 image over a backing file is left alone entirely, as in QEMU.
  */
 int qcow2_discard(struct disk *d, uint64_t off, uint64_t len)
 {
@@ -497,6 +499,12 @@ int qcow2_discard(struct disk *d, uint64_t off, uint64_t len)
 
 	if (rc0 < 0)
 		return rc0;
+	/* As QEMU's qcow2_co_pdiscard: v2 has no zero flag, and unallocated would show stale backing data. */
+	if (q->version < 3 && q->backing)
+		return 0;
+	/* The partial cluster at the end of an unaligned disk is whole as far as the guest can see. */
+	if (off + len == d->size)
+		end = (d->size + q->cs - 1) & ~(q->cs - 1);
 	for (; v < end; v += q->cs) {
 		struct qcow2_slot *s;
 		uint64_t i, first = 0, n = 0;

@@ -368,6 +368,7 @@ static int qcow2_open(struct disk *d)
 	if (rc < 0)
 		goto out;
 	d->size = h.size;
+	d->discard_gran = (uint32_t)q->cs;
 	rc = -ENOMEM;
 	q->cbuf = malloc(q->cs);
 	q->dbuf = malloc(q->cs);
