@@ -173,7 +173,7 @@ static void test_corrupt_headers(void)
 		{ 72, 8, 1, 0, -EUCLEAN, "image is dirty (lazy refcounts); repair it with 'qemu-img check -r all' or open it read-only" },
 		{ 72, 8, 2, 0, -EUCLEAN, "image is marked corrupt; repair it with 'qemu-img check -r all' or open it read-only" },
 		{ 72, 8, 4, 0, -ENOTSUP, "external data files are not supported" },
-		{ 72, 8, 16, 0, -ENOTSUP, "extended L2 entries (subclusters) are not supported" },
+		{ 72, 8, 16, 0, -ENOTSUP, "extended L2 entries (subclusters, extended_l2=on): writing to such an image is not supported (open it read-only)" },
 		{ 72, 8, 1ull << 40, 0, -ENOTSUP, "unknown incompatible features 0x10000000000" },
 		{ 96, 4, 7, 0, -EINVAL, "refcount_order 7 out of range 0..6" },
 		{ 100, 4, 100, 0, -EINVAL, "header_length 100 invalid" },

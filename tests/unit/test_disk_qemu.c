@@ -1,5 +1,6 @@
 /* CUnit suite checking libkxdisk against QEMU's own tools: images qemu-img/qemu-io made, qemu-img check of ours, kill -9. */
 #include <config.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -297,6 +298,77 @@ static void test_cluster_sizes(void)
 	cluster_size_run(21);
 }
 
+/* The whole of img as qemu-img reads it (convert -O raw), SIZE bytes. */
+static uint8_t *qemu_view(const char *img)
+{
+	const char *raw = td_path("view.raw");
+	uint8_t *m = malloc(SIZE);
+	int fd;
+
+	CU_ASSERT_EQUAL(td_sh("qemu-img convert -O raw '%s' '%s'", img, raw), 0);
+	fd = open(raw, O_RDONLY);
+	CU_ASSERT_EQUAL(pread(fd, m, SIZE, 0), (ssize_t)SIZE);
+	close(fd);
+	return m;
+}
+
+/*
+ * Extended L2 entries (extended_l2=on): subclusters allocated, zero and unallocated (from the
+ * backing file) within one cluster, as qemu-io writes them, read as qemu-img reads them;
+ * compressed clusters too. Read-write opens are refused naming it.
+ */
+static void test_extended_l2(void)
+{
+	const char *base = td_path("xbase.raw"), *img = td_path("x.qcow2"), *cimg = td_path("xc.qcow2");
+	const char *msg = "extended L2 entries (subclusters, extended_l2=on): writing to such an image is not "
+			  "supported (open it read-only)";
+	static const char *sizes[] = { "16k", "64k", "2M" };
+	uint8_t *m = make_compressible(base, 40), *q;
+	struct disk *d;
+
+	free(m);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(td_sh("cd '%s/..' && qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=%s "
+					    "-b xbase.raw -F raw '%s' %llu", img, sizes[i], img,
+					    (unsigned long long)SIZE), 0);
+		CU_ASSERT_EQUAL_FATAL(td_sh("qemu-io -f qcow2 -c 'write -P 0x11 0 2k' -c 'write -P 0x22 6k 1k' "
+					    "-c 'write -z 8k 4k' -c 'write -P 0x33 1M 200k' -c 'write -z 2M 64k' "
+					    "-c 'write -P 0x44 3M 1536' -c 'discard 1M 64k' '%s' >/dev/null", img), 0);
+		CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", img), 0);
+		q = qemu_view(img);
+		expect_contents(img, "qcow2", q, SIZE);
+		free(q);
+	}
+	td_expect_open_error(img, "qcow2", 0, -ENOTSUP, msg);
+	/* Compressed clusters with extended L2 entries. */
+	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img convert -c -O qcow2 -o extended_l2=on '%s' '%s'", base, cimg), 0);
+	q = qemu_view(cimg);
+	expect_contents(cimg, "qcow2", q, SIZE);
+	free(q);
+	/* A bitmap marking a subcluster both allocated and zero is an I/O error naming it. */
+	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img create -q -f qcow2 -o extended_l2=on '%s' %llu", img,
+				    (unsigned long long)SIZE), 0);
+	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-io -f qcow2 -c 'write -P 0x55 0 4k' '%s' >/dev/null", img), 0);
+	{
+		uint8_t buf[4096];
+		uint64_t l1, l2;
+		int fd = open(img, O_RDWR);
+
+		CU_ASSERT_EQUAL(pread(fd, buf, 48, 0), 48);
+		l1 = be64toh(*(uint64_t *)(void *)(buf + 40));
+		CU_ASSERT_EQUAL(pread(fd, &l2, 8, (off_t)l1), 8);
+		l2 = be64toh(l2) & 0x00fffffffffffe00ull;
+		close(fd);
+		/* Subcluster 0 (allocated by the write) also marked zero. */
+		CU_ASSERT_EQUAL(td_poke64(img, l2 + 8, 0x0000000100000001ull), 0);
+		d = td_open(img, "qcow2", DISK_RDONLY);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+		CU_ASSERT_EQUAL(disk_read(d, 0, buf, sizeof(buf)), -EIO);
+		CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "marks a subcluster both allocated and zero"));
+		disk_close(d);
+	}
+}
+
 static void test_backing_chain(void)
 {
 	const char *base = td_path("base.raw"), *mid = td_path("mid.qcow2"), *top = td_path("top.qcow2");
@@ -426,6 +498,7 @@ int main(void)
 		{ "write qemu-img images, qemu-img check them", test_write_qemu_images },
 		{ "zstd-compressed images, 512 B to 2 MiB clusters", test_zstd },
 		{ "cluster sizes 512 B, 4 KiB, 64 KiB, 2 MiB: write, read, discard", test_cluster_sizes },
+		{ "extended L2 entries (subclusters), read-only", test_extended_l2 },
 		{ "backing chain raw <- qcow2 <- qcow2", test_backing_chain },
 		{ "flushed writes survive kill -9", test_crash },
 		{ "disk_create makes images qemu-img accepts", test_create },

@@ -23,6 +23,8 @@
 #define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
 #define QCOW2_INCOMPAT_COMPRESSION (1ull << 3)
 #define QCOW2_INCOMPAT_EXTL2     (1ull << 4)
+/* QEMU makes extended L2 entries only with clusters of 16 KiB or more (512-byte subclusters). */
+#define QCOW2_EXTL2_MIN_BITS 14
 
 #define QCOW2_EXT_END          0x00000000u
 #define QCOW2_EXT_BACKING_FMT  0xe2792acau
@@ -116,6 +118,8 @@ struct qcow2 {
 	uint8_t *dbuf;			/* one decompressed cluster, kept for sequential reads */
 	uint64_t dbuf_entry;		/* the L2 entry dbuf holds, 0 if none */
 	uint8_t compression;		/* QCOW2_COMPRESSION_* from the header */
+	bool extl2;			/* extended L2 entries: 32 subclusters per cluster, read-only */
+	unsigned sc_bits;		/* log2 of a subcluster's size (extl2) */
 	z_stream zs;
 	bool zs_ready;
 	ZSTD_DCtx *zd;			/* zstd decoder, made on first use */

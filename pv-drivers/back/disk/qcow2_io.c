@@ -144,15 +144,51 @@ static int classify(struct disk *d, uint64_t voff, uint64_t e, struct map *m)
 	return 0;
 }
 
+/*
+ * With extended L2 entries, what voff's subcluster is, from its entry's bitmap (bits 0-31
+ * allocated, 32-63 zero), as QEMU's qcow2_get_subcluster_type; invalid bitmaps are errors.
+ */
+static int subcluster(struct disk *d, uint64_t voff, uint64_t bm, struct map *m)
+{
+	struct qcow2 *q = qcow2_of(d);
+	unsigned j = (unsigned)(voff >> q->sc_bits) & 31;
+
+	if ((bm >> 32) & bm)
+		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: subcluster bitmap 0x%016llx "
+				 "marks a subcluster both allocated and zero", (unsigned long long)voff,
+				 (unsigned long long)bm);
+	if (!m->host && (bm & 0xffffffffull))
+		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: subcluster bitmap 0x%016llx "
+				 "marks subclusters allocated in an unallocated cluster",
+				 (unsigned long long)voff, (unsigned long long)bm);
+	if (bm & (1ull << (32 + j)))
+		m->kind = K_ZERO;
+	else if (bm & (1ull << j))
+		m->kind = K_NORMAL;
+	else
+		m->kind = K_UNALLOC;
+	return 0;
+}
+
 static int lookup(struct disk *d, uint64_t voff, struct map *m)
 {
+	struct qcow2 *q = qcow2_of(d);
+	const uint64_t *t;
 	struct qcow2_slot *s;
-	uint64_t i;
+	uint64_t i, e;
 	int rc = l2_slot(d, voff, false, &s, &i);
 
 	if (rc < 0)
 		return rc;
-	return classify(d, voff, s ? be64toh(((uint64_t *)(void *)s->buf)[i]) : 0, m);
+	t = s ? (const uint64_t *)(const void *)s->buf : NULL;
+	if (!q->extl2)
+		return classify(d, voff, t ? be64toh(t[i]) : 0, m);
+	/* The entry's zero flag means nothing here: the bitmap says it per subcluster. */
+	e = t ? be64toh(t[2 * i]) : 0;
+	rc = classify(d, voff, (e & QCOW2_OFLAG_COMPRESSED) ? e : e & ~QCOW2_OFLAG_ZERO, m);
+	if (rc < 0 || m->kind == K_COMPRESSED)
+		return rc;
+	return subcluster(d, voff, t ? be64toh(t[2 * i + 1]) : 0, m);
 }
 
 /* Inflates csize bytes of q->zbuf (a raw deflate stream, read from coff) into one cluster of q->dbuf. */
@@ -251,7 +287,10 @@ static int run_of(struct disk *d, uint64_t voff, uint64_t len, const struct map 
 	uint64_t r = q->cs - (voff & (q->cs - 1));
 	struct map m;
 
-	if (m0->kind == K_COMPRESSED) {
+	/* Subclusters read one at a time: their kinds differ within a cluster. */
+	if (q->extl2 && m0->kind != K_COMPRESSED)
+		r = (1ull << q->sc_bits) - (voff & ((1ull << q->sc_bits) - 1));
+	if (m0->kind == K_COMPRESSED || q->extl2) {
 		*run = r < len ? r : len;
 		return 0;
 	}

@@ -105,8 +105,12 @@ static int check_features(struct disk *d, const struct hdr *h)
 				 (unsigned long long)(h->incompat & ~known));
 	if (h->incompat & QCOW2_INCOMPAT_DATA_FILE)
 		return disk__err(d, -ENOTSUP, "external data files are not supported");
-	if (h->incompat & QCOW2_INCOMPAT_EXTL2)
-		return disk__err(d, -ENOTSUP, "extended L2 entries (subclusters) are not supported");
+	if ((h->incompat & QCOW2_INCOMPAT_EXTL2) && h->cluster_bits < QCOW2_EXTL2_MIN_BITS)
+		return disk__err(d, -EINVAL, "extended L2 entries need clusters of at least 16 KiB "
+				 "(cluster_bits %u)", h->cluster_bits);
+	if (!d->readonly && (h->incompat & QCOW2_INCOMPAT_EXTL2))
+		return disk__err(d, -ENOTSUP, "extended L2 entries (subclusters, extended_l2=on): writing "
+				 "to such an image is not supported (open it read-only)");
 	if (!d->readonly && (h->incompat & QCOW2_INCOMPAT_DIRTY))
 		return disk__err(d, -EUCLEAN, "image is dirty (lazy refcounts); repair it with "
 				 "'qemu-img check -r all' or open it read-only");
@@ -340,7 +344,9 @@ static int qcow2_open(struct disk *d)
 	q->version = h.version;
 	q->cluster_bits = h.cluster_bits;
 	q->cs = 1ull << h.cluster_bits;
-	q->l2_bits = h.cluster_bits - 3;
+	q->extl2 = h.incompat & QCOW2_INCOMPAT_EXTL2;
+	q->l2_bits = h.cluster_bits - (q->extl2 ? 4 : 3);	/* 16-byte entries: the entry and its bitmap */
+	q->sc_bits = h.cluster_bits - 5;
 	q->refcount_order = h.refcount_order;
 	q->rb_bits = h.cluster_bits + 3 - h.refcount_order;
 	q->refcount_max = h.refcount_order == 6 ? UINT64_MAX : (1ull << (1u << h.refcount_order)) - 1;
