@@ -66,18 +66,26 @@ static void expect_contents(const char *path, const char *fmt, const uint8_t *mi
 	free(buf);
 }
 
+/* The first size bytes of img as qemu-img reads it (convert -O raw). */
+static uint8_t *qemu_view(const char *img, uint64_t size)
+{
+	const char *raw = td_path("qemu-out.raw");
+	uint8_t *m = malloc(size);
+	int fd;
+
+	CU_ASSERT_EQUAL(td_sh("qemu-img convert -O raw '%s' '%s'", img, raw), 0);
+	fd = open(raw, O_RDONLY);
+	CU_ASSERT_EQUAL(pread(fd, m, size, 0), (ssize_t)size);
+	close(fd);
+	return m;
+}
+
 /* qemu-img convert -O raw of the image must equal the mirror. */
 static void expect_qemu_contents(const char *path, const uint8_t *mirror, uint64_t size)
 {
-	const char *raw = td_path("qemu-out.raw");
-	uint8_t *buf = malloc(size);
-	int fd;
+	uint8_t *buf = qemu_view(path, size);
 
-	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img convert -O raw '%s' '%s'", path, raw), 0);
-	fd = open(raw, O_RDONLY);
-	CU_ASSERT_EQUAL(pread(fd, buf, size, 0), (ssize_t)size);
 	CU_ASSERT_EQUAL(memcmp(buf, mirror, size), 0);
-	close(fd);
 	free(buf);
 }
 
@@ -298,20 +306,6 @@ static void test_cluster_sizes(void)
 	cluster_size_run(21);
 }
 
-/* The whole of img as qemu-img reads it (convert -O raw), SIZE bytes. */
-static uint8_t *qemu_view(const char *img)
-{
-	const char *raw = td_path("view.raw");
-	uint8_t *m = malloc(SIZE);
-	int fd;
-
-	CU_ASSERT_EQUAL(td_sh("qemu-img convert -O raw '%s' '%s'", img, raw), 0);
-	fd = open(raw, O_RDONLY);
-	CU_ASSERT_EQUAL(pread(fd, m, SIZE, 0), (ssize_t)SIZE);
-	close(fd);
-	return m;
-}
-
 /*
  * Extended L2 entries (extended_l2=on): subclusters allocated, zero and unallocated (from the
  * backing file) within one cluster, as qemu-io writes them, read as qemu-img reads them;
@@ -335,14 +329,14 @@ static void test_extended_l2(void)
 					    "-c 'write -z 8k 4k' -c 'write -P 0x33 1M 200k' -c 'write -z 2M 64k' "
 					    "-c 'write -P 0x44 3M 1536' -c 'discard 1M 64k' '%s' >/dev/null", img), 0);
 		CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", img), 0);
-		q = qemu_view(img);
+		q = qemu_view(img, SIZE);
 		expect_contents(img, "qcow2", q, SIZE);
 		free(q);
 	}
 	td_expect_open_error(img, "qcow2", 0, -ENOTSUP, msg);
 	/* Compressed clusters with extended L2 entries. */
 	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img convert -c -O qcow2 -o extended_l2=on '%s' '%s'", base, cimg), 0);
-	q = qemu_view(cimg);
+	q = qemu_view(cimg, SIZE);
 	expect_contents(cimg, "qcow2", q, SIZE);
 	free(q);
 	/* A bitmap marking a subcluster both allocated and zero is an I/O error naming it. */
