@@ -62,12 +62,14 @@ static int vbd_probe(struct xenbus_dev *xd, char *err, size_t len)
 	/* blkif.h's backend keys. */
 	uint64_t sectors = disk_size(v->disk) / BLK_SECTOR;
 	bool discard = !v->readonly && (xenbus_read_ulong(bd, xd->be, "discard-enable", 1, &de) || de);
+	/* qcow2 frees whole clusters only: a smaller unit would promise what it cannot do. */
+	uint32_t gran = disk_discard_granularity(v->disk) ? disk_discard_granularity(v->disk) : BLK_PAGE;
 
 	xenbus_write(bd, xd->be, "feature-flush-cache", "1");
 	xenbus_write(bd, xd->be, "feature-barrier", "0");
 	xenbus_write(bd, xd->be, "feature-discard", "%d", discard);
 	if (discard) {
-		xenbus_write(bd, xd->be, "discard-granularity", "%u", BLK_PAGE);
+		xenbus_write(bd, xd->be, "discard-granularity", "%u", gran);
 		xenbus_write(bd, xd->be, "discard-alignment", "0");
 		xenbus_write(bd, xd->be, "discard-secure", "0");
 	}
@@ -80,8 +82,8 @@ static int vbd_probe(struct xenbus_dev *xd, char *err, size_t len)
 	xenbus_write(bd, xd->be, "info", "%u", v->readonly ? VDISK_READONLY : 0u);
 	v->io.lim = (struct blkreq_limits){ .sectors = sectors, .readonly = v->readonly,
 	                                     .discard = discard, .max_indirect = BLK_MAX_INDIRECT_SEGS };
-	xenbus_dev_log(xd, "%s (%s%s, %" PRIu64 " sectors): waiting for the frontend", params,
-	               disk_format(v->disk), v->readonly ? ", read-only" : "", sectors);
+	xenbus_dev_log(xd, "%s (%s%s, %" PRIu64 " sectors, discard granularity %u): waiting for the frontend",
+	               params, disk_format(v->disk), v->readonly ? ", read-only" : "", sectors, discard ? gran : 0);
 	rc = 0;
 out:
 	free(params);

@@ -58,7 +58,7 @@ harness() {
 harness xml "$O/obj/kxconfig.a" $XML_LIBS
 harness xenstore "$O/obj/kxstore.a" -llmdb   # persist.c: the store's LMDB state
 harness elf "$O/obj/kxbuild.a"
-harness qcow2 "$O/obj/kxdisk.a" -lz -pthread
+harness qcow2 "$O/obj/kxdisk.a" -lz -lzstd -pthread
 harness blkback "$O/obj/kxblk.a"
 harness netback "$O/obj/kxnet.a"
 harness console "$O/obj/kxcons.a"

@@ -72,11 +72,17 @@ def qcow2_seeds():
             r = subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2'] + o + [img, '8M'], capture_output=True)
             if r.returncode == 0:
                 put('qcow2', name, qcow2_input(open(img, 'rb').read(), qcow2_ops()))
-        for name, o in (('conv-c-512', ['-c', '-o', 'cluster_size=512']), ('conv-4k', ['-o', 'cluster_size=4096'])):
+        # Flag 1 opens read-only: extended L2 images are refused read-write.
+        for name, o, fl in (('conv-c-512', ['-c', '-o', 'cluster_size=512'], 0),
+                            ('conv-4k', ['-o', 'cluster_size=4096'], 0),
+                            ('conv-c-zstd-512', ['-c', '-o', 'cluster_size=512,compression_type=zstd'], 0),
+                            ('conv-c-zstd-64k', ['-c', '-o', 'compression_type=zstd'], 0),
+                            ('conv-extl2-16k', ['-o', 'cluster_size=16384,extended_l2=on'], 1),
+                            ('conv-c-extl2-16k', ['-c', '-o', 'cluster_size=16384,extended_l2=on'], 1)):
             img = os.path.join(t, name + '.qcow2')
             r = subprocess.run(['qemu-img', 'convert', '-q', '-O', 'qcow2'] + o + [raw, img], capture_output=True)
             if r.returncode == 0:
-                put('qcow2', name, qcow2_input(open(img, 'rb').read(), qcow2_ops()))
+                put('qcow2', name, qcow2_input(open(img, 'rb').read(), qcow2_ops(), fl))
 
 
 # --- kxenstored: the harness reads (op byte, u16 length, bytes) chunks; op % 4: 0 dom0, 1 domid 7, 2/3 guest ring.

@@ -33,6 +33,7 @@ sys.exit(0 if w == ((3 << 20) ^ 0x6b78656e00000000) else 1)
 PY
 pass "the guest's pattern is in the image file"
 grep -q "d$id: vbd 51712: connected: 4-page ring" "$T/backd.log" || fail "backend log"
+grep -q "raw.img (raw, 131072 sectors, discard granularity 4096)" "$T/backd.log" || fail "raw discard-granularity"
 grep -q "(d$id) blk-test: data in place (zero copy)" "$T/hv.log" || fail "zero copy is the default"
 grep "(d$id) blk-test: requests" "$T/hv.log" | grep -q "(bounced 0)" || fail "an aligned buffer was bounced"
 release rawg "$id"
@@ -54,6 +55,8 @@ if command -v qemu-img >/dev/null; then
 	id=$(create qg)
 	wait_log "\(d$id\) blk-test: (OK|FAIL)" 120
 	grep -q "(d$id) blk-test: OK" "$T/hv.log" || { grep "(d$id)" "$T/hv.log" | tail; tail "$T/backd.log"; fail "qcow2 disk test"; }
+	grep -q "disk.qcow2 (qcow2, 131072 sectors, discard granularity 65536)" "$T/backd.log" ||
+		fail "qcow2 discard-granularity is not its 64 KiB cluster size"
 	release qg "$id"
 	# Cleanly closed, the image must be entirely clean: no leaked cluster either (exit 3), which
 	# only a writer killed between its refcount and table updates may leave (blk_flush.sh).

@@ -173,7 +173,7 @@ static void test_corrupt_headers(void)
 		{ 72, 8, 1, 0, -EUCLEAN, "image is dirty (lazy refcounts); repair it with 'qemu-img check -r all' or open it read-only" },
 		{ 72, 8, 2, 0, -EUCLEAN, "image is marked corrupt; repair it with 'qemu-img check -r all' or open it read-only" },
 		{ 72, 8, 4, 0, -ENOTSUP, "external data files are not supported" },
-		{ 72, 8, 16, 0, -ENOTSUP, "extended L2 entries (subclusters) are not supported" },
+		{ 72, 8, 16, 0, -ENOTSUP, "extended L2 entries (subclusters, extended_l2=on): writing to such an image is not supported (open it read-only)" },
 		{ 72, 8, 1ull << 40, 0, -ENOTSUP, "unknown incompatible features 0x10000000000" },
 		{ 96, 4, 7, 0, -EINVAL, "refcount_order 7 out of range 0..6" },
 		{ 100, 4, 100, 0, -EINVAL, "header_length 100 invalid" },
@@ -318,8 +318,42 @@ static void test_backing(void)
 	disk_close(d);
 	if (td_have_qemu_img())
 		CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", top), 0);
+	/* v2 has no zero flag: a discard over a backing file is left alone (as QEMU), data intact. */
+	tp.version = 2;
+	CU_ASSERT_EQUAL_FATAL(td_make_qcow2(top, &tp), 0);
+	d = td_open(top, "qcow2", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	memset(buf, 0x77, 65536);
+	CU_ASSERT_EQUAL(disk_write(d, 0, buf, 65536), 0);
+	CU_ASSERT_EQUAL(disk_discard(d, 0, 4 * 65536), 0);
+	CU_ASSERT_EQUAL(disk_read(d, 0, pat, 65536), 0);
+	CU_ASSERT_EQUAL(memcmp(pat, buf, 65536), 0);
+	CU_ASSERT_EQUAL(disk_close(d), 0);
 	free(pat);
 	free(buf);
+}
+
+/* The last, partial cluster of an unaligned disk is discarded by a range reaching the end (as QEMU). */
+static void test_discard_tail(void)
+{
+	const char *p = fresh("tail.qcow2", 3, 16, 8 * MIB + 4096, 4);
+	struct disk *d = td_open(p, "qcow2", 0);
+	uint8_t buf[4096], zero[4096] = { 0 };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(disk_discard_granularity(d), 65536);
+	memset(buf, 0x42, sizeof(buf));
+	CU_ASSERT_EQUAL(disk_write(d, 8 * MIB, buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(disk_discard(d, 8 * MIB, 2048), 0);	/* not to the end: left alone */
+	CU_ASSERT_EQUAL(disk_read(d, 8 * MIB, zero, sizeof(zero)), 0);
+	CU_ASSERT_EQUAL(memcmp(zero, buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(disk_discard(d, 8 * MIB, 4096), 0);
+	CU_ASSERT_EQUAL(disk_read(d, 8 * MIB, buf, sizeof(buf)), 0);
+	memset(zero, 0, sizeof(zero));
+	CU_ASSERT_EQUAL(memcmp(zero, buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(disk_close(d), 0);
+	if (td_have_qemu_img())
+		CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", p), 0);
 }
 
 static void test_backing_errors(void)
@@ -356,6 +390,7 @@ int main(void)
 		{ "corrupt L1 and L2 tables", test_corrupt_tables },
 		{ "refcount table full", test_refcount_table_full },
 		{ "backing file, copy-on-write, discard", test_backing },
+		{ "discard of the partial last cluster", test_discard_tail },
 		{ "backing file errors", test_backing_errors },
 	};
 

@@ -1,5 +1,6 @@
 /* CUnit suite checking libkxdisk against QEMU's own tools: images qemu-img/qemu-io made, qemu-img check of ours, kill -9. */
 #include <config.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,6 +28,23 @@ static uint8_t *make_source(const char *path, uint32_t seed)
 	return m;
 }
 
+/* Like make_source, but each 512-byte sector repeats 16 bytes of its own pattern, so converters really compress it. */
+static uint8_t *make_compressible(const char *path, uint32_t seed)
+{
+	uint8_t *m = malloc(SIZE);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	for (uint64_t off = 0; off < SIZE; off += 512) {
+		td_pattern(m + off, 16, off, seed);
+		for (unsigned i = 16; i < 512; i += 16)
+			memcpy(m + off + i, m + off, 16);
+	}
+	memset(m + 1 * MIB, 0, 512 << 10);
+	CU_ASSERT_EQUAL(pwrite(fd, m, SIZE, 0), (ssize_t)SIZE);
+	close(fd);
+	return m;
+}
+
 /* Compares the whole disk with the mirror through our library. */
 static void expect_contents(const char *path, const char *fmt, const uint8_t *mirror, uint64_t size)
 {
@@ -48,18 +66,26 @@ static void expect_contents(const char *path, const char *fmt, const uint8_t *mi
 	free(buf);
 }
 
+/* The first size bytes of img as qemu-img reads it (convert -O raw). */
+static uint8_t *qemu_view(const char *img, uint64_t size)
+{
+	const char *raw = td_path("qemu-out.raw");
+	uint8_t *m = malloc(size);
+	int fd;
+
+	CU_ASSERT_EQUAL(td_sh("qemu-img convert -O raw '%s' '%s'", img, raw), 0);
+	fd = open(raw, O_RDONLY);
+	CU_ASSERT_EQUAL(pread(fd, m, size, 0), (ssize_t)size);
+	close(fd);
+	return m;
+}
+
 /* qemu-img convert -O raw of the image must equal the mirror. */
 static void expect_qemu_contents(const char *path, const uint8_t *mirror, uint64_t size)
 {
-	const char *raw = td_path("qemu-out.raw");
-	uint8_t *buf = malloc(size);
-	int fd;
+	uint8_t *buf = qemu_view(path, size);
 
-	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img convert -O raw '%s' '%s'", path, raw), 0);
-	fd = open(raw, O_RDONLY);
-	CU_ASSERT_EQUAL(pread(fd, buf, size, 0), (ssize_t)size);
 	CU_ASSERT_EQUAL(memcmp(buf, mirror, size), 0);
-	close(fd);
 	free(buf);
 }
 
@@ -144,6 +170,197 @@ static void test_write_qemu_images(void)
 	memset(m, 0, SIZE);
 	write_and_check(img, m, 300, 300);
 	free(m);
+}
+
+/* Percentage of compressed clusters qemu-img check reports for img, -1 if it cannot tell. */
+static double compressed_pct(const char *img)
+{
+	char cmd[600], line[256];
+	double pct = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "qemu-img check '%s' 2>/dev/null", img);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "fragmented, ");
+
+		if (p && strstr(p, "compressed clusters"))
+			pct = atof(p + strlen("fragmented, "));
+	}
+	pclose(f);
+	return pct;
+}
+
+/*
+ * zstd-compressed images (compression_type=zstd) at the cluster-size extremes: read back equal,
+ * writes over compressed clusters land in normal clusters, qemu-img check clean, reopen equal.
+ */
+static void test_zstd(void)
+{
+	static const char *sizes[] = { "512", "4096", "65536", "2M" };
+	const char *src = td_path("zsrc.raw"), *img = td_path("z.qcow2");
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *m = make_compressible(src, 21 + (uint32_t)i);
+		double before, after;
+
+		CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img convert -c -O qcow2 -o compression_type=zstd,cluster_size=%s "
+					    "'%s' '%s'", sizes[i], src, img), 0);
+		CU_ASSERT_EQUAL(td_sh("qemu-img info '%s' | grep -q 'compression type: zstd'", img), 0);
+		before = compressed_pct(img);
+		CU_ASSERT(before > 50);
+		expect_contents(img, "qcow2", m, SIZE);
+		write_and_check(img, m, 600 + (uint32_t)i, 60);
+		after = compressed_pct(img);
+		CU_ASSERT(after >= 0 && after < before);
+		free(m);
+	}
+	/* A compressed cluster whose zstd frame is damaged is an I/O error naming it, not wrong data. */
+	{
+		uint8_t *m = make_compressible(src, 30);
+		struct disk *d;
+		uint8_t buf[4096];
+
+		CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img convert -c -O qcow2 -o compression_type=zstd '%s' '%s'",
+					    src, img), 0);
+		/* The first data cluster follows the metadata; its zstd magic is what we smash. */
+		CU_ASSERT_EQUAL(td_sh("off=$(LC_ALL=C grep -obUaP '\\x28\\xb5\\x2f\\xfd' '%s' | head -1 | cut -d: -f1) && "
+				      "printf 'XXXX' | dd of='%s' bs=1 seek=$off conv=notrunc status=none", img, img), 0);
+		d = td_open(img, "qcow2", DISK_RDONLY);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+		CU_ASSERT_EQUAL(disk_read(d, 0, buf, sizeof(buf)), -EIO);
+		CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "is corrupt (zstd: "));
+		disk_close(d);
+		free(m);
+	}
+}
+
+/*
+ * Every cluster size from 512 B to 2 MiB, on images qemu-img created: random writes, reads and
+ * discards through libkxdisk against a raw mirror. A discard zeroes whole clusters only; the
+ * partial clusters at its ends keep their data (as QEMU: unaligned discards are ignored).
+ */
+static void cluster_size_run(unsigned cb)
+{
+	const char *img = td_path("cs.qcow2");
+	uint64_t cs = 1ull << cb, maxlen = 3 * cs + 5000;
+	uint8_t *m = calloc(1, SIZE), *buf = malloc(maxlen > SIZE ? SIZE : maxlen);
+	unsigned seed = cb;
+	struct disk *d;
+
+	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img create -q -f qcow2 -o cluster_size=%llu '%s' %llu",
+				    (unsigned long long)cs, img, (unsigned long long)SIZE), 0);
+	d = td_open(img, "qcow2", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(disk_discard_granularity(d), cs);
+	for (int i = 0; i < 400; i++) {
+		uint64_t off = (uint64_t)rand_r(&seed) % SIZE, len = (uint64_t)rand_r(&seed) % maxlen;
+		int op = rand_r(&seed) % 8;
+
+		if (off + len > SIZE)
+			len = SIZE - off;
+		if (op < 4) {
+			td_pattern(buf, len, off, (uint32_t)i);
+			CU_ASSERT_EQUAL(disk_write(d, off, buf, len), 0);
+			memcpy(m + off, buf, len);
+		} else if (op < 7) {
+			CU_ASSERT_EQUAL(disk_read(d, off, buf, len), 0);
+			if (memcmp(buf, m + off, len) != 0) {
+				fprintf(stderr, "\n  %llu-byte clusters: read %llu+%llu differs\n",
+					(unsigned long long)cs, (unsigned long long)off, (unsigned long long)len);
+				CU_FAIL("read differs from the mirror");
+				break;
+			}
+		} else {
+			uint64_t a = (off + cs - 1) & ~(cs - 1), b = (off + len) & ~(cs - 1);
+
+			CU_ASSERT_EQUAL(disk_discard(d, off, len), 0);
+			if (b > a)
+				memset(m + a, 0, b - a);
+		}
+		if (i % 100 == 99)
+			CU_ASSERT_EQUAL(disk_flush(d), 0);
+	}
+	/* Half a cluster discarded (1 MiB of a 2 MiB one, at the smallest size 256 bytes) still reads its data. */
+	td_pattern(buf, cs, 2 * cs, 99);
+	CU_ASSERT_EQUAL(disk_write(d, 2 * cs, buf, cs), 0);
+	memcpy(m + 2 * cs, buf, cs);
+	CU_ASSERT_EQUAL(disk_discard(d, 2 * cs + cs / 4, cs / 2), 0);
+	CU_ASSERT_EQUAL(disk_read(d, 2 * cs, buf, cs), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, m + 2 * cs, cs), 0);
+	CU_ASSERT_EQUAL(disk_close(d), 0);
+	CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", img), 0);
+	expect_qemu_contents(img, m, SIZE);
+	expect_contents(img, "qcow2", m, SIZE);
+	free(m);
+	free(buf);
+}
+
+static void test_cluster_sizes(void)
+{
+	cluster_size_run(9);
+	cluster_size_run(12);
+	cluster_size_run(16);
+	cluster_size_run(21);
+}
+
+/*
+ * Extended L2 entries (extended_l2=on): subclusters allocated, zero and unallocated (from the
+ * backing file) within one cluster, as qemu-io writes them, read as qemu-img reads them;
+ * compressed clusters too. Read-write opens are refused naming it.
+ */
+static void test_extended_l2(void)
+{
+	const char *base = td_path("xbase.raw"), *img = td_path("x.qcow2"), *cimg = td_path("xc.qcow2");
+	const char *msg = "extended L2 entries (subclusters, extended_l2=on): writing to such an image is not "
+			  "supported (open it read-only)";
+	static const char *sizes[] = { "16k", "64k", "2M" };
+	uint8_t *m = make_compressible(base, 40), *q;
+	struct disk *d;
+
+	free(m);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(td_sh("cd '%s/..' && qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=%s "
+					    "-b xbase.raw -F raw '%s' %llu", img, sizes[i], img,
+					    (unsigned long long)SIZE), 0);
+		CU_ASSERT_EQUAL_FATAL(td_sh("qemu-io -f qcow2 -c 'write -P 0x11 0 2k' -c 'write -P 0x22 6k 1k' "
+					    "-c 'write -z 8k 4k' -c 'write -P 0x33 1M 200k' -c 'write -z 2M 64k' "
+					    "-c 'write -P 0x44 3M 1536' -c 'discard 1M 64k' '%s' >/dev/null", img), 0);
+		CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", img), 0);
+		q = qemu_view(img, SIZE);
+		expect_contents(img, "qcow2", q, SIZE);
+		free(q);
+	}
+	td_expect_open_error(img, "qcow2", 0, -ENOTSUP, msg);
+	/* Compressed clusters with extended L2 entries. */
+	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img convert -c -O qcow2 -o extended_l2=on '%s' '%s'", base, cimg), 0);
+	q = qemu_view(cimg, SIZE);
+	expect_contents(cimg, "qcow2", q, SIZE);
+	free(q);
+	/* A bitmap marking a subcluster both allocated and zero is an I/O error naming it. */
+	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img create -q -f qcow2 -o extended_l2=on '%s' %llu", img,
+				    (unsigned long long)SIZE), 0);
+	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-io -f qcow2 -c 'write -P 0x55 0 4k' '%s' >/dev/null", img), 0);
+	{
+		uint8_t buf[4096];
+		uint64_t l1, l2;
+		int fd = open(img, O_RDWR);
+
+		CU_ASSERT_EQUAL(pread(fd, buf, 48, 0), 48);
+		l1 = be64toh(*(uint64_t *)(void *)(buf + 40));
+		CU_ASSERT_EQUAL(pread(fd, &l2, 8, (off_t)l1), 8);
+		l2 = be64toh(l2) & 0x00fffffffffffe00ull;
+		close(fd);
+		/* Subcluster 0 (allocated by the write) also marked zero. */
+		CU_ASSERT_EQUAL(td_poke64(img, l2 + 8, 0x0000000100000001ull), 0);
+		d = td_open(img, "qcow2", DISK_RDONLY);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+		CU_ASSERT_EQUAL(disk_read(d, 0, buf, sizeof(buf)), -EIO);
+		CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "marks a subcluster both allocated and zero"));
+		disk_close(d);
+	}
 }
 
 static void test_backing_chain(void)
@@ -273,6 +490,9 @@ int main(void)
 	static const struct cunit_test tests[] = {
 		{ "read images made by qemu-img and qemu-io", test_read_qemu_images },
 		{ "write qemu-img images, qemu-img check them", test_write_qemu_images },
+		{ "zstd-compressed images, 512 B to 2 MiB clusters", test_zstd },
+		{ "cluster sizes 512 B, 4 KiB, 64 KiB, 2 MiB: write, read, discard", test_cluster_sizes },
+		{ "extended L2 entries (subclusters), read-only", test_extended_l2 },
 		{ "backing chain raw <- qcow2 <- qcow2", test_backing_chain },
 		{ "flushed writes survive kill -9", test_crash },
 		{ "disk_create makes images qemu-img accepts", test_create },

@@ -321,6 +321,11 @@ const char *disk_format(const struct disk *d)
 	return d->ops->name;
 }
 
+uint32_t disk_discard_granularity(const struct disk *d)
+{
+	return d->discard_gran;
+}
+
 const char *disk_last_error(struct disk *d)
 {
 	return d->err;

@@ -70,6 +70,14 @@ int disk_flush(struct disk *d);
  */
 int disk_discard(struct disk *d, uint64_t off, uint64_t len);
 
+/*
+ * The unit disk_discard deallocates in: a qcow2 image's cluster size (the
+ * part of a discard that does not cover whole clusters is left as it was,
+ * as QEMU does), 0 for raw (any range is punched). blkback advertises it
+ * as discard-granularity.
+ */
+uint32_t disk_discard_granularity(const struct disk *d);
+
 /* The message of the last failed operation on d ("" if none). */
 const char *disk_last_error(struct disk *d);
 

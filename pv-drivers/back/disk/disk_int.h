@@ -36,6 +36,7 @@ struct disk {
 	unsigned depth;		/* 0 for the top image, n for the n-th backing file */
 	uint64_t size;
 	uint64_t file_size;	/* at open; formats keep their own view afterwards */
+	uint32_t discard_gran;	/* set by the format's open; 0: byte-granular */
 	char *path;
 	/* During open only: the backing file the domain XML names, replacing the image's (NULL: none). */
 	const char *xml_backing, *xml_backing_fmt;

@@ -4,6 +4,7 @@
 
 #include <endian.h>
 #include <zlib.h>
+#include <zstd.h>
 #include "disk_int.h"
 
 /* On-disk layout, from QEMU's docs/interop/qcow2.txt. */
@@ -22,6 +23,8 @@
 #define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
 #define QCOW2_INCOMPAT_COMPRESSION (1ull << 3)
 #define QCOW2_INCOMPAT_EXTL2     (1ull << 4)
+/* QEMU makes extended L2 entries only with clusters of 16 KiB or more (512-byte subclusters). */
+#define QCOW2_EXTL2_MIN_BITS 14
 
 #define QCOW2_EXT_END          0x00000000u
 #define QCOW2_EXT_BACKING_FMT  0xe2792acau
@@ -30,6 +33,9 @@
 
 #define QCOW2_OFLAG_COPIED     (1ull << 63)
 #define QCOW2_OFLAG_COMPRESSED (1ull << 62)
+/* The header's compression_type byte. */
+#define QCOW2_COMPRESSION_ZLIB 0
+#define QCOW2_COMPRESSION_ZSTD 1
 #define QCOW2_OFLAG_ZERO       (1ull << 0)
 #define QCOW2_OFFSET_MASK      0x00fffffffffffe00ull	/* bits 9-55 */
 #define QCOW2_L1_RESERVED      0x7f000000000001ffull
@@ -111,8 +117,12 @@ struct qcow2 {
 	uint8_t *zbuf;			/* compressed input, up to two clusters */
 	uint8_t *dbuf;			/* one decompressed cluster, kept for sequential reads */
 	uint64_t dbuf_entry;		/* the L2 entry dbuf holds, 0 if none */
+	uint8_t compression;		/* QCOW2_COMPRESSION_* from the header */
+	bool extl2;			/* extended L2 entries: 32 subclusters per cluster, read-only */
+	unsigned sc_bits;		/* log2 of a subcluster's size (extl2) */
 	z_stream zs;
 	bool zs_ready;
+	ZSTD_DCtx *zd;			/* zstd decoder, made on first use */
 
 	struct qcow2_free frees[QCOW2_MAX_FREES];
 	unsigned nfrees;

@@ -144,38 +144,59 @@ static int classify(struct disk *d, uint64_t voff, uint64_t e, struct map *m)
 	return 0;
 }
 
+/*
+ * With extended L2 entries, what voff's subcluster is, from its entry's bitmap (bits 0-31
+ * allocated, 32-63 zero), as QEMU's qcow2_get_subcluster_type; invalid bitmaps are errors.
+ */
+static int subcluster(struct disk *d, uint64_t voff, uint64_t bm, struct map *m)
+{
+	struct qcow2 *q = qcow2_of(d);
+	unsigned j = (unsigned)(voff >> q->sc_bits) & 31;
+
+	if ((bm >> 32) & bm)
+		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: subcluster bitmap 0x%016llx "
+				 "marks a subcluster both allocated and zero", (unsigned long long)voff,
+				 (unsigned long long)bm);
+	if (!m->host && (bm & 0xffffffffull))
+		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: subcluster bitmap 0x%016llx "
+				 "marks subclusters allocated in an unallocated cluster",
+				 (unsigned long long)voff, (unsigned long long)bm);
+	if (bm & (1ull << (32 + j)))
+		m->kind = K_ZERO;
+	else if (bm & (1ull << j))
+		m->kind = K_NORMAL;
+	else
+		m->kind = K_UNALLOC;
+	return 0;
+}
+
 static int lookup(struct disk *d, uint64_t voff, struct map *m)
 {
+	struct qcow2 *q = qcow2_of(d);
+	const uint64_t *t;
 	struct qcow2_slot *s;
-	uint64_t i;
+	uint64_t i, e;
 	int rc = l2_slot(d, voff, false, &s, &i);
 
 	if (rc < 0)
 		return rc;
-	return classify(d, voff, s ? be64toh(((uint64_t *)(void *)s->buf)[i]) : 0, m);
+	t = s ? (const uint64_t *)(const void *)s->buf : NULL;
+	if (!q->extl2)
+		return classify(d, voff, t ? be64toh(t[i]) : 0, m);
+	/* The entry's zero flag means nothing here: the bitmap says it per subcluster. */
+	e = t ? be64toh(t[2 * i]) : 0;
+	rc = classify(d, voff, (e & QCOW2_OFLAG_COMPRESSED) ? e : e & ~QCOW2_OFLAG_ZERO, m);
+	if (rc < 0 || m->kind == K_COMPRESSED)
+		return rc;
+	return subcluster(d, voff, t ? be64toh(t[2 * i + 1]) : 0, m);
 }
 
-/* Inflates the compressed cluster of L2 entry e into q->dbuf (kept for the next read of it). */
-static int decompress(struct disk *d, uint64_t e)
+/* Inflates csize bytes of q->zbuf (a raw deflate stream, read from coff) into one cluster of q->dbuf. */
+static int inflate_raw(struct disk *d, uint64_t coff, uint64_t csize)
 {
 	struct qcow2 *q = qcow2_of(d);
-	unsigned shift = 62 - (q->cluster_bits - 8);
-	uint64_t coff = e & ((1ull << shift) - 1);
-	uint64_t nsec = ((e >> shift) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
-	uint64_t csize = nsec * 512 - (coff & 511), avail;
-	int rc, zr;
+	int zr;
 
-	if (q->dbuf_entry == e)
-		return 0;
-	q->dbuf_entry = 0;
-	/* The last compressed cluster may end past the end of file: read what is there. */
-	avail = q->file_end > coff ? q->file_end - coff : 0;
-	if (csize > avail)
-		csize = avail;
-	rc = disk__pread_full(d->fd, coff, q->zbuf, (size_t)csize);
-	if (rc < 0)
-		return disk__err(d, rc, "reading compressed data at 0x%llx: %s", (unsigned long long)coff,
-				 strerror(-rc));
 	if (!q->zs_ready) {
 		memset(&q->zs, 0, sizeof(q->zs));
 		if (inflateInit2(&q->zs, -15) != Z_OK)
@@ -192,6 +213,69 @@ static int decompress(struct disk *d, uint64_t e)
 	if ((zr != Z_STREAM_END && zr != Z_BUF_ERROR) || q->zs.avail_out != 0)
 		return disk__err(d, -EIO, "compressed cluster at 0x%llx is corrupt (zlib %d, %u bytes short)",
 				 (unsigned long long)coff, zr, q->zs.avail_out);
+	return 0;
+}
+
+/*
+ * Decodes csize bytes of q->zbuf (zstd frames, read from coff) into one cluster of q->dbuf.
+ * QEMU may write a cluster as several frames and pads the last sector, so decoding runs
+ * until the cluster is full, and must end on a frame boundary (as QEMU checks).
+ */
+static int unzstd(struct disk *d, uint64_t coff, uint64_t csize)
+{
+	struct qcow2 *q = qcow2_of(d);
+	ZSTD_inBuffer in = { q->zbuf, (size_t)csize, 0 };
+	ZSTD_outBuffer out = { q->dbuf, (size_t)q->cs, 0 };
+	size_t zr = 0;
+
+	if (!q->zd) {
+		q->zd = ZSTD_createDCtx();
+		if (!q->zd)
+			return disk__err(d, -ENOMEM, "ZSTD_createDCtx failed");
+	} else {
+		ZSTD_DCtx_reset(q->zd, ZSTD_reset_session_only);
+	}
+	while (out.pos < out.size) {
+		size_t in0 = in.pos, out0 = out.pos;
+
+		zr = ZSTD_decompressStream(q->zd, &out, &in);
+		if (ZSTD_isError(zr))
+			return disk__err(d, -EIO, "compressed cluster at 0x%llx is corrupt (zstd: %s)",
+					 (unsigned long long)coff, ZSTD_getErrorName(zr));
+		if (in.pos == in0 && out.pos == out0)
+			break;
+	}
+	if (out.pos < out.size || zr > 0)
+		return disk__err(d, -EIO, "compressed cluster at 0x%llx is corrupt (zstd: %zu of %zu bytes%s)",
+				 (unsigned long long)coff, out.pos, out.size,
+				 zr > 0 ? ", frame not finished" : "");
+	return 0;
+}
+
+/* Inflates the compressed cluster of L2 entry e into q->dbuf (kept for the next read of it). */
+static int decompress(struct disk *d, uint64_t e)
+{
+	struct qcow2 *q = qcow2_of(d);
+	unsigned shift = 62 - (q->cluster_bits - 8);
+	uint64_t coff = e & ((1ull << shift) - 1);
+	uint64_t nsec = ((e >> shift) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
+	uint64_t csize = nsec * 512 - (coff & 511), avail;
+	int rc;
+
+	if (q->dbuf_entry == e)
+		return 0;
+	q->dbuf_entry = 0;
+	/* The last compressed cluster may end past the end of file: read what is there. */
+	avail = q->file_end > coff ? q->file_end - coff : 0;
+	if (csize > avail)
+		csize = avail;
+	rc = disk__pread_full(d->fd, coff, q->zbuf, (size_t)csize);
+	if (rc < 0)
+		return disk__err(d, rc, "reading compressed data at 0x%llx: %s", (unsigned long long)coff,
+				 strerror(-rc));
+	rc = q->compression == QCOW2_COMPRESSION_ZSTD ? unzstd(d, coff, csize) : inflate_raw(d, coff, csize);
+	if (rc < 0)
+		return rc;
 	q->dbuf_entry = e;
 	return 0;
 }
@@ -203,7 +287,10 @@ static int run_of(struct disk *d, uint64_t voff, uint64_t len, const struct map 
 	uint64_t r = q->cs - (voff & (q->cs - 1));
 	struct map m;
 
-	if (m0->kind == K_COMPRESSED) {
+	/* Subclusters read one at a time: their kinds differ within a cluster. */
+	if (q->extl2 && m0->kind != K_COMPRESSED)
+		r = (1ull << q->sc_bits) - (voff & ((1ull << q->sc_bits) - 1));
+	if (m0->kind == K_COMPRESSED || q->extl2) {
 		*run = r < len ? r : len;
 		return 0;
 	}
@@ -438,7 +525,9 @@ int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovc
  * Whole clusters in the range are deallocated: their L2 entries become
  * "unallocated" (or the v3 zero flag over a backing file, so the guest
  * still reads zeros) and their host clusters are freed once that is on
- * disk. Partial clusters at either end are left alone, as discard allows.
+ * disk. Partial clusters at either end are left alone, data intact, as
+ * QEMU leaves them (except the last, partial cluster of an unaligned disk);
+ * a v2 image over a backing file is left alone entirely, as in QEMU.
  */
 int qcow2_discard(struct disk *d, uint64_t off, uint64_t len)
 {
@@ -449,6 +538,12 @@ int qcow2_discard(struct disk *d, uint64_t off, uint64_t len)
 
 	if (rc0 < 0)
 		return rc0;
+	/* As QEMU's qcow2_co_pdiscard: v2 has no zero flag, and unallocated would show stale backing data. */
+	if (q->version < 3 && q->backing)
+		return 0;
+	/* The partial cluster at the end of an unaligned disk is whole as far as the guest can see. */
+	if (off + len == d->size)
+		end = (d->size + q->cs - 1) & ~(q->cs - 1);
 	for (; v < end; v += q->cs) {
 		struct qcow2_slot *s;
 		uint64_t i, first = 0, n = 0;

@@ -85,10 +85,8 @@ static int parse_additional(struct disk *d, const uint8_t *b, size_t n, struct h
 	if ((h->incompat & QCOW2_INCOMPAT_COMPRESSION) && h->header_len <= QCOW2_V3_HEADER_LEN)
 		return disk__err(d, -EINVAL, "compression-type feature bit set but header_length %u has "
 				 "no compression type field", h->header_len);
-	if (h->compression == 1)
-		return disk__err(d, -ENOTSUP, "zstd-compressed qcow2 is not supported (only zlib)");
-	if (h->compression)
-		return disk__err(d, -ENOTSUP, "compression type %u is not supported (only zlib)",
+	if (h->compression > QCOW2_COMPRESSION_ZSTD)
+		return disk__err(d, -ENOTSUP, "compression type %u is not supported (only zlib and zstd)",
 				 h->compression);
 	return 0;
 }
@@ -107,8 +105,12 @@ static int check_features(struct disk *d, const struct hdr *h)
 				 (unsigned long long)(h->incompat & ~known));
 	if (h->incompat & QCOW2_INCOMPAT_DATA_FILE)
 		return disk__err(d, -ENOTSUP, "external data files are not supported");
-	if (h->incompat & QCOW2_INCOMPAT_EXTL2)
-		return disk__err(d, -ENOTSUP, "extended L2 entries (subclusters) are not supported");
+	if ((h->incompat & QCOW2_INCOMPAT_EXTL2) && h->cluster_bits < QCOW2_EXTL2_MIN_BITS)
+		return disk__err(d, -EINVAL, "extended L2 entries need clusters of at least 16 KiB "
+				 "(cluster_bits %u)", h->cluster_bits);
+	if (!d->readonly && (h->incompat & QCOW2_INCOMPAT_EXTL2))
+		return disk__err(d, -ENOTSUP, "extended L2 entries (subclusters, extended_l2=on): writing "
+				 "to such an image is not supported (open it read-only)");
 	if (!d->readonly && (h->incompat & QCOW2_INCOMPAT_DIRTY))
 		return disk__err(d, -EUCLEAN, "image is dirty (lazy refcounts); repair it with "
 				 "'qemu-img check -r all' or open it read-only");
@@ -305,6 +307,7 @@ static void qcow2_close(struct disk *d)
 	free(q->dbuf);
 	if (q->zs_ready)
 		inflateEnd(&q->zs);
+	ZSTD_freeDCtx(q->zd);
 	free(q);
 	d->priv = NULL;
 }
@@ -341,7 +344,9 @@ static int qcow2_open(struct disk *d)
 	q->version = h.version;
 	q->cluster_bits = h.cluster_bits;
 	q->cs = 1ull << h.cluster_bits;
-	q->l2_bits = h.cluster_bits - 3;
+	q->extl2 = h.incompat & QCOW2_INCOMPAT_EXTL2;
+	q->l2_bits = h.cluster_bits - (q->extl2 ? 4 : 3);	/* 16-byte entries: the entry and its bitmap */
+	q->sc_bits = h.cluster_bits - 5;
 	q->refcount_order = h.refcount_order;
 	q->rb_bits = h.cluster_bits + 3 - h.refcount_order;
 	q->refcount_max = h.refcount_order == 6 ? UINT64_MAX : (1ull << (1u << h.refcount_order)) - 1;
@@ -361,6 +366,7 @@ static int qcow2_open(struct disk *d)
 	rc = parse_additional(d, b, n, &h);
 	if (rc < 0)
 		goto out;
+	q->compression = h.compression;
 	rc = parse_extensions(d, b, n, &h, fmt, sizeof(fmt));
 	if (rc < 0)
 		goto out;
@@ -368,6 +374,7 @@ static int qcow2_open(struct disk *d)
 	if (rc < 0)
 		goto out;
 	d->size = h.size;
+	d->discard_gran = (uint32_t)q->cs;
 	rc = -ENOMEM;
 	q->cbuf = malloc(q->cs);
 	q->dbuf = malloc(q->cs);
