@@ -5,6 +5,7 @@
  */
 #include "pvl_layout.h"
 #include "kxen/abi.h"
+#include "pvl_ptwr.inc"
 
 #define HC_set_trap_table    0
 #define HC_mmu_update        1
@@ -1130,12 +1131,53 @@ kx_fix_user_bit:
 	sub $9, %ecx
 	jmp 1b
 3:	test %r9, %r9
-	jz kx_not_ours
+	jz kx_ptwr
 	incq KX_DATA(D_NUFIX)
 	decq KX_DATA(D_NEMUL)           /* kx_resume counts it as an emulation */
 	stash KX_DATA(D_CR2), D_ARG
 	int3
 kx_site_fix_flush:
+	jmp kx_resume
+
+/*
+ * Xen's writable page tables (ptwr): a kernel write to a read-only page of
+ * Linux's direct map (where it keeps every page table it allocates and maps
+ * them read-only once pinned), by an aligned 8-byte mov or xchg, is done
+ * through kxen's alias with mmu_update's rules (inside RAM, U on a present
+ * entry). kxen keeps no page types: a read-only direct-map page that is not
+ * a page table is written too (Linux's own protection there, not kxen's).
+ * No flush, as for mmu_update: Linux flushes after changing live entries.
+ */
+kx_ptwr:
+	testb $2, KX_DATA(D_ERR)
+	jz kx_not_ours
+	mov KX_DATA(D_CR2), %rdi
+	test $7, %edi
+	jnz kx_not_ours
+	movabs $PVL_LINUX_DIRECT_VA, %rax
+	sub %rax, %rdi                  /* the direct map is RAM from frame 0 */
+	jb kx_not_ours
+	mov KX_DATA(D_NRPAGES), %rax
+	shl $12, %rax
+	cmp %rax, %rdi
+	jae kx_not_ours
+	ptwr_decode                     /* rsi = the faulting rip */
+	test %eax, %eax
+	jz kx_not_ours
+	movabs $PVL_ALIAS_VA, %r8
+	add %r8, %rdi
+	lea GPR(0), %r9
+	mov (%r9,%rcx,8), %r10
+	test $1, %r10
+	jz 1f
+	or $4, %r10
+1:	cmp $0x87, %edx
+	jne 2f
+	mov (%rdi), %r11                /* xchg: the old entry to the register */
+	mov %r11, (%r9,%rcx,8)
+2:	mov %r10, (%rdi)
+	add %rax, KX_DATA(D_ERIP)
+	incq KX_DATA(D_NPTWR)
 	jmp kx_resume
 
 	.p2align 2

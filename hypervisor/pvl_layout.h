@@ -47,6 +47,7 @@
 #define PVL_M2P_VA       0xffff810000000000
 #define PVL_KX_VA        0xffff808000000000
 #define PVL_ALIAS_VA     0xffff818000000000
+#define PVL_LINUX_DIRECT_VA 0xffff888000000000 /* Linux's direct map of RAM (no KASLR as a PV guest) */
 #define PVL_ALIAS_MAX    (16UL << 30)
 
 /* Offsets from PVL_KX_VA. */
@@ -127,6 +128,7 @@
 #define D_EVCB     0x440   /* the event callback (callback_op, mirrored before forwarding) */
 #define D_NEVENT   0x448   /* event upcalls the layer delivered */
 #define D_VERSION  0x450   /* XENVER_version's answer (kxen-hv) */
+#define D_NPTWR    0x458   /* kernel stores into read-only page tables the layer emulated (ptwr) */
 #define D_TRAPS    0x800   /* 256 handler addresses from set_trap_table */
 #define D_XIDX     0x1000  /* resumes recorded so far (the ring's next slot, modulo PVL_XRING_N) */
 #define D_XRING    0x1100  /* ring of the layer's resumes into Linux: {vector, rip, rflags, cr2} x PVL_XRING_N */

@@ -209,10 +209,11 @@ static void log_counts(const struct domain *d)
 			                         (unsigned long long)n);
 	}
 	hvlog("(XEN) d%u Linux PV layer: %llu hypercalls in the guest, %llu forwarded, %llu "
-	      "exceptions (%llu emulated, %llu U fixups, %llu bounced); by number:%s", d->domid,
+	      "exceptions (%llu emulated, %llu U fixups, %llu page-table stores, %llu bounced); by number:%s", d->domid,
 	      (unsigned long long)data64(p, D_NHC), (unsigned long long)data64(p, D_NFWD),
 	      (unsigned long long)data64(p, D_NEXC), (unsigned long long)data64(p, D_NEMUL),
-	      (unsigned long long)data64(p, D_NUFIX), (unsigned long long)data64(p, D_NBOUNCE), per);
+	      (unsigned long long)data64(p, D_NUFIX), (unsigned long long)data64(p, D_NPTWR),
+	      (unsigned long long)data64(p, D_NBOUNCE), per);
 	hvlog("(XEN) d%u Linux PV layer: first exception bounced to Linux (not #BP): vector %llu error %#llx "
 	      "at rip %#llx cr2 %#llx", d->domid, (unsigned long long)data64(p, D_FBVEC),
 	      (unsigned long long)data64(p, D_FBERR), (unsigned long long)data64(p, D_FBRIP),

@@ -179,6 +179,46 @@ static void test_register_vcpu_info(void)
 	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), -EEXIST);
 }
 
+unsigned pvl_ptwr_decode_host(const uint8_t *insn, uint32_t *reg, uint32_t *op);
+
+/* One instruction through the layer's decoder: its length (0: refused), register and opcode. */
+static unsigned decode(const char *bytes, size_t n, uint32_t *reg, uint32_t *op)
+{
+	uint8_t buf[16] = { 0 };
+	memcpy(buf, bytes, n);
+	*reg = *op = ~0u;
+	return pvl_ptwr_decode_host(buf, reg, op);
+}
+
+static void test_ptwr_decode(void)
+{
+	uint32_t reg, op;
+	CU_ASSERT_EQUAL(decode("\x48\x89\x37", 3, &reg, &op), 3);                /* mov %rsi,(%rdi) */
+	CU_ASSERT_EQUAL(reg, 6);
+	CU_ASSERT_EQUAL(op, 0x89);
+	CU_ASSERT_EQUAL(decode("\x4c\x89\x43\x08", 4, &reg, &op), 4);            /* mov %r8,0x8(%rbx) */
+	CU_ASSERT_EQUAL(reg, 8);
+	CU_ASSERT_EQUAL(decode("\x4c\x89\x3c\xc2", 4, &reg, &op), 4);            /* mov %r15,(%rdx,%rax,8) */
+	CU_ASSERT_EQUAL(reg, 15);
+	CU_ASSERT_EQUAL(decode("\x49\x89\x44\x24\x10", 5, &reg, &op), 5);        /* mov %rax,0x10(%r12) */
+	CU_ASSERT_EQUAL(reg, 0);
+	CU_ASSERT_EQUAL(decode("\x48\x89\x90\x00\x01\x00\x00", 7, &reg, &op), 7); /* mov %rdx,0x100(%rax) */
+	CU_ASSERT_EQUAL(reg, 2);
+	CU_ASSERT_EQUAL(decode("\x48\x89\x05\x00\x00\x00\x00", 7, &reg, &op), 7); /* mov %rax,0(%rip) */
+	CU_ASSERT_EQUAL(decode("\x48\x89\x0c\x25\x00\x10\x00\x00", 8, &reg, &op), 8); /* mov %rcx,0x1000 (SIB, no base) */
+	CU_ASSERT_EQUAL(reg, 1);
+	CU_ASSERT_EQUAL(decode("\x48\x89\x84\x24\x00\x01\x00\x00", 8, &reg, &op), 8); /* mov %rax,0x100(%rsp) */
+	CU_ASSERT_EQUAL(decode("\x48\x87\x07", 3, &reg, &op), 3);                /* xchg %rax,(%rdi) */
+	CU_ASSERT_EQUAL(reg, 0);
+	CU_ASSERT_EQUAL(op, 0x87);
+	/* Refused: no REX.W (a 4-byte store), a register destination, other opcodes. */
+	CU_ASSERT_EQUAL(decode("\x89\x37", 2, &reg, &op), 0);
+	CU_ASSERT_EQUAL(decode("\x40\x89\x37", 3, &reg, &op), 0);
+	CU_ASSERT_EQUAL(decode("\x48\x89\xc7", 3, &reg, &op), 0);
+	CU_ASSERT_EQUAL(decode("\x48\x8b\x07", 3, &reg, &op), 0);
+	CU_ASSERT_EQUAL(decode("\xf0\x48\x0f\xb1\x17", 5, &reg, &op), 0);      /* lock cmpxchg */
+}
+
 static int setup(void)
 {
 	ram = calloc(1, RAM);
@@ -200,6 +240,7 @@ int main(void)
 		{ "set_boot checks for a Linux guest", test_check_boot },
 		{ "U bit on the builder's initial tables", test_adjust_initial },
 		{ "register_vcpu_info: checks and the move", test_register_vcpu_info },
+		{ "ptwr: the page-table store decoder", test_ptwr_decode },
 	};
 	return cunit_run("pvl", tests, CUNIT_COUNT(tests), setup, teardown);
 }
