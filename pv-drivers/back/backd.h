@@ -14,6 +14,14 @@ struct backd_dom;
 struct xenbus_type;
 
 /*
+ * Daemons started together at boot come up in any order: kxen-backd retries
+ * kxen-hv's and kxenstored's sockets this often, this long (10 s), before
+ * it gives up with the reason.
+ */
+#define BACKD_CONNECT_TRIES   100
+#define BACKD_CONNECT_WAIT_US 100000
+
+/*
  * Each device type's index in backd_backends and in backd_dom.priv: one
  * place, so two cannot collide. A device type is a xenbus_type (xenbus.h);
  * the domain scan attaches every type to every domain it learns of (at

@@ -11,9 +11,6 @@
 #include "backd.h"
 #include "xenbus.h"
 
-#define CONNECT_TRIES   100
-#define CONNECT_WAIT_US 100000
-
 /*
  * A rescan this often is a safety net for anything no event reported; a
  * list costs kxen-hv ~25 us, so this is idle-cheap.
@@ -152,8 +149,8 @@ int backd_domains_start(struct backd *bd)
 	int rc, tfd, efd;
 
 	/* Daemons started together at boot come up in any order: give the others 10 s. */
-	for (unsigned i = 0; (rc = kxctrl_open(bd->opt.hv_socket, &bd->hv)) && i < CONNECT_TRIES; i++)
-		usleep(CONNECT_WAIT_US);
+	for (unsigned i = 0; (rc = kxctrl_open(bd->opt.hv_socket, &bd->hv)) && i < BACKD_CONNECT_TRIES; i++)
+		usleep(BACKD_CONNECT_WAIT_US);
 	if (rc) {
 		kxd_log("cannot connect to kxen-hv at %s: %s", kxctrl_socket_path(bd->opt.hv_socket),
 			  strerror(-rc));

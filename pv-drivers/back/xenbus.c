@@ -13,8 +13,6 @@
 #include "backd.h"
 #include "xenbus.h"
 
-#define CONNECT_TRIES   100
-#define CONNECT_WAIT_US 100000
 #define STATS_MS        200      /* counters checked this often, written when they changed */
 #define BE_ROOT         "/local/domain/0/backend"
 
@@ -417,8 +415,8 @@ int xenbus__open(struct backd *bd)
 	int rc;
 
 	/* Daemons started together at boot come up in any order: give kxenstored 10 s. */
-	for (unsigned i = 0; !(bd->xs = xs_open(XS_OPEN_SOCKETONLY)) && i < CONNECT_TRIES; i++)
-		usleep(CONNECT_WAIT_US);
+	for (unsigned i = 0; !(bd->xs = xs_open(XS_OPEN_SOCKETONLY)) && i < BACKD_CONNECT_TRIES; i++)
+		usleep(BACKD_CONNECT_WAIT_US);
 	if (!bd->xs) {
 		rc = -errno;
 		kxd_log("cannot connect to xenstore at %s: %s (is kxenstored running? XENSTORED_PATH names its socket)",
