@@ -82,9 +82,8 @@ int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
 
 /*
  * kxbuild_domain without the kxbuild_direct_paging_supported() check: builds
- * a direct-paging (Linux) kernel's domain although kxen-hv cannot run it yet
- * (set_boot gets its virtual rip, rsp and rsi; res->cr3 has the L4, which
- * struct kxctl_set_boot cannot carry yet). For tests and the hypervisor work.
+ * a direct-paging (Linux) kernel's domain whatever the environment says
+ * (set_boot gets its virtual rip, rsp, rsi and the L4 in cr3). For tests.
  */
 int kxbuild_domain_force(kxctrl *h, const struct kxbuild_config *cfg,
                          struct kxbuild_result *res, char *err, size_t errlen);

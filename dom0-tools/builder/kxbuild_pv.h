@@ -163,7 +163,8 @@ int kxbuild_inspect(const struct kxbuild_config *cfg, struct kxbuild_inspect *ou
 /*
  * Whether kxen-hv runs direct-paging PV kernels. The one place that says
  * no: kxbuild_domain refuses such a kernel, after checking it, with the
- * message below, until the hypervisor side exists (docs/linux-images.md).
+ * message below, until the hypervisor side is complete (docs/linux-images.md);
+ * KXL_DEV_DIRECT_PAGING=1 in the environment says yes, for development.
  */
 int kxbuild_direct_paging_supported(void);
 #define KXBUILD_NO_DIRECT_PAGING_MSG \

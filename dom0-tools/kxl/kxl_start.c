@@ -182,11 +182,7 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 		return -ENOTCONN;
 	if ((r = kxl_fault("build")))
 		goto out;
-	/* Development only (docs/linux-pv.md): starts a Linux kernel before kxen-hv runs it fully. */
-	const char *dev = getenv("KXL_DEV_DIRECT_PAGING");
-	r = dev && !strcmp(dev, "1") ? kxbuild_domain_force(h, &bc, &res, berr, sizeof(berr)) :
-	    kxbuild_domain(h, &bc, &res, berr, sizeof(berr));
-	if (r) {
+	if ((r = kxbuild_domain(h, &bc, &res, berr, sizeof(berr)))) {
 		kxl_err("cannot create domain '%s': %s", cfg->name, berr);
 		goto out;
 	}
