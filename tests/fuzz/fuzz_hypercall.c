@@ -13,8 +13,9 @@
 
 /*
  * The input is a script: poke (guest memory in a scratch window, or one of
- * the input's domids there) or call (a vCPU, a hypercall number and five
- * registers, each register chosen by a selector byte). Every input gets two fresh domains, the fuzzed one and
+ * the input's domids there), call (a vCPU, a hypercall number and five
+ * registers, each register chosen by a selector byte) or turn the domain
+ * into a Linux PV one (pointers then go through page tables in the window). Every input gets two fresh domains, the fuzzed one and
  * a peer for interdomain operations, so inputs do not depend on each other.
  *
  * "No access outside the domain's memory" is enforced by the MMU: the
@@ -46,6 +47,9 @@ static const uint64_t nrs[] = {
 #define NR_NRS (sizeof(nrs) / sizeof(nrs[0]))
 
 /* What a guest may legitimately get back. */
+/* The guest's cr3 while the script runs it as a Linux PV domain. */
+static uint64_t pv_cr3;
+
 static bool rc_ok(long rc)
 {
 	switch (rc) {
@@ -183,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (len > SCR_LEN - off)
 				len = SCR_LEN - off;
 			fz_bytes(&f, buf, len);
-			FZ_CHECK(gmem_write(&d->mem, SCR + off, buf, len) == 0, "poke");
+			memcpy(d->mem.base + SCR + off, buf, len);   /* physical, as the guest's own stores */
 			continue;
 		}
 		if (op % 8 == 1) {
@@ -191,7 +195,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint64_t off = fz_u16(&f) % (SCR_LEN - 1);
 			uint16_t id = (uint16_t)special(d, peer, fz_u8(&f));
 
-			FZ_CHECK(gmem_write(&d->mem, SCR + off, &id, sizeof(id)) == 0, "poke domid");
+			memcpy(d->mem.base + SCR + off, &id, sizeof(id));
+			continue;
+		}
+		if (op == 0xff) {
+			/*
+			 * From here on a Linux PV domain: every guest pointer is
+			 * virtual, walked from an L4 in the window whose tables the
+			 * input writes (pvl_gmem_ptr), as a direct-paging guest's are.
+			 */
+			pv_cr3 = SCR + (fz_u8(&f) % (SCR_LEN / PAGE)) * PAGE;
+			d->mem.pv_l4 = &pv_cr3;
 			continue;
 		}
 		struct vcpu *v = d->vcpu[(op >> 3) % NVCPUS];
@@ -215,6 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_CHECK(!d->vcpu[i]->thread_started, "vCPU %u started", i);
 		check_ports(d, peer);
 	}
+	d->mem.pv_l4 = NULL;
 	mprotect(peer->mem.base, MEM_SIZE, PROT_READ | PROT_WRITE);
 	FZ_CHECK(domain_destroy(d->domid) == 0 && domain_destroy(peer->domid) == 0, "destroy");
 	unguard(guarded);

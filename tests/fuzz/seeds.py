@@ -201,6 +201,12 @@ def hypercall_seeds():
     misc += call('sched_op', small(0)) + call('set_timer_op', bytes([5]) + struct.pack('<Q', 1 << 40))
     misc += call('callback_op', small(0), ptr(0x600)) + poke(0x700, struct.pack('<I', 0)) + call('sched_op', small(2), ptr(0x700))
     put('hypercall', 'misc', misc)
+    # As a Linux PV domain: L4 at window page 8, one 2 MiB page mapping the window's virtual addresses onto itself.
+    pv = (poke(0x8000, struct.pack('<Q', 0x609000 | 3)) + poke(0x9000, struct.pack('<Q', 0x60a000 | 3)) +
+          poke(0xa000 + 3 * 8, struct.pack('<Q', 0x600000 | 0x83)) + bytes([0xff, 8]))
+    put('hypercall', 'pv-evtchn', pv + evtchn)
+    put('hypercall', 'pv-misc', pv + misc)
+    put('hypercall', 'pv-multicall', pv + mc)
 
 
 def linux_elf():
