@@ -4,10 +4,7 @@
 trap 'backd_stop; cleanup' EXIT
 
 dom0_start
-idr=$(net_guest nr "udp-recv ip=192.0.2.2/24 5001 90" br0 2)
-wait_log "\(d$idr\) udp-recv: listening on port 5001" 30
-ids=$(net_guest ns "udp-send ip=192.0.2.1/24 192.0.2.2 5001 ${NET_XS_RESTART_MB:-2048}" br0 1)
-wait_until 10 eval '[ "$(net_stats "$idr" 0 rx_pkts)" -gt 1000 ] 2>/dev/null' || fail "the stream did not start"
+udp_stream "${NET_XS_RESTART_MB:-2048}"
 kill -9 "$XSPID"
 wait "$XSPID" 2>/dev/null
 XSPID=
