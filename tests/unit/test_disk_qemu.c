@@ -238,6 +238,60 @@ static void test_zstd(void)
 }
 
 /*
+ * 400 random writes, reads and discards of up to maxlen bytes on d against the mirror m (SIZE
+ * bytes), a flush every 100. A discard zeroes the whole units of gran bytes in its range; the
+ * partial ones at its ends keep their data. With sectors, half the requests lie on 512-byte
+ * sectors, as a guest sends them (buf has room for the rounding).
+ */
+static void random_ops(struct disk *d, uint8_t *m, uint8_t *buf, uint64_t maxlen, uint64_t gran,
+		       unsigned seed, bool sectors, const char *what)
+{
+	for (int i = 0; i < 400; i++) {
+		uint64_t off = (uint64_t)rand_r(&seed) % SIZE, len = (uint64_t)rand_r(&seed) % maxlen;
+		int op = rand_r(&seed) % 8;
+
+		if (sectors && rand_r(&seed) % 2)
+			off &= ~511ull, len = (len + 511) & ~511ull;
+		if (off + len > SIZE)
+			len = SIZE - off;
+		if (op < 4) {
+			td_pattern(buf, len, off, (uint32_t)i);
+			CU_ASSERT_EQUAL(disk_write(d, off, buf, len), 0);
+			memcpy(m + off, buf, len);
+		} else if (op < 7) {
+			CU_ASSERT_EQUAL(disk_read(d, off, buf, len), 0);
+			if (memcmp(buf, m + off, len) != 0) {
+				fprintf(stderr, "\n  %s, discard granularity %llu: read %llu+%llu differs\n", what,
+					(unsigned long long)gran, (unsigned long long)off, (unsigned long long)len);
+				CU_FAIL("read differs from the mirror");
+				break;
+			}
+		} else {
+			uint64_t a = (off + gran - 1) & ~(gran - 1), b = (off + len) & ~(gran - 1);
+
+			CU_ASSERT_EQUAL(disk_discard(d, off, len), 0);
+			if (b > a)
+				memset(m + a, 0, b - a);
+		}
+		if (i % 100 == 99)
+			CU_ASSERT_EQUAL(disk_flush(d), 0);
+	}
+}
+
+/* A cluster written, its middle half discarded: zeroed (subclusters) or still its data (plain clusters). */
+static void half_discard(struct disk *d, uint8_t *m, uint8_t *buf, uint64_t cs, bool zeroed)
+{
+	td_pattern(buf, cs, 2 * cs, 99);
+	CU_ASSERT_EQUAL(disk_write(d, 2 * cs, buf, cs), 0);
+	memcpy(m + 2 * cs, buf, cs);
+	CU_ASSERT_EQUAL(disk_discard(d, 2 * cs + cs / 4, cs / 2), 0);
+	if (zeroed)
+		memset(m + 2 * cs + cs / 4, 0, cs / 2);
+	CU_ASSERT_EQUAL(disk_read(d, 2 * cs, buf, cs), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, m + 2 * cs, cs), 0);
+}
+
+/*
  * Every cluster size from 512 B to 2 MiB, on images qemu-img created: random writes, reads and
  * discards through libkxdisk against a raw mirror. A discard zeroes whole clusters only; the
  * partial clusters at its ends keep their data (as QEMU: unaligned discards are ignored).
@@ -255,41 +309,9 @@ static void cluster_size_run(unsigned cb)
 	d = td_open(img, "qcow2", 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	CU_ASSERT_EQUAL(disk_discard_granularity(d), cs);
-	for (int i = 0; i < 400; i++) {
-		uint64_t off = (uint64_t)rand_r(&seed) % SIZE, len = (uint64_t)rand_r(&seed) % maxlen;
-		int op = rand_r(&seed) % 8;
-
-		if (off + len > SIZE)
-			len = SIZE - off;
-		if (op < 4) {
-			td_pattern(buf, len, off, (uint32_t)i);
-			CU_ASSERT_EQUAL(disk_write(d, off, buf, len), 0);
-			memcpy(m + off, buf, len);
-		} else if (op < 7) {
-			CU_ASSERT_EQUAL(disk_read(d, off, buf, len), 0);
-			if (memcmp(buf, m + off, len) != 0) {
-				fprintf(stderr, "\n  %llu-byte clusters: read %llu+%llu differs\n",
-					(unsigned long long)cs, (unsigned long long)off, (unsigned long long)len);
-				CU_FAIL("read differs from the mirror");
-				break;
-			}
-		} else {
-			uint64_t a = (off + cs - 1) & ~(cs - 1), b = (off + len) & ~(cs - 1);
-
-			CU_ASSERT_EQUAL(disk_discard(d, off, len), 0);
-			if (b > a)
-				memset(m + a, 0, b - a);
-		}
-		if (i % 100 == 99)
-			CU_ASSERT_EQUAL(disk_flush(d), 0);
-	}
+	random_ops(d, m, buf, maxlen, cs, seed, false, "plain clusters");
 	/* Half a cluster discarded (1 MiB of a 2 MiB one, at the smallest size 256 bytes) still reads its data. */
-	td_pattern(buf, cs, 2 * cs, 99);
-	CU_ASSERT_EQUAL(disk_write(d, 2 * cs, buf, cs), 0);
-	memcpy(m + 2 * cs, buf, cs);
-	CU_ASSERT_EQUAL(disk_discard(d, 2 * cs + cs / 4, cs / 2), 0);
-	CU_ASSERT_EQUAL(disk_read(d, 2 * cs, buf, cs), 0);
-	CU_ASSERT_EQUAL(memcmp(buf, m + 2 * cs, cs), 0);
+	half_discard(d, m, buf, cs, false);
 	CU_ASSERT_EQUAL(disk_close(d), 0);
 	CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", img), 0);
 	expect_qemu_contents(img, m, SIZE);
@@ -399,45 +421,9 @@ static void extl2_write_run(uint64_t cs, bool backing)
 	d = td_open(img, "qcow2", 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	CU_ASSERT_EQUAL(disk_discard_granularity(d), sc);
-	for (int i = 0; i < 400; i++) {
-		uint64_t off = (uint64_t)rand_r(&seed) % SIZE, len = (uint64_t)rand_r(&seed) % maxlen;
-		int op = rand_r(&seed) % 8;
-
-		if (rand_r(&seed) % 2)	/* half the requests on 512-byte sectors, as a guest sends them */
-			off &= ~511ull, len = (len + 511) & ~511ull;
-		if (off + len > SIZE)
-			len = SIZE - off;
-		if (op < 4) {
-			td_pattern(buf, len, off, (uint32_t)i + 7);
-			CU_ASSERT_EQUAL(disk_write(d, off, buf, len), 0);
-			memcpy(m + off, buf, len);
-		} else if (op < 7) {
-			CU_ASSERT_EQUAL(disk_read(d, off, buf, len), 0);
-			if (memcmp(buf, m + off, len) != 0) {
-				fprintf(stderr, "\n  extl2 %llu%s: read %llu+%llu differs\n", (unsigned long long)cs,
-					backing ? " over backing" : "", (unsigned long long)off,
-					(unsigned long long)len);
-				CU_FAIL("read differs from the reference");
-				break;
-			}
-		} else {
-			uint64_t a = (off + sc - 1) & ~(sc - 1), b = (off + len) & ~(sc - 1);
-
-			CU_ASSERT_EQUAL(disk_discard(d, off, len), 0);
-			if (b > a)
-				memset(m + a, 0, b - a);
-		}
-		if (i % 100 == 99)
-			CU_ASSERT_EQUAL(disk_flush(d), 0);
-	}
+	random_ops(d, m, buf, maxlen, sc, seed, true, backing ? "extended L2 over a backing file" : "extended L2");
 	/* Half a cluster discarded is zeroed, its quarters either side intact. */
-	td_pattern(buf, cs, 2 * cs, 99);
-	CU_ASSERT_EQUAL(disk_write(d, 2 * cs, buf, cs), 0);
-	memcpy(m + 2 * cs, buf, cs);
-	CU_ASSERT_EQUAL(disk_discard(d, 2 * cs + cs / 4, cs / 2), 0);
-	memset(m + 2 * cs + cs / 4, 0, cs / 2);
-	CU_ASSERT_EQUAL(disk_read(d, 2 * cs, buf, cs), 0);
-	CU_ASSERT_EQUAL(memcmp(buf, m + 2 * cs, cs), 0);
+	half_discard(d, m, buf, cs, true);
 	CU_ASSERT_EQUAL(disk_close(d), 0);
 	CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", img), 0);
 	fd = open(ref, O_WRONLY | O_CREAT | O_TRUNC, 0644);
