@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <kxen/abi.h>
 #include <kxen/ctl.h>
@@ -104,7 +105,12 @@ struct kxconfig {
 	int initrd_line;
 	char *cmdline;             /* NULL when absent */
 	enum kxconfig_action on_poweroff, on_reboot, on_crash;
-	int clock;                 /* <clock offset='utc'> was given (kept for dumpxml) */
+	int clock;                 /* <clock> was given (kept for dumpxml) */
+	int clock_line;            /* 0 when absent */
+	int clock_localtime;       /* the host's UTC offset is added at each start (offset or basis 'localtime') */
+	int32_t clock_adjust_s;    /* <clock adjustment='SECONDS'>, 0 when absent or 'reset' */
+	int e820_host_line;        /* <features><xen><e820_host state='on'/>, 0 otherwise */
+	int passthrough_line;      /* <features><xen><passthrough state='on'/>, 0 otherwise */
 	int console;               /* <console type='pty'> was given */
 	unsigned ndisks, nnics;
 	struct kxconfig_disk disks[KXCONFIG_MAX_DISKS];
@@ -138,6 +144,14 @@ void kxconfig_free(struct kxconfig *cfg);
  * paths) and <domain id> set from live_domid.
  */
 int kxconfig_format(const struct kxconfig *cfg, FILE *f);
+
+/*
+ * The seconds kxen-hv adds to the domain's wallclock for a start at now: the
+ * adjustment plus, for localtime, the host's UTC offset at now (as libxl
+ * computes rtc_timeoffset at each build). 0, or -ERANGE if it exceeds Xen's
+ * 32-bit offset.
+ */
+int kxconfig_wallclock_offset(const struct kxconfig *c, time_t now, int32_t *out);
 
 /* The schema file kxconfig_load uses: $KXEN_SCHEMA, else installed, else source tree. */
 const char *kxconfig_schema_path(void);

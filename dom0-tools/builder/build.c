@@ -299,6 +299,8 @@ static int create_domain(struct build *b)
 	req.on_poweroff = cfg->on_poweroff;
 	req.on_reboot = cfg->on_reboot;
 	req.on_crash = cfg->on_crash;
+	req.wallclock_offset_s = cfg->wallclock_offset_s;
+	req.max_grant_frames = cfg->max_grant_frames;
 	rc = kxctrl_domain_create(b->h, &req, &b->domid, &b->memfd);
 	if (rc)
 		return fail(b, rc, "kxen-hv: create domain '%s': %s", cfg->name, strerror(-rc));

@@ -60,6 +60,8 @@ struct kxbuild_config {
 	const char *cmdline;        /* may be NULL */
 	unsigned on_poweroff, on_reboot, on_crash; /* enum kxctl_action */
 	int paused;                 /* leave the domain paused after building */
+	int32_t wallclock_offset_s; /* seconds kxen-hv adds to the guest's wallclock */
+	unsigned max_grant_frames;  /* the domain's grant table limit; 0: kxen-hv's */
 };
 
 /* What the toolstack learns from a build (for xenstore, consoles, dumpxml). */

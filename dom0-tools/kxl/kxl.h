@@ -95,7 +95,7 @@ int kxl_fault(const char *step);
  * stderr for settings that are kept but not enforced.
  */
 int kxl_config_supported(const struct kxconfig *cfg);
-/* Refuses (with a message) a config needing more memory than the host has free. */
+/* Refuses (with a message) a config needing more memory than the host has free, or more grant frames than kxen-hv allows. */
 int kxl_check_memory(kxctrl *h, const struct kxconfig *cfg);
 /*
  * Builds cfg paused, saves its state file, runs the xenstore hook and

@@ -27,6 +27,11 @@ static void print_config_summary(const struct kxconfig *cfg, const char *kernel)
 	printf("  kernel %s\n  cmdline %s\n", kernel, cfg->cmdline ? cfg->cmdline : "(none)");
 	printf("  on_poweroff %s, on_reboot %s, on_crash %s\n", kxconfig_action_name(cfg->on_poweroff),
 	       kxconfig_action_name(cfg->on_reboot), kxconfig_action_name(cfg->on_crash));
+	if (cfg->clock_adjust_s || cfg->clock_localtime)
+		printf("  wallclock: host %s %+d s\n", cfg->clock_localtime ? "local time (UTC offset at start)"
+		       : "UTC", (int)cfg->clock_adjust_s);
+	if (cfg->max_grant_frames)
+		printf("  grant table: at most %u frames\n", cfg->max_grant_frames);
 }
 
 /* -N: what the builder would load and where, from the same checks it makes before a domain exists. */

@@ -10,6 +10,7 @@
 #include <xenstore.h>
 #include "kxl.h"
 #include "kxl_block.h"
+#include "kxl_dev.h"
 #include "kxl_network.h"
 #include "kxl_xs.h"
 #include "kxconfig.h"
@@ -86,17 +87,23 @@ static void kxl_config_notes(const struct kxconfig *cfg)
 		fprintf(stderr, "kxl: note: %s:%d: <memballoon model='xen'>: kxen has no balloon; "
 		        "the domain gets all of <memory> (%llu MiB) for its life\n", f,
 		        cfg->memballoon_line, (unsigned long long)(cfg->mem_bytes >> 20));
-	if (cfg->max_grant_frames && cfg->max_grant_frames != 64)
-		fprintf(stderr, "kxl: note: %s:%d: <controller maxGrantFrames='%u'>: not per domain "
-		        "in kxen: kxen-hv's limit (64 frames by default) applies\n", f,
-		        cfg->controller_line, cfg->max_grant_frames);
+	if (cfg->clock_localtime)
+		fprintf(stderr, "kxl: note: %s:%d: <clock>: the host's UTC offset at each start is added to "
+		        "the guest's wallclock (as xl's localtime=1: it does not follow later DST changes)\n",
+		        f, cfg->clock_line);
+	if (cfg->e820_host_line)
+		fprintf(stderr, "kxl: note: %s:%d: <e820_host state='on'>: kxen gives PV guests their own "
+		        "memory map (there is no PCI passthrough): ignored\n", f, cfg->e820_host_line);
+	if (cfg->passthrough_line)
+		fprintf(stderr, "kxl: note: %s:%d: <passthrough state='on'>: kxen has no PCI passthrough: "
+		        "ignored\n", f, cfg->passthrough_line);
 	if (cfg->max_evtchns)
 		fprintf(stderr, "kxl: note: %s:%d: <controller maxEventChannels='%u'>: not per domain "
 		        "in kxen: every domain has the 2-level ABI's 4096 ports\n", f,
 		        cfg->controller_line, cfg->max_evtchns);
 	if (cfg->input_line)
-		fprintf(stderr, "kxl: note: %s:%d: <input bus='xen'>: kxen has no PV keyboard or mouse "
-		        "(vkbd) backend: none is created\n", f, cfg->input_line);
+		fprintf(stderr, "kxl: note: %s:%d: <input bus='xen'>: the PV keyboard/pointer (vkbd) "
+		        "connects but kxen has no input source: no events are ever sent\n", f, cfg->input_line);
 	for (unsigned i = 0; i < cfg->nnics; i++) {
 		const char *sc = cfg->nics[i].script, *base = sc ? strrchr(sc, '/') : NULL;
 		base = base ? base + 1 : sc;
@@ -132,6 +139,13 @@ int kxl_check_memory(kxctrl *h, const struct kxconfig *cfg)
 		kxl_err("cannot read host memory from kxen-hv: %s", strerror(-r));
 		return r;
 	}
+	/* Refused here with the reason, rather than by kxen-hv's create with a bare errno. */
+	if (cfg->max_grant_frames > hi.max_grant_frames) {
+		kxl_err("%s:%d: <controller maxGrantFrames='%u'>: more than kxen-hv's limit of %u frames "
+		        "(kxen-hv --max-grant-frames)", cfg->source, cfg->controller_line, cfg->max_grant_frames,
+		        hi.max_grant_frames);
+		return -E2BIG;
+	}
 	if ((r = kxl_fault("memory")))
 		hi.free_mem_bytes = 0;
 	if (cfg->mem_bytes > hi.free_mem_bytes) {
@@ -139,6 +153,24 @@ int kxl_check_memory(kxctrl *h, const struct kxconfig *cfg)
 		        "%llu MiB free", cfg->name, (unsigned long long)(cfg->mem_bytes >> 20),
 		        (unsigned long long)(hi.free_mem_bytes >> 20));
 		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * libvirt's <input bus='xen'> (keyboard, mouse or both): one vkbd device,
+ * as the single Xen PV device carries both. Not waited for: kxen-backd's
+ * vkbd backend takes anything, and it has no input to send.
+ */
+static int vkbd_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid)
+{
+	struct kxl_dev d = { .type = "vkbd", .domid = domid, .devid = 0 };
+
+	if (!cfg->input_line)
+		return 0;
+	if (kxl_dev_add(xs, &d)) {
+		kxl_err("%s:%d: <input>: cannot add the vkbd device", cfg->source, cfg->input_line);
+		return -EIO;
 	}
 	return 0;
 }
@@ -171,6 +203,7 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 		.on_reboot = kxconfig_hv_action(cfg->on_reboot),
 		.on_crash = kxconfig_hv_action(cfg->on_crash),
 		.paused = 1,   /* started only once everything around it is in place */
+		.max_grant_frames = cfg->max_grant_frames,
 	};
 	struct kxbuild_result res;
 	char berr[KXBUILD_ERR_MAX];
@@ -180,6 +213,12 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 
 	if (!xs)
 		return -ENOTCONN;
+	/* As libxl at each build: localtime is the host's UTC offset now. */
+	if ((r = kxconfig_wallclock_offset(cfg, time(NULL), &bc.wallclock_offset_s))) {
+		kxl_err("%s:%d: <clock>: the wallclock offset is beyond Xen's 32-bit seconds", cfg->source,
+		        cfg->clock_line);
+		goto out;
+	}
 	if ((r = kxl_fault("build")))
 		goto out;
 	if ((r = kxbuild_domain(h, &bc, &res, berr, sizeof(berr)))) {
@@ -199,7 +238,7 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 		goto fail;   /* kxl_xs_introduce removed what it wrote */
 	introduced = 1;
 	if ((r = kxl_block_add_config(xs, cfg, res.domid)) ||
-	    (r = kxl_network_add_config(xs, cfg, res.domid)) ||
+	    (r = kxl_network_add_config(xs, cfg, res.domid)) || (r = vkbd_add_config(xs, cfg, res.domid)) ||
 	    (r = kxl_cpu_apply_config(h, xs, cfg, res.domid)))
 		goto fail;
 	if (!paused && ((r = kxl_fault("unpause")) || (r = kxctrl_domain_unpause(h, res.domid)))) {

@@ -56,6 +56,7 @@ static int selftest(void)
 		printk("gnttab-test: FAIL query_size\n");
 		return -1;
 	}
+	printk("gnttab-test: query_size: %u of %u frames\n", nr, max);
 	uint8_t *a = pattern_page(1), *b = alloc_pages(1, 1);
 	if (!a || !b)
 		return -1;

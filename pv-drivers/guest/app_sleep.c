@@ -18,6 +18,9 @@ int app_sleep(int argc, char **argv)
 	uint64_t blocks0 = c->nr_blocks;
 	uint64_t t0 = clock_now_ns(), w0 = wallclock_ns();
 
+	/* What the domain's time offset (libvirt's <clock>) made of the wallclock. */
+	printk("sleep: wallclock at start %lu s\n", (unsigned long)(w0 / NSEC_PER_SEC));
+
 	msleep(ms);
 
 	uint64_t t1 = clock_now_ns(), w1 = wallclock_ns();

@@ -7,6 +7,7 @@ typedef int (*app_fn)(int argc, char **argv);
 
 int app_hello(int argc, char **argv);
 int app_sleep(int argc, char **argv);
+int app_vkbd_test(int argc, char **argv);
 int app_evtchn_pong(int argc, char **argv);
 int app_evtchn_ping(int argc, char **argv);
 int app_evtchn_send(int argc, char **argv);

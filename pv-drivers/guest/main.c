@@ -94,6 +94,7 @@ static const struct {
 	{ "udp-send", app_udp_send },
 	{ "udp-recv", app_udp_recv },
 	{ "net-hostile", app_net_hostile },
+	{ "vkbd-test", app_vkbd_test },
 };
 
 #define MAX_ARGS 16

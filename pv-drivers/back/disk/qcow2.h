@@ -118,7 +118,7 @@ struct qcow2 {
 	uint8_t *dbuf;			/* one decompressed cluster, kept for sequential reads */
 	uint64_t dbuf_entry;		/* the L2 entry dbuf holds, 0 if none */
 	uint8_t compression;		/* QCOW2_COMPRESSION_* from the header */
-	bool extl2;			/* extended L2 entries: 32 subclusters per cluster, read-only */
+	bool extl2;			/* extended L2 entries: 32 subclusters per cluster */
 	unsigned sc_bits;		/* log2 of a subcluster's size (extl2) */
 	z_stream zs;
 	bool zs_ready;

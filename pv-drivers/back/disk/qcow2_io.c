@@ -144,23 +144,79 @@ static int classify(struct disk *d, uint64_t voff, uint64_t e, struct map *m)
 	return 0;
 }
 
-/*
- * With extended L2 entries, what voff's subcluster is, from its entry's bitmap (bits 0-31
- * allocated, 32-63 zero), as QEMU's qcow2_get_subcluster_type; invalid bitmaps are errors.
- */
-static int subcluster(struct disk *d, uint64_t voff, uint64_t bm, struct map *m)
-{
-	struct qcow2 *q = qcow2_of(d);
-	unsigned j = (unsigned)(voff >> q->sc_bits) & 31;
+/* With extended L2 entries, bitmap bits 0-31 say "subcluster allocated", 32-63 "subcluster reads zeros". */
+#define SC_ALLOC_ALL 0xffffffffull
+#define SC_ZERO_ALL  (SC_ALLOC_ALL << 32)
 
+/* The allocation bits of subclusters [a, b) (0 <= a <= b <= 32). */
+static uint64_t sc_mask(unsigned a, unsigned b)
+{
+	return b - a == 32 ? SC_ALLOC_ALL : ((1ull << (b - a)) - 1) << a;
+}
+
+/* A bitmap QEMU's qcow2_get_subcluster_type calls invalid is an error naming voff. */
+static int bitmap_check(struct disk *d, uint64_t voff, uint64_t bm, uint64_t host)
+{
 	if ((bm >> 32) & bm)
 		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: subcluster bitmap 0x%016llx "
 				 "marks a subcluster both allocated and zero", (unsigned long long)voff,
 				 (unsigned long long)bm);
-	if (!m->host && (bm & 0xffffffffull))
+	if (!host && (bm & SC_ALLOC_ALL))
 		return disk__err(d, -EIO, "L2 entry for guest offset 0x%llx: subcluster bitmap 0x%016llx "
 				 "marks subclusters allocated in an unallocated cluster",
 				 (unsigned long long)voff, (unsigned long long)bm);
+	return 0;
+}
+
+/*
+ * With extended L2 entries: the cluster holding voff as a whole (m->kind K_NORMAL, K_UNALLOC
+ * or K_COMPRESSED) and its bitmap *bm, validated. *slot (NULL if the cluster has no L2 table
+ * and !alloc) and *idx as l2_slot's, valid until the next cache call.
+ */
+static int ext_get(struct disk *d, uint64_t voff, bool alloc, struct map *m, uint64_t *bm,
+		   struct qcow2_slot **slot, uint64_t *idx)
+{
+	const uint64_t *t;
+	uint64_t e;
+	int rc = l2_slot(d, voff, alloc, slot, idx);
+
+	if (rc < 0)
+		return rc;
+	t = *slot ? (const uint64_t *)(const void *)(*slot)->buf : NULL;
+	/* The entry's zero flag means nothing here: the bitmap says it per subcluster. */
+	e = t ? be64toh(t[2 * *idx]) : 0;
+	*bm = t ? be64toh(t[2 * *idx + 1]) : 0;
+	rc = classify(d, voff, (e & QCOW2_OFLAG_COMPRESSED) ? e : e & ~QCOW2_OFLAG_ZERO, m);
+	if (rc < 0 || m->kind == K_COMPRESSED)
+		return rc;	/* a compressed cluster is whole: its bitmap is reserved */
+	return bitmap_check(d, voff, *bm, m->host);
+}
+
+static void ext_set(struct qcow2_slot *s, uint64_t idx, uint64_t entry, uint64_t bm)
+{
+	((uint64_t *)(void *)s->buf)[2 * idx] = htobe64(entry);
+	((uint64_t *)(void *)s->buf)[2 * idx + 1] = htobe64(bm);
+	s->dirty = true;
+}
+
+static int lookup(struct disk *d, uint64_t voff, struct map *m)
+{
+	struct qcow2 *q = qcow2_of(d);
+	struct qcow2_slot *s;
+	uint64_t i, bm;
+	unsigned j = (unsigned)(voff >> q->sc_bits) & 31;
+	int rc;
+
+	if (!q->extl2) {
+		rc = l2_slot(d, voff, false, &s, &i);
+		if (rc < 0)
+			return rc;
+		return classify(d, voff, s ? be64toh(((const uint64_t *)(const void *)s->buf)[i]) : 0, m);
+	}
+	/* The subcluster's kind, as QEMU's qcow2_get_subcluster_type. */
+	rc = ext_get(d, voff, false, m, &bm, &s, &i);
+	if (rc < 0 || m->kind == K_COMPRESSED)
+		return rc;
 	if (bm & (1ull << (32 + j)))
 		m->kind = K_ZERO;
 	else if (bm & (1ull << j))
@@ -168,27 +224,6 @@ static int subcluster(struct disk *d, uint64_t voff, uint64_t bm, struct map *m)
 	else
 		m->kind = K_UNALLOC;
 	return 0;
-}
-
-static int lookup(struct disk *d, uint64_t voff, struct map *m)
-{
-	struct qcow2 *q = qcow2_of(d);
-	const uint64_t *t;
-	struct qcow2_slot *s;
-	uint64_t i, e;
-	int rc = l2_slot(d, voff, false, &s, &i);
-
-	if (rc < 0)
-		return rc;
-	t = s ? (const uint64_t *)(const void *)s->buf : NULL;
-	if (!q->extl2)
-		return classify(d, voff, t ? be64toh(t[i]) : 0, m);
-	/* The entry's zero flag means nothing here: the bitmap says it per subcluster. */
-	e = t ? be64toh(t[2 * i]) : 0;
-	rc = classify(d, voff, (e & QCOW2_OFLAG_COMPRESSED) ? e : e & ~QCOW2_OFLAG_ZERO, m);
-	if (rc < 0 || m->kind == K_COMPRESSED)
-		return rc;
-	return subcluster(d, voff, t ? be64toh(t[2 * i + 1]) : 0, m);
 }
 
 /* Inflates csize bytes of q->zbuf (a raw deflate stream, read from coff) into one cluster of q->dbuf. */
@@ -453,6 +488,82 @@ static int refuse_corrupt(struct disk *d)
 						 "no writes until 'qemu-img check -r all' repairs it") : 0;
 }
 
+/*
+ * With extended L2 entries: writes [done, done+n) of iov at voff, inside one cluster, as QEMU
+ * does. Subclusters already allocated are written in place. Otherwise the write is widened to
+ * whole subclusters [a0, a1), whose head and tail keep what they read before (backing data or
+ * zeros, copied, since an allocated cluster's unused subclusters may hold stale bytes), goes to
+ * the cluster (a new one if it had none), and the bitmap marks [a0, a1) allocated and not zero;
+ * the other subclusters keep their state. A compressed cluster is rewritten whole.
+ */
+static int write_ext(struct disk *d, uint64_t voff, const struct iovec *iov, int iovcnt, size_t done,
+		     uint64_t n)
+{
+	struct qcow2 *q = qcow2_of(d);
+	uint64_t scs = 1ull << q->sc_bits, in = voff & (q->cs - 1), base = voff - in;
+	uint64_t a0 = in & ~(scs - 1), a1 = (in + n + scs - 1) & ~(scs - 1), bm, i, sub, dst, first, cnt;
+	struct qcow2_slot *s;
+	struct map m;
+	struct iovec v;
+	int rc = ext_get(d, base, false, &m, &bm, &s, &i);
+
+	if (rc < 0)
+		return rc;
+	if (m.kind == K_COMPRESSED)
+		a0 = 0, a1 = q->cs;
+	sub = sc_mask((unsigned)(a0 >> q->sc_bits), (unsigned)(a1 >> q->sc_bits));
+	if (m.kind == K_NORMAL && (bm & sub) == sub) {
+		struct ivec iv;
+		int k;
+
+		rc = ivec_init(&iv, iovcnt);
+		k = rc < 0 ? rc : iov__slice(iov, iovcnt, done, n, iv.v, iv.max);
+		rc = k < 0 ? k : disk__pwritev_full(d->fd, m.host + in, iv.v, k);
+		ivec_free(&iv);
+		return rc < 0 ? disk__err(d, rc, "writing data at 0x%llx: %s",
+					  (unsigned long long)(m.host + in), strerror(-rc)) : 0;
+	}
+	if (m.kind == K_COMPRESSED) {
+		rc = decompress(d, m.entry);
+		if (rc == 0)
+			memcpy(q->cbuf, q->dbuf, q->cs);
+	} else {
+		/* The partial subclusters at the ends, read as the guest sees them now. */
+		if (a0 < in) {
+			v = (struct iovec){ q->cbuf, scs };
+			rc = qcow2_readv(d, base + a0, &v, 1);
+		}
+		if (rc == 0 && in + n < a1 && (a1 - scs >= in || a0 == in)) {
+			v = (struct iovec){ q->cbuf + (a1 - scs - a0), scs };
+			rc = qcow2_readv(d, base + a1 - scs, &v, 1);
+		}
+	}
+	if (rc < 0)
+		return rc;
+	iov__to_buf(iov, iovcnt, done, q->cbuf + (in - a0), n);
+	dst = m.host;
+	if (m.kind != K_NORMAL) {
+		rc = qcow2_alloc(d, 1, &dst);
+		if (rc < 0)
+			return rc;
+	}
+	rc = disk__pwrite_full(d->fd, dst + a0, q->cbuf, a1 - a0);
+	if (rc < 0)
+		return disk__err(d, rc, "writing data at 0x%llx: %s", (unsigned long long)(dst + a0),
+				 strerror(-rc));
+	/* The reads may have evicted the table: fetch it again (the entry itself is unchanged). */
+	rc = ext_get(d, base, true, &m, &bm, &s, &i);
+	if (rc < 0)
+		return rc;
+	if (m.kind == K_COMPRESSED) {
+		ext_set(s, i, dst | QCOW2_OFLAG_COPIED, SC_ALLOC_ALL);
+		compressed_range(q, m.entry, &first, &cnt);
+		return qcow2_free_later(d, first, cnt);
+	}
+	ext_set(s, i, dst | QCOW2_OFLAG_COPIED, (bm | sub) & ~(sub << 32));
+	return 0;
+}
+
 int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt)
 {
 	struct qcow2 *q = qcow2_of(d);
@@ -471,6 +582,11 @@ int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovc
 
 		if (n > len - done)
 			n = len - done;
+		if (q->extl2) {
+			rc = write_ext(d, voff, iov, iovcnt, done, n);
+			done += n;
+			continue;
+		}
 		rc = lookup(d, voff, &m);
 		if (rc < 0)
 			break;
@@ -522,6 +638,43 @@ int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovc
 }
 
 /*
+ * With extended L2 entries, the whole subclusters of [off, off+len) inside the one cluster at
+ * off read zeros afterwards (QEMU's zero_l2_subclusters); the cluster's host space stays. A
+ * compressed cluster is whole and left alone, as QEMU leaves unaligned discards.
+ */
+static int discard_sub(struct disk *d, uint64_t off, uint64_t len)
+{
+	struct qcow2 *q = qcow2_of(d);
+	uint64_t scs = 1ull << q->sc_bits, base = off & ~(q->cs - 1), bm, i, sub;
+	uint64_t a = (off + scs - 1) & ~(scs - 1), b = (off + len) & ~(scs - 1);
+	struct qcow2_slot *s;
+	struct map m;
+	int rc;
+
+	/* The partial subcluster at the end of an unaligned disk is whole as far as the guest can see. */
+	if (off + len == d->size)
+		b = (d->size + scs - 1) & ~(scs - 1);
+	if (b > base + q->cs)
+		b = base + q->cs;
+	if (a >= b)
+		return 0;
+	rc = ext_get(d, base, false, &m, &bm, &s, &i);
+	/* Compressed is whole; unallocated without a backing file already reads zeros. */
+	if (rc < 0 || m.kind == K_COMPRESSED || (!m.host && !q->backing))
+		return rc;
+	sub = sc_mask((unsigned)((a - base) >> q->sc_bits), (unsigned)((b - base) >> q->sc_bits));
+	if ((bm & (sub << 32)) == sub << 32)
+		return 0;
+	if (!s) {
+		rc = ext_get(d, base, true, &m, &bm, &s, &i);
+		if (rc < 0)
+			return rc;
+	}
+	ext_set(s, i, m.host ? m.host | QCOW2_OFLAG_COPIED : 0, (bm & ~sub) | (sub << 32));
+	return 0;
+}
+
+/*
  * Whole clusters in the range are deallocated: their L2 entries become
  * "unallocated" (or the v3 zero flag over a backing file, so the guest
  * still reads zeros) and their host clusters are freed once that is on
@@ -544,26 +697,45 @@ int qcow2_discard(struct disk *d, uint64_t off, uint64_t len)
 	/* The partial cluster at the end of an unaligned disk is whole as far as the guest can see. */
 	if (off + len == d->size)
 		end = (d->size + q->cs - 1) & ~(q->cs - 1);
+	/* Subclusters make the partial clusters at the ends discardable in part. */
+	if (q->extl2) {
+		if (v > off)
+			rc0 = discard_sub(d, off, (v < off + len ? v : off + len) - off);
+		if (rc0 == 0 && end >= v && end < off + len)
+			rc0 = discard_sub(d, end, off + len - end);
+		if (rc0 < 0)
+			return rc0;
+	}
 	for (; v < end; v += q->cs) {
 		struct qcow2_slot *s;
-		uint64_t i, first = 0, n = 0;
+		uint64_t i, first = 0, n = 0, bm = 0;
 		struct map m;
-		int rc = l2_slot(d, v, false, &s, &i);
+		int rc = q->extl2 ? ext_get(d, v, false, &m, &bm, &s, &i) : l2_slot(d, v, false, &s, &i);
 
 		if (rc < 0)
 			return rc;
 		if (!s)
 			continue;
-		rc = classify(d, v, be64toh(((uint64_t *)(void *)s->buf)[i]), &m);
+		if (!q->extl2)
+			rc = classify(d, v, be64toh(((uint64_t *)(void *)s->buf)[i]), &m);
 		if (rc < 0)
 			return rc;
 		if (m.kind == K_COMPRESSED)
 			compressed_range(q, m.entry, &first, &n);
 		else if (m.host)
 			first = m.host, n = 1;
-		if (m.entry == blank)
-			continue;
-		l2_set(s, i, blank);
+		if (q->extl2) {
+			/* Over a backing file every subcluster must read zeros; without one, unallocated does. */
+			uint64_t nbm = q->backing ? SC_ZERO_ALL : 0;
+
+			if (m.entry == 0 && bm == nbm)
+				continue;
+			ext_set(s, i, 0, nbm);
+		} else {
+			if (m.entry == blank)
+				continue;
+			l2_set(s, i, blank);
+		}
 		if (n) {
 			rc = qcow2_free_later(d, first, n);
 			if (rc < 0)

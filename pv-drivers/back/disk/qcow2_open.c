@@ -108,9 +108,6 @@ static int check_features(struct disk *d, const struct hdr *h)
 	if ((h->incompat & QCOW2_INCOMPAT_EXTL2) && h->cluster_bits < QCOW2_EXTL2_MIN_BITS)
 		return disk__err(d, -EINVAL, "extended L2 entries need clusters of at least 16 KiB "
 				 "(cluster_bits %u)", h->cluster_bits);
-	if (!d->readonly && (h->incompat & QCOW2_INCOMPAT_EXTL2))
-		return disk__err(d, -ENOTSUP, "extended L2 entries (subclusters, extended_l2=on): writing "
-				 "to such an image is not supported (open it read-only)");
 	if (!d->readonly && (h->incompat & QCOW2_INCOMPAT_DIRTY))
 		return disk__err(d, -EUCLEAN, "image is dirty (lazy refcounts); repair it with "
 				 "'qemu-img check -r all' or open it read-only");
@@ -374,7 +371,8 @@ static int qcow2_open(struct disk *d)
 	if (rc < 0)
 		goto out;
 	d->size = h.size;
-	d->discard_gran = (uint32_t)q->cs;
+	/* Subclusters can be zeroed one by one; plain clusters only whole. */
+	d->discard_gran = (uint32_t)(q->extl2 ? 1ull << q->sc_bits : q->cs);
 	rc = -ENOMEM;
 	q->cbuf = malloc(q->cs);
 	q->dbuf = malloc(q->cs);
