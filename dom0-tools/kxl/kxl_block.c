@@ -9,7 +9,7 @@
 #include <time.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
-#include "disk.h"
+#include "kxen/disk.h"
 #include "kxconfig.h"
 #include "kxl.h"
 #include "kxl_block.h"

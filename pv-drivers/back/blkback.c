@@ -12,7 +12,7 @@
 #include <xen/io/protocols.h>
 #include "backd.h"
 #include "blkback.h"
-#include "disk.h"
+#include "kxen/disk.h"
 #include "xenbus.h"
 
 /* One vbd: xenbus_priv of its device. */

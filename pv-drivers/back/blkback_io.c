@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include "backd.h"
 #include "blkback.h"
-#include "disk.h"
+#include "kxen/disk.h"
 #include "kxctrl_gnttab.h"
 
 #define PGNT_SLOTS (2 * BLK_MAX_PERSISTENT)   /* open addressing at most half full */

@@ -7,7 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "blkback.h"
-#include "disk.h"
+#include "kxen/disk.h"
 
 static void run(struct blkpool *p, struct blkjob *j)
 {
