@@ -200,7 +200,7 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 	introduced = 1;
 	if ((r = kxl_block_add_config(xs, cfg, res.domid)) ||
 	    (r = kxl_network_add_config(xs, cfg, res.domid)) ||
-	    (r = kxl_cpu_apply_config(h, xs, cfg, res.domid)))
+	    (r = kxl_vcpu_apply_config(h, xs, cfg, res.domid)))
 		goto fail;
 	if (!paused && ((r = kxl_fault("unpause")) || (r = kxctrl_domain_unpause(h, res.domid)))) {
 		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));
