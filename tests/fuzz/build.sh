@@ -9,7 +9,7 @@ CC=${FUZZ_CC:-$(command -v clang || command -v clang-14 || echo clang)}
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (Debian packages clang-14 libclang-rt-14-dev)" >&2; exit 1; }
 [ -f "$B/config.h" ] || { echo "fuzz: $B/config.h missing: run ./configure first" >&2; exit 1; }
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-g -O1 $SAN -I$B -I$S/include -Wno-unused-command-line-argument"
+CFLAGS="-g -O1 $SAN -I$B -I$S/include -I$S/include/kxen -Wno-unused-command-line-argument"
 XML_CFLAGS=$(pkg-config --cflags libxml-2.0) XML_LIBS=$(pkg-config --libs libxml-2.0)
 
 # The value of VAR in a Makefile.am (continuations joined, += appended): the library's sources, whatever another change adds.
