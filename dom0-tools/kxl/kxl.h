@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>   /* optind, optarg for every command */
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 
 /* Exit codes, the same for every command. */
 #define KXL_OK      0

@@ -9,7 +9,7 @@
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 #include "kxen/disk.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 #include "kxl.h"
 #include "kxl_block.h"
 #include "kxl_dev.h"

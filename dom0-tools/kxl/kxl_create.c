@@ -12,9 +12,9 @@
 #include <unistd.h>
 #include "kxl.h"
 #include "kxl_block.h"
-#include "kxconfig.h"
-#include "kxbuild.h"
-#include "kxbuild_pv.h"
+#include "kxen/kxconfig.h"
+#include "kxen/kxbuild.h"
+#include "kxen/kxbuild_pv.h"
 
 static void print_config_summary(const struct kxconfig *cfg, const char *kernel)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kxl.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 #include "kxen/domname.h"
 
 int main_rename(int argc, char **argv)

@@ -7,7 +7,7 @@
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 #include <kxen/mac.h>
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 #include "kxl.h"
 #include "kxl_dev.h"
 #include "kxl_network.h"

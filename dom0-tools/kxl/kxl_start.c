@@ -12,8 +12,8 @@
 #include "kxl_block.h"
 #include "kxl_network.h"
 #include "kxl_xs.h"
-#include "kxconfig.h"
-#include "kxbuild.h"
+#include "kxen/kxconfig.h"
+#include "kxen/kxbuild.h"
 
 int kxl_fault(const char *step)
 {

@@ -9,7 +9,7 @@
 
 #include "kxl.h"
 #include "kxl_xs.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 /* A config's CPU bitmap as kxen-hv's (its first KXCTL_CPUMAP_BITS CPUs). */
 static void to_cpumap(const uint8_t *mask, uint64_t *map)

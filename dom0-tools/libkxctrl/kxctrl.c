@@ -9,7 +9,7 @@
 
 #include <stdint.h>   /* the Xen headers assume it */
 #include <xen/xen.h>
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 
 struct kxctrl {
 	int fd;

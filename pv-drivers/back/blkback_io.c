@@ -14,7 +14,7 @@
 #include "backd.h"
 #include "blkback.h"
 #include "kxen/disk.h"
-#include "kxctrl_gnttab.h"
+#include "kxen/kxctrl_gnttab.h"
 
 #define PGNT_SLOTS (2 * BLK_MAX_PERSISTENT)   /* open addressing at most half full */
 #define ERR_LOG_MAX 20                        /* per-request error lines per device */

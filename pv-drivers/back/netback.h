@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <net/if.h>
 #include "backd.h"
-#include "kxctrl_gnttab.h"
+#include "kxen/kxctrl_gnttab.h"
 #include "netback_ring.h"
 #include "vswitch.h"
 

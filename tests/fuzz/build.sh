@@ -9,7 +9,7 @@ CC=${FUZZ_CC:-$(command -v clang || command -v clang-14 || echo clang)}
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (Debian packages clang-14 libclang-rt-14-dev)" >&2; exit 1; }
 [ -f "$B/config.h" ] || { echo "fuzz: $B/config.h missing: run ./configure first" >&2; exit 1; }
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-g -O1 $SAN -I$B -I$S/include -I$S/include/kxen -Wno-unused-command-line-argument"
+CFLAGS="-g -O1 $SAN -I$B -I$S/include -Wno-unused-command-line-argument"
 XML_CFLAGS=$(pkg-config --cflags libxml-2.0) XML_LIBS=$(pkg-config --libs libxml-2.0)
 
 # The value of VAR in a Makefile.am (continuations joined, += appended): the library's sources, whatever another change adds.
@@ -39,7 +39,7 @@ lib() {
 
 lib kxconfig xml libkxconfig_a_SOURCES $XML_CFLAGS -DKXEN_SCHEMA_DIR="\"$S/xml\"" -DKXEN_SRC_SCHEMA_DIR="\"$S/xml\""
 lib kxstore dom0-tools/kxenstored libkxstore_a_SOURCES
-lib kxbuild dom0-tools/builder libkxbuild_a_SOURCES -I"$S/dom0-tools/libkxctrl"
+lib kxbuild dom0-tools/builder libkxbuild_a_SOURCES
 lib kxdisk dom0-tools/libkxdisk libkxdisk_a_SOURCES -D_GNU_SOURCE -pthread
 lib kxblk pv-drivers/back libkxblk_a_SOURCES
 lib kxnet pv-drivers/back libkxnet_a_SOURCES
@@ -50,8 +50,7 @@ harness() {
 	local name=$1
 	shift
 	# shellcheck disable=SC2086
-	$CC $CFLAGS -fsanitize=fuzzer -I"$S/tests/fuzz" -I"$S/xml" -I"$S/dom0-tools/kxenstored" \
-		-I"$S/dom0-tools/builder" -I"$S/dom0-tools/libkxctrl" -I"$S/pv-drivers/back" \
+	$CC $CFLAGS -fsanitize=fuzzer -I"$S/tests/fuzz" -I"$S/dom0-tools/kxenstored" -I"$S/pv-drivers/back" \
 		-DKXEN_SRC_SCHEMA_DIR="\"$S/xml\"" $XML_CFLAGS "$S/tests/fuzz/fuzz_$name.c" "$@" -o "$O/fuzz_$name"
 }
 
