@@ -523,32 +523,32 @@ int blkio__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_
 	io->nr_pgnt = 0;
 	if ((rc = kxgnt_open(io->hv, &io->gnt))) {
 		*why = "grant mapper";
-		goto fail;
+		goto out;
 	}
 	if ((rc = map_ring(io, refs, nr, why)))
-		goto fail;
+		goto out;
 	if ((rc = kxctrl_evtchn_bind_interdomain(io->hv, io->domid, port, &io->local_port,
 	                                         &io->notify_fd, &io->kick_fd))) {
 		*why = "cannot bind the event channel";
-		goto fail;
+		goto out;
 	}
 	io->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (io->stop_fd < 0) {
 		rc = -errno;
 		*why = "eventfd";
-		goto fail;
+		goto out;
 	}
 	if ((rc = blkpool__start(&io->pool, io->disk, io_threads(), BLK_MAX_INFLIGHT))) {
 		*why = "cannot start the I/O threads";
-		goto fail;
+		goto out;
 	}
 	if ((rc = -pthread_create(&io->thread, NULL, worker, io))) {
 		*why = "cannot start the worker thread";
-		goto fail;
+		goto out;
 	}
 	io->running = true;
 	return 0;
-fail:
+out:
 	blkio__stop(io);
 	return rc;
 }

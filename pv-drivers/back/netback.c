@@ -163,23 +163,23 @@ static int nb_init(struct backd *bd)
 	nb.tick_fd = -1;
 	if ((rc = kxctrl_open(bd->opt.hv_socket, &nb.hv)) || (rc = kxgnt_open(nb.hv, &nb.gnt))) {
 		kxd_log("net: cannot connect to kxen-hv: %s", strerror(-rc));
-		goto fail;
+		goto out;
 	}
 	if ((rc = nb_io__init())) {
 		kxd_log("net: cannot set up the copy buffer: %s", strerror(-rc));
-		goto fail;
+		goto out;
 	}
 	nb.tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (nb.tick_fd < 0 || timerfd_settime(nb.tick_fd, 0, &its, NULL) < 0 ||
 	    (rc = kxd_loop_add(&bd->loop, nb.tick_fd, EPOLLIN, on_tick, NULL))) {
 		rc = rc ? rc : -errno;
 		kxd_log("net: tick timer: %s", strerror(-rc));
-		goto fail;
+		goto out;
 	}
 	open_taps();
 	kxd_log("net: serving vifs (stats in %s/%s)", kxd_rundir(), kxd_devstats_vif.dir);
 	return 0;
-fail:
+out:
 	/* Not retried (the xenbus layer turns the type off): it would log the same thing every scan. */
 	return rc;
 }

@@ -486,13 +486,13 @@ int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32
 	                                    &v->kick_fd);
 	if (rc) {
 		*why = "cannot bind event-channel";
-		goto fail;
+		goto out;
 	}
 	sw = vswitch__get(&nb.switches, v->bridge);
 	if (!sw) {
 		*why = "out of memory for the switch";
 		rc = -ENOMEM;
-		goto fail;
+		goto out;
 	}
 	memset(&v->port, 0, sizeof(v->port));
 	memcpy(v->port.sp.mac, v->mac, 6);
@@ -505,7 +505,7 @@ int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32
 		*why = "cannot watch the event channel";
 		vswitch__port_del(&v->port.sp);
 		vswitch__put(&nb.switches, sw);
-		goto fail;
+		goto out;
 	}
 	memset(&v->st, 0, sizeof(v->st));
 	v->connected = true;
@@ -514,7 +514,7 @@ int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32
 	tx_run(v);
 	nb_io__flush();
 	return 0;
-fail:
+out:
 	if (v->notify_fd >= 0)
 		close(v->notify_fd);
 	if (v->kick_fd >= 0)
