@@ -154,7 +154,7 @@ static int vbd_connect(struct xenbus_dev *xd, char *err, size_t len)
 		rc = -EMFILE;
 		goto out;
 	}
-	if ((rc = blkio__start(&v->io, refs, nr, (uint32_t)port, &why))) {
+	if ((rc = blkback_io__start(&v->io, refs, nr, (uint32_t)port, &why))) {
 		kxd_loop_del(&bd->loop, v->dead_fd);
 		goto out;
 	}
@@ -175,7 +175,7 @@ static void vbd_disconnect(struct xenbus_dev *xd)
 {
 	struct vbd *v = xenbus_priv(xd);
 
-	blkio__stop(&v->io);
+	blkback_io__stop(&v->io);
 	kxctrl_close(v->io.hv);
 	v->io.hv = NULL;
 	kxd_loop_del(&xd->bd->loop, v->dead_fd);

@@ -208,7 +208,7 @@ static int16_t load_indirect(struct blkio *io, struct blkreq *req)
 		unmap_tmp(io, pages, tmp, req->nr_indirect);
 		return BLKIF_RSP_ERROR;
 	}
-	st = (int16_t)blkreq__indirect(req, &io->lim, pages, &why);
+	st = (int16_t)blkback_req__indirect(req, &io->lim, pages, &why);
 	unmap_tmp(io, pages, tmp, req->nr_indirect);
 	if (st)
 		io_log(io, "request %" PRIu64 ": %s", req->id, why);
@@ -245,7 +245,7 @@ static bool reap(struct blkio *io)
 		next = j->next;
 		if (st)
 			atomic_fetch_add(&io->st.err_req, 1);
-		blkring__respond(&io->ring, j->id, j->ring_op, st);
+		blkback_req__respond(&io->ring, j->id, j->ring_op, st);
 		blkpool__put(&io->pool, j);
 	}
 	return any;
@@ -314,7 +314,7 @@ static int16_t run_sync(struct blkio *io, struct blkreq *req)
 static void handle(struct blkio *io, const blkif_request_t *raw, struct blkreq *req)
 {
 	const char *why;
-	int16_t st = (int16_t)blkreq__parse(raw, &io->lim, req, &why);
+	int16_t st = (int16_t)blkback_req__parse(raw, &io->lim, req, &why);
 
 	if (st) {
 		io_log(io, "request %" PRIu64 " (op %u): %s", req->id, raw->operation, why);
@@ -323,7 +323,7 @@ static void handle(struct blkio *io, const blkif_request_t *raw, struct blkreq *
 	if (req->op == BLKIF_OP_FLUSH_DISKCACHE || req->op == BLKIF_OP_DISCARD) {
 		if ((st = run_sync(io, req)))
 			goto respond;
-		blkring__respond(&io->ring, req->id, req->ring_op, st);
+		blkback_req__respond(&io->ring, req->id, req->ring_op, st);
 		return;
 	}
 	if (req->nr_indirect && (st = load_indirect(io, req)))
@@ -337,7 +337,7 @@ static void handle(struct blkio *io, const blkif_request_t *raw, struct blkreq *
 	return;
 respond:
 	atomic_fetch_add(&io->st.err_req, 1);
-	blkring__respond(&io->ring, req->id, req->ring_op, st);
+	blkback_req__respond(&io->ring, req->id, req->ring_op, st);
 }
 
 /* Gives up on the frontend: the main thread disconnects the device (Closing) and says why. */
@@ -363,7 +363,7 @@ static bool consume(struct blkio *io, struct blkreq *req)
 	do {
 		RING_IDX rp;
 
-		if (blkring__pending(&io->ring, &rp) < 0) {
+		if (blkback_req__pending(&io->ring, &rp) < 0) {
 			die(io, "ring indexes are corrupt (req_prod more than a ring ahead)");
 			return false;
 		}
@@ -509,8 +509,8 @@ static unsigned io_threads(void)
 	return (unsigned)v;
 }
 
-int blkio__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_t port,
-                 const char **why)
+int blkback_io__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_t port,
+                      const char **why)
 {
 	int rc;
 
@@ -549,11 +549,11 @@ int blkio__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_
 	io->running = true;
 	return 0;
 out:
-	blkio__stop(io);
+	blkback_io__stop(io);
 	return rc;
 }
 
-void blkio__stop(struct blkio *io)
+void blkback_io__stop(struct blkio *io)
 {
 	uint64_t one = 1;
 
