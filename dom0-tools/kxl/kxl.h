@@ -64,7 +64,7 @@ const char *kxl_dom_name(kxctrl *h, uint32_t domid, char *buf, size_t len);
  * few arguments) or the help.
  */
 int kxl_args(int argc, char **argv, int n, const char *what);
-/* Connects and reads DOM's info into *info; nonzero after saying why (*h may be open: close it). */
+/* Connects and reads DOM's info into *info; 0, or -errno after saying why (*h may be open: close it). */
 int kxl_open_dom(const char *dom, kxctrl **h, struct kxctl_dominfo *info);
 /*
  * The start of a command on one domain: kxl_args, then kxl_open_dom on the

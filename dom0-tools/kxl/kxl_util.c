@@ -124,15 +124,11 @@ int kxl_open_dom(const char *dom, kxctrl **h, struct kxctl_dominfo *info)
 {
 	uint32_t domid;
 	int r;
-	if (kxl_connect(h))
-		return -1;
-	if (kxl_lookup(*h, dom, &domid))
-		return -1;
-	if ((r = kxctrl_domain_info(*h, domid, info))) {
+	if ((r = kxl_connect(h)) || (r = kxl_lookup(*h, dom, &domid)))
+		return r;
+	if ((r = kxctrl_domain_info(*h, domid, info)))
 		kxl_err("cannot query domain '%s': %s", dom, strerror(-r));
-		return -1;
-	}
-	return 0;
+	return r;
 }
 
 int kxl_dom_command(int argc, char **argv, int n, const char *what, kxctrl **h,
