@@ -12,6 +12,8 @@
 #include "kxl_dev.h"
 #include "kxl_xs.h"
 
+#define TXN_RETRIES 16
+
 static void fe_dir(char *buf, size_t len, const char *type, uint32_t domid, unsigned devid)
 {
 	snprintf(buf, len, "/local/domain/%u/device/%s/%u", domid, type, devid);
@@ -45,10 +47,9 @@ static bool exists(struct xs_handle *xs, xs_transaction_t t, const char *path)
 }
 
 /* One attempt inside transaction t; false with *failed set (errno kept) on error. */
-static bool add_txn(struct xs_handle *xs, xs_transaction_t t, const void *arg, char *failed,
-                    size_t flen)
+static bool add_txn(struct xs_handle *xs, xs_transaction_t t, const struct kxl_dev *d,
+                    char *failed, size_t flen)
 {
-	const struct kxl_dev *d = arg;
 	/* libxl__device_generic_add: the frontend is the guest's, the backend the backend domain's. */
 	struct xs_permissions fe_perm[2] = { { d->domid, XS_PERM_NONE }, { d->backend_domid, XS_PERM_READ } };
 	struct xs_permissions be_perm[2] = { { d->backend_domid, XS_PERM_NONE }, { d->domid, XS_PERM_READ } };
@@ -93,13 +94,77 @@ static bool add_txn(struct xs_handle *xs, xs_transaction_t t, const void *arg, c
 int kxl_dev_add(struct xs_handle *xs, const struct kxl_dev *d)
 {
 	char failed[400] = "";
-	int rc = kxl_xs_txn(xs, add_txn, d, failed, sizeof(failed));
+	int rc;
 
+	for (unsigned tries = 0;; tries++) {
+		xs_transaction_t t = xs_transaction_start(xs);
+		bool ok;
+		int saved;
+
+		if (t == XBT_NULL) {
+			snprintf(failed, sizeof(failed), "start a transaction");
+			goto fail;
+		}
+		ok = add_txn(xs, t, d, failed, sizeof(failed));
+		saved = errno;
+		if (xs_transaction_end(xs, t, !ok)) {
+			if (ok)
+				return 0;
+			errno = saved;
+			goto fail;
+		}
+		if (!ok) {
+			errno = saved;
+			goto fail;
+		}
+		if (errno != EAGAIN || tries >= TXN_RETRIES) {
+			snprintf(failed, sizeof(failed), "commit the transaction");
+			goto fail;
+		}
+	}
+fail:
+	rc = errno ? -errno : -EIO;
 	if (rc == -EEXIST)
 		kxl_err("xenstore: cannot %s", failed);
-	else if (rc)
+	else
 		kxl_err("xenstore: cannot %s: %s", failed, strerror(-rc));
 	return rc;
+}
+
+int kxl_dev_open_dom(const char *dom, const char *what, uint32_t *domid, struct xs_handle **xs)
+{
+	kxctrl *h = NULL;
+	int rc;
+
+	*xs = NULL;
+	if ((rc = kxl_connect(&h)) || (rc = kxl_lookup(h, dom, domid)))
+		goto out;
+	if (*domid == 0) {
+		kxl_err("domain 0 is the host: %s are for guests", what);
+		rc = -EINVAL;
+		goto out;
+	}
+	*xs = kxl_xs_open();
+	rc = *xs ? 0 : -ENOTCONN;
+out:
+	kxctrl_close(h);
+	return rc;
+}
+
+int kxl_dev_wait_backend(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid,
+                         unsigned timeout_ms, char *err, size_t errlen)
+{
+	for (unsigned waited = 0; waited < timeout_ms; waited += 20) {
+		char st[16];
+
+		if (kxl_dev_read(xs, type, domid, devid, false, "hotplug-error", err, errlen) == 0)
+			return -EIO;
+		if (kxl_dev_read(xs, type, domid, devid, false, "state", st, sizeof(st)) == 0 &&
+		    atoi(st) >= XenbusStateInitWait && atoi(st) <= XenbusStateConnected)
+			return 0;
+		poll(NULL, 0, 20);
+	}
+	return -ETIMEDOUT;
 }
 
 static int read_state(struct xs_handle *xs, const char *dir)
@@ -316,40 +381,4 @@ void kxl_dev_forget_domain(struct xs_handle *xs, uint32_t domid)
 		snprintf(p, sizeof(p), "/local/domain/0/backend/%s/%u", types[i], domid);
 		xs_rm(xs, XBT_NULL, p);
 	}
-}
-
-int kxl_dev_open_dom(const char *dom, const char *what, uint32_t *domid, struct xs_handle **xs)
-{
-	kxctrl *h = NULL;
-	int rc;
-
-	*xs = NULL;
-	if ((rc = kxl_connect(&h)) || (rc = kxl_lookup(h, dom, domid)))
-		goto out;
-	if (*domid == 0) {
-		kxl_err("domain 0 is the host: %s are for guests", what);
-		rc = -EINVAL;
-		goto out;
-	}
-	*xs = kxl_xs_open();
-	rc = *xs ? 0 : -ENOTCONN;
-out:
-	kxctrl_close(h);
-	return rc;
-}
-
-int kxl_dev_wait_backend(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid,
-                         unsigned timeout_ms, char *err, size_t errlen)
-{
-	for (unsigned waited = 0; waited < timeout_ms; waited += 20) {
-		char st[16];
-
-		if (kxl_dev_read(xs, type, domid, devid, false, "hotplug-error", err, errlen) == 0)
-			return -EIO;
-		if (kxl_dev_read(xs, type, domid, devid, false, "state", st, sizeof(st)) == 0 &&
-		    atoi(st) >= XenbusStateInitWait && atoi(st) <= XenbusStateConnected)
-			return 0;
-		poll(NULL, 0, 20);
-	}
-	return -ETIMEDOUT;
 }

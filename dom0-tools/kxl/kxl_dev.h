@@ -42,6 +42,25 @@ struct kxl_dev {
 int kxl_dev_add(struct xs_handle *xs, const struct kxl_dev *d);
 
 /*
+ * The start of a device command on DOM: looks it up (kxen-hv is not needed
+ * after that) and connects to xenstore into *xs (NULL on failure). Domain 0
+ * is refused ("domain 0 is the host: WHAT are for guests"). Returns 0 or
+ * -errno after printing why.
+ */
+int kxl_dev_open_dom(const char *dom, const char *what, uint32_t *domid, struct xs_handle **xs);
+
+/*
+ * Waits up to timeout_ms for the backend to take a device it was just given:
+ * 0 once its state is InitWait..Connected, -EIO with its hotplug-error text
+ * in err when it refused the device, -ETIMEDOUT when no backend answered.
+ */
+int kxl_dev_wait_backend(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid,
+                         unsigned timeout_ms, char *err, size_t errlen);
+
+/* How long detach waits for the backend to close, by default (xl's 10 s). */
+#define KXL_DEV_DETACH_TIMEOUT_S 10
+
+/*
  * Hot-unplug with Xen's close sequence: writes the backend's online=0 and
  * state=5 (Closing), waits up to timeout_s seconds for the backend to
  * reach state 6 (Closed) (or for it to vanish), then removes both
@@ -78,25 +97,6 @@ int kxl_dev_list(struct xs_handle *xs, const char *type, uint32_t domid, struct 
 /* Reads KEY of the frontend (fe true) or backend directory into buf; 0 or -errno. */
 int kxl_dev_read(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid, bool fe,
                  const char *key, char *buf, size_t len);
-
-/*
- * The start of a device command on DOM: looks it up (kxen-hv is not needed
- * after that) and connects to xenstore into *xs (NULL on failure). Domain 0
- * is refused ("domain 0 is the host: WHAT are for guests"). Returns 0 or
- * -errno after printing why.
- */
-int kxl_dev_open_dom(const char *dom, const char *what, uint32_t *domid, struct xs_handle **xs);
-
-/*
- * Waits up to timeout_ms for the backend to take a device it was just given:
- * 0 once its state is InitWait..Connected, -EIO with its hotplug-error text
- * in err when it refused the device, -ETIMEDOUT when no backend answered.
- */
-int kxl_dev_wait_backend(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid,
-                         unsigned timeout_ms, char *err, size_t errlen);
-
-/* How long detach waits for the backend to close, by default (xl's 10 s). */
-#define KXL_DEV_DETACH_TIMEOUT_S 10
 
 /*
  * Removes every backend directory of domid (all types, backend dom0), for

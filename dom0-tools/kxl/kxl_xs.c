@@ -83,10 +83,9 @@ static void txn_node(struct xs_txn *x, const char *path, struct xs_permissions *
  * read it; the guest owns what it must write (control/shutdown and its
  * feature flags, data, drivers, attr, error, messages).
  */
-static bool write_paths(struct xs_handle *xs, xs_transaction_t t, const void *arg, char *failed,
-                        size_t failed_len)
+static bool write_paths(struct xs_handle *xs, xs_transaction_t t, const struct kxl_xs_domain *d,
+                        char *failed, size_t failed_len)
 {
-	const struct kxl_xs_domain *d = arg;
 	struct xs_permissions ro[2] = { { 0, XS_PERM_NONE }, { d->domid, XS_PERM_READ } };
 	struct xs_permissions rw[1] = { { d->domid, XS_PERM_NONE } };
 	struct xs_txn x = { .xs = xs, .t = t, .ok = true };
@@ -139,44 +138,43 @@ static bool write_paths(struct xs_handle *xs, xs_transaction_t t, const void *ar
 	return x.ok;
 }
 
-int kxl_xs_txn(struct xs_handle *xs, kxl_xs_txn_fn *body, const void *arg, char *failed,
-               size_t failed_len)
-{
-	for (unsigned tries = 0;; tries++) {
-		xs_transaction_t t = xs_transaction_start(xs);
-		if (t == XBT_NULL) {
-			snprintf(failed, failed_len, "start a transaction");
-			return errno ? -errno : -EIO;
-		}
-		bool ok = body(xs, t, arg, failed, failed_len);
-		int saved = errno;
-		bool committed = xs_transaction_end(xs, t, !ok);
-		if (!ok)
-			return saved ? -saved : -EIO;
-		if (committed)
-			return 0;
-		if (errno != EAGAIN || tries >= XS_TXN_RETRIES) {
-			snprintf(failed, failed_len, "commit the transaction");
-			return errno ? -errno : -EIO;
-		}
-	}
-}
-
 int kxl_xs_introduce(struct xs_handle *xs, const struct kxl_xs_domain *d)
 {
 	char failed[256] = "";
-	int rc = kxl_xs_txn(xs, write_paths, d, failed, sizeof(failed));
 
-	if (!rc && !xs_introduce_domain(xs, d->domid, d->store_pfn, d->store_port)) {
-		rc = errno ? -errno : -EIO;
+	for (unsigned tries = 0;; tries++) {
+		xs_transaction_t t = xs_transaction_start(xs);
+		if (t == XBT_NULL) {
+			snprintf(failed, sizeof(failed), "start a transaction");
+			goto fail;
+		}
+		bool ok = write_paths(xs, t, d, failed, sizeof(failed));
+		int saved = errno;
+		if (!xs_transaction_end(xs, t, !ok)) {
+			if (ok && errno == EAGAIN && tries < XS_TXN_RETRIES)
+				continue;
+			if (ok) {
+				snprintf(failed, sizeof(failed), "commit the transaction");
+				goto fail;
+			}
+		}
+		if (!ok) {
+			errno = saved;
+			goto fail;
+		}
+		break;
+	}
+	if (!xs_introduce_domain(xs, d->domid, d->store_pfn, d->store_port)) {
 		snprintf(failed, sizeof(failed), "introduce domain %u (store page 0x%llx, port %u)",
 		         d->domid, (unsigned long long)d->store_pfn, d->store_port);
+		goto fail;
 	}
-	if (rc) {
-		kxl_err("xenstore: cannot %s: %s", failed, strerror(-rc));
-		kxl_xs_forget(xs, d->domid);
-	}
-	return rc;
+	return 0;
+fail:;
+	int rc = -errno;
+	kxl_err("xenstore: cannot %s: %s", failed, strerror(errno));
+	kxl_xs_forget(xs, d->domid);
+	return rc ? rc : -EIO;
 }
 
 void kxl_xs_forget(struct xs_handle *xs, uint32_t domid)

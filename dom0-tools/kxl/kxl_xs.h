@@ -2,11 +2,8 @@
 #ifndef KXL_XS_H
 #define KXL_XS_H
 
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
-#include <xenstore.h>
 
 struct xs_handle;
 
@@ -34,20 +31,6 @@ struct xs_handle *kxl_xs_open(void);
  * failed and removing whatever was written.
  */
 int kxl_xs_introduce(struct xs_handle *xs, const struct kxl_xs_domain *d);
-/*
- * One attempt of a transaction's writes inside t: false, with failed set
- * to what could not be done and errno kept, to abort it.
- */
-typedef bool kxl_xs_txn_fn(struct xs_handle *xs, xs_transaction_t t, const void *arg, char *failed,
-                           size_t failed_len);
-/*
- * Runs body(arg) in a transaction, again (up to 16 times) while the commit
- * fails with EAGAIN because another writer came first. Returns 0, or
- * -errno with failed set to what failed (body's words, "start a
- * transaction" or "commit the transaction"). Prints nothing.
- */
-int kxl_xs_txn(struct xs_handle *xs, kxl_xs_txn_fn *body, const void *arg, char *failed,
-               size_t failed_len);
 /* Removes a domain's paths and releases it; quiet, as the paths may already be gone. */
 void kxl_xs_forget(struct xs_handle *xs, uint32_t domid);
 /* Writes /local/domain/N/control/NODE = value. Returns 0 or -errno. */
