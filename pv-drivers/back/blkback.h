@@ -126,23 +126,23 @@ struct blkpool {
 };
 
 /* Allocates njobs jobs and starts nthreads (1..BLKPOOL_MAX_THREADS) threads on disk. 0 or -errno (nothing left behind). */
-int blkpool__start(struct blkpool *p, struct disk *disk, unsigned nthreads, unsigned njobs);
+int blkback_pool__start(struct blkpool *p, struct disk *disk, unsigned nthreads, unsigned njobs);
 /* Called first thing in each I/O thread (main.c: the thread's seccomp filter); may be NULL. */
 extern void (*blkpool_thread_hook)(void);
 /* Called first thing in each vbd's ring worker thread (main.c: the thread's seccomp filter); may be NULL. */
 extern void (*blkio_worker_hook)(void);
 /* A free job, or NULL when njobs are in flight. Dispatcher only. */
-struct blkjob *blkpool__get(struct blkpool *p);
-/* Queues j for the threads (readv or writev of j->iov at j->off); it comes back through blkpool__reap. */
-void blkpool__submit(struct blkpool *p, struct blkjob *j);
+struct blkjob *blkback_pool__get(struct blkpool *p);
+/* Queues j for the threads (readv or writev of j->iov at j->off); it comes back through blkback_pool__reap. */
+void blkback_pool__submit(struct blkpool *p, struct blkjob *j);
 /* Every job completed since the last call (a list through ->next, any order), or NULL. Poll done_fd to wait. */
-struct blkjob *blkpool__reap(struct blkpool *p);
+struct blkjob *blkback_pool__reap(struct blkpool *p);
 /* Gives a reaped (or never submitted) job back. Dispatcher only. */
-void blkpool__put(struct blkpool *p, struct blkjob *j);
+void blkback_pool__put(struct blkpool *p, struct blkjob *j);
 /* Jobs taken and not yet put back. */
-unsigned blkpool__inflight(const struct blkpool *p);
+unsigned blkback_pool__inflight(const struct blkpool *p);
 /* Runs what is queued to the end, joins the threads and frees the jobs (reaped or not). */
-void blkpool__stop(struct blkpool *p);
+void blkback_pool__stop(struct blkpool *p);
 
 /* ---- blkback_io.c: the dispatcher thread per connected device ---- */
 

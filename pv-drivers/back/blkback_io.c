@@ -236,7 +236,7 @@ static void push(struct blkio *io)
 /* Answers every job the threads have finished (not pushed). True if there were any. */
 static bool reap(struct blkio *io)
 {
-	struct blkjob *j = blkpool__reap(&io->pool), *next;
+	struct blkjob *j = blkback_pool__reap(&io->pool), *next;
 	bool any = j != NULL;
 
 	for (; j; j = next) {
@@ -246,7 +246,7 @@ static bool reap(struct blkio *io)
 		if (st)
 			atomic_fetch_add(&io->st.err_req, 1);
 		blkback_req__respond(&io->ring, j->id, j->ring_op, st);
-		blkpool__put(&io->pool, j);
+		blkback_pool__put(&io->pool, j);
 	}
 	return any;
 }
@@ -259,7 +259,7 @@ static bool reap(struct blkio *io)
  */
 static void drain_inflight(struct blkio *io)
 {
-	while (blkpool__inflight(&io->pool)) {
+	while (blkback_pool__inflight(&io->pool)) {
 		struct pollfd p = { .fd = io->pool.done_fd, .events = POLLIN };
 
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
@@ -286,7 +286,7 @@ static int16_t run_sync(struct blkio *io, struct blkreq *req)
 	}
 	if (req->nr_segs) {
 		/* Flush with data: the data is written first, here (the pool is idle), then flushed. */
-		struct blkjob *j = blkpool__get(&io->pool);
+		struct blkjob *j = blkback_pool__get(&io->pool);
 
 		req->op = BLKIF_OP_WRITE;
 		st = prepare(io, req, j);
@@ -296,7 +296,7 @@ static int16_t run_sync(struct blkio *io, struct blkreq *req)
 				snprintf(j->err, sizeof(j->err), "%s", disk_last_error(io->disk));
 			st = finish(io, j);
 		}
-		blkpool__put(&io->pool, j);
+		blkback_pool__put(&io->pool, j);
 	}
 	/* The reply goes only after the data is durable: that is the point of the op. */
 	if (st == BLKIF_RSP_OKAY && disk_flush(io->disk)) {
@@ -328,12 +328,12 @@ static void handle(struct blkio *io, const blkif_request_t *raw, struct blkreq *
 	}
 	if (req->nr_indirect && (st = load_indirect(io, req)))
 		goto respond;
-	struct blkjob *j = blkpool__get(&io->pool);
+	struct blkjob *j = blkback_pool__get(&io->pool);
 	if ((st = prepare(io, req, j))) {
-		blkpool__put(&io->pool, j);
+		blkback_pool__put(&io->pool, j);
 		goto respond;
 	}
-	blkpool__submit(&io->pool, j);
+	blkback_pool__submit(&io->pool, j);
 	return;
 respond:
 	atomic_fetch_add(&io->st.err_req, 1);
@@ -538,7 +538,7 @@ int blkback_io__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, ui
 		*why = "eventfd";
 		goto out;
 	}
-	if ((rc = blkpool__start(&io->pool, io->disk, io_threads(), BLK_MAX_INFLIGHT))) {
+	if ((rc = blkback_pool__start(&io->pool, io->disk, io_threads(), BLK_MAX_INFLIGHT))) {
 		*why = "cannot start the I/O threads";
 		goto out;
 	}
@@ -565,7 +565,7 @@ void blkback_io__stop(struct blkio *io)
 		io->running = false;
 	}
 	/* The worker drained its requests: the threads are idle. */
-	blkpool__stop(&io->pool);
+	blkback_pool__stop(&io->pool);
 	if (io->stop_fd >= 0)
 		close(io->stop_fd);
 	if (io->notify_fd >= 0)

@@ -214,7 +214,7 @@ static int tx_batch(struct vif *v)
 	int notify, pend;
 
 	rmb();   /* requests after the index */
-	pend = nb_ring__pending(v->tx.req_cons, prod, RING_SIZE(&v->tx));
+	pend = netback_ring__pending(v->tx.req_cons, prod, RING_SIZE(&v->tx));
 	if (pend < 0) {
 		netback__fatal(v, "tx ring req_prod is more than a ring ahead of our consumer");
 		return -1;
@@ -231,7 +231,7 @@ static int tx_batch(struct vif *v)
 			starved = true;
 			break;
 		}
-		rc = nb_ring__tx_get(&v->tx, prod, &t->pkt, &why);
+		rc = netback_ring__tx_get(&v->tx, prod, &t->pkt, &why);
 		if (rc == -EAGAIN) {
 			partial = true;
 			break;
@@ -241,7 +241,7 @@ static int tx_batch(struct vif *v)
 			return -1;
 		}
 		if (t->pkt.error) {
-			nb_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
+			netback_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
 			if (v->st.tx_err++ == 0)
 				kxd_log("d%" PRIu32 ": vif %" PRIu32 ": tx error: %s", v->domid, v->devid, t->pkt.error);
 			continue;
@@ -250,7 +250,7 @@ static int tx_batch(struct vif *v)
 		t->op_first = nops;
 		for (unsigned s = 0; s < t->pkt.nslots; s++) {
 			const netif_tx_request_t *q = &t->pkt.slot[s];
-			uint32_t len = s ? q->size : nb_ring__first_len(&t->pkt);
+			uint32_t len = s ? q->size : netback_ring__first_len(&t->pkt);
 
 			nops = add_ops(nops, t->f, pos, len, (domid_t)v->domid, q->gref, q->offset, false);
 			pos += len;
@@ -266,12 +266,12 @@ static int tx_batch(struct vif *v)
 			int16_t st = GNTST_general_error;
 
 			if (rc == 0 && ops_ok(t->op_first, t->op_n, &st)) {
-				nb_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_OKAY);
+				netback_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_OKAY);
 				v->st.tx_pkts++;
 				v->st.tx_bytes += t->pkt.len;
 				netback_io__switch(&v->port, t->f, v);
 			} else {
-				nb_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
+				netback_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
 				if (v->st.tx_err++ == 0)
 					kxd_log("d%" PRIu32 ": vif %" PRIu32 ": tx grant copy failed (%s, status %d): "
 					          "answered NETIF_RSP_ERROR", v->domid, v->devid,
@@ -330,7 +330,7 @@ static unsigned rx_run(struct vif *v)
 		int pend, notify;
 
 		rmb();
-		pend = nb_ring__pending(v->rx.req_cons, prod, RING_SIZE(&v->rx));
+		pend = netback_ring__pending(v->rx.req_cons, prod, RING_SIZE(&v->rx));
 		if (pend < 0) {
 			netback__fatal(v, "rx ring req_prod is more than a ring ahead of our consumer");
 			return done;
