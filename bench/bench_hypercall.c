@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "kxbuild.h"
+#include "kxen/kxbuild.h"
 
 #define PROG "bench_hypercall"
 #define BARE_MEM (4ul << 20)     /* kxbuild_write_layout's minimum */

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 
 /* Automake's "skipped" status: /dev/kvm is absent or unusable here. */
 #define BENCH_SKIP 77

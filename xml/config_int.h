@@ -5,7 +5,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/dict.h>
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 /* libxml2 2.12 made the structured error handler take a const pointer. */
 #if LIBXML_VERSION >= 21200

@@ -16,8 +16,8 @@
 #include <xen/xen.h>
 #include <xen/event_channel.h>
 #include "builder_int.h"
-#include "kxbuild.h"
-#include "kxbuild_pv.h"
+#include "kxen/kxbuild.h"
+#include "kxen/kxbuild_pv.h"
 
 #define MAX_KERNEL_BYTES (64UL << 20)
 #define MAX_INITRD_BYTES (1UL << 30)

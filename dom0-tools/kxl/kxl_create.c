@@ -12,9 +12,9 @@
 #include <unistd.h>
 #include "kxl.h"
 #include "kxl_block.h"
-#include "kxconfig.h"
-#include "kxbuild.h"
-#include "kxbuild_pv.h"
+#include "kxen/kxconfig.h"
+#include "kxen/kxbuild.h"
+#include "kxen/kxbuild_pv.h"
 
 static void print_config_summary(const struct kxconfig *cfg, const char *kernel)
 {
@@ -92,7 +92,7 @@ static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int 
 			printf("  interface %s: mac %s%s, bridge %s\n", name, mac,
 			       n->mac_generated ? " (generated)" : "", n->bridge);
 	}
-	kxl_cpu_plan(cfg);
+	kxl_vcpu_plan(cfg);
 	if (in->kind == KXBUILD_KIND_DIRECT_PAGING && !kxbuild_direct_paging_supported()) {
 		printf("  then: nothing: %s\n", KXBUILD_NO_DIRECT_PAGING_MSG);
 		ret = KXL_OK;

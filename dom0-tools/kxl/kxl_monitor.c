@@ -22,7 +22,7 @@
 #include <xen/xen.h>
 #include <xen/sched.h>
 #include "kxl.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 /* Woken by kxen-hv's domain-events eventfd; the timeout only covers a lost wake-up. */
 #define MONITOR_POLL_MS       2000

@@ -13,8 +13,8 @@
 #include "kxl_dev.h"
 #include "kxl_network.h"
 #include "kxl_xs.h"
-#include "kxconfig.h"
-#include "kxbuild.h"
+#include "kxen/kxconfig.h"
+#include "kxen/kxbuild.h"
 
 int kxl_fault(const char *step)
 {
@@ -239,7 +239,7 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 	introduced = 1;
 	if ((r = kxl_block_add_config(xs, cfg, res.domid)) ||
 	    (r = kxl_network_add_config(xs, cfg, res.domid)) || (r = vkbd_add_config(xs, cfg, res.domid)) ||
-	    (r = kxl_cpu_apply_config(h, xs, cfg, res.domid)))
+	    (r = kxl_vcpu_apply_config(h, xs, cfg, res.domid)))
 		goto fail;
 	if (!paused && ((r = kxl_fault("unpause")) || (r = kxctrl_domain_unpause(h, res.domid)))) {
 		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));

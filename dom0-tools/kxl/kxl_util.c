@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "kxl.h"
 
@@ -107,4 +108,74 @@ const char *kxl_dom_name(kxctrl *h, uint32_t domid, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%u", domid);
 	return buf;
+}
+
+int kxl_args(int argc, char **argv, int n, const char *what)
+{
+	int code = KXL_USAGE;
+	if (kxl_getopt(argc, argv, "", &code) != -1)
+		return code;
+	if (argc - optind != n)
+		return kxl_usage_error(argv[0], argc - optind < n ? what : "too many arguments");
+	return -1;
+}
+
+int kxl_open_dom(const char *dom, kxctrl **h, struct kxctl_dominfo *info)
+{
+	uint32_t domid;
+	int r;
+	if ((r = kxl_connect(h)) || (r = kxl_lookup(*h, dom, &domid)))
+		return r;
+	if ((r = kxctrl_domain_info(*h, domid, info)))
+		kxl_err("cannot query domain '%s': %s", dom, strerror(-r));
+	return r;
+}
+
+int kxl_dom_command(int argc, char **argv, int n, const char *what, kxctrl **h,
+                       struct kxctl_dominfo *info)
+{
+	int r = kxl_args(argc, argv, n, what);
+	if (r >= 0)
+		return r;
+	if (kxl_open_dom(argv[optind], h, info)) {
+		kxctrl_close(*h);
+		*h = NULL;
+		return KXL_FAIL;
+	}
+	return -1;
+}
+
+int kxl_listed_doms(kxctrl *h, int argc, char **argv, struct kxctl_dominfo **all, unsigned *n)
+{
+	int ret = KXL_OK;
+	*all = NULL;
+	*n = 0;
+	if (optind == argc) {
+		int r = kxctrl_domain_list(h, all, n);
+		if (r) {
+			kxl_err("cannot list domains: %s", strerror(-r));
+			ret = KXL_FAIL;
+		}
+		return ret;
+	}
+	*all = calloc((size_t)(argc - optind), sizeof(**all));
+	if (!*all) {
+		kxl_err("cannot list domains: %s", strerror(ENOMEM));
+		return KXL_FAIL;
+	}
+	for (int i = optind; i < argc; i++) {
+		uint32_t id;
+		int r;
+		if (kxl_lookup(h, argv[i], &id)) {
+			ret = KXL_FAIL;
+			continue;
+		}
+		if ((r = kxctrl_domain_info(h, id, &(*all)[*n]))) {
+			kxl_err("cannot query domain '%s': %s", argv[i], strerror(-r));
+			ret = KXL_FAIL;
+			continue;
+		}
+		(*n)++;
+	}
+	return ret;
 }

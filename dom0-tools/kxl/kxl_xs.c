@@ -10,7 +10,7 @@
 #include "kxl.h"
 #include "kxl_xs.h"
 #include "kxl_dev.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 #define XS_DEFAULT_SOCKET "/run/xenstored/socket"
 #define XS_TXN_RETRIES 16

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <xenstore.h>
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 #include "kxen/kxd.h"
 
 struct backd;

@@ -1,7 +1,7 @@
 /* libFuzzer harness: the domain builder's ELF and Xen-note parser (dom0-tools/builder/elf.c) on any kernel file. */
 #include <errno.h>
 #include "fuzz_common.h"
-#include "kxbuild.h"
+#include "kxen/kxbuild.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

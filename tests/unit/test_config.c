@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cunit_run.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 #define EXAMPLES_DIR TEST_DATA_DIR "/../../xml/examples"
 #define BAD_DIR TEST_DATA_DIR "/bad"

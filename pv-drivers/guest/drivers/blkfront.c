@@ -162,7 +162,7 @@ int blkfront_open(unsigned devid, unsigned ring_order, uint64_t timeout_ns, stru
 	rc = gnttab_init(GNT_FRAMES);
 	if (rc < 0 && rc != -XEN_EEXIST) {
 		printk("blkfront: grant table: %d\n", rc);
-		goto fail;
+		goto out;
 	}
 	if (devid == 0) {
 		/* The first device, waiting for the toolstack to add one. */
@@ -179,7 +179,7 @@ int blkfront_open(unsigned devid, unsigned ring_order, uint64_t timeout_ns, stru
 			if (clock_now_ns() >= deadline) {
 				printk("blkfront: no vbd device appeared under device/vbd\n");
 				rc = -XEN_ENODEV;
-				goto fail;
+				goto out;
 			}
 			msleep(20);
 		}
@@ -189,18 +189,18 @@ int blkfront_open(unsigned devid, unsigned ring_order, uint64_t timeout_ns, stru
 	snprintf(path, sizeof(path), "%s/backend", bf->node);
 	if ((rc = xenbus_read(XBT_NIL, path, &val, NULL)) < 0) {
 		printk("blkfront: %s: no backend key (%d)\n", bf->node, rc);
-		goto fail;
+		goto out;
 	}
 	strlcpy(bf->backend, val, sizeof(bf->backend));
 	free(val);
 	snprintf(path, sizeof(path), "%s/backend-id", bf->node);
 	if ((rc = xenbus_read_ulong(XBT_NIL, path, &v)) < 0)
-		goto fail;
+		goto out;
 	bf->info.backend_id = (domid_t)v;
 	if (wait_backend(bf, XenbusStateInitWait, XenbusStateConnected, timeout_ns) < 0) {
 		printk("blkfront: %s: backend %s did not reach InitWait\n", bf->node, bf->backend);
 		rc = -XEN_ETIMEDOUT;
-		goto fail;
+		goto out;
 	}
 	/* What the backend offers (blkif.h). */
 	unsigned max_order = (unsigned)read_ul(bf->backend, "max-ring-page-order", 0);
@@ -214,7 +214,7 @@ int blkfront_open(unsigned devid, unsigned ring_order, uint64_t timeout_ns, stru
 	bf->ring_mem = alloc_pages(bf->info.ring_pages, bf->info.ring_pages);
 	if (!bf->ring_mem) {
 		rc = -XEN_ENOMEM;
-		goto fail;
+		goto out;
 	}
 	memset(bf->ring_mem, 0, bf->info.ring_pages * PAGE_SIZE);
 	SHARED_RING_INIT((blkif_sring_t *)bf->ring_mem);
@@ -223,26 +223,26 @@ int blkfront_open(unsigned devid, unsigned ring_order, uint64_t timeout_ns, stru
 		rc = gnttab_grant_foreign_access(bf->info.backend_id,
 		                                 ((uint64_t)bf->ring_mem >> PAGE_SHIFT) + i, false);
 		if (rc < 0)
-			goto fail;
+			goto out;
 		bf->ring_refs[i] = (grant_ref_t)rc;
 	}
 	if ((rc = setup_slots(bf)) < 0) {
 		printk("blkfront: cannot set up the request buffers: %d\n", rc);
-		goto fail;
+		goto out;
 	}
 	rc = evtchn_alloc_unbound(bf->info.backend_id, bf_event, bf);
 	if (rc < 0)
-		goto fail;
+		goto out;
 	bf->port = (evtchn_port_t)rc;
 	if ((rc = xenbus_transaction_run(publish, bf, 0, NULL)) < 0) {
 		printk("blkfront: %s: cannot publish the ring: %d\n", bf->node, rc);
-		goto fail;
+		goto out;
 	}
 	if (wait_backend(bf, XenbusStateConnected, XenbusStateConnected, timeout_ns) < 0) {
 		printk("blkfront: %s: backend did not connect (state %d)\n", bf->node,
 		       read_state(bf->backend));
 		rc = -XEN_EIO;
-		goto fail;
+		goto out;
 	}
 	bf->info.sectors = read_ul(bf->backend, "sectors", 0);
 	bf->info.sector_size = (unsigned)read_ul(bf->backend, "sector-size", 512);
@@ -252,12 +252,12 @@ int blkfront_open(unsigned devid, unsigned ring_order, uint64_t timeout_ns, stru
 	snprintf(bf->watch_token, sizeof(bf->watch_token), "blkfront-%u", devid);
 	snprintf(path, sizeof(path), "%s/state", bf->backend);
 	if ((rc = xenbus_watch(path, bf->watch_token, backend_changed, bf)) < 0)
-		goto fail;
+		goto out;
 	if ((rc = set_state(bf, XenbusStateConnected)) < 0)
-		goto fail;
+		goto out;
 	*out = bf;
 	return 0;
-fail:
+out:
 	/* What was granted stays granted: a failed open is the end of this guest's test. */
 	return rc < 0 ? rc : -XEN_EIO;
 }

@@ -1,4 +1,4 @@
-/* kxl's CPU pool commands: vcpu-pin, vcpu-set, sched-credit, and the <vcpu>/<cputune> settings applied at create. */
+/* kxl's vCPU commands: vcpu-list, vcpu-pin, vcpu-set, sched-credit, and the <vcpu>/<cputune> settings applied at create (xl_vcpu.c, xl_sched.c). */
 #include <config.h>
 #include <errno.h>
 #include <limits.h>
@@ -9,7 +9,7 @@
 
 #include "kxl.h"
 #include "kxl_xs.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 /* A config's CPU bitmap as kxen-hv's (its first KXCTL_CPUMAP_BITS CPUs). */
 static void to_cpumap(const uint8_t *mask, uint64_t *map)
@@ -20,7 +20,7 @@ static void to_cpumap(const uint8_t *mask, uint64_t *map)
 			map[c / 64] |= 1ull << (c % 64);
 }
 
-void kxl_cpumap_format(const uint64_t *map, unsigned ncpus, char *out, size_t len)
+void kxl_vcpu_cpumap_format(const uint64_t *map, unsigned ncpus, char *out, size_t len)
 {
 	if (ncpus < 1 || ncpus > KXCTL_CPUMAP_BITS)
 		ncpus = KXCTL_CPUMAP_BITS;
@@ -60,7 +60,7 @@ static int set_availability(kxctrl *h, struct xs_handle *xs, uint32_t domid, uns
 	return kxctrl_vcpu_avail(h, domid, mask);
 }
 
-void kxl_cpu_plan(const struct kxconfig *cfg)
+void kxl_vcpu_plan(const struct kxconfig *cfg)
 {
 	if (cfg->vcpus_current != cfg->vcpus)
 		printf("  vCPUs 0-%u available at boot, %u-%u offline (cpu/N/availability)\n",
@@ -74,7 +74,7 @@ void kxl_cpu_plan(const struct kxconfig *cfg)
 		       cfg->sched_weight ? cfg->sched_weight : KXCTL_SCHED_WEIGHT_DEFAULT, cfg->sched_cap);
 }
 
-int kxl_cpu_apply_config(kxctrl *h, struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid)
+int kxl_vcpu_apply_config(kxctrl *h, struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid)
 {
 	uint64_t map[KXCTL_CPUMAP_BITS / 64];
 	struct kxctl_sched_credit_reply rep;
@@ -288,4 +288,40 @@ int main_sched_credit(int argc, char **argv)
 	free(all);
 	kxctrl_close(h);
 	return r ? KXL_FAIL : KXL_OK;
+}
+
+int main_vcpu_list(int argc, char **argv)
+{
+	int code = KXL_USAGE, ret;
+	kxctrl *h = NULL;
+	struct kxctl_dominfo *all;
+	unsigned n;
+	if (kxl_getopt(argc, argv, "", &code) != -1)
+		return code;
+	if (kxl_connect(&h))
+		return KXL_FAIL;
+	ret = kxl_listed_doms(h, argc, argv, &all, &n);
+	struct kxctl_host_info hi = { .nr_cpus = 0 };
+	kxctrl_host_info(h, &hi);   /* without it, affinity is shown over kxen-hv's whole map */
+	printf("%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State", "Time(s)",
+	       "Affinity (Hard / Soft)");
+	for (unsigned d = 0; d < n; d++) {
+		struct kxctl_vcpuinfo v[32];
+		unsigned nv = 0;
+		if (kxctrl_vcpu_info(h, all[d].domid, v, 32, &nv))
+			continue;
+		for (unsigned i = 0; i < nv; i++) {
+			char aff[96], hard[80];
+			kxl_vcpu_cpumap_format(v[i].cpumap, hi.nr_cpus, hard, sizeof(hard));
+			snprintf(aff, sizeof(aff), "%s / all", hard);
+			const char *st = !v[i].online ? "---" : v[i].running ? "-r-" : v[i].blocked ? "-b-" : "r--";
+			if (all[d].flags & KXCTL_DOMF_PAUSED)
+				st = "--p";
+			printf("%-32.*s %5u %5u %5s %5s %9.1f %s\n", (int)sizeof(all[d].name), all[d].name,
+			       all[d].domid, v[i].vcpu, "-", st, (double)v[i].cpu_ns / 1e9, aff);
+		}
+	}
+	free(all);
+	kxctrl_close(h);
+	return ret;
 }

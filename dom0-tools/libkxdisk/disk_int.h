@@ -4,7 +4,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
-#include "disk.h"
+#include "kxen/disk.h"
 
 #define DISK_ERR_LEN       256
 #define DISK_MAX_BACKING   8	/* backing chain depth, as a hostile chain must end */
