@@ -201,6 +201,40 @@ static void test_masked(void)
 	fx_destroy(b);
 }
 
+/* A vCPU running its guest with upcalls masked gets the pending bits but no kick; otherwise it is kicked. */
+static void test_kick_masked(void)
+{
+	FX2(a, b);
+	evtchn_port_t pa, pb;
+	struct vcpu *v = b->vcpu[0];
+
+	CU_ASSERT_EQUAL_FATAL(evtchn_alloc_unbound(a, (domid_t)b->domid, &pa), 0);
+	CU_ASSERT_EQUAL_FATAL(evtchn_bind_interdomain(b, (domid_t)a->domid, pa, &pb), 0);
+	clear_pending(b);
+	uint64_t saved = atomic_load(&b->kicks_saved);
+	/* In its guest, masked (a frontend polling its ring): pending and upcall_pending set, no kick. */
+	atomic_store(&v->in_guest, 1);
+	b->shared->vcpu_info[0].evtchn_upcall_mask = 1;
+	CU_ASSERT_EQUAL(evtchn_send(a, pa), 0);
+	CU_ASSERT_TRUE(evtchn_is_pending(b, pb));
+	CU_ASSERT_EQUAL(upcall_pending(b, 0), 1);
+	CU_ASSERT_EQUAL(atomic_load(&b->kicks_saved), saved + 1);
+	/* Unmasked: the kick is needed for the upcall. */
+	clear_pending(b);
+	b->shared->vcpu_info[0].evtchn_upcall_mask = 0;
+	CU_ASSERT_EQUAL(evtchn_send(a, pa), 0);
+	CU_ASSERT_EQUAL(upcall_pending(b, 0), 1);
+	CU_ASSERT_EQUAL(atomic_load(&b->kicks_saved), saved + 1);
+	/* Masked but out of its guest (in a hypercall, about to block): kicked as well. */
+	clear_pending(b);
+	atomic_store(&v->in_guest, 0);
+	b->shared->vcpu_info[0].evtchn_upcall_mask = 1;
+	CU_ASSERT_EQUAL(evtchn_send(a, pa), 0);
+	CU_ASSERT_EQUAL(atomic_load(&b->kicks_saved), saved + 1);
+	fx_destroy(a);
+	fx_destroy(b);
+}
+
 static void test_send_unbound(void)
 {
 	FX2(a, b);
@@ -791,6 +825,7 @@ int main(void)
 		{ "alloc_unbound / bind_interdomain", test_alloc_bind_interdomain },
 		{ "send sets pending, selector, upcall", test_send },
 		{ "masked ports and unmask", test_masked },
+		{ "no kick for a vCPU running with upcalls masked", test_kick_masked },
 		{ "send on unbound is dropped", test_send_unbound },
 		{ "close interdomain: peer unbound", test_close_interdomain },
 		{ "bind_virq", test_bind_virq },
