@@ -25,6 +25,7 @@ static pid_t backd_pid = -1;
 static char kxl[PATH_MAX], guest[PATH_MAX];
 static struct bench_log lg;
 static int runs = 3, mb = 64, next_mac = 1;
+static char idle_opt[40];   /* -P US: "idlepoll=US " before every guest's command line */
 
 static void stop_daemons(void)
 {
@@ -79,8 +80,8 @@ static int guest_start(const char *name, const char *cmdline)
 	if (!f)
 		return -1;
 	snprintf(xml, sizeof(xml), "<domain type='kxen'><name>%s</name><memory unit='MiB'>16</memory>"
-	         "<vcpu>1</vcpu><os><type>xenpv</type><kernel>%s</kernel><cmdline>%s</cmdline></os></domain>\n",
-	         name, guest, cmdline);
+	         "<vcpu>1</vcpu><os><type>xenpv</type><kernel>%s</kernel><cmdline>%s%s</cmdline></os></domain>\n",
+	         name, guest, idle_opt, cmdline);
 	fputs(xml, f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "%s create -p %s >/dev/null && %s network-attach %s bridge=br0 "
@@ -241,13 +242,16 @@ int main(int argc, char **argv)
 	int ng = 0, nh = 0, opt;
 	char nsf[64];
 
-	while ((opt = getopt(argc, argv, "r:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:m:P:")) != -1) {
 		if (opt == 'r')
 			runs = (int)bench_parse_count(PROG, "-r", optarg);
 		else if (opt == 'm')
 			mb = (int)bench_parse_count(PROG, "-m", optarg);
+		else if (opt == 'P')
+			snprintf(idle_opt, sizeof(idle_opt), "idlepoll=%lu ", bench_parse_count(PROG, "-P", optarg));
 		else {
-			fprintf(stderr, "usage: %s [-r RUNS (3)] [-m MBYTES per run (64)]\n", PROG);
+			fprintf(stderr, "usage: %s [-r RUNS (3)] [-m MBYTES per run (64)] [-P US: guests poll that long "
+			        "before blocking]\n", PROG);
 			return 2;
 		}
 	}
@@ -259,7 +263,8 @@ int main(int argc, char **argv)
 	snprintf(guest, sizeof(guest), "%s", bench_guest_kernel());
 	start_daemons();
 	bench_log_skip(bench_hv.h, &lg);
-	printf("%s: %d runs of %d MiB in 1472-byte UDP datagrams (1514-byte frames)\n", PROG, runs, mb);
+	printf("%s: %d runs of %d MiB in 1472-byte UDP datagrams (1514-byte frames)%s%s\n", PROG, runs, mb,
+	       idle_opt[0] ? ", guests with " : "", idle_opt);
 	for (int i = 0; i < runs; i++)
 		bm[i] = loopback_mbps(&bp[i]);
 	for (int i = 0; i < runs; i++)

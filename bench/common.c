@@ -219,6 +219,9 @@ void bench_start_hv(const char *prog)
 
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
+	/* $KXEN_BENCH_KEEP=1: keep the private directory (logs, counters) after a good run too. */
+	if (getenv("KXEN_BENCH_KEEP") && !strcmp(getenv("KXEN_BENCH_KEEP"), "1"))
+		keep_dir = 1;
 	/* Short polling sleeps must not be stretched by the default 50 us timer slack. */
 	prctl(PR_SET_TIMERSLACK, 1UL);
 	snprintf(bench_hv.dir, sizeof(bench_hv.dir), "%s/kxen-bench.XXXXXX", tmp);
