@@ -390,7 +390,7 @@ static int run_pingpong(const char *mode, unsigned long rounds, struct pingpong 
 	out->rate = rate;
 	out->median_us = (double)med_i + (double)med_f / 10.0;
 	out->total_ms = (double)ms;
-	out->exits = ip.exits + iq.exits;
+	out->exits = ip.exits + ip.kicks + iq.exits + iq.kicks;   /* every return from KVM_RUN */
 	out->hypercalls = ip.hypercalls + iq.hypercalls;
 	out->events = ip.events + iq.events;
 	out->sends_exit = ip.sends_exit + iq.sends_exit;
