@@ -159,8 +159,8 @@ int app_udp_send(int argc, char **argv)
 		msleep(20);
 		net_udp_sendto(4000, dst, (uint16_t)port, pay, NS_HDR);
 	}
-	sched_print_stats("udp-send");
 	printk("udp-send: done\n");
+	sched_print_stats("udp-send");
 	msleep(500);   /* a benchmark reads our exit counters before we power off */
 	return 0;
 }

@@ -122,7 +122,7 @@ void sched_print_stats(const char *who)
 {
 	struct percpu *c = this_cpu();
 
-	printk("%s: idle on vCPU %u: %lu blocks, %lu polls won, %lu upcalls\n", who, c->id,
+	printk("sched: vCPU %u after %s: %lu blocks, %lu polls won, %lu upcalls\n", c->id, who,
 	       (unsigned long)c->nr_blocks, (unsigned long)c->nr_polls_won, (unsigned long)c->nr_upcalls);
 }
 

@@ -54,7 +54,7 @@ void sched_init_cpu(struct percpu *cpu, void *stack, const char *name);
  * Returns the new argc, or -1 after printing what is wrong.
  */
 int sched_parse_args(int argc, char **argv);
-/* "WHO: idle on vCPU N: B blocks, P polls won, U upcalls" for this vCPU: where its exits went. */
+/* "sched: vCPU N after WHO: B blocks, P polls won, U upcalls" for this vCPU: where its exits went. */
 void sched_print_stats(const char *who);
 
 /* Creates a runnable thread on the calling vCPU. Returns NULL when out of memory. */
