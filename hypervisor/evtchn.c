@@ -557,8 +557,22 @@ int evtchn_dom0_attach(struct domain *dom0, evtchn_port_t port, int notify_fd, i
 			close(c->kick_fd);
 		c->notify_fd = notify_fd;
 		c->kick_fd = kick_fd;
-		if (c->state == EVTCHNSTAT_interdomain)
+		if (c->state == EVTCHNSTAT_interdomain) {
 			g = attach_doorbell(dom0, port, c);
+			/*
+			 * Xen leaves a newly bound port pending, and a send made
+			 * between the bind and now found no eventfd and reached no
+			 * one (evtchn_set_pending on dom0): the first notification
+			 * says "look at the ring", as after any send. A spurious
+			 * one costs a look; a lost one stalled a frontend that had
+			 * queued its request in that window.
+			 */
+			if (notify_fd >= 0) {
+				uint64_t one = 1;
+				ssize_t w = write(notify_fd, &one, sizeof(one));
+				(void)w;   /* EAGAIN: the counter is saturated, dom0 is notified anyway */
+			}
+		}
 	}
 	pthread_mutex_unlock(&dom0->lock);
 	domain_put(g);

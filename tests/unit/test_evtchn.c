@@ -606,6 +606,33 @@ static uint64_t efd_read(int fd, int *err)
 	return v;
 }
 
+/*
+ * The lost wake-up of xenbus_roundtrip under load: dom0 binds the guest's
+ * port (KXCTL_EVTCHN_BIND_INTERDOMAIN) and attaches its eventfds a moment
+ * later; a guest send in between found no eventfd. The attach now notifies
+ * once, as Xen leaves a new binding pending.
+ */
+static void test_dom0_send_before_attach(void)
+{
+	struct domain *dom0 = domain_dom0();
+	struct domain *g = fx_domain("evt", 1, true);
+	evtchn_port_t pg, p0;
+	int nfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), kfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), err;
+
+	CU_ASSERT_FATAL(g && nfd >= 0 && kfd >= 0);
+	CU_ASSERT_EQUAL_FATAL(evtchn_alloc_unbound(g, 0, &pg), 0);
+	CU_ASSERT_EQUAL_FATAL(evtchn_bind_interdomain(dom0, (domid_t)g->domid, pg, &p0), 0);
+	CU_ASSERT_EQUAL(evtchn_send(g, pg), 0);   /* the request is on the ring; no eventfd yet */
+	CU_ASSERT_EQUAL(evtchn_dom0_attach(dom0, p0, nfd, kfd), 0);
+	CU_ASSERT(efd_read(nfd, &err) >= 1);
+	CU_ASSERT_EQUAL(err, 0);
+	/* Later sends are counted as before. */
+	CU_ASSERT_EQUAL(evtchn_send(g, pg), 0);
+	CU_ASSERT_EQUAL(efd_read(nfd, &err), 1);
+	CU_ASSERT_EQUAL(evtchn_close(dom0, p0), 0);   /* closes both eventfds */
+	fx_destroy(g);
+}
+
 static void test_dom0_eventfd(void)
 {
 	struct domain *dom0 = domain_dom0();
@@ -837,6 +864,7 @@ int main(void)
 		{ "loopback interdomain", test_loopback },
 		{ "raise_virq", test_raise_virq },
 		{ "dom0 ports with eventfds", test_dom0_eventfd },
+		{ "dom0: a send before the eventfds are attached is not lost", test_dom0_send_before_attach },
 		{ "fini leaves the peer unbound", test_fini_peer },
 		{ "upcall: nothing to deliver", test_upcall_nothing },
 		{ "upcall: bounce frame", test_upcall_frame },
