@@ -299,17 +299,23 @@ struct cg_job {
 	enum cg_op op;
 	unsigned domid, vcpu, weight, cap;
 	pid_t tid;
-	bool wait, done;     /* wait: the caller sleeps until done, reads rc, frees the job */
-	int rc;
-	struct cg_job *next;
+	bool wait;           /* the caller sleeps until done (its seq) and reads *rc */
+	int *rc;
 };
 
+/*
+ * A fixed ring, no malloc: a thread's first malloc or free attaches it to a
+ * malloc arena (64 MiB of address space each when they are contended).
+ */
+#define CQ_SIZE 256
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t work, done;
-	struct cg_job *head, *tail;
+	pthread_cond_t work, done, room;
+	struct cg_job job[CQ_SIZE];
+	uint64_t head, tail, finished;   /* jobs taken, queued, and completed (sequence numbers) */
 	bool started;
-} cq = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false };
+} cq = { .lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
+         .done = PTHREAD_COND_INITIALIZER, .room = PTHREAD_COND_INITIALIZER };
 
 /* Writes weight and cap into the group dir; 0 or -errno. */
 static int group_apply(const char *dir, unsigned weight, unsigned cap)
@@ -393,20 +399,17 @@ static void *cg_worker(void *arg)
 	prctl(PR_SET_NAME, "kxen-cgroup");
 	for (;;) {
 		pthread_mutex_lock(&cq.lock);
-		while (!cq.head)
+		while (cq.head == cq.tail)
 			pthread_cond_wait(&cq.work, &cq.lock);
-		struct cg_job *j = cq.head;
-		if (!(cq.head = j->next))
-			cq.tail = NULL;
+		struct cg_job j = cq.job[cq.head % CQ_SIZE];
+		cq.head++;
+		pthread_cond_signal(&cq.room);
 		pthread_mutex_unlock(&cq.lock);
-		int rc = cg_do(j);
-		if (!j->wait) {
-			free(j);
-			continue;
-		}
+		int rc = cg_do(&j);
 		pthread_mutex_lock(&cq.lock);
-		j->rc = rc;
-		j->done = true;
+		if (j.wait)
+			*j.rc = rc;
+		cq.finished++;
 		pthread_cond_broadcast(&cq.done);
 		pthread_mutex_unlock(&cq.lock);
 	}
@@ -446,31 +449,23 @@ static void cg_start(void)
  */
 static int cg_queue(const struct cg_job *tmpl)
 {
-	struct cg_job *j = malloc(sizeof(*j));
-	int rc;
+	int rc, result = 0;
 
-	if (!j)
-		return -ENOMEM;
-	*j = *tmpl;
-	j->next = NULL;
-	j->done = false;
 	pthread_mutex_lock(&cq.lock);
 	if ((rc = cg_start_locked())) {
 		pthread_mutex_unlock(&cq.lock);
-		free(j);
 		return rc;
 	}
-	if (cq.tail)
-		cq.tail->next = j;
-	else
-		cq.head = j;
-	cq.tail = j;
+	while (cq.tail - cq.head == CQ_SIZE)
+		pthread_cond_wait(&cq.room, &cq.lock);
+	uint64_t seq = cq.tail++;
+	cq.job[seq % CQ_SIZE] = *tmpl;
+	cq.job[seq % CQ_SIZE].rc = &result;   /* on this stack, read only while we wait */
 	pthread_cond_signal(&cq.work);
-	if (j->wait) {
-		while (!j->done)
+	if (tmpl->wait) {
+		while (cq.finished <= seq)
 			pthread_cond_wait(&cq.done, &cq.lock);
-		rc = j->rc;
-		free(j);
+		rc = result;
 	}
 	pthread_mutex_unlock(&cq.lock);
 	return rc;
