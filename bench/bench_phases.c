@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -46,25 +45,6 @@ static void phase_add(const char *name, unsigned runs, double ms)
 	}
 	if (p->ms && p->n < runs)
 		p->ms[p->n++] = ms;
-}
-
-/* Runs path (kxl == NULL) or `kxl create -F xml`; its wall time in ms, or -1. t0 is the fork. */
-static double run_once(const char *path, const char *kxl, const char *xml, uint64_t *t0, uint64_t *t1)
-{
-	int st = 0;
-
-	*t0 = bench_now_ns();
-	pid_t pid = kxl ? bench_spawn_kxl(kxl, "-F", xml) : fork();
-	if (pid == 0) {
-		execl(path, path, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		printf("%s: %s failed (status %#x)\n", PROG, kxl ? "kxl create -F" : path, st);
-		return -1;
-	}
-	*t1 = bench_now_ns();
-	return (double)(*t1 - *t0) / 1e6;
 }
 
 /* Adds one run's phase file to the table (of runs runs). */
@@ -133,15 +113,15 @@ int main(int argc, char **argv)
 	if (!whole || !floor_ms)
 		return 1;
 	/* One untimed run of each warms the page cache and kxen-hv's allocator. */
-	if (run_once(kvm_min, NULL, NULL, &t0, &t1) < 0 || run_once(kvm_min, kxl, xml, &t0, &t1) < 0) {
+	if (bench_whole_run(PROG, kvm_min, NULL, NULL, &t0, &t1) < 0 || bench_whole_run(PROG, kvm_min, kxl, xml, &t0, &t1) < 0) {
 		bench_keep_log();
 		return 1;
 	}
 	unlink(pfile);
 	/* Interleaved, so a change in the host's load hits both series alike. */
 	for (unsigned i = 0; i < runs; i++) {
-		if ((floor_ms[i] = run_once(kvm_min, NULL, NULL, &t0, &t1)) < 0 ||
-		    (whole[i] = run_once(kvm_min, kxl, xml, &t0, &t1)) < 0 ||
+		if ((floor_ms[i] = bench_whole_run(PROG, kvm_min, NULL, NULL, &t0, &t1)) < 0 ||
+		    (whole[i] = bench_whole_run(PROG, kvm_min, kxl, xml, &t0, &t1)) < 0 ||
 		    read_phases(pfile, (unsigned)runs, t0, t1) < 0) {
 			bench_keep_log();
 			return 1;

@@ -469,6 +469,25 @@ int bench_write_hello_xml(const char *path, const char *name, unsigned mib)
 	return fclose(f) ? -errno : 0;
 }
 
+double bench_whole_run(const char *prog, const char *path, const char *kxl, const char *xml,
+                       uint64_t *t0, uint64_t *t1)
+{
+	int st = 0;
+
+	*t0 = bench_now_ns();
+	pid_t pid = kxl ? bench_spawn_kxl(kxl, "-F", xml) : fork();
+	if (pid == 0) {
+		execl(path, path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		printf("%s: %s failed (status %#x)\n", prog, kxl ? "kxl create -F" : path, st);
+		return -1;
+	}
+	*t1 = bench_now_ns();
+	return (double)(*t1 - *t0) / 1e6;
+}
+
 pid_t bench_spawn_kxl(const char *kxl, const char *flag, const char *xml)
 {
 	pid_t pid = fork();
