@@ -145,6 +145,8 @@ static const char *request_name(uint32_t type)
  * Two round trips: TRANSACTION_START, then every write, the commit and the
  * INTRODUCE in one batch. The introduce runs even when the commit must be
  * retried (EAGAIN): harmless, the domain is paused, and the retry leaves it out.
+ * A refused write is named by its path; whatever the commit kept of the
+ * batch is removed with the rest (kxl_xs_forget).
  */
 int kxl_xs_introduce(const struct kxl_xs_domain *d)
 {
