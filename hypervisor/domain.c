@@ -464,6 +464,7 @@ void domain_info(struct domain *d, struct kxctl_dominfo *info)
 			continue;
 		info->cpu_ns += vcpu_cpu_ns(v);
 		info->exits += atomic_load(&v->exits);
+		info->kicks += atomic_load(&v->kicks);
 		info->hypercalls += atomic_load(&v->hypercalls);
 		if (!atomic_load(&v->online))
 			continue;

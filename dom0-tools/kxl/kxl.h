@@ -111,6 +111,14 @@ void kxl_state_prune(const struct kxctl_dominfo *all, unsigned n);
 int kxl_fault(const char *step);
 
 /*
+ * Phase report for bench_create: with $KXL_PHASES naming a file, appends
+ * "NAME NS" (CLOCK_MONOTONIC, shared by all processes) each time a phase of
+ * kxl create ends. One write(2) per line; silent and free when unset.
+ */
+#define KXL_PHASES_ENV "KXL_PHASES"
+void kxl_phase(const char *name);
+
+/*
  * What a config asks for that kxl cannot do yet (xenpvh):
  * prints the reason naming the file and line and returns -ENOTSUP. Warns on
  * stderr for settings that are kept but not enforced.
@@ -138,12 +146,13 @@ char *kxl_find_kernel(const struct kxconfig *cfg);
 
 /* ---- kxl_monitor.c: the per-domain monitor that carries out on_* actions ---- */
 
+/* Starts the monitor of domid, daemonised (returns at once in the caller). Returns 0 or -errno. */
+int kxl_monitor_spawn(const struct kxconfig *cfg, uint32_t domid);
 /*
- * Starts the monitor of domid: daemonised (returns at once in the caller),
- * or with foreground set, runs it in this process until the domain is gone.
- * Returns 0 or -errno.
+ * Runs the monitor of domid in this process until the domain is gone (-F),
+ * with cfg, which it takes over (frees). Returns 0 or -errno.
  */
-int kxl_monitor_spawn(const struct kxconfig *cfg, uint32_t domid, int foreground);
+int kxl_monitor_foreground(struct kxconfig *cfg, uint32_t domid);
 
 /* ---- kxl_core.c: ELF core dumps of a domain ---- */
 

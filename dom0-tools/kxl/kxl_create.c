@@ -171,6 +171,7 @@ int main_create(int argc, char **argv)
 		kxl_err("%s", err);
 		goto out;
 	}
+	kxl_phase("config");
 	if (kxl_config_supported(cfg))
 		goto out;
 	if (!(kernel = kxl_find_kernel(cfg)))
@@ -191,6 +192,7 @@ int main_create(int argc, char **argv)
 	}
 	if (kxl_connect(&h) || name_taken(h, cfg->name) || kxl_check_memory(h, cfg))
 		goto out;
+	kxl_phase("checks");
 	if (kxl.verbose)
 		print_config_summary(cfg, cfg->kernel);
 	if (kxl_domain_start(h, cfg, cfg->kernel, paused, &domid))
@@ -205,7 +207,7 @@ int main_create(int argc, char **argv)
 		h = NULL;
 		int r = kxl_fault("monitor");
 		if (!r && !foreground)
-			r = kxl_monitor_spawn(cfg, domid, 0);
+			r = kxl_monitor_spawn(cfg, domid);
 		if (r) {
 			kxl_err("cannot start the monitor of domain %s (id=%u): %s; destroying it",
 			        cfg->name, domid, strerror(-r));
@@ -224,7 +226,11 @@ int main_create(int argc, char **argv)
 		goto out;
 	if (foreground) {
 		fflush(stdout);
-		if (kxl_monitor_spawn(cfg, domid, 1))
+		kxl_phase("started");
+		/* The config in hand is the one just saved: no second parse of the state file. */
+		struct kxconfig *owned = cfg;
+		cfg = NULL;
+		if (kxl_monitor_foreground(owned, domid))
 			goto out;
 	}
 	ret = KXL_OK;

@@ -371,14 +371,3 @@ int kxl_dev_list(struct xs_handle *xs, const char *type, uint32_t domid, struct 
 	*n = k;
 	return 0;
 }
-
-void kxl_dev_forget_domain(struct xs_handle *xs, uint32_t domid)
-{
-	static const char *const types[] = { "vbd", "vif", "vkbd", "console", "qdisk" };
-	char p[96];
-
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		snprintf(p, sizeof(p), "/local/domain/0/backend/%s/%u", types[i], domid);
-		xs_rm(xs, XBT_NULL, p);
-	}
-}

@@ -98,10 +98,5 @@ int kxl_dev_list(struct xs_handle *xs, const char *type, uint32_t domid, struct 
 int kxl_dev_read(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid, bool fe,
                  const char *key, char *buf, size_t len);
 
-/*
- * Removes every backend directory of domid (all types, backend dom0), for
- * a domain that is gone: nothing to wait for. Quiet.
- */
-void kxl_dev_forget_domain(struct xs_handle *xs, uint32_t domid);
 
 #endif

@@ -57,8 +57,8 @@ static void print_row(const struct kxctl_dominfo *d, int lng)
 	       d->nr_vcpus);
 	if (d->flags & (KXCTL_DOMF_SHUTDOWN | KXCTL_DOMF_CRASHED))
 		printf("    shutdown reason %s\n", reason_name(d->shutdown_reason));
-	printf("    exits %llu, hypercalls %llu, events %llu\n", (unsigned long long)d->exits,
-	       (unsigned long long)d->hypercalls, (unsigned long long)d->events);
+	printf("    exits %llu, hypercalls %llu, events %llu, kicks %llu\n", (unsigned long long)d->exits,
+	       (unsigned long long)d->hypercalls, (unsigned long long)d->events, (unsigned long long)d->kicks);
 	printf("    evtchn sends: %llu by exit (%llu doorbell misses), %llu by doorbell to guests; "
 	       "doorbells: %u to dom0, %u to guests\n", (unsigned long long)d->sends_exit,
 	       (unsigned long long)d->sends_doorbell_miss, (unsigned long long)d->sends_doorbell_guest,

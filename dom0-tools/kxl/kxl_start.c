@@ -176,7 +176,7 @@ static int vkbd_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uin
 }
 
 /* Writes the domain's standard paths and introduces it (docs/xenstore-paths.md). */
-static int xenstore_hook(struct xs_handle *xs, const struct kxconfig *cfg,
+static int xenstore_hook(const struct kxconfig *cfg,
                          const struct kxbuild_result *res)
 {
 	struct kxl_xs_domain xd = {
@@ -190,7 +190,7 @@ static int xenstore_hook(struct xs_handle *xs, const struct kxconfig *cfg,
 	if (r)
 		return r;
 	clock_gettime(CLOCK_REALTIME, &xd.start_time);
-	return kxl_xs_introduce(xs, &xd);
+	return kxl_xs_introduce(&xd);
 }
 
 int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, int paused,
@@ -219,12 +219,14 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 		        cfg->clock_line);
 		goto out;
 	}
+	kxl_phase("xs-open");
 	if ((r = kxl_fault("build")))
 		goto out;
 	if ((r = kxbuild_domain(h, &bc, &res, berr, sizeof(berr)))) {
 		kxl_err("cannot create domain '%s': %s", cfg->name, berr);
 		goto out;
 	}
+	kxl_phase("build");
 	kxl_verbose("built domain %s (id=%u): start_info at 0x%llx, shared_info at 0x%llx", cfg->name,
 	            res.domid, (unsigned long long)res.start_info_gpa,
 	            (unsigned long long)res.shared_info_gpa);
@@ -234,23 +236,27 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 		goto fail;
 	}
 	saved = 1;
-	if ((r = xenstore_hook(xs, cfg, &res)))
+	kxl_phase("state");
+	if ((r = xenstore_hook(cfg, &res)))
 		goto fail;   /* kxl_xs_introduce removed what it wrote */
 	introduced = 1;
+	kxl_phase("xenstore");
 	if ((r = kxl_block_add_config(xs, cfg, res.domid)) ||
 	    (r = kxl_network_add_config(xs, cfg, res.domid)) || (r = vkbd_add_config(xs, cfg, res.domid)) ||
 	    (r = kxl_vcpu_apply_config(h, xs, cfg, res.domid)))
 		goto fail;
+	kxl_phase("devices");
 	if (!paused && ((r = kxl_fault("unpause")) || (r = kxctrl_domain_unpause(h, res.domid)))) {
 		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));
 		goto fail;
 	}
+	kxl_phase("unpause");
 	*domid = res.domid;
 	goto out;
 fail:
 	/* Nothing half-created stays: the domain (with its memory and ports), its paths and file go. */
 	if (introduced)
-		kxl_xs_forget(xs, res.domid);
+		kxl_xs_forget(res.domid);
 	kxctrl_domain_destroy(h, res.domid);
 	if (saved)
 		kxl_state_remove(cfg->uuid);
@@ -261,18 +267,13 @@ out:
 
 void kxl_domain_forget(uint32_t domid, const uint8_t *uuid)
 {
-	struct xs_handle *xs;
+	int r;
 
 	if (uuid)
 		kxl_state_remove(uuid);
-	xs = xs_open(XS_OPEN_SOCKETONLY);
-	if (!xs) {
+	if ((r = kxl_xs_forget(domid)))
 		fprintf(stderr, "kxl: warning: xenstore at %s is unreachable (%s): "
-		        "/local/domain/%u is left behind\n", kxl_xs_socket_path(), strerror(errno), domid);
-		return;
-	}
-	kxl_xs_forget(xs, domid);
-	xs_close(xs);
+		        "/local/domain/%u is left behind\n", kxl_xs_socket_path(), strerror(-r), domid);
 }
 
 /*
@@ -283,6 +284,7 @@ int kxl_domain_teardown(kxctrl *h, uint32_t domid, const uint8_t *uuid)
 {
 	int r = kxctrl_domain_destroy(h, domid);
 
+	kxl_phase("hv-destroy");
 	if (r && r != -ESRCH)
 		return r;
 	kxl_domain_forget(domid, uuid);

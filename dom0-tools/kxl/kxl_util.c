@@ -1,11 +1,14 @@
 /* Helpers shared by kxl's commands: messages, option parsing, connecting, finding domains. */
 #include <config.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "kxl.h"
 
 void kxl_err(const char *fmt, ...)
@@ -28,6 +31,25 @@ void kxl_verbose(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void kxl_phase(const char *name)
+{
+	static int fd = -2;
+	struct timespec ts;
+	char line[96];
+
+	if (fd == -2) {
+		const char *path = getenv(KXL_PHASES_ENV);
+		fd = path && *path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+	}
+	if (fd < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int n = snprintf(line, sizeof(line), "%s %llu\n", name,
+	                 (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec);
+	if (write(fd, line, (size_t)n) < 0)
+		fd = -1;   /* a report, never a reason to fail the command */
 }
 
 int kxl_usage_error(const char *cmd, const char *why)

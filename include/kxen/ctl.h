@@ -115,6 +115,12 @@ struct kxctl_dominfo {
 	 */
 	uint64_t sends_exit, sends_doorbell_miss, sends_doorbell_guest;
 	uint32_t doorbells_dom0, doorbells_guest;
+	/*
+	 * Entries a signal interrupted (a kick to deliver an event, a timer):
+	 * exits to user space too, though not counted in exits (nothing to
+	 * handle). Benchmarks add them: exits + kicks is every return from KVM_RUN.
+	 */
+	uint64_t kicks;
 };
 
 #define KXCTL_LIST_MAX 256

@@ -107,12 +107,56 @@ static int random_io(const char *app, struct blkfront *bf, bool write, uint64_t 
 	return 0;
 }
 
+#define QD 32   /* the deep random phase: requests in flight per batch (BLKFRONT_SLOTS) */
+
+/* OPS random 4 KiB requests in batches of QD (queue depth QD, one wake-up per batch), pages from bufs. */
+static int random_io_qd(const char *app, struct blkfront *bf, bool write, uint64_t span, unsigned ops,
+                        uint8_t *bufs)
+{
+	uint64_t sectors[QD], t0 = clock_now_ns(), t;
+	void *pages[QD];
+	unsigned long iops;
+
+	for (unsigned done = 0; done < ops;) {
+		unsigned n = MIN(QD, ops - done);
+		int rc;
+
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t off = (rnd() % (span / PAGE_SIZE)) * PAGE_SIZE;
+			pages[i] = bufs + (size_t)i * PAGE_SIZE;
+			sectors[i] = off / 512;
+			/* The pattern depends on the offset only: two pieces of a batch at one offset agree. */
+			if (write)
+				fill((uint64_t *)pages[i], PAGE_SIZE, off, 0);
+			else
+				memset(pages[i], 0, PAGE_SIZE);   /* a read that did not land must not pass */
+		}
+		if ((rc = blkfront_rw_vec(bf, write, sectors, pages, PAGE_SIZE, n))) {
+			printk("%s: FAIL random %s (QD%u): %d\n", app, write ? "write" : "read", QD, rc);
+			return -1;
+		}
+		for (unsigned i = 0; i < n && !write; i++)
+			if (check((uint64_t *)pages[i], PAGE_SIZE, sectors[i] * 512, 0) >= 0) {
+				printk("%s: FAIL random read (QD%u) at %lu: wrong data\n", app, QD,
+				       (unsigned long)(sectors[i] * 512));
+				return -1;
+			}
+		done += n;
+	}
+	t = clock_now_ns() - t0;
+	iops = t ? (unsigned long)((uint64_t)ops * NSEC_PER_SEC / t) : 0;
+	printk("%s: random 4 KiB %s (QD%u): %u ops, %lu IOPS\n", app, write ? "writes" : "reads", QD, ops, iops);
+	printk("RESULT blk_rand%s_qd%u_iops=%lu\n", write ? "write" : "read", QD, iops);
+	return 0;
+}
+
 /*
  * blk-test [MIB] [OPS] [ro] [nodiscard] [pause] [copy]: MIB (default 8) written with a
  * pattern, flushed, read back and verified (sequential MB/s); OPS (200)
- * random 4 KiB writes then reads (IOPS); a discard that must read back as
+ * random 4 KiB writes then reads (IOPS) at queue depth 1, then OPS of each in
+ * batches of 32 (QD32; reads verified); a discard that must read back as
  * zeros. With ro the disk must refuse a write. With pause it sleeps 1 s
- * after "ready", "flushed" and "seq done", so bench_blk can read the
+ * after "ready", "flushed", "seq done", "rand qd1 done" and "rand qd32 done", so bench_blk can read the
  * domain's exit counter around the sequential phases and drop the file's
  * cached pages before the reads. With copy every request goes through
  * blkfront's bounce pages instead of granting our buffers (bench_blk -c).
@@ -218,6 +262,16 @@ int app_blk_test(int argc, char **argv)
 	rate(app, "read", span, tr);
 	if (random_io(app, bf, true, span, ops, page) || random_io(app, bf, false, span, ops, page))
 		return 1;
+	if (pause) {
+		printk("%s: rand qd1 done\n", app);
+		msleep(1000);
+	}
+	if (random_io_qd(app, bf, true, span, ops, buf) || random_io_qd(app, bf, false, span, ops, buf))
+		return 1;
+	if (pause) {
+		printk("%s: rand qd32 done\n", app);
+		msleep(1000);
+	}
 	if (bf->info.discard && !has_arg(argc, argv, "nodiscard") && span >= 2 * CHUNK) {
 		uint64_t off = span - CHUNK;
 

@@ -7,6 +7,7 @@
 #include "events.h"
 #include "kstring.h"
 #include "sched.h"
+#include "smp.h"
 
 #define xen_mb() mb()
 #define xen_wmb() barrier()
@@ -159,6 +160,7 @@ int app_udp_send(int argc, char **argv)
 		net_udp_sendto(4000, dst, (uint16_t)port, pay, NS_HDR);
 	}
 	printk("udp-send: done\n");
+	sched_print_stats("udp-send");
 	msleep(500);   /* a benchmark reads our exit counters before we power off */
 	return 0;
 }
@@ -218,6 +220,7 @@ int app_udp_recv(int argc, char **argv)
 		       (unsigned long)(r->bytes * 8 * 1000 / dt), (unsigned long)(r->pkts * 1000000000 / dt),
 		       (long)r->expected - (long)r->pkts, (unsigned long)r->bad, (unsigned long)r->ooo,
 		       (unsigned long)r->foreign);
+	sched_print_stats("udp-recv");
 	msleep(500);   /* a benchmark reads our exit counters before we power off */
 	return ended && clean ? 0 : 1;
 }

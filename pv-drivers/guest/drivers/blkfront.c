@@ -530,31 +530,55 @@ static size_t queue_piece(struct blkfront *bf, bool write, uint64_t sector, char
 	return n;
 }
 
-int blkfront_rw(struct blkfront *bf, bool write, uint64_t sector, void *buf, size_t len)
+/*
+ * What a transfer still has to queue: one contiguous range (n == 0), or n
+ * separate pieces of len bytes each, one request apiece (blkfront_rw_vec).
+ */
+struct xfer {
+	bool write;
+	uint64_t sector;
+	char *buf;
+	size_t len, off;
+	const uint64_t *sectors;
+	void *const *bufs;
+	unsigned n, next;
+};
+
+static bool xfer_left(const struct xfer *x)
 {
-	size_t off = 0;
+	return x->n ? x->next < x->n : x->off < x->len;
+}
+
+/* Queues the transfer's next request; false when no slot fits it now. */
+static bool xfer_queue(struct blkfront *bf, struct xfer *x)
+{
+	if (x->n) {
+		if (!queue_piece(bf, x->write, x->sectors[x->next], x->bufs[x->next], x->len))
+			return false;
+		x->next++;
+		return true;
+	}
+	size_t q = queue_piece(bf, x->write, x->sector + x->off / 512, x->buf + x->off, x->len - x->off);
+	x->off += q;
+	return q != 0;
+}
+
+static int xfer_run(struct blkfront *bf, struct xfer *x)
+{
 	int rc = 0, r;
 
-	if (len % 512)
-		return -XEN_EINVAL;
-	while ((off < len || bf->inflight) && !rc) {
+	while ((xfer_left(x) || bf->inflight) && !rc) {
 		bool queued = false;
 
 		if (bf->dead)
 			return -XEN_ENODEV;
-		while (off < len && !RING_FULL(&bf->ring)) {
-			size_t n = queue_piece(bf, write, sector + off / 512, (char *)buf + off, len - off);
-
-			if (!n)
-				break;
-			off += n;
+		while (xfer_left(x) && !RING_FULL(&bf->ring) && xfer_queue(bf, x))
 			queued = true;
-		}
 		/* One notification for the whole batch, and only if the backend sleeps. */
 		if (queued)
 			push(bf);
 		/* With nothing left to queue, every answer is needed: one wake-up for all of them. */
-		if ((r = wait_some(bf, off < len ? 1 : bf->inflight)) < 0)
+		if ((r = wait_some(bf, xfer_left(x) ? 1 : bf->inflight)) < 0)
 			return r;
 		rc = retire(bf);
 	}
@@ -562,6 +586,28 @@ int blkfront_rw(struct blkfront *bf, bool write, uint64_t sector, void *buf, siz
 	while (bf->inflight && wait_some(bf, 1) == 0)
 		retire(bf);
 	return rc;
+}
+
+int blkfront_rw(struct blkfront *bf, bool write, uint64_t sector, void *buf, size_t len)
+{
+	struct xfer x = { .write = write, .sector = sector, .buf = buf, .len = len };
+
+	if (len % 512)
+		return -XEN_EINVAL;
+	return xfer_run(bf, &x);
+}
+
+int blkfront_rw_vec(struct blkfront *bf, bool write, const uint64_t *sectors, void *const *bufs,
+                    size_t len, unsigned n)
+{
+	struct xfer x = { .write = write, .sectors = sectors, .bufs = bufs, .len = len, .n = n };
+
+	if (len % 512 || len == 0 || len > (size_t)bf->info.max_segs * PAGE_SIZE)
+		return -XEN_EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if ((uint64_t)bufs[i] % PAGE_SIZE)   /* a piece must be one request: whole pages */
+			return -XEN_EINVAL;
+	return xfer_run(bf, &x);
 }
 
 void blkfront_set_copy(struct blkfront *bf, bool copy)

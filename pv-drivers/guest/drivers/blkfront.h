@@ -92,6 +92,15 @@ int blkfront_open(unsigned devid, unsigned ring_order, uint64_t timeout_ns, stru
  * device is closing, -XEN_ETIMEDOUT without an answer for 30 s.
  */
 int blkfront_rw(struct blkfront *bf, bool write, uint64_t sector, void *buf, size_t len);
+/*
+ * n separate transfers of len bytes (whole pages, at most max_segs of them)
+ * at sectors[i] to or from bufs[i] (page-aligned), one request each, as
+ * many in flight as the slots and the ring allow (queue depth up to
+ * BLKFRONT_SLOTS): one notification per batch queued, one wake-up when the
+ * last answers are all that is left. Returns as blkfront_rw does.
+ */
+int blkfront_rw_vec(struct blkfront *bf, bool write, const uint64_t *sectors, void *const *bufs,
+                    size_t len, unsigned n);
 /* copy = true: every request through the bounce pages, never granting the caller's buffer (for measurements). */
 void blkfront_set_copy(struct blkfront *bf, bool copy);
 /* BLKIF_OP_FLUSH_DISKCACHE: returns once the backend says the data is durable. */

@@ -67,6 +67,26 @@ static void rx_post(uint16_t id)
 	nf.rx.req_prod_pvt++;
 }
 
+/*
+ * Notification thresholds (the rings' rsp_event): each notification the
+ * backend sends is a wake-up, and a block before it, on kvm_pvm two exits.
+ * Tx responses only return buffers, which a sender needs only once it has
+ * none: it asks to be told when half of what is in flight is done. Rx is
+ * told at the first response unless the last pass found a stream (at least
+ * RX_STREAM frames); then after RX_BATCH more, or RX_LINGER_NS at the latest.
+ */
+#define RX_STREAM     32
+#define RX_BATCH      64
+#define RX_LINGER_NS  1000000ull
+static bool rx_streaming;
+
+/* RING_FINAL_CHECK_FOR_RESPONSES with the event after batch (>= 1) more responses. */
+#define FINAL_CHECK_AFTER(r, batch, more) do {                                  \
+	(r)->sring->rsp_event = (r)->rsp_cons + (batch);                      \
+	mb();                                                                 \
+	(more) = RING_HAS_UNCONSUMED_RESPONSES(r);                            \
+} while (0)
+
 /* Tx responses: buffers back to the free stack. */
 static void tx_reap(void)
 {
@@ -87,7 +107,8 @@ static void tx_reap(void)
 				nf.tx_free[nf.tx_nfree++] = rsp->id;
 		}
 		nf.tx.rsp_cons = prod;
-		RING_FINAL_CHECK_FOR_RESPONSES(&nf.tx, more);
+		RING_IDX inflight = nf.tx.req_prod_pvt - nf.tx.rsp_cons;
+		FINAL_CHECK_AFTER(&nf.tx, inflight > 2 ? inflight / 2 : 1, more);
 	} while (more);
 }
 
@@ -99,6 +120,7 @@ static void rx_process(void)
 	static bool big_bad;
 	RING_IDX prod, i;
 	int more, notify;
+	unsigned got = 0;
 
 	do {
 		prod = nf.rx.sring->rsp_prod;
@@ -130,12 +152,14 @@ static void rx_process(void)
 				big_bad = false;
 			}
 			rx_post(id);
+			got++;
 		}
 		nf.rx.rsp_cons = prod;
 		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf.rx, notify);
 		if (notify)
 			netfront_notify();
-		RING_FINAL_CHECK_FOR_RESPONSES(&nf.rx, more);
+		rx_streaming = got >= RX_STREAM;
+		FINAL_CHECK_AFTER(&nf.rx, rx_streaming ? RX_BATCH : 1, more);
 	} while (more);
 }
 
@@ -145,8 +169,11 @@ static void netfront_thread(void *arg)
 		rx_process();
 		tx_reap();
 		wake_up(&nf.wq_tx);
-		wait_event(&nf.wq_thread,
-		           RING_HAS_UNCONSUMED_RESPONSES(&nf.rx) || RING_HAS_UNCONSUMED_RESPONSES(&nf.tx));
+		/* Streaming, the backend tells us after RX_BATCH frames: the tail of a burst waits at most the linger. */
+		uint64_t linger = rx_streaming ? RX_LINGER_NS : 0;
+		wait_event_timeout(&nf.wq_thread,
+		                   RING_HAS_UNCONSUMED_RESPONSES(&nf.rx) || RING_HAS_UNCONSUMED_RESPONSES(&nf.tx),
+		                   linger);
 	}
 }
 
@@ -172,7 +199,8 @@ void *netfront_tx_buf(uint64_t timeout_ns)
 		tx_reap();
 		if (nf.tx_nfree)
 			break;
-		RING_FINAL_CHECK_FOR_RESPONSES(&nf.tx, more);
+		/* tx_reap left the event at half of what is in flight: one wake-up frees many buffers. */
+		more = RING_HAS_UNCONSUMED_RESPONSES(&nf.tx);
 		if (more)
 			continue;
 		if (!nf.connected)

@@ -77,11 +77,18 @@ bool timer_available(void)
 	return this_cpu()->timer_port != 0;
 }
 
+/*
+ * Each set_timer_op is an exit. A timer already armed at or before the new
+ * deadline is left alone (it wakes the scheduler early, which looks again
+ * and arms the later one then), and one not needed any more is left to
+ * fire: a blocked I/O wait (a 30 s timeout, new each request) then costs
+ * the block alone, not a set_timer_op before it.
+ */
 void timer_arm(uint64_t deadline)
 {
 	struct percpu *c = this_cpu();
 
-	if (deadline == c->timer_armed || !c->timer_port)
+	if (!c->timer_port || !deadline || (c->timer_armed && c->timer_armed <= deadline))
 		return;
 	c->timer_armed = deadline;
 	HYPERVISOR_set_timer_op(deadline);

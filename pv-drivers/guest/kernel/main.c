@@ -182,7 +182,7 @@ void kmain(start_info_t *si, uint64_t free_start)
 
 	memcpy(args_buf, kernel_cmdline, sizeof(args_buf));
 	argc = split_args(args_buf, argv);
-	if ((argc = console_parse_args(argc, argv)) < 0)
+	if ((argc = console_parse_args(argc, argv)) < 0 || (argc = sched_parse_args(argc, argv)) < 0)
 		crash();
 	if (argc == 0) {
 		argv[0] = "hello";

@@ -46,6 +46,16 @@ struct waitq {
 
 /* Makes the STACK_SIZE block at stack the running thread of cpu (boot and secondary vCPUs). */
 void sched_init_cpu(struct percpu *cpu, void *stack, const char *name);
+/*
+ * Takes leading "idlepoll=US" options off argv (like console_parse_args):
+ * an idle vCPU then watches for an event that long, upcalls masked, before
+ * it blocks. Worth it where an exit costs more than the wait it saves
+ * (bench_net -P, bench_blk -S); 0 (the default) blocks at once.
+ * Returns the new argc, or -1 after printing what is wrong.
+ */
+int sched_parse_args(int argc, char **argv);
+/* "sched: vCPU N after WHO: B blocks, P polls won, U upcalls" for this vCPU: where its exits went. */
+void sched_print_stats(const char *who);
 
 /* Creates a runnable thread on the calling vCPU. Returns NULL when out of memory. */
 struct thread *thread_create(const char *name, void (*fn)(void *), void *arg);

@@ -14,6 +14,7 @@ struct percpu {
 	evtchn_port_t timer_port;    /* VIRQ_TIMER bound to this vCPU */
 	uint64_t timer_armed;        /* last deadline passed to set_timer_op, 0 = none */
 	uint64_t nr_upcalls, nr_blocks, nr_switches;
+	uint64_t nr_polls_won;      /* idles that an event ended within idlepoll= (no block, no exit) */
 };
 
 extern struct percpu percpu_table[KXEN_PV_MAX_VCPUS];
