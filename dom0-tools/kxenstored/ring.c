@@ -107,7 +107,16 @@ void ring__publish(struct xs_conn *c)
 
 	if (!r->hold_cons)
 		return;
+	XENSTORE_RING_IDX was = LOAD(r->intf->req_cons);
 	/* What we read is committed, a request read in part included (its bytes are in the record). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	STORE(r->intf->req_cons, r->cons);
+	/*
+	 * The space is free only now. conn__input's kick went out when we read,
+	 * before this commit: a guest that woke to it saw no space, slept again,
+	 * and waited out its timeout for the rest of a request longer than the
+	 * ring (xs-test's large-value, xenbus_roundtrip under load).
+	 */
+	if (was != r->cons && r->notify)
+		r->notify(r);
 }

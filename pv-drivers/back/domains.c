@@ -21,6 +21,7 @@ const struct xenbus_type *const backd_backends[BACKD_NR_BACKENDS] = {
 	[BACKD_SLOT_CONSOLE] = &console_xenbus,
 	[BACKD_SLOT_VBD] = &vbd_xenbus,
 	[BACKD_SLOT_VIF] = &vif_xenbus,
+	[BACKD_SLOT_VKBD] = &vkbd_xenbus,
 };
 
 /* Domains some backend is still waiting for: watched under /local/domain/N until attached. */

@@ -39,9 +39,9 @@ lib() {
 
 lib kxconfig xml libkxconfig_a_SOURCES $XML_CFLAGS -DKXEN_SCHEMA_DIR="\"$S/xml\"" -DKXEN_SRC_SCHEMA_DIR="\"$S/xml\""
 lib kxstore dom0-tools/kxenstored libkxstore_a_SOURCES
-lib kxbuild dom0-tools/builder libkxbuild_a_SOURCES -I"$S/dom0-tools/libkxctrl"
-lib kxdisk pv-drivers/back/disk libkxdisk_a_SOURCES -D_GNU_SOURCE -pthread
-lib kxblk pv-drivers/back libkxblk_a_SOURCES -I"$S/pv-drivers/back/disk"
+lib kxbuild dom0-tools/builder libkxbuild_a_SOURCES
+lib kxdisk dom0-tools/libkxdisk libkxdisk_a_SOURCES -D_GNU_SOURCE -pthread
+lib kxblk pv-drivers/back libkxblk_a_SOURCES
 lib kxnet pv-drivers/back libkxnet_a_SOURCES
 lib kxcons pv-drivers/back libkxcons_a_SOURCES
 lib kxhv hypervisor libkxhv_a_SOURCES -pthread -Wno-gnu-variable-sized-type-not-at-end
@@ -51,10 +51,10 @@ lib kxd dom0-tools/libkxdaemon libkxdaemon_a_SOURCES
 harness() {
 	local name=$1
 	shift
+	# include/kxen too: harnesses written before the libraries' headers moved there name them bare.
 	# shellcheck disable=SC2086
-	$CC $CFLAGS -fsanitize=fuzzer -I"$S/tests/fuzz" -I"$S/xml" -I"$S/dom0-tools/kxenstored" \
-		-I"$S/dom0-tools/builder" -I"$S/dom0-tools/libkxctrl" -I"$S/pv-drivers/back" \
-		-I"$S/pv-drivers/back/disk" -DKXEN_SRC_SCHEMA_DIR="\"$S/xml\"" $XML_CFLAGS "$S/tests/fuzz/fuzz_$name.c" "$@" -o "$O/fuzz_$name"
+	$CC $CFLAGS -fsanitize=fuzzer -I"$S/tests/fuzz" -I"$S/dom0-tools/kxenstored" -I"$S/pv-drivers/back" \
+		-I"$S/include/kxen" -DKXEN_SRC_SCHEMA_DIR="\"$S/xml\"" $XML_CFLAGS "$S/tests/fuzz/fuzz_$name.c" "$@" -o "$O/fuzz_$name"
 }
 
 harness xml "$O/obj/kxconfig.a" $XML_LIBS

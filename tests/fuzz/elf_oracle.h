@@ -4,7 +4,7 @@
 
 #include <errno.h>
 #include "fuzz_common.h"
-#include "kxbuild.h"
+#include "kxen/kxbuild.h"
 
 /* Parses the kernel in [file, file + size) for a guest of mem bytes and aborts if the result breaks the contract. */
 static inline void elf_oracle_check(const uint8_t *file, size_t size, uint64_t mem)

@@ -2,7 +2,7 @@
 #include <stdbool.h>
 #include <sys/mman.h>
 #include "elf_oracle.h"
-#include "kxbuild_pv.h"
+#include "kxen/kxbuild_pv.h"
 
 #define PAGE 4096ull
 
