@@ -116,7 +116,7 @@ int evtchn_bind_interdomain(struct domain *ld, domid_t remote_dom,
 		rc = -EINVAL;
 		goto out;
 	}
-	if (__atomic_load_n(&rd->dying, __ATOMIC_ACQUIRE)) {
+	if (atomic_load_explicit(&rd->dying, memory_order_acquire)) {
 		rc = -ESRCH;
 		goto out;
 	}
@@ -427,7 +427,7 @@ static void mark_vcpu_pending(struct domain *d, unsigned vcpu, evtchn_port_t por
 
 static void wake_pollers(struct domain *d)
 {
-	if (__atomic_load_n(&d->nr_polling, __ATOMIC_SEQ_CST) == 0)
+	if (atomic_load(&d->nr_polling) == 0)
 		return;
 	for (unsigned i = 0; i < d->max_vcpus; i++)
 		if (d->vcpu[i] && atomic_load(&d->vcpu[i]->polling))

@@ -86,6 +86,8 @@ void sandbox__ring(void);
 void backd_domains_scan(struct backd *bd);
 /* Detaches every backend from every domain (on exit). */
 void backd_domains_stop(struct backd *bd);
+/* xenstore is back after a loss (xenbus.c): every watch of every domain is set again. */
+void backd_domains_rewatch(struct backd *bd);
 /* SIGHUP: every attached device reopens its files. */
 void backd_domains_reopen(struct backd *bd);
 

@@ -185,6 +185,16 @@ void backd_domains_stop(struct backd *bd)
 	}
 }
 
+void backd_domains_rewatch(struct backd *bd)
+{
+	for (struct backd_dom *d = bd->doms; d; d = d->next) {
+		if (watching(d))
+			set_watch(bd, d, true);
+		for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++)
+			xenbus__rewatch(bd, d, i);
+	}
+}
+
 void backd_domains_reopen(struct backd *bd)
 {
 	for (struct backd_dom *d = bd->doms; d; d = d->next)
