@@ -12,7 +12,7 @@ set -u
 S=${KXEN_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 B=${KXEN_BUILDDIR:-$S}
 C=${KXEN_IMAGE_CACHE:-/var/cache/kxen/images}
-PEERS=tcg,kvm,kxen BUDGET=200 TIMEOUT=300 KVM_TIMEOUT=900 VCPUS=1 MEM=256 KEEP= KVM_CPU=host,-cx16,-xsave
+PEERS=tcg,kvm,kxen BUDGET=200 TIMEOUT=300 KVM_TIMEOUT=900 VCPUS=1 MEM=256 KEEP= KVM_CPU=host
 FIGS="null_syscall page_fault fork_exit_wait ctxsw_pipe"
 
 usage() {
@@ -24,7 +24,7 @@ usage: $0 [-p PEERS] [-t BUDGET_MS] [-T SECONDS] [-K SECONDS] [-c VCPUS] [-m MIB
   -K SECONDS  the same for QEMU+KVM, whose guest ring 0 is emulated here (default $KVM_TIMEOUT)
   -c VCPUS    vCPUs of every peer (default $VCPUS: kxen runs Linux on one vCPU today)
   -m MIB      memory of every peer (default $MEM)
-  -C CPU      QEMU+KVM's -cpu (default $KVM_CPU: what this KVM's ring-0 emulator can run)
+  -C CPU      QEMU+KVM's -cpu (default $KVM_CPU)
   -o DIR      keep the stamped console logs and kxen-hv's log there (PEER.log, kxen.hv)
 EOF
 	exit "$2"
@@ -114,9 +114,9 @@ peer_tcg() {
 	run_qemu tcg "$TIMEOUT" -accel tcg
 }
 
-# Guest ring 0 is emulated by kvm_pvm, whose emulator stops (KVM_EXIT_INTERNAL_ERROR, "emulation
-# failure") at `lock cmpxchg16b` (SLUB's cmpxchg_double) and `xrstor` (the FPU setup): the default
-# CPU hides CX16 and XSAVE, so that Linux takes its fallbacks (docs/linux-pv.md, "Benchmarks").
+# On kvm_pvm guest ring 0 is emulated, and the emulator stops this kernel (KVM_EXIT_INTERNAL_ERROR,
+# "emulation failure") at `lock cmpxchg16b`, then (-C host,-cx16) at `xrstor`, then (with noxsave)
+# at `int3`: the peer is reported as stopped there (docs/linux-pv.md, "Benchmarks").
 peer_kvm() {
 	command -v qemu-system-x86_64 > /dev/null || { echo "qemu-system-x86_64 is not installed" > "$R/kvm.why"; return; }
 	kvm_usable || { echo "/dev/kvm is not usable by $(id -un)" > "$R/kvm.why"; return; }
@@ -141,10 +141,11 @@ peer_kxen() (
 		"$S/xml/examples/linux.xml" > "$T/bench-linux.xml"
 	local start tails=
 	start=$(now_us)
-	# Linux's early output reaches kxen-hv's log as (dN) lines, hvc0's the console log.
-	tail -n +1 -F "$T/hv.log" 2> /dev/null > >(stamp "$start" > "$R/kxen.hv") &
+	# Linux's early output reaches kxen-hv's log as (dN) lines, hvc0's the console log. tail polls a
+	# file that does not exist yet (the console log) once a second unless told otherwise.
+	tail -s 0.05 -n +1 -F "$T/hv.log" 2> /dev/null > >(stamp "$start" > "$R/kxen.hv") &
 	tails="$tails $!"
-	tail -n +1 -F "$T/console/guest-linux.log" 2> /dev/null > >(stamp "$start" > "$R/kxen.log") &
+	tail -s 0.05 -n +1 -F "$T/console/guest-linux.log" 2> /dev/null > >(stamp "$start" > "$R/kxen.log") &
 	tails="$tails $!"
 	trap 'kill $tails 2>/dev/null; cleanup' EXIT
 	if ! KXL_DEV_DIRECT_PAGING=1 "$KXL" create "$T/bench-linux.xml" > "$T/create.out" 2>&1; then
@@ -228,7 +229,12 @@ for p in ${PEERS//,/ }; do
 		res="$res first_user_s=$(secs "$first")"
 	else
 		l=$(linux_lines "$p" | grep -v ' kxen-init: powering\|reboot: Power down' | tail -n 1)
-		echo "first user-space line: missing: no user space (${how:-no end recorded}); the last line Linux printed, at +$(secs "${l%% *}") s: ${l#* }"
+		if [ -n "$l" ]; then
+			l="the last line Linux printed, at +$(secs "${l%% *}") s: ${l#* }"
+		else
+			l="Linux printed nothing on its console"
+		fi
+		echo "first user-space line: missing: no user space (${how:-no end recorded}); $l"
 		res="$res first_user_s=missing"
 	fi
 	if [ "$how" = poweroff ]; then
@@ -238,8 +244,8 @@ for p in ${PEERS//,/ }; do
 		echo "power-off: missing: $how (at +$(secs "${endus:-0}") s)"
 		res="$res poweroff_s=missing"
 	fi
-	grep -m 1 "KVM internal error\|emulation failure" "$R/$p.log" 2>/dev/null | sed 's/^[0-9]* /QEMU: /'
-	grep -m 1 "^[0-9]* \(RIP=\|Code=\)" "$R/$p.log" 2>/dev/null | sed 's/^[0-9]* /QEMU: /'
+	grep -o -m 1 "KVM internal error.*" "$R/$p.log" 2>/dev/null | sed 's/^/QEMU: /'
+	grep -m 2 "^[0-9]* \(RIP=\|Code=\)" "$R/$p.log" 2>/dev/null | sed 's/^[0-9]* /QEMU: /'
 	# Where the time went, as the host saw the lines arrive (QEMU: lines before the console's
 	# registration arrive together with it; kxen's earlyprintk=xen shows them at once).
 	m=
@@ -248,7 +254,7 @@ for p in ${PEERS//,/ }; do
 		t=$(at "$p" "${pair#*:}")
 		[ -n "$t" ] && m="$m, ${pair%%:*} +$(secs "$t") s"
 	done
-	echo "milestones: ${m#, }"
+	echo "milestones: ${m:-, none}" | sed 's/: , /: /'
 	for f in $FIGS; do
 		l=$(grep -m 1 " ubench: $f " "$R/$p.log" 2>/dev/null)
 		if [ -z "$l" ]; then
