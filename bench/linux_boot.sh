@@ -127,11 +127,11 @@ peer_kvm() {
 # its skip/fail exit the subshell only, and its EXIT trap stops the daemons).
 peer_kxen() (
 	export KXEN_BUILDDIR=$B KXEN_SRCDIR=$S
-	for f in "$B/hypervisor/kxen-hv" "$B/dom0-tools/kxl/kxl" "$B/pv-drivers/back/kxen-backd"; do
-		[ -x "$f" ] || { echo "$f is not built" > "$R/kxen.why"; exit 0; }
-	done
 	kvm_usable || { echo "/dev/kvm is not usable by $(id -un)" > "$R/kxen.why"; exit 0; }
 	. "$S/tests/integration/lib.sh" > /dev/null
+	for f in "$HV" "$XSD" "$BACKD" "$KXL"; do
+		[ -x "$f" ] || { echo "$f is not built" > "$R/kxen.why"; exit 0; }
+	done
 	dom0_start > "$R/kxen.start" 2>&1 || { cat "$R/kxen.start" > "$R/kxen.why"; exit 0; }
 	# Preserved on power-off, so that its exit counter can still be read.
 	sed -e "s|/var/cache/kxen/images/vmlinuz-cloud|$KERNEL|" -e "s|<initrd>.*</initrd>|<initrd>$IR</initrd>|" \
