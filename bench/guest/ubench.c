@@ -16,8 +16,9 @@
  * scripts/mkinitramfs.sh -x; bench/linux_boot.sh runs it as `kxen.run=ubench`
  * in the same kernel under QEMU TCG, QEMU+KVM and kxen.
  *
- * The cost of one operation differs by four orders of size between those
- * (a system call is ~100 ns under TCG and several traps into KVM under kxen),
+ * The cost of one operation differs by orders of size between those (a
+ * system call is ~0.5 us under TCG here and ~250 us, several traps into KVM,
+ * under kxen),
  * so no fixed count fits: each figure doubles its count until one run takes
  * at least the time budget, and reports that run (a figure with a size limit,
  * the page faults, repeats runs at the limit until the budget is spent and
@@ -25,7 +26,7 @@
  *   ubench: NAME iters=N ns_per_op=X
  *   ubench: done guest_ms=T
  * guest_ms is the whole run on the guest's clock: the host compares it with
- * the time it saw between the first and the last line, so a guest clock
+ * the time it saw between /init's line before ubench and the last, so a guest clock
  * that runs wrong shows up instead of silently scaling every figure.
  */
 
