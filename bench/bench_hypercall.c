@@ -454,12 +454,15 @@ static double whole_process_ms(const char *path, const char *kxl, const char *xm
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-n EXITS] [-c CALLS] [-r ROUNDS] [-p RUNS]\n"
+	fprintf(f, "usage: %s [-f] [-n EXITS] [-c CALLS] [-r ROUNDS] [-p RUNS]\n"
 	        "Compares a bare KVM port-I/O exit with kxen's null hypercall and event round trip.\n"
 	        "  -n EXITS   bare exits to time, each way (default 50000)\n"
 	        "  -c CALLS   null hypercalls in the hypercall-bench guest (default 100000)\n"
 	        "  -r ROUNDS  event round trips per ping-pong mode, and sends to dom0 (default 5000)\n"
-	        "  -p RUNS    whole-process runs of kvm_min and of kxl create -F (default 30)\n", PROG);
+	        "  -p RUNS    whole-process runs of kvm_min and of kxl create -F (default 30)\n"
+	        "  -f         the floors only (bare exit, in-kernel trap, doorbell, kvm_min), no kxen-hv:\n"
+	        "             for other benchmarks that print their figures against them (bench/linux_boot.sh)\n",
+	        PROG);
 }
 
 int main(int argc, char **argv)
@@ -467,10 +470,11 @@ int main(int argc, char **argv)
 	unsigned long nexits = 50000, ncalls = 100000, nrounds = 5000, nprocs = 30;
 	struct bare b;
 	char err[256];
-	int c;
+	int c, floors_only = 0;
 
-	while ((c = getopt(argc, argv, "n:c:r:p:h")) != -1) {
+	while ((c = getopt(argc, argv, "fn:c:r:p:h")) != -1) {
 		switch (c) {
+		case 'f': floors_only = 1; break;
 		case 'n': nexits = bench_parse_count(PROG, "-n", optarg); break;
 		case 'c': ncalls = bench_parse_count(PROG, "-c", optarg); break;
 		case 'r': nrounds = bench_parse_count(PROG, "-r", optarg); break;
@@ -524,6 +528,11 @@ int main(int argc, char **argv)
 		return 1;
 	printf("minimal KVM program (create a VM, one exit, end; %lu runs): %.2f ms median  [floor]\n",
 	       nprocs, min_ms);
+	if (floors_only) {
+		printf("RESULT bench_hypercall_floors bare_exit_us=%.3f trap_us=%.3f doorbell_us=%.3f kvm_min_ms=%.3f\n",
+		       bare_us, trap_ns / 1000.0, bell_ns / 1000.0, min_ms);
+		return 0;
+	}
 
 	bench_start_hv(PROG);
 	bench_start_xenstored(PROG);   /* kxl create introduces domains */

@@ -1,23 +1,49 @@
 #!/bin/sh
 # Builds kxen's small Linux test initramfs (cpio newc, gzip) from busybox-static and a Debian kernel tree.
 #
-# usage: mkinitramfs.sh -k KERNEL_TREE -b BUSYBOX -o OUT.gz
+# usage: mkinitramfs.sh -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... -o OUT.gz
 #   KERNEL_TREE  an unpacked linux-image-* package (boot/config-*, lib/modules/<version>/)
 #   BUSYBOX      a static busybox; it also runs depmod on the host, so the host needs only
 #                sh, gzip and coreutils
+#   PROGRAM      a static executable added as /bin/<its name> (bench/linux_boot.sh adds
+#                bench/guest/ubench and runs it with kxen.run=ubench); without -x the
+#                archive is the same as before the option existed
 # /init mounts proc, sysfs and devtmpfs, loads the Xen frontends the kernel has as modules
 # (with their dependencies from modules.dep), then runs the command of `kxen.run=CMD` or
 # `kxen.run="CMD WITH SPACES"` on the kernel command line, or else a shell on hvc0, and
 # powers off when it ends. The output is reproducible: the same inputs give the same bytes.
 set -eu
-usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX -o OUT.gz" >&2; exit 2; }
+usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... -o OUT.gz" >&2; exit 2; }
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
-tree= bb= out=
-while getopts k:b:o: opt; do
-	case $opt in k) tree=$OPTARG ;; b) bb=$OPTARG ;; o) out=$OPTARG ;; *) usage ;; esac
+tree= bb= out= extra=
+nl='
+'
+while getopts k:b:o:x: opt; do
+	case $opt in
+	k) tree=$OPTARG ;; b) bb=$OPTARG ;; o) out=$OPTARG ;;
+	x) extra="$extra$OPTARG$nl" ;;
+	*) usage ;;
+	esac
 done
 [ -n "$tree" ] && [ -n "$bb" ] && [ -n "$out" ] || usage
 [ -x "$bb" ] || die "busybox '$bb' is not an executable"
+# is_dynamic FILE: whether the ELF64 FILE has a PT_INTERP program header (needs a loader and libc,
+# which the initramfs does not have). Reads e_phoff, e_phentsize, e_phnum, then each p_type.
+le() { od -An -t u$2 -j "$3" -N "$2" "$1" | tr -d ' '; }
+is_dynamic() {
+	phoff=$(le "$1" 8 32) phent=$(le "$1" 2 54) phnum=$(le "$1" 2 56) i=0
+	while [ "$i" -lt "$phnum" ]; do
+		[ "$(le "$1" 4 $((phoff + i * phent)))" = 3 ] && return 0
+		i=$((i + 1))
+	done
+	return 1
+}
+printf '%s' "$extra" | while IFS= read -r x; do
+	[ -f "$x" ] && [ -x "$x" ] || die "-x '$x' is not an executable file"
+	[ "$(head -c 5 "$x" | od -An -c | tr -d ' ')" = '177ELF002' ] || die "-x '$x' is not an ELF64 executable"
+	is_dynamic "$x" && die "-x '$x' is dynamically linked (it has PT_INTERP); the initramfs has no libc: link it with -static"
+	case ${x##*/} in busybox|init|*' '*) die "-x '$x': the name '${x##*/}' is taken or unusable in /bin" ;; esac
+done || exit 1
 config=$(ls "$tree"/boot/config-* 2>/dev/null | head -n 1)
 [ -n "$config" ] || die "$tree/boot/config-*: no kernel config (is $tree an unpacked linux-image package?)"
 kver=${config##*/config-}
@@ -34,6 +60,13 @@ for applet in $("$bb" --list); do
 	[ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
 done
 ln -s bin "$stage/sbin"
+# Extra programs (-x) replace any busybox applet of the same name: the caller asked for them.
+printf '%s' "$extra" | while IFS= read -r x; do
+	rm -f "$stage/bin/${x##*/}"
+	cp "$x" "$stage/bin/${x##*/}"
+	chmod 755 "$stage/bin/${x##*/}"
+	echo "mkinitramfs: added /bin/${x##*/}"
+done
 
 # The Xen frontends: built in (=y) needs nothing; a module (=m) is copied with its dependencies.
 : > "$stage/etc/kxen-modules"
@@ -66,6 +99,8 @@ cat > "$stage/init" <<'INIT'
 #!/bin/sh
 # kxen's Linux PV test init: kernel file systems, Xen frontends, kxen.run= or a shell on hvc0, power-off.
 export PATH=/bin
+# The first user-space line: bench/linux_boot.sh times the boot to it.
+echo "kxen-init: start"
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev

@@ -60,3 +60,14 @@ pass "initramfs holds /dev/console, /init, busybox and $(wc -l < "$T/x/etc/kxen-
 out=$("$S/scripts/mkinitramfs.sh" -k "$T" -b "$BB" -o "$T/c.gz" 2>&1) && fail "a tree without a kernel config was accepted"
 echo "$out" | grep -q "no kernel config" || fail "wrong message: $out"
 pass "a directory that is no kernel package is refused"
+
+# -x adds a static program as /bin/NAME (bench/linux_boot.sh's ubench); a dynamic one is refused by name.
+cp "$BB" "$T/kxprog"
+"$S/scripts/mkinitramfs.sh" -k "$tree" -b "$BB" -x "$T/kxprog" -o "$T/x.gz" > "$T/log" 2>&1 || fail "mkinitramfs -x: $(cat "$T/log")"
+zcat "$T/x.gz" | "$BB" cpio -tv 2>/dev/null | grep -Eq '^-rwxr-xr-x .* bin/kxprog$' || fail "-x did not add bin/kxprog"
+dyn=$(command -v sh)
+out=$("$S/scripts/mkinitramfs.sh" -k "$tree" -b "$BB" -x "$(readlink -f "$dyn")" -o "$T/y.gz" 2>&1) &&
+	fail "a dynamically linked -x program was accepted"
+echo "$out" | grep -q "is dynamically linked" || fail "wrong message for a dynamic -x program: $out"
+[ -e "$T/y.gz" ] && fail "a refused -x left an archive behind"
+pass "-x adds a static program to /bin and refuses a dynamic one"
