@@ -17,6 +17,7 @@
 #define MSR_LSTAR  0xc0000082u
 #define MSR_SFMASK 0xc0000084u
 #define MSR_KERNEL_GS_BASE 0xc0000102u
+#define MSR_PAT    0x277u
 
 extern const uint8_t pvl_blob[], pvl_lstar[], pvl_fwd_ret[];
 
@@ -31,12 +32,13 @@ int pvl_kvm_load_boot(struct vcpu *v)
 	const struct pvl *p = v->d->pvl;
 	struct kvm_run *run = v->run;
 	struct kvm_sregs s;
-	struct { struct kvm_msrs h; struct kvm_msr_entry e[4]; } m = { .h.nmsrs = 4, .e = {
+	struct { struct kvm_msrs h; struct kvm_msr_entry e[5]; } m = { .h.nmsrs = 5, .e = {
 		{ .index = MSR_STAR, .data = (uint64_t)PVL_SEL_R0_CS << 32 |
 		                             (uint64_t)(PVL_SEL_U_CS32 & ~3) << 48 },
 		{ .index = MSR_LSTAR, .data = PVL_KX_VA + (uint64_t)(pvl_lstar - pvl_blob) },
 		{ .index = MSR_SFMASK, .data = 0 },
 		{ .index = MSR_KERNEL_GS_BASE, .data = 0 },
+		{ .index = MSR_PAT, .data = PVL_MSR_PAT },   /* what the layer reports, as Xen runs PV guests */
 	} };
 
 	if (v->id != 0)
@@ -56,7 +58,7 @@ int pvl_kvm_load_boot(struct vcpu *v)
 	s.ldt = (struct kvm_segment){ .unusable = 1 };
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;
-	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 4)
+	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 5)
 		return -EIO;
 	memset(&run->s.regs.regs, 0, sizeof(run->s.regs.regs));
 	run->s.regs.regs.rip = p->entry;

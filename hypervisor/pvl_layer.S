@@ -1031,13 +1031,58 @@ kx_emul_0f:
 7:	addq $2, KX_DATA(D_ERIP)
 	jmp kx_resume
 
-/* wrmsr: the FS and GS bases by wrfsbase/wrgsbase, the user GS base kept; others dropped as Xen does. */
+/* Records the access (ecx = the MSR, \w = 1 for a write) once in D_MSRSEEN, for kxen-hv's report. Clobbers r8-r10. */
+.macro msr_seen w
+	mov %ecx, %r8d
+	.if \w
+	bts $32, %r8
+	.endif
+	lea KX_DATA(D_MSRSEEN), %r9
+	xor %r10d, %r10d
+1:	cmp $PVL_MSRSEEN_N, %r10d
+	jae 3f
+	cmpq $0, (%r9,%r10,8)
+	je 2f
+	cmp %r8, (%r9,%r10,8)
+	je 3f
+	inc %r10d
+	jmp 1b
+2:	mov %r8, (%r9,%r10,8)
+3:
+.endm
+
+/*
+ * rcx = the MSR: r8 -> its {index, value} entry in the table at \table (kxen-hv's policy), or a jump to
+ * kx_not_ours (a #GP bounced to Linux, whose MSR accessors take it as the error Xen gives). Clobbers r9.
+ */
+.macro msr_lookup table
+	lea KX_DATA(\table), %r8
+	xor %r9d, %r9d
+1:	cmp $PVL_MSRTAB_N, %r9d
+	jae kx_not_ours
+	cmpl $0, (%r8)
+	je kx_not_ours
+	cmp %ecx, (%r8)
+	je 2f
+	add $16, %r8
+	inc %r9d
+	jmp 1b
+2:
+.endm
+
+/*
+ * wrmsr, as Xen's guest MSR policy for a PV domU: the FS and GS bases by
+ * wrfsbase/wrgsbase, the user GS base kept; the writes of kxen-hv's table
+ * dropped when they set only the bits it allows; anything else #GP.
+ */
 kx_wrmsr:
+	mov GPR(1), %rcx
+	mov %ecx, %ecx
+	msr_seen 1
 	mov GPR(2), %rax
 	shl $32, %rax
 	movl GPR(0), %edx
 	or %rdx, %rax
-	mov GPR(1), %rcx
 	cmp $0xc0000100, %ecx
 	jne 1f
 	wrfsbase %rax
@@ -1047,14 +1092,22 @@ kx_wrmsr:
 	wrgsbase %rax
 	jmp 9f
 2:	cmp $0xc0000102, %ecx
-	jne 9f
+	jne 3f
 	mov %rax, KX_DATA(D_GSU)
+	jmp 9f
+3:	msr_lookup D_MSRWR
+	mov 8(%r8), %rdx
+	not %rdx
+	test %rdx, %rax
+	jnz kx_not_ours
 9:	addq $2, KX_DATA(D_ERIP)
 	jmp kx_resume
 
-/* rdmsr: the bases, EFER and MISC_ENABLE as Xen shows them, 0 for the rest. */
+/* rdmsr: the bases, EFER and MISC_ENABLE as Xen shows them, kxen-hv's table, #GP for the rest. */
 kx_rdmsr:
 	mov GPR(1), %rcx
+	mov %ecx, %ecx
+	msr_seen 0
 	xor %eax, %eax
 	cmp $0xc0000100, %ecx
 	jne 1f
@@ -1080,8 +1133,11 @@ kx_rdmsr:
 	 * forward memmove under 32 bytes runs on until it faults.
 	 */
 4:	cmp $0x1a0, %ecx
-	jne 8f
+	jne 5f
 	mov $(1 << 0 | 1 << 11 | 1 << 12 | 1 << 23), %eax
+	jmp 8f
+5:	msr_lookup D_MSRRD
+	mov 8(%r8), %rax
 8:	mov %rax, %rdx
 	shr $32, %rdx
 	mov %eax, %eax

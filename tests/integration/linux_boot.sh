@@ -40,7 +40,10 @@ wait_log "^\(d$id\) \[ *[0-9.]+\] Command line: console=hvc0 earlyprintk=xen kxe
 # The memory map Linux built from kxen's in-guest XENMEM_memory_map: 256 MiB less the shared_info frame.
 wait_log "^\(d$id\) \[ *[0-9.]+\] Xen: \[mem 0x0000000000100000-0x000000000fffefff\] usable" 30
 wait_log "^\(d$id\) \[ *[0-9.]+\] Hypervisor detected: Xen PV" 60
-pass "the Debian kernel printed its banner, command line, memory map and 'Xen PV'"
+# The layer's MSR policy (Xen's for a PV domU): Xen's PAT, loaded into the vCPU and read back by Linux.
+grep -q "(d$id) \[ *[0-9.]*\] x86/PAT: Configuration \[0-7\]: WB  WT  UC- UC  WC  WP  UC  UC" "$T/hv.log" ||
+	fail "Linux did not take Xen's PAT"
+pass "the Debian kernel printed its banner, command line, memory map, Xen's PAT and 'Xen PV'"
 # Past trap_init (set_gdt, update_descriptor), the 2-level event channels and register_vcpu_info to hvc0:
 # the console ring, served by kxen-backd, carries Linux's output from here on.
 wait_log "^\(d$id\) \[ *[0-9.]+\] xen:events: Using 2-level ABI" 60
@@ -81,4 +84,7 @@ grep -Eq "^\(XEN\) d$id Linux PV layer: .* [1-9][0-9]* page-table stores" "$T/hv
 	fail "the layer reports no emulated page-table stores"
 grep -Eq "^\(XEN\) d$id Linux PV layer: event upcalls: [0-9]+ by the layer's return paths, [1-9][0-9]* pushed by kxen-hv" \
 	"$T/hv.log" || fail "kxen-hv pushed no event upcall"
-pass "the layer reports its page-table stores and the upcalls kxen-hv pushed"
+# Every MSR outside the policy is a #GP Linux's accessors absorb: none may surface as an unchecked access.
+console_has "unchecked MSR access" && fail "Linux met an MSR #GP it did not expect"
+grep -Eq "^\(XEN\) d$id Linux PV layer: MSRs accessed: .*r0x277" "$T/hv.log" || fail "no MSR report (or no PAT read)"
+pass "the layer reports its page-table stores, the upcalls kxen-hv pushed and the MSRs Linux touched"
