@@ -95,6 +95,18 @@ int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rf
 	/* A forwarded hypercall's return: the layer delivers it on its way back (kx_ret). */
 	if (*rip == PVL_KX_VA + (uint64_t)(pvl_fwd_ret - pvl_blob))
 		return 0;
+	/*
+	 * An exit can come between KVM's interception of a guest fault and its
+	 * injection (a #PF under KVM's shadow paging, with a kick pending): the
+	 * exception then goes in at whatever rip the next entry has, and a frame
+	 * pushed now would make it Linux's event callback's own fault.
+	 */
+	struct kvm_vcpu_events ev;
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0 || ev.exception.injected || ev.exception.pending ||
+	    ev.interrupt.injected || ev.nmi.injected) {
+		vcpu_kick_after(v, PVL_UPCALL_RETRY_NS);
+		return 0;
+	}
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return 0;   /* the next exit tries again */
 	const uint64_t *info = (const uint64_t *)(p->region + PVL_PG_INFO * KXEN_PAGE_SIZE);

@@ -8,7 +8,8 @@
 # /init mounts proc, sysfs and devtmpfs, loads the Xen frontends the kernel has as modules
 # (with their dependencies from modules.dep), then runs the command of `kxen.run=CMD` or
 # `kxen.run="CMD WITH SPACES"` on the kernel command line, or else a shell on hvc0, and
-# powers off when it ends. The output is reproducible: the same inputs give the same bytes.
+# powers off when it ends, or when busybox's poweroff/reboot signal it (Linux runs them for
+# xenstore's control/shutdown). The output is reproducible: the same inputs give the same bytes.
 set -eu
 usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX -o OUT.gz" >&2; exit 2; }
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
@@ -80,8 +81,14 @@ fi
 # kxen.run has a dot, so the kernel keeps it from init's arguments: read it from /proc/cmdline.
 run=$(sed -n 's/.*kxen\.run="\([^"]*\)".*/\1/p; t; s/.*kxen\.run=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "kxen-init: up: Linux $(uname -r), $(nproc) CPU(s)"
+# busybox's poweroff and halt signal pid 1 with USR2 and USR1, reboot with TERM: Linux runs /sbin/poweroff
+# or /sbin/reboot for xenstore's control/shutdown (kxl shutdown, kxl reboot). ash runs a trap only once
+# `wait` returns, so what init waits for runs in the background.
+trap 'echo "kxen-init: asked to power off"; sync; poweroff -f' USR1 USR2
+trap 'echo "kxen-init: asked to reboot"; sync; reboot -f' TERM
 if [ -n "$run" ]; then
-	sh -c "$run"
+	sh -c "$run" &
+	wait $!
 	echo "kxen-init: '$run' exited with status $?"
 else
 	# /dev/console cannot be a controlling terminal: use the device behind it (hvc0 under Xen).
@@ -89,7 +96,8 @@ else
 	[ -c $tty ] || tty=/dev/$(sed 's/.* //' /sys/class/tty/console/active 2>/dev/null)
 	[ -c "$tty" ] || tty=/dev/console
 	# A new session that opens the tty gets it as controlling terminal: job control and ^C work.
-	setsid sh -c "exec sh -l <$tty >$tty 2>&1"
+	setsid sh -c "exec sh -l <$tty >$tty 2>&1" &
+	wait $!
 fi
 echo "kxen-init: powering off"
 sync
