@@ -8,8 +8,9 @@
 # /init mounts proc, sysfs and devtmpfs, loads the Xen frontends the kernel has as modules
 # (with their dependencies from modules.dep), then runs the command of `kxen.run=CMD` or
 # `kxen.run="CMD WITH SPACES"` on the kernel command line, or else a shell on hvc0, and
-# powers off when it ends, or when busybox's poweroff/reboot signal it (Linux runs them for
-# xenstore's control/shutdown). The output is reproducible: the same inputs give the same bytes.
+# powers off when it ends; then busybox init is pid 1, so busybox's poweroff and reboot (which
+# Linux runs for xenstore's control/shutdown) work. The output is reproducible: the same inputs
+# give the same bytes.
 set -eu
 usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX -o OUT.gz" >&2; exit 2; }
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
@@ -81,14 +82,24 @@ fi
 # kxen.run has a dot, so the kernel keeps it from init's arguments: read it from /proc/cmdline.
 run=$(sed -n 's/.*kxen\.run="\([^"]*\)".*/\1/p; t; s/.*kxen\.run=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "kxen-init: up: Linux $(uname -r), $(nproc) CPU(s)"
-# busybox's poweroff and halt signal pid 1 with USR2 and USR1, reboot with TERM: Linux runs /sbin/poweroff
-# or /sbin/reboot for xenstore's control/shutdown (kxl shutdown, kxl reboot). ash runs a trap only once
-# `wait` returns, so what init waits for runs in the background.
-trap 'echo "kxen-init: asked to power off"; sync; poweroff -f' USR1 USR2
-trap 'echo "kxen-init: asked to reboot"; sync; reboot -f' TERM
+echo "$run" > /etc/kxen-run
+# busybox init as pid 1 from here: it powers off, halts or reboots when busybox's poweroff, halt or reboot
+# signal it, which Linux runs for xenstore's control/shutdown (kxl shutdown, kxl reboot), and starts
+# kxen-main with default signal dispositions (a shell script as pid 1 must run its work in the background
+# to take signals, and ash makes background jobs ignore SIGINT: no ^C in the shell).
+exec /bin/init
+INIT
+cat > "$stage/etc/inittab" <<'TAB'
+::once:/etc/kxen-main
+::shutdown:/bin/sync
+TAB
+cat > "$stage/etc/kxen-main" <<'MAIN'
+#!/bin/sh
+# kxen's Linux PV test init, after busybox init took over: kxen.run= or a shell on hvc0, then power-off.
+export PATH=/bin
+run=$(cat /etc/kxen-run)
 if [ -n "$run" ]; then
-	sh -c "$run" &
-	wait $!
+	sh -c "$run"
 	echo "kxen-init: '$run' exited with status $?"
 else
 	# /dev/console cannot be a controlling terminal: use the device behind it (hvc0 under Xen).
@@ -96,13 +107,12 @@ else
 	[ -c $tty ] || tty=/dev/$(sed 's/.* //' /sys/class/tty/console/active 2>/dev/null)
 	[ -c "$tty" ] || tty=/dev/console
 	# A new session that opens the tty gets it as controlling terminal: job control and ^C work.
-	setsid sh -c "exec sh -l <$tty >$tty 2>&1" &
-	wait $!
+	setsid sh -c "exec sh -l <$tty >$tty 2>&1"
 fi
 echo "kxen-init: powering off"
-sync
-poweroff -f
-INIT
+poweroff
+MAIN
+chmod 755 "$stage/etc/kxen-main"
 chmod 755 "$stage/init"
 
 # We write the newc archive ourselves: fixed inode numbers, owners and times make it a function

@@ -1,14 +1,7 @@
 #!/bin/bash
 # linux_boot.sh: Debian 12's stock cloud kernel boots as a Xen PV guest on kxen's in-guest layer to its busybox /init, runs user space (fork/exec, a segfaulting child, a busy loop preempted by pushed event upcalls) and powers off at kxl shutdown; one boot (development flag; SKIP without the image cache or /dev/kvm).
 . "$(dirname "$0")/lib.sh"
-C=${KXEN_IMAGE_CACHE:-/var/cache/kxen/images}
-abi=$(cat "$C/linux-abi" 2>/dev/null)
-[ -f "$C/vmlinuz-cloud" ] && [ -n "$abi" ] && [ -d "$C/linux-image-$abi-cloud-amd64" ] && [ -x "$C/busybox" ] ||
-	skip "no Linux images in $C (run scripts/fetch-images.sh, or set KXEN_IMAGE_CACHE)"
-dom0_start
-# This tree's /init (scripts/mkinitramfs.sh), not the cache's: its signal handling is under test too.
-"$S/scripts/mkinitramfs.sh" -k "$C/linux-image-$abi-cloud-amd64" -b "$C/busybox" -o "$T/initramfs.gz" > "$T/mkinitramfs.out" 2>&1 ||
-	{ cat "$T/mkinitramfs.out"; fail "scripts/mkinitramfs.sh"; }
+. "$(dirname "$0")/linux_lib.sh"
 # What /init runs (scripts/mkinitramfs.sh's kxen.run=): a fork+exec loop, a child that overflows its stack
 # (a real page fault Linux turns into SIGSEGV), a busy loop with no system call that only a timer event
 # kxen-hv pushes into user mode can preempt; then it waits for kxl shutdown.
@@ -19,12 +12,8 @@ sh -c 'ulimit -s 256; f() { f; }; f'; echo segv-status $?;
 sh -c 'while :; do :; done' & sleep 1; kill $!; echo busy-preempted; exec sleep 600
 RUN
 )
-xml=${run//&/&amp;}
-sed -e "s|/var/cache/kxen/images/initramfs-cloud.gz|$T/initramfs.gz|" -e "s|/var/cache/kxen/images|$C|" -e 's|<vcpu>2<|<vcpu>1<|' -e 's|<on_crash>destroy<|<on_crash>preserve<|' \
-	-e "s#earlyprintk=xen</cmdline>#earlyprintk=xen kxen.run=\"${xml//&/\\&}\"</cmdline>#" \
-	"$S/xml/examples/linux.xml" > "$T/linux.xml"
-CON=$T/console/guest-linux.log
-console_has() { grep -q -- "$1" "$CON" 2>/dev/null; }
+linux_setup "$run"
+dom0_start
 
 # Without the development flag the builder still refuses Linux, by name.
 out=$("$KXL" create "$T/linux.xml" 2>&1) && fail "kxl create ran a Linux kernel without the development flag"
@@ -79,11 +68,12 @@ console_has "sh\[[0-9]*\]: segfault at" && console_has "^segv-status 139" ||
 pass "a child that faults past its stack is killed by SIGSEGV and the guest lives on"
 pass "a user-space busy loop with no system call was preempted (timer events pushed by kxen-hv)"
 # kxl shutdown: control/shutdown, Linux's watch (it advertised feature-poweroff), its orderly_poweroff runs
-# busybox's poweroff, which signals /init, whose poweroff -f is SCHEDOP_shutdown(poweroff); <on_poweroff>destroy.
+# busybox's poweroff, which signals busybox init (pid 1), whose reboot(POWER_OFF) is SCHEDOP_shutdown(poweroff);
+# then <on_poweroff>destroy.
 "$KXL" shutdown linux > "$T/shutdown.out" 2>&1 || { cat "$T/shutdown.out"; fail "kxl shutdown of the Linux guest"; }
 wait_log "^\(XEN\) domain $id \(linux\) shut down: poweroff" 120
 wait_log "^\(XEN\) domain $id \(linux\) destroyed" 30
-wait_until 30 console_has "^kxen-init: asked to power off" || fail "the power-off did not come through Linux and /init"
+wait_until 30 console_has "The system is going down NOW" || fail "the power-off did not come through Linux and init"
 pass "kxl shutdown powered Linux off through its control/shutdown watch (SCHEDOP_shutdown poweroff)"
 # The layer's report: counters, the ptwr stores, and the upcalls kxen-hv pushed (the busy loop needed them).
 wait_log "^\(XEN\) d$id Linux PV layer: [0-9]+ hypercalls in the guest, [0-9]+ forwarded" 10
