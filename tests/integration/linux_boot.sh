@@ -1,5 +1,5 @@
 #!/bin/bash
-# linux_boot.sh: Debian 12's stock cloud kernel boots as a Xen PV guest on kxen's in-guest layer to its busybox /init, runs user space (fork/exec, a segfaulting child, a busy loop preempted by pushed event upcalls) and powers off at kxl shutdown; one boot (development flag; SKIP without the image cache or /dev/kvm).
+# linux_boot.sh: Debian 12's stock cloud kernel boots as a Xen PV guest on kxen's in-guest layer to its busybox /init, runs user space (fork/exec, a segfaulting child, a busy loop preempted by pushed event upcalls) and powers off at kxl shutdown, while a second Linux guest and one of ours run beside it; one boot each (development flag; SKIP without the image cache or /dev/kvm).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/linux_lib.sh"
 # What /init runs (scripts/mkinitramfs.sh's kxen.run=): a fork+exec loop, a child that overflows its stack
@@ -13,6 +13,7 @@ sh -c 'while :; do :; done' & sleep 1; kill $!; echo busy-preempted; exec sleep 
 RUN
 )
 linux_setup "$run"
+linux_setup 'echo second-guest $(uname -r); poweroff' linux2
 dom0_start
 
 # Without the development flag the builder still refuses Linux, by name.
@@ -23,6 +24,11 @@ pass "kxl create still refuses Linux without KXL_DEV_DIRECT_PAGING"
 KXL_DEV_DIRECT_PAGING=1 "$KXL" create "$T/linux.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create with the development flag"; }
 id=$(domid_of linux)
 [ -n "$id" ] || fail "no domain id in the log"
+# Beside it: a second Linux guest (its own layer region and slots) and one of kxen's own guests.
+KXL_DEV_DIRECT_PAGING=1 "$KXL" create "$T/linux2.xml" > "$T/create2.out" 2>&1 || { cat "$T/create2.out"; fail "kxl create of a second Linux guest"; }
+id2=$(domid_of linux2)
+mkcfg hello hello
+idh=$(create hello)
 # xen_start_kernel's first line: after the feature check, the M2P query, the GDT load and the forced cpuid.
 wait_log "^\(d$id\) mapping kernel into physical memory" 60
 "$KXL" dmesg | grep -q "(d$id) mapping kernel into physical memory" || fail "kxl dmesg lacks Linux's first line"
@@ -53,6 +59,12 @@ done
 console_has "Disabled fast string operations" &&
 	fail "Linux saw fast strings disabled (MISC_ENABLE) while cpuid offers ERMS/FSRM"
 pass "Linux ran its initcalls (balloon's xenstore watch included) and started /init"
+
+wait_log "^\(XEN\) domain $idh \(hello\) shut down: poweroff" 120
+pass "kxen's own guest booted and powered off beside the Linux guests"
+wait_until 300 grep -q "^second-guest 6\.1\." "$T/console/guest-linux2.log" || fail "the second Linux guest did not run its /init"
+wait_log "^\(XEN\) domain $id2 \(linux2\) shut down: poweroff" 120
+pass "a second Linux guest booted to user space and powered off beside the first"
 
 # User space, in the busybox initramfs: the XML's memory and vCPU count, processes, signals, preemption.
 wait_until 240 console_has "^busy-preempted" || { tail -20 "$CON"; fail "/init's commands did not all run"; }
