@@ -93,8 +93,10 @@ static double mbps(uint64_t bytes, uint64_t ns)
 
 struct figures {
 	double wr, rd, rwr, rrd;   /* MB/s, MB/s, IOPS, IOPS */
+	double qwr, qrd;           /* IOPS at QD32 */
 	double exits_per_mb;
 	double exits_per_req;      /* random 4 KiB phase at QD1 (a few console lines included) */
+	double exits_per_req32;    /* the same in batches of 32 */
 };
 
 /*
@@ -174,8 +176,9 @@ static int collect_line(const char *line, void *arg)
 	struct collect *c = arg;
 	char tag[32];
 	static const char *const keys[] = { "blk_write_kbps=", "blk_read_kbps=", "blk_randwrite_iops=",
-	                                    "blk_randread_iops=" };
-	double *dst[] = { &c->f->wr, &c->f->rd, &c->f->rwr, &c->f->rrd };
+	                                    "blk_randread_iops=", "blk_randwrite_qd32_iops=",
+	                                    "blk_randread_qd32_iops=" };
+	double *dst[] = { &c->f->wr, &c->f->rd, &c->f->rwr, &c->f->rrd, &c->f->qwr, &c->f->qrd };
 
 	snprintf(tag, sizeof(tag), "(d%u) ", c->domid);
 	if (strncmp(line, tag, strlen(tag)))
@@ -184,7 +187,7 @@ static int collect_line(const char *line, void *arg)
 		return 1;
 	if (strstr(line, "FAIL"))
 		return -1;
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 6; k++) {
 		double v = result(line, keys[k]);
 		if (v >= 0) {
 			*dst[k] = v / (k < 2 ? 1000.0 : 1.0);
@@ -200,7 +203,7 @@ static int domain_exits(uint32_t domid, uint64_t *exits)
 	int rc = kxctrl_domain_info(bench_hv.h, domid, &di);
 
 	if (!rc)
-		*exits = di.exits;
+		*exits = di.exits + di.kicks;   /* every return from KVM_RUN, kicks included */
 	return rc;
 }
 
@@ -247,23 +250,31 @@ static int guest_run(const char *img, unsigned mib, unsigned ops, unsigned round
 	}
 	f->exits_per_mb = (double)(e1 - e0) / (2.0 * mib * 1.048576);
 	struct collect c = { .domid = domid, .f = f };
-	uint64_t deadline = bench_now_ns() + WAIT_NS;
+	uint64_t e2 = 0, e3 = 0, deadline = bench_now_ns() + WAIT_NS;
+	struct bench_log results = lg;   /* the RESULT lines come before the markers: read them again from here */
 	int rc;
-	/* One pass over the rest of the log: a wait per key would skip lines read in the same chunk. */
-	while ((rc = bench_log_poll(bench_hv.h, &lg, collect_line, &c)) == 0 && bench_now_ns() < deadline)
-		bench_sleep_ns(POLL_NS);
-	if (rc != 1 || c.found != 4) {
-		printf("%s: the guest's results are incomplete (%d of 4; log: %s)\n", PROG, c.found, bench_hv.log);
+	/* The random phases: QD1 from "seq done" to "rand qd1 done", QD32 from there to "rand qd32 done". */
+	if (bench_log_wait_dom(bench_hv.h, &lg, domid, "blk-test: rand qd1 done", line, sizeof(line), WAIT_NS, POLL_NS) ||
+	    domain_exits(domid, &e2) ||
+	    bench_log_wait_dom(bench_hv.h, &lg, domid, "blk-test: rand qd32 done", line, sizeof(line), WAIT_NS,
+	                       POLL_NS) ||
+	    domain_exits(domid, &e3)) {
+		printf("%s: the guest did not get through its random phases (log: %s)\n", PROG, bench_hv.log);
 		bench_keep_log();
 		return -EIO;
 	}
-	/* From "seq done" to "OK": ops random writes + ops reads, one discard pair, one refused read, ~6 console lines. */
-	uint64_t e2 = 0;
-	rc = domain_exits(domid, &e2);
+	/* One pass over the rest of the log: a wait per key would skip lines read in the same chunk. */
+	while ((rc = bench_log_poll(bench_hv.h, &results, collect_line, &c)) == 0 && bench_now_ns() < deadline)
+		bench_sleep_ns(POLL_NS);
 	kxctrl_domain_destroy(bench_hv.h, domid);   /* preserved at poweroff so its counters could be read */
-	if (rc)
-		return rc;
+	if (rc != 1 || c.found != 6) {
+		printf("%s: the guest's results are incomplete (%d of 6; log: %s)\n", PROG, c.found, bench_hv.log);
+		bench_keep_log();
+		return -EIO;
+	}
+	/* Each window: ops random writes + ops reads, two RESULT and two report lines (console=hv: an exit each), one sleep's tail. */
 	f->exits_per_req = (double)(e2 - e1) / (2.0 * ops);
+	f->exits_per_req32 = (double)(e3 - e2) / (2.0 * ops);
 	return 0;
 }
 
@@ -313,7 +324,7 @@ int main(int argc, char **argv)
 		}
 		close(fd);
 	}
-	double h[4][16], g[4][16], ex[16], er[16];
+	double h[4][16], g[4][16], ex[16], er[16], q[2][16], er32[16];
 	for (unsigned r = 0; r < rounds; r++) {
 		struct figures hf, gf;
 
@@ -324,9 +335,12 @@ int main(int argc, char **argv)
 		g[0][r] = gf.wr; g[1][r] = gf.rd; g[2][r] = gf.rwr; g[3][r] = gf.rrd;
 		ex[r] = gf.exits_per_mb;
 		er[r] = gf.exits_per_req;
-		printf("round %u: host %.0f/%.0f MB/s %.0f/%.0f IOPS; guest %.0f/%.0f MB/s %.0f/%.0f IOPS; %.2f exits/MB; "
-		       "%.3f exits per 4 KiB request (QD1)\n", r + 1, hf.wr, hf.rd, hf.rwr, hf.rrd, gf.wr, gf.rd,
-		       gf.rwr, gf.rrd, gf.exits_per_mb, gf.exits_per_req);
+		q[0][r] = gf.qwr; q[1][r] = gf.qrd;
+		er32[r] = gf.exits_per_req32;
+		printf("round %u: host %.0f/%.0f MB/s %.0f/%.0f IOPS; guest %.0f/%.0f MB/s %.0f/%.0f IOPS (QD32 %.0f/%.0f); "
+		       "%.2f exits/MB; %.3f / %.3f exits per 4 KiB request (QD1 / QD32)\n", r + 1, hf.wr, hf.rd, hf.rwr,
+		       hf.rrd, gf.wr, gf.rd, gf.rwr, gf.rrd, gf.qwr, gf.qrd, gf.exits_per_mb, gf.exits_per_req,
+		       gf.exits_per_req32);
 	}
 	const char *what[] = { "sequential write+flush (1 MiB req.), MB/s", "sequential read, cold (1 MiB req.), MB/s",
 	                       "random 4 KiB writes (QD1), IOPS", "random 4 KiB reads (QD1), IOPS" };
@@ -338,6 +352,9 @@ int main(int argc, char **argv)
 		printf("%-42s %10.0f %10.0f %8.2f\n", what[k], hm, gm, hm ? gm / hm : 0);
 	}
 	printf("%-42s %10s %10.2f\n", "guest exits per MB moved (sequential)", "-", median(ex, rounds));
+	printf("%-42s %10s %10.0f\n", "random 4 KiB writes (QD32), IOPS", "-", median(q[0], rounds));
+	printf("%-42s %10s %10.0f\n", "random 4 KiB reads (QD32), IOPS", "-", median(q[1], rounds));
 	printf("%-42s %10s %10.3f\n", "guest exits per 4 KiB request (QD1)", "-", median(er, rounds));
+	printf("%-42s %10s %10.3f\n", "guest exits per 4 KiB request (QD32)", "-", median(er32, rounds));
 	return 0;
 }

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "kxbuild.h"
+#include "kxen/kxbuild.h"
 
 #define PROG "bench_create"
 #define RUN_TIMEOUT_NS (10ull * 1000000000ull)

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "disk.h"
+#include "kxen/disk.h"
 
 #define SEQ_BLOCK (64u << 10)	/* about one blkif request with indirect segments */
 #define RAND_BLOCK 4096u

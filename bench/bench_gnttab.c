@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "kxbuild.h"
-#include "kxctrl_gnttab.h"
+#include "kxen/kxbuild.h"
+#include "kxen/kxctrl_gnttab.h"
 
 #define PROG "bench_gnttab"
 #define PAGE 4096u

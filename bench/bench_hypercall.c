@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "kxbuild.h"
+#include "kxen/kxbuild.h"
 
 #define PROG "bench_hypercall"
 #define BARE_MEM (4ul << 20)     /* kxbuild_write_layout's minimum */
@@ -390,7 +390,7 @@ static int run_pingpong(const char *mode, unsigned long rounds, struct pingpong 
 	out->rate = rate;
 	out->median_us = (double)med_i + (double)med_f / 10.0;
 	out->total_ms = (double)ms;
-	out->exits = ip.exits + iq.exits;
+	out->exits = ip.exits + ip.kicks + iq.exits + iq.kicks;   /* every return from KVM_RUN */
 	out->hypercalls = ip.hypercalls + iq.hypercalls;
 	out->events = ip.events + iq.events;
 	out->sends_exit = ip.sends_exit + iq.sends_exit;
@@ -440,20 +440,12 @@ static double whole_process_ms(const char *path, const char *kxl, const char *xm
 	if (!v)
 		return -1;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t t0 = bench_now_ns();
-		pid_t pid = kxl ? bench_spawn_kxl(kxl, "-F", xml) : fork();
-		int st = 0;
+		uint64_t t0, t1;
 
-		if (pid == 0) {
-			execl(path, path, (char *)NULL);
-			_exit(127);
-		}
-		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			printf("%s: %s failed (status %#x)\n", PROG, kxl ? "kxl create -F" : path, st);
+		if ((v[i] = bench_whole_run(PROG, path, kxl, xml, &t0, &t1)) < 0) {
 			free(v);
 			return -1;
 		}
-		v[i] = (double)(bench_now_ns() - t0) / 1e6;
 	}
 	double med = bench_quantile(v, n, 0.5);
 	free(v);

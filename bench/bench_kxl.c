@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "kxbuild.h"
+#include "kxen/kxbuild.h"
 
 #define PROG "bench_kxl"
 #define SAMPLES 20

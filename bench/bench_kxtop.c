@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "kxbuild.h"
+#include "kxen/kxbuild.h"
 
 #define PROG "bench_kxtop"
 

@@ -11,7 +11,7 @@
 #include <xenstore.h>
 
 #include "common.h"
-#include "kxbuild.h"
+#include "kxen/kxbuild.h"
 
 #define PROG "bench_xenbus"
 #define POLL_NS 1000000ull   /* log polling only finds results; it times nothing */

@@ -18,7 +18,7 @@
 #include <xenstore.h>
 
 #include "common.h"
-#include "kxbuild.h"
+#include "kxen/kxbuild.h"
 
 #define PROG "bench_xenstore"
 

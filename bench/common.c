@@ -219,6 +219,9 @@ void bench_start_hv(const char *prog)
 
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
+	/* $KXEN_BENCH_KEEP=1: keep the private directory (logs, counters) after a good run too. */
+	if (getenv("KXEN_BENCH_KEEP") && !strcmp(getenv("KXEN_BENCH_KEEP"), "1"))
+		keep_dir = 1;
 	/* Short polling sleeps must not be stretched by the default 50 us timer slack. */
 	prctl(PR_SET_TIMERSLACK, 1UL);
 	snprintf(bench_hv.dir, sizeof(bench_hv.dir), "%s/kxen-bench.XXXXXX", tmp);
@@ -464,6 +467,25 @@ int bench_write_hello_xml(const char *path, const char *name, unsigned mib)
 	        "    <cmdline>hello</cmdline>\n  </os>\n  <on_poweroff>destroy</on_poweroff>\n"
 	        "</domain>\n", name, mib, bench_guest_kernel());
 	return fclose(f) ? -errno : 0;
+}
+
+double bench_whole_run(const char *prog, const char *path, const char *kxl, const char *xml,
+                       uint64_t *t0, uint64_t *t1)
+{
+	int st = 0;
+
+	*t0 = bench_now_ns();
+	pid_t pid = kxl ? bench_spawn_kxl(kxl, "-F", xml) : fork();
+	if (pid == 0) {
+		execl(path, path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		printf("%s: %s failed (status %#x)\n", prog, kxl ? "kxl create -F" : path, st);
+		return -1;
+	}
+	*t1 = bench_now_ns();
+	return (double)(*t1 - *t0) / 1e6;
 }
 
 pid_t bench_spawn_kxl(const char *kxl, const char *flag, const char *xml)

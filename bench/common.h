@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 
 /* Automake's "skipped" status: /dev/kvm is absent or unusable here. */
 #define BENCH_SKIP 77
@@ -45,6 +45,13 @@ extern const char *bench_xs_store_opt;
 int bench_write_hello_xml(const char *path, const char *name, unsigned mib);
 /* Forks `kxl create [flag] xml` against the private kxen-hv (stdout to /dev/null); its pid or -1. */
 pid_t bench_spawn_kxl(const char *kxl, const char *flag, const char *xml);
+/*
+ * One whole process, timed from the fork to waitpid: path (kxl NULL), or
+ * `kxl create -F xml`. Its ms (and *t0, *t1 in bench_now_ns), or -1 after
+ * printing prog's message when it did not exit 0.
+ */
+double bench_whole_run(const char *prog, const char *path, const char *kxl, const char *xml,
+                       uint64_t *t0, uint64_t *t1);
 /* Keep the private directory (with hv.log) at exit, for a failed run. */
 void bench_keep_log(void);
 

@@ -6,7 +6,7 @@ B=${KXEN_BUILDDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 out=$(mktemp "${TMPDIR:-/tmp}/kxen-bench-all.XXXXXX") || exit 1
 trap 'rm -f "$out"' EXIT
 failed=0 skipped=0 ran=0
-for b in bench_create bench_hypercall bench_density bench_gnttab bench_xenstore bench_xenbus bench_kxl bench_kxtop bench_disk; do
+for b in bench_create bench_hypercall bench_phases bench_density bench_gnttab bench_xenstore bench_xenbus bench_kxl bench_kxtop bench_disk; do
 	echo "=== $b"
 	if [ ! -x "$B/bench/$b" ]; then
 		echo "$b: not built in $B/bench"

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +236,8 @@ static int try_v1(const char *parent, char *why, size_t len)
 	return 0;
 }
 
+static void cg_start(void);
+
 void cpupool_init(void)
 {
 	const char *mode = getenv("KXEN_CGROUP"), *root = getenv("KXEN_CGROUP_ROOT");
@@ -273,22 +276,51 @@ void cpupool_init(void)
 	say(cg.why, sizeof(cg.why), "%s; %s", why2, why1);
 out:
 	if (cg.kind)
+		cg_start();   /* from the main thread: the worker inherits no vCPU's cgroup or pinning */
+	if (cg.kind)
 		hvlog("(XEN) sched: vCPU threads in cgroup %s %s", cg.kind == KXCTL_SCHED_CGROUP2 ? "v2" : "v1",
 		      cg.base);
 	else
 		hvlog("(XEN) sched: no cgroup for weights and caps: %s", cg.why);
 }
 
-/* d's group directory. */
-static void group_path(const struct domain *d, char *buf, size_t len)
-{
-	say(buf, len, "%s/dom-%u", cg.base, d->domid);
-}
+/*
+ * Every change to the domains' groups is made by one worker thread, in the
+ * order asked. A thread's cgroup migration waits for an RCU grace period
+ * (~10 ms here) under the cgroup mutex, and every mkdir, rmdir or write in
+ * the hierarchy waits behind it: on a vCPU thread or in a destroy, that was
+ * most of a short domain's life (`kxl create -F hello`). The order keeps a
+ * destroyed domain's removal before a new domain of the same id is made,
+ * and a weight set after the group was made.
+ */
+enum cg_op { CG_ENTER, CG_SET, CG_RELEASE, CG_FINI };
 
-/* Writes d's weight and cap into its group; 0 or -errno. */
-static int group_apply(struct domain *d, const char *dir)
+struct cg_job {
+	enum cg_op op;
+	unsigned domid, vcpu, weight, cap;
+	pid_t tid;
+	bool wait;           /* the caller sleeps until done (its seq) and reads *rc */
+	int *rc;
+};
+
+/*
+ * A fixed ring, no malloc: a thread's first malloc or free attaches it to a
+ * malloc arena (64 MiB of address space each when they are contended).
+ */
+#define CQ_SIZE 256
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work, done, room;
+	struct cg_job job[CQ_SIZE];
+	uint64_t head, tail, finished;   /* jobs taken, queued, and completed (sequence numbers) */
+	bool started;
+} cq = { .lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
+         .done = PTHREAD_COND_INITIALIZER, .room = PTHREAD_COND_INITIALIZER };
+
+/* Writes weight and cap into the group dir; 0 or -errno. */
+static int group_apply(const char *dir, unsigned weight, unsigned cap)
 {
-	unsigned w = d->sched_weight ? d->sched_weight : KXCTL_SCHED_WEIGHT_DEFAULT;
+	unsigned w = weight ? weight : KXCTL_SCHED_WEIGHT_DEFAULT;
 	char s[48];
 	int rc;
 
@@ -296,51 +328,147 @@ static int group_apply(struct domain *d, const char *dir)
 		snprintf(s, sizeof(s), "%u", cpupool_weight_to_cpu_weight(w));
 		if ((rc = put(dir, "cpu.weight", s)))
 			return rc;
-		cpupool_cap_to_cpu_max(d->sched_cap, s, sizeof(s));
+		cpupool_cap_to_cpu_max(cap, s, sizeof(s));
 		return put(dir, "cpu.max", s);
 	}
 	snprintf(s, sizeof(s), "%u", cpupool_weight_to_shares(w));
 	if ((rc = put(dir, "cpu.shares", s)) || (rc = put(dir, "cpu.cfs_period_us", "100000")))
 		return rc;
-	snprintf(s, sizeof(s), "%ld", cpupool_cap_to_quota_us(d->sched_cap));
+	snprintf(s, sizeof(s), "%ld", cpupool_cap_to_quota_us(cap));
 	return put(dir, "cpu.cfs_quota_us", s);
 }
 
-/* Creates d's group once (under d->lock) with its current values; 0 or -errno. */
-static int group_make(struct domain *d)
+/* Makes the group dir with the job's values if it does not exist (always applies them with set); 0 or -errno. */
+static int group_make(const char *dir, const struct cg_job *j, bool set)
 {
-	char dir[PATH_MAX];
 	int rc;
 
-	if (!cg.kind)
-		return -EOPNOTSUPP;
-	if (d->sched_group)
-		return 0;
-	group_path(d, dir, sizeof(dir));
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	if (cg.kind == KXCTL_SCHED_CGROUP2 && (rc = put(dir, "cgroup.type", "threaded")))
-		goto fail;
-	if ((rc = group_apply(d, dir)))
-		goto fail;
-	d->sched_group = true;
-	return 0;
-fail:
-	rmdir(dir);
+	if (mkdir(dir, 0755) < 0) {
+		if (errno != EEXIST)
+			return -errno;
+		return set ? group_apply(dir, j->weight, j->cap) : 0;
+	}
+	if ((cg.kind == KXCTL_SCHED_CGROUP2 && (rc = put(dir, "cgroup.type", "threaded"))) ||
+	    (rc = group_apply(dir, j->weight, j->cap)))
+		rmdir(dir);
 	return rc;
 }
 
-/* Moves thread tid into d's group; 0 or -errno. */
-static int group_enter(struct domain *d, pid_t tid)
+static int cg_do(const struct cg_job *j)
 {
 	char dir[PATH_MAX], s[16];
+	int rc = -EBUSY;
+
+	say(dir, sizeof(dir), "%s/dom-%u", cg.base, j->domid);
+	switch (j->op) {
+	case CG_ENTER:
+		if ((rc = group_make(dir, j, false)))
+			break;
+		snprintf(s, sizeof(s), "%d", (int)j->tid);
+		rc = put(dir, cg.kind == KXCTL_SCHED_CGROUP2 ? "cgroup.threads" : "tasks", s);
+		if (rc == -ESRCH)
+			rc = 0;   /* the vCPU is gone already: nothing left to account */
+		break;
+	case CG_SET:
+		return group_make(dir, j, true);
+	case CG_RELEASE:
+		/* An exited thread leaves its cgroup a moment after pthread_join returns. */
+		for (int i = 0; i < 200 && rc == -EBUSY; i++) {
+			if ((rc = rmdir(dir) < 0 ? -errno : 0) == -EBUSY)
+				nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+		}
+		if (rc == -ENOENT)
+			rc = 0;
+		break;
+	case CG_FINI:
+		rmdir(cg.base);
+		return 0;
+	}
+	if (rc)
+		hvlog("(XEN) d%u: cgroup %s: cannot %s: %s", j->domid, dir,
+		      j->op == CG_ENTER ? "add a vCPU thread" : "remove it", strerror(-rc));
+	return rc;
+}
+
+static void *cg_worker(void *arg)
+{
+	(void)arg;
+	/* Not the pinning of whichever thread started it: its removals must not wait on a busy CPU. */
+	if (cg.unpinned_known)
+		sched_setaffinity(0, sizeof(cg.unpinned), &cg.unpinned);
+	prctl(PR_SET_NAME, "kxen-cgroup");
+	for (;;) {
+		pthread_mutex_lock(&cq.lock);
+		while (cq.head == cq.tail)
+			pthread_cond_wait(&cq.work, &cq.lock);
+		struct cg_job j = cq.job[cq.head % CQ_SIZE];
+		cq.head++;
+		pthread_cond_signal(&cq.room);
+		pthread_mutex_unlock(&cq.lock);
+		int rc = cg_do(&j);
+		pthread_mutex_lock(&cq.lock);
+		if (j.wait)
+			*j.rc = rc;
+		cq.finished++;
+		pthread_cond_broadcast(&cq.done);
+		pthread_mutex_unlock(&cq.lock);
+	}
+	return NULL;
+}
+
+/* Starts the worker once (cq.lock held); 0 or -errno. */
+static int cg_start_locked(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
 	int rc;
 
-	if ((rc = group_make(d)))
+	if (cq.started)
+		return 0;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	rc = -pthread_create(&t, &attr, cg_worker, NULL);
+	pthread_attr_destroy(&attr);
+	cq.started = !rc;
+	return rc;
+}
+
+static void cg_start(void)
+{
+	pthread_mutex_lock(&cq.lock);
+	if (cg_start_locked())
+		hvlog("(XEN) sched: no cgroup worker thread; it is retried at the first vCPU");
+	pthread_mutex_unlock(&cq.lock);
+}
+
+/*
+ * Queues a copy of j (callers hold d->lock, so a domain's jobs are queued
+ * in the order its state changed). With j->wait, waits for it and returns
+ * its rc; else 0 once queued. -errno if it cannot be queued.
+ */
+static int cg_queue(const struct cg_job *tmpl)
+{
+	int rc, result = 0;
+
+	pthread_mutex_lock(&cq.lock);
+	if ((rc = cg_start_locked())) {
+		pthread_mutex_unlock(&cq.lock);
 		return rc;
-	group_path(d, dir, sizeof(dir));
-	snprintf(s, sizeof(s), "%d", (int)tid);
-	return put(dir, cg.kind == KXCTL_SCHED_CGROUP2 ? "cgroup.threads" : "tasks", s);
+	}
+	while (cq.tail - cq.head == CQ_SIZE)
+		pthread_cond_wait(&cq.room, &cq.lock);
+	uint64_t seq = cq.tail++;
+	cq.job[seq % CQ_SIZE] = *tmpl;
+	cq.job[seq % CQ_SIZE].rc = &result;   /* on this stack, read only while we wait */
+	pthread_cond_signal(&cq.work);
+	if (tmpl->wait) {
+		while (cq.finished <= seq)
+			pthread_cond_wait(&cq.done, &cq.lock);
+		rc = result;
+	}
+	pthread_mutex_unlock(&cq.lock);
+	return rc;
 }
 
 static int pin(struct vcpu *v, pid_t tid)
@@ -371,34 +499,35 @@ void cpupool_vcpu_thread_start(struct vcpu *v)
 	/* Always: a thread started by a pinned vCPU's thread (VCPUOP_up) inherited that pinning. */
 	if ((rc = pin(v, v->tid)))
 		hvlog("(XEN) d%u v%u: cannot pin: %s", d->domid, v->id, strerror(-rc));
-	if (cg.kind && (rc = group_enter(d, v->tid)))
-		hvlog("(XEN) d%u v%u: cannot join cgroup %s/dom-%u: %s", d->domid, v->id, cg.base, d->domid,
-		      strerror(-rc));
+	if (cg.kind) {
+		/* The worker makes the group and moves the thread in, off this thread's start (see cg_queue). */
+		struct cg_job j = { .op = CG_ENTER, .domid = d->domid, .vcpu = v->id, .tid = v->tid,
+		                    .weight = d->sched_weight, .cap = d->sched_cap };
+		if ((rc = cg_queue(&j)))
+			hvlog("(XEN) d%u v%u: cannot join cgroup %s/dom-%u: %s", d->domid, v->id, cg.base,
+			      d->domid, strerror(-rc));
+		else
+			d->sched_group = true;
+	}
 	pthread_mutex_unlock(&d->lock);
 }
 
 void cpupool_domain_release(struct domain *d)
 {
-	char dir[PATH_MAX];
+	struct cg_job j = { .op = CG_RELEASE, .domid = d->domid };
 
-	if (!d->sched_group)
-		return;
-	group_path(d, dir, sizeof(dir));
-	/* An exited thread leaves its cgroup a moment after pthread_join returns. */
-	int rc = -EBUSY;
-	for (int i = 0; i < 200 && rc == -EBUSY; i++) {
-		if ((rc = rmdir(dir) < 0 ? -errno : 0) == -EBUSY)
-			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
-	if (rc)
-		hvlog("(XEN) d%u: cannot remove cgroup %s: %s", d->domid, dir, strerror(-rc));
-	d->sched_group = false;
+	/* Not waited for: the removal waits for the threads to leave (and behind any migration). */
+	if (d->sched_group && cg_queue(&j) == 0)
+		d->sched_group = false;
 }
 
 void cpupool_fini(void)
 {
+	struct cg_job j = { .op = CG_FINI, .wait = true };
+
+	/* After every queued change: the domains' groups go first. */
 	if (cg.kind)
-		rmdir(cg.base);
+		cg_queue(&j);
 }
 
 /* ---- control-socket handlers (ctl.h) ---- */
@@ -454,15 +583,18 @@ int cpupool_ctl_credit(struct ctl_req *r)
 	pthread_mutex_lock(&d->lock);
 	if (s->flags) {
 		unsigned ow = d->sched_weight, oc = d->sched_cap;
-		char dir[PATH_MAX];
 		if (s->flags & KXCTL_SCHED_SET_WEIGHT)
 			d->sched_weight = s->weight;
 		if (s->flags & KXCTL_SCHED_SET_CAP)
 			d->sched_cap = s->cap;
-		group_path(d, dir, sizeof(dir));
-		if ((rc = d->sched_group ? group_apply(d, dir) : group_make(d))) {
+		/* Waited for, behind the domain's earlier changes, so the reply says whether it took. */
+		struct cg_job j = { .op = CG_SET, .domid = d->domid, .weight = d->sched_weight,
+		                    .cap = d->sched_cap, .wait = true };
+		if ((rc = cg_queue(&j))) {
 			d->sched_weight = ow;
 			d->sched_cap = oc;
+		} else {
+			d->sched_group = true;
 		}
 	}
 	memset(out, 0, sizeof(*out));
@@ -470,7 +602,7 @@ int cpupool_ctl_credit(struct ctl_req *r)
 	out->cap = d->sched_cap;
 	out->backend = cg.kind;
 	if (cg.kind)
-		group_path(d, out->group, sizeof(out->group));
+		say(out->group, sizeof(out->group), "%s/dom-%u", cg.base, d->domid);
 	else
 		say(out->why, sizeof(out->why), "%s", cg.why);
 	pthread_mutex_unlock(&d->lock);

@@ -23,6 +23,7 @@
 #include "kvm.h"
 #include "ctl.h"
 #include "hypercall.h"
+#include "gnttab.h"
 #include "kxen/kxd.h"
 
 static uint8_t req_buf[KXCTL_MAX_MSG];
@@ -98,6 +99,7 @@ int ctl_host_info(struct ctl_req *r)
 		hi->free_mem_bytes = (uint64_t)si.freeram * si.mem_unit;
 	}
 	hi->domain_mem_bytes = domain_total_mem();
+	hi->max_grant_frames = gnttab_max_frames;
 	hi->cpu_khz = kvm_tsc_khz();
 	snprintf(hi->version, sizeof(hi->version), "%d.%d%s", KXEN_VERSION_MAJOR,
 	         KXEN_VERSION_MINOR, KXEN_EXTRAVERSION);

@@ -97,6 +97,9 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 	if (cfg->on_poweroff > KXCTL_ACTION_PRESERVE || cfg->on_reboot > KXCTL_ACTION_PRESERVE ||
 	    cfg->on_crash > KXCTL_ACTION_PRESERVE)
 		return -EINVAL;
+	/* As Xen's createdomain: a domain's grant table limit cannot exceed the hypervisor's. */
+	if (cfg->max_grant_frames > gnttab_max_frames)
+		return -E2BIG;
 
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -110,6 +113,8 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 	d->on_poweroff = cfg->on_poweroff;
 	d->on_reboot = cfg->on_reboot;
 	d->on_crash = cfg->on_crash;
+	d->max_grant_frames = cfg->max_grant_frames ? cfg->max_grant_frames : gnttab_max_frames;
+	d->wallclock_offset_s = cfg->wallclock_offset_s;
 	atomic_store(&d->refcnt, 1);
 	atomic_store(&d->paused, true);   /* built paused; the toolstack unpauses */
 	pthread_mutex_init(&d->lock, NULL);
@@ -459,6 +464,7 @@ void domain_info(struct domain *d, struct kxctl_dominfo *info)
 			continue;
 		info->cpu_ns += vcpu_cpu_ns(v);
 		info->exits += atomic_load(&v->exits);
+		info->kicks += atomic_load(&v->kicks);
 		info->hypercalls += atomic_load(&v->hypercalls);
 		if (!atomic_load(&v->online))
 			continue;

@@ -49,6 +49,8 @@ struct domain {
 	_Atomic uint64_t events;
 	bool is_dom0;
 	struct gnttab *gt;            /* grant table (gnttab.h), created on first use */
+	unsigned max_grant_frames;    /* its size limit: kxctl_domain_create's, at most gnttab_max_frames */
+	int32_t wallclock_offset_s;   /* added to the wallclock (libvirt's <clock>) */
 	/* Host scheduling (cpupool.c), under lock: xl's credit weight (0 = default) and cap, whether the cgroup exists. */
 	unsigned sched_weight, sched_cap;
 	bool sched_group;
@@ -56,6 +58,7 @@ struct domain {
 	struct pvl *pvl;              /* a Linux PV guest: kxen's in-guest layer (pvl.h); NULL otherwise */
 	struct doorbell *db;          /* doorbell registrations (doorbell.h), under lock; created on first bind */
 	_Atomic uint64_t sends_hypercall, doorbell_misses;   /* EVTCHNOP_send paths through user space */
+	_Atomic uint64_t kicks_saved;  /* events for a vCPU running with upcalls masked: no signal sent (evtchn.c) */
 };
 
 /* The domain table: dom0 (no vCPUs, eventfd ports) is created at startup. */

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 struct db_reg {
 	int fd;              /* ours: a dup of dom0's notify eventfd, or our own eventfd */
 	bool direct;         /* signals a dom0 backend; the thread never sees it */
+	bool armed;          /* KVM has the ioeventfd (doorbell_arm_pending assigned it) */
 	uint32_t gen;        /* names this registration in the thread's epoll data */
 	domid_t rdom;
 	uint32_t rport;
@@ -25,9 +27,23 @@ struct db_reg {
 
 struct doorbell {
 	struct db_reg *reg[EVTCHN_MAX_PORTS];
-	atomic_uint n_dom0, n_guest;     /* read without the lock by doorbell_stats */
+	atomic_bool want[EVTCHN_MAX_PORTS];   /* a full-path send asked for this port's arming */
+	atomic_uint n_dom0, n_guest;     /* armed ones; read without the lock by doorbell_stats */
 	_Atomic uint64_t guest_sends;
 };
+
+/*
+ * Ports waiting to be armed. Arming is a KVM I/O-bus update with an SRCU
+ * grace period (8-9 ms here under load): done at bind time it made every
+ * xenstore INTRODUCE and backend connect wait for it, and most ports of a
+ * short-lived domain are never sent on. So a port is armed after its first
+ * send through the full hypercall, by the doorbell thread, off the vCPU's path.
+ */
+#define ARM_QUEUE 256
+static struct { domid_t domid; uint16_t port; } arm_q[ARM_QUEUE];
+static unsigned arm_head, arm_n;
+static pthread_mutex_t arm_lock = PTHREAD_MUTEX_INITIALIZER;
+static int arm_kick = -1;          /* eventfd in the thread's epoll set, tag 0 */
 
 static const struct doorbell_ops kvm_ops = { .ioeventfd = kvm_ioeventfd };
 const struct doorbell_ops *doorbell_ops = &kvm_ops;
@@ -86,15 +102,59 @@ out:
 	domain_put(g);
 }
 
+/* Arms one queued port if it is still bound, unarmed and its domain alive (g->lock held, as bind/unbind). */
+static void arm_one(domid_t domid, uint32_t port)
+{
+	struct domain *g = domain_get(domid);
+
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->lock);
+	struct db_reg *r = g->db ? g->db->reg[port] : NULL;
+	if (r && !r->armed && !atomic_load(&g->dying) && doorbell_ops->ioeventfd(g, port, r->fd, true) == 0) {
+		r->armed = true;
+		atomic_fetch_add(r->direct ? &g->db->n_dom0 : &g->db->n_guest, 1);
+	}
+	/* want stays set on a refusal (KVM's bus full): no retry until the port is bound anew. */
+	pthread_mutex_unlock(&g->lock);
+	domain_put(g);
+}
+
+void doorbell_arm_pending(void)
+{
+	for (;;) {
+		pthread_mutex_lock(&arm_lock);
+		if (!arm_n) {
+			pthread_mutex_unlock(&arm_lock);
+			return;
+		}
+		domid_t domid = arm_q[arm_head].domid;
+		uint32_t port = arm_q[arm_head].port;
+		arm_head = (arm_head + 1) % ARM_QUEUE;
+		arm_n--;
+		pthread_mutex_unlock(&arm_lock);
+		arm_one(domid, port);
+	}
+}
+
 static void *doorbell_thread(void *arg)
 {
 	struct epoll_event ev[32];
 
 	(void)arg;
+	prctl(PR_SET_NAME, "kxen-doorbell");
 	for (;;) {
 		int n = epoll_wait(epfd, ev, 32, -1);
-		for (int i = 0; i < n; i++)
-			handle(ev[i].data.u64);
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.u64 == 0) {
+				uint64_t c;
+				if (read(arm_kick, &c, sizeof(c)) < 0 && errno != EAGAIN)
+					continue;
+				doorbell_arm_pending();
+			} else {
+				handle(ev[i].data.u64);
+			}
+		}
 	}
 	return NULL;
 }
@@ -103,10 +163,17 @@ static void thread_start(void)
 {
 	pthread_attr_t attr;
 	pthread_t t;
+	struct epoll_event kev = { .events = EPOLLIN, .data.u64 = 0 };   /* registrations have gen >= 1 */
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return;
+	arm_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (arm_kick < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, arm_kick, &kev) < 0) {
+		close(epfd);
+		epfd = -1;
+		return;
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -150,7 +217,6 @@ void doorbell_bind(struct domain *g, uint32_t port, struct domain *peer, uint32_
                    int dom0_notify_fd)
 {
 	struct db_reg *r = NULL;
-	int rc;
 
 	if (g->is_dom0 || peer == g || port == 0 || port >= EVTCHN_MAX_PORTS ||
 	    (peer->is_dom0 && dom0_notify_fd < 0))
@@ -173,14 +239,35 @@ void doorbell_bind(struct domain *g, uint32_t port, struct domain *peer, uint32_
 		free(r);
 		return;
 	}
-	rc = doorbell_ops->ioeventfd(g, port, r->fd, true);
-	if (rc < 0) {
-		/* KVM's bus is full (~1000 devices) or there is no VM: the port keeps the full path. */
-		reg_drop(r);
+	/* Armed later, after the port's first full-path send (doorbell_want). */
+	g->db->reg[port] = r;
+	atomic_store(&g->db->want[port], false);
+}
+
+void doorbell_init(void)
+{
+	pthread_once(&thread_once, thread_start);
+}
+
+void doorbell_want(struct domain *g, uint32_t port)
+{
+	struct doorbell *db = __atomic_load_n(&g->db, __ATOMIC_ACQUIRE);
+	uint64_t one = 1;
+
+	if (!db || port >= EVTCHN_MAX_PORTS || atomic_exchange(&db->want[port], true))
+		return;
+	pthread_once(&thread_once, thread_start);
+	pthread_mutex_lock(&arm_lock);
+	if (arm_n == ARM_QUEUE || epfd < 0) {
+		atomic_store(&db->want[port], false);   /* full: a later send asks again */
+		pthread_mutex_unlock(&arm_lock);
 		return;
 	}
-	g->db->reg[port] = r;
-	atomic_fetch_add(r->direct ? &g->db->n_dom0 : &g->db->n_guest, 1);
+	arm_q[(arm_head + arm_n++) % ARM_QUEUE].domid = (domid_t)g->domid;
+	arm_q[(arm_head + arm_n - 1) % ARM_QUEUE].port = (uint16_t)port;
+	pthread_mutex_unlock(&arm_lock);
+	if (write(arm_kick, &one, sizeof(one)) < 0)
+		hvlog("(XEN) doorbell: cannot wake the arming thread");
 }
 
 void doorbell_unbind(struct domain *g, uint32_t port, struct domain *deliver_to, uint32_t rport)
@@ -190,19 +277,21 @@ void doorbell_unbind(struct domain *g, uint32_t port, struct domain *deliver_to,
 	if (!r)
 		return;
 	g->db->reg[port] = NULL;
+	atomic_store(&g->db->want[port], false);
 	/*
 	 * Each (de)assign is a KVM I/O-bus update with an SRCU grace period
 	 * (milliseconds under load). A dying domain's vCPUs have stopped and its
 	 * VM goes whole at domain_free, so its own doorbells are left to that.
 	 */
-	if (!atomic_load(&g->dying))
+	if (r->armed && !atomic_load(&g->dying))
 		doorbell_ops->ioeventfd(g, port, r->fd, false);
 	if (!r->direct) {
 		/* Sends KVM took before the deassign belong to the binding they were made on. */
 		r->rport = rport;
 		deliver_locked(g, r, deliver_to);
 	}
-	atomic_fetch_sub(r->direct ? &g->db->n_dom0 : &g->db->n_guest, 1);
+	if (r->armed)
+		atomic_fetch_sub(r->direct ? &g->db->n_dom0 : &g->db->n_guest, 1);
 	reg_drop(r);
 }
 

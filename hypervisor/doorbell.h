@@ -17,6 +17,9 @@
  *  - a port of another guest domain: one ioeventfd (datamatch P) on an
  *    eventfd of kxen-hv's own, which the doorbell thread reads and turns
  *    into evtchn_set_pending on the peer port.
+ * A registration is armed (assigned to KVM) after P's first send through
+ * the full hypercall (doorbell_want), by the doorbell thread: arming costs
+ * an SRCU grace period, which binds no longer wait for.
  * Every other write (unbound, VIRQ, IPI, a port bound to G itself, a
  * registration KVM refused) exits to user space and is completed there as
  * the full EVTCHNOP_send with the guest's own argument pointer (%rsi), so
@@ -57,6 +60,20 @@ void doorbell_bind(struct domain *g, uint32_t port, struct domain *peer, uint32_
  * (NULL: they are dropped, the target port is going away).
  */
 void doorbell_unbind(struct domain *g, uint32_t port, struct domain *deliver_to, uint32_t rport);
+/*
+ * Starts the delivery and arming thread, from kxen-hv's main thread: a
+ * thread inherits its creator's name, pinning, cgroup and seccomp filter,
+ * none of which a vCPU thread's may be. (Started lazily otherwise, in tests.)
+ */
+void doorbell_init(void);
+/*
+ * A send on g's port went through the full hypercall: queue the port for
+ * arming (once; lock-free, from the vCPU thread). The doorbell thread then
+ * assigns its ioeventfd under g's lock if it is still registered and unarmed.
+ */
+void doorbell_want(struct domain *g, uint32_t port);
+/* Arms every queued port now (the doorbell thread's work; tests call it to be synchronous). */
+void doorbell_arm_pending(void);
 /* Frees g's registration table (all ports already unbound: after evtchn_fini). */
 void doorbell_free(struct domain *g);
 
@@ -65,8 +82,8 @@ struct doorbell_stats {
 	uint64_t sends_hypercall;   /* EVTCHNOP_send completed in kxen-hv (exits), doorbell misses included */
 	uint64_t doorbell_misses;   /* doorbell writes that matched no registration (exited) */
 	uint64_t doorbell_guest;    /* sends completed in the kernel and delivered to a guest by the thread */
-	uint32_t doorbells_dom0;    /* ports whose doorbell signals a dom0 backend directly (uncounted sends) */
-	uint32_t doorbells_guest;   /* ports whose doorbell goes to another guest */
+	uint32_t doorbells_dom0;    /* armed ports whose doorbell signals a dom0 backend directly (uncounted sends) */
+	uint32_t doorbells_guest;   /* armed ports whose doorbell goes to another guest */
 };
 void doorbell_stats(struct domain *g, struct doorbell_stats *st);
 

@@ -23,9 +23,10 @@ struct active {
 struct gnttab {
 	pthread_mutex_t lock;
 	unsigned nr_frames;
-	uint64_t *frame_gpa;         /* [gnttab_max_frames], 0 = not placed */
-	struct active **active;      /* [gnttab_max_frames] arrays of ENTRIES_PER_FRAME, lazily */
-	unsigned *frame_pins;        /* [gnttab_max_frames] refs pinned in each frame */
+	unsigned max_frames;         /* the domain's limit (d->max_grant_frames) */
+	uint64_t *frame_gpa;         /* [max_frames], 0 = not placed */
+	struct active **active;      /* [max_frames] arrays of ENTRIES_PER_FRAME, lazily */
+	unsigned *frame_pins;        /* [max_frames] refs pinned in each frame */
 };
 
 struct maptrack_entry {
@@ -51,9 +52,10 @@ static struct gnttab *gt_get(struct domain *d)
 	pthread_mutex_lock(&d->lock);
 	gt = d->gt;
 	if (!gt && (gt = calloc(1, sizeof(*gt)))) {
-		gt->frame_gpa = calloc(gnttab_max_frames, sizeof(*gt->frame_gpa));
-		gt->active = calloc(gnttab_max_frames, sizeof(*gt->active));
-		gt->frame_pins = calloc(gnttab_max_frames, sizeof(*gt->frame_pins));
+		gt->max_frames = d->max_grant_frames;
+		gt->frame_gpa = calloc(gt->max_frames, sizeof(*gt->frame_gpa));
+		gt->active = calloc(gt->max_frames, sizeof(*gt->active));
+		gt->frame_pins = calloc(gt->max_frames, sizeof(*gt->frame_pins));
 		if (!gt->frame_gpa || !gt->active || !gt->frame_pins) {
 			free(gt->frame_gpa);
 			free(gt->active);
@@ -75,7 +77,7 @@ void gnttab_free(struct domain *d)
 
 	if (!gt)
 		return;
-	for (unsigned i = 0; i < gnttab_max_frames; i++)
+	for (unsigned i = 0; i < gt->max_frames; i++)
 		free(gt->active[i]);
 	free(gt->active);
 	free(gt->frame_gpa);
@@ -93,12 +95,12 @@ int gnttab_place_frame(struct domain *d, uint64_t idx, uint64_t gpfn)
 
 	if (idx & XENMAPIDX_grant_table_status)
 		return -EINVAL;   /* status frames exist only in v2 */
-	if (idx >= gnttab_max_frames || gpfn >= (1ull << 40) || !gmem_ptr(&d->mem, gpa, KXEN_PAGE_SIZE))
+	if (idx >= d->max_grant_frames || gpfn >= (1ull << 40) || !gmem_ptr(&d->mem, gpa, KXEN_PAGE_SIZE))
 		return -EINVAL;
 	if (!(gt = gt_get(d)))
 		return -ENOMEM;
 	pthread_mutex_lock(&gt->lock);
-	for (unsigned i = 0; i < gnttab_max_frames; i++)
+	for (unsigned i = 0; i < gt->max_frames; i++)
 		if (i != idx && gt->frame_gpa[i] == gpa) {
 			rc = -EBUSY;
 			goto out;
@@ -120,7 +122,7 @@ int16_t gnttab_setup_table(struct domain *d, uint32_t nr_frames, uint64_t *gfns)
 {
 	struct gnttab *gt;
 
-	if (nr_frames > gnttab_max_frames)
+	if (nr_frames > d->max_grant_frames)
 		return GNTST_general_error;
 	if (!(gt = gt_get(d)))
 		return GNTST_general_error;
@@ -137,7 +139,7 @@ void gnttab_query_size(struct domain *d, uint32_t *nr_frames, uint32_t *max_fram
 {
 	struct gnttab *gt = gt_get(d);
 
-	*max_frames = gnttab_max_frames;
+	*max_frames = d->max_grant_frames;
 	*nr_frames = 0;
 	if (gt) {
 		pthread_mutex_lock(&gt->lock);

@@ -8,7 +8,7 @@
  * where Xen's ABI reports one per operation, and 0 or -errno otherwise.
  *
  * Model (docs/grant-tables.md):
- *  - a domain's grant table is up to gnttab_max_frames frames of
+ *  - a domain's grant table is up to d->max_grant_frames (at most gnttab_max_frames) frames of
  *    grant_entry_v1_t living in guest RAM pages the guest chooses
  *    (XENMEM_add_to_physmap, XENMAPSPACE_grant_table, as auto-translated
  *    guests do on Xen); the guest writes entries, kxen-hv only cmpxchg's

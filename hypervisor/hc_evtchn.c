@@ -7,6 +7,7 @@
 #include "vcpu.h"
 #include "domain.h"
 #include "hypercall.h"
+#include "doorbell.h"
 
 /* A guest names only itself: DOMID_SELF or its own id. */
 static int self_only(struct domain *d, domid_t dom)
@@ -29,6 +30,7 @@ long hc_event_channel_op(struct vcpu *v, const uint64_t a[5])
 		struct evtchn_send s;
 		COPY_IN(s);
 		atomic_fetch_add(&d->sends_hypercall, 1);
+		doorbell_want(d, s.port);   /* later sends on a bound port ring in the kernel */
 		return evtchn_send(d, s.port);
 	}
 	case EVTCHNOP_alloc_unbound: {

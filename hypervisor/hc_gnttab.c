@@ -28,7 +28,7 @@ static long op_setup_table(struct vcpu *v, uint64_t uop, uint32_t count)
 		return -EFAULT;
 	if (!is_self(d, op.dom)) {
 		op.status = GNTST_permission_denied;
-	} else if (op.nr_frames > gnttab_max_frames) {
+	} else if (op.nr_frames > d->max_grant_frames) {
 		op.status = GNTST_general_error;
 	} else if (op.nr_frames) {
 		if (!(gfns = calloc(op.nr_frames, sizeof(*gfns))))

@@ -23,6 +23,7 @@
 #include "ctl.h"
 #include "gnttab.h"
 #include "sandbox.h"
+#include "doorbell.h"
 #include "vcpu.h"
 #include "cpupool.h"
 #include "hostmem.h"
@@ -243,6 +244,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cpupool_init();
+	doorbell_init();
 	int rc = ctl_serve(path);
 	cpupool_fini();
 	kxd_daemon_stop();

@@ -73,8 +73,9 @@ static const struct kxd_scrule vcpu_list[] = {
 	KXD_SC_ARG(prctl, 0, set_name), KXD_SC(sched_setaffinity), KXD_SC(sched_getaffinity),
 	/*
 	 * doorbell.c: a guest's bind of an interdomain port makes its doorbell
-	 * eventfd and adds it to the doorbell thread's epoll; the first one
-	 * starts that thread, which inherits this list.
+	 * eventfd and adds it to the doorbell thread's epoll, and a send that
+	 * exits queues its port for arming (a write, in the base list). The
+	 * thread itself starts from main (doorbell_init), under kxen-hv's list.
 	 */
 	KXD_SC(eventfd2), KXD_SC(epoll_create1), KXD_SC(epoll_ctl), KXD_SC(epoll_wait), KXD_SC(epoll_pwait),
 	KXD_SC(read),

@@ -81,8 +81,8 @@ void time_update_wallclock(struct domain *d)
 {
 	if (!d->shared)
 		return;
-	/* Wall time at guest system time 0, i.e. at domain creation. */
-	uint64_t wc = now_realtime_ns() - domain_system_time(d);
+	/* Wall time at guest system time 0, i.e. at domain creation, plus the domain's offset (Xen's time_offset). */
+	uint64_t wc = now_realtime_ns() - domain_system_time(d) + (uint64_t)((int64_t)d->wallclock_offset_s * 1000000000ll);
 
 	d->shared->wc_version++;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);

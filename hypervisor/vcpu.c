@@ -136,8 +136,10 @@ void vcpu_run_loop(struct vcpu *v, const struct vcpu_run_ops *ops)
 		atomic_store(&v->in_guest, 1);
 		int rc = ops->run(v, &e);
 		atomic_store(&v->in_guest, 0);
-		if (rc == -EINTR || rc == -EAGAIN)
+		if (rc == -EINTR || rc == -EAGAIN) {
+			atomic_fetch_add(&v->kicks, 1);
 			continue;
+		}
 		if (rc < 0) {
 			domain_crash(d, "vcpu %u: KVM_RUN failed: %s", v->id, strerror(-rc));
 			continue;

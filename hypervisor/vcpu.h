@@ -51,6 +51,7 @@ struct vcpu {
 	uint64_t rs_entry, rs_time[4];
 	atomic_int in_guest;          /* inside KVM_RUN */
 	_Atomic uint64_t exits, hypercalls;
+	_Atomic uint64_t kicks;       /* entries a signal interrupted (KVM_RUN -EINTR): not in exits */
 	clockid_t cpu_clock;
 	bool cpu_clock_valid;
 	uint64_t cpu_ns_final;        /* CPU time once the thread has exited */

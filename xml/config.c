@@ -489,9 +489,9 @@ static int load_doc(struct kxc_ld *l, xmlDocPtr doc)
 	if (load_ident(l, root) || load_memory(l, root) || load_vcpu(l, root) || load_cputune(l, root) || load_os(l, root) ||
 	    load_action(l, root, "on_poweroff", &l->c->on_poweroff) ||
 	    load_action(l, root, "on_reboot", &l->c->on_reboot) ||
-	    load_action(l, root, "on_crash", &l->c->on_crash) || kxc_load_devices(l, root))
+	    load_action(l, root, "on_crash", &l->c->on_crash) || kxc_load_platform(l, root) ||
+	    kxc_load_devices(l, root))
 		return -1;
-	l->c->clock = kxc_child(root, "clock") != NULL;
 	if (!l->c->kernel || !l->c->source)
 		return kxc_oom(l);
 	return 0;

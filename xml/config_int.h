@@ -5,7 +5,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/dict.h>
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 /* libxml2 2.12 made the structured error handler take a const pointer. */
 #if LIBXML_VERSION >= 21200
@@ -111,6 +111,10 @@ int kxc_bad(struct kxc_ld *l, xmlNodePtr n, const char *fmt, ...)
 int kxc_oom(struct kxc_ld *l);
 /* The first element child of n (NULL-safe) called name, or NULL. */
 xmlNodePtr kxc_child(xmlNodePtr n, const char *name);
+/* n's attribute name (malloc'd), or NULL when absent (or n is NULL). */
+char *kxc_attr(xmlNodePtr n, const char *name);
+/* <clock> and <features>: the wallclock offset and libvirt's Xen features (platform.c). -1 on error. */
+int kxc_load_platform(struct kxc_ld *l, xmlNodePtr root);
 /* <devices>: disks, interfaces, console. Writes "FILE:LINE: <elem>: ..." and returns -1 on error. */
 int kxc_load_devices(struct kxc_ld *l, xmlNodePtr root);
 

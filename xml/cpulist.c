@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 __attribute__((format(printf, 3, 4)))
 static int bad(char *err, size_t len, const char *fmt, ...)

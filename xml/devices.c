@@ -9,7 +9,7 @@
 #include "config_int.h"
 
 /* An attribute as a malloc'd C string (libxml2's allocator is not ours to mix with free). */
-static char *attr(xmlNodePtr n, const char *name)
+char *kxc_attr(xmlNodePtr n, const char *name)
 {
 	xmlChar *v = n ? xmlGetNoNsProp(n, BAD_CAST name) : NULL;
 	char *r = v ? strdup((const char *)v) : NULL;
@@ -21,7 +21,7 @@ static char *attr(xmlNodePtr n, const char *name)
 static int load_backing(struct kxc_ld *l, xmlNodePtr disk, struct kxconfig_disk *d)
 {
 	xmlNodePtr bs = kxc_child(disk, "backingStore"), src = kxc_child(bs, "source");
-	char *file = attr(src, "file");
+	char *file = kxc_attr(src, "file");
 	int r = -1;
 
 	if (!src)
@@ -43,7 +43,7 @@ static int load_backing(struct kxc_ld *l, xmlNodePtr disk, struct kxconfig_disk 
 		kxc_bad(l, src, "file must name the backing image");
 		goto out;
 	}
-	d->backing_format = attr(kxc_child(bs, "format"), "type");
+	d->backing_format = kxc_attr(kxc_child(bs, "format"), "type");
 	if (!(d->backing = kxc_resolve(l->path, file))) {
 		r = kxc_oom(l);
 		goto out;
@@ -61,18 +61,18 @@ static int load_disk(struct kxc_ld *l, xmlNodePtr n)
 		return kxc_bad(l, n, "more than %u disks", KXCONFIG_MAX_DISKS);
 	struct kxconfig_disk *d = &c->disks[c->ndisks];
 	xmlNodePtr src = kxc_child(n, "source"), tgt = kxc_child(n, "target"), drv = kxc_child(n, "driver");
-	char *dtype = attr(n, "type");
+	char *dtype = kxc_attr(n, "type");
 	int block = dtype && !strcmp(dtype, "block");
 	/* libvirt's pairing: type='file' names a file, type='block' a device (xl's phy:). */
 	const char *key = block ? "dev" : "file", *other = block ? "file" : "dev";
-	char *file = attr(src, key), *type = attr(drv, "type");
+	char *file = kxc_attr(src, key), *type = kxc_attr(drv, "type");
 	int r = -1;
 
 	free(dtype);
 	d->line = (int)xmlGetLineNo(n);
 	d->block = block;
-	d->target = attr(tgt, "dev");
-	d->driver = attr(drv, "name");
+	d->target = kxc_attr(tgt, "dev");
+	d->driver = kxc_attr(drv, "name");
 	c->ndisks++;            /* from here kxconfig_free owns what d holds */
 	if (!file && xmlHasProp(src, BAD_CAST other)) {
 		kxc_bad(l, src, "a disk of type='%s' names its %s with %s=, not %s=",
@@ -148,15 +148,15 @@ static int load_nic(struct kxc_ld *l, xmlNodePtr n)
 	struct kxconfig_nic *nic = &c->nics[c->nnics];
 	xmlNodePtr m = kxc_child(n, "mac"), src = kxc_child(n, "source"), tgt = kxc_child(n, "target"),
 		   sc = kxc_child(n, "script");
-	char *addr = attr(m, "address"), *type = attr(n, "type");
+	char *addr = kxc_attr(m, "address"), *type = kxc_attr(n, "type");
 	int r = -1;
 
 	nic->line = (int)xmlGetLineNo(n);
 	nic->ethernet = type && !strcmp(type, "ethernet");
 	free(type);
-	nic->bridge = attr(src, "bridge");
-	nic->vifname = attr(tgt, "dev");
-	nic->script = attr(sc, "path");
+	nic->bridge = kxc_attr(src, "bridge");
+	nic->vifname = kxc_attr(tgt, "dev");
+	nic->script = kxc_attr(sc, "path");
 	c->nnics++;
 	if (nic->ethernet && src) {
 		kxc_bad(l, src, "an interface of type='ethernet' joins no bridge: use type='bridge'");
@@ -238,7 +238,7 @@ static int load_other(struct kxc_ld *l, xmlNodePtr n)
 	struct kxconfig *c = l->c;
 	int line = (int)xmlGetLineNo(n);
 	if (xmlStrEqual(n->name, BAD_CAST "controller")) {
-		char *v = attr(n, "maxGrantFrames"), *ev = attr(n, "maxEventChannels");
+		char *v = kxc_attr(n, "maxGrantFrames"), *ev = kxc_attr(n, "maxEventChannels");
 		if (c->controller_line) {
 			free(v);
 			free(ev);
@@ -248,6 +248,11 @@ static int load_other(struct kxc_ld *l, xmlNodePtr n)
 		c->controller_line = line;
 		/* The schema checked both are whole numbers. */
 		c->max_grant_frames = v ? (unsigned)strtoul(v, NULL, 10) : 0;
+		if (v && c->max_grant_frames == 0) {
+			free(v);
+			free(ev);
+			return kxc_bad(l, n, "maxGrantFrames='0': a domain needs at least one grant table frame");
+		}
 		c->max_evtchns = ev ? (unsigned)strtoul(ev, NULL, 10) : 0;
 		free(v);
 		free(ev);
@@ -255,12 +260,26 @@ static int load_other(struct kxc_ld *l, xmlNodePtr n)
 		if (!c->input_line)
 			c->input_line = line;
 	} else if (xmlStrEqual(n->name, BAD_CAST "memballoon")) {
-		char *model = attr(n, "model");
+		char *model = kxc_attr(n, "model");
 		if (model && !strcmp(model, "xen"))
 			c->memballoon_line = line;
 		free(model);
 	}
 	return 0;
+}
+
+/* <console> and <serial> describe the domain's one PV console ring: port 0 (Xen's secondary PV consoles are not served). */
+static int check_port(struct kxc_ld *l, xmlNodePtr dev)
+{
+	char *port = kxc_attr(kxc_child(dev, "target"), "port");
+	int r = 0;
+
+	/* The schema checked it is a whole number. */
+	if (port && strtoul(port, NULL, 10) != 0)
+		r = kxc_bad(l, dev, "<target port='%s'>: a PV domain under kxen has one console, port 0 "
+		            "(kxen-backd serves no secondary PV consoles)", port);
+	free(port);
+	return r;
 }
 
 int kxc_load_devices(struct kxc_ld *l, xmlNodePtr root)
@@ -285,6 +304,8 @@ int kxc_load_devices(struct kxc_ld *l, xmlNodePtr root)
 			if (console_line)
 				return kxc_bad(l, n, "a domain has one console (the first is on line %d)",
 				               console_line);
+			if (check_port(l, n))
+				return -1;
 			console_line = (int)xmlGetLineNo(n);
 			c->console = 1;
 		} else if (xmlStrEqual(n->name, BAD_CAST "serial")) {
@@ -292,6 +313,8 @@ int kxc_load_devices(struct kxc_ld *l, xmlNodePtr root)
 			if (serial_line)
 				return kxc_bad(l, n, "a PV domain has one serial console (the first is on "
 				                     "line %d)", serial_line);
+			if (check_port(l, n))
+				return -1;
 			serial_line = (int)xmlGetLineNo(n);
 			c->serial = 1;
 		} else if (load_other(l, n)) {

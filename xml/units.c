@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 /* Returns the multiplier, 0 for an unknown unit. Same rules as libvirt's virScaleInteger. */
 static uint64_t unit_scale(const char *unit, int *binary, int *power)

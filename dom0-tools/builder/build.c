@@ -16,8 +16,8 @@
 #include <xen/xen.h>
 #include <xen/event_channel.h>
 #include "builder_int.h"
-#include "kxbuild.h"
-#include "kxbuild_pv.h"
+#include "kxen/kxbuild.h"
+#include "kxen/kxbuild_pv.h"
 
 #define MAX_KERNEL_BYTES (64UL << 20)
 #define MAX_INITRD_BYTES (1UL << 30)
@@ -299,6 +299,8 @@ static int create_domain(struct build *b)
 	req.on_poweroff = cfg->on_poweroff;
 	req.on_reboot = cfg->on_reboot;
 	req.on_crash = cfg->on_crash;
+	req.wallclock_offset_s = cfg->wallclock_offset_s;
+	req.max_grant_frames = cfg->max_grant_frames;
 	rc = kxctrl_domain_create(b->h, &req, &b->domid, &b->memfd);
 	if (rc)
 		return fail(b, rc, "kxen-hv: create domain '%s': %s", cfg->name, strerror(-rc));

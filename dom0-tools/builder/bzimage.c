@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kxbuild_pv.h"
+#include "kxen/kxbuild_pv.h"
 
 #define SETUP_HDR_OFF  0x1f1    /* offset of struct setup_header in the file */
 #define BOOT_FLAG      0xAA55

@@ -9,7 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 #include "builder_int.h"
-#include "kxbuild_pv.h"
+#include "kxen/kxbuild_pv.h"
 
 #define LZ4_LEGACY_MAGIC 0x184C2102u
 #define LZ4_LEGACY_BLOCK (8u << 20)   /* the legacy frame's fixed block size */

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "elf_int.h"
-#include "kxbuild.h"
+#include "kxen/kxbuild.h"
 
 const char *elf__note_name(unsigned type)
 {

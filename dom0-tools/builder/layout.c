@@ -1,7 +1,7 @@
 /* Writes the builder-owned pages of abi.h: identity page tables, GDT, TSSes, I/O bitmap, IDT, fault stubs. */
 #include <errno.h>
 #include <string.h>
-#include "kxbuild.h"
+#include "kxen/kxbuild.h"
 
 #define PTE_P   0x001ULL
 #define PTE_RW  0x002ULL

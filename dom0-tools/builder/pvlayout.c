@@ -9,7 +9,7 @@
 #include <string.h>
 #include <xen/xen.h>
 #include "builder_int.h"
-#include "kxbuild_pv.h"
+#include "kxen/kxbuild_pv.h"
 
 #define PAGE          KXEN_PAGE_SIZE
 #define PAGE_SHIFT    12

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <xen/features.h>
 #include "elf_int.h"
-#include "kxbuild_pv.h"
+#include "kxen/kxbuild_pv.h"
 
 #define PAGE        KXEN_PAGE_SIZE
 #define CANONICAL(v) ((v) < (1ULL << 47) || (v) >= 0xffff800000000000ULL)

@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 #include "kxenstored.h"
 #include "kxsd_main.h"
 #include "persist.h"

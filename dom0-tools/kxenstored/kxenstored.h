@@ -13,7 +13,7 @@
 #define XS_MAX_ARGS     64
 #define XS_HDR          ((unsigned)sizeof(struct xsd_sockmsg))
 
-/* Limits; defaults are Xen's xenstored defaults (see docs/xenstore.md). */
+/* quota.c: limits; defaults are Xen's xenstored defaults (see docs/xenstore.md). */
 struct xs_quota {
 	unsigned nodes_per_domain;   /* nodes an unprivileged domain may own: 1000 */
 	unsigned node_size;          /* bytes of one node's value: 2048 */
@@ -159,7 +159,7 @@ void snap__at(const struct xs_store *s, const char *path, uint64_t gen,
 /* Frees every kept version (store teardown). */
 void snap__fini(struct xs_store *s);
 
-/* Path helpers. A canonical path is absolute, no "//", no trailing '/' except "/". */
+/* path.c: path helpers. A canonical path is absolute, no "//", no trailing '/' except "/". */
 bool path__valid(const char *p, bool allow_special);
 /* Length of the parent of an absolute path ("/a/b" -> 2, "/a" -> 1). */
 size_t path__parent_len(const char *p, size_t len);
@@ -168,7 +168,7 @@ bool path__is_under(const char *p, const char *anc);
 /* Xen's limit for unprivileged callers: bytes of p past a leading /local/domain/N/ exceed max. */
 bool path__too_long(const char *p, unsigned max);
 
-/* Permissions. */
+/* perm.c: permissions. */
 /* Mode bits (XS_PERM_READ|WRITE|OWNER) that (domid, priv, target) has on perms. */
 unsigned perm__mode(const struct xs_permissions *perms, unsigned n, unsigned domid,
                     bool privileged, unsigned target);

@@ -2,7 +2,7 @@
 #ifndef KXSD_MAIN_H
 #define KXSD_MAIN_H
 
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 #include "kxen/kxd.h"
 #include "kxenstored.h"
 

@@ -367,14 +367,14 @@ static int load_nodes(struct xs_server *srv, struct xs_persist *p, MDB_txn *t, c
 		struct rec_node h;
 		uint64_t cseq = 0;
 		if (k.mv_size != 8 || v.mv_size < sizeof(h))
-			goto bad;
+			goto out;
 		for (int i = 0; i < 8; i++)
 			cseq = cseq << 8 | ((unsigned char *)k.mv_data)[i];
 		memcpy(&h, v.mv_data, sizeof(h));
 		size_t ps = (size_t)h.nperms * sizeof(struct xs_permissions);
 		if (!h.nperms || h.nperms > 0xffff || !h.plen || h.plen > XENSTORE_ABS_PATH_MAX ||
 		    h.vlen > XENSTORE_PAYLOAD_MAX || v.mv_size != sizeof(h) + ps + h.plen + h.vlen)
-			goto bad;
+			goto out;
 		const char *d = (const char *)v.mv_data + sizeof(h);
 		char path[XENSTORE_ABS_PATH_MAX + 1];
 		struct xs_permissions *perms = malloc(ps);
@@ -398,7 +398,7 @@ static int load_nodes(struct xs_server *srv, struct xs_persist *p, MDB_txn *t, c
 			max = cseq;
 		count++;
 		continue;
-bad:
+out:
 		mdb_cursor_close(cur);
 		return ERR("%s: node record %llu is malformed (%zu bytes)", p->path,
 		           (unsigned long long)cseq, v.mv_size);

@@ -112,15 +112,24 @@ void ring__publish(struct xs_conn *c)
 
 	if (!r->hold_cons)
 		return;
+	XENSTORE_RING_IDX was = LOAD(r->intf->req_cons);
 	/* What we read is committed, a request read in part included (its bytes are in the record). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	STORE(r->intf->req_cons, r->cons);
 	/*
-	 * A guest notifies only when its write finds the consumer caught up
-	 * (Linux's xb_write: `if (prod <= intf->req_cons)`), so bytes written
-	 * while req_cons still lagged behind what we had read came with no
-	 * event: Linux's XS_WATCH header and body, split around an LMDB commit,
-	 * left its balloon driver waiting forever. Serve them now.
+	 * The space is free only now. conn__input's kick went out when we read,
+	 * before this commit: a guest that woke to it saw no space, slept again,
+	 * and waited out its timeout for the rest of a request longer than the
+	 * ring (xs-test's large-value, xenbus_roundtrip under load).
+	 */
+	if (was != r->cons && r->notify)
+		r->notify(r);
+	/*
+	 * The other way round: a guest notifies only when its write finds us
+	 * caught up (Linux's xb_write: `if (prod <= intf->req_cons)`), so bytes
+	 * written while req_cons still lagged behind what we had read came with
+	 * no event: Linux's XS_WATCH header and body, split around an LMDB
+	 * commit, left its balloon driver waiting forever. Serve them now.
 	 */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (LOAD(r->intf->req_prod) != r->cons && c->fd >= 0) {

@@ -97,15 +97,15 @@ void snap__keep(struct xs_store *s, const struct xs_node *n)
 	if (!s->snap_last || s->snap_last->gen < n->gen)
 		return;
 	if (!s->old_buckets && !(s->old_buckets = calloc(OLD_BUCKETS, sizeof(*s->old_buckets))))
-		goto fail;
+		goto out;
 	if (!(o = calloc(1, sizeof(*o) + n->plen + 1)))
-		goto fail;
+		goto out;
 	if (store__copy_data(n->value, n->vlen, n->perms, n->nperms, &o->value, &o->perms) < 0 ||
 	    copy_kids(n, o) < 0) {
 		free(o->value);
 		free(o->perms);
 		free(o);
-		goto fail;
+		goto out;
 	}
 	memcpy(o->path, n->path, n->plen + 1);
 	o->plen = n->plen;
@@ -133,7 +133,7 @@ void snap__keep(struct xs_store *s, const struct xs_node *n)
 		collect(s);
 	}
 	return;
-fail:
+out:
 	/* Without memory for the old version, the snapshots that see it cannot be served any more. */
 	for (struct xs_snap *sn = s->snap_first, *next; sn; sn = next) {
 		next = sn->next;

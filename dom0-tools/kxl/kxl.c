@@ -88,6 +88,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
+	kxl_phase("exec");
 	opterr = 0;
 	/* '+': stop at the command name, whose own options follow it. */
 	while ((opt = getopt_long(argc, argv, "+vNs:h", longopts, NULL)) != -1) {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>   /* optind, optarg for every command */
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 
 /* Exit codes, the same for every command. */
 #define KXL_OK      0
@@ -58,6 +58,27 @@ int kxl_connect(kxctrl **h);
 int kxl_lookup(kxctrl *h, const char *dom, uint32_t *domid);
 /* The domain's name for messages; falls back to its id. */
 const char *kxl_dom_name(kxctrl *h, uint32_t domid, char *buf, size_t len);
+/*
+ * For commands taking exactly n arguments and no options: -1 to go on;
+ * otherwise the exit code, after the usage error (what: the one for too
+ * few arguments) or the help.
+ */
+int kxl_args(int argc, char **argv, int n, const char *what);
+/* Connects and reads DOM's info into *info; 0, or -errno after saying why (*h may be open: close it). */
+int kxl_open_dom(const char *dom, kxctrl **h, struct kxctl_dominfo *info);
+/*
+ * The start of a command on one domain: kxl_args, then kxl_open_dom on the
+ * first argument. -1 to go on with *h open; otherwise the exit code, with
+ * *h closed.
+ */
+int kxl_dom_command(int argc, char **argv, int n, const char *what, kxctrl **h,
+                    struct kxctl_dominfo *info);
+/*
+ * The domains a listing command shows: all of them without arguments,
+ * else each DOM named in argv[optind..]. *all is malloc'd (free it) even
+ * when something failed; KXL_OK, or KXL_FAIL after saying what failed.
+ */
+int kxl_listed_doms(kxctrl *h, int argc, char **argv, struct kxctl_dominfo **all, unsigned *n);
 
 /* ---- kxl_state.c: the per-domain state directory ---- */
 
@@ -90,12 +111,20 @@ void kxl_state_prune(const struct kxctl_dominfo *all, unsigned n);
 int kxl_fault(const char *step);
 
 /*
+ * Phase report for bench_create: with $KXL_PHASES naming a file, appends
+ * "NAME NS" (CLOCK_MONOTONIC, shared by all processes) each time a phase of
+ * kxl create ends. One write(2) per line; silent and free when unset.
+ */
+#define KXL_PHASES_ENV "KXL_PHASES"
+void kxl_phase(const char *name);
+
+/*
  * What a config asks for that kxl cannot do yet (xenpvh):
  * prints the reason naming the file and line and returns -ENOTSUP. Warns on
  * stderr for settings that are kept but not enforced.
  */
 int kxl_config_supported(const struct kxconfig *cfg);
-/* Refuses (with a message) a config needing more memory than the host has free. */
+/* Refuses (with a message) a config needing more memory than the host has free, or more grant frames than kxen-hv allows. */
 int kxl_check_memory(kxctrl *h, const struct kxconfig *cfg);
 /*
  * Builds cfg paused, saves its state file, runs the xenstore hook and
@@ -117,30 +146,31 @@ char *kxl_find_kernel(const struct kxconfig *cfg);
 
 /* ---- kxl_monitor.c: the per-domain monitor that carries out on_* actions ---- */
 
+/* Starts the monitor of domid, daemonised (returns at once in the caller). Returns 0 or -errno. */
+int kxl_monitor_spawn(const struct kxconfig *cfg, uint32_t domid);
 /*
- * Starts the monitor of domid: daemonised (returns at once in the caller),
- * or with foreground set, runs it in this process until the domain is gone.
- * Returns 0 or -errno.
+ * Runs the monitor of domid in this process until the domain is gone (-F),
+ * with cfg, which it takes over (frees). Returns 0 or -errno.
  */
-int kxl_monitor_spawn(const struct kxconfig *cfg, uint32_t domid, int foreground);
+int kxl_monitor_foreground(struct kxconfig *cfg, uint32_t domid);
 
 /* ---- kxl_core.c: ELF core dumps of a domain ---- */
 
 /* Writes an ELF core (RAM as PT_LOAD, NT_PRSTATUS per vCPU) of the paused or dead domid to path. */
 int kxl_core_dump(kxctrl *h, uint32_t domid, const char *path, char *err, size_t errlen);
 
-/* ---- kxl_cpu.c: vCPU availability, pinning and credit parameters ---- */
+/* ---- kxl_vcpu.c: vCPU availability, pinning and credit parameters ---- */
 struct xs_handle;
 /*
  * Applies cfg's <vcpu current> (cpu/N/availability and kxen-hv's mask),
  * cpuset, <cputune> pins and shares/quota to the new, still paused domid.
  * Returns 0 or -errno with the reason printed (naming the file and field).
  */
-int kxl_cpu_apply_config(kxctrl *h, struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid);
-/* Prints, for kxl -N create, what kxl_cpu_apply_config would set (nothing for defaults). */
-void kxl_cpu_plan(const struct kxconfig *cfg);
+int kxl_vcpu_apply_config(kxctrl *h, struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid);
+/* Prints, for kxl -N create, what kxl_vcpu_apply_config would set (nothing for defaults). */
+void kxl_vcpu_plan(const struct kxconfig *cfg);
 /* kxen-hv's CPU map as a CPU list of the host's ncpus CPUs ("all" when it has them all, "0-3,6"). */
-void kxl_cpumap_format(const uint64_t *map, unsigned ncpus, char *out, size_t len);
+void kxl_vcpu_cpumap_format(const uint64_t *map, unsigned ncpus, char *out, size_t len);
 int main_vcpu_pin(int argc, char **argv);
 int main_vcpu_set(int argc, char **argv);
 int main_sched_credit(int argc, char **argv);

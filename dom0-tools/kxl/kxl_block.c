@@ -2,21 +2,19 @@
 #include <config.h>
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
-#include "disk.h"
-#include "kxconfig.h"
+#include "kxen/disk.h"
+#include "kxen/kxconfig.h"
 #include "kxl.h"
 #include "kxl_block.h"
 #include "kxl_dev.h"
 #include "kxl_xs.h"
 
-#define DETACH_TIMEOUT_S 10
 #define ATTACH_WAIT_MS   5000
 
 int kxl_vdev_to_devid(const char *vdev, unsigned *devid)
@@ -154,23 +152,6 @@ out:
 	return rc;
 }
 
-/* Waits for the backend to pick the device up: InitWait or beyond, or its hotplug-error. */
-static int wait_backend(struct xs_handle *xs, uint32_t domid, unsigned devid, char *err,
-                        size_t errlen)
-{
-	for (unsigned waited = 0; waited < ATTACH_WAIT_MS; waited += 20) {
-		char st[16];
-
-		if (kxl_dev_read(xs, "vbd", domid, devid, false, "hotplug-error", err, errlen) == 0)
-			return -EIO;
-		if (kxl_dev_read(xs, "vbd", domid, devid, false, "state", st, sizeof(st)) == 0 &&
-		    atoi(st) >= XenbusStateInitWait && atoi(st) <= XenbusStateConnected)
-			return 0;
-		poll(NULL, 0, 20);
-	}
-	return -ETIMEDOUT;
-}
-
 int kxl_block_add(struct xs_handle *xs, uint32_t domid, const struct kxl_disk_spec *spec, bool wait)
 {
 	char path[PATH_MAX], devid_s[16], err[512];
@@ -219,7 +200,7 @@ int kxl_block_add(struct xs_handle *xs, uint32_t domid, const struct kxl_disk_sp
 		return rc;
 	if (!wait)
 		return 0;
-	rc = wait_backend(xs, domid, spec->devid, err, sizeof(err));
+	rc = kxl_dev_wait_backend(xs, "vbd", domid, spec->devid, ATTACH_WAIT_MS, err, sizeof(err));
 	if (rc == -EIO) {
 		kxl_err("the block backend refused %s (%s): %s", spec->vdev, path, err);
 		kxl_dev_remove(xs, "vbd", domid, spec->devid, 0, true);
@@ -294,28 +275,6 @@ int kxl_block_plan(const struct kxconfig *cfg)
 	return 0;
 }
 
-/*
- * The common start of the three commands: DOM looked up (kxen-hv is not
- * needed after that), xenstore open in *xs. 0, or -1 after saying why.
- */
-static int open_dom(const char *dom, struct xs_handle **xs, uint32_t *domid)
-{
-	kxctrl *h = NULL;
-	int r = -1;
-
-	if (kxl_connect(&h) || kxl_lookup(h, dom, domid))
-		goto out;
-	if (*domid == 0) {
-		kxl_err("domain 0 is the host: block devices are for guests");
-		goto out;
-	}
-	*xs = kxl_xs_open();
-	r = *xs ? 0 : -1;
-out:
-	kxctrl_close(h);
-	return r;
-}
-
 int main_block_attach(int argc, char **argv)
 {
 	struct xs_handle *xs = NULL;
@@ -338,7 +297,7 @@ int main_block_attach(int argc, char **argv)
 		kxl_err("block-attach: disk spec '%s': %s", spec, err);
 		return KXL_USAGE;
 	}
-	if (open_dom(argv[optind], &xs, &domid))
+	if (kxl_dev_open_dom(argv[optind], "block devices", &domid, &xs))
 		goto out;
 	if (kxl_block_add(xs, domid, &s, true) == 0)
 		rc = KXL_OK;
@@ -351,7 +310,7 @@ out:
 int main_block_detach(int argc, char **argv)
 {
 	struct xs_handle *xs = NULL;
-	unsigned devid, timeout = DETACH_TIMEOUT_S;
+	unsigned devid, timeout = KXL_DEV_DETACH_TIMEOUT_S;
 	uint32_t domid;
 	int opt, ec, force = 0, rc = KXL_FAIL;
 
@@ -375,7 +334,7 @@ int main_block_detach(int argc, char **argv)
 		        argv[optind + 1]);
 		return KXL_USAGE;
 	}
-	if (open_dom(argv[optind], &xs, &domid))
+	if (kxl_dev_open_dom(argv[optind], "block devices", &domid, &xs))
 		goto out;
 	if (kxl_dev_remove(xs, "vbd", domid, devid, timeout, force) == 0)
 		rc = KXL_OK;
@@ -403,7 +362,8 @@ int main_block_list(int argc, char **argv)
 		uint32_t domid;
 		unsigned n = 0;
 
-		if (open_dom(argv[i], &xs, &domid) || kxl_dev_list(xs, "vbd", domid, &v, &n)) {
+		if (kxl_dev_open_dom(argv[i], "block devices", &domid, &xs) ||
+		    kxl_dev_list(xs, "vbd", domid, &v, &n)) {
 			rc = KXL_FAIL;
 		} else {
 			for (unsigned k = 0; k < n; k++)

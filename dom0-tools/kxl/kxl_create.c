@@ -12,9 +12,9 @@
 #include <unistd.h>
 #include "kxl.h"
 #include "kxl_block.h"
-#include "kxconfig.h"
-#include "kxbuild.h"
-#include "kxbuild_pv.h"
+#include "kxen/kxconfig.h"
+#include "kxen/kxbuild.h"
+#include "kxen/kxbuild_pv.h"
 
 static void print_config_summary(const struct kxconfig *cfg, const char *kernel)
 {
@@ -27,6 +27,11 @@ static void print_config_summary(const struct kxconfig *cfg, const char *kernel)
 	printf("  kernel %s\n  cmdline %s\n", kernel, cfg->cmdline ? cfg->cmdline : "(none)");
 	printf("  on_poweroff %s, on_reboot %s, on_crash %s\n", kxconfig_action_name(cfg->on_poweroff),
 	       kxconfig_action_name(cfg->on_reboot), kxconfig_action_name(cfg->on_crash));
+	if (cfg->clock_adjust_s || cfg->clock_localtime)
+		printf("  wallclock: host %s %+d s\n", cfg->clock_localtime ? "local time (UTC offset at start)"
+		       : "UTC", (int)cfg->clock_adjust_s);
+	if (cfg->max_grant_frames)
+		printf("  grant table: at most %u frames\n", cfg->max_grant_frames);
 }
 
 /* -N: what the builder would load and where, from the same checks it makes before a domain exists. */
@@ -87,7 +92,7 @@ static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int 
 			printf("  interface %s: mac %s%s, bridge %s\n", name, mac,
 			       n->mac_generated ? " (generated)" : "", n->bridge);
 	}
-	kxl_cpu_plan(cfg);
+	kxl_vcpu_plan(cfg);
 	if (in->kind == KXBUILD_KIND_DIRECT_PAGING && !kxbuild_direct_paging_supported()) {
 		printf("  then: nothing: %s\n", KXBUILD_NO_DIRECT_PAGING_MSG);
 		ret = KXL_OK;
@@ -166,6 +171,7 @@ int main_create(int argc, char **argv)
 		kxl_err("%s", err);
 		goto out;
 	}
+	kxl_phase("config");
 	if (kxl_config_supported(cfg))
 		goto out;
 	if (!(kernel = kxl_find_kernel(cfg)))
@@ -186,6 +192,7 @@ int main_create(int argc, char **argv)
 	}
 	if (kxl_connect(&h) || name_taken(h, cfg->name) || kxl_check_memory(h, cfg))
 		goto out;
+	kxl_phase("checks");
 	if (kxl.verbose)
 		print_config_summary(cfg, cfg->kernel);
 	if (kxl_domain_start(h, cfg, cfg->kernel, paused, &domid))
@@ -200,7 +207,7 @@ int main_create(int argc, char **argv)
 		h = NULL;
 		int r = kxl_fault("monitor");
 		if (!r && !foreground)
-			r = kxl_monitor_spawn(cfg, domid, 0);
+			r = kxl_monitor_spawn(cfg, domid);
 		if (r) {
 			kxl_err("cannot start the monitor of domain %s (id=%u): %s; destroying it",
 			        cfg->name, domid, strerror(-r));
@@ -219,7 +226,11 @@ int main_create(int argc, char **argv)
 		goto out;
 	if (foreground) {
 		fflush(stdout);
-		if (kxl_monitor_spawn(cfg, domid, 1))
+		kxl_phase("started");
+		/* The config in hand is the one just saved: no second parse of the state file. */
+		struct kxconfig *owned = cfg;
+		cfg = NULL;
+		if (kxl_monitor_foreground(owned, domid))
 			goto out;
 	}
 	ret = KXL_OK;

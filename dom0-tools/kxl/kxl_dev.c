@@ -10,6 +10,7 @@
 #include <xen/io/xenbus.h>
 #include "kxl.h"
 #include "kxl_dev.h"
+#include "kxl_xs.h"
 
 #define TXN_RETRIES 16
 
@@ -128,6 +129,42 @@ fail:
 	else
 		kxl_err("xenstore: cannot %s: %s", failed, strerror(-rc));
 	return rc;
+}
+
+int kxl_dev_open_dom(const char *dom, const char *what, uint32_t *domid, struct xs_handle **xs)
+{
+	kxctrl *h = NULL;
+	int rc;
+
+	*xs = NULL;
+	if ((rc = kxl_connect(&h)) || (rc = kxl_lookup(h, dom, domid)))
+		goto out;
+	if (*domid == 0) {
+		kxl_err("domain 0 is the host: %s are for guests", what);
+		rc = -EINVAL;
+		goto out;
+	}
+	*xs = kxl_xs_open();
+	rc = *xs ? 0 : -ENOTCONN;
+out:
+	kxctrl_close(h);
+	return rc;
+}
+
+int kxl_dev_wait_backend(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid,
+                         unsigned timeout_ms, char *err, size_t errlen)
+{
+	for (unsigned waited = 0; waited < timeout_ms; waited += 20) {
+		char st[16];
+
+		if (kxl_dev_read(xs, type, domid, devid, false, "hotplug-error", err, errlen) == 0)
+			return -EIO;
+		if (kxl_dev_read(xs, type, domid, devid, false, "state", st, sizeof(st)) == 0 &&
+		    atoi(st) >= XenbusStateInitWait && atoi(st) <= XenbusStateConnected)
+			return 0;
+		poll(NULL, 0, 20);
+	}
+	return -ETIMEDOUT;
 }
 
 static int read_state(struct xs_handle *xs, const char *dir)
@@ -333,15 +370,4 @@ int kxl_dev_list(struct xs_handle *xs, const char *type, uint32_t domid, struct 
 	*out = v;
 	*n = k;
 	return 0;
-}
-
-void kxl_dev_forget_domain(struct xs_handle *xs, uint32_t domid)
-{
-	static const char *const types[] = { "vbd", "vif", "console", "qdisk" };
-	char p[96];
-
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		snprintf(p, sizeof(p), "/local/domain/0/backend/%s/%u", types[i], domid);
-		xs_rm(xs, XBT_NULL, p);
-	}
 }

@@ -3,6 +3,7 @@
 #define KXL_DEV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct xs_handle;
@@ -39,6 +40,25 @@ struct kxl_dev {
  * -errno after printing what failed.
  */
 int kxl_dev_add(struct xs_handle *xs, const struct kxl_dev *d);
+
+/*
+ * The start of a device command on DOM: looks it up (kxen-hv is not needed
+ * after that) and connects to xenstore into *xs (NULL on failure). Domain 0
+ * is refused ("domain 0 is the host: WHAT are for guests"). Returns 0 or
+ * -errno after printing why.
+ */
+int kxl_dev_open_dom(const char *dom, const char *what, uint32_t *domid, struct xs_handle **xs);
+
+/*
+ * Waits up to timeout_ms for the backend to take a device it was just given:
+ * 0 once its state is InitWait..Connected, -EIO with its hotplug-error text
+ * in err when it refused the device, -ETIMEDOUT when no backend answered.
+ */
+int kxl_dev_wait_backend(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid,
+                         unsigned timeout_ms, char *err, size_t errlen);
+
+/* How long detach waits for the backend to close, by default (xl's 10 s). */
+#define KXL_DEV_DETACH_TIMEOUT_S 10
 
 /*
  * Hot-unplug with Xen's close sequence: writes the backend's online=0 and
@@ -78,10 +98,5 @@ int kxl_dev_list(struct xs_handle *xs, const char *type, uint32_t domid, struct 
 int kxl_dev_read(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid, bool fe,
                  const char *key, char *buf, size_t len);
 
-/*
- * Removes every backend directory of domid (all types, backend dom0), for
- * a domain that is gone: nothing to wait for. Quiet.
- */
-void kxl_dev_forget_domain(struct xs_handle *xs, uint32_t domid);
 
 #endif

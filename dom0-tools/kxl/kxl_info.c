@@ -1,4 +1,4 @@
-/* kxl list and kxl dmesg: read-only views of the hypervisor's domains and log. */
+/* kxl list, info, uptime, domid, domname and dmesg: read-only views of the host, its domains and the hypervisor's log (xl_info.c). */
 #include <config.h>
 #include <errno.h>
 #include <stdio.h>
@@ -57,8 +57,8 @@ static void print_row(const struct kxctl_dominfo *d, int lng)
 	       d->nr_vcpus);
 	if (d->flags & (KXCTL_DOMF_SHUTDOWN | KXCTL_DOMF_CRASHED))
 		printf("    shutdown reason %s\n", reason_name(d->shutdown_reason));
-	printf("    exits %llu, hypercalls %llu, events %llu\n", (unsigned long long)d->exits,
-	       (unsigned long long)d->hypercalls, (unsigned long long)d->events);
+	printf("    exits %llu, hypercalls %llu, events %llu, kicks %llu\n", (unsigned long long)d->exits,
+	       (unsigned long long)d->hypercalls, (unsigned long long)d->events, (unsigned long long)d->kicks);
 	printf("    evtchn sends: %llu by exit (%llu doorbell misses), %llu by doorbell to guests; "
 	       "doorbells: %u to dom0, %u to guests\n", (unsigned long long)d->sends_exit,
 	       (unsigned long long)d->sends_doorbell_miss, (unsigned long long)d->sends_doorbell_guest,
@@ -79,36 +79,13 @@ int main_list(int argc, char **argv)
 	}
 	if (kxl_connect(&h))
 		goto out;
-	if (optind == argc) {
-		int r = kxctrl_domain_list(h, &all, &n);
-		if (r) {
-			kxl_err("cannot list domains: %s", strerror(-r));
-			goto out;
-		}
-		print_header();
-		for (unsigned i = 0; i < n; i++)
-			print_row(&all[i], lng);
-		ret = KXL_OK;
-		goto out;
-	}
 	/* Named domains: show those that exist, fail if any does not. */
-	ret = KXL_OK;
+	ret = kxl_listed_doms(h, argc, argv, &all, &n);
+	if (ret != KXL_OK && optind == argc)
+		goto out;
 	print_header();
-	for (int i = optind; i < argc; i++) {
-		struct kxctl_dominfo info;
-		uint32_t domid;
-		int r;
-		if (kxl_lookup(h, argv[i], &domid)) {
-			ret = KXL_FAIL;
-			continue;
-		}
-		if ((r = kxctrl_domain_info(h, domid, &info))) {
-			kxl_err("cannot query domain '%s': %s", argv[i], strerror(-r));
-			ret = KXL_FAIL;
-			continue;
-		}
-		print_row(&info, lng);
-	}
+	for (unsigned i = 0; i < n; i++)
+		print_row(&all[i], lng);
 out:
 	free(all);
 	kxctrl_close(h);
@@ -153,6 +130,94 @@ int main_dmesg(int argc, char **argv)
 	}
 	ret = KXL_OK;
 out:
+	kxctrl_close(h);
+	return ret;
+}
+
+int main_info(int argc, char **argv)
+{
+	int r = kxl_args(argc, argv, 0, "");
+	kxctrl *h = NULL;
+	struct kxctl_host_info hi;
+	if (r >= 0)
+		return r;
+	if (kxl_connect(&h))
+		return KXL_FAIL;
+	r = kxctrl_host_info(h, &hi);
+	kxctrl_close(h);
+	if (r) {
+		kxl_err("cannot read host information from kxen-hv: %s", strerror(-r));
+		return KXL_FAIL;
+	}
+	printf("host                   : kxen-hv on Linux KVM\n");
+	printf("nr_cpus                : %u\n", hi.nr_cpus);
+	printf("cpu_mhz                : %llu\n", (unsigned long long)(hi.cpu_khz / 1000));
+	printf("total_memory           : %llu\n", (unsigned long long)(hi.total_mem_bytes >> 20));
+	printf("free_memory            : %llu\n", (unsigned long long)(hi.free_mem_bytes >> 20));
+	printf("domain_memory          : %llu\n", (unsigned long long)(hi.domain_mem_bytes >> 20));
+	printf("nr_domains             : %u\n", hi.nr_domains);
+	printf("hypervisor_version     : %.*s\n", (int)sizeof(hi.version), hi.version);
+	printf("kvm                    : %.*s\n", (int)sizeof(hi.kvm_info), hi.kvm_info);
+	printf("kxl_version            : %s\n", PACKAGE_VERSION);
+	printf("control_interface      : %d\n", KXCTL_VERSION);
+	return KXL_OK;
+}
+
+int main_domid(int argc, char **argv)
+{
+	kxctrl *h = NULL;
+	struct kxctl_dominfo info;
+	int r = kxl_dom_command(argc, argv, 1, "missing DOM name", &h, &info);
+	if (r >= 0)
+		return r;
+	printf("%u\n", info.domid);
+	kxctrl_close(h);
+	return KXL_OK;
+}
+
+int main_domname(int argc, char **argv)
+{
+	kxctrl *h = NULL;
+	struct kxctl_dominfo info;
+	int r = kxl_dom_command(argc, argv, 1, "missing DOMID", &h, &info);
+	if (r >= 0)
+		return r;
+	printf("%.*s\n", (int)sizeof(info.name), info.name);
+	kxctrl_close(h);
+	return KXL_OK;
+}
+
+static void print_uptime(const struct kxctl_dominfo *d, double now)
+{
+	double up = now - (double)d->created_ns / 1e9;
+	long s = up > 0 ? (long)up : 0;
+	char buf[32];
+	if (s >= 86400)
+		snprintf(buf, sizeof(buf), "%ld days, %2ld:%02ld:%02ld", s / 86400, s % 86400 / 3600,
+		         s % 3600 / 60, s % 60);
+	else
+		snprintf(buf, sizeof(buf), "%2ld:%02ld:%02ld", s / 3600, s % 3600 / 60, s % 60);
+	printf("%-32.*s %5u %s\n", (int)sizeof(d->name), d->name, d->domid, buf);
+}
+
+int main_uptime(int argc, char **argv)
+{
+	int code = KXL_USAGE, ret;
+	kxctrl *h = NULL;
+	struct kxctl_dominfo *all;
+	unsigned n;
+	struct timespec ts;
+	if (kxl_getopt(argc, argv, "", &code) != -1)
+		return code;
+	if (kxl_connect(&h))
+		return KXL_FAIL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	printf("%-32s %5s %s\n", "Name", "ID", "Uptime");
+	ret = kxl_listed_doms(h, argc, argv, &all, &n);
+	for (unsigned i = 0; i < n; i++)
+		print_uptime(&all[i], now);
+	free(all);
 	kxctrl_close(h);
 	return ret;
 }

@@ -22,7 +22,7 @@
 #include <xen/xen.h>
 #include <xen/sched.h>
 #include "kxl.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 /* Woken by kxen-hv's domain-events eventfd; the timeout only covers a lost wake-up. */
 #define MONITOR_POLL_MS       2000
@@ -163,17 +163,20 @@ static int act(struct monitor *m, const struct kxctl_dominfo *info)
 	return 0;
 }
 
-static int monitor_run(const uint8_t uuid[16], uint32_t domid)
+/* cfg: the domain's config, which the monitor then owns; NULL: load the saved one. */
+static int monitor_run(const uint8_t uuid[16], uint32_t domid, struct kxconfig *cfg)
 {
-	struct monitor m = { .domid = domid };
+	struct monitor m = { .domid = domid, .cfg = cfg };
 	int efd = -1;
 	char err[1024];
 	int r;
 
 	restart_limit(&m);
-	if (!(m.starts = calloc(m.burst, sizeof(*m.starts))))
+	if (!(m.starts = calloc(m.burst, sizeof(*m.starts)))) {
+		kxconfig_free(cfg);
 		return -ENOMEM;
-	if ((r = kxl_state_load(uuid, &m.cfg, err, sizeof(err)))) {
+	}
+	if (!m.cfg && (r = kxl_state_load(uuid, &m.cfg, err, sizeof(err)))) {
 		kxl_err("monitor of domain %u: cannot load its saved config: %s", domid, err);
 		goto out;
 	}
@@ -181,6 +184,7 @@ static int monitor_run(const uint8_t uuid[16], uint32_t domid)
 		goto out;
 	if (kxctrl_domain_events_fd(m.h, &efd) < 0)
 		efd = -1;   /* an older kxen-hv: poll */
+	kxl_phase("monitor-ready");
 	for (;;) {
 		struct kxctl_dominfo info;
 		r = kxctrl_domain_info(m.h, m.domid, &info);
@@ -189,6 +193,7 @@ static int monitor_run(const uint8_t uuid[16], uint32_t domid)
 			 * Destroyed from outside (kxl destroy, or kxen-hv's own destroy
 			 * action). A reused id belongs to someone else: only our file goes.
 			 */
+			kxl_phase("gone");
 			if (r)
 				kxl_domain_forget(m.domid, m.cfg->uuid);
 			else
@@ -200,8 +205,11 @@ static int monitor_run(const uint8_t uuid[16], uint32_t domid)
 			kxl_err("monitor of domain %s (id=%u): %s", m.cfg->name, m.domid, strerror(-r));
 			break;
 		}
-		if ((info.flags & (KXCTL_DOMF_SHUTDOWN | KXCTL_DOMF_CRASHED)) && !act(&m, &info))
-			break;
+		if (info.flags & (KXCTL_DOMF_SHUTDOWN | KXCTL_DOMF_CRASHED)) {
+			kxl_phase("shutdown-seen");
+			if (!act(&m, &info))
+				break;
+		}
 		struct pollfd p = { .fd = efd, .events = POLLIN };
 		if (poll(&p, efd >= 0 ? 1 : 0, efd >= 0 ? MONITOR_POLL_MS : 100) > 0) {
 			uint64_t count;
@@ -210,6 +218,7 @@ static int monitor_run(const uint8_t uuid[16], uint32_t domid)
 		}
 	}
 out:
+	kxl_phase("teardown");
 	if (efd >= 0)
 		close(efd);
 	kxctrl_close(m.h);
@@ -248,12 +257,18 @@ static void write_pid(const uint8_t uuid[16])
 	}
 }
 
-int kxl_monitor_spawn(const struct kxconfig *cfg, uint32_t domid, int foreground)
+int kxl_monitor_foreground(struct kxconfig *cfg, uint32_t domid)
+{
+	uint8_t uuid[16];
+
+	memcpy(uuid, cfg->uuid, 16);
+	return monitor_run(uuid, domid, cfg);
+}
+
+int kxl_monitor_spawn(const struct kxconfig *cfg, uint32_t domid)
 {
 	uint8_t uuid[16];
 	memcpy(uuid, cfg->uuid, 16);
-	if (foreground)
-		return monitor_run(uuid, domid);
 	fflush(NULL);
 	/* Double fork: the monitor is reparented away from the shell and never becomes a zombie. */
 	pid_t p = fork();
@@ -267,7 +282,7 @@ int kxl_monitor_spawn(const struct kxconfig *cfg, uint32_t domid, int foreground
 		detach_stdio(uuid);
 		write_pid(uuid);
 		signal(SIGHUP, SIG_IGN);
-		int r = monitor_run(uuid, domid);
+		int r = monitor_run(uuid, domid, NULL);
 		char pidfile[4096];
 		kxl_state_path(uuid, ".pid", pidfile, sizeof(pidfile));
 		unlink(pidfile);

@@ -1,14 +1,13 @@
 /* Network interfaces (vif) for the toolstack: network-attach/-detach/-list and the XML's <interface> devices at create, on kxl_dev's xenbus plumbing (docs/network.md). */
 #include <config.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
 #include <kxen/mac.h>
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 #include "kxl.h"
 #include "kxl_dev.h"
 #include "kxl_network.h"
@@ -16,7 +15,6 @@
 
 #define VIF_MAX          256       /* devids 0..255, as the backend accepts */
 #define ATTACH_WAIT_MS   10000
-#define DETACH_TIMEOUT_S 10
 
 /* The lowest devid the domain has no vif with (kxl_dev_add refuses one whose directories linger). */
 static int free_devid(struct xs_handle *xs, uint32_t domid)
@@ -33,22 +31,6 @@ static int free_devid(struct xs_handle *xs, uint32_t domid)
 			dev++;
 	free(v);
 	return dev < VIF_MAX ? (int)dev : -ENOSPC;
-}
-
-/* Waits for kxen-backd to take the vif (backend InitWait..Connected). 0, or -ETIMEDOUT / -EIO (refused, err set). */
-static int wait_backend(struct xs_handle *xs, uint32_t domid, unsigned dev, char *err, size_t errlen)
-{
-	for (unsigned waited = 0; waited < ATTACH_WAIT_MS; waited += 20) {
-		char st[16];
-
-		if (kxl_dev_read(xs, "vif", domid, dev, false, "hotplug-error", err, errlen) == 0)
-			return -EIO;
-		if (kxl_dev_read(xs, "vif", domid, dev, false, "state", st, sizeof(st)) == 0 &&
-		    atoi(st) >= XenbusStateInitWait && atoi(st) <= XenbusStateConnected)
-			return 0;
-		poll(NULL, 0, 20);
-	}
-	return -ETIMEDOUT;
 }
 
 int kxl_network_add(struct xs_handle *xs, uint32_t domid, const struct kxl_vif_spec *v, int *devid)
@@ -87,7 +69,7 @@ int kxl_network_add(struct xs_handle *xs, uint32_t domid, const struct kxl_vif_s
 	};
 	if ((rc = kxl_dev_add(xs, &d)))
 		return rc;
-	rc = wait_backend(xs, domid, (unsigned)dev, err, sizeof(err));
+	rc = kxl_dev_wait_backend(xs, "vif", domid, (unsigned)dev, ATTACH_WAIT_MS, err, sizeof(err));
 	if (rc == -EIO)
 		kxl_err("the network backend refused vif %d of domain %u: %s", dev, domid, err);
 	else if (rc)
@@ -130,26 +112,6 @@ int kxl_network_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uin
 		}
 	}
 	return 0;
-}
-
-/* The common start of the commands: DOM looked up (a guest), xenstore open. */
-static int open_dom(const char *dom, uint32_t *domid, struct xs_handle **xs)
-{
-	kxctrl *h;
-	int rc;
-
-	if ((rc = kxl_connect(&h)))
-		return rc;
-	rc = kxl_lookup(h, dom, domid);
-	kxctrl_close(h);
-	if (rc)
-		return rc;
-	if (*domid == 0) {
-		kxl_err("domain 0 is the host: network interfaces are for guests");
-		return -EINVAL;
-	}
-	*xs = kxl_xs_open();
-	return *xs ? 0 : -ENOTCONN;
 }
 
 int main_network_attach(int argc, char **argv)
@@ -196,7 +158,7 @@ int main_network_attach(int argc, char **argv)
 		fclose(r);
 		v.mac[3] &= 0x7f;
 	}
-	if (open_dom(argv[optind], &domid, &xs))
+	if (kxl_dev_open_dom(argv[optind], "network interfaces", &domid, &xs))
 		return KXL_FAIL;
 	code = kxl_network_add(xs, domid, &v, &dev) ? KXL_FAIL : KXL_OK;
 	if (code == KXL_OK)
@@ -240,7 +202,7 @@ static int find_vif(struct xs_handle *xs, uint32_t domid, const char *spec)
 int main_network_detach(int argc, char **argv)
 {
 	struct xs_handle *xs;
-	unsigned timeout = DETACH_TIMEOUT_S;
+	unsigned timeout = KXL_DEV_DETACH_TIMEOUT_S;
 	uint32_t domid;
 	int opt, ec, force = 0, dev, rc = KXL_FAIL;
 
@@ -260,7 +222,7 @@ int main_network_detach(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return kxl_usage_error("network-detach", "want DOM and DEVID|MAC");
-	if (open_dom(argv[optind], &domid, &xs))
+	if (kxl_dev_open_dom(argv[optind], "network interfaces", &domid, &xs))
 		return KXL_FAIL;
 	dev = find_vif(xs, domid, argv[optind + 1]);
 	if (dev == -EINVAL)
@@ -290,7 +252,7 @@ int main_network_list(int argc, char **argv)
 		uint32_t domid;
 		unsigned n = 0;
 
-		if (open_dom(argv[a], &domid, &xs)) {
+		if (kxl_dev_open_dom(argv[a], "network interfaces", &domid, &xs)) {
 			rc = KXL_FAIL;
 			continue;
 		}

@@ -10,10 +10,11 @@
 #include <xenstore.h>
 #include "kxl.h"
 #include "kxl_block.h"
+#include "kxl_dev.h"
 #include "kxl_network.h"
 #include "kxl_xs.h"
-#include "kxconfig.h"
-#include "kxbuild.h"
+#include "kxen/kxconfig.h"
+#include "kxen/kxbuild.h"
 
 int kxl_fault(const char *step)
 {
@@ -86,17 +87,23 @@ static void kxl_config_notes(const struct kxconfig *cfg)
 		fprintf(stderr, "kxl: note: %s:%d: <memballoon model='xen'>: kxen has no balloon; "
 		        "the domain gets all of <memory> (%llu MiB) for its life\n", f,
 		        cfg->memballoon_line, (unsigned long long)(cfg->mem_bytes >> 20));
-	if (cfg->max_grant_frames && cfg->max_grant_frames != 64)
-		fprintf(stderr, "kxl: note: %s:%d: <controller maxGrantFrames='%u'>: not per domain "
-		        "in kxen: kxen-hv's limit (64 frames by default) applies\n", f,
-		        cfg->controller_line, cfg->max_grant_frames);
+	if (cfg->clock_localtime)
+		fprintf(stderr, "kxl: note: %s:%d: <clock>: the host's UTC offset at each start is added to "
+		        "the guest's wallclock (as xl's localtime=1: it does not follow later DST changes)\n",
+		        f, cfg->clock_line);
+	if (cfg->e820_host_line)
+		fprintf(stderr, "kxl: note: %s:%d: <e820_host state='on'>: kxen gives PV guests their own "
+		        "memory map (there is no PCI passthrough): ignored\n", f, cfg->e820_host_line);
+	if (cfg->passthrough_line)
+		fprintf(stderr, "kxl: note: %s:%d: <passthrough state='on'>: kxen has no PCI passthrough: "
+		        "ignored\n", f, cfg->passthrough_line);
 	if (cfg->max_evtchns)
 		fprintf(stderr, "kxl: note: %s:%d: <controller maxEventChannels='%u'>: not per domain "
 		        "in kxen: every domain has the 2-level ABI's 4096 ports\n", f,
 		        cfg->controller_line, cfg->max_evtchns);
 	if (cfg->input_line)
-		fprintf(stderr, "kxl: note: %s:%d: <input bus='xen'>: kxen has no PV keyboard or mouse "
-		        "(vkbd) backend: none is created\n", f, cfg->input_line);
+		fprintf(stderr, "kxl: note: %s:%d: <input bus='xen'>: the PV keyboard/pointer (vkbd) "
+		        "connects but kxen has no input source: no events are ever sent\n", f, cfg->input_line);
 	for (unsigned i = 0; i < cfg->nnics; i++) {
 		const char *sc = cfg->nics[i].script, *base = sc ? strrchr(sc, '/') : NULL;
 		base = base ? base + 1 : sc;
@@ -132,6 +139,13 @@ int kxl_check_memory(kxctrl *h, const struct kxconfig *cfg)
 		kxl_err("cannot read host memory from kxen-hv: %s", strerror(-r));
 		return r;
 	}
+	/* Refused here with the reason, rather than by kxen-hv's create with a bare errno. */
+	if (cfg->max_grant_frames > hi.max_grant_frames) {
+		kxl_err("%s:%d: <controller maxGrantFrames='%u'>: more than kxen-hv's limit of %u frames "
+		        "(kxen-hv --max-grant-frames)", cfg->source, cfg->controller_line, cfg->max_grant_frames,
+		        hi.max_grant_frames);
+		return -E2BIG;
+	}
 	if ((r = kxl_fault("memory")))
 		hi.free_mem_bytes = 0;
 	if (cfg->mem_bytes > hi.free_mem_bytes) {
@@ -143,8 +157,26 @@ int kxl_check_memory(kxctrl *h, const struct kxconfig *cfg)
 	return 0;
 }
 
+/*
+ * libvirt's <input bus='xen'> (keyboard, mouse or both): one vkbd device,
+ * as the single Xen PV device carries both. Not waited for: kxen-backd's
+ * vkbd backend takes anything, and it has no input to send.
+ */
+static int vkbd_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid)
+{
+	struct kxl_dev d = { .type = "vkbd", .domid = domid, .devid = 0 };
+
+	if (!cfg->input_line)
+		return 0;
+	if (kxl_dev_add(xs, &d)) {
+		kxl_err("%s:%d: <input>: cannot add the vkbd device", cfg->source, cfg->input_line);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Writes the domain's standard paths and introduces it (docs/xenstore-paths.md). */
-static int xenstore_hook(struct xs_handle *xs, const struct kxconfig *cfg,
+static int xenstore_hook(const struct kxconfig *cfg,
                          const struct kxbuild_result *res)
 {
 	struct kxl_xs_domain xd = {
@@ -158,7 +190,7 @@ static int xenstore_hook(struct xs_handle *xs, const struct kxconfig *cfg,
 	if (r)
 		return r;
 	clock_gettime(CLOCK_REALTIME, &xd.start_time);
-	return kxl_xs_introduce(xs, &xd);
+	return kxl_xs_introduce(&xd);
 }
 
 int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, int paused,
@@ -171,6 +203,7 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 		.on_reboot = kxconfig_hv_action(cfg->on_reboot),
 		.on_crash = kxconfig_hv_action(cfg->on_crash),
 		.paused = 1,   /* started only once everything around it is in place */
+		.max_grant_frames = cfg->max_grant_frames,
 	};
 	struct kxbuild_result res;
 	char berr[KXBUILD_ERR_MAX];
@@ -180,12 +213,20 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 
 	if (!xs)
 		return -ENOTCONN;
+	/* As libxl at each build: localtime is the host's UTC offset now. */
+	if ((r = kxconfig_wallclock_offset(cfg, time(NULL), &bc.wallclock_offset_s))) {
+		kxl_err("%s:%d: <clock>: the wallclock offset is beyond Xen's 32-bit seconds", cfg->source,
+		        cfg->clock_line);
+		goto out;
+	}
+	kxl_phase("xs-open");
 	if ((r = kxl_fault("build")))
 		goto out;
 	if ((r = kxbuild_domain(h, &bc, &res, berr, sizeof(berr)))) {
 		kxl_err("cannot create domain '%s': %s", cfg->name, berr);
 		goto out;
 	}
+	kxl_phase("build");
 	kxl_verbose("built domain %s (id=%u): start_info at 0x%llx, shared_info at 0x%llx", cfg->name,
 	            res.domid, (unsigned long long)res.start_info_gpa,
 	            (unsigned long long)res.shared_info_gpa);
@@ -195,23 +236,27 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 		goto fail;
 	}
 	saved = 1;
-	if ((r = xenstore_hook(xs, cfg, &res)))
+	kxl_phase("state");
+	if ((r = xenstore_hook(cfg, &res)))
 		goto fail;   /* kxl_xs_introduce removed what it wrote */
 	introduced = 1;
+	kxl_phase("xenstore");
 	if ((r = kxl_block_add_config(xs, cfg, res.domid)) ||
-	    (r = kxl_network_add_config(xs, cfg, res.domid)) ||
-	    (r = kxl_cpu_apply_config(h, xs, cfg, res.domid)))
+	    (r = kxl_network_add_config(xs, cfg, res.domid)) || (r = vkbd_add_config(xs, cfg, res.domid)) ||
+	    (r = kxl_vcpu_apply_config(h, xs, cfg, res.domid)))
 		goto fail;
+	kxl_phase("devices");
 	if (!paused && ((r = kxl_fault("unpause")) || (r = kxctrl_domain_unpause(h, res.domid)))) {
 		kxl_err("cannot start domain '%s' (id=%u): %s", cfg->name, res.domid, strerror(-r));
 		goto fail;
 	}
+	kxl_phase("unpause");
 	*domid = res.domid;
 	goto out;
 fail:
 	/* Nothing half-created stays: the domain (with its memory and ports), its paths and file go. */
 	if (introduced)
-		kxl_xs_forget(xs, res.domid);
+		kxl_xs_forget(res.domid);
 	kxctrl_domain_destroy(h, res.domid);
 	if (saved)
 		kxl_state_remove(cfg->uuid);
@@ -222,18 +267,13 @@ out:
 
 void kxl_domain_forget(uint32_t domid, const uint8_t *uuid)
 {
-	struct xs_handle *xs;
+	int r;
 
 	if (uuid)
 		kxl_state_remove(uuid);
-	xs = xs_open(XS_OPEN_SOCKETONLY);
-	if (!xs) {
+	if ((r = kxl_xs_forget(domid)))
 		fprintf(stderr, "kxl: warning: xenstore at %s is unreachable (%s): "
-		        "/local/domain/%u is left behind\n", kxl_xs_socket_path(), strerror(errno), domid);
-		return;
-	}
-	kxl_xs_forget(xs, domid);
-	xs_close(xs);
+		        "/local/domain/%u is left behind\n", kxl_xs_socket_path(), strerror(-r), domid);
 }
 
 /*
@@ -244,6 +284,7 @@ int kxl_domain_teardown(kxctrl *h, uint32_t domid, const uint8_t *uuid)
 {
 	int r = kxctrl_domain_destroy(h, domid);
 
+	kxl_phase("hv-destroy");
 	if (r && r != -ESRCH)
 		return r;
 	kxl_domain_forget(domid, uuid);

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kxl.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 #define KXL_PRUNE_AGE_S 60
 

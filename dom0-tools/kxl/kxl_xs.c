@@ -7,10 +7,10 @@
 #include <string.h>
 #include <time.h>
 #include <xenstore.h>
+#include <xen/io/xs_wire.h>
 #include "kxl.h"
 #include "kxl_xs.h"
-#include "kxl_dev.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 #define XS_DEFAULT_SOCKET "/run/xenstored/socket"
 #define XS_TXN_RETRIES 16
@@ -34,12 +34,10 @@ struct xs_handle *kxl_xs_open(void)
 	return xs;
 }
 
-/* The writes of one transaction, stopping at the first failure (errno kept for the caller). */
+/* The writes of one transaction, queued in a batch (kxl_xsbatch.c); failures show when it runs. */
 struct xs_txn {
-	struct xs_handle *xs;
-	xs_transaction_t t;
-	bool ok;
-	char failed[256];
+	struct kxl_xsb *b;
+	uint32_t t;
 };
 
 static void txn_write(struct xs_txn *x, const char *path, const char *fmt, ...)
@@ -49,25 +47,24 @@ static void txn_write(struct xs_txn *x, const char *path, const char *fmt, ...)
 	char val[256];
 	va_list ap;
 
-	if (!x->ok)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
-	if (!xs_write(x->xs, x->t, path, val, (unsigned)strlen(val))) {
-		x->ok = false;
-		snprintf(x->failed, sizeof(x->failed), "write %s", path);
-	}
+	kxl_xsb_add(x->b, XS_WRITE, x->t, path, strlen(path) + 1, val, strlen(val));
 }
 
 static void txn_perms(struct xs_txn *x, const char *path, struct xs_permissions *p, unsigned n)
 {
-	if (!x->ok)
-		return;
-	if (!xs_set_permissions(x->xs, x->t, path, p, n)) {
-		x->ok = false;
-		snprintf(x->failed, sizeof(x->failed), "set permissions of %s", path);
-	}
+	static const char letter[] = { [XS_PERM_NONE] = 'n', [XS_PERM_READ] = 'r',
+	                               [XS_PERM_WRITE] = 'w', [XS_PERM_READ | XS_PERM_WRITE] = 'b' };
+	char perms[64 * 2];
+	size_t len = 0;
+
+	/* The wire form libxenstore sends: each permission as a NUL-terminated string ("n0", "r4"). */
+	for (unsigned i = 0; i < n && len + 16 < sizeof(perms); i++)
+		len += (size_t)snprintf(perms + len, sizeof(perms) - len, "%c%u",
+		                        letter[p[i].perms & (XS_PERM_READ | XS_PERM_WRITE)], p[i].id) + 1;
+	kxl_xsb_add(x->b, XS_SET_PERMS, x->t, path, strlen(path) + 1, perms, len);
 }
 
 /* Writes path = "" (creating it) with the given permissions. */
@@ -83,12 +80,11 @@ static void txn_node(struct xs_txn *x, const char *path, struct xs_permissions *
  * read it; the guest owns what it must write (control/shutdown and its
  * feature flags, data, drivers, attr, error, messages).
  */
-static bool write_paths(struct xs_handle *xs, xs_transaction_t t, const struct kxl_xs_domain *d,
-                        char *failed, size_t failed_len)
+static void write_paths(struct kxl_xsb *b, uint32_t t, const struct kxl_xs_domain *d)
 {
 	struct xs_permissions ro[2] = { { 0, XS_PERM_NONE }, { d->domid, XS_PERM_READ } };
 	struct xs_permissions rw[1] = { { d->domid, XS_PERM_NONE } };
-	struct xs_txn x = { .xs = xs, .t = t, .ok = true };
+	struct xs_txn x = { .b = b, .t = t };
 	char dom[64], vm[80], p[160], uuid[37];
 	static const char *const guest_owned[] = {
 		"control/shutdown", "control/feature-poweroff", "control/feature-reboot",
@@ -133,68 +129,126 @@ static bool write_paths(struct xs_handle *xs, xs_transaction_t t, const struct k
 	W("console/output", "%s", "pty");
 #undef W
 #undef V
-	if (!x.ok)
-		snprintf(failed, failed_len, "%s", x.failed);
-	return x.ok;
 }
 
-int kxl_xs_introduce(struct xs_handle *xs, const struct kxl_xs_domain *d)
+static const char *request_name(uint32_t type)
 {
-	char failed[256] = "";
+	switch (type) {
+	case XS_WRITE: return "write";
+	case XS_SET_PERMS: return "set permissions of";
+	case XS_TRANSACTION_END: return "commit the transaction of";
+	default: return "introduce";
+	}
+}
 
+/*
+ * Two round trips: TRANSACTION_START, then every write, the commit and the
+ * INTRODUCE in one batch. The introduce runs even when the commit must be
+ * retried (EAGAIN): harmless, the domain is paused, and the retry leaves it out.
+ * A refused write is named by its path; whatever the commit kept of the
+ * batch is removed with the rest (kxl_xs_forget).
+ */
+int kxl_xs_introduce(const struct kxl_xs_domain *d)
+{
+	struct kxl_xsb b;
+	char failed[320] = "";
+	int r, introduced = 0;
+
+	if ((r = kxl_xsb_open(&b))) {
+		kxl_err("xenstore: cannot connect to %s: %s", kxl_xs_socket_path(), strerror(-r));
+		return r;
+	}
 	for (unsigned tries = 0;; tries++) {
-		xs_transaction_t t = xs_transaction_start(xs);
-		if (t == XBT_NULL) {
+		kxl_xsb_reset(&b);
+		kxl_xsb_add(&b, XS_TRANSACTION_START, 0, "", 1, NULL, 0);
+		if ((r = kxl_xsb_run(&b))) {
 			snprintf(failed, sizeof(failed), "start a transaction");
 			goto fail;
 		}
-		bool ok = write_paths(xs, t, d, failed, sizeof(failed));
-		int saved = errno;
-		if (!xs_transaction_end(xs, t, !ok)) {
-			if (ok && errno == EAGAIN && tries < XS_TXN_RETRIES)
-				continue;
-			if (ok) {
-				snprintf(failed, sizeof(failed), "commit the transaction");
-				goto fail;
-			}
+		uint32_t t = (uint32_t)strtoul(b.reply, NULL, 10);
+		kxl_xsb_reset(&b);
+		write_paths(&b, t, d);
+		kxl_xsb_add(&b, XS_TRANSACTION_END, t, "T", 2, NULL, 0);
+		unsigned end = b.n - 1;
+		if (!introduced) {
+			char intro[64];
+			int n = snprintf(intro, sizeof(intro), "%u%c%llu%c%u", d->domid, 0,
+			                 (unsigned long long)d->store_pfn, 0, d->store_port);
+			kxl_xsb_add(&b, XS_INTRODUCE, 0, intro, (size_t)n + 1, NULL, 0);
 		}
-		if (!ok) {
-			errno = saved;
+		r = kxl_xsb_run(&b);
+		if (b.err) {
+			snprintf(failed, sizeof(failed), "send the domain's paths");
 			goto fail;
 		}
-		break;
+		for (unsigned i = 0; i < b.n; i++)
+			if (b.rc[i] && !(i == end && b.rc[i] == -EAGAIN)) {
+				const char *what = i == end ? "transaction" : kxl_xsb_path(&b, i);
+				uint32_t type = ((const struct xsd_sockmsg *)(b.buf + b.off[i]))->type;
+				snprintf(failed, sizeof(failed), "%s %s", request_name(type),
+				         type == XS_INTRODUCE ? "the domain" : what);
+				r = b.rc[i];
+				goto fail;
+			}
+		introduced = 1;
+		if (b.rc[end] == 0)
+			break;
+		if (tries == XS_TXN_RETRIES) {
+			snprintf(failed, sizeof(failed), "commit the transaction");
+			r = -EAGAIN;
+			goto fail;
+		}
 	}
-	if (!xs_introduce_domain(xs, d->domid, d->store_pfn, d->store_port)) {
-		snprintf(failed, sizeof(failed), "introduce domain %u (store page 0x%llx, port %u)",
-		         d->domid, (unsigned long long)d->store_pfn, d->store_port);
-		goto fail;
-	}
+	kxl_xsb_close(&b);
 	return 0;
-fail:;
-	int rc = -errno;
-	kxl_err("xenstore: cannot %s: %s", failed, strerror(errno));
-	kxl_xs_forget(xs, d->domid);
-	return rc ? rc : -EIO;
+fail:
+	kxl_err("xenstore: cannot %s (domain %u, store page 0x%llx, port %u): %s", failed, d->domid,
+	        (unsigned long long)d->store_pfn, d->store_port, strerror(-r));
+	kxl_xsb_close(&b);
+	kxl_xs_forget(d->domid);
+	return r ? r : -EIO;
 }
 
-void kxl_xs_forget(struct xs_handle *xs, uint32_t domid)
+/* Two round trips: the backend directories and the vm link, then /vm/UUID, the domain and its release. */
+int kxl_xs_forget(uint32_t domid)
 {
-	char dom[64], link[80];
-	unsigned len;
-	char *vm;
+	static const char *const types[] = { "vbd", "vif", "vkbd", "console", "qdisk" };
+	struct kxl_xsb b;
+	char dom[64], p[96], id[16];
+	int r;
 
+	if ((r = kxl_xsb_open(&b)))
+		return r;
 	/* Backend directories first: the domain directory goes last, as it did before devices existed. */
-	kxl_dev_forget_domain(xs, domid);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		snprintf(p, sizeof(p), "/local/domain/0/backend/%s/%u", types[i], domid);
+		kxl_xsb_add(&b, XS_RM, 0, p, strlen(p) + 1, NULL, 0);
+	}
 	snprintf(dom, sizeof(dom), "/local/domain/%u", domid);
-	snprintf(link, sizeof(link), "%s/vm", dom);
-	vm = xs_read(xs, XBT_NULL, link, &len);
+	snprintf(p, sizeof(p), "%s/vm", dom);
+	kxl_xsb_add(&b, XS_READ, 0, p, strlen(p) + 1, NULL, 0);
+	/* Quiet: any of these may be gone already (ENOENT). */
+	kxl_xsb_run(&b);
+	if (b.err) {
+		r = b.err;
+		goto out;
+	}
+	char *vm = b.rc[b.n - 1] ? NULL : b.reply;
+	b.reply = NULL;
+	kxl_xsb_reset(&b);
 	/* /vm/UUID only if the domain's vm link names one: never rm a path a guest could choose. */
 	if (vm && !strncmp(vm, "/vm/", 4) && !strchr(vm + 4, '/'))
-		xs_rm(xs, XBT_NULL, vm);
+		kxl_xsb_add(&b, XS_RM, 0, vm, strlen(vm) + 1, NULL, 0);
 	free(vm);
-	xs_rm(xs, XBT_NULL, dom);
+	kxl_xsb_add(&b, XS_RM, 0, dom, strlen(dom) + 1, NULL, 0);
 	/* kxenstored also releases dying domains itself (KXCTL_DOMAIN_EVENTS): ENOENT is fine. */
-	xs_release_domain(xs, domid);
+	snprintf(id, sizeof(id), "%u", domid);
+	kxl_xsb_add(&b, XS_RELEASE, 0, id, strlen(id) + 1, NULL, 0);
+	kxl_xsb_run(&b);
+	r = b.err;
+out:
+	kxl_xsb_close(&b);
+	return r;
 }
 
 int kxl_xs_control(struct xs_handle *xs, uint32_t domid, const char *node, const char *value)

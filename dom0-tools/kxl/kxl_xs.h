@@ -2,6 +2,7 @@
 #ifndef KXL_XS_H
 #define KXL_XS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -27,16 +28,55 @@ const char *kxl_xs_socket_path(void);
 struct xs_handle *kxl_xs_open(void);
 /*
  * Writes d's standard paths (/local/domain/N, /vm/UUID) in one transaction,
- * then INTRODUCEs the domain. Returns 0, or -errno after printing what
+ * then INTRODUCEs the domain, on a connection of its own (two round trips,
+ * kxl_xsbatch.c). Returns 0, or -errno after printing what
  * failed and removing whatever was written.
  */
-int kxl_xs_introduce(struct xs_handle *xs, const struct kxl_xs_domain *d);
-/* Removes a domain's paths and releases it; quiet, as the paths may already be gone. */
-void kxl_xs_forget(struct xs_handle *xs, uint32_t domid);
+int kxl_xs_introduce(const struct kxl_xs_domain *d);
+/*
+ * Removes a domain's paths (its backend directories included) and releases
+ * it, on a connection of its own. Quiet about paths already gone; returns 0,
+ * or -errno when kxenstored cannot be reached.
+ */
+int kxl_xs_forget(uint32_t domid);
 /* Writes /local/domain/N/control/NODE = value. Returns 0 or -errno. */
 int kxl_xs_control(struct xs_handle *xs, uint32_t domid, const char *node, const char *value);
 /* Reads /local/domain/N/control/NODE into buf. Returns 0 or -errno (-ENOENT: no such node). */
 int kxl_xs_read_control(struct xs_handle *xs, uint32_t domid, const char *node, char *buf,
                         size_t len);
+
+/*
+ * kxl_xsbatch.c: requests queued with kxl_xsb_add go out in one write on a
+ * connection of their own (not libxenstore's); kxl_xsb_run then reads every
+ * reply, in order. One round trip for the batch instead of one per request.
+ */
+struct kxl_xsb {
+	int fd;
+	char *buf;                /* the queued requests, header and body each */
+	size_t len, cap;
+	size_t *off;              /* where request i starts in buf */
+	int *rc;                  /* after run: 0 or -errno of request i */
+	unsigned n, nmax;
+	int err;                  /* sticky: a queueing or connection failure */
+	char *reply;              /* after run: the last request's reply body, NUL-terminated */
+};
+/* An unconnected batch (fd -1): what kxl_xsb_close may be given. */
+void kxl_xsb_init(struct kxl_xsb *b);
+/* Connects to kxl_xs_socket_path(). 0 or -errno (b is then closed). */
+int kxl_xsb_open(struct kxl_xsb *b);
+/* Queues one request; the body is a then c (either may hold NULs). 0, or the sticky -errno. */
+int kxl_xsb_add(struct kxl_xsb *b, uint32_t type, uint32_t tx, const char *a, size_t alen,
+                const char *c, size_t clen);
+/*
+ * Sends the batch and reads all replies. Returns 0 when every request
+ * succeeded, the -errno of the first that failed (b->rc has each one's), or
+ * the connection's -errno (then b->rc is not complete).
+ */
+int kxl_xsb_run(struct kxl_xsb *b);
+/* The path (first body string) of request i, for messages. */
+const char *kxl_xsb_path(const struct kxl_xsb *b, unsigned i);
+/* Empties the batch for the next one on the same connection. */
+void kxl_xsb_reset(struct kxl_xsb *b);
+void kxl_xsb_close(struct kxl_xsb *b);
 
 #endif

@@ -9,7 +9,7 @@
 #include <kxen/ctl.h>
 
 #include "devstats.h"
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 
 #define KXTOP_MAX_VCPUS 32      /* struct kxctl_vcpu_info_reply holds this many */
 

@@ -68,11 +68,11 @@ void ui__sample(struct kxtop_ui *u)
 	int rc;
 
 	if (!u->h && (rc = kxctrl_open(u->o->socket, &u->h)) < 0)
-		goto fail;
+		goto out;
 	if ((rc = sample__fetch(u->h, next, u->o->vcpus)) < 0) {
 		kxctrl_close(u->h);
 		u->h = NULL;
-		goto fail;
+		goto out;
 	}
 	sample__derive(next, u->have_data ? u->cur : NULL);
 	u->prev = u->cur;
@@ -81,7 +81,7 @@ void ui__sample(struct kxtop_ui *u)
 	u->err[0] = 0;
 	ui__relayout(u);
 	return;
-fail:
+out:
 	snprintf(u->err, sizeof(u->err), "kxen-hv unreachable at %s: %s; retrying every %.1f s",
 	         kxctrl_socket_path(u->o->socket), strerror(-rc), u->o->delay_s);
 	/* Old figures would lie: show nothing until the daemon answers again. */

@@ -9,7 +9,7 @@
 
 #include <stdint.h>   /* the Xen headers assume it */
 #include <xen/xen.h>
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 
 struct kxctrl {
 	int fd;
@@ -202,20 +202,20 @@ int kxctrl_domain_list(kxctrl *h, struct kxctl_dominfo **out, unsigned *count)
 		size_t got;
 		rc = call(h, KXCTL_DOMAIN_LIST, &req, sizeof(req), NULL, 0, &got, NULL, 0);
 		if (rc)
-			goto fail;
+			goto out;
 		if (got < sizeof(r)) {
 			rc = -EPROTO;
-			goto fail;
+			goto out;
 		}
 		memcpy(&r, reply_body(h), sizeof(r));
 		if (r.count > KXCTL_LIST_MAX || got < sizeof(r) + r.count * sizeof(r.dom[0])) {
 			rc = -EPROTO;
-			goto fail;
+			goto out;
 		}
 		struct kxctl_dominfo *grown = realloc(all, (n + r.count + 1) * sizeof(*all));
 		if (!grown) {
 			rc = -ENOMEM;
-			goto fail;
+			goto out;
 		}
 		all = grown;
 		memcpy(all + n, reply_body(h) + sizeof(r), r.count * sizeof(*all));
@@ -227,7 +227,7 @@ int kxctrl_domain_list(kxctrl *h, struct kxctl_dominfo **out, unsigned *count)
 	*out = all;
 	*count = n;
 	return 0;
-fail:
+out:
 	free(all);
 	return rc;
 }

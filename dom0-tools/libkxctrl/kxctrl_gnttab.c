@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "kxctrl_gnttab.h"
+#include "kxen/kxctrl_gnttab.h"
 
 #define PAGE 4096u
 

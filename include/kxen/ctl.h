@@ -68,6 +68,10 @@ struct kxctl_domain_create {
 	uint64_t mem_bytes;
 	uint32_t max_vcpus;
 	uint32_t on_poweroff, on_reboot, on_crash; /* enum kxctl_action */
+	/* Seconds added to the wallclock in shared_info (Xen's XEN_DOMCTL_settimeoffset; libvirt's <clock>). */
+	int32_t wallclock_offset_s;
+	/* Grant table frames the domain may use (Xen's max_grant_frames); 0: kxen-hv's limit, else at most it. */
+	uint32_t max_grant_frames;
 };
 
 struct kxctl_domid { uint32_t domid; uint32_t arg; };   /* arg: SHUTDOWN_* for DOMAIN_SHUTDOWN */
@@ -111,6 +115,12 @@ struct kxctl_dominfo {
 	 */
 	uint64_t sends_exit, sends_doorbell_miss, sends_doorbell_guest;
 	uint32_t doorbells_dom0, doorbells_guest;
+	/*
+	 * Entries a signal interrupted (a kick to deliver an event, a timer):
+	 * exits to user space too, though not counted in exits (nothing to
+	 * handle). Benchmarks add them: exits + kicks is every return from KVM_RUN.
+	 */
+	uint64_t kicks;
 };
 
 #define KXCTL_LIST_MAX 256
@@ -205,6 +215,8 @@ struct kxctl_host_info {
 	uint64_t cpu_khz;
 	char version[32];
 	char kvm_info[64];
+	uint32_t max_grant_frames;	/* kxen-hv --max-grant-frames: no domain may ask for more */
+	uint32_t pad;
 };
 
 /*

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <xenstore.h>
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 #include "kxen/kxd.h"
 
 struct backd;
@@ -33,6 +33,7 @@ enum backd_slot {
 	BACKD_SLOT_CONSOLE,
 	BACKD_SLOT_VBD,
 	BACKD_SLOT_VIF,
+	BACKD_SLOT_VKBD,
 	BACKD_NR_BACKENDS
 };
 
@@ -68,6 +69,7 @@ extern const struct xenbus_type *const backd_backends[BACKD_NR_BACKENDS];
 extern const struct xenbus_type console_xenbus;   /* console.c (docs/console.md) */
 extern const struct xenbus_type vbd_xenbus;       /* blkback.c (docs/block.md) */
 extern const struct xenbus_type vif_xenbus;       /* netback.c: vifs, switches, TAPs (docs/network.md) */
+extern const struct xenbus_type vkbd_xenbus;      /* vkbd.c: PV keyboard/pointer, connected, no input (docs/domain-xml.md) */
 
 /*
  * Connects to kxenstored and kxen-hv, watches @introduceDomain,
@@ -84,6 +86,8 @@ void sandbox__ring(void);
 void backd_domains_scan(struct backd *bd);
 /* Detaches every backend from every domain (on exit). */
 void backd_domains_stop(struct backd *bd);
+/* xenstore is back after a loss (xenbus.c): every watch of every domain is set again. */
+void backd_domains_rewatch(struct backd *bd);
 /* SIGHUP: every attached device reopens its files. */
 void backd_domains_reopen(struct backd *bd);
 

@@ -12,7 +12,7 @@
 #include <xen/io/protocols.h>
 #include "backd.h"
 #include "blkback.h"
-#include "disk.h"
+#include "kxen/disk.h"
 #include "xenbus.h"
 
 /* One vbd: xenbus_priv of its device. */
@@ -146,22 +146,22 @@ static int vbd_connect(struct xenbus_dev *xd, char *err, size_t len)
 	memset(&v->io.st, 0, sizeof(v->io.st));
 	if ((rc = kxctrl_open(bd->opt.hv_socket, &v->io.hv))) {
 		why = "cannot connect to kxen-hv";
-		goto bad;
+		goto out;
 	}
 	v->dead_fd = v->io.dead_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (v->dead_fd < 0 || kxd_loop_add(&bd->loop, v->dead_fd, EPOLLIN, on_dead, v)) {
 		why = "eventfd";
 		rc = -EMFILE;
-		goto bad;
+		goto out;
 	}
-	if ((rc = blkio__start(&v->io, refs, nr, (uint32_t)port, &why))) {
+	if ((rc = blkback_io__start(&v->io, refs, nr, (uint32_t)port, &why))) {
 		kxd_loop_del(&bd->loop, v->dead_fd);
-		goto bad;
+		goto out;
 	}
 	xenbus_dev_log(xd, "connected: %u-page ring, port %lu, %s grants", nr, port,
 	               v->io.persistent ? "persistent" : "per-request");
 	return 0;
-bad:
+out:
 	if (v->dead_fd >= 0)
 		close(v->dead_fd);
 	v->dead_fd = -1;
@@ -175,7 +175,7 @@ static void vbd_disconnect(struct xenbus_dev *xd)
 {
 	struct vbd *v = xenbus_priv(xd);
 
-	blkio__stop(&v->io);
+	blkback_io__stop(&v->io);
 	kxctrl_close(v->io.hv);
 	v->io.hv = NULL;
 	kxd_loop_del(&xd->bd->loop, v->dead_fd);

@@ -58,19 +58,19 @@ struct blkreq {
 /*
  * Decodes a request copied off the ring. Direct segments are copied and
  * checked at once; an indirect request gets nr_indirect and its grefs (the
- * caller maps those pages and calls blkreq__indirect). Returns 0, or
+ * caller maps those pages and calls blkback_req__indirect). Returns 0, or
  * BLKIF_RSP_EOPNOTSUPP for an op we do not do, BLKIF_RSP_ERROR for a
  * malformed or forbidden request; *why says which (a static string).
  */
-int blkreq__parse(const blkif_request_t *r, const struct blkreq_limits *lim, struct blkreq *out,
-                  const char **why);
+int blkback_req__parse(const blkif_request_t *r, const struct blkreq_limits *lim, struct blkreq *out,
+                       const char **why);
 /*
  * Copies nr_segs segments out of the mapped indirect pages (each page holds
  * BLK_SEGS_PER_IND_PAGE) and checks them and the sector range. 0 or
  * BLKIF_RSP_ERROR with *why.
  */
-int blkreq__indirect(struct blkreq *req, const struct blkreq_limits *lim, void *const *pages,
-                     const char **why);
+int blkback_req__indirect(struct blkreq *req, const struct blkreq_limits *lim, void *const *pages,
+                          const char **why);
 
 /*
  * How many requests the frontend has produced past req_cons: reads
@@ -78,9 +78,9 @@ int blkreq__indirect(struct blkreq *req, const struct blkreq_limits *lim, void *
  * index is impossible (more than a ring ahead of our responses): the
  * frontend is broken or hostile.
  */
-int blkring__pending(blkif_back_ring_t *ring, RING_IDX *rp);
+int blkback_req__pending(blkif_back_ring_t *ring, RING_IDX *rp);
 /* Queues a response in the next response slot (pushed by the caller). */
-void blkring__respond(blkif_back_ring_t *ring, uint64_t id, uint8_t op, int16_t status);
+void blkback_req__respond(blkif_back_ring_t *ring, uint64_t id, uint8_t op, int16_t status);
 
 /* ---- blkback_pool.c: a device's I/O threads (disk I/O only: grants and the ring stay with the dispatcher) ---- */
 
@@ -126,23 +126,23 @@ struct blkpool {
 };
 
 /* Allocates njobs jobs and starts nthreads (1..BLKPOOL_MAX_THREADS) threads on disk. 0 or -errno (nothing left behind). */
-int blkpool__start(struct blkpool *p, struct disk *disk, unsigned nthreads, unsigned njobs);
+int blkback_pool__start(struct blkpool *p, struct disk *disk, unsigned nthreads, unsigned njobs);
 /* Called first thing in each I/O thread (main.c: the thread's seccomp filter); may be NULL. */
 extern void (*blkpool_thread_hook)(void);
 /* Called first thing in each vbd's ring worker thread (main.c: the thread's seccomp filter); may be NULL. */
 extern void (*blkio_worker_hook)(void);
 /* A free job, or NULL when njobs are in flight. Dispatcher only. */
-struct blkjob *blkpool__get(struct blkpool *p);
-/* Queues j for the threads (readv or writev of j->iov at j->off); it comes back through blkpool__reap. */
-void blkpool__submit(struct blkpool *p, struct blkjob *j);
+struct blkjob *blkback_pool__get(struct blkpool *p);
+/* Queues j for the threads (readv or writev of j->iov at j->off); it comes back through blkback_pool__reap. */
+void blkback_pool__submit(struct blkpool *p, struct blkjob *j);
 /* Every job completed since the last call (a list through ->next, any order), or NULL. Poll done_fd to wait. */
-struct blkjob *blkpool__reap(struct blkpool *p);
+struct blkjob *blkback_pool__reap(struct blkpool *p);
 /* Gives a reaped (or never submitted) job back. Dispatcher only. */
-void blkpool__put(struct blkpool *p, struct blkjob *j);
+void blkback_pool__put(struct blkpool *p, struct blkjob *j);
 /* Jobs taken and not yet put back. */
-unsigned blkpool__inflight(const struct blkpool *p);
+unsigned blkback_pool__inflight(const struct blkpool *p);
 /* Runs what is queued to the end, joins the threads and frees the jobs (reaped or not). */
-void blkpool__stop(struct blkpool *p);
+void blkback_pool__stop(struct blkpool *p);
 
 /* ---- blkback_io.c: the dispatcher thread per connected device ---- */
 
@@ -184,11 +184,11 @@ struct blkio {
 /*
  * Maps the nr (a power of two <= 16) ring pages contiguously, binds the
  * event channel and starts the worker. Everything it took is released by
- * blkio__stop, also on failure. 0 or -errno (*why says what failed).
+ * blkback_io__stop, also on failure. 0 or -errno (*why says what failed).
  */
-int blkio__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_t port,
-                 const char **why);
+int blkback_io__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_t port,
+                      const char **why);
 /* Stops the worker (in-flight requests finish first) and releases the ring, the grants and the port. */
-void blkio__stop(struct blkio *io);
+void blkback_io__stop(struct blkio *io);
 
 #endif

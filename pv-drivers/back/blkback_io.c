@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include "backd.h"
 #include "blkback.h"
-#include "disk.h"
-#include "kxctrl_gnttab.h"
+#include "kxen/disk.h"
+#include "kxen/kxctrl_gnttab.h"
 
 #define PGNT_SLOTS (2 * BLK_MAX_PERSISTENT)   /* open addressing at most half full */
 #define ERR_LOG_MAX 20                        /* per-request error lines per device */
@@ -208,7 +208,7 @@ static int16_t load_indirect(struct blkio *io, struct blkreq *req)
 		unmap_tmp(io, pages, tmp, req->nr_indirect);
 		return BLKIF_RSP_ERROR;
 	}
-	st = (int16_t)blkreq__indirect(req, &io->lim, pages, &why);
+	st = (int16_t)blkback_req__indirect(req, &io->lim, pages, &why);
 	unmap_tmp(io, pages, tmp, req->nr_indirect);
 	if (st)
 		io_log(io, "request %" PRIu64 ": %s", req->id, why);
@@ -236,7 +236,7 @@ static void push(struct blkio *io)
 /* Answers every job the threads have finished (not pushed). True if there were any. */
 static bool reap(struct blkio *io)
 {
-	struct blkjob *j = blkpool__reap(&io->pool), *next;
+	struct blkjob *j = blkback_pool__reap(&io->pool), *next;
 	bool any = j != NULL;
 
 	for (; j; j = next) {
@@ -245,8 +245,8 @@ static bool reap(struct blkio *io)
 		next = j->next;
 		if (st)
 			atomic_fetch_add(&io->st.err_req, 1);
-		blkring__respond(&io->ring, j->id, j->ring_op, st);
-		blkpool__put(&io->pool, j);
+		blkback_req__respond(&io->ring, j->id, j->ring_op, st);
+		blkback_pool__put(&io->pool, j);
 	}
 	return any;
 }
@@ -259,7 +259,7 @@ static bool reap(struct blkio *io)
  */
 static void drain_inflight(struct blkio *io)
 {
-	while (blkpool__inflight(&io->pool)) {
+	while (blkback_pool__inflight(&io->pool)) {
 		struct pollfd p = { .fd = io->pool.done_fd, .events = POLLIN };
 
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
@@ -286,7 +286,7 @@ static int16_t run_sync(struct blkio *io, struct blkreq *req)
 	}
 	if (req->nr_segs) {
 		/* Flush with data: the data is written first, here (the pool is idle), then flushed. */
-		struct blkjob *j = blkpool__get(&io->pool);
+		struct blkjob *j = blkback_pool__get(&io->pool);
 
 		req->op = BLKIF_OP_WRITE;
 		st = prepare(io, req, j);
@@ -296,7 +296,7 @@ static int16_t run_sync(struct blkio *io, struct blkreq *req)
 				snprintf(j->err, sizeof(j->err), "%s", disk_last_error(io->disk));
 			st = finish(io, j);
 		}
-		blkpool__put(&io->pool, j);
+		blkback_pool__put(&io->pool, j);
 	}
 	/* The reply goes only after the data is durable: that is the point of the op. */
 	if (st == BLKIF_RSP_OKAY && disk_flush(io->disk)) {
@@ -314,7 +314,7 @@ static int16_t run_sync(struct blkio *io, struct blkreq *req)
 static void handle(struct blkio *io, const blkif_request_t *raw, struct blkreq *req)
 {
 	const char *why;
-	int16_t st = (int16_t)blkreq__parse(raw, &io->lim, req, &why);
+	int16_t st = (int16_t)blkback_req__parse(raw, &io->lim, req, &why);
 
 	if (st) {
 		io_log(io, "request %" PRIu64 " (op %u): %s", req->id, raw->operation, why);
@@ -323,21 +323,21 @@ static void handle(struct blkio *io, const blkif_request_t *raw, struct blkreq *
 	if (req->op == BLKIF_OP_FLUSH_DISKCACHE || req->op == BLKIF_OP_DISCARD) {
 		if ((st = run_sync(io, req)))
 			goto respond;
-		blkring__respond(&io->ring, req->id, req->ring_op, st);
+		blkback_req__respond(&io->ring, req->id, req->ring_op, st);
 		return;
 	}
 	if (req->nr_indirect && (st = load_indirect(io, req)))
 		goto respond;
-	struct blkjob *j = blkpool__get(&io->pool);
+	struct blkjob *j = blkback_pool__get(&io->pool);
 	if ((st = prepare(io, req, j))) {
-		blkpool__put(&io->pool, j);
+		blkback_pool__put(&io->pool, j);
 		goto respond;
 	}
-	blkpool__submit(&io->pool, j);
+	blkback_pool__submit(&io->pool, j);
 	return;
 respond:
 	atomic_fetch_add(&io->st.err_req, 1);
-	blkring__respond(&io->ring, req->id, req->ring_op, st);
+	blkback_req__respond(&io->ring, req->id, req->ring_op, st);
 }
 
 /* Gives up on the frontend: the main thread disconnects the device (Closing) and says why. */
@@ -363,7 +363,7 @@ static bool consume(struct blkio *io, struct blkreq *req)
 	do {
 		RING_IDX rp;
 
-		if (blkring__pending(&io->ring, &rp) < 0) {
+		if (blkback_req__pending(&io->ring, &rp) < 0) {
 			die(io, "ring indexes are corrupt (req_prod more than a ring ahead)");
 			return false;
 		}
@@ -509,8 +509,8 @@ static unsigned io_threads(void)
 	return (unsigned)v;
 }
 
-int blkio__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_t port,
-                 const char **why)
+int blkback_io__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_t port,
+                      const char **why)
 {
 	int rc;
 
@@ -523,37 +523,37 @@ int blkio__start(struct blkio *io, const grant_ref_t *refs, unsigned nr, uint32_
 	io->nr_pgnt = 0;
 	if ((rc = kxgnt_open(io->hv, &io->gnt))) {
 		*why = "grant mapper";
-		goto fail;
+		goto out;
 	}
 	if ((rc = map_ring(io, refs, nr, why)))
-		goto fail;
+		goto out;
 	if ((rc = kxctrl_evtchn_bind_interdomain(io->hv, io->domid, port, &io->local_port,
 	                                         &io->notify_fd, &io->kick_fd))) {
 		*why = "cannot bind the event channel";
-		goto fail;
+		goto out;
 	}
 	io->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (io->stop_fd < 0) {
 		rc = -errno;
 		*why = "eventfd";
-		goto fail;
+		goto out;
 	}
-	if ((rc = blkpool__start(&io->pool, io->disk, io_threads(), BLK_MAX_INFLIGHT))) {
+	if ((rc = blkback_pool__start(&io->pool, io->disk, io_threads(), BLK_MAX_INFLIGHT))) {
 		*why = "cannot start the I/O threads";
-		goto fail;
+		goto out;
 	}
 	if ((rc = -pthread_create(&io->thread, NULL, worker, io))) {
 		*why = "cannot start the worker thread";
-		goto fail;
+		goto out;
 	}
 	io->running = true;
 	return 0;
-fail:
-	blkio__stop(io);
+out:
+	blkback_io__stop(io);
 	return rc;
 }
 
-void blkio__stop(struct blkio *io)
+void blkback_io__stop(struct blkio *io)
 {
 	uint64_t one = 1;
 
@@ -565,7 +565,7 @@ void blkio__stop(struct blkio *io)
 		io->running = false;
 	}
 	/* The worker drained its requests: the threads are idle. */
-	blkpool__stop(&io->pool);
+	blkback_pool__stop(&io->pool);
 	if (io->stop_fd >= 0)
 		close(io->stop_fd);
 	if (io->notify_fd >= 0)

@@ -7,7 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "blkback.h"
-#include "disk.h"
+#include "kxen/disk.h"
 
 static void run(struct blkpool *p, struct blkjob *j)
 {
@@ -60,7 +60,7 @@ static void *io_thread(void *arg)
 	return NULL;
 }
 
-int blkpool__start(struct blkpool *p, struct disk *disk, unsigned nthreads, unsigned njobs)
+int blkback_pool__start(struct blkpool *p, struct disk *disk, unsigned nthreads, unsigned njobs)
 {
 	int rc;
 
@@ -93,11 +93,11 @@ int blkpool__start(struct blkpool *p, struct disk *disk, unsigned nthreads, unsi
 	}
 	return 0;
 out:
-	blkpool__stop(p);
+	blkback_pool__stop(p);
 	return rc;
 }
 
-struct blkjob *blkpool__get(struct blkpool *p)
+struct blkjob *blkback_pool__get(struct blkpool *p)
 {
 	struct blkjob *j = p->free;
 
@@ -109,14 +109,14 @@ struct blkjob *blkpool__get(struct blkpool *p)
 	return j;
 }
 
-void blkpool__put(struct blkpool *p, struct blkjob *j)
+void blkback_pool__put(struct blkpool *p, struct blkjob *j)
 {
 	j->next = p->free;
 	p->free = j;
 	p->nfree++;
 }
 
-void blkpool__submit(struct blkpool *p, struct blkjob *j)
+void blkback_pool__submit(struct blkpool *p, struct blkjob *j)
 {
 	pthread_mutex_lock(&p->lock);
 	j->next = NULL;
@@ -129,7 +129,7 @@ void blkpool__submit(struct blkpool *p, struct blkjob *j)
 	pthread_mutex_unlock(&p->lock);
 }
 
-struct blkjob *blkpool__reap(struct blkpool *p)
+struct blkjob *blkback_pool__reap(struct blkpool *p)
 {
 	struct blkjob *list;
 	uint64_t cnt;
@@ -144,12 +144,12 @@ struct blkjob *blkpool__reap(struct blkpool *p)
 	return list;
 }
 
-unsigned blkpool__inflight(const struct blkpool *p)
+unsigned blkback_pool__inflight(const struct blkpool *p)
 {
 	return p->njobs - p->nfree;
 }
 
-void blkpool__stop(struct blkpool *p)
+void blkback_pool__stop(struct blkpool *p)
 {
 	if (!p->jobs)
 		return;   /* never started (a zeroed pool), or stopped already */

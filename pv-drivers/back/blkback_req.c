@@ -29,8 +29,8 @@ static int check_segs(struct blkreq *req, const struct blkreq_limits *lim, const
 	return 0;
 }
 
-int blkreq__parse(const blkif_request_t *r, const struct blkreq_limits *lim, struct blkreq *out,
-                  const char **why)
+int blkback_req__parse(const blkif_request_t *r, const struct blkreq_limits *lim, struct blkreq *out,
+                       const char **why)
 {
 	*why = "";
 	out->id = r->id;
@@ -106,8 +106,8 @@ int blkreq__parse(const blkif_request_t *r, const struct blkreq_limits *lim, str
 	}
 }
 
-int blkreq__indirect(struct blkreq *req, const struct blkreq_limits *lim, void *const *pages,
-                     const char **why)
+int blkback_req__indirect(struct blkreq *req, const struct blkreq_limits *lim, void *const *pages,
+                          const char **why)
 {
 	for (unsigned i = 0; i < req->nr_segs; i++) {
 		const struct blkif_request_segment *src =
@@ -123,7 +123,7 @@ int blkreq__indirect(struct blkreq *req, const struct blkreq_limits *lim, void *
 	return check_segs(req, lim, why);
 }
 
-int blkring__pending(blkif_back_ring_t *ring, RING_IDX *rp)
+int blkback_req__pending(blkif_back_ring_t *ring, RING_IDX *rp)
 {
 	RING_IDX prod = __atomic_load_n(&ring->sring->req_prod, __ATOMIC_RELAXED);
 
@@ -135,7 +135,7 @@ int blkring__pending(blkif_back_ring_t *ring, RING_IDX *rp)
 	return (int)(prod - ring->req_cons);
 }
 
-void blkring__respond(blkif_back_ring_t *ring, uint64_t id, uint8_t op, int16_t status)
+void blkback_req__respond(blkif_back_ring_t *ring, uint64_t id, uint8_t op, int16_t status)
 {
 	blkif_response_t *rsp = RING_GET_RESPONSE(ring, ring->rsp_prod_pvt);
 

@@ -313,21 +313,21 @@ static int console_connect(struct xenbus_dev *xd, char *err, size_t len)
 	 */
 	if ((rc = open_log(bd, c))) {
 		step = "open its log file";
-		goto fail;
+		goto out;
 	}
 	if ((rc = map_ring(bd, c, c->gfn))) {
 		step = rc == -ERANGE ? "console/ring-ref lies outside the domain's RAM" : "map the ring page";
-		goto fail;
+		goto out;
 	}
 	rc = kxctrl_evtchn_bind_interdomain(bd->hv, xd->domid, (uint32_t)c->port, &c->local_port,
 					    &c->notify_fd, &c->kick_fd);
 	if (rc) {
 		step = "bind its event channel (is another kxen-backd serving it?)";
-		goto fail;
+		goto out;
 	}
 	if ((rc = open_pty(bd, c))) {
 		step = "set up its pty";
-		goto fail;
+		goto out;
 	}
 	/*
 	 * Not fatal: the log must still get what the ring holds. A guest that
@@ -341,7 +341,7 @@ static int console_connect(struct xenbus_dev *xd, char *err, size_t len)
 	if ((rc = kxd_loop_add(&bd->loop, c->notify_fd, EPOLLIN, on_guest, c)) ||
 	    (rc = kxd_loop_add(&bd->loop, c->master_fd, EPOLLIN, on_pty, c))) {
 		step = "watch its fds";
-		goto fail;
+		goto out;
 	}
 	kxd_log("d%" PRIu32 ": console attached: ring gfn %#lx, port %lu, log %s, tty %s",
 		  xd->domid, c->gfn, c->port, c->log_path, c->tty);
@@ -353,7 +353,7 @@ static int console_connect(struct xenbus_dev *xd, char *err, size_t len)
 	if (write(c->notify_fd, &one, sizeof(one)) != sizeof(one))
 		kxd_log("d%" PRIu32 ": console: cannot prime its event fd: %s", xd->domid, strerror(errno));
 	return 0;
-fail:
+out:
 	snprintf(err, len, "cannot %s", step);
 	release(bd, c);
 	return rc;

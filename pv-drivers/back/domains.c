@@ -21,6 +21,7 @@ const struct xenbus_type *const backd_backends[BACKD_NR_BACKENDS] = {
 	[BACKD_SLOT_CONSOLE] = &console_xenbus,
 	[BACKD_SLOT_VBD] = &vbd_xenbus,
 	[BACKD_SLOT_VIF] = &vif_xenbus,
+	[BACKD_SLOT_VKBD] = &vkbd_xenbus,
 };
 
 /* Domains some backend is still waiting for: watched under /local/domain/N until attached. */
@@ -181,6 +182,16 @@ void backd_domains_stop(struct backd *bd)
 
 		bd->doms = d->next;
 		dom_free(bd, d);
+	}
+}
+
+void backd_domains_rewatch(struct backd *bd)
+{
+	for (struct backd_dom *d = bd->doms; d; d = d->next) {
+		if (watching(d))
+			set_watch(bd, d, true);
+		for (unsigned i = 0; i < BACKD_NR_BACKENDS; i++)
+			xenbus__rewatch(bd, d, i);
 	}
 }
 

@@ -85,7 +85,7 @@ static int vif_connect(struct xenbus_dev *xd, char *err, size_t len)
 		return rc ? rc : -EINVAL;
 	}
 	v->rx_sg = sg;
-	if ((rc = nb_io__connect(v, (grant_ref_t)tx, (grant_ref_t)rx, (uint32_t)port, &why))) {
+	if ((rc = netback_io__connect(v, (grant_ref_t)tx, (grant_ref_t)rx, (uint32_t)port, &why))) {
 		snprintf(err, len, "%s", why);
 		return rc;
 	}
@@ -96,7 +96,7 @@ static int vif_connect(struct xenbus_dev *xd, char *err, size_t len)
 
 static void vif_disconnect(struct xenbus_dev *xd)
 {
-	nb_io__disconnect(xenbus_priv(xd));
+	netback_io__disconnect(xenbus_priv(xd));
 }
 
 static void vif_remove(struct xenbus_dev *xd)
@@ -129,7 +129,7 @@ static void on_tick(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 	uint64_t n;
 
 	if (read(fd, &n, sizeof(n)) == sizeof(n))
-		nb_io__tick();
+		netback_io__tick();
 }
 
 /* $KXEN_BACKD_TAPS: "BRIDGE=IFNAME[,BRIDGE=IFNAME...]". */
@@ -148,7 +148,7 @@ static void open_taps(void)
 			continue;
 		}
 		*eq = 0;
-		nb_tap__open(e, eq + 1);
+		tap__open(e, eq + 1);
 	}
 	free(copy);
 }
@@ -163,23 +163,23 @@ static int nb_init(struct backd *bd)
 	nb.tick_fd = -1;
 	if ((rc = kxctrl_open(bd->opt.hv_socket, &nb.hv)) || (rc = kxgnt_open(nb.hv, &nb.gnt))) {
 		kxd_log("net: cannot connect to kxen-hv: %s", strerror(-rc));
-		goto fail;
+		goto out;
 	}
-	if ((rc = nb_io__init())) {
+	if ((rc = netback_io__init())) {
 		kxd_log("net: cannot set up the copy buffer: %s", strerror(-rc));
-		goto fail;
+		goto out;
 	}
 	nb.tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (nb.tick_fd < 0 || timerfd_settime(nb.tick_fd, 0, &its, NULL) < 0 ||
 	    (rc = kxd_loop_add(&bd->loop, nb.tick_fd, EPOLLIN, on_tick, NULL))) {
 		rc = rc ? rc : -errno;
 		kxd_log("net: tick timer: %s", strerror(-rc));
-		goto fail;
+		goto out;
 	}
 	open_taps();
 	kxd_log("net: serving vifs (stats in %s/%s)", kxd_rundir(), kxd_devstats_vif.dir);
 	return 0;
-fail:
+out:
 	/* Not retried (the xenbus layer turns the type off): it would log the same thing every scan. */
 	return rc;
 }

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <net/if.h>
 #include "backd.h"
-#include "kxctrl_gnttab.h"
+#include "kxen/kxctrl_gnttab.h"
 #include "netback_ring.h"
 #include "vswitch.h"
 
@@ -49,7 +49,7 @@ struct xenbus_dev;
 struct vif {
 	struct xenbus_dev *xd;
 	uint32_t domid, devid;
-	bool connected;              /* the data path runs (nb_io__connect .. nb_io__disconnect) */
+	bool connected;              /* the data path runs (netback_io__connect .. netback_io__disconnect) */
 	uint8_t mac[6];
 	char bridge[VSWITCH_NAME_MAX];
 	bool rx_sg;                  /* frontend's feature-sg: multi-slot receives allowed */
@@ -91,24 +91,24 @@ void netback__fatal(struct vif *v, const char *why);
 
 /* --- netback_io.c: the data path --- */
 /* Sets up the copy buffer and frame pool. Returns 0 or -errno. */
-int nb_io__init(void);
+int netback_io__init(void);
 /* Frames: a frame of len bytes (chunks from the pool), or NULL when the pool is short. */
-struct nb_frame *nb_io__frame_alloc(uint32_t len);
-void nb_io__frame_put(struct nb_frame *f);
+struct nb_frame *netback_io__frame_alloc(uint32_t len);
+void netback_io__frame_put(struct nb_frame *f);
 /* Copies a contiguous buffer into / out of a frame's chunks. */
-void nb_io__frame_write(struct nb_frame *f, const void *buf, uint32_t len);
+void netback_io__frame_write(struct nb_frame *f, const void *buf, uint32_t len);
 /* A pointer to the frame's first chunk (the Ethernet header is always there). */
-const uint8_t *nb_io__frame_head(const struct nb_frame *f);
+const uint8_t *netback_io__frame_head(const struct nb_frame *f);
 /* Routes f (arrived on in) through its switch and queues it on the destinations; consumes the caller's reference. */
-void nb_io__switch(struct nb_port *in, struct nb_frame *f, struct vif *src_vif);
+void netback_io__switch(struct nb_port *in, struct nb_frame *f, struct vif *src_vif);
 /* Delivers every queued frame that can go now, then resumes paused senders. */
-void nb_io__flush(void);
+void netback_io__flush(void);
 /* Connects v's rings (grant refs, event channel) and its switch port. Returns 0 or -errno, *why set. */
-int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32_t evtchn, const char **why);
-/* Releases everything nb_io__connect took; queued frames are dropped. */
-void nb_io__disconnect(struct vif *v);
+int netback_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32_t evtchn, const char **why);
+/* Releases everything netback_io__connect took; queued frames are dropped. */
+void netback_io__disconnect(struct vif *v);
 /* Periodic: unpauses senders. */
-void nb_io__tick(void);
+void netback_io__tick(void);
 uint64_t nb_now_ms(void);
 
 /* --- tap.c: the optional host port --- */
@@ -117,11 +117,11 @@ uint64_t nb_now_ms(void);
  * $KXEN_BACKD_TAPS, "bridge=ifname,..."). Needs /dev/net/tun and
  * CAP_NET_ADMIN. Returns 0 or -errno after logging why.
  */
-int nb_tap__open(const char *bridge, const char *ifname);
+int tap__open(const char *bridge, const char *ifname);
 /* Writes every frame queued on a TAP port to its interface. */
-void nb_tap__flush(struct nb_tap *t);
+void tap__flush(struct nb_tap *t);
 /* The next TAP in nb.taps (NULL at the end). */
-struct nb_tap *nb_tap__next(struct nb_tap *t);
-void nb_tap__close_all(void);
+struct nb_tap *tap__next(struct nb_tap *t);
+void tap__close_all(void);
 
 #endif

@@ -43,7 +43,7 @@ uint64_t nb_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int nb_io__init(void)
+int netback_io__init(void)
 {
 	void *base;
 	int memfd, rc;
@@ -64,7 +64,7 @@ int nb_io__init(void)
 	return 0;
 }
 
-struct nb_frame *nb_io__frame_alloc(uint32_t len)
+struct nb_frame *netback_io__frame_alloc(uint32_t len)
 {
 	unsigned n = (len + NB_CHUNK - 1) / NB_CHUNK;
 	struct nb_frame *f = nb.free_frames;
@@ -80,7 +80,7 @@ struct nb_frame *nb_io__frame_alloc(uint32_t len)
 	return f;
 }
 
-void nb_io__frame_put(struct nb_frame *f)
+void netback_io__frame_put(struct nb_frame *f)
 {
 	if (--f->refs)
 		return;
@@ -95,12 +95,12 @@ static uint8_t *chunk_ptr(uint32_t chunk)
 	return nb.copybuf + (size_t)chunk * NB_CHUNK;
 }
 
-const uint8_t *nb_io__frame_head(const struct nb_frame *f)
+const uint8_t *netback_io__frame_head(const struct nb_frame *f)
 {
 	return chunk_ptr(f->chunk[0]);
 }
 
-void nb_io__frame_write(struct nb_frame *f, const void *buf, uint32_t len)
+void netback_io__frame_write(struct nb_frame *f, const void *buf, uint32_t len)
 {
 	for (uint32_t pos = 0; pos < len; pos += NB_CHUNK) {
 		uint32_t n = len - pos < NB_CHUNK ? len - pos : NB_CHUNK;
@@ -171,10 +171,10 @@ static bool ops_ok(unsigned first, unsigned n, int16_t *st)
 	return true;
 }
 
-void nb_io__switch(struct nb_port *in, struct nb_frame *f, struct vif *src)
+void netback_io__switch(struct nb_port *in, struct nb_frame *f, struct vif *src)
 {
 	struct vswitch_port *out[64];
-	int n = vswitch__route(&in->sp, nb_io__frame_head(f), f->len, nb_now_ms(), out, 64);
+	int n = vswitch__route(&in->sp, netback_io__frame_head(f), f->len, nb_now_ms(), out, 64);
 
 	if (n < 0) {
 		if (src) {
@@ -183,7 +183,7 @@ void nb_io__switch(struct nb_port *in, struct nb_frame *f, struct vif *src)
 				kxd_log("d%" PRIu32 ": vif %" PRIu32 ": dropped a frame with a foreign source MAC "
 				          "(%" PRIu64 " so far)", src->domid, src->devid, in->sp.spoofed);
 		}
-		nb_io__frame_put(f);
+		netback_io__frame_put(f);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -202,7 +202,7 @@ void nb_io__switch(struct nb_port *in, struct nb_frame *f, struct vif *src)
 			src->tx_more = true;
 		}
 	}
-	nb_io__frame_put(f);
+	netback_io__frame_put(f);
 }
 
 /* One tx batch; returns 1 when more may be waiting, 0 when the ring is drained, -1 when v was cut off. */
@@ -214,7 +214,7 @@ static int tx_batch(struct vif *v)
 	int notify, pend;
 
 	rmb();   /* requests after the index */
-	pend = nb_ring__pending(v->tx.req_cons, prod, RING_SIZE(&v->tx));
+	pend = netback_ring__pending(v->tx.req_cons, prod, RING_SIZE(&v->tx));
 	if (pend < 0) {
 		netback__fatal(v, "tx ring req_prod is more than a ring ahead of our consumer");
 		return -1;
@@ -231,7 +231,7 @@ static int tx_batch(struct vif *v)
 			starved = true;
 			break;
 		}
-		rc = nb_ring__tx_get(&v->tx, prod, &t->pkt, &why);
+		rc = netback_ring__tx_get(&v->tx, prod, &t->pkt, &why);
 		if (rc == -EAGAIN) {
 			partial = true;
 			break;
@@ -241,16 +241,16 @@ static int tx_batch(struct vif *v)
 			return -1;
 		}
 		if (t->pkt.error) {
-			nb_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
+			netback_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
 			if (v->st.tx_err++ == 0)
 				kxd_log("d%" PRIu32 ": vif %" PRIu32 ": tx error: %s", v->domid, v->devid, t->pkt.error);
 			continue;
 		}
-		t->f = nb_io__frame_alloc(t->pkt.len);
+		t->f = netback_io__frame_alloc(t->pkt.len);
 		t->op_first = nops;
 		for (unsigned s = 0; s < t->pkt.nslots; s++) {
 			const netif_tx_request_t *q = &t->pkt.slot[s];
-			uint32_t len = s ? q->size : nb_ring__first_len(&t->pkt);
+			uint32_t len = s ? q->size : netback_ring__first_len(&t->pkt);
 
 			nops = add_ops(nops, t->f, pos, len, (domid_t)v->domid, q->gref, q->offset, false);
 			pos += len;
@@ -266,17 +266,17 @@ static int tx_batch(struct vif *v)
 			int16_t st = GNTST_general_error;
 
 			if (rc == 0 && ops_ok(t->op_first, t->op_n, &st)) {
-				nb_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_OKAY);
+				netback_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_OKAY);
 				v->st.tx_pkts++;
 				v->st.tx_bytes += t->pkt.len;
-				nb_io__switch(&v->port, t->f, v);
+				netback_io__switch(&v->port, t->f, v);
 			} else {
-				nb_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
+				netback_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
 				if (v->st.tx_err++ == 0)
 					kxd_log("d%" PRIu32 ": vif %" PRIu32 ": tx grant copy failed (%s, status %d): "
 					          "answered NETIF_RSP_ERROR", v->domid, v->devid,
 					          rc ? strerror(-rc) : "bad grant", st);
-				nb_io__frame_put(t->f);
+				netback_io__frame_put(t->f);
 			}
 		}
 	}
@@ -315,7 +315,7 @@ static void tx_run(struct vif *v)
 		rc = tx_batch(v);
 		if (rc <= 0)
 			return;
-		nb_io__flush();
+		netback_io__flush();
 	}
 }
 
@@ -330,7 +330,7 @@ static unsigned rx_run(struct vif *v)
 		int pend, notify;
 
 		rmb();
-		pend = nb_ring__pending(v->rx.req_cons, prod, RING_SIZE(&v->rx));
+		pend = netback_ring__pending(v->rx.req_cons, prod, RING_SIZE(&v->rx));
 		if (pend < 0) {
 			netback__fatal(v, "rx ring req_prod is more than a ring ahead of our consumer");
 			return done;
@@ -367,7 +367,7 @@ static unsigned rx_run(struct vif *v)
 			}
 			v->port.qhead = (v->port.qhead + 1) % NB_QUEUE_LEN;
 			v->port.qlen--;
-			nb_io__frame_put(f);
+			netback_io__frame_put(f);
 		}
 		if (ns) {
 			int rc = kxctrl_gnttab_copy(nb.hv, ops, nops);
@@ -395,7 +395,7 @@ static unsigned rx_run(struct vif *v)
 					          "grant): frame lost", v->domid, v->devid);
 				}
 				frame_ok = true;
-				nb_io__frame_put(s->f);
+				netback_io__frame_put(s->f);
 			}
 			done += nframes;
 			RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&v->rx, notify);
@@ -414,7 +414,7 @@ static unsigned rx_run(struct vif *v)
 	return done;
 }
 
-void nb_io__flush(void)
+void netback_io__flush(void)
 {
 	static bool busy;
 	bool again = true;
@@ -427,8 +427,8 @@ void nb_io__flush(void)
 		for (struct vif *v = nb.vifs; v; v = v->next)
 			if (v->connected && v->port.qlen)
 				rx_run(v);
-		for (struct nb_tap *t = nb.taps; t; t = nb_tap__next(t))
-			nb_tap__flush(t);
+		for (struct nb_tap *t = nb.taps; t; t = tap__next(t))
+			tap__flush(t);
 		for (struct vif *v = nb.vifs; v; v = v->next) {
 			if (!v->connected)
 				continue;
@@ -452,12 +452,12 @@ static void on_vif(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 	if (read(fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 		return;
 	tx_run(v);
-	nb_io__flush();
+	netback_io__flush();
 	if (v->connected && v->port.qlen)
 		rx_run(v);
 }
 
-int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32_t evtchn, const char **why)
+int netback_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32_t evtchn, const char **why)
 {
 	grant_ref_t refs[2] = { tx_ref, rx_ref };
 	int16_t st[2];
@@ -486,13 +486,13 @@ int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32
 	                                    &v->kick_fd);
 	if (rc) {
 		*why = "cannot bind event-channel";
-		goto fail;
+		goto out;
 	}
 	sw = vswitch__get(&nb.switches, v->bridge);
 	if (!sw) {
 		*why = "out of memory for the switch";
 		rc = -ENOMEM;
-		goto fail;
+		goto out;
 	}
 	memset(&v->port, 0, sizeof(v->port));
 	memcpy(v->port.sp.mac, v->mac, 6);
@@ -505,16 +505,16 @@ int nb_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, uint32
 		*why = "cannot watch the event channel";
 		vswitch__port_del(&v->port.sp);
 		vswitch__put(&nb.switches, sw);
-		goto fail;
+		goto out;
 	}
 	memset(&v->st, 0, sizeof(v->st));
 	v->connected = true;
 	v->paused_on = NULL;
 	v->tx_starved = v->tx_more = false;
 	tx_run(v);
-	nb_io__flush();
+	netback_io__flush();
 	return 0;
-fail:
+out:
 	if (v->notify_fd >= 0)
 		close(v->notify_fd);
 	if (v->kick_fd >= 0)
@@ -528,7 +528,7 @@ fail:
 	return rc;
 }
 
-void nb_io__disconnect(struct vif *v)
+void netback_io__disconnect(struct vif *v)
 {
 	struct vswitch *sw = v->port.sp.sw;
 
@@ -544,7 +544,7 @@ void nb_io__disconnect(struct vif *v)
 	vswitch__port_del(&v->port.sp);
 	vswitch__put(&nb.switches, sw);
 	while (v->port.qlen) {
-		nb_io__frame_put(v->port.q[v->port.qhead]);
+		netback_io__frame_put(v->port.q[v->port.qhead]);
 		v->port.qhead = (v->port.qhead + 1) % NB_QUEUE_LEN;
 		v->port.qlen--;
 	}
@@ -555,7 +555,7 @@ void nb_io__disconnect(struct vif *v)
 	v->ring_pages[0] = v->ring_pages[1] = NULL;
 }
 
-void nb_io__tick(void)
+void netback_io__tick(void)
 {
 	for (struct vif *v = nb.vifs; v; v = v->next) {
 		if (!v->connected)
@@ -567,5 +567,5 @@ void nb_io__tick(void)
 			tx_run(v);
 		}
 	}
-	nb_io__flush();
+	netback_io__flush();
 }

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include "netback_ring.h"
 
-int nb_ring__pending(RING_IDX req_cons, RING_IDX prod, unsigned ring_size)
+int netback_ring__pending(RING_IDX req_cons, RING_IDX prod, unsigned ring_size)
 {
 	RING_IDX n = prod - req_cons;
 
@@ -23,7 +23,7 @@ static void get_req(netif_tx_back_ring_t *r, RING_IDX i, netif_tx_request_t *out
 	out->size = req->size;
 }
 
-int nb_ring__tx_get(netif_tx_back_ring_t *r, RING_IDX prod, struct nb_txpkt *pkt, const char **why)
+int netback_ring__tx_get(netif_tx_back_ring_t *r, RING_IDX prod, struct nb_txpkt *pkt, const char **why)
 {
 	RING_IDX i = r->req_cons;
 	unsigned used = 0;
@@ -94,7 +94,7 @@ int nb_ring__tx_get(netif_tx_back_ring_t *r, RING_IDX prod, struct nb_txpkt *pkt
 	return 0;
 }
 
-uint32_t nb_ring__first_len(const struct nb_txpkt *pkt)
+uint32_t netback_ring__first_len(const struct nb_txpkt *pkt)
 {
 	uint32_t rest = 0;
 
@@ -103,7 +103,7 @@ uint32_t nb_ring__first_len(const struct nb_txpkt *pkt)
 	return pkt->len - rest;
 }
 
-void nb_ring__tx_respond(netif_tx_back_ring_t *r, const struct nb_txpkt *pkt, int16_t status)
+void netback_ring__tx_respond(netif_tx_back_ring_t *r, const struct nb_txpkt *pkt, int16_t status)
 {
 	unsigned total = pkt->nslots + pkt->nextras, s = 0, e = 0;
 

@@ -37,7 +37,7 @@ struct nb_txpkt {
  * req_prod, read once by the caller). -EPROTO when prod is more than a
  * ring ahead: the guest scribbled on its index.
  */
-int nb_ring__pending(RING_IDX req_cons, RING_IDX prod, unsigned ring_size);
+int netback_ring__pending(RING_IDX req_cons, RING_IDX prod, unsigned ring_size);
 
 /*
  * Takes the next tx packet (first slot, extras, NETTXF_more_data slots)
@@ -50,12 +50,12 @@ int nb_ring__pending(RING_IDX req_cons, RING_IDX prod, unsigned ring_size);
  * Extra types we accept: MCAST_ADD/DEL (ignored); GSO and HASH were not
  * offered and are fatal, as in Linux netback.
  */
-int nb_ring__tx_get(netif_tx_back_ring_t *r, RING_IDX prod, struct nb_txpkt *pkt, const char **why);
+int netback_ring__tx_get(netif_tx_back_ring_t *r, RING_IDX prod, struct nb_txpkt *pkt, const char **why);
 
 /* Writes the responses for every ring slot pkt used (status for data slots, NETIF_RSP_NULL for extras). */
-void nb_ring__tx_respond(netif_tx_back_ring_t *r, const struct nb_txpkt *pkt, int16_t status);
+void netback_ring__tx_respond(netif_tx_back_ring_t *r, const struct nb_txpkt *pkt, int16_t status);
 
 /* Bytes of the first slot's own data (slot[0].size minus what the following slots carry). */
-uint32_t nb_ring__first_len(const struct nb_txpkt *pkt);
+uint32_t netback_ring__first_len(const struct nb_txpkt *pkt);
 
 #endif

@@ -32,8 +32,8 @@ static const struct kxd_scrule backd_list[] = {
 	KXD_SC(epoll_create1), KXD_SC(epoll_ctl), KXD_SC(epoll_wait), KXD_SC(epoll_pwait), KXD_SC(signalfd4),
 	KXD_SC(rt_sigaction), KXD_SC(eventfd2), KXD_SC(pipe2), KXD_SC(timerfd_create), KXD_SC(timerfd_settime),
 	KXD_SC(poll), KXD_SC(ppoll), KXD_SC(read), KXD_SC(readv), KXD_SC(close), KXD_SC(fcntl),
-	/* images, TAPs, ptys, console logs, device statistics */
-	KXD_SC(openat), KXD_SC(mkdir), KXD_SC(rename), KXD_SC(unlink), KXD_SC(umask), DISK_IO,
+	/* images (openat2: backing files beneath the image's directory), TAPs, ptys, console logs, device statistics */
+	KXD_SC(openat), KXD_SC(openat2), KXD_SC(mkdir), KXD_SC(rename), KXD_SC(unlink), KXD_SC(umask), DISK_IO,
 	KXD_SC(getrandom), KXD_SC_ARG(prctl, 0, capbset_read),
 	/* block I/O threads and libxenstore's watch thread; threads only, never a fork */
 	KXD_SC_FLAGS(clone, 0, CLONE_THREAD), KXD_SC_ERRNO(clone3, ENOSYS),

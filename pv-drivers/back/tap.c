@@ -22,7 +22,7 @@ struct nb_tap {
 	struct nb_tap *next;
 };
 
-struct nb_tap *nb_tap__next(struct nb_tap *t)
+struct nb_tap *tap__next(struct nb_tap *t)
 {
 	return t->next;
 }
@@ -43,19 +43,19 @@ static void on_tap(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 			t->drops++;
 			continue;
 		}
-		f = nb_io__frame_alloc((uint32_t)n);
+		f = netback_io__frame_alloc((uint32_t)n);
 		if (!f) {
 			t->drops++;   /* the pool is full of frames for slow receivers */
 			break;
 		}
-		nb_io__frame_write(f, buf, (uint32_t)n);
+		netback_io__frame_write(f, buf, (uint32_t)n);
 		t->rx_frames++;
-		nb_io__switch(&t->port, f, NULL);
+		netback_io__switch(&t->port, f, NULL);
 	}
-	nb_io__flush();
+	netback_io__flush();
 }
 
-void nb_tap__flush(struct nb_tap *t)
+void tap__flush(struct nb_tap *t)
 {
 	while (t->port.qlen) {
 		struct nb_frame *f = t->port.q[t->port.qhead];
@@ -74,7 +74,7 @@ void nb_tap__flush(struct nb_tap *t)
 			t->tx_frames++;
 		t->port.qhead = (t->port.qhead + 1) % NB_QUEUE_LEN;
 		t->port.qlen--;
-		nb_io__frame_put(f);
+		netback_io__frame_put(f);
 	}
 }
 
@@ -96,7 +96,7 @@ static int set_up(const char *ifname)
 	return rc;
 }
 
-int nb_tap__open(const char *bridge, const char *ifname)
+int tap__open(const char *bridge, const char *ifname)
 {
 	struct ifreq ifr;
 	struct vswitch *sw;
@@ -149,7 +149,7 @@ int nb_tap__open(const char *bridge, const char *ifname)
 	return 0;
 }
 
-void nb_tap__close_all(void)
+void tap__close_all(void)
 {
 	while (nb.taps) {
 		struct nb_tap *t = nb.taps;
@@ -158,7 +158,7 @@ void nb_tap__close_all(void)
 		nb.taps = t->next;
 		kxd_loop_del(&nb.bd->loop, t->fd);
 		close(t->fd);
-		nb_tap__flush(t);   /* returns queued frames to the pool (writes fail on the closed fd) */
+		tap__flush(t);   /* returns queued frames to the pool (writes fail on the closed fd) */
 		vswitch__port_del(&t->port.sp);
 		vswitch__put(&nb.switches, sw);
 		free(t);

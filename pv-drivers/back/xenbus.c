@@ -14,6 +14,16 @@
 #include "xenbus.h"
 
 #define STATS_MS        200      /* counters checked this often, written when they changed */
+/*
+ * libxenstore's reader thread closes a connection kxenstored dropped
+ * without waking the watch pipe we poll, so the connection is asked
+ * something this often; once lost, it is reopened after RETRY_MIN_MS,
+ * doubling up to RETRY_MAX_MS (kxenstored keeps its tree in LMDB, so a
+ * restarted one has every node: only our watches are to be set again).
+ */
+#define PROBE_MS        1000
+#define RETRY_MIN_MS    50
+#define RETRY_MAX_MS    2000
 #define BE_ROOT         "/local/domain/0/backend"
 
 /* One domain's devices of one type: backd_dom.priv[slot]. */
@@ -28,8 +38,11 @@ struct xb_dom {
 static struct {
 	int type_state[BACKD_NR_BACKENDS];   /* 0 not started, 1 up, -1 off (init failed) */
 	int stats_fd;
+	int watch_fd;                /* bd->xs's watch pipe while in the loop; -1 while the connection is lost */
+	int conn_fd;                 /* timerfd: liveness probe while connected, reconnect backoff while not */
+	unsigned retry_ms, tries;    /* the next reconnect's wait; attempts since the loss */
 	char why[320];               /* a path of up to 256 bytes and what is wrong with it */
-} xb = { .stats_fd = -1 };
+} xb = { .stats_fd = -1, .watch_fd = -1, .conn_fd = -1 };
 
 static const struct xenbus_type *type_of(unsigned slot)
 {
@@ -119,7 +132,8 @@ static void set_state(struct xenbus_dev *d, int s)
 	if (d->state == s || d->t->frontend_only)
 		return;
 	d->state = s;
-	xenbus_write(d->bd, d->be, "state", "%d", s);
+	/* Lost with the connection: written again when it is back (xenbus__rewatch). */
+	d->state_unwritten = xenbus_write(d->bd, d->be, "state", "%d", s) != 0;
 	if (s == XenbusStateClosed)
 		xenbus_dev_log(d, "closed");
 }
@@ -364,6 +378,8 @@ static struct xb_dom *find_dom(struct backd *bd, unsigned slot, uint32_t domid)
 	return NULL;
 }
 
+static void conn__lost(struct backd *bd, const char *why);
+
 static void on_xs(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 {
 	struct backd *bd = backd_of(loop);
@@ -383,8 +399,7 @@ static void on_xs(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 		free(vec);
 	}
 	if (errno != EAGAIN) {
-		kxd_log("xenstore: connection lost (%s); exiting", strerror(errno));
-		bd->loop.quit = true;
+		conn__lost(bd, strerror(errno));
 		return;
 	}
 	if (domains)
@@ -408,6 +423,92 @@ static void on_stats(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
 		}
 }
 
+/* One connection with the daemon's two domain watches, its pipe in the loop: bd->xs, or -errno and nothing changed. */
+static int conn__open(struct backd *bd)
+{
+	struct xs_handle *xs = xs_open(XS_OPEN_SOCKETONLY);
+	int rc, fd;
+
+	if (!xs)
+		return -errno;
+	if (!xs_watch(xs, "@introduceDomain", "introduce") || !xs_watch(xs, "@releaseDomain", "release")) {
+		rc = -errno;
+		kxd_log("xenstore: cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
+		goto out;
+	}
+	fd = xs_fileno(xs);
+	if ((rc = fd < 0 ? -EMFILE : kxd_loop_add(&bd->loop, fd, EPOLLIN, on_xs, NULL)))
+		goto out;
+	if (bd->xs)
+		xs_close(bd->xs);   /* the lost connection's handle, kept so calls meanwhile failed */
+	bd->xs = xs;
+	xb.watch_fd = fd;
+	return 0;
+out:
+	xs_close(xs);
+	return rc;
+}
+
+static void conn__arm(unsigned ms)
+{
+	struct itimerspec its = { .it_value = { ms / 1000, (ms % 1000) * 1000000L } };
+
+	timerfd_settime(xb.conn_fd, 0, &its, NULL);
+}
+
+/* The connection is gone: stop reading its pipe, keep the dead handle (its calls fail), reconnect with backoff. */
+static void conn__lost(struct backd *bd, const char *why)
+{
+	if (xb.watch_fd < 0)
+		return;
+	kxd_log("xenstore: connection lost (%s); connected devices keep running; reconnecting", why);
+	kxd_loop_del(&bd->loop, xb.watch_fd);
+	xb.watch_fd = -1;
+	xb.retry_ms = RETRY_MIN_MS;
+	xb.tries = 0;
+	conn__arm(xb.retry_ms);
+}
+
+static void on_conn_timer(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
+{
+	struct backd *bd = backd_of(loop);
+	uint64_t ticks;
+	char *path;
+	int rc;
+
+	if (read(fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	if (xb.watch_fd >= 0) {
+		/* Any request will do: one kxenstored answers without touching the store. */
+		if ((path = xs_get_domain_path(bd->xs, 0))) {
+			free(path);
+			conn__arm(PROBE_MS);
+		} else {
+			conn__lost(bd, strerror(errno));
+		}
+		return;
+	}
+	xb.tries++;
+	if ((rc = conn__open(bd))) {
+		/* Logged at the first failures and then every ~minute, not every try. */
+		if (xb.tries <= 3 || xb.tries % 30 == 0)
+			kxd_log("xenstore: reconnect %u failed: %s (XENSTORED_PATH %s); retrying", xb.tries,
+			        strerror(-rc), getenv("XENSTORED_PATH") ? getenv("XENSTORED_PATH") : "unset");
+		xb.retry_ms = xb.retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : xb.retry_ms * 2;
+		conn__arm(xb.retry_ms);
+		return;
+	}
+	kxd_log("xenstore: reconnected after %u tries; watching again and rescanning", xb.tries);
+	conn__arm(PROBE_MS);
+	backd_domains_rewatch(bd);
+	backd_domains_scan(bd);
+}
+
+bool xenbus__connected(void)
+{
+	return xb.watch_fd >= 0;
+}
+
 int xenbus__open(struct backd *bd)
 {
 	struct itimerspec its = { .it_interval = { 0, STATS_MS * 1000000L }, .it_value = { 0, STATS_MS * 1000000L } };
@@ -415,22 +516,20 @@ int xenbus__open(struct backd *bd)
 	int rc;
 
 	/* Daemons started together at boot come up in any order: give kxenstored 10 s. */
-	for (unsigned i = 0; !(bd->xs = xs_open(XS_OPEN_SOCKETONLY)) && i < BACKD_CONNECT_TRIES; i++)
+	for (unsigned i = 0; (rc = conn__open(bd)) && i < BACKD_CONNECT_TRIES; i++)
 		usleep(BACKD_CONNECT_WAIT_US);
-	if (!bd->xs) {
-		rc = -errno;
+	if (rc) {
 		kxd_log("cannot connect to xenstore at %s: %s (is kxenstored running? XENSTORED_PATH names its socket)",
-		        xsp ? xsp : "/run/xenstored/socket", strerror(errno));
+		        xsp ? xsp : "/run/xenstored/socket", strerror(-rc));
 		return rc;
 	}
-	if (!xs_watch(bd->xs, "@introduceDomain", "introduce") ||
-	    !xs_watch(bd->xs, "@releaseDomain", "release")) {
-		rc = -errno;
-		kxd_log("xenstore: cannot watch @introduceDomain/@releaseDomain: %s", strerror(errno));
+	xb.conn_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (xb.conn_fd < 0 || (rc = kxd_loop_add(&bd->loop, xb.conn_fd, EPOLLIN, on_conn_timer, NULL))) {
+		rc = xb.conn_fd < 0 ? -errno : rc;
+		kxd_log("xenstore: connection timer: %s", strerror(-rc));
 		return rc;
 	}
-	if ((rc = kxd_loop_add(&bd->loop, xs_fileno(bd->xs), EPOLLIN, on_xs, NULL)))
-		return rc;
+	conn__arm(PROBE_MS);
 	xb.stats_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (xb.stats_fd < 0 || timerfd_settime(xb.stats_fd, 0, &its, NULL) < 0)
 		rc = -errno;
@@ -447,8 +546,8 @@ int xenbus__attach(struct backd *bd, struct backd_dom *dom, unsigned slot)
 	const struct xenbus_type *t = type_of(slot);
 	struct xb_dom *x;
 
-	if (xb.type_state[slot] < 0)
-		return -EAGAIN;   /* logged once when it failed */
+	if (xb.type_state[slot] < 0 || !xenbus__connected())
+		return -EAGAIN;   /* logged once when it failed; or attached once xenstore is back */
 	if (xb.type_state[slot] == 0) {
 		int rc = t->init ? t->init(bd) : 0;
 
@@ -496,6 +595,22 @@ void xenbus__detach(struct backd *bd, struct backd_dom *dom, unsigned slot)
 	}
 	free(x);
 	dom->priv[slot] = NULL;
+}
+
+void xenbus__rewatch(struct backd *bd, struct backd_dom *dom, unsigned slot)
+{
+	struct xb_dom *x = dom->priv[slot];
+
+	if (!x)
+		return;
+	if (!xs_watch(bd->xs, x->dir, x->token))
+		kxd_log("xenstore: watch %s again: %s", x->dir, strerror(errno));
+	for (struct xenbus_dev *d = x->devs; d; d = d->next) {
+		if (d->fe_watched && !xs_watch(bd->xs, d->fe, d->token))
+			kxd_log("xenstore: watch %s again: %s", d->fe, strerror(errno));
+		if (d->state_unwritten)
+			d->state_unwritten = xenbus_write(bd, d->be, "state", "%d", d->state) != 0;
+	}
 }
 
 void xenbus__reopen(struct backd *bd, struct backd_dom *dom, unsigned slot)

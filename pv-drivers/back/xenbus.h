@@ -64,6 +64,7 @@ struct xenbus_dev {
 	bool connected;
 	bool broken;                         /* cut off until the frontend resets (Initialising) */
 	bool fe_watched, seen;
+	bool state_unwritten;                /* the last state write failed (xenstore away): redone on reconnect */
 	char token[32];                      /* of the watches on our backend and frontend directories */
 	uint64_t created_ns;                 /* the domain's, in the counter files */
 	uint64_t stats_written[KXD_DEVSTATS_MAX];
@@ -125,8 +126,20 @@ int xenbus_state_parse_ulong(const char *key, const char *text, unsigned long ma
  * as the daemons start in any order, watches @introduceDomain and
  * @releaseDomain, and dispatches every watch event: domain changes to
  * backd_domains_scan, backend and frontend directories to their devices.
+ * A connection lost later (kxenstored restarted) is reopened with backoff
+ * while connected devices keep running; meanwhile bd->xs is the dead
+ * handle, whose calls fail, and then backd_domains_rewatch sets every
+ * watch again and the domains are rescanned.
  */
 int xenbus__open(struct backd *bd);
+/* Whether the xenstore connection is up (not waiting to reconnect). */
+bool xenbus__connected(void);
+/*
+ * After a reconnect: watches the type backd_backends[slot]'s directory of
+ * one domain and its devices' frontends again (each watch fires once, which
+ * rescans), and writes the states whose writes the loss swallowed.
+ */
+void xenbus__rewatch(struct backd *bd, struct backd_dom *dom, unsigned slot);
 
 /*
  * The type backd_backends[slot] for one domain (domains.c): attach starts

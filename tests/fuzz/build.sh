@@ -16,7 +16,7 @@ XML_CFLAGS=$(pkg-config --cflags libxml-2.0) XML_LIBS=$(pkg-config --libs libxml
 sources() { # MAKEFILE_AM VAR
 	awk -v v="$2" '
 		{ while (sub(/\\$/, "")) { line = $0; if ((getline nxt) <= 0) break; $0 = line " " nxt } }
-		$1 == v && ($2 == "=" || $2 == "+=") { for (i = 3; i <= NF; i++) if ($i ~ /\.c$/) print $i }' "$1"
+		$1 == v && ($2 == "=" || $2 == "+=") { for (i = 3; i <= NF; i++) if ($i ~ /\.[cS]$/) print $i }' "$1"
 }
 
 # lib NAME DIR VAR EXTRA-CFLAGS...: compiles one library's sources with coverage into $O/obj/NAME.a.
@@ -26,7 +26,7 @@ lib() {
 	local objs=() src obj
 	mkdir -p "$O/obj/$name"
 	for src in $(sources "$S/$dir/Makefile.am" "$var"); do
-		obj=$O/obj/$name/${src%.c}.o
+		obj=$O/obj/$name/${src%.[cS]}.o
 		if [ ! -f "$obj" ] || [ "$S/$dir/$src" -nt "$obj" ] || [ "$0" -nt "$obj" ]; then
 			# shellcheck disable=SC2086
 			$CC $CFLAGS -fsanitize=fuzzer-no-link -I"$S/$dir" "$@" -c "$S/$dir/$src" -o "$obj"
@@ -39,20 +39,22 @@ lib() {
 
 lib kxconfig xml libkxconfig_a_SOURCES $XML_CFLAGS -DKXEN_SCHEMA_DIR="\"$S/xml\"" -DKXEN_SRC_SCHEMA_DIR="\"$S/xml\""
 lib kxstore dom0-tools/kxenstored libkxstore_a_SOURCES
-lib kxbuild dom0-tools/builder libkxbuild_a_SOURCES -I"$S/dom0-tools/libkxctrl"
-lib kxdisk pv-drivers/back/disk libkxdisk_a_SOURCES -D_GNU_SOURCE -pthread
-lib kxblk pv-drivers/back libkxblk_a_SOURCES -I"$S/pv-drivers/back/disk"
+lib kxbuild dom0-tools/builder libkxbuild_a_SOURCES
+lib kxdisk dom0-tools/libkxdisk libkxdisk_a_SOURCES -D_GNU_SOURCE -pthread
+lib kxblk pv-drivers/back libkxblk_a_SOURCES
 lib kxnet pv-drivers/back libkxnet_a_SOURCES
 lib kxcons pv-drivers/back libkxcons_a_SOURCES
+lib kxhv hypervisor libkxhv_a_SOURCES -pthread -Wno-gnu-variable-sized-type-not-at-end
+lib kxd dom0-tools/libkxdaemon libkxdaemon_a_SOURCES
 
 # harness NAME LIBS...: tests/fuzz/fuzz_NAME.c linked with libFuzzer.
 harness() {
 	local name=$1
 	shift
+	# include/kxen too: harnesses written before the libraries' headers moved there name them bare.
 	# shellcheck disable=SC2086
-	$CC $CFLAGS -fsanitize=fuzzer -I"$S/tests/fuzz" -I"$S/xml" -I"$S/dom0-tools/kxenstored" \
-		-I"$S/dom0-tools/builder" -I"$S/dom0-tools/libkxctrl" -I"$S/pv-drivers/back" \
-		-I"$S/pv-drivers/back/disk" -DKXEN_SRC_SCHEMA_DIR="\"$S/xml\"" $XML_CFLAGS "$S/tests/fuzz/fuzz_$name.c" "$@" -o "$O/fuzz_$name"
+	$CC $CFLAGS -fsanitize=fuzzer -I"$S/tests/fuzz" -I"$S/dom0-tools/kxenstored" -I"$S/pv-drivers/back" \
+		-I"$S/include/kxen" -DKXEN_SRC_SCHEMA_DIR="\"$S/xml\"" $XML_CFLAGS "$S/tests/fuzz/fuzz_$name.c" "$@" -o "$O/fuzz_$name"
 }
 
 harness xml "$O/obj/kxconfig.a" $XML_LIBS
@@ -62,4 +64,8 @@ harness qcow2 "$O/obj/kxdisk.a" -lz -lzstd -pthread
 harness blkback "$O/obj/kxblk.a"
 harness netback "$O/obj/kxnet.a"
 harness console "$O/obj/kxcons.a"
+# The unit suites' fake domains (tests/unit/hv_fixture.c), which bring CUnit with them.
+harness hypercall -I"$S/hypervisor" -I"$S/tests/unit" "$S/tests/unit/hv_fixture.c" "$S/tests/unit/cunit_run.c" \
+	"$O/obj/kxhv.a" "$O/obj/kxd.a" -lcunit -lseccomp -pthread
+harness bzimage "$O/obj/kxbuild.a" -lz -llzma -llz4 -lzstd
 echo "fuzz: harnesses in $O"

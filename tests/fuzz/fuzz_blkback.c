@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > BLK_PAGE - off)
 			len = (uint16_t)(BLK_PAGE - off);
 		fz_bytes(&f, (uint8_t *)sring + off, len);
-		if (blkring__pending(&ring, &rp) < 0)
+		if (blkback_req__pending(&ring, &rp) < 0)
 			break;	/* the real consumer disconnects here */
 		FZ_CHECK(rp - ring.req_cons <= RING_SIZE(&ring), "pending %u > ring", rp - ring.req_cons);
 		while (ring.req_cons != rp) {
@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			RING_COPY_REQUEST(&ring, ring.req_cons, &raw);
 			ring.req_cons++;
-			st = blkreq__parse(&raw, &lim, req, &why);
+			st = blkback_req__parse(&raw, &lim, req, &why);
 			if (st == 0 && req->nr_indirect) {
 				void *pages[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 
@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					fz_bytes(&f, pages[i], BLK_PAGE < 256 ? BLK_PAGE : 256);
 					memset((uint8_t *)pages[i] + 256, (int)i, BLK_PAGE - 256);
 				}
-				st = blkreq__indirect(req, &lim, pages, &why);
+				st = blkback_req__indirect(req, &lim, pages, &why);
 				for (unsigned i = 0; i < req->nr_indirect; i++)
 					free(pages[i]);
 			}
@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_CHECK(st == 0 || why, "refused without a reason");
 			if (st == 0)
 				check(req, &lim);
-			blkring__respond(&ring, raw.id, raw.operation, (int16_t)(st ? st : BLKIF_RSP_OKAY));
+			blkback_req__respond(&ring, raw.id, raw.operation, (int16_t)(st ? st : BLKIF_RSP_OKAY));
 			FZ_CHECK(ring.rsp_prod_pvt == ring.req_cons, "responses %u, requests %u", ring.rsp_prod_pvt,
 				 ring.req_cons);
 		}

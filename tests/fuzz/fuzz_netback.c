@@ -11,12 +11,12 @@ static void check(const struct nb_txpkt *p)
 	FZ_CHECK(p->nextras <= NB_TX_MAX_EXTRAS, "%u extras", p->nextras);
 	FZ_CHECK(p->len == p->slot[0].size, "len %u, first slot %u", p->len, p->slot[0].size);
 	for (unsigned i = 0; i < p->nslots; i++) {
-		FZ_CHECK((uint32_t)p->slot[i].offset + (i ? p->slot[i].size : nb_ring__first_len(p)) <= NB_PAGE_SIZE,
+		FZ_CHECK((uint32_t)p->slot[i].offset + (i ? p->slot[i].size : netback_ring__first_len(p)) <= NB_PAGE_SIZE,
 			 "slot %u crosses its page", i);
 		if (i)
 			rest += p->slot[i].size;
 	}
-	FZ_CHECK(rest <= p->len && nb_ring__first_len(p) == p->len - rest, "lengths do not add up");
+	FZ_CHECK(rest <= p->len && netback_ring__first_len(p) == p->len - rest, "lengths do not add up");
 	FZ_CHECK(p->len >= NB_ETH_HLEN, "a %u-byte frame", p->len);
 }
 
@@ -39,14 +39,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = (uint16_t)(NB_PAGE_SIZE - off);
 		fz_bytes(&f, (uint8_t *)sring + off, len);
 		prod = sring->req_prod;
-		pend = nb_ring__pending(ring.req_cons, prod, RING_SIZE(&ring));
+		pend = netback_ring__pending(ring.req_cons, prod, RING_SIZE(&ring));
 		if (pend < 0)
 			break;
 		FZ_CHECK((unsigned)pend <= RING_SIZE(&ring), "pending %d", pend);
 		while (ring.req_cons != prod) {
 			const char *why = NULL;
 			RING_IDX before = ring.req_cons;
-			int rc = nb_ring__tx_get(&ring, prod, &pkt, &why);
+			int rc = netback_ring__tx_get(&ring, prod, &pkt, &why);
 
 			if (rc == -EAGAIN) {
 				FZ_CHECK(ring.req_cons == before, "a partial packet consumed slots");
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_CHECK(prod - ring.req_cons <= RING_SIZE(&ring), "consumed past prod");
 			if (!pkt.error)
 				check(&pkt);
-			nb_ring__tx_respond(&ring, &pkt, pkt.error ? NETIF_RSP_ERROR : NETIF_RSP_OKAY);
+			netback_ring__tx_respond(&ring, &pkt, pkt.error ? NETIF_RSP_ERROR : NETIF_RSP_OKAY);
 			FZ_CHECK(ring.rsp_prod_pvt == ring.req_cons, "responses %u, requests %u", ring.rsp_prod_pvt,
 				 ring.req_cons);
 		}

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fuzz_common.h"
-#include "disk.h"
+#include "kxen/disk.h"
 
 #define MAX_IMAGE (256u << 10)
 #define HDR_CMP   4096u

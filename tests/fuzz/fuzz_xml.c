@@ -1,7 +1,7 @@
 /* libFuzzer harness: the domain XML loader, with a write-back-and-reload oracle (format, reparse, compare). */
 #include <unistd.h>
 #include "fuzz_common.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 static char dir[] = "/tmp/kxen-fuzz-xml.XXXXXX";
 

@@ -152,6 +152,127 @@ def console_seeds():
         bytes([0x80, 4, 0]) + struct.pack('<I', 2000) + bytes([0x82, 0, 8]))
 
 
+# --- kxen-hv's hypercall dispatch: the harness reads a script of pokes and calls (fuzz_hypercall.c).
+def hypercall_seeds():
+    NR = {'set_callbacks': 0, 'set_timer_op': 1, 'memory_op': 2, 'multicall': 3, 'xen_version': 4, 'console_io': 5,
+          'vcpu_op': 6, 'sched_op': 7, 'event_channel_op': 8, 'callback_op': 9, 'grant_table_op': 10}
+    SELF, D, PEER = 0, 1, 2                       # the harness's special values, by index
+    def poke(off, data):
+        return bytes([0]) + struct.pack('<HB', off, len(data)) + data
+    def poke_dom(off, which):
+        return bytes([1]) + struct.pack('<HB', off, which)
+    def small(v):
+        return bytes([v << 3])
+    def ptr(off):
+        return bytes([1]) + struct.pack('<H', off)
+    def spec(i):
+        return bytes([i << 3 | 4])
+    def call(name, *regs, vcpu=0):
+        regs = list(regs) + [small(0)] * (5 - len(regs))
+        return bytes([2 | vcpu << 3, NR[name]]) + b''.join(regs)
+    evtchn = (poke_dom(0, SELF) + poke_dom(2, PEER) + call('event_channel_op', small(6), ptr(0)) +   # alloc_unbound
+              poke_dom(0x40, PEER) + poke(0x44, struct.pack('<I', 1)) +
+              call('event_channel_op', small(0), ptr(0x40)) +                                        # bind_interdomain
+              poke(0x80, struct.pack('<I', 1)) + call('event_channel_op', small(4), ptr(0x80)) +    # send
+              poke_dom(0xc0, SELF) + poke(0xc4, struct.pack('<I', 1)) +
+              call('event_channel_op', small(5), ptr(0xc0)) +                                        # status
+              poke(0x100, struct.pack('<III', 0, 0, 0)) + call('event_channel_op', small(1), ptr(0x100)) +  # bind_virq
+              call('event_channel_op', small(3), ptr(0x80)))                                         # close
+    put('hypercall', 'evtchn', evtchn)
+    gnt = (poke_dom(0, SELF) + poke(4, struct.pack('<IhH', 1, 0, 0)) + poke(8, struct.pack('<Q', 0x600100)) +
+           call('grant_table_op', small(2), ptr(0), small(1)) +                                     # setup_table
+           call('grant_table_op', small(6), ptr(0), small(1)) +                                     # query_size
+           call('grant_table_op', small(5), ptr(0x200), small(1)) +                                 # copy
+           call('grant_table_op', small(9), ptr(0x300), small(1)))                                  # set_version
+    put('hypercall', 'gnttab', gnt)
+    mem = (poke(0, struct.pack('<IIQ', 4, 0, 0x600100)) + call('memory_op', small(9), ptr(0)) +      # memory_map
+           poke_dom(0x40, SELF) + call('memory_op', small(4), ptr(0x40)) +                          # maximum_reservation
+           call('memory_op', small(7), ptr(0x80)))                                                   # add_to_physmap
+    put('hypercall', 'memory', mem)
+    entry = lambda nr, *a: struct.pack('<QQ6Q', nr, 0, *(list(a) + [0] * (6 - len(a))))
+    mc = (poke(0x300, b'hello from multicall\n') +
+          poke(0x1000, entry(17, 0, 0)) + poke(0x1040, entry(18, 0, 21, 0x600300)) +
+          poke(0x1080, entry(29, 0)) + call('multicall', ptr(0x1000), small(3)))
+    put('hypercall', 'multicall', mc)
+    misc = b''.join(call('xen_version', small(i), ptr(0x400)) for i in range(7))
+    misc += poke(0x300, b'console\n') + call('console_io', small(0), small(8), ptr(0x300))
+    misc += call('vcpu_op', small(4), small(1), ptr(0x500)) + call('vcpu_op', small(5), small(0))
+    misc += call('vcpu_op', small(7), small(0), ptr(0x540), vcpu=1)
+    misc += call('sched_op', small(0)) + call('set_timer_op', bytes([5]) + struct.pack('<Q', 1 << 40))
+    misc += call('callback_op', small(0), ptr(0x600)) + poke(0x700, struct.pack('<I', 0)) + call('sched_op', small(2), ptr(0x700))
+    put('hypercall', 'misc', misc)
+    # As a Linux PV domain: L4 at window page 8, one 2 MiB page mapping the window's virtual addresses onto itself.
+    pv = (poke(0x8000, struct.pack('<Q', 0x609000 | 3)) + poke(0x9000, struct.pack('<Q', 0x60a000 | 3)) +
+          poke(0xa000 + 3 * 8, struct.pack('<Q', 0x600000 | 0x83)) + bytes([0xff, 8]))
+    put('hypercall', 'pv-evtchn', pv + evtchn)
+    put('hypercall', 'pv-misc', pv + misc)
+    put('hypercall', 'pv-multicall', pv + mc)
+
+
+def linux_elf():
+    """An ELF64 direct-paging PV kernel: one PT_LOAD (12 KiB, 8 KiB bss at 2 MiB) and Linux's Xen notes."""
+    VBASE = 0xffffffff80000000
+    notes = [(6, b'linux\0'), (7, b'2.6\0'), (5, b'xen-3.0\0'), (3, struct.pack('<Q', VBASE)), (4, struct.pack('<Q', 0)),
+             (1, struct.pack('<Q', VBASE + 0x200040)), (2, struct.pack('<Q', VBASE + 0x201000)),
+             (10, b'!writable_page_tables|pae_pgdir_above_4gb\0'), (8, b'generic\0'), (9, b'yes\0')]
+    nb = b''.join(struct.pack('<III', 4, len(d), t) + b'Xen\0' + d + bytes(-len(d) % 4) for t, d in notes)
+    phoff, nph = 64, 2
+    noff = phoff + nph * 56
+    seg = (noff + len(nb) + 0xfff) & ~0xfff
+    eh = b'\x7fELF' + bytes([2, 1, 1]) + bytes(9) + struct.pack('<HHIQQQIHHHHHH', 2, 62, 1, 0x200000, phoff, 0, 0, 64, 56, nph, 0, 0, 0)
+    ph = struct.pack('<IIQQQQQQ', 1, 0, seg, VBASE + 0x200000, 0x200000, 0x3000, 0x5000, 0x1000)
+    ph += struct.pack('<IIQQQQQQ', 4, 0, noff, 0, 0, len(nb), len(nb), 4)
+    body = (eh + ph + nb).ljust(seg, b'\0')
+    return body + bytes((i * 7 + 1) & 0xff for i in range(0x3000))
+
+
+# --- the builder's kernel unwrapping: byte 0 picks decompress-only (bit 0) and the cap (bits 1-2), then the file.
+def bzimage_seeds():
+    import gzip
+    import lzma
+    kernel = B + '/pv-drivers/guest/kxen-guest'
+    if not os.path.exists(kernel):
+        print('seeds: no built guest kernel: no bzImage seeds')
+        return
+    def tool(cmd, data):
+        if not shutil.which(cmd[0]):
+            return None
+        r = subprocess.run(cmd, input=data, capture_output=True)
+        return r.stdout if r.returncode == 0 else None
+    # Without its symbols (a quarter of the size): the fuzzer's inputs stay small.
+    with tempfile.TemporaryDirectory() as t:
+        r = subprocess.run(['objcopy', '--strip-all', kernel, t + '/k'], capture_output=True) if shutil.which('objcopy') else None
+        elf = open(t + '/k' if r and r.returncode == 0 else kernel, 'rb').read()
+    streams = {'gzip': gzip.compress(elf, 9), 'xz': lzma.compress(elf, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32),
+               'lz4': tool(['lz4', '-l', '-c', '-9'], elf), 'zstd': tool(['zstd', '-c', '-19'], elf)}
+    def bzimage(payload, version=0x20f, setup_sects=1):
+        # Linux appends the decompressed size; the header's payload fields find the stream (boot protocol 2.08+).
+        payload = payload + struct.pack('<I', len(elf))
+        head = bytearray(512 * (setup_sects + 1))
+        head[0x1f1] = setup_sects
+        struct.pack_into('<H', head, 0x1fe, 0xaa55)
+        struct.pack_into('<IH', head, 0x202, 0x53726448, version)
+        struct.pack_into('<II', head, 0x248, 0, len(payload))
+        return bytes(head) + payload
+    CAP8M = 2 << 1                                # caps[2], 8 MiB: the guest kernel fits
+    for name, st in streams.items():
+        if st is None:
+            continue
+        put('bzimage', 'bz-' + name, bytes([CAP8M]) + bzimage(st))
+        put('bzimage', 'raw-' + name, bytes([CAP8M | 1]) + st)
+        put('bzimage', 'bz-' + name + '-truncated', bytes([CAP8M]) + bzimage(st[:len(st) // 2]))
+    put('bzimage', 'bz-gzip-small-cap', bytes([0]) + bzimage(streams['gzip']))     # 64 KiB: a bomb for this cap
+    # A direct-paging kernel shaped as Linux's (its notes, scaled down as tests/unit/test_pvbuild.c's): parse, plan, write.
+    lx = linux_elf()
+    put('bzimage', 'linux-elf', bytes([CAP8M]) + lx)
+    put('bzimage', 'linux-elf-1m', bytes([1 << 1]) + lx)
+    put('bzimage', 'bz-linux-gzip', bytes([CAP8M]) + bzimage(gzip.compress(lx, 9)))
+    put('bzimage', 'bz-old-protocol', bytes([CAP8M]) + bzimage(streams['gzip'], version=0x207))
+    put('bzimage', 'elf', bytes([CAP8M]) + elf[:16384])
+    put('bzimage', 'bomb-zeros-gzip', bytes([1 << 1 | 1]) + gzip.compress(bytes(4 << 20), 9))
+    put('bzimage', 'bomb-zeros-xz', bytes([1 << 1 | 1]) + lzma.compress(bytes(4 << 20), format=lzma.FORMAT_XZ))
+
+
 def regress():
     """Small inputs that once found (or would have found) a bug: text, or hex dumps of binaries."""
     for f in sorted(glob.glob(S + '/tests/fuzz/regress/*')):
@@ -169,5 +290,7 @@ xenstore_seeds()
 blk_seeds()
 net_seeds()
 console_seeds()
+hypercall_seeds()
+bzimage_seeds()
 regress()
 print('seeds: ' + ', '.join('%s %d' % (h, len(os.listdir(os.path.join(OUT, h)))) for h in sorted(os.listdir(OUT))))

@@ -16,6 +16,8 @@ echo "$out" | grep -Eq "^51728 +0 +51728 +4 +[0-9]+ +[0-9]+ +/local/domain/0/bac
 pass "block-list shows the connected device"
 # kxtop's counters: the backend's statistics file (devstats.h), once a second.
 wait_file "$T/run/vbd/$id-51728" "^wr_sect 2048$" 5
+# The guest reads after it writes: a file written between the two has the write only.
+wait_file "$T/run/vbd/$id-51728" "^rd_sect 2048$" 5
 for kv in "oo_req 0" "rd_req [1-9][0-9]*" "wr_req [1-9][0-9]*" "rd_sect 2048" "created_ns [1-9][0-9]*"; do
 	grep -Eq "^$kv$" "$T/run/vbd/$id-51728" || { cat "$T/run/vbd/$id-51728"; fail "vbd counters: no '$kv'"; }
 done

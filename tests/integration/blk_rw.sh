@@ -64,6 +64,26 @@ if command -v qemu-img >/dev/null; then
 	qemu-img convert -O raw "$T/disk.qcow2" "$T/conv.raw"
 	cmp -n $((8 << 20)) "$T/conv.raw" "$T/raw.img" || fail "qcow2 contents differ from the raw run's"
 	pass "qcow2: verified in the guest, qemu-img check clean, same bytes as the raw run"
+	# Extended L2 entries (subclusters): the guest's writes and its discard change the subcluster
+	# bitmaps; without a backing file at 16 KiB and 2 MiB clusters, over one at 64 KiB.
+	head -c $((64 << 20)) /dev/urandom > "$T/xbase.raw"
+	cp "$T/xbase.raw" "$T/xexpect.raw"
+	dd if="$T/raw.img" of="$T/xexpect.raw" bs=1M count=16 conv=notrunc status=none
+	for cs in 16384 2097152 65536; do
+		back=; ref="$T/raw.img"
+		[ $cs = 65536 ] && back="-b xbase.raw -F raw" ref="$T/xexpect.raw"
+		(cd "$T" && qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=$cs $back "x$cs.qcow2" 64M)
+		mkdisk "x$cs" "$T/x$cs.qcow2" qcow2
+		id=$(create "x$cs")
+		wait_log "\(d$id\) blk-test: (OK|FAIL)" 120
+		grep -q "(d$id) blk-test: OK" "$T/hv.log" || { grep "(d$id)" "$T/hv.log" | tail; tail "$T/backd.log"; fail "extended L2 ($cs) disk test"; }
+		grep -q "x$cs.qcow2 (qcow2, 131072 sectors, discard granularity $((cs / 32)))" "$T/backd.log" ||
+			fail "extended L2 ($cs): discard-granularity is not the subcluster size"
+		release "x$cs" "$id"
+		qemu-img check "$T/x$cs.qcow2" > "$T/check.out" 2>&1 || { cat "$T/check.out"; fail "qemu-img check of the extended L2 ($cs) image"; }
+		qemu-img compare -q -f raw -F qcow2 "$ref" "$T/x$cs.qcow2" || fail "extended L2 ($cs): qemu-img compare with the reference"
+	done
+	pass "extended L2 entries (16 KiB, 2 MiB, 64 KiB over a backing file): verified in the guest, qemu-img check clean, qemu-img compare equal to the raw run"
 else
 	echo "qemu-img not installed (Debian package qemu-utils): qcow2 part skipped"
 fi

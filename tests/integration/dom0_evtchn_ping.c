@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 
 static uint64_t now_ns(void)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kxctrl_gnttab.h"
+#include "kxen/kxctrl_gnttab.h"
 
 #define DOM0_REPLY "hello from dom0"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 
 /* Prints one line per signal: "event: <domid>:<flags hex> ..." for every domain but dom0. */
 static int print_table(kxctrl *h)

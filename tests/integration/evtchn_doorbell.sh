@@ -23,13 +23,15 @@ line=$(grep "^(XEN) d2 evtchn sends: " "$T/hv.log")
 echo "$line"
 set -- $(echo "$line" | sed -n 's/.*sends: \([0-9]*\) by exit (\([0-9]*\) doorbell misses), \([0-9]*\) by doorbell.*/\1 \2 \3/p')
 [ $# = 3 ] || fail "cannot read the ping's counters"
-[ "$3" -ge 900 ] || fail "only $3 of the ping's 900 sends took the doorbell"
+# A port is armed by its first send through the full hypercall (doorbell.h): after each of the
+# three binds, the sends until the doorbell thread has armed it exit (a few each).
+[ "$3" -ge 880 ] || fail "only $3 of the ping's 900 sends took the doorbell"
 [ "$1" -le 20 ] || fail "$1 of the ping's sends exited to kxen-hv"
 # The pong echoed through its doorbell too, rebound from kxen-hv's side twice.
 set -- $(sends "$pong")
 [ $# = 5 ] || fail "kxl list -l shows no send counters for the pong"
 echo "pong: $* (by exit, misses, by doorbell, dom0 doorbells, guest doorbells)"
-[ "$3" -ge 900 ] || fail "only $3 of the pong's echoes took the doorbell"
+[ "$3" -ge 880 ] || fail "only $3 of the pong's echoes took the doorbell"
 [ "$5" = 0 ] || fail "the pong still has $5 guest doorbells after the ping went"
 "$KXL" destroy "$pong" || fail "destroy pong"
 

@@ -16,7 +16,7 @@
 #include <xen/io/console.h>
 #include <xen/io/xs_wire.h>
 
-#include "kxctrl.h"
+#include "kxen/kxctrl.h"
 
 #define PROG "hv_ctl_check"
 #define ROUNDS 20

@@ -7,6 +7,16 @@ VIFSTATS=$KXEN_RUN_DIR/vif   # kxen-backd's per-vif counters (lib.sh sets KXEN_R
 # net_mac N: a MAC in Xen's OUI for guest number N.
 net_mac() { printf '00:16:3e:00:00:%02x' "$1"; }
 
+# udp_stream MIB: guests nr (udp-recv, 192.0.2.2) and ns (udp-send of MIB MiB to it) on br0, returning once
+# the stream flows; sets idr and ids (the restart tests kill a daemon under it).
+udp_stream() {
+	idr=$(net_guest nr "udp-recv ip=192.0.2.2/24 5001 90" br0 2)
+	wait_log "\(d$idr\) udp-recv: listening on port 5001" 30
+	ids=$(net_guest ns "udp-send ip=192.0.2.1/24 192.0.2.2 5001 $1" br0 1)
+	# The stream is flowing once the receiver's counters move.
+	wait_until 10 eval '[ "$(net_stats "$idr" 0 rx_pkts)" -gt 1000 ] 2>/dev/null' || fail "the stream did not start"
+}
+
 # net_guest NAME CMDLINE BRIDGE MACNO [XML_EXTRA]: kxl create -p, a vif through 'kxl network-attach', unpause; prints the domid.
 net_guest() {
 	mkcfg "$1" "$2" 16 1 "${5:-}"

@@ -4,15 +4,7 @@
 trap 'backd_stop; cleanup' EXIT
 
 dom0_start
-idr=$(net_guest nr "udp-recv ip=192.0.2.2/24 5001 90" br0 2)
-wait_log "\(d$idr\) udp-recv: listening on port 5001" 30
-ids=$(net_guest ns "udp-send ip=192.0.2.1/24 192.0.2.2 5001 ${NET_RESTART_MB:-256}" br0 1)
-# The stream is flowing once the receiver's counters move.
-for _ in $(seq 1 200); do
-	[ "$(net_stats "$idr" 0 rx_pkts)" -gt 1000 ] 2>/dev/null && break
-	sleep 0.05
-done
-[ "$(net_stats "$idr" 0 rx_pkts)" -gt 1000 ] || fail "the stream did not start"
+udp_stream "${NET_RESTART_MB:-256}"
 backd_stop KILL
 grep -q "(d$ids) udp-send: done" "$T/hv.log" && fail "the stream ended before the kill: nothing was tested"
 backd_start

@@ -6,6 +6,7 @@
 #include <CUnit/CUnit.h>
 
 #include "hv_fixture.h"
+#include "gnttab.h"
 
 struct domain *fx_domain(const char *prefix, unsigned nvcpus, bool all_online)
 {
@@ -22,6 +23,7 @@ struct domain *fx_domain(const char *prefix, unsigned nvcpus, bool all_online)
 	d->vm_fd = -1;
 	d->vcpu0_fd = -1;
 	d->max_vcpus = nvcpus;
+	d->max_grant_frames = gnttab_max_frames;   /* as domain_create without maxGrantFrames */
 	pthread_mutex_init(&d->lock, NULL);
 	atomic_store(&d->refcnt, 1);
 	evtchn_init(d);

@@ -33,15 +33,15 @@ static void test_rw_ok(void)
 	const char *why;
 	blkif_request_t r = rw(BLKIF_OP_READ, 0, 11, 0, 7);
 
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), 0);
 	CU_ASSERT_EQUAL(req.nr_segs, 11);
 	CU_ASSERT_EQUAL(req.nr_sectors, 88);
 	CU_ASSERT_EQUAL(req.id, 77);
 	CU_ASSERT_EQUAL(req.seg[10].gref, 20);
 	r = rw(BLKIF_OP_WRITE, 1000 - 8, 1, 0, 7);   /* the last page exactly */
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), 0);
 	r = rw(BLKIF_OP_WRITE, 999, 1, 3, 3);        /* one sector in mid-page */
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), 0);
 	CU_ASSERT_EQUAL(req.nr_sectors, 1);
 }
 
@@ -51,33 +51,33 @@ static void test_rw_bad(void)
 	blkif_request_t r;
 
 	r = rw(BLKIF_OP_READ, 0, 0, 0, 7);
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	r = rw(BLKIF_OP_READ, 0, 12, 0, 7);
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	r = rw(BLKIF_OP_READ, 0, 255, 0, 7);
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	r = rw(BLKIF_OP_READ, 0, 1, 0, 8);          /* past the page */
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	CU_ASSERT_STRING_EQUAL(why, "segment sectors outside its page");
 	r = rw(BLKIF_OP_READ, 0, 1, 5, 4);          /* ends before it starts */
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	r = rw(BLKIF_OP_READ, 0, 1, 255, 255);
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	r = rw(BLKIF_OP_READ, 1000 - 7, 1, 0, 7);   /* one sector past the end */
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	CU_ASSERT_STRING_EQUAL(why, "sectors beyond the end of the disk");
 	r = rw(BLKIF_OP_READ, UINT64_MAX - 3, 1, 0, 7);   /* sector + count wraps */
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	r = rw(BLKIF_OP_WRITE, 0, 1, 0, 7);
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &ro_lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &ro_lim, &req, &why), BLKIF_RSP_ERROR);
 	CU_ASSERT_STRING_EQUAL(why, "write to a read-only disk");
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), 0);
 	r = rw(BLKIF_OP_READ, 0, 1, 0, 7);
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &ro_lim, &req, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &ro_lim, &req, &why), 0);
 	r = rw(99, 0, 1, 0, 7);
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_EOPNOTSUPP);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_EOPNOTSUPP);
 	r = rw(BLKIF_OP_WRITE_BARRIER, 0, 1, 0, 7);
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_EOPNOTSUPP);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_EOPNOTSUPP);
 }
 
 static void test_flush_discard(void)
@@ -86,28 +86,28 @@ static void test_flush_discard(void)
 	blkif_request_t r = rw(BLKIF_OP_FLUSH_DISKCACHE, 0, 0, 0, 0);
 	blkif_request_discard_t *d = (blkif_request_discard_t *)&r;
 
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), 0);
 	CU_ASSERT_EQUAL(req.op, BLKIF_OP_FLUSH_DISKCACHE);
 	r = rw(BLKIF_OP_FLUSH_DISKCACHE, 8, 2, 0, 7);   /* a flush carrying a write */
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), 0);
 	CU_ASSERT_EQUAL(req.nr_sectors, 16);
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &ro_lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &ro_lim, &req, &why), BLKIF_RSP_ERROR);
 	r = rw(BLKIF_OP_FLUSH_DISKCACHE, 999, 1, 0, 7);
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 
 	memset(&r, 0, sizeof(r));
 	d->operation = BLKIF_OP_DISCARD;
 	d->sector_number = 100;
 	d->nr_sectors = 900;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), 0);
 	CU_ASSERT_EQUAL(req.nr_sectors, 900);
 	d->nr_sectors = 901;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	d->sector_number = UINT64_MAX;
 	d->nr_sectors = 2;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	d->sector_number = 0;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &ro_lim, &req, &why), BLKIF_RSP_ERROR);   /* no discard on ro */
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &ro_lim, &req, &why), BLKIF_RSP_ERROR);   /* no discard on ro */
 }
 
 static void test_indirect(void)
@@ -125,7 +125,7 @@ static void test_indirect(void)
 	ind->id = 5;
 	ind->sector_number = 0;
 	ind->indirect_grefs[0] = 42;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), 0);
 	CU_ASSERT_EQUAL(req.nr_indirect, 1);
 	CU_ASSERT_EQUAL(req.indirect_grefs[0], 42);
 	CU_ASSERT_EQUAL(req.ring_op, BLKIF_OP_INDIRECT);
@@ -133,29 +133,29 @@ static void test_indirect(void)
 	for (unsigned i = 0; i < 256; i++)
 		page[i] = (struct blkif_request_segment){ .gref = 100 + i, .first_sect = 0, .last_sect = 7 };
 	/* 256 pages = 2048 sectors > 1000: past the end. */
-	CU_ASSERT_EQUAL(blkreq__indirect(&req, &lim, pages, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__indirect(&req, &lim, pages, &why), BLKIF_RSP_ERROR);
 	ind->nr_segments = 100;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), 0);
-	CU_ASSERT_EQUAL(blkreq__indirect(&req, &lim, pages, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__indirect(&req, &lim, pages, &why), 0);
 	CU_ASSERT_EQUAL(req.nr_sectors, 800);
 	CU_ASSERT_EQUAL(req.seg[99].gref, 199);
 	page[50].last_sect = 9;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), 0);
-	CU_ASSERT_EQUAL(blkreq__indirect(&req, &lim, pages, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), 0);
+	CU_ASSERT_EQUAL(blkback_req__indirect(&req, &lim, pages, &why), BLKIF_RSP_ERROR);
 	ind->nr_segments = 0;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	ind->nr_segments = 257;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	ind->nr_segments = 65535;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	ind->nr_segments = 8;
 	ind->indirect_op = BLKIF_OP_DISCARD;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &lim, &req, &why), BLKIF_RSP_ERROR);
 	ind->indirect_op = BLKIF_OP_WRITE;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &ro_lim, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &ro_lim, &req, &why), BLKIF_RSP_ERROR);
 	struct blkreq_limits noind = lim;
 	noind.max_indirect = 0;
-	CU_ASSERT_EQUAL(blkreq__parse(&r, &noind, &req, &why), BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(blkback_req__parse(&r, &noind, &req, &why), BLKIF_RSP_ERROR);
 	free(page);
 }
 
@@ -175,7 +175,7 @@ static void test_ring(void)
 	FRONT_RING_INIT(&front, sring, len);
 	BACK_RING_INIT(&back, sring, len);
 	CU_ASSERT_EQUAL(RING_SIZE(&back), 128);
-	CU_ASSERT_EQUAL(blkring__pending(&back, &rp), 0);
+	CU_ASSERT_EQUAL(blkback_req__pending(&back, &rp), 0);
 	/* Fill, consume and answer across the 2^32 wrap of the free-running indexes. */
 	sring->req_prod = sring->rsp_prod = 0xffffff00u;
 	front.req_prod_pvt = front.rsp_cons = back.req_cons = back.rsp_prod_pvt = 0xffffff00u;
@@ -189,12 +189,12 @@ static void test_ring(void)
 		CU_ASSERT(RING_FULL(&front));
 		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&front, notify);
 		CU_ASSERT(notify);   /* the backend re-armed req_event (FINAL_CHECK) every round */
-		CU_ASSERT_EQUAL(blkring__pending(&back, &rp), 128);
+		CU_ASSERT_EQUAL(blkback_req__pending(&back, &rp), 128);
 		while (back.req_cons != rp) {
 			blkif_request_t r;
 			RING_COPY_REQUEST(&back, back.req_cons, &r);
 			back.req_cons++;
-			blkring__respond(&back, r.id, r.operation, BLKIF_RSP_OKAY);
+			blkback_req__respond(&back, r.id, r.operation, BLKIF_RSP_OKAY);
 		}
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&back, notify);
 		for (unsigned i = 0; front.rsp_cons != sring->rsp_prod; i++) {
@@ -207,16 +207,16 @@ static void test_ring(void)
 	}
 	/* Hostile req_prod: more than a ring ahead of our responses. */
 	sring->req_prod = back.rsp_prod_pvt + 129;
-	CU_ASSERT_EQUAL(blkring__pending(&back, &rp), -EIO);
+	CU_ASSERT_EQUAL(blkback_req__pending(&back, &rp), -EIO);
 	sring->req_prod = back.rsp_prod_pvt - 1;    /* behind: looks like 2^32-1 ahead */
-	CU_ASSERT_EQUAL(blkring__pending(&back, &rp), -EIO);
+	CU_ASSERT_EQUAL(blkback_req__pending(&back, &rp), -EIO);
 	sring->req_prod = back.rsp_prod_pvt + 128;  /* exactly a full ring is legal */
-	CU_ASSERT_EQUAL(blkring__pending(&back, &rp), 128);
+	CU_ASSERT_EQUAL(blkback_req__pending(&back, &rp), 128);
 	/* Random indexes never give more than a ring's worth. */
 	srand(7);
 	for (unsigned i = 0; i < 100000; i++) {
 		sring->req_prod = (RING_IDX)rand() * 2654435761u;
-		int n = blkring__pending(&back, &rp);
+		int n = blkback_req__pending(&back, &rp);
 		CU_ASSERT(n == -EIO || (n >= 0 && n <= 128));
 	}
 	guard_pages__free(area, 4);

@@ -37,11 +37,11 @@ static unsigned reap_n(struct blkpool *p, unsigned n, unsigned *seen)
 
 		if (poll(&pf, 1, 10000) <= 0)
 			break;   /* a lost wake-up shows as too few jobs seen */
-		for (j = blkpool__reap(p); j; j = next) {
+		for (j = blkback_pool__reap(p); j; j = next) {
 			next = j->next;
 			if (j->rc)
 				bad++;
-			blkpool__put(p, j);
+			blkback_pool__put(p, j);
 			(*seen)++;
 		}
 	}
@@ -61,30 +61,30 @@ static void roundtrip(const char *format)
 	CU_ASSERT_FATAL(bufs && want);
 	CU_ASSERT_FATAL(disk_create(path, format, DISK_SIZE, err, sizeof(err)) == 0);
 	CU_ASSERT_FATAL(disk_open(&d, path, format, 0, err, sizeof(err)) == 0);
-	CU_ASSERT_FATAL(blkpool__start(&p, d, 4, BLK_MAX_INFLIGHT) == 0);
+	CU_ASSERT_FATAL(blkback_pool__start(&p, d, 4, BLK_MAX_INFLIGHT) == 0);
 	/* Every job at once, in reverse order of offset: completion order is up to the threads. */
 	for (unsigned i = 0; i < BLK_MAX_INFLIGHT; i++) {
-		struct blkjob *j = blkpool__get(&p);
+		struct blkjob *j = blkback_pool__get(&p);
 		uint64_t off = (uint64_t)(BLK_MAX_INFLIGHT - 1 - i) * 2 * JOB_LEN;
 
 		CU_ASSERT_FATAL(j != NULL);
 		td_pattern(bufs + (size_t)i * JOB_LEN, JOB_LEN, off, 7);
 		fill_job(j, bufs + (size_t)i * JOB_LEN, off, true);
-		blkpool__submit(&p, j);
+		blkback_pool__submit(&p, j);
 	}
-	CU_ASSERT(blkpool__get(&p) == NULL);   /* the pool is full: the dispatcher stops consuming */
-	CU_ASSERT(blkpool__inflight(&p) == BLK_MAX_INFLIGHT);
+	CU_ASSERT(blkback_pool__get(&p) == NULL);   /* the pool is full: the dispatcher stops consuming */
+	CU_ASSERT(blkback_pool__inflight(&p) == BLK_MAX_INFLIGHT);
 	CU_ASSERT(reap_n(&p, BLK_MAX_INFLIGHT, &seen) == 0);
 	CU_ASSERT(seen == BLK_MAX_INFLIGHT);
-	CU_ASSERT(blkpool__inflight(&p) == 0);
+	CU_ASSERT(blkback_pool__inflight(&p) == 0);
 	CU_ASSERT(disk_flush(d) == 0);
 
 	memset(bufs, 0, (size_t)BLK_MAX_INFLIGHT * JOB_LEN);
 	for (unsigned i = 0; i < BLK_MAX_INFLIGHT; i++) {
-		struct blkjob *j = blkpool__get(&p);
+		struct blkjob *j = blkback_pool__get(&p);
 
 		fill_job(j, bufs + (size_t)i * JOB_LEN, (uint64_t)i * 2 * JOB_LEN, false);
-		blkpool__submit(&p, j);
+		blkback_pool__submit(&p, j);
 	}
 	CU_ASSERT(reap_n(&p, BLK_MAX_INFLIGHT, &seen) == 0);
 	CU_ASSERT(seen == BLK_MAX_INFLIGHT);
@@ -93,14 +93,14 @@ static void roundtrip(const char *format)
 		CU_ASSERT(memcmp(bufs + (size_t)i * JOB_LEN, want, JOB_LEN) == 0);
 	}
 	/* The gaps between the ranges were never written: zeros (no job spilled over). */
-	struct blkjob *j = blkpool__get(&p);
+	struct blkjob *j = blkback_pool__get(&p);
 	fill_job(j, bufs, JOB_LEN, false);
-	blkpool__submit(&p, j);
+	blkback_pool__submit(&p, j);
 	CU_ASSERT(reap_n(&p, 1, &seen) == 0);
 	memset(want, 0, JOB_LEN);
 	CU_ASSERT(memcmp(bufs, want, JOB_LEN) == 0);
-	blkpool__stop(&p);
-	blkpool__stop(&p);   /* twice is harmless (disconnect after a failed connect) */
+	blkback_pool__stop(&p);
+	blkback_pool__stop(&p);   /* twice is harmless (disconnect after a failed connect) */
 	CU_ASSERT(disk_close(d) == 0);
 	free(bufs);
 	free(want);
@@ -128,18 +128,18 @@ static void test_errors(void)
 	CU_ASSERT_FATAL(buf != NULL);
 	CU_ASSERT_FATAL(disk_create(path, "raw", DISK_SIZE, err, sizeof(err)) == 0);
 	CU_ASSERT_FATAL(disk_open(&d, path, "raw", DISK_RDONLY, err, sizeof(err)) == 0);
-	CU_ASSERT_FATAL(blkpool__start(&p, d, 2, 4) == 0);
-	struct blkjob *w = blkpool__get(&p), *r = blkpool__get(&p);
+	CU_ASSERT_FATAL(blkback_pool__start(&p, d, 2, 4) == 0);
+	struct blkjob *w = blkback_pool__get(&p), *r = blkback_pool__get(&p);
 	fill_job(w, buf, 0, true);          /* read-only disk */
 	fill_job(r, buf, 0, false);
-	blkpool__submit(&p, w);
-	blkpool__submit(&p, r);
+	blkback_pool__submit(&p, w);
+	blkback_pool__submit(&p, r);
 	CU_ASSERT(reap_n(&p, 2, &seen) == 1);
 	CU_ASSERT(seen == 2);
 	CU_ASSERT(w->rc == -EROFS);
 	CU_ASSERT(w->err[0] != 0);
 	CU_ASSERT(r->rc == 0);
-	blkpool__stop(&p);
+	blkback_pool__stop(&p);
 	disk_close(d);
 	free(buf);
 }
@@ -155,14 +155,14 @@ static void test_stop_queued(void)
 	CU_ASSERT_FATAL(buf != NULL);
 	CU_ASSERT_FATAL(disk_create(path, "raw", DISK_SIZE, err, sizeof(err)) == 0);
 	CU_ASSERT_FATAL(disk_open(&d, path, "raw", 0, err, sizeof(err)) == 0);
-	CU_ASSERT_FATAL(blkpool__start(&p, d, 1, 8) == 0);
+	CU_ASSERT_FATAL(blkback_pool__start(&p, d, 1, 8) == 0);
 	for (unsigned i = 0; i < 8; i++) {
-		struct blkjob *j = blkpool__get(&p);
+		struct blkjob *j = blkback_pool__get(&p);
 		td_pattern(buf + (size_t)i * JOB_LEN, JOB_LEN, (uint64_t)i * JOB_LEN, 3);
 		fill_job(j, buf + (size_t)i * JOB_LEN, (uint64_t)i * JOB_LEN, true);
-		blkpool__submit(&p, j);
+		blkback_pool__submit(&p, j);
 	}
-	blkpool__stop(&p);
+	blkback_pool__stop(&p);
 	CU_ASSERT(p.jobs == NULL && p.done_fd == -1);
 	memset(buf, 0, 8 * JOB_LEN);
 	CU_ASSERT(disk_read(d, 0, buf, 8 * JOB_LEN) == 0);
@@ -178,10 +178,10 @@ static void test_bad_args(void)
 {
 	struct blkpool p;
 
-	CU_ASSERT(blkpool__start(&p, NULL, 0, 4) == -EINVAL);
-	CU_ASSERT(blkpool__start(&p, NULL, BLKPOOL_MAX_THREADS + 1, 4) == -EINVAL);
-	CU_ASSERT(blkpool__start(&p, NULL, 1, 0) == -EINVAL);
-	blkpool__stop(&p);   /* nothing was started: nothing to do, no fd closed */
+	CU_ASSERT(blkback_pool__start(&p, NULL, 0, 4) == -EINVAL);
+	CU_ASSERT(blkback_pool__start(&p, NULL, BLKPOOL_MAX_THREADS + 1, 4) == -EINVAL);
+	CU_ASSERT(blkback_pool__start(&p, NULL, 1, 0) == -EINVAL);
+	blkback_pool__stop(&p);   /* nothing was started: nothing to do, no fd closed */
 }
 
 int main(void)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cunit_run.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 
 #define EXAMPLES_DIR TEST_DATA_DIR "/../../xml/examples"
 #define BAD_DIR TEST_DATA_DIR "/bad"
@@ -516,6 +516,62 @@ static void test_backing_store(void)
 	round_trip(GOOD_DIR "/backing.xml");
 }
 
+/* <clock> as libvirt's libxl driver maps it, libvirt's Xen features, console ports, grant frames; kept on dumpxml. */
+static void test_platform(void)
+{
+	struct kxconfig *c;
+	int32_t off = 1;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(GOLDEN_GOOD_DIR "/libvirt-xen-features.xml"));
+	CU_ASSERT_TRUE(c->clock);
+	CU_ASSERT_EQUAL(c->clock_line, 19);
+	CU_ASSERT_FALSE(c->clock_localtime);
+	CU_ASSERT_EQUAL(c->clock_adjust_s, -86400);
+	CU_ASSERT_EQUAL(kxconfig_wallclock_offset(c, 0, &off), 0);
+	CU_ASSERT_EQUAL(off, -86400);
+	CU_ASSERT_EQUAL(c->e820_host_line, 15);
+	CU_ASSERT_EQUAL(c->passthrough_line, 16);
+	CU_ASSERT_EQUAL(c->max_grant_frames, 4);
+	CU_ASSERT_TRUE(c->serial && c->console);
+	f = open_memstream(&out, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(kxconfig_format(c, f), 0);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "<clock offset=\"variable\" adjustment=\"-86400\" basis=\"utc\"/>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "<passthrough state=\"on\" mode=\"share_pt\"/>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "<target type=\"serial\" port=\"0\"/>"));
+	free(out);
+	kxconfig_free(c);
+	round_trip(GOLDEN_GOOD_DIR "/libvirt-xen-features.xml");
+
+	/* localtime: the host's UTC offset at the start, here a fixed zone 3 hours east of UTC. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(GOLDEN_GOOD_DIR "/clock-localtime.xml"));
+	CU_ASSERT_TRUE(c->clock_localtime);
+	CU_ASSERT_EQUAL(c->clock_adjust_s, 0);
+	char *tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	setenv("TZ", "XYZ-3", 1);
+	tzset();
+	CU_ASSERT_EQUAL(kxconfig_wallclock_offset(c, 1700000000, &off), 0);
+	CU_ASSERT_EQUAL(off, 3 * 3600);
+	c->clock_adjust_s = 2147483647 - 3600;   /* past Xen's 32 bits with the zone added */
+	CU_ASSERT_EQUAL(kxconfig_wallclock_offset(c, 1700000000, &off), -ERANGE);
+	if (tz)
+		setenv("TZ", tz, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(tz);
+	kxconfig_free(c);
+	/* utc with adjustment='reset', as libvirt writes it, adds nothing. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c = load(EXAMPLES_DIR "/libvirt-pv.xml"));
+	CU_ASSERT_FALSE(c->clock_localtime);
+	CU_ASSERT_EQUAL(c->clock_adjust_s, 0);   /* adjustment='reset' */
+	kxconfig_free(c);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -533,6 +589,7 @@ int main(void)
 		{ "format round trip", test_round_trip },
 		{ "backingStore", test_backing_store },
 		{ "format round trip of TAB, LF, CR in attributes", test_round_trip_whitespace },
+		{ "clock, Xen features, console ports, grant frames", test_platform },
 	};
 	if (!getcwd(start_dir, sizeof(start_dir)))
 		return 1;

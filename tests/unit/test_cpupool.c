@@ -5,7 +5,7 @@
 #include <CUnit/CUnit.h>
 
 #include "cunit_run.h"
-#include "kxconfig.h"
+#include "kxen/kxconfig.h"
 #include "cpupool.h"
 
 #define NB 64

@@ -238,6 +238,60 @@ static void test_zstd(void)
 }
 
 /*
+ * 400 random writes, reads and discards of up to maxlen bytes on d against the mirror m (SIZE
+ * bytes), a flush every 100. A discard zeroes the whole units of gran bytes in its range; the
+ * partial ones at its ends keep their data. With sectors, half the requests lie on 512-byte
+ * sectors, as a guest sends them (buf has room for the rounding).
+ */
+static void random_ops(struct disk *d, uint8_t *m, uint8_t *buf, uint64_t maxlen, uint64_t gran,
+		       unsigned seed, bool sectors, const char *what)
+{
+	for (int i = 0; i < 400; i++) {
+		uint64_t off = (uint64_t)rand_r(&seed) % SIZE, len = (uint64_t)rand_r(&seed) % maxlen;
+		int op = rand_r(&seed) % 8;
+
+		if (sectors && rand_r(&seed) % 2)
+			off &= ~511ull, len = (len + 511) & ~511ull;
+		if (off + len > SIZE)
+			len = SIZE - off;
+		if (op < 4) {
+			td_pattern(buf, len, off, (uint32_t)i);
+			CU_ASSERT_EQUAL(disk_write(d, off, buf, len), 0);
+			memcpy(m + off, buf, len);
+		} else if (op < 7) {
+			CU_ASSERT_EQUAL(disk_read(d, off, buf, len), 0);
+			if (memcmp(buf, m + off, len) != 0) {
+				fprintf(stderr, "\n  %s, discard granularity %llu: read %llu+%llu differs\n", what,
+					(unsigned long long)gran, (unsigned long long)off, (unsigned long long)len);
+				CU_FAIL("read differs from the mirror");
+				break;
+			}
+		} else {
+			uint64_t a = (off + gran - 1) & ~(gran - 1), b = (off + len) & ~(gran - 1);
+
+			CU_ASSERT_EQUAL(disk_discard(d, off, len), 0);
+			if (b > a)
+				memset(m + a, 0, b - a);
+		}
+		if (i % 100 == 99)
+			CU_ASSERT_EQUAL(disk_flush(d), 0);
+	}
+}
+
+/* A cluster written, its middle half discarded: zeroed (subclusters) or still its data (plain clusters). */
+static void half_discard(struct disk *d, uint8_t *m, uint8_t *buf, uint64_t cs, bool zeroed)
+{
+	td_pattern(buf, cs, 2 * cs, 99);
+	CU_ASSERT_EQUAL(disk_write(d, 2 * cs, buf, cs), 0);
+	memcpy(m + 2 * cs, buf, cs);
+	CU_ASSERT_EQUAL(disk_discard(d, 2 * cs + cs / 4, cs / 2), 0);
+	if (zeroed)
+		memset(m + 2 * cs + cs / 4, 0, cs / 2);
+	CU_ASSERT_EQUAL(disk_read(d, 2 * cs, buf, cs), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, m + 2 * cs, cs), 0);
+}
+
+/*
  * Every cluster size from 512 B to 2 MiB, on images qemu-img created: random writes, reads and
  * discards through libkxdisk against a raw mirror. A discard zeroes whole clusters only; the
  * partial clusters at its ends keep their data (as QEMU: unaligned discards are ignored).
@@ -255,41 +309,9 @@ static void cluster_size_run(unsigned cb)
 	d = td_open(img, "qcow2", 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	CU_ASSERT_EQUAL(disk_discard_granularity(d), cs);
-	for (int i = 0; i < 400; i++) {
-		uint64_t off = (uint64_t)rand_r(&seed) % SIZE, len = (uint64_t)rand_r(&seed) % maxlen;
-		int op = rand_r(&seed) % 8;
-
-		if (off + len > SIZE)
-			len = SIZE - off;
-		if (op < 4) {
-			td_pattern(buf, len, off, (uint32_t)i);
-			CU_ASSERT_EQUAL(disk_write(d, off, buf, len), 0);
-			memcpy(m + off, buf, len);
-		} else if (op < 7) {
-			CU_ASSERT_EQUAL(disk_read(d, off, buf, len), 0);
-			if (memcmp(buf, m + off, len) != 0) {
-				fprintf(stderr, "\n  %llu-byte clusters: read %llu+%llu differs\n",
-					(unsigned long long)cs, (unsigned long long)off, (unsigned long long)len);
-				CU_FAIL("read differs from the mirror");
-				break;
-			}
-		} else {
-			uint64_t a = (off + cs - 1) & ~(cs - 1), b = (off + len) & ~(cs - 1);
-
-			CU_ASSERT_EQUAL(disk_discard(d, off, len), 0);
-			if (b > a)
-				memset(m + a, 0, b - a);
-		}
-		if (i % 100 == 99)
-			CU_ASSERT_EQUAL(disk_flush(d), 0);
-	}
+	random_ops(d, m, buf, maxlen, cs, seed, false, "plain clusters");
 	/* Half a cluster discarded (1 MiB of a 2 MiB one, at the smallest size 256 bytes) still reads its data. */
-	td_pattern(buf, cs, 2 * cs, 99);
-	CU_ASSERT_EQUAL(disk_write(d, 2 * cs, buf, cs), 0);
-	memcpy(m + 2 * cs, buf, cs);
-	CU_ASSERT_EQUAL(disk_discard(d, 2 * cs + cs / 4, cs / 2), 0);
-	CU_ASSERT_EQUAL(disk_read(d, 2 * cs, buf, cs), 0);
-	CU_ASSERT_EQUAL(memcmp(buf, m + 2 * cs, cs), 0);
+	half_discard(d, m, buf, cs, false);
 	CU_ASSERT_EQUAL(disk_close(d), 0);
 	CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", img), 0);
 	expect_qemu_contents(img, m, SIZE);
@@ -309,13 +331,11 @@ static void test_cluster_sizes(void)
 /*
  * Extended L2 entries (extended_l2=on): subclusters allocated, zero and unallocated (from the
  * backing file) within one cluster, as qemu-io writes them, read as qemu-img reads them;
- * compressed clusters too. Read-write opens are refused naming it.
+ * compressed clusters too.
  */
 static void test_extended_l2(void)
 {
 	const char *base = td_path("xbase.raw"), *img = td_path("x.qcow2"), *cimg = td_path("xc.qcow2");
-	const char *msg = "extended L2 entries (subclusters, extended_l2=on): writing to such an image is not "
-			  "supported (open it read-only)";
 	static const char *sizes[] = { "16k", "64k", "2M" };
 	uint8_t *m = make_compressible(base, 40), *q;
 	struct disk *d;
@@ -333,7 +353,6 @@ static void test_extended_l2(void)
 		expect_contents(img, "qcow2", q, SIZE);
 		free(q);
 	}
-	td_expect_open_error(img, "qcow2", 0, -ENOTSUP, msg);
 	/* Compressed clusters with extended L2 entries. */
 	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img convert -c -O qcow2 -o extended_l2=on '%s' '%s'", base, cimg), 0);
 	q = qemu_view(cimg, SIZE);
@@ -360,6 +379,104 @@ static void test_extended_l2(void)
 		CU_ASSERT_EQUAL(disk_read(d, 0, buf, sizeof(buf)), -EIO);
 		CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "marks a subcluster both allocated and zero"));
 		disk_close(d);
+		/* Its data cluster moved onto the L1 table: a write is refused, the image marked corrupt. */
+		CU_ASSERT_EQUAL(td_poke64(img, l2, l1 | (1ull << 63)), 0);
+		CU_ASSERT_EQUAL(td_poke64(img, l2 + 8, 0x1ull), 0);
+		d = td_open(img, "qcow2", 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+		CU_ASSERT_EQUAL(disk_write(d, 512, buf, 512), -EIO);
+		CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "data offset 0x30000 overlaps the L1 table"));
+		CU_ASSERT_EQUAL(disk_write(d, 1 << 20, buf, 512), -EIO);
+		CU_ASSERT_PTR_NOT_NULL(strstr(disk_last_error(d), "image marked corrupt"));
+		disk_close(d);
+		td_expect_open_error(img, "qcow2", 0, -EUCLEAN, "image is marked corrupt; repair it with "
+				     "'qemu-img check -r all' or open it read-only");
+	}
+}
+
+/*
+ * Writes to an extended-L2 image (extended_l2=on, cluster size cs, over xbase.raw if backing)
+ * against a raw reference: qemu-io first leaves subclusters of every state, then 400 random
+ * writes, reads and discards through libkxdisk. A discard zeroes the whole subclusters in its
+ * range; partial subclusters keep their data. Then qemu-img check is clean and qemu-img compare
+ * finds the image equal to the reference written out as a raw file.
+ */
+static void extl2_write_run(uint64_t cs, bool backing)
+{
+	const char *img = td_path("xw.qcow2"), *ref = td_path("xw-ref.raw");
+	uint64_t sc = cs / 32, maxlen = 3 * cs + 5000 > 2 * MIB ? 2 * MIB : 3 * cs + 5000;
+	uint8_t *m, *buf = malloc(maxlen + 512);	/* room for rounding up to sectors */
+	unsigned seed = (unsigned)cs + backing;
+	struct disk *d;
+	int fd;
+
+	CU_ASSERT_EQUAL_FATAL(td_sh("cd '%s/..' && qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=%llu "
+				    "%s '%s' %llu", img, (unsigned long long)cs,
+				    backing ? "-b xbase.raw -F raw" : "", img, (unsigned long long)SIZE), 0);
+	CU_ASSERT_EQUAL_FATAL(td_sh("qemu-io -f qcow2 -c 'write -P 0x11 0 %llu' -c 'write -z %llu %llu' "
+				    "-c 'write -P 0x22 %llu 512' '%s' >/dev/null", (unsigned long long)(3 * sc),
+				    (unsigned long long)(4 * sc), (unsigned long long)(2 * sc),
+				    (unsigned long long)(cs + 5 * sc), img), 0);
+	m = qemu_view(img, SIZE);
+	d = td_open(img, "qcow2", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(disk_discard_granularity(d), sc);
+	random_ops(d, m, buf, maxlen, sc, seed, true, backing ? "extended L2 over a backing file" : "extended L2");
+	/* Half a cluster discarded is zeroed, its quarters either side intact. */
+	half_discard(d, m, buf, cs, true);
+	CU_ASSERT_EQUAL(disk_close(d), 0);
+	CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", img), 0);
+	fd = open(ref, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CU_ASSERT_EQUAL(pwrite(fd, m, SIZE, 0), (ssize_t)SIZE);
+	close(fd);
+	CU_ASSERT_EQUAL(td_sh("qemu-img compare -q -f raw -F qcow2 '%s' '%s'", ref, img), 0);
+	expect_contents(img, "qcow2", m, SIZE);
+	free(m);
+	free(buf);
+}
+
+/* One byte written into an empty cluster over a backing file allocates one subcluster, as QEMU would. */
+static void extl2_one_subcluster(void)
+{
+	const char *img = td_path("x1.qcow2");
+	struct disk *d;
+	uint8_t b = 0x5a;
+
+	CU_ASSERT_EQUAL_FATAL(td_sh("cd '%s/..' && qemu-img create -q -f qcow2 -o extended_l2=on "
+				    "-b xbase.raw -F raw '%s' %llu", img, img, (unsigned long long)SIZE), 0);
+	d = td_open(img, "qcow2", 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(disk_write(d, 65536 + 3000, &b, 1), 0);
+	CU_ASSERT_EQUAL(disk_close(d), 0);
+	/* 64 KiB clusters: the 2 KiB subcluster at 64 KiB + 2 KiB is the image's, the rest the backing file's. */
+	CU_ASSERT_EQUAL(td_sh("qemu-img map --output=json '%s' | grep -q '\"start\": 67584, \"length\": 2048, "
+			      "\"depth\": 0'", img), 0);
+	CU_ASSERT_EQUAL(td_sh("qemu-img map --output=json '%s' | grep -q '\"start\": 69632, \"length\": [0-9]*, "
+			      "\"depth\": 1'", img), 0);
+	CU_ASSERT_EQUAL(td_sh("qemu-io -f qcow2 -c 'read -P 0x5a %u 1' '%s' | grep -q 'read 1/1'", 65536 + 3000, img), 0);
+	CU_ASSERT_EQUAL(td_sh("qemu-img check -q '%s'", img), 0);
+}
+
+/* Writes to extended-L2 images of 16 KiB, 64 KiB and 2 MiB clusters, with and without a backing file. */
+static void test_extended_l2_write(void)
+{
+	static const uint64_t sizes[] = { 16 << 10, 64 << 10, 2 * MIB };
+	uint8_t *m = make_compressible(td_path("xbase.raw"), 41);
+
+	free(m);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		extl2_write_run(sizes[i], false);
+		extl2_write_run(sizes[i], true);
+	}
+	extl2_one_subcluster();
+	/* Compressed clusters with extended L2 entries are rewritten whole. */
+	{
+		const char *src = td_path("xcsrc.raw"), *img = td_path("xc.qcow2");
+
+		m = make_compressible(src, 42);
+		CU_ASSERT_EQUAL_FATAL(td_sh("qemu-img convert -c -O qcow2 -o extended_l2=on '%s' '%s'", src, img), 0);
+		write_and_check(img, m, 700, 80);
+		free(m);
 	}
 }
 
@@ -492,7 +609,8 @@ int main(void)
 		{ "write qemu-img images, qemu-img check them", test_write_qemu_images },
 		{ "zstd-compressed images, 512 B to 2 MiB clusters", test_zstd },
 		{ "cluster sizes 512 B, 4 KiB, 64 KiB, 2 MiB: write, read, discard", test_cluster_sizes },
-		{ "extended L2 entries (subclusters), read-only", test_extended_l2 },
+		{ "extended L2 entries (subclusters): images qemu-io wrote", test_extended_l2 },
+		{ "extended L2 entries: writes, discards, qemu-img check and compare", test_extended_l2_write },
 		{ "backing chain raw <- qcow2 <- qcow2", test_backing_chain },
 		{ "flushed writes survive kill -9", test_crash },
 		{ "disk_create makes images qemu-img accepts", test_create },

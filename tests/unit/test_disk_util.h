@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <CUnit/CUnit.h>
 #include "cunit_run.h"
-#include "disk.h"
+#include "kxen/disk.h"
 
 /*
  * Makes a private temp dir (removed afterwards), runs the tests with

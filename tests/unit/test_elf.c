@@ -17,8 +17,8 @@
 #include <xen/xen.h>
 #include <xen/elfnote.h>
 #include <xen/event_channel.h>
-#include "kxbuild.h"
-#include "kxbuild_pv.h"
+#include "kxen/kxbuild.h"
+#include "kxen/kxbuild_pv.h"
 
 #define MEM8    (8ULL << 20)
 #define SPECIAL ((uint64_t)KXBUILD_SPECIAL_PAGES * KXEN_PAGE_SIZE)

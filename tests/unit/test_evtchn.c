@@ -201,6 +201,40 @@ static void test_masked(void)
 	fx_destroy(b);
 }
 
+/* A vCPU running its guest with upcalls masked gets the pending bits but no kick; otherwise it is kicked. */
+static void test_kick_masked(void)
+{
+	FX2(a, b);
+	evtchn_port_t pa, pb;
+	struct vcpu *v = b->vcpu[0];
+
+	CU_ASSERT_EQUAL_FATAL(evtchn_alloc_unbound(a, (domid_t)b->domid, &pa), 0);
+	CU_ASSERT_EQUAL_FATAL(evtchn_bind_interdomain(b, (domid_t)a->domid, pa, &pb), 0);
+	clear_pending(b);
+	uint64_t saved = atomic_load(&b->kicks_saved);
+	/* In its guest, masked (a frontend polling its ring): pending and upcall_pending set, no kick. */
+	atomic_store(&v->in_guest, 1);
+	b->shared->vcpu_info[0].evtchn_upcall_mask = 1;
+	CU_ASSERT_EQUAL(evtchn_send(a, pa), 0);
+	CU_ASSERT_TRUE(evtchn_is_pending(b, pb));
+	CU_ASSERT_EQUAL(upcall_pending(b, 0), 1);
+	CU_ASSERT_EQUAL(atomic_load(&b->kicks_saved), saved + 1);
+	/* Unmasked: the kick is needed for the upcall. */
+	clear_pending(b);
+	b->shared->vcpu_info[0].evtchn_upcall_mask = 0;
+	CU_ASSERT_EQUAL(evtchn_send(a, pa), 0);
+	CU_ASSERT_EQUAL(upcall_pending(b, 0), 1);
+	CU_ASSERT_EQUAL(atomic_load(&b->kicks_saved), saved + 1);
+	/* Masked but out of its guest (in a hypercall, about to block): kicked as well. */
+	clear_pending(b);
+	atomic_store(&v->in_guest, 0);
+	b->shared->vcpu_info[0].evtchn_upcall_mask = 1;
+	CU_ASSERT_EQUAL(evtchn_send(a, pa), 0);
+	CU_ASSERT_EQUAL(atomic_load(&b->kicks_saved), saved + 1);
+	fx_destroy(a);
+	fx_destroy(b);
+}
+
 static void test_send_unbound(void)
 {
 	FX2(a, b);
@@ -572,6 +606,33 @@ static uint64_t efd_read(int fd, int *err)
 	return v;
 }
 
+/*
+ * The lost wake-up of xenbus_roundtrip under load: dom0 binds the guest's
+ * port (KXCTL_EVTCHN_BIND_INTERDOMAIN) and attaches its eventfds a moment
+ * later; a guest send in between found no eventfd. The attach now notifies
+ * once, as Xen leaves a new binding pending.
+ */
+static void test_dom0_send_before_attach(void)
+{
+	struct domain *dom0 = domain_dom0();
+	struct domain *g = fx_domain("evt", 1, true);
+	evtchn_port_t pg, p0;
+	int nfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), kfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), err;
+
+	CU_ASSERT_FATAL(g && nfd >= 0 && kfd >= 0);
+	CU_ASSERT_EQUAL_FATAL(evtchn_alloc_unbound(g, 0, &pg), 0);
+	CU_ASSERT_EQUAL_FATAL(evtchn_bind_interdomain(dom0, (domid_t)g->domid, pg, &p0), 0);
+	CU_ASSERT_EQUAL(evtchn_send(g, pg), 0);   /* the request is on the ring; no eventfd yet */
+	CU_ASSERT_EQUAL(evtchn_dom0_attach(dom0, p0, nfd, kfd), 0);
+	CU_ASSERT(efd_read(nfd, &err) >= 1);
+	CU_ASSERT_EQUAL(err, 0);
+	/* Later sends are counted as before. */
+	CU_ASSERT_EQUAL(evtchn_send(g, pg), 0);
+	CU_ASSERT_EQUAL(efd_read(nfd, &err), 1);
+	CU_ASSERT_EQUAL(evtchn_close(dom0, p0), 0);   /* closes both eventfds */
+	fx_destroy(g);
+}
+
 static void test_dom0_eventfd(void)
 {
 	struct domain *dom0 = domain_dom0();
@@ -791,6 +852,7 @@ int main(void)
 		{ "alloc_unbound / bind_interdomain", test_alloc_bind_interdomain },
 		{ "send sets pending, selector, upcall", test_send },
 		{ "masked ports and unmask", test_masked },
+		{ "no kick for a vCPU running with upcalls masked", test_kick_masked },
 		{ "send on unbound is dropped", test_send_unbound },
 		{ "close interdomain: peer unbound", test_close_interdomain },
 		{ "bind_virq", test_bind_virq },
@@ -802,6 +864,7 @@ int main(void)
 		{ "loopback interdomain", test_loopback },
 		{ "raise_virq", test_raise_virq },
 		{ "dom0 ports with eventfds", test_dom0_eventfd },
+		{ "dom0: a send before the eventfds are attached is not lost", test_dom0_send_before_attach },
 		{ "fini leaves the peer unbound", test_fini_peer },
 		{ "upcall: nothing to deliver", test_upcall_nothing },
 		{ "upcall: bounce frame", test_upcall_frame },

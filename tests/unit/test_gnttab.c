@@ -474,10 +474,49 @@ static void test_hypercalls(void)
 	fx_destroy(d);
 }
 
+/* A domain created with maxGrantFrames: its own limit, as GNTTABOP_query_size, setup_table and add_to_physmap see it. */
+static void test_domain_limit(void)
+{
+	struct domain *d = fx_domain("gnt", 1, true);
+	struct kxctl_domain_create req = { .name = "toobig", .mem_bytes = 16 << 20, .max_vcpus = 1,
+	                                   .max_grant_frames = GNTTAB_DEFAULT_MAX_FRAMES + 1 };
+	struct domain *nd = NULL;
+	uint32_t nr, max;
+	uint64_t gfns[5];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	d->max_grant_frames = 4;
+	gnttab_query_size(d, &nr, &max);
+	CU_ASSERT_EQUAL(max, 4);
+	CU_ASSERT_EQUAL(gnttab_setup_table(d, 4, gfns), GNTST_okay);
+	CU_ASSERT_EQUAL(gnttab_setup_table(d, 5, gfns), GNTST_general_error);
+	CU_ASSERT_EQUAL(gnttab_place_frame(d, 3, GT_GPA >> 12), 0);
+	CU_ASSERT_EQUAL(gnttab_place_frame(d, 4, (GT_GPA >> 12) + 1), -EINVAL);
+
+	struct vcpu *v = d->vcpu[0];
+	struct gnttab_query_size q = { .dom = DOMID_SELF };
+	CU_ASSERT_EQUAL(gmem_write(&d->mem, ARG, &q, sizeof(q)), 0);
+	CU_ASSERT_EQUAL(gop(v, GNTTABOP_query_size, ARG, 1), 0);
+	CU_ASSERT_EQUAL(gmem_read(&d->mem, &q, ARG, sizeof(q)), 0);
+	CU_ASSERT_EQUAL(q.max_nr_frames, 4);
+	CU_ASSERT_EQUAL(q.nr_frames, 4);
+	struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = 5 };
+	set_xen_guest_handle(st.frame_list, (xen_pfn_t *)(uintptr_t)(ARG + 0x100));
+	CU_ASSERT_EQUAL(gmem_write(&d->mem, ARG, &st, sizeof(st)), 0);
+	CU_ASSERT_EQUAL(gop(v, GNTTABOP_setup_table, ARG, 1), 0);
+	CU_ASSERT_EQUAL(gmem_read(&d->mem, &st, ARG, sizeof(st)), 0);
+	CU_ASSERT_EQUAL(st.status, GNTST_general_error);
+	fx_destroy(d);
+	/* No domain may ask for more than kxen-hv's limit (checked before any KVM work). */
+	CU_ASSERT_EQUAL(domain_create(&req, &nd), -E2BIG);
+	CU_ASSERT_PTR_NULL(nd);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
 		{ "frames: add_to_physmap, setup_table, query_size", test_frames },
+		{ "per-domain limit (maxGrantFrames) in query_size, setup_table, add_to_physmap", test_domain_limit },
 		{ "map/unmap sets and clears GTF bits", test_map_unmap },
 		{ "readonly grants and mixed pins", test_readonly },
 		{ "hostile refs, domids, frames, handles", test_hostile_refs },

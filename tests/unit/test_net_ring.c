@@ -59,11 +59,11 @@ static void put_extra(uint8_t type, uint8_t flags)
 
 static void test_pending(void)
 {
-	CU_ASSERT_EQUAL(nb_ring__pending(0, 0, 256), 0);
-	CU_ASSERT_EQUAL(nb_ring__pending(0, 256, 256), 256);
-	CU_ASSERT_EQUAL(nb_ring__pending(0, 257, 256), -EPROTO);
-	CU_ASSERT_EQUAL(nb_ring__pending(0xfffffff0u, 0x10, 256), 0x20);
-	CU_ASSERT_EQUAL(nb_ring__pending(10, 5, 256), -EPROTO);   /* producer behind the consumer */
+	CU_ASSERT_EQUAL(netback_ring__pending(0, 0, 256), 0);
+	CU_ASSERT_EQUAL(netback_ring__pending(0, 256, 256), 256);
+	CU_ASSERT_EQUAL(netback_ring__pending(0, 257, 256), -EPROTO);
+	CU_ASSERT_EQUAL(netback_ring__pending(0xfffffff0u, 0x10, 256), 0x20);
+	CU_ASSERT_EQUAL(netback_ring__pending(10, 5, 256), -EPROTO);   /* producer behind the consumer */
 }
 
 static void test_single_and_multi(void)
@@ -77,19 +77,19 @@ static void test_single_and_multi(void)
 	put(10, 0, NETTXF_more_data, 3, 1000);
 	put(11, 0, 0, 4, 500);
 	RING_PUSH_REQUESTS(&front);
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
 	CU_ASSERT_EQUAL(p.nslots, 1);
 	CU_ASSERT_EQUAL(p.len, 60);
 	CU_ASSERT_PTR_NULL(p.error);
-	nb_ring__tx_respond(&back, &p, NETIF_RSP_OKAY);
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
+	netback_ring__tx_respond(&back, &p, NETIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
 	CU_ASSERT_EQUAL(p.nslots, 3);
 	CU_ASSERT_EQUAL(p.len, 3000);
-	CU_ASSERT_EQUAL(nb_ring__first_len(&p), 1500);
-	nb_ring__tx_respond(&back, &p, NETIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(netback_ring__first_len(&p), 1500);
+	netback_ring__tx_respond(&back, &p, NETIF_RSP_OKAY);
 	CU_ASSERT_EQUAL(back.rsp_prod_pvt - 0xfffffffeu, 4);
 	CU_ASSERT_EQUAL(RING_GET_RESPONSE(&back, 0xfffffffeu + 3)->id, 4);
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), -EAGAIN);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), -EAGAIN);
 }
 
 static void test_incomplete(void)
@@ -101,11 +101,11 @@ static void test_incomplete(void)
 	put(9, 0, NETTXF_more_data, 1, 2000);
 	RING_PUSH_REQUESTS(&front);
 	/* The rest of the packet is not produced yet: nothing is taken. */
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), -EAGAIN);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), -EAGAIN);
 	CU_ASSERT_EQUAL(back.req_cons, 0);
 	put(10, 0, 0, 2, 1000);
 	RING_PUSH_REQUESTS(&front);
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
 	CU_ASSERT_EQUAL(back.req_cons, 2);
 }
 
@@ -120,10 +120,10 @@ static void test_extras(void)
 	put_extra(XEN_NETIF_EXTRA_TYPE_MCAST_DEL, 0);
 	put(10, 0, 0, 8, 200);
 	RING_PUSH_REQUESTS(&front);
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
 	CU_ASSERT_EQUAL(p.nslots, 2);
 	CU_ASSERT_EQUAL(p.nextras, 2);
-	nb_ring__tx_respond(&back, &p, NETIF_RSP_OKAY);
+	netback_ring__tx_respond(&back, &p, NETIF_RSP_OKAY);
 	CU_ASSERT_EQUAL(back.rsp_prod_pvt, 4);
 	CU_ASSERT_EQUAL(RING_GET_RESPONSE(&back, 0)->id, 7);
 	CU_ASSERT_EQUAL(RING_GET_RESPONSE(&back, 1)->status, NETIF_RSP_NULL);
@@ -134,7 +134,7 @@ static void test_extras(void)
 	put(9, 0, NETTXF_extra_info, 1, 1000);
 	put_extra(XEN_NETIF_EXTRA_TYPE_GSO, 0);
 	RING_PUSH_REQUESTS(&front);
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), -EPROTO);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), -EPROTO);
 	CU_ASSERT_PTR_NOT_NULL(why);
 }
 
@@ -148,33 +148,33 @@ static void test_hostile_geometry(void)
 	put(9, 4000, 0, 1, 1000);
 	RING_PUSH_REQUESTS(&front);
 	why = NULL;
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), -EPROTO);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), -EPROTO);
 	CU_ASSERT_STRING_EQUAL(why, "a slot crosses its page boundary");
 	/* Following slots bigger than the packet. */
 	reset(0);
 	put(9, 0, NETTXF_more_data, 1, 100);
 	put(10, 0, 0, 2, 200);
 	RING_PUSH_REQUESTS(&front);
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), -EPROTO);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), -EPROTO);
 	/* 19 slots. */
 	reset(0);
 	for (int i = 0; i < 19; i++)
 		put(9, 0, i < 18 ? NETTXF_more_data : 0, (uint16_t)i, i ? 10 : 1000);
 	RING_PUSH_REQUESTS(&front);
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), -EPROTO);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), -EPROTO);
 	CU_ASSERT_STRING_EQUAL(why, "a packet uses more than 18 slots");
 	/* Exactly 18 is fine. */
 	reset(0);
 	for (int i = 0; i < 18; i++)
 		put(9, 0, i < 17 ? NETTXF_more_data : 0, (uint16_t)i, i ? 10 : 1000);
 	RING_PUSH_REQUESTS(&front);
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
 	CU_ASSERT_EQUAL(p.nslots, 18);
 	/* A runt: recoverable, answered with an error. */
 	reset(0);
 	put(9, 0, 0, 1, 10);
 	RING_PUSH_REQUESTS(&front);
-	CU_ASSERT_EQUAL(nb_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
 	CU_ASSERT_PTR_NOT_NULL(p.error);
 }
 
@@ -202,7 +202,7 @@ static void test_fuzz(void)
 		prod = sring->req_prod;
 		for (int k = 0; k < 64; k++) {
 			RING_IDX before = back.req_cons;
-			int rc = nb_ring__tx_get(&back, prod, &p, &why);
+			int rc = netback_ring__tx_get(&back, prod, &p, &why);
 
 			if (rc) {
 				CU_ASSERT_EQUAL(back.req_cons, before);

@@ -17,7 +17,7 @@
 #include <zlib.h>
 #include <zstd.h>
 #include "guard_pages.h"
-#include "kxbuild_pv.h"
+#include "kxen/kxbuild_pv.h"
 
 #define PAGE      4096ULL
 #define VBASE     0xffffffff80000000ULL

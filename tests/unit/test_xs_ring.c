@@ -142,6 +142,47 @@ static void test_introduce_and_serve(void)
 	conn__free(d0);
 }
 
+/*
+ * Persisting, req_cons moves only when what was read is committed
+ * (ring__publish): the guest must be notified then. The notification sent
+ * when the bytes were read came too early for a guest waiting for space.
+ */
+static void test_publish_notifies(void)
+{
+	struct xs_conn *g = guest();
+	static char big[1600];
+	struct xsd_sockmsg h = { XS_WRITE, 77, 0, 0 };
+	static const char path[] = "/local/domain/5/big";
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	struct xs_ring *r = g->priv;
+	memcpy(big, path, sizeof(path));
+	memset(big + sizeof(path), 'v', sizeof(big) - sizeof(path));
+	h.len = sizeof(big);
+	r->hold_cons = true;
+	r->cons = page->req_cons;
+	XENSTORE_RING_IDX before = page->req_cons;
+	/* More than the ring holds: the first part fills it. */
+	CU_ASSERT_EQUAL(guest_put(&h, XS_HDR), XS_HDR);
+	unsigned put = guest_put(big, sizeof(big));
+	CU_ASSERT(put < sizeof(big));
+	server__service(g);
+	CU_ASSERT_EQUAL(page->req_cons, before);   /* read, not yet given back */
+	unsigned n = notifies;
+	ring__publish(g);
+	CU_ASSERT_NOT_EQUAL(page->req_cons, before);
+	CU_ASSERT(notifies > n);
+	/* The rest fits now; the write completes. */
+	while (put < sizeof(big)) {
+		put += guest_put(big + put, sizeof(big) - put);
+		server__service(g);
+		ring__publish(g);
+	}
+	CU_ASSERT_EQUAL(guest_reply(&m), XS_WRITE);
+	CU_ASSERT_EQUAL(m.req_id, 77);
+	r->hold_cons = false;
+}
+
 /* A guest that never reads its replies stops being read; the daemon's memory stays bounded. */
 static void test_flood(void)
 {
@@ -255,6 +296,7 @@ int main(void)
 {
 	static const struct cunit_test tests[] = {
 		{ "introduce and serve", test_introduce_and_serve },
+		{ "persisting: the guest is told when its request space is given back", test_publish_notifies },
 		{ "flood", test_flood },
 		{ "garbage and hostile indexes", test_garbage },
 		{ "SET_PERMS past the parse array", test_set_perms_past_array },
