@@ -22,6 +22,7 @@ struct pvl {
 	uint64_t entry, stack, start_info_va;
 	uint64_t m2p_pages;
 	uint64_t upcalls_pushed;   /* event upcalls kxen-hv pushed at exits (pvl_upcall_deliver) */
+	uint64_t upcalls_retried;  /* exits that found an event it could not push then (a retry kick armed) */
 };
 
 enum { PVL_UP_NONE, PVL_UP_KERNEL, PVL_UP_USER };

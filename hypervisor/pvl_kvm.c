@@ -105,6 +105,7 @@ int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rf
 	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0 || ev.exception.injected || ev.exception.pending ||
 	    ev.interrupt.injected || ev.nmi.injected) {
 		vcpu_kick_after(v, PVL_UPCALL_RETRY_NS);
+		__atomic_fetch_add(&p->upcalls_retried, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
@@ -125,6 +126,7 @@ int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rf
 		 * return to a process), and nothing else may kick this vCPU again.
 		 */
 		vcpu_kick_after(v, PVL_UPCALL_RETRY_NS);
+		__atomic_fetch_add(&p->upcalls_retried, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
 	/* Entry by entry: a kernel stack (vmalloc'd) need not be contiguous across a page. */

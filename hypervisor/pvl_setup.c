@@ -256,8 +256,9 @@ static void log_counts(const struct domain *d)
 	      (unsigned long long)data64(p, D_NUFIX), (unsigned long long)data64(p, D_NPTWR),
 	      (unsigned long long)data64(p, D_NBOUNCE), per);
 	hvlog("(XEN) d%u Linux PV layer: event upcalls: %llu by the layer's return paths, %llu pushed by kxen-hv "
-	      "at exits", d->domid, (unsigned long long)data64(p, D_NEVENT),
-	      (unsigned long long)__atomic_load_n(&p->upcalls_pushed, __ATOMIC_RELAXED));
+	      "at exits (%llu exits retried later)", d->domid, (unsigned long long)data64(p, D_NEVENT),
+	      (unsigned long long)__atomic_load_n(&p->upcalls_pushed, __ATOMIC_RELAXED),
+	      (unsigned long long)__atomic_load_n(&p->upcalls_retried, __ATOMIC_RELAXED));
 	hvlog("(XEN) d%u Linux PV layer: first exception bounced to Linux (not #BP): vector %llu error %#llx "
 	      "at rip %#llx cr2 %#llx", d->domid, (unsigned long long)data64(p, D_FBVEC),
 	      (unsigned long long)data64(p, D_FBERR), (unsigned long long)data64(p, D_FBRIP),
