@@ -413,7 +413,13 @@ int kvm_vcpu_load_boot(struct vcpu *v)
 }
 
 /* Reads the guest TSC and the host TSC back to back (vCPU thread only). */
-static int kvm_vcpu_read_tsc(struct vcpu *v, uint64_t *guest_tsc, uint64_t *host_tsc)
+/*
+ * The guest's TSC (KVM_GET_MSRS) between two host reads: *host_tsc is the
+ * later, *window how long the ioctl took. The guest's value was taken at a
+ * host TSC inside the window, so guest - later host never exceeds the true
+ * offset: a pvclock built on it is never ahead of the guest's own TSC.
+ */
+static int kvm_vcpu_read_tsc(struct vcpu *v, uint64_t *guest_tsc, uint64_t *host_tsc, uint64_t *window)
 {
 	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {
 		.h.nmsrs = 1, .e.index = MSR_IA32_TSC,
@@ -421,9 +427,12 @@ static int kvm_vcpu_read_tsc(struct vcpu *v, uint64_t *guest_tsc, uint64_t *host
 	uint32_t lo, hi;
 
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	uint64_t before = ((uint64_t)hi << 32) | lo;
 	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
 		return -EIO;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	*host_tsc = ((uint64_t)hi << 32) | lo;
+	*window = *host_tsc - before;
 	*guest_tsc = m.e.data;
 	return 0;
 }
@@ -457,12 +466,26 @@ static int kvm_setup(struct vcpu *v, char *why, size_t len)
 static void measure_tsc_offset(struct vcpu *v)
 {
 	struct domain *d = v->d;
-	uint64_t g, h;
+	uint64_t g, h, w, best = UINT64_MAX;
 
-	if (d->tsc_offset_known || kvm_vcpu_read_tsc(v, &g, &h) < 0)
+	if (d->tsc_offset_known)
 		return;
-	d->tsc_offset = (int64_t)(g - h);
-	d->tsc_offset_known = true;
+	/*
+	 * An offset too large puts pvclock's tsc_timestamp ahead of the guest's
+	 * TSC: a read just after an update then scales a negative delta (Linux
+	 * once marked its sched_clock stable at 7e18 ns). Too small by the
+	 * window only runs the guest's clock that much early, steadily; the
+	 * narrowest of a few windows keeps that small on a loaded host.
+	 */
+	for (int i = 0; i < 8; i++) {
+		if (kvm_vcpu_read_tsc(v, &g, &h, &w) < 0)
+			continue;
+		if (w < best) {
+			best = w;
+			d->tsc_offset = (int64_t)(g - h);
+			d->tsc_offset_known = true;
+		}
+	}
 }
 
 /* The boot context, with the guest's TSC offset measured first (pvclock needs it). */

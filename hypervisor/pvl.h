@@ -21,7 +21,41 @@ struct pvl {
 	uint64_t nr_pages;     /* Linux's RAM (start_info) */
 	uint64_t entry, stack, start_info_va;
 	uint64_t m2p_pages;
+	uint64_t upcalls_pushed;   /* event upcalls kxen-hv pushed at exits (pvl_upcall_deliver) */
+	uint64_t upcalls_retried;  /* exits that found an event it could not push then (a retry kick armed) */
 };
+
+enum { PVL_UP_NONE, PVL_UP_KERNEL, PVL_UP_USER };
+/*
+ * Where a vCPU stopped, for an upcall. The mode (PVL_UP_KERNEL or _USER)
+ * comes from its L4: the kernel runs at CPL 3 with cs 0xe033 or, after a
+ * hypercall the layer answered (`syscall` keeps CPL 3 here), 0x33, so cs
+ * cannot tell it from a process.
+ */
+struct pvl_stop {
+	int mode;
+	uint16_t cs;
+	uint64_t rip, rsp, rflags, rcx, r11;
+};
+/*
+ * Xen's create_bounce_frame for an event upcall to a vCPU stopped at *at
+ * with events enabled: PVL_UP_NONE in ring 0 or inside kxen's layer (its
+ * return paths deliver), else the frame {rcx, r11, rip, cs, rflags, rsp,
+ * ss} to store at *base: below the interrupted rsp in kernel mode
+ * (PVL_UP_KERNEL), below ksp, Linux's kernel stack, for a process
+ * (PVL_UP_USER, which also needs the switch to kernel mode). Pure.
+ */
+int pvl_upcall_plan(const struct pvl_stop *at, uint64_t ksp, uint64_t frame[7], uint64_t *base);
+/*
+ * upcall_deliver for a Linux domain: if v has an event pending and unmasked
+ * and stopped in Linux, pushes the upcall frame (pvl_upcall_plan), switches a
+ * process to kernel mode (kernel L4, kernel GS base, Xen's flat kernel
+ * selectors) and sets *rip to the event callback and *rsp to the frame,
+ * with the upcall mask set. 1 if delivered, 0 if not now, -EFAULT if the
+ * kernel stack cannot take the frame.
+ */
+int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rflags,
+                       uint64_t rcx, uint64_t r11);
 
 /*
  * Pure helpers (no KVM, unit-tested). pvl_walk translates the guest-virtual

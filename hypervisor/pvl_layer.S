@@ -82,7 +82,7 @@
 .endm
 
 	.section .rodata
-	.globl pvl_blob, pvl_blob_end, pvl_lstar, pvl_r0_int3, pvl_r0_vectors
+	.globl pvl_blob, pvl_blob_end, pvl_lstar, pvl_r0_int3, pvl_r0_vectors, pvl_fwd_ret
 	.p2align 12
 pvl_blob:
 
@@ -158,6 +158,7 @@ kx_zero:
 kx_forward:
 	incq KX_DATA(D_NFWD)
 	out %al, $KXEN_HYPERCALL_PORT
+pvl_fwd_ret:                            /* kxen-hv: from here the layer delivers a pending event itself */
 	jmp kx_ret_nocount
 
 /*
@@ -333,6 +334,9 @@ kx_callback_op:
 	jne kx_forward
 	mov 8(%rsi), %rax
 	mov %rax, KX_DATA(D_SYSCB)
+	movzwl 2(%rsi), %eax            /* CALLBACKF_mask_events: Linux always asks for it */
+	and $1, %eax
+	mov %rax, KX_DATA(D_SYSMASK)
 	jmp kx_zero
 
 /* set_trap_table(trap_info[]): {u8 vector, u8 flags, u16 cs, pad, u64 address}, ends at address 0. */
@@ -347,6 +351,9 @@ kx_set_trap_table:
 	jz kx_zero
 	movzbl (%rdi), %r8d
 	mov %rax, (%rdx,%r8,8)
+	movzbl 1(%rdi), %r9d            /* flags: 4 masks events on entry (Linux: interrupt gates) */
+	lea KX_DATA(D_TRAPFL), %r10
+	mov %r9b, (%r10,%r8)
 	add $16, %rdi
 	dec %ecx
 	jnz 1b
@@ -693,11 +700,7 @@ kx_iret:
 	cmpb $0, (%rcx)
 	je 2f
 	cmpq $0, KX_DATA(D_EVCB)
-	je 2f
-	testb $3, 40(%rsp)              /* to the kernel only; a process gets it at its next entry */
-	jz kx_iret_event
-	cmpq $PVL_SEL_K_CS, 40(%rsp)
-	je kx_iret_event
+	jne kx_iret_event
 2:	testb $3, 40(%rsp)
 	jz 1f
 	cmpq $PVL_SEL_K_CS, 40(%rsp)
@@ -723,7 +726,12 @@ kx_site_to_user:
 	mov 16(%rsp), %rcx
 	add $32, %rsp
 	iretq
-/* Complete the return and deliver the pending event in one step: Xen's frame below the target rsp. */
+/*
+ * Complete the return and deliver the pending event in one step, as Xen's
+ * exit path: Xen's frame below the target rsp for the kernel; for a process
+ * on kernel_sp, as if it had been interrupted just after the return (still
+ * in kernel mode here: no L4 or GS switch either way).
+ */
 kx_iret_event:
 	movb $1, 1(%rcx)
 	incq KX_DATA(D_NEVENT)
@@ -733,7 +741,20 @@ kx_iret_event:
 	stash 0(%rsp), D_TRAX
 	stash 8(%rsp), D_TR11
 	stash 16(%rsp), D_TRCX
-	mov KX_DATA(D_TRSP), %rsp
+	testb $3, 40(%rsp)
+	jz 1f
+	cmpq $PVL_SEL_K_CS, 40(%rsp)
+	je 1f
+	mov KX_DATA(D_KSP), %rsp
+	and $-16, %rsp
+	pushq $PVL_SEL_U_DS
+	pushq KX_DATA(D_TRSP)
+	mov KX_DATA(D_TRFL), %rax
+	or $0x200, %rax
+	push %rax
+	pushq $PVL_SEL_U_CS
+	jmp 2f
+1:	mov KX_DATA(D_TRSP), %rsp
 	and $-16, %rsp
 	pushq $PVL_SEL_K_SS
 	pushq KX_DATA(D_TRSP)
@@ -741,7 +762,7 @@ kx_iret_event:
 	or $0x200, %rax
 	push %rax
 	pushq $(PVL_SEL_K_CS & ~3)
-	pushq KX_DATA(D_TRIP)
+2:	pushq KX_DATA(D_TRIP)
 	pushq KX_DATA(D_TR11)
 	pushq KX_DATA(D_TRCX)
 	mov KX_DATA(D_TRAX), %rax
@@ -771,7 +792,13 @@ kx_user_syscall_k:
 	push %r11
 	push %rcx
 	gs_switch D_GSU, D_GSK
-	jmp *KX_DATA(D_SYSCB)
+	cmpq $0, KX_DATA(D_SYSMASK)     /* as Xen: events masked on entry if the callback asked */
+	je 1f
+	mov %rax, KX_DATA(D_SCR)
+	mov KX_DATA(D_VINFO), %rax
+	movb $1, 1(%rax)
+	mov KX_DATA(D_SCR), %rax
+1:	jmp *KX_DATA(D_SYSCB)
 
 /*
  * An exception, after the ring-0 stub: every register and rsp are the
@@ -810,7 +837,14 @@ kx_bounce:
 1:	and $-16, %rsp
 	pushq KX_DATA(D_ESS)
 	pushq KX_DATA(D_SCR)
-	pushq KX_DATA(D_EFL)
+	mov KX_DATA(D_VINFO), %rcx      /* IF in the frame = events enabled where it was taken, as Xen's */
+	movzbl 1(%rcx), %eax            /* (the hardware IF at CPL 3 is always set): iret restores the mask */
+	xor $1, %eax
+	shl $9, %eax
+	mov KX_DATA(D_EFL), %rcx
+	and $~0x200, %rcx
+	or %rax, %rcx
+	push %rcx
 	pushq KX_DATA(D_ECS)
 	pushq KX_DATA(D_ERIP)
 	mov KX_DATA(D_VEC), %rax        /* vectors with an error code: 8, 10-14, 17, 21 */
@@ -847,7 +881,12 @@ kx_bounce:
 	mov KX_DATA(D_CR2), %r11
 	mov %r11, 16(%rcx)
 5:	mov KX_DATA(D_VEC), %rax
-	lea KX_DATA(D_TRAPS), %rcx
+	lea KX_DATA(D_TRAPFL), %rcx     /* an interrupt gate's handler starts with events masked */
+	testb $4, (%rcx,%rax)
+	jz 7f
+	mov KX_DATA(D_VINFO), %rcx
+	movb $1, 1(%rcx)
+7:	lea KX_DATA(D_TRAPS), %rcx
 	mov (%rcx,%rax,8), %r11
 	mov KX_DATA(D_SCR2), %rax
 	jmp *%r11
@@ -992,13 +1031,58 @@ kx_emul_0f:
 7:	addq $2, KX_DATA(D_ERIP)
 	jmp kx_resume
 
-/* wrmsr: the FS and GS bases by wrfsbase/wrgsbase, the user GS base kept; others dropped as Xen does. */
+/* Records the access (ecx = the MSR, \w = 1 for a write) once in D_MSRSEEN, for kxen-hv's report. Clobbers r8-r10. */
+.macro msr_seen w
+	mov %ecx, %r8d
+	.if \w
+	bts $32, %r8
+	.endif
+	lea KX_DATA(D_MSRSEEN), %r9
+	xor %r10d, %r10d
+1:	cmp $PVL_MSRSEEN_N, %r10d
+	jae 3f
+	cmpq $0, (%r9,%r10,8)
+	je 2f
+	cmp %r8, (%r9,%r10,8)
+	je 3f
+	inc %r10d
+	jmp 1b
+2:	mov %r8, (%r9,%r10,8)
+3:
+.endm
+
+/*
+ * rcx = the MSR: r8 -> its {index, value} entry in the table at \table (kxen-hv's policy), or a jump to
+ * kx_not_ours (a #GP bounced to Linux, whose MSR accessors take it as the error Xen gives). Clobbers r9.
+ */
+.macro msr_lookup table
+	lea KX_DATA(\table), %r8
+	xor %r9d, %r9d
+1:	cmp $PVL_MSRTAB_N, %r9d
+	jae kx_not_ours
+	cmpl $0, (%r8)
+	je kx_not_ours
+	cmp %ecx, (%r8)
+	je 2f
+	add $16, %r8
+	inc %r9d
+	jmp 1b
+2:
+.endm
+
+/*
+ * wrmsr, as Xen's guest MSR policy for a PV domU: the FS and GS bases by
+ * wrfsbase/wrgsbase, the user GS base kept; the writes of kxen-hv's table
+ * dropped when they set only the bits it allows; anything else #GP.
+ */
 kx_wrmsr:
+	mov GPR(1), %rcx
+	mov %ecx, %ecx
+	msr_seen 1
 	mov GPR(2), %rax
 	shl $32, %rax
 	movl GPR(0), %edx
 	or %rdx, %rax
-	mov GPR(1), %rcx
 	cmp $0xc0000100, %ecx
 	jne 1f
 	wrfsbase %rax
@@ -1008,14 +1092,22 @@ kx_wrmsr:
 	wrgsbase %rax
 	jmp 9f
 2:	cmp $0xc0000102, %ecx
-	jne 9f
+	jne 3f
 	mov %rax, KX_DATA(D_GSU)
+	jmp 9f
+3:	msr_lookup D_MSRWR
+	mov 8(%r8), %rdx
+	not %rdx
+	test %rdx, %rax
+	jnz kx_not_ours
 9:	addq $2, KX_DATA(D_ERIP)
 	jmp kx_resume
 
-/* rdmsr: the bases, EFER and MISC_ENABLE as Xen shows them, 0 for the rest. */
+/* rdmsr: the bases, EFER and MISC_ENABLE as Xen shows them, kxen-hv's table, #GP for the rest. */
 kx_rdmsr:
 	mov GPR(1), %rcx
+	mov %ecx, %ecx
+	msr_seen 0
 	xor %eax, %eax
 	cmp $0xc0000100, %ecx
 	jne 1f
@@ -1041,8 +1133,11 @@ kx_rdmsr:
 	 * forward memmove under 32 bytes runs on until it faults.
 	 */
 4:	cmp $0x1a0, %ecx
-	jne 8f
+	jne 5f
 	mov $(1 << 0 | 1 << 11 | 1 << 12 | 1 << 23), %eax
+	jmp 8f
+5:	msr_lookup D_MSRRD
+	mov 8(%r8), %rax
 8:	mov %rax, %rdx
 	shr $32, %rdx
 	mov %eax, %eax
@@ -1142,43 +1237,140 @@ kx_site_fix_flush:
 /*
  * Xen's writable page tables (ptwr): a kernel write to a read-only page of
  * Linux's direct map (where it keeps every page table it allocates and maps
- * them read-only once pinned), by an aligned 8-byte mov or xchg, is done
- * through kxen's alias with mmu_update's rules (inside RAM, U on a present
- * entry). kxen keeps no page types: a read-only direct-map page that is not
- * a page table is written too (Linux's own protection there, not kxen's).
- * No flush, as for mmu_update: Linux flushes after changing live entries.
+ * them read-only once pinned), by one of the stores ptwr_decode knows, is
+ * done through kxen's alias with mmu_update's rules (inside RAM, U on a
+ * present entry). The read-modify-write forms run as themselves, locked, on
+ * the alias with the interrupted context's arithmetic flags (btr's CF,
+ * cmpxchg's ZF reach Linux), so they stay atomic against other vCPUs and the
+ * MMU's A/D updates; U is then added by a cmpxchg loop, so a concurrent
+ * writer's value (a swap entry, not present) never gains it. kxen keeps no
+ * page types: a read-only direct-map page that is not a page table is
+ * written too (Linux's own protection there, not kxen's). No flush, as for
+ * mmu_update: Linux flushes after changing live entries.
  */
 kx_ptwr:
 	testb $2, KX_DATA(D_ERR)
 	jz kx_not_ours
-	mov KX_DATA(D_CR2), %rdi
-	test $7, %edi
-	jnz kx_not_ours
-	movabs $PVL_LINUX_DIRECT_VA, %rax
-	sub %rax, %rdi                  /* the direct map is RAM from frame 0 */
-	jb kx_not_ours
-	mov KX_DATA(D_NRPAGES), %rax
-	shl $12, %rax
-	cmp %rax, %rdi
-	jae kx_not_ours
 	ptwr_decode                     /* rsi = the faulting rip */
 	test %eax, %eax
 	jz kx_not_ours
-	movabs $PVL_ALIAS_VA, %r8
-	add %r8, %rdi
-	lea GPR(0), %r9
-	mov (%r9,%rcx,8), %r10
-	test $1, %r10
-	jz 1f
-	or $4, %r10
-1:	cmp $0x87, %edx
-	jne 2f
-	mov (%rdi), %r11                /* xchg: the old entry to the register */
-	mov %r11, (%r9,%rcx,8)
-2:	mov %r10, (%rdi)
+	mov KX_DATA(D_CR2), %rdi
+	movabs $PVL_LINUX_DIRECT_VA, %r8
+	sub %r8, %rdi                   /* the direct map is RAM from frame 0 */
+	jb kx_not_ours
+	mov %edx, %r8d                  /* the operand inside one entry */
+	shr $8, %r8d
+	mov %edi, %r10d
+	and $7, %r10d
+	add %r8d, %r10d
+	cmp $8, %r10d
+	ja kx_not_ours
+	mov KX_DATA(D_NRPAGES), %r10
+	shl $12, %r10
+	cmp %r10, %rdi
+	jae kx_not_ours
 	add %rax, KX_DATA(D_ERIP)
 	incq KX_DATA(D_NPTWR)
-	jmp kx_resume
+	movabs $PVL_ALIAS_VA, %r8
+	add %r8, %rdi
+	test $PTWR_IMM, %edx            /* the source: the immediate, or the register */
+	jnz 1f
+	lea GPR(0), %r10
+	mov (%r10,%rcx,8), %r9
+1:	mov %edx, %r10d
+	and $0x7f, %r10d                /* the operation */
+	shr $8, %edx                    /* the size */
+	cmp $PTWR_OR, %r10d             /* a whole entry stored (mov, xchg, cmpxchg): U if present */
+	jb 2f
+	cmp $PTWR_CMPXCHG, %r10d
+	jne 3f
+2:	test $1, %r9b
+	jz 3f
+	or $4, %r9
+3:	pushfq                          /* the interrupted context's arithmetic flags */
+	pop %r11
+	and $~0x8d5, %r11
+	mov KX_DATA(D_EFL), %rax
+	and $0x8d5, %eax
+	or %rax, %r11
+	mov GPR(0), %rax                /* cmpxchg's comparand */
+	cmp $PTWR_MOV, %r10d
+	je kx_pt_mov
+	cmp $PTWR_XCHG, %r10d
+	je kx_pt_xchg
+	cmp $PTWR_CMPXCHG, %r10d
+	je kx_pt_cmpxchg
+	cmp $PTWR_OR, %r10d
+	jne 4f
+	cmp $1, %edx
+	je kx_pt_orb
+	cmp $4, %edx
+	je kx_pt_orl
+	jmp kx_pt_orq
+4:	cmp $PTWR_AND, %r10d
+	jne 5f
+	cmp $1, %edx
+	je kx_pt_andb
+	cmp $4, %edx
+	je kx_pt_andl
+	jmp kx_pt_andq
+5:	cmp $4, %edx                    /* bts, btr: the offset modulo the operand, as the CPU */
+	jne 6f
+	and $31, %r9d
+	cmp $PTWR_BTS, %r10d
+	je kx_pt_btsl
+	jmp kx_pt_btrl
+6:	and $63, %r9d
+	cmp $PTWR_BTS, %r10d
+	je kx_pt_btsq
+	jmp kx_pt_btrq
+
+/* One store on the alias under the interrupted flags (r11), the flags it leaves back in r11. */
+.macro ptwr_op name, insn, done=kx_ptwr_done
+\name:
+	push %r11
+	popfq
+	\insn
+	pushfq
+	pop %r11
+	jmp \done
+.endm
+	ptwr_op kx_pt_mov, "mov %r9, (%rdi)"
+	ptwr_op kx_pt_xchg, "xchg %r9, (%rdi)", kx_ptwr_xchg_done
+	ptwr_op kx_pt_cmpxchg, "lock cmpxchg %r9, (%rdi)", kx_ptwr_cmpxchg_done
+	ptwr_op kx_pt_orb, "lock orb %r9b, (%rdi)"
+	ptwr_op kx_pt_orl, "lock orl %r9d, (%rdi)"
+	ptwr_op kx_pt_orq, "lock orq %r9, (%rdi)"
+	ptwr_op kx_pt_andb, "lock andb %r9b, (%rdi)"
+	ptwr_op kx_pt_andl, "lock andl %r9d, (%rdi)"
+	ptwr_op kx_pt_andq, "lock andq %r9, (%rdi)"
+	ptwr_op kx_pt_btsl, "lock btsl %r9d, (%rdi)"
+	ptwr_op kx_pt_btrl, "lock btrl %r9d, (%rdi)"
+	ptwr_op kx_pt_btsq, "lock btsq %r9, (%rdi)"
+	ptwr_op kx_pt_btrq, "lock btrq %r9, (%rdi)"
+
+kx_ptwr_xchg_done:                      /* xchg: the old entry to the register */
+	lea GPR(0), %rax
+	mov %r9, (%rax,%rcx,8)
+	jmp kx_ptwr_done
+kx_ptwr_cmpxchg_done:                   /* cmpxchg: the entry found to rax */
+	mov %rax, GPR(0)
+kx_ptwr_done:
+	and $0x8d5, %r11d
+	mov KX_DATA(D_EFL), %rax
+	and $~0x8d5, %rax
+	or %r11, %rax
+	mov %rax, KX_DATA(D_EFL)
+	and $-8, %rdi                   /* mmu_update's rule on what the entry now holds */
+	mov (%rdi), %rax
+7:	test $1, %al
+	jz 8f
+	test $4, %al
+	jnz 8f
+	lea 4(%rax), %r8
+	lock cmpxchg %r8, (%rdi)
+	jne 7b
+8:	jmp kx_resume
 
 	.p2align 2
 /* Hypercall number -> handler, as offsets from the table (position-independent). */

@@ -129,10 +129,18 @@
 #define D_NEVENT   0x448   /* event upcalls the layer delivered */
 #define D_VERSION  0x450   /* XENVER_version's answer (kxen-hv) */
 #define D_NPTWR    0x458   /* kernel stores into read-only page tables the layer emulated (ptwr) */
+#define D_SYSMASK  0x460   /* the syscall callback masks events (CALLBACKF_mask_events) */
 #define D_TRAPS    0x800   /* 256 handler addresses from set_trap_table */
 #define D_XIDX     0x1000  /* resumes recorded so far (the ring's next slot, modulo PVL_XRING_N) */
 #define D_XRING    0x1100  /* ring of the layer's resumes into Linux: {vector, rip, rflags, cr2} x PVL_XRING_N */
 #define PVL_XRING_N 64
+#define D_MSRSEEN  0x1a00  /* the MSRs Linux accessed, each once: index | 1 << 32 for a write (to 0x1c00) */
+#define PVL_MSRSEEN_N 64
+#define D_MSRRD    0x1c00  /* MSR reads the layer answers: {index, value} x PVL_MSRTAB_N, index 0 ends (kxen-hv) */
+#define D_MSRWR    0x1d00  /* MSR writes it accepts and drops: {index, bits a write may set} x PVL_MSRTAB_N */
+#define PVL_MSRTAB_N 16
+#define PVL_MSR_PAT  0x050100070406ull  /* Xen's PAT (XEN_MSR_PAT): what a PV guest reads and runs with */
+#define D_TRAPFL   0x1900  /* set_trap_table's flags byte per vector (to 0x1a00): 4 = mask events, as an interrupt gate */
 
 #define PVL_HC_MAX 64
 

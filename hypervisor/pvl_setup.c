@@ -122,6 +122,46 @@ static void fill_descriptors(struct pvl *p)
 	set_gate(idt, 3, base + (uint64_t)(pvl_r0_int3 - pvl_blob), 3);
 }
 
+/*
+ * The MSRs the layer answers beyond the segment bases, EFER and MISC_ENABLE,
+ * as Xen's guest MSR policy shows them to a PV domU on this Intel host (read
+ * from what Debian's 6.1 touches: kxen-hv's report lists it); everything
+ * else is a #GP, which Linux's MSR accessors take as Xen's refusal.
+ */
+static const struct { uint32_t msr; uint64_t val; } msr_reads[] = {
+	{ 0x3a, 1 },                  /* FEAT_CTL: locked, VMX and SMX off (Linux then leaves it) */
+	{ 0x48, 0 },                  /* SPEC_CTRL */
+	{ 0x8b, 0 },                  /* BIOS_SIGN_ID: no microcode revision shown */
+	{ 0xce, 0 },                  /* PLATFORM_INFO: no CPUID faulting */
+	{ 0x10a, 0 },                 /* ARCH_CAPABILITIES: nothing claimed (Linux assumes the worst) */
+	{ 0x140, 0 },                 /* MISC_FEATURES_ENABLES */
+	{ 0x277, PVL_MSR_PAT },       /* PAT: Xen's, loaded into the vCPU (pvl_kvm_load_boot) */
+};
+/* Writes accepted and dropped, with the bits they may set (Linux's own probes write these). */
+static const struct { uint32_t msr; uint64_t bits; } msr_writes[] = {
+	{ 0x48, ~0ull },              /* SPEC_CTRL, PRED_CMD, FLUSH_CMD: no effect kxen can give at CPL 3 */
+	{ 0x49, ~0ull },
+	{ 0x10b, ~0ull },
+	{ 0x8b, 0 },                  /* BIOS_SIGN_ID: Linux's 0 before reading the revision */
+	{ 0x140, 0 },                 /* MISC_FEATURES_ENABLES: CPUID faulting stays off */
+};
+_Static_assert(sizeof(msr_reads) / sizeof(msr_reads[0]) < PVL_MSRTAB_N, "D_MSRRD");
+_Static_assert(sizeof(msr_writes) / sizeof(msr_writes[0]) < PVL_MSRTAB_N, "D_MSRWR");
+
+static void fill_msr_policy(struct pvl *p)
+{
+	uint8_t *data = host(p, PVL_PG_DATA);
+
+	for (size_t i = 0; i < sizeof(msr_reads) / sizeof(msr_reads[0]); i++) {
+		put64(data + D_MSRRD + i * 16, msr_reads[i].msr);
+		put64(data + D_MSRRD + i * 16 + 8, msr_reads[i].val);
+	}
+	for (size_t i = 0; i < sizeof(msr_writes) / sizeof(msr_writes[0]); i++) {
+		put64(data + D_MSRWR + i * 16, msr_writes[i].msr);
+		put64(data + D_MSRWR + i * 16 + 8, msr_writes[i].bits);
+	}
+}
+
 void pvl_region_fill(struct pvl *p, uint8_t *ram)
 {
 	size_t text = (size_t)(pvl_blob_end - pvl_blob);
@@ -132,6 +172,7 @@ void pvl_region_fill(struct pvl *p, uint8_t *ram)
 	fill_alias(p);
 	fill_m2p(p);
 	fill_descriptors(p);
+	fill_msr_policy(p);
 	put64(host(p, PVL_PG_INFO) + I_KCR3, p->cr3);
 	put64(host(p, PVL_PG_DATA) + D_NRPAGES, p->nr_pages);
 	put64(host(p, PVL_PG_DATA) + D_L4E_K257, pg(p, PVL_PG_L3K) | P | W | U);
@@ -214,10 +255,25 @@ static void log_counts(const struct domain *d)
 	      (unsigned long long)data64(p, D_NEXC), (unsigned long long)data64(p, D_NEMUL),
 	      (unsigned long long)data64(p, D_NUFIX), (unsigned long long)data64(p, D_NPTWR),
 	      (unsigned long long)data64(p, D_NBOUNCE), per);
+	hvlog("(XEN) d%u Linux PV layer: event upcalls: %llu by the layer's return paths, %llu pushed by kxen-hv "
+	      "at exits (%llu exits retried later)", d->domid, (unsigned long long)data64(p, D_NEVENT),
+	      (unsigned long long)__atomic_load_n(&p->upcalls_pushed, __ATOMIC_RELAXED),
+	      (unsigned long long)__atomic_load_n(&p->upcalls_retried, __ATOMIC_RELAXED));
 	hvlog("(XEN) d%u Linux PV layer: first exception bounced to Linux (not #BP): vector %llu error %#llx "
 	      "at rip %#llx cr2 %#llx", d->domid, (unsigned long long)data64(p, D_FBVEC),
 	      (unsigned long long)data64(p, D_FBERR), (unsigned long long)data64(p, D_FBRIP),
 	      (unsigned long long)data64(p, D_FBCR2));
+	/* The MSRs Linux touched (r: read, w: write), in first-use order. */
+	used = 0;
+	per[0] = '\0';
+	for (unsigned i = 0; i < PVL_MSRSEEN_N && used < sizeof(per); i++) {
+		uint64_t m = data64(p, D_MSRSEEN + i * 8);
+		if (!m)
+			break;
+		used += (size_t)snprintf(per + used, sizeof(per) - used, " %c%#x", m >> 32 ? 'w' : 'r',
+		                         (unsigned)m);
+	}
+	hvlog("(XEN) d%u Linux PV layer: MSRs accessed:%s", d->domid, per);
 	/* The layer's last resumes into Linux (emulations, U fixups), oldest first. */
 	uint64_t n = data64(p, D_XIDX);
 	for (uint64_t i = n > 16 ? n - 16 : 0; i < n; i++) {

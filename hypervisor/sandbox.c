@@ -17,12 +17,14 @@ static const uint64_t hv_ioctls[] = {
 	KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION, KVM_GET_TSC_KHZ, KVM_SET_CPUID2, KVM_SET_SIGNAL_MASK,
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_GET_MSRS, KVM_SET_MSRS,
 	KVM_IOEVENTFD, TCGETS,   /* stdio asks whether the log is a terminal */
+	KVM_GET_VCPU_EVENTS,     /* a Linux guest's upcall waits for an exception KVM has yet to inject */
 };
 /* A vCPU thread runs its vCPU and reads or sets its registers: nothing that creates or maps. */
 static const uint64_t vcpu_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_GET_MSRS, KVM_SET_MSRS,
 	KVM_SET_SIGNAL_MASK,
 	KVM_IOEVENTFD,   /* a guest's bind or close of a port assigns or drops its doorbell */
+	KVM_GET_VCPU_EVENTS,
 };
 static const uint64_t unix_only[] = { AF_UNIX };
 static const uint64_t capbset_read[] = { PR_CAPBSET_READ, PR_SET_NAME };

@@ -6,14 +6,17 @@
 #include "evtchn.h"
 #include "vcpu.h"
 #include "domain.h"
+#include "pvl.h"
 
 int upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rflags,
                    uint64_t rcx, uint64_t r11)
 {
 	struct domain *d = v->d;
 
-	/* Linux PV guests get their upcalls through kxen's in-guest layer (docs/linux-pv.md 3.6): not yet. */
-	if (!d->shared || !v->event_callback || v->id >= XEN_LEGACY_MAX_VCPUS || d->pvl)
+	/* Linux PV guests: Xen's frame on the kernel stack, a process switched to kernel mode first. */
+	if (d->pvl)
+		return pvl_upcall_deliver(v, rip, rsp, rflags, rcx, r11);
+	if (!d->shared || !v->event_callback || v->id >= XEN_LEGACY_MAX_VCPUS)
 		return 0;
 	/*
 	 * An exit (a kick, a host signal) can land between a guest fault and the

@@ -46,6 +46,8 @@ static void *vcpu_thread(void *arg)
 		v->timer_created = true;
 	else
 		hvlog("(XEN) d%u v%u: timer_create failed: %s", v->d->domid, v->id, strerror(errno));
+	if (timer_create(CLOCK_MONOTONIC, &sev, &v->kick_timer) == 0)
+		v->kick_timer_created = true;
 	if (vcpu_thread_hook)
 		vcpu_thread_hook();
 
@@ -56,6 +58,9 @@ static void *vcpu_thread(void *arg)
 	if (v->timer_created)
 		timer_delete(v->timer);
 	v->timer_created = false;
+	if (v->kick_timer_created)
+		timer_delete(v->kick_timer);
+	v->kick_timer_created = false;
 	vcpu_set_runstate(v, RS_OFFLINE);
 	return NULL;
 }
@@ -255,6 +260,15 @@ int vcpu_set_timer(struct vcpu *v, uint64_t deadline)
 	if (timer_settime(v->timer, TIMER_ABSTIME, &its, NULL) < 0)
 		return -errno;
 	return 0;
+}
+
+void vcpu_kick_after(struct vcpu *v, uint64_t ns)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(ns / 1000000000ull),
+	                                        .tv_nsec = (long)(ns % 1000000000ull) } };
+
+	if (v->kick_timer_created)
+		timer_settime(v->kick_timer, 0, &its, NULL);
 }
 
 void vcpu_timer_check(struct vcpu *v)

@@ -40,6 +40,8 @@ struct vcpu {
 	_Atomic uint64_t timer_deadline;
 	timer_t timer;
 	bool timer_created;
+	timer_t kick_timer;           /* vcpu_kick_after */
+	bool kick_timer_created;
 	/* SCHEDOP_poll state. */
 	atomic_bool polling;
 	evtchn_port_t virq_port[NR_VIRQS];
@@ -82,6 +84,12 @@ void vcpu_get_runstate(struct vcpu *v, struct vcpu_runstate_info *info);
 uint64_t vcpu_cpu_ns(struct vcpu *v);
 /* Arms (deadline != 0) or disarms v's one-shot timer (guest system time). */
 int vcpu_set_timer(struct vcpu *v, uint64_t deadline);
+/*
+ * Kicks v out of KVM_RUN in ns nanoseconds (a new request replaces the
+ * last): for an event an exit could not deliver, so it is retried soon.
+ * On v's own thread.
+ */
+void vcpu_kick_after(struct vcpu *v, uint64_t ns);
 /* Raises VIRQ_TIMER if v's one-shot timer has expired (once per arming). */
 void vcpu_timer_check(struct vcpu *v);
 /* Monotonic deadline of v's timer, 0 if disarmed. */

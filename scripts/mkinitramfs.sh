@@ -11,7 +11,9 @@
 # /init mounts proc, sysfs and devtmpfs, loads the Xen frontends the kernel has as modules
 # (with their dependencies from modules.dep), then runs the command of `kxen.run=CMD` or
 # `kxen.run="CMD WITH SPACES"` on the kernel command line, or else a shell on hvc0, and
-# powers off when it ends. The output is reproducible: the same inputs give the same bytes.
+# powers off when it ends; then busybox init is pid 1, so busybox's poweroff and reboot (which
+# Linux runs for xenstore's control/shutdown) work. The output is reproducible: the same inputs
+# give the same bytes.
 set -eu
 usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... -o OUT.gz" >&2; exit 2; }
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
@@ -115,6 +117,22 @@ fi
 # kxen.run has a dot, so the kernel keeps it from init's arguments: read it from /proc/cmdline.
 run=$(sed -n 's/.*kxen\.run="\([^"]*\)".*/\1/p; t; s/.*kxen\.run=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "kxen-init: up: Linux $(uname -r), $(nproc) CPU(s)"
+echo "$run" > /etc/kxen-run
+# busybox init as pid 1 from here: it powers off, halts or reboots when busybox's poweroff, halt or reboot
+# signal it, which Linux runs for xenstore's control/shutdown (kxl shutdown, kxl reboot), and starts
+# kxen-main with default signal dispositions (a shell script as pid 1 must run its work in the background
+# to take signals, and ash makes background jobs ignore SIGINT: no ^C in the shell).
+exec /bin/init
+INIT
+cat > "$stage/etc/inittab" <<'TAB'
+::once:/etc/kxen-main
+::shutdown:/bin/sync
+TAB
+cat > "$stage/etc/kxen-main" <<'MAIN'
+#!/bin/sh
+# kxen's Linux PV test init, after busybox init took over: kxen.run= or a shell on hvc0, then power-off.
+export PATH=/bin
+run=$(cat /etc/kxen-run)
 if [ -n "$run" ]; then
 	sh -c "$run"
 	echo "kxen-init: '$run' exited with status $?"
@@ -127,9 +145,9 @@ else
 	setsid sh -c "exec sh -l <$tty >$tty 2>&1"
 fi
 echo "kxen-init: powering off"
-sync
-poweroff -f
-INIT
+poweroff
+MAIN
+chmod 755 "$stage/etc/kxen-main"
 chmod 755 "$stage/init"
 
 # We write the newc archive ourselves: fixed inode numbers, owners and times make it a function

@@ -1,5 +1,8 @@
 /* ring.c: the guest store ring transport; every index in the shared page is treated as hostile. */
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kxenstored.h"
 #include "persist.h"
@@ -35,6 +38,8 @@ static long ring_recv(struct xs_conn *c, void *buf, size_t len)
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);   /* copy done before the guest may reuse it */
 	STORE(in->req_cons, cons + avail);
+	/* Before the next recv reads req_prod (ring__publish says why). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return avail;
 }
 
@@ -119,4 +124,17 @@ void ring__publish(struct xs_conn *c)
 	 */
 	if (was != r->cons && r->notify)
 		r->notify(r);
+	/*
+	 * The other way round: a guest notifies only when its write finds us
+	 * caught up (Linux's xb_write: `if (prod <= intf->req_cons)`), so bytes
+	 * written while req_cons still lagged behind what we had read came with
+	 * no event: Linux's XS_WATCH header and body, split around an LMDB
+	 * commit, left its balloon driver waiting forever. Serve them now.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (LOAD(r->intf->req_prod) != r->cons && c->fd >= 0) {
+		uint64_t one = 1;
+		if (write(c->fd, &one, sizeof(one)) != sizeof(one))
+			server__log(c->srv, "d%u: cannot re-arm its ring's event: %s", c->domid, strerror(errno));
+	}
 }

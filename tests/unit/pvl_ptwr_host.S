@@ -3,16 +3,22 @@
 	.text
 	.globl pvl_ptwr_decode_host
 	.type pvl_ptwr_decode_host, @function
-/* unsigned pvl_ptwr_decode_host(const uint8_t *insn, uint32_t *reg, uint32_t *op): the length, 0 if refused. */
+/*
+ * unsigned pvl_ptwr_decode_host(const uint8_t *insn, uint32_t *reg, uint32_t *op, uint64_t *imm):
+ * the length, 0 if refused.
+ */
 pvl_ptwr_decode_host:
+	push %rcx
 	push %rsi
 	push %rdx
 	mov %rdi, %rsi
 	ptwr_decode
-	pop %r9
-	mov %edx, (%r9)
-	pop %r9
-	mov %ecx, (%r9)
+	pop %r8
+	mov %edx, (%r8)
+	pop %r8
+	mov %ecx, (%r8)
+	pop %r8
+	mov %r9, (%r8)
 	ret
 	.size pvl_ptwr_decode_host, . - pvl_ptwr_decode_host
 	.section .note.GNU-stack, "", @progbits

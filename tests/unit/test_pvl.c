@@ -179,44 +179,147 @@ static void test_register_vcpu_info(void)
 	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), -EEXIST);
 }
 
-unsigned pvl_ptwr_decode_host(const uint8_t *insn, uint32_t *reg, uint32_t *op);
+unsigned pvl_ptwr_decode_host(const uint8_t *insn, uint32_t *reg, uint32_t *op, uint64_t *imm);
 
-/* One instruction through the layer's decoder: its length (0: refused), register and opcode. */
-static unsigned decode(const char *bytes, size_t n, uint32_t *reg, uint32_t *op)
+/* The decoder's results (hypervisor/pvl_ptwr.inc): PTWR_* | size << 8. */
+enum { MOV = 1, XCHG, OR, AND, BTS, BTR, CMPXCHG, IMM = 0x80 };
+#define OP(kind, size) ((kind) | (size) << 8)
+
+static uint32_t reg, op;
+static uint64_t imm;
+
+/* One instruction through the layer's decoder: its length (0: refused); reg, op and imm set. */
+static unsigned decode(const char *bytes, size_t n)
 {
 	uint8_t buf[16] = { 0 };
 	memcpy(buf, bytes, n);
-	*reg = *op = ~0u;
-	return pvl_ptwr_decode_host(buf, reg, op);
+	reg = op = ~0u;
+	imm = ~0ull;
+	return pvl_ptwr_decode_host(buf, &reg, &op, &imm);
 }
 
 static void test_ptwr_decode(void)
 {
-	uint32_t reg, op;
-	CU_ASSERT_EQUAL(decode("\x48\x89\x37", 3, &reg, &op), 3);                /* mov %rsi,(%rdi) */
+	CU_ASSERT_EQUAL(decode("\x48\x89\x37", 3), 3);                /* mov %rsi,(%rdi) */
 	CU_ASSERT_EQUAL(reg, 6);
-	CU_ASSERT_EQUAL(op, 0x89);
-	CU_ASSERT_EQUAL(decode("\x4c\x89\x43\x08", 4, &reg, &op), 4);            /* mov %r8,0x8(%rbx) */
+	CU_ASSERT_EQUAL(op, OP(MOV, 8));
+	CU_ASSERT_EQUAL(decode("\x4c\x89\x43\x08", 4), 4);            /* mov %r8,0x8(%rbx) */
 	CU_ASSERT_EQUAL(reg, 8);
-	CU_ASSERT_EQUAL(decode("\x4c\x89\x3c\xc2", 4, &reg, &op), 4);            /* mov %r15,(%rdx,%rax,8) */
+	CU_ASSERT_EQUAL(decode("\x4c\x89\x3c\xc2", 4), 4);            /* mov %r15,(%rdx,%rax,8) */
 	CU_ASSERT_EQUAL(reg, 15);
-	CU_ASSERT_EQUAL(decode("\x49\x89\x44\x24\x10", 5, &reg, &op), 5);        /* mov %rax,0x10(%r12) */
+	CU_ASSERT_EQUAL(decode("\x49\x89\x44\x24\x10", 5), 5);        /* mov %rax,0x10(%r12) */
 	CU_ASSERT_EQUAL(reg, 0);
-	CU_ASSERT_EQUAL(decode("\x48\x89\x90\x00\x01\x00\x00", 7, &reg, &op), 7); /* mov %rdx,0x100(%rax) */
+	CU_ASSERT_EQUAL(decode("\x48\x89\x90\x00\x01\x00\x00", 7), 7); /* mov %rdx,0x100(%rax) */
 	CU_ASSERT_EQUAL(reg, 2);
-	CU_ASSERT_EQUAL(decode("\x48\x89\x05\x00\x00\x00\x00", 7, &reg, &op), 7); /* mov %rax,0(%rip) */
-	CU_ASSERT_EQUAL(decode("\x48\x89\x0c\x25\x00\x10\x00\x00", 8, &reg, &op), 8); /* mov %rcx,0x1000 (SIB, no base) */
+	CU_ASSERT_EQUAL(decode("\x48\x89\x05\x00\x00\x00\x00", 7), 7); /* mov %rax,0(%rip) */
+	CU_ASSERT_EQUAL(decode("\x48\x89\x0c\x25\x00\x10\x00\x00", 8), 8); /* mov %rcx,0x1000 (SIB, no base) */
 	CU_ASSERT_EQUAL(reg, 1);
-	CU_ASSERT_EQUAL(decode("\x48\x89\x84\x24\x00\x01\x00\x00", 8, &reg, &op), 8); /* mov %rax,0x100(%rsp) */
-	CU_ASSERT_EQUAL(decode("\x48\x87\x07", 3, &reg, &op), 3);                /* xchg %rax,(%rdi) */
+	CU_ASSERT_EQUAL(decode("\x48\x89\x84\x24\x00\x01\x00\x00", 8), 8); /* mov %rax,0x100(%rsp) */
+	CU_ASSERT_EQUAL(decode("\x48\x87\x07", 3), 3);                /* xchg %rax,(%rdi) */
 	CU_ASSERT_EQUAL(reg, 0);
-	CU_ASSERT_EQUAL(op, 0x87);
-	/* Refused: no REX.W (a 4-byte store), a register destination, other opcodes. */
-	CU_ASSERT_EQUAL(decode("\x89\x37", 2, &reg, &op), 0);
-	CU_ASSERT_EQUAL(decode("\x40\x89\x37", 3, &reg, &op), 0);
-	CU_ASSERT_EQUAL(decode("\x48\x89\xc7", 3, &reg, &op), 0);
-	CU_ASSERT_EQUAL(decode("\x48\x8b\x07", 3, &reg, &op), 0);
-	CU_ASSERT_EQUAL(decode("\xf0\x48\x0f\xb1\x17", 5, &reg, &op), 0);      /* lock cmpxchg */
+	CU_ASSERT_EQUAL(op, OP(XCHG, 8));
+}
+
+/* The read-modify-write forms of Linux's bit operations on entries, with lock or its one-CPU ds. */
+static void test_ptwr_decode_rmw(void)
+{
+	CU_ASSERT_EQUAL(decode("\x3e\x41\x80\x27\xfd", 5), 5);        /* ds andb $0xfd,(%r15): init's fork */
+	CU_ASSERT_EQUAL(op, OP(AND | IMM, 1));
+	CU_ASSERT_EQUAL(imm, (uint64_t)-3);
+	CU_ASSERT_EQUAL(decode("\xf0\x80\x0f\x02", 4), 4);            /* lock orb $2,(%rdi) */
+	CU_ASSERT_EQUAL(op, OP(OR | IMM, 1));
+	CU_ASSERT_EQUAL(imm, 2);
+	CU_ASSERT_EQUAL(decode("\xf0\x41\x80\x64\x24\x10\xfd", 7), 7); /* lock andb $0xfd,0x10(%r12) */
+	CU_ASSERT_EQUAL(op, OP(AND | IMM, 1));
+	CU_ASSERT_EQUAL(decode("\xf0\x48\x0f\xba\x37\x05", 6), 6);    /* lock btrq $5,(%rdi): test_and_clear_young */
+	CU_ASSERT_EQUAL(op, OP(BTR | IMM, 8));
+	CU_ASSERT_EQUAL(imm, 5);
+	CU_ASSERT_EQUAL(decode("\x3e\x48\x0f\xba\x6b\x08\x01", 7), 7); /* ds btsq $1,0x8(%rbx) */
+	CU_ASSERT_EQUAL(op, OP(BTS | IMM, 8));
+	CU_ASSERT_EQUAL(imm, 1);
+	CU_ASSERT_EQUAL(decode("\x0f\xba\x37\x05", 4), 4);            /* btrl $5,(%rdi) */
+	CU_ASSERT_EQUAL(op, OP(BTR | IMM, 4));
+	CU_ASSERT_EQUAL(decode("\xf0\x48\x0f\xb1\x17", 5), 5);        /* lock cmpxchg %rdx,(%rdi) */
+	CU_ASSERT_EQUAL(op, OP(CMPXCHG, 8));
+	CU_ASSERT_EQUAL(reg, 2);
+	CU_ASSERT_EQUAL(decode("\x48\x83\x27\xfd", 4), 4);            /* andq $-3,(%rdi) */
+	CU_ASSERT_EQUAL(op, OP(AND | IMM, 8));
+	CU_ASSERT_EQUAL(imm, (uint64_t)-3);
+	CU_ASSERT_EQUAL(decode("\x48\x81\x0f\x00\x01\x00\x80", 7), 7); /* orq $-0x7fffff00,(%rdi) */
+	CU_ASSERT_EQUAL(op, OP(OR | IMM, 8));
+	CU_ASSERT_EQUAL(imm, 0xffffffff80000100ull);
+	CU_ASSERT_EQUAL(decode("\x83\x0f\x40", 3), 3);                /* orl $0x40,(%rdi) */
+	CU_ASSERT_EQUAL(op, OP(OR | IMM, 4));
+	CU_ASSERT_EQUAL(decode("\x48\x21\x07", 3), 3);                /* andq %rax,(%rdi) */
+	CU_ASSERT_EQUAL(op, OP(AND, 8));
+	CU_ASSERT_EQUAL(reg, 0);
+	CU_ASSERT_EQUAL(decode("\xf0\x4c\x09\x47\x08", 5), 5);        /* lock orq %r8,0x8(%rdi) */
+	CU_ASSERT_EQUAL(op, OP(OR, 8));
+	CU_ASSERT_EQUAL(reg, 8);
+	CU_ASSERT_EQUAL(decode("\x40\x08\x37", 3), 3);                /* orb %sil,(%rdi) */
+	CU_ASSERT_EQUAL(op, OP(OR, 1));
+	CU_ASSERT_EQUAL(reg, 6);
+	CU_ASSERT_EQUAL(decode("\x20\x0f", 2), 2);                    /* andb %cl,(%rdi) */
+	CU_ASSERT_EQUAL(op, OP(AND, 1));
+	CU_ASSERT_EQUAL(reg, 1);
+}
+
+static void test_ptwr_refuses(void)
+{
+	/* 4-byte halves of a whole entry, register destinations, loads, other opcodes and prefixes. */
+	CU_ASSERT_EQUAL(decode("\x89\x37", 2), 0);
+	CU_ASSERT_EQUAL(decode("\x40\x89\x37", 3), 0);
+	CU_ASSERT_EQUAL(decode("\xf0\x0f\xb1\x17", 4), 0);            /* lock cmpxchg %edx,(%rdi) */
+	CU_ASSERT_EQUAL(decode("\x48\x89\xc7", 3), 0);
+	CU_ASSERT_EQUAL(decode("\x48\x8b\x07", 3), 0);
+	CU_ASSERT_EQUAL(decode("\x3e\x41\x80\xe7\xfd", 5), 0);        /* andb $0xfd,%r15b */
+	CU_ASSERT_EQUAL(decode("\x80\x37\x01", 3), 0);                /* xorb $1,(%rdi) */
+	CU_ASSERT_EQUAL(decode("\x48\x83\x07\x01", 4), 0);            /* addq $1,(%rdi) */
+	CU_ASSERT_EQUAL(decode("\x48\x0f\xba\x27\x05", 5), 0);        /* btq $5,(%rdi): no store */
+	CU_ASSERT_EQUAL(decode("\x48\x0f\xba\x3f\x05", 5), 0);        /* btcq $5,(%rdi) */
+	CU_ASSERT_EQUAL(decode("\xf0\x48\x0f\xab\x07", 5), 0);        /* lock bts %rax,(%rdi): a bit string */
+	CU_ASSERT_EQUAL(decode("\xf0\x48\x0f\xc7\x0f", 5), 0);        /* lock cmpxchg16b (%rdi) */
+	CU_ASSERT_EQUAL(decode("\xf0\x0f\xc7\x0f", 4), 0);            /* lock cmpxchg8b (%rdi) */
+	CU_ASSERT_EQUAL(decode("\x08\x27", 2), 0);                    /* orb %ah,(%rdi): no REX, reg 4 */
+	CU_ASSERT_EQUAL(decode("\x66\x48\x89\x07", 4), 0);            /* an operand-size prefix */
+	CU_ASSERT_EQUAL(decode("\xf3\x48\x89\x07", 4), 0);
+	CU_ASSERT_EQUAL(decode("\xf0\x3e\x48\x89\x07", 5), 0);        /* two prefixes */
+}
+
+/* Where kxen-hv pushes an event upcall: Xen's frame below the kernel's rsp, or on kernel_sp for a process. */
+static void test_upcall_plan(void)
+{
+	uint64_t f[7], base = 0;
+	struct pvl_stop k = { PVL_UP_KERNEL, 0x33, 0xffffffff81234567ull, 0xffffc90000003f58ull, 0x246, 11, 22 };
+
+	/* The kernel, here often with cs 0x33 after a hypercall the layer answered: a kernel frame. */
+	CU_ASSERT_EQUAL(pvl_upcall_plan(&k, 0xffffc90000100000ull, f, &base), PVL_UP_KERNEL);
+	CU_ASSERT_EQUAL(base, 0xffffc90000003f50ull - 56);
+	CU_ASSERT_EQUAL(f[0], 11);
+	CU_ASSERT_EQUAL(f[1], 22);
+	CU_ASSERT_EQUAL(f[2], 0xffffffff81234567ull);
+	CU_ASSERT_EQUAL(f[3], PVL_SEL_K_CS & ~3);     /* RPL 0: Linux's user_mode() is false */
+	CU_ASSERT_EQUAL(f[4], 0x246);
+	CU_ASSERT_EQUAL(f[5], 0xffffc90000003f58ull);
+	CU_ASSERT_EQUAL(f[6], PVL_SEL_K_SS);
+	/* A process: on Linux's kernel stack, its own cs and ss, IF set. */
+	struct pvl_stop u = { PVL_UP_USER, PVL_SEL_U_CS, 0x401000, 0x7ffc0000fff8ull, 0x202 & ~0x200, 1, 2 };
+	CU_ASSERT_EQUAL(pvl_upcall_plan(&u, 0xffffc90000104000ull, f, &base), PVL_UP_USER);
+	CU_ASSERT_EQUAL(base, 0xffffc90000104000ull - 56);
+	CU_ASSERT_EQUAL(f[3], PVL_SEL_U_CS);
+	CU_ASSERT_EQUAL(f[4] & 0x200, 0x200);
+	CU_ASSERT_EQUAL(f[5], 0x7ffc0000fff8ull);
+	CU_ASSERT_EQUAL(f[6], PVL_SEL_U_DS);
+	/* Not now: ring 0 (kxen's stubs), kxen's layer at CPL 3, a mode kxen cannot tell. */
+	struct pvl_stop r0 = k;
+	r0.cs = PVL_SEL_R0_CS;
+	CU_ASSERT_EQUAL(pvl_upcall_plan(&r0, 0, f, &base), PVL_UP_NONE);
+	struct pvl_stop layer = k;
+	layer.rip = PVL_KX_VA + 0x123;
+	CU_ASSERT_EQUAL(pvl_upcall_plan(&layer, 0, f, &base), PVL_UP_NONE);
+	struct pvl_stop none = k;
+	none.mode = PVL_UP_NONE;
+	CU_ASSERT_EQUAL(pvl_upcall_plan(&none, 0, f, &base), PVL_UP_NONE);
 }
 
 static int setup(void)
@@ -241,6 +344,9 @@ int main(void)
 		{ "U bit on the builder's initial tables", test_adjust_initial },
 		{ "register_vcpu_info: checks and the move", test_register_vcpu_info },
 		{ "ptwr: the page-table store decoder", test_ptwr_decode },
+		{ "ptwr: read-modify-write forms (and, or, bts, btr, cmpxchg)", test_ptwr_decode_rmw },
+		{ "ptwr: what the decoder refuses", test_ptwr_refuses },
+		{ "upcall: where kxen-hv pushes Xen's frame", test_upcall_plan },
 	};
 	return cunit_run("pvl", tests, CUNIT_COUNT(tests), setup, teardown);
 }

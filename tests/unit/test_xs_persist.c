@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 
 static struct xenstore_domain_interface *page;   /* the guest's store page: outlives the daemon */
 static struct xs_ring ring;
+static int attach_fd = -1;                       /* the ring's event fd (an eventfd where a test watches it) */
 static unsigned alive_max = 9;                   /* the fake hypervisor's domains: 1..alive_max */
 static char dir[64];
 static struct fx_msg m;
@@ -25,7 +27,7 @@ static int fake_attach(struct xs_server *s, unsigned domid, uint64_t gfn, unsign
 	(void)port;
 	memset(&ring, 0, sizeof(ring));
 	ring.intf = page;
-	*out = ring__conn_new(s, &ring, -1, domid);
+	*out = ring__conn_new(s, &ring, attach_fd, domid);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -444,6 +446,42 @@ static void test_txn_atomic(void)
 	CU_ASSERT_EQUAL(txn_nodes(), 100);
 }
 
+/*
+ * Linux writes a request's header and body separately and notifies only when
+ * a write finds req_cons caught up: a body written while our req_cons waited
+ * for a commit came with no event, and the daemon must serve it unasked.
+ */
+static void test_publish_rearms(void)
+{
+	struct xs_server a;
+	uint64_t cnt;
+
+	attach_fd = eventfd(0, EFD_NONBLOCK);
+	CU_ASSERT_FATAL(attach_fd >= 0);
+	struct xs_conn *d0 = start_with_guest(&a);
+	while (read(attach_fd, &cnt, sizeof(cnt)) == sizeof(cnt))
+		;
+	struct xsd_sockmsg h = { XS_WRITE, 7, 0, 10 };
+	guest_put(&h, XS_HDR);
+	server__service(guest(&a, 5));                  /* the header read, req_cons held until the commit */
+	CU_ASSERT_EQUAL(page->req_cons, 0);
+	guest_put("data/c\0yes", 10);                  /* no event: 0 < the header's 16 */
+	CU_ASSERT_EQUAL(persist__commit(&a), 0);
+	CU_ASSERT_EQUAL(page->req_cons, XS_HDR);
+	CU_ASSERT_EQUAL(read(attach_fd, &cnt, sizeof(cnt)), (ssize_t)sizeof(cnt));
+	guest_serve(&a, 5);
+	CU_ASSERT_EQUAL(guest_reply(&m), XS_WRITE);
+	CU_ASSERT_EQUAL(m.req_id, 7);
+	/* Everything read: a commit re-arms nothing. */
+	CU_ASSERT_EQUAL(persist__commit(&a), 0);
+	CU_ASSERT_EQUAL(page->req_cons, page->req_prod);
+	CU_ASSERT(read(attach_fd, &cnt, sizeof(cnt)) < 0);
+	conn__free(d0);
+	crash(&a);
+	close(attach_fd);
+	attach_fd = -1;
+}
+
 static void test_refused(void)
 {
 	struct xs_server a, b;
@@ -483,6 +521,7 @@ int main(void)
 		{ "tree, permissions and creation order survive", test_tree },
 		{ "guest ring, watches and domains survive; dead ones released", test_guest },
 		{ "a request larger than the ring, read in part before the crash", test_big_request },
+		{ "a request's rest written while req_cons lagged is served unasked", test_publish_rearms },
 		{ "a store that outgrows its map grows it", test_map_grows },
 		{ "a transaction commits whole or not at all across a kill", test_txn_atomic },
 		{ "a foreign file is refused, --fresh moves it aside, one daemon per store", test_refused },

@@ -1,0 +1,63 @@
+#!/bin/bash
+# linux_console.sh: Debian's stock kernel's busybox shell on hvc0, driven through `kxl console` in tmux: commands and Ctrl-C of a foreground job; kxl reboot through Linux's control/shutdown watch; in the rebuilt domain a sysrq-c panic crashes only that domain; two boots (development flag; SKIP without the image cache, /dev/kvm or tmux).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/linux_lib.sh"
+command -v tmux >/dev/null || skip "tmux missing: install the Debian package tmux"
+TM=
+tm_cleanup() { [ -n "$TM" ] && tmux -S "$TM" kill-server 2>/dev/null; cleanup; }
+trap tm_cleanup EXIT
+linux_setup
+dom0_start
+
+KXL_DEV_DIRECT_PAGING=1 "$KXL" create "$T/linux.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create"; }
+id=$(domid_of linux)
+wait_until 300 console_has "^kxen-init: up: Linux 6\.1" || { tail -20 "$CON"; fail "Linux did not reach /init"; }
+
+TM=$T/tmux.sock
+tmux -S "$TM" -f /dev/null new-session -d -s c -x 120 -y 30 \
+	"env XENSTORED_PATH='$XENSTORED_PATH' KXEN_HV_SOCKET='$KXEN_HV_SOCKET' '$KXL' console linux; echo KXL-EXIT=\$?; sleep 60"
+pane() { tmux -S "$TM" capture-pane -p -t c > "$T/pane"; }
+pane_has() { pane && grep -Eq -- "$1" "$T/pane"; }
+wait_pane() {
+	wait_until 120 pane_has "$1" && return 0
+	cat "$T/pane"; fail "timed out waiting for /$1/ on the kxl console terminal"
+}
+keys() { tmux -S "$TM" send-keys -t c "$@"; }
+# The shell's prompt may have been printed before kxl attached: ask for a fresh one.
+keys Enter
+wait_pane "^/ #"
+keys 'echo kx-$((6*7)) $(uname -r)' Enter
+wait_pane "^kx-42 6\.1\.0-.*-cloud-amd64"
+pass "commands typed into kxl console run in Linux's shell on hvc0 and answer there"
+# Ctrl-C reaches the foreground job through hvc0's line discipline: the shell has hvc0 as its terminal.
+keys 'echo sleeping; sleep 600' Enter
+wait_pane "^sleeping"
+sleep 1   # not an assert: only so that ^C finds sleep started rather than the shell between commands
+keys C-c
+keys 'echo after-$((1+1))' Enter
+wait_pane "^after-2"
+pass "Ctrl-C interrupts a foreground job; the shell goes on"
+# kxl reboot: control/shutdown, Linux's watch runs busybox's reboot, which signals init (pid 1), whose
+# reboot(RESTART) is SCHEDOP_shutdown(reboot); <on_reboot>restart rebuilds the domain from its saved config.
+"$KXL" reboot linux > "$T/reboot.out" 2>&1 || { cat "$T/reboot.out"; fail "kxl reboot of the Linux guest"; }
+wait_log "^\(XEN\) domain $id \(linux\) shut down: reboot" 120
+wait_pane "KXL-EXIT=0"
+ups() { [ "$(grep -c '^kxen-init: up: Linux 6\.1' "$CON")" -ge 2 ]; }
+wait_until 300 ups || { tail -20 "$CON"; fail "the rebooted Linux did not reach /init"; }
+id2=$(domid_of linux)
+[ -n "$id2" ] && [ "$id2" != "$id" ] || fail "no new domain after the reboot (ids $id, $id2)"
+pass "kxl reboot restarted Linux through its control/shutdown watch (domain $id -> $id2)"
+
+# A panic (sysrq-c) in the rebuilt domain: SCHEDOP_shutdown(crash), <on_crash>preserve; kxen-hv lives on.
+tmux -S "$TM" kill-session -t c
+tmux -S "$TM" new-session -d -s c -x 120 -y 30 \
+	"env XENSTORED_PATH='$XENSTORED_PATH' KXEN_HV_SOCKET='$KXEN_HV_SOCKET' '$KXL' console linux; echo KXL-EXIT=\$?; sleep 60"
+keys Enter
+wait_pane "^/ #"
+keys 'echo c > /proc/sysrq-trigger' Enter
+wait_log "^\(XEN\) domain $id2 \(linux\) shut down: crash" 120
+wait_until 30 console_has "Kernel panic - not syncing: sysrq triggered crash" || fail "no panic line from Linux"
+listed "$id2" || fail "the crashed domain was not preserved (<on_crash>preserve)"
+"$KXL" list > /dev/null || fail "kxen-hv or kxl is gone after the guest's panic"
+"$KXL" destroy linux || fail "kxl destroy of the crashed Linux guest"
+pass "a sysrq-c panic shuts down only that domain as crashed; it stays for inspection and is destroyed"
