@@ -196,7 +196,7 @@ int kxl_block_add(struct xs_handle *xs, uint32_t domid, const struct kxl_disk_sp
 		/* The last two only when the XML names a backing file. */
 		.n_be = sizeof(be) / sizeof(be[0]) - 2 + !!spec->backing + !!(spec->backing && spec->backing_format),
 	};
-	if ((rc = kxl_dev_add(xs, &dev)))
+	if ((rc = kxl_dev_add(&dev)))
 		return rc;
 	if (!wait)
 		return 0;

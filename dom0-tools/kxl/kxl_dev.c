@@ -8,11 +8,10 @@
 #include <time.h>
 #include <xenstore.h>
 #include <xen/io/xenbus.h>
+#include <xen/io/xs_wire.h>
 #include "kxl.h"
 #include "kxl_dev.h"
 #include "kxl_xs.h"
-
-#define TXN_RETRIES 16
 
 static void fe_dir(char *buf, size_t len, const char *type, uint32_t domid, unsigned devid)
 {
@@ -25,18 +24,6 @@ static void be_dir(char *buf, size_t len, uint32_t bdom, const char *type, uint3
 	snprintf(buf, len, "/local/domain/%u/backend/%s/%u/%u", bdom, type, domid, devid);
 }
 
-static bool wr(struct xs_handle *xs, xs_transaction_t t, const char *dir, const char *key,
-               const char *val, char *failed, size_t flen)
-{
-	char p[320];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, key);
-	if (xs_write(xs, t, p, val, (unsigned)strlen(val)))
-		return true;
-	snprintf(failed, flen, "write %s", p);
-	return false;
-}
-
 static bool exists(struct xs_handle *xs, xs_transaction_t t, const char *path)
 {
 	unsigned len;
@@ -46,10 +33,23 @@ static bool exists(struct xs_handle *xs, xs_transaction_t t, const char *path)
 	return v != NULL;
 }
 
-/* One attempt inside transaction t; false with *failed set (errno kept) on error. */
-static bool add_txn(struct xs_handle *xs, xs_transaction_t t, const struct kxl_dev *d,
-                    char *failed, size_t flen)
+/* Writes dir/key = val under t. */
+static void put(struct kxl_xsb *b, uint32_t t, const char *dir, const char *key, const char *val)
 {
+	char p[320];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
+	kxl_xsb_writef(b, t, p, "%s", val);
+}
+
+/*
+ * One attempt under t (kxl_xsb_txn): a round trip reads whether either
+ * directory exists (inside the transaction, so a racing add conflicts),
+ * then both directories are queued for the commit.
+ */
+static int add_queue(struct kxl_xsb *b, uint32_t t, void *arg, char *failed, size_t flen)
+{
+	const struct kxl_dev *d = arg;
 	/* libxl__device_generic_add: the frontend is the guest's, the backend the backend domain's. */
 	struct xs_permissions fe_perm[2] = { { d->domid, XS_PERM_NONE }, { d->backend_domid, XS_PERM_READ } };
 	struct xs_permissions be_perm[2] = { { d->backend_domid, XS_PERM_NONE }, { d->domid, XS_PERM_READ } };
@@ -57,76 +57,69 @@ static bool add_txn(struct xs_handle *xs, xs_transaction_t t, const struct kxl_d
 
 	fe_dir(fe, sizeof(fe), d->type, d->domid, d->devid);
 	be_dir(be, sizeof(be), d->backend_domid, d->type, d->domid, d->devid);
-	if (exists(xs, t, fe) || exists(xs, t, be)) {
+	kxl_xsb_add(b, XS_READ, t, fe, strlen(fe) + 1, NULL, 0);
+	kxl_xsb_add(b, XS_READ, t, be, strlen(be) + 1, NULL, 0);
+	kxl_xsb_run(b);
+	if (b->err) {
+		snprintf(failed, flen, "read %s", fe);
+		return b->err;
+	}
+	for (unsigned i = 0; i < 2; i++)
+		if (b->rc[i] && b->rc[i] != -ENOENT) {
+			snprintf(failed, flen, "read %s", kxl_xsb_path(b, i));
+			return b->rc[i];
+		}
+	if (!b->rc[0] || !b->rc[1]) {
 		snprintf(failed, flen, "add %s %u of domain %u: it exists already", d->type, d->devid,
 		         d->domid);
-		errno = EEXIST;
-		return false;
+		return -EEXIST;
 	}
-	if (!xs_mkdir(xs, t, fe) || !xs_set_permissions(xs, t, fe, fe_perm, 2)) {
-		snprintf(failed, flen, "create %s", fe);
-		return false;
-	}
-	if (!xs_mkdir(xs, t, be) || !xs_set_permissions(xs, t, be, be_perm, 2)) {
-		snprintf(failed, flen, "create %s", be);
-		return false;
-	}
+	kxl_xsb_reset(b);
+	kxl_xsb_node(b, t, fe, fe_perm, 2);
+	kxl_xsb_node(b, t, be, be_perm, 2);
 	snprintf(num, sizeof(num), "%u", d->backend_domid);
-	if (!wr(xs, t, fe, "backend", be, failed, flen) ||
-	    !wr(xs, t, fe, "backend-id", num, failed, flen) ||
-	    !wr(xs, t, fe, "state", "1", failed, flen))
-		return false;
+	put(b, t, fe, "backend", be);
+	put(b, t, fe, "backend-id", num);
+	put(b, t, fe, "state", "1");
 	for (unsigned i = 0; i < d->n_fe; i++)
-		if (!wr(xs, t, fe, d->fe[i].key, d->fe[i].val, failed, flen))
-			return false;
+		put(b, t, fe, d->fe[i].key, d->fe[i].val);
 	snprintf(num, sizeof(num), "%u", d->domid);
-	if (!wr(xs, t, be, "frontend", fe, failed, flen) ||
-	    !wr(xs, t, be, "frontend-id", num, failed, flen) ||
-	    !wr(xs, t, be, "online", "1", failed, flen) ||
-	    !wr(xs, t, be, "state", "1", failed, flen))
-		return false;
+	put(b, t, be, "frontend", fe);
+	put(b, t, be, "frontend-id", num);
+	put(b, t, be, "online", "1");
+	put(b, t, be, "state", "1");
 	for (unsigned i = 0; i < d->n_be; i++)
-		if (!wr(xs, t, be, d->be[i].key, d->be[i].val, failed, flen))
-			return false;
-	return true;
+		put(b, t, be, d->be[i].key, d->be[i].val);
+	return 0;
 }
 
-int kxl_dev_add(struct xs_handle *xs, const struct kxl_dev *d)
+int kxl_dev_add(const struct kxl_dev *d)
 {
+	struct kxl_xsb_txn x = { .queue = add_queue, .arg = (void *)d };
+	struct kxl_xsb b;
 	char failed[400] = "";
 	int rc;
 
-	for (unsigned tries = 0;; tries++) {
-		xs_transaction_t t = xs_transaction_start(xs);
-		bool ok;
-		int saved;
-
-		if (t == XBT_NULL) {
-			snprintf(failed, sizeof(failed), "start a transaction");
-			goto fail;
-		}
-		ok = add_txn(xs, t, d, failed, sizeof(failed));
-		saved = errno;
-		if (xs_transaction_end(xs, t, !ok)) {
-			if (ok)
-				return 0;
-			errno = saved;
-			goto fail;
-		}
-		if (!ok) {
-			errno = saved;
-			goto fail;
-		}
-		if (errno != EAGAIN || tries >= TXN_RETRIES) {
-			snprintf(failed, sizeof(failed), "commit the transaction");
-			goto fail;
-		}
+	if ((rc = kxl_xsb_open(&b))) {
+		kxl_err("xenstore: cannot connect to %s: %s", kxl_xs_socket_path(), strerror(-rc));
+		return rc;
 	}
-fail:
-	rc = errno ? -errno : -EIO;
+	rc = kxl_xsb_txn(&b, &x, failed, sizeof(failed));
+	if (rc && x.committed) {
+		/* A refused write after a commit that kept the rest: both directories were new, so they go. */
+		char fe[160], be[160];
+
+		fe_dir(fe, sizeof(fe), d->type, d->domid, d->devid);
+		be_dir(be, sizeof(be), d->backend_domid, d->type, d->domid, d->devid);
+		kxl_xsb_reset(&b);
+		kxl_xsb_add(&b, XS_RM, 0, fe, strlen(fe) + 1, NULL, 0);
+		kxl_xsb_add(&b, XS_RM, 0, be, strlen(be) + 1, NULL, 0);
+		kxl_xsb_run(&b);
+	}
+	kxl_xsb_close(&b);
 	if (rc == -EEXIST)
 		kxl_err("xenstore: cannot %s", failed);
-	else
+	else if (rc)
 		kxl_err("xenstore: cannot %s: %s", failed, strerror(-rc));
 	return rc;
 }
@@ -223,6 +216,55 @@ static int wait_closed(struct xs_handle *xs, const char *be, unsigned timeout_s)
 	return rc;
 }
 
+/*
+ * libxl__initiate_device_generic_remove: online=0 and, unless the backend
+ * is Closed already, Closing, in one transaction that read its state. A
+ * backend that closes by itself meanwhile (it does at once for a frontend
+ * that never started) makes the commit retry rather than be overwritten
+ * with a Closing it would never answer.
+ */
+static int close_queue(struct kxl_xsb *b, uint32_t t, void *arg, char *failed, size_t flen)
+{
+	const char *be = arg;
+	char p[200];
+	int st = -1;
+
+	snprintf(p, sizeof(p), "%s/state", be);
+	kxl_xsb_add(b, XS_READ, t, p, strlen(p) + 1, NULL, 0);
+	kxl_xsb_run(b);
+	if (b->err) {
+		snprintf(failed, flen, "read %s", p);
+		return b->err;
+	}
+	if (b->rc[0] == 0)
+		st = atoi(b->reply);
+	kxl_xsb_reset(b);
+	snprintf(p, sizeof(p), "%s/online", be);
+	kxl_xsb_writef(b, t, p, "0");
+	if (st >= 0 && st != XenbusStateClosed) {
+		snprintf(p, sizeof(p), "%s/state", be);
+		kxl_xsb_writef(b, t, p, "%d", XenbusStateClosing);
+	}
+	return 0;
+}
+
+static int close_backend(const char *be)
+{
+	struct kxl_xsb_txn x = { .queue = close_queue, .arg = (void *)be };
+	struct kxl_xsb b;
+	char failed[320] = "";
+	int rc;
+
+	if ((rc = kxl_xsb_open(&b)) == 0)
+		rc = kxl_xsb_txn(&b, &x, failed, sizeof(failed));
+	else
+		snprintf(failed, sizeof(failed), "connect to %s", kxl_xs_socket_path());
+	kxl_xsb_close(&b);
+	if (rc)
+		kxl_err("xenstore: cannot %s: %s", failed, strerror(-rc));
+	return rc;
+}
+
 int kxl_dev_remove(struct xs_handle *xs, const char *type, uint32_t domid, unsigned devid,
                    unsigned timeout_s, bool force)
 {
@@ -238,13 +280,8 @@ int kxl_dev_remove(struct xs_handle *xs, const char *type, uint32_t domid, unsig
 		kxl_err("domain %u has no %s device %u", domid, type, devid);
 		return -ENODEV;
 	}
-	/* libxl__initiate_device_generic_remove: online=0 and Closing, then wait for Closed. */
-	snprintf(p, sizeof(p), "%s/online", be);
-	xs_write(xs, XBT_NULL, p, "0", 1);
-	if (read_state(xs, be) != XenbusStateClosed) {
-		snprintf(p, sizeof(p), "%s/state", be);
-		xs_write(xs, XBT_NULL, p, "5", 1);
-	}
+	if ((rc = close_backend(be)))
+		return rc;
 	rc = wait_closed(xs, be, timeout_s);
 	if (rc) {
 		if (!force) {

@@ -35,11 +35,12 @@ struct kxl_dev {
 };
 
 /*
- * Writes both directories in one transaction (retried on EAGAIN). -EEXIST
- * when the frontend or backend directory already exists. Returns 0 or
- * -errno after printing what failed.
+ * Writes both directories in one transaction on a batch connection of its
+ * own (kxl_xsb_txn: three round trips, retried on EAGAIN). -EEXIST when the
+ * frontend or backend directory already exists. Returns 0 or -errno after
+ * printing what failed; nothing of the device is left then.
  */
-int kxl_dev_add(struct xs_handle *xs, const struct kxl_dev *d);
+int kxl_dev_add(const struct kxl_dev *d);
 
 /*
  * The start of a device command on DOM: looks it up (kxen-hv is not needed

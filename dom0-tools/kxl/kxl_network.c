@@ -67,7 +67,7 @@ int kxl_network_add(struct xs_handle *xs, uint32_t domid, const struct kxl_vif_s
 		.type = "vif", .domid = domid, .backend_domid = 0, .devid = (unsigned)dev,
 		.fe = fe, .n_fe = sizeof(fe) / sizeof(fe[0]), .be = be, .n_be = nbe,
 	};
-	if ((rc = kxl_dev_add(xs, &d)))
+	if ((rc = kxl_dev_add(&d)))
 		return rc;
 	rc = kxl_dev_wait_backend(xs, "vif", domid, (unsigned)dev, ATTACH_WAIT_MS, err, sizeof(err));
 	if (rc == -EIO)

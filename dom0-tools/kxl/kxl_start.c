@@ -162,13 +162,13 @@ int kxl_check_memory(kxctrl *h, const struct kxconfig *cfg)
  * as the single Xen PV device carries both. Not waited for: kxen-backd's
  * vkbd backend takes anything, and it has no input to send.
  */
-static int vkbd_add_config(struct xs_handle *xs, const struct kxconfig *cfg, uint32_t domid)
+static int vkbd_add_config(const struct kxconfig *cfg, uint32_t domid)
 {
 	struct kxl_dev d = { .type = "vkbd", .domid = domid, .devid = 0 };
 
 	if (!cfg->input_line)
 		return 0;
-	if (kxl_dev_add(xs, &d)) {
+	if (kxl_dev_add(&d)) {
 		kxl_err("%s:%d: <input>: cannot add the vkbd device", cfg->source, cfg->input_line);
 		return -EIO;
 	}
@@ -242,7 +242,7 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 	introduced = 1;
 	kxl_phase("xenstore");
 	if ((r = kxl_block_add_config(xs, cfg, res.domid)) ||
-	    (r = kxl_network_add_config(xs, cfg, res.domid)) || (r = vkbd_add_config(xs, cfg, res.domid)) ||
+	    (r = kxl_network_add_config(xs, cfg, res.domid)) || (r = vkbd_add_config(cfg, res.domid)) ||
 	    (r = kxl_vcpu_apply_config(h, xs, cfg, res.domid)))
 		goto fail;
 	kxl_phase("devices");

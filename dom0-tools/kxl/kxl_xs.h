@@ -79,4 +79,39 @@ const char *kxl_xsb_path(const struct kxl_xsb *b, unsigned i);
 void kxl_xsb_reset(struct kxl_xsb *b);
 void kxl_xsb_close(struct kxl_xsb *b);
 
+struct xs_permissions;
+/* Queues a write of path = the formatted value under transaction t (0: none); failures show at run. */
+void kxl_xsb_writef(struct kxl_xsb *b, uint32_t t, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Queues path = "" (creating it) and its n permissions (the owner first), as libxl's mkdir. */
+void kxl_xsb_node(struct kxl_xsb *b, uint32_t t, const char *path, const struct xs_permissions *p,
+                  unsigned n);
+
+/*
+ * One xenstore transaction on a batch connection, retried on EAGAIN (up to
+ * 16 times) as xenstored asks: kxl's one retry loop. Each attempt starts a
+ * transaction (one round trip), calls queue, then sends what queue left in
+ * the batch with the commit behind it and, in the first attempt only,
+ * after's requests behind the commit (one round trip).
+ */
+struct kxl_xsb_txn {
+	/*
+	 * Given b empty and the transaction's id t: queues the transaction's
+	 * requests. It may first run batches of its own under t (reads it
+	 * decides on) if it empties b again. 0, or -errno with failed set to
+	 * give the transaction up (it is then aborted).
+	 */
+	int (*queue)(struct kxl_xsb *b, uint32_t t, void *arg, char *failed, size_t flen);
+	void (*after)(struct kxl_xsb *b, void *arg);   /* optional: behind the first commit */
+	void *arg;
+	/* Out: a request failed but the commit kept the others; the caller removes them. */
+	int committed;
+};
+/*
+ * Runs x on the connected batch b. Returns 0, or -errno with what failed in
+ * failed ("write PATH", "commit the transaction", queue's text, ...);
+ * x->committed says whether part of it was committed all the same.
+ */
+int kxl_xsb_txn(struct kxl_xsb *b, struct kxl_xsb_txn *x, char *failed, size_t flen);
+
 #endif

@@ -8,6 +8,8 @@
  */
 #include <config.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,7 +17,11 @@
 #include <unistd.h>
 #include <stdint.h>   /* the Xen headers assume it */
 #include <xen/io/xs_wire.h>
+#include <xenstore.h>
 #include "kxl_xs.h"
+
+/* How often a transaction is retried on EAGAIN before kxl gives up. */
+#define XS_TXN_RETRIES 16
 
 void kxl_xsb_init(struct kxl_xsb *b)
 {
@@ -193,4 +199,100 @@ int kxl_xsb_run(struct kxl_xsb *b)
 		memmove(in, body + h.len, have);
 	}
 	return first;
+}
+
+void kxl_xsb_writef(struct kxl_xsb *b, uint32_t t, const char *path, const char *fmt, ...)
+{
+	char val[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	kxl_xsb_add(b, XS_WRITE, t, path, strlen(path) + 1, val, strlen(val));
+}
+
+void kxl_xsb_node(struct kxl_xsb *b, uint32_t t, const char *path, const struct xs_permissions *p,
+                  unsigned n)
+{
+	static const char letter[] = { [XS_PERM_NONE] = 'n', [XS_PERM_READ] = 'r',
+	                               [XS_PERM_WRITE] = 'w', [XS_PERM_READ | XS_PERM_WRITE] = 'b' };
+	char perms[64 * 2];
+	size_t len = 0;
+
+	kxl_xsb_add(b, XS_WRITE, t, path, strlen(path) + 1, "", 0);
+	/* The wire form libxenstore sends: each permission as a NUL-terminated string ("n0", "r4"). */
+	for (unsigned i = 0; i < n && len + 16 < sizeof(perms); i++)
+		len += (size_t)snprintf(perms + len, sizeof(perms) - len, "%c%u",
+		                        letter[p[i].perms & (XS_PERM_READ | XS_PERM_WRITE)], p[i].id) + 1;
+	kxl_xsb_add(b, XS_SET_PERMS, t, path, strlen(path) + 1, perms, len);
+}
+
+/* Request i of the batch, named for a message ("write /local/domain/3/name"). */
+static void name_request(const struct kxl_xsb *b, unsigned i, char *failed, size_t flen)
+{
+	uint32_t type = ((const struct xsd_sockmsg *)(b->buf + b->off[i]))->type;
+
+	switch (type) {
+	case XS_WRITE:
+		snprintf(failed, flen, "write %s", kxl_xsb_path(b, i));
+		break;
+	case XS_SET_PERMS:
+		snprintf(failed, flen, "set permissions of %s", kxl_xsb_path(b, i));
+		break;
+	case XS_TRANSACTION_END:
+		snprintf(failed, flen, "commit the transaction");
+		break;
+	case XS_INTRODUCE:
+		snprintf(failed, flen, "introduce the domain");
+		break;
+	default:
+		snprintf(failed, flen, "send request %u for %s", type, kxl_xsb_path(b, i));
+	}
+}
+
+int kxl_xsb_txn(struct kxl_xsb *b, struct kxl_xsb_txn *x, char *failed, size_t flen)
+{
+	int r, after_sent = 0;
+
+	x->committed = 0;
+	for (unsigned tries = 0;; tries++) {
+		kxl_xsb_reset(b);
+		kxl_xsb_add(b, XS_TRANSACTION_START, 0, "", 1, NULL, 0);
+		if ((r = kxl_xsb_run(b))) {
+			snprintf(failed, flen, "start a transaction");
+			return r;
+		}
+		uint32_t t = (uint32_t)strtoul(b->reply, NULL, 10);
+		kxl_xsb_reset(b);
+		if ((r = x->queue(b, t, x->arg, failed, flen))) {
+			kxl_xsb_reset(b);
+			kxl_xsb_add(b, XS_TRANSACTION_END, t, "F", 2, NULL, 0);
+			kxl_xsb_run(b);
+			return r;
+		}
+		kxl_xsb_add(b, XS_TRANSACTION_END, t, "T", 2, NULL, 0);
+		unsigned end = b->n - 1;
+		/* The after requests run even when the commit must be retried: the retry leaves them out. */
+		if (x->after && !after_sent)
+			x->after(b, x->arg);
+		kxl_xsb_run(b);
+		if (b->err) {
+			snprintf(failed, flen, "send the transaction");
+			return b->err;
+		}
+		for (unsigned i = 0; i < b->n; i++)
+			if (b->rc[i] && !(i == end && b->rc[i] == -EAGAIN)) {
+				name_request(b, i, failed, flen);
+				x->committed = b->rc[end] == 0;
+				return b->rc[i];
+			}
+		after_sent = 1;
+		if (b->rc[end] == 0)
+			return 0;
+		if (tries == XS_TXN_RETRIES) {
+			snprintf(failed, flen, "commit the transaction");
+			return -EAGAIN;
+		}
+	}
 }

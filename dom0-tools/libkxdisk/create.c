@@ -79,7 +79,7 @@ int disk_create(const char *path, const char *format, uint64_t size, char *err, 
 		goto out;
 	}
 	if (meta)
-		rc = disk__pwrite_full(fd, 0, meta, len);
+		rc = iov__pwrite_full(fd, 0, meta, len);
 	else if (ftruncate(fd, (off_t)size) < 0)
 		rc = -errno;
 	if (rc == 0 && fsync(fd) < 0)

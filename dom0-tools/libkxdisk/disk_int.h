@@ -93,9 +93,9 @@ void iov__to_buf(const struct iovec *iov, int iovcnt, size_t skip, void *buf, si
  * kernel may return fewer bytes) and batching at IOV_MAX. A read past end of
  * file gives zeros. 0 or -errno (-EIO for a write that makes no progress).
  */
-int disk__preadv_full(int fd, uint64_t off, const struct iovec *iov, int iovcnt);
-int disk__pwritev_full(int fd, uint64_t off, const struct iovec *iov, int iovcnt);
-int disk__pread_full(int fd, uint64_t off, void *buf, size_t len);
-int disk__pwrite_full(int fd, uint64_t off, const void *buf, size_t len);
+int iov__preadv_full(int fd, uint64_t off, const struct iovec *iov, int iovcnt);
+int iov__pwritev_full(int fd, uint64_t off, const struct iovec *iov, int iovcnt);
+int iov__pread_full(int fd, uint64_t off, void *buf, size_t len);
+int iov__pwrite_full(int fd, uint64_t off, const void *buf, size_t len);
 
 #endif

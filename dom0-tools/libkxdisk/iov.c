@@ -141,24 +141,24 @@ static int xfer_full(int fd, uint64_t off, const struct iovec *iov, int iovcnt, 
 	return 0;
 }
 
-int disk__preadv_full(int fd, uint64_t off, const struct iovec *iov, int iovcnt)
+int iov__preadv_full(int fd, uint64_t off, const struct iovec *iov, int iovcnt)
 {
 	return xfer_full(fd, off, iov, iovcnt, false);
 }
 
-int disk__pwritev_full(int fd, uint64_t off, const struct iovec *iov, int iovcnt)
+int iov__pwritev_full(int fd, uint64_t off, const struct iovec *iov, int iovcnt)
 {
 	return xfer_full(fd, off, iov, iovcnt, true);
 }
 
-int disk__pread_full(int fd, uint64_t off, void *buf, size_t len)
+int iov__pread_full(int fd, uint64_t off, void *buf, size_t len)
 {
 	struct iovec v = { buf, len };
 
 	return xfer_full(fd, off, &v, 1, false);
 }
 
-int disk__pwrite_full(int fd, uint64_t off, const void *buf, size_t len)
+int iov__pwrite_full(int fd, uint64_t off, const void *buf, size_t len)
 {
 	struct iovec v = { (void *)buf, len };
 

@@ -34,7 +34,7 @@ void qcow2_cache_free(struct qcow2_cache *c)
 static int slot_write(struct disk *d, struct qcow2_slot *s)
 {
 	struct qcow2 *q = qcow2_of(d);
-	int rc = disk__pwrite_full(d->fd, s->off, s->buf, q->cs);
+	int rc = iov__pwrite_full(d->fd, s->off, s->buf, q->cs);
 
 	if (rc < 0)
 		return disk__err(d, rc, "writing metadata at 0x%llx: %s",
@@ -92,7 +92,7 @@ int qcow2_cache_get(struct disk *d, struct qcow2_cache *c, uint64_t off, bool fr
 		memset(victim->buf, 0, q->cs);
 		victim->dirty = true;
 	} else {
-		rc = disk__pread_full(d->fd, off, victim->buf, q->cs);
+		rc = iov__pread_full(d->fd, off, victim->buf, q->cs);
 		if (rc < 0)
 			return disk__err(d, rc, "reading %s at 0x%llx: %s",
 					 c->is_l2 ? "L2 table" : "refcount block",

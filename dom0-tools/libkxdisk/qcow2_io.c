@@ -304,7 +304,7 @@ static int decompress(struct disk *d, uint64_t e)
 	avail = q->file_end > coff ? q->file_end - coff : 0;
 	if (csize > avail)
 		csize = avail;
-	rc = disk__pread_full(d->fd, coff, q->zbuf, (size_t)csize);
+	rc = iov__pread_full(d->fd, coff, q->zbuf, (size_t)csize);
 	if (rc < 0)
 		return disk__err(d, rc, "reading compressed data at 0x%llx: %s", (unsigned long long)coff,
 				 strerror(-rc));
@@ -364,7 +364,7 @@ int qcow2_readv(struct disk *d, uint64_t off, const struct iovec *iov, int iovcn
 		switch (m.kind) {
 		case K_NORMAL:
 			n = iov__slice(iov, iovcnt, done, run, iv.v, iv.max);
-			rc = n < 0 ? n : disk__preadv_full(d->fd, m.host + in, iv.v, n);
+			rc = n < 0 ? n : iov__preadv_full(d->fd, m.host + in, iv.v, n);
 			if (rc < 0)
 				rc = disk__err(d, rc, "reading data at 0x%llx: %s",
 					       (unsigned long long)(m.host + in), strerror(-rc));
@@ -466,7 +466,7 @@ static int write_cow(struct disk *d, uint64_t voff, const struct map *m,
 		if (rc < 0)
 			return rc;
 	}
-	rc = disk__pwrite_full(d->fd, dst, q->cbuf, q->cs);
+	rc = iov__pwrite_full(d->fd, dst, q->cbuf, q->cs);
 	if (rc < 0)
 		return disk__err(d, rc, "writing data at 0x%llx: %s", (unsigned long long)dst, strerror(-rc));
 	if (m->kind == K_ZERO && m->host) {
@@ -518,7 +518,7 @@ static int write_ext(struct disk *d, uint64_t voff, const struct iovec *iov, int
 
 		rc = ivec_init(&iv, iovcnt);
 		k = rc < 0 ? rc : iov__slice(iov, iovcnt, done, n, iv.v, iv.max);
-		rc = k < 0 ? k : disk__pwritev_full(d->fd, m.host + in, iv.v, k);
+		rc = k < 0 ? k : iov__pwritev_full(d->fd, m.host + in, iv.v, k);
 		ivec_free(&iv);
 		return rc < 0 ? disk__err(d, rc, "writing data at 0x%llx: %s",
 					  (unsigned long long)(m.host + in), strerror(-rc)) : 0;
@@ -547,7 +547,7 @@ static int write_ext(struct disk *d, uint64_t voff, const struct iovec *iov, int
 		if (rc < 0)
 			return rc;
 	}
-	rc = disk__pwrite_full(d->fd, dst + a0, q->cbuf, a1 - a0);
+	rc = iov__pwrite_full(d->fd, dst + a0, q->cbuf, a1 - a0);
 	if (rc < 0)
 		return disk__err(d, rc, "writing data at 0x%llx: %s", (unsigned long long)(dst + a0),
 				 strerror(-rc));
@@ -595,7 +595,7 @@ int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovc
 			if (rc < 0)
 				break;
 			cnt = iov__slice(iov, iovcnt, done, run, iv.v, iv.max);
-			rc = cnt < 0 ? cnt : disk__pwritev_full(d->fd, m.host + in, iv.v, cnt);
+			rc = cnt < 0 ? cnt : iov__pwritev_full(d->fd, m.host + in, iv.v, cnt);
 			if (rc < 0)
 				rc = disk__err(d, rc, "writing data at 0x%llx: %s",
 					       (unsigned long long)(m.host + in), strerror(-rc));
@@ -624,7 +624,7 @@ int qcow2_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovc
 		if (rc < 0)
 			break;
 		cnt = iov__slice(iov, iovcnt, done, run, iv.v, iv.max);
-		rc = cnt < 0 ? cnt : disk__pwritev_full(d->fd, dst + in, iv.v, cnt);
+		rc = cnt < 0 ? cnt : iov__pwritev_full(d->fd, dst + in, iv.v, cnt);
 		if (rc < 0) {
 			rc = disk__err(d, rc, "writing data at 0x%llx: %s", (unsigned long long)(dst + in),
 				       strerror(-rc));

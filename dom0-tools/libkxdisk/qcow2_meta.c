@@ -132,7 +132,7 @@ int qcow2_corrupt(struct disk *d, const char *fmt, ...)
 	if (!q->corrupt && !d->readonly && q->version >= 3) {
 		uint64_t be = htobe64(q->incompat | QCOW2_INCOMPAT_CORRUPT);
 
-		if (disk__pwrite_full(d->fd, 72, &be, 8) == 0)
+		if (iov__pwrite_full(d->fd, 72, &be, 8) == 0)
 			(void)fdatasync(d->fd);
 	}
 	q->corrupt = true;

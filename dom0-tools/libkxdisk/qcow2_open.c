@@ -167,7 +167,7 @@ static int load_table(struct disk *d, const char *what, uint64_t off, uint64_t n
 
 	if (!t)
 		return disk__err(d, -ENOMEM, "out of memory for the %s", what);
-	rc = disk__pread_full(d->fd, off, t, n * 8);
+	rc = iov__pread_full(d->fd, off, t, n * 8);
 	if (rc < 0) {
 		free(t);
 		return disk__err(d, rc, "reading the %s: %s", what, strerror(-rc));
@@ -327,7 +327,7 @@ static int qcow2_open(struct disk *d)
 		goto out;
 	}
 	n = d->file_size < QCOW2_V3_HEADER_LEN ? (size_t)d->file_size : QCOW2_V3_HEADER_LEN;
-	rc = disk__pread_full(d->fd, 0, b, n);
+	rc = iov__pread_full(d->fd, 0, b, n);
 	if (rc < 0) {
 		rc = disk__err(d, rc, "reading the header: %s", strerror(-rc));
 		goto out;
@@ -355,7 +355,7 @@ static int qcow2_open(struct disk *d)
 	q->next_alloc = (d->file_size + q->cs - 1) & ~(q->cs - 1);
 	/* The whole first cluster holds the extensions and the backing file name. */
 	n = d->file_size < q->cs ? (size_t)d->file_size : (size_t)q->cs;
-	rc = disk__pread_full(d->fd, 0, b, n);
+	rc = iov__pread_full(d->fd, 0, b, n);
 	if (rc < 0) {
 		rc = disk__err(d, rc, "reading the header: %s", strerror(-rc));
 		goto out;
@@ -390,7 +390,7 @@ static int qcow2_open(struct disk *d)
 	if (!d->readonly && q->autoclear) {
 		uint64_t zero = 0;
 
-		rc = disk__pwrite_full(d->fd, 88, &zero, 8);
+		rc = iov__pwrite_full(d->fd, 88, &zero, 8);
 		if (rc == 0 && fdatasync(d->fd) < 0)
 			rc = -errno;
 		if (rc < 0) {

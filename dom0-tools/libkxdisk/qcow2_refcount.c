@@ -236,7 +236,7 @@ int qcow2_refcount_writeback(struct disk *d)
 			return disk__err(d, -ENOMEM, "out of memory writing the refcount table");
 		for (uint64_t i = 0; i < q->reftable_entries; i++)
 			be[i] = htobe64(q->reftable[i]);
-		rc = disk__pwrite_full(d->fd, q->reftable_off, be, q->reftable_entries * 8);
+		rc = iov__pwrite_full(d->fd, q->reftable_off, be, q->reftable_entries * 8);
 		free(be);
 		if (rc < 0)
 			return disk__err(d, rc, "writing the refcount table: %s", strerror(-rc));
@@ -271,7 +271,7 @@ static int l1_writeback(struct disk *d)
 		return disk__err(d, -ENOMEM, "out of memory writing the L1 table");
 	for (uint32_t i = 0; i < n; i++)
 		be[i] = htobe64(q->l1[lo + i]);
-	rc = disk__pwrite_full(d->fd, q->l1_off + (uint64_t)lo * 8, be, (size_t)n * 8);
+	rc = iov__pwrite_full(d->fd, q->l1_off + (uint64_t)lo * 8, be, (size_t)n * 8);
 	free(be);
 	if (rc < 0)
 		return disk__err(d, rc, "writing the L1 table: %s", strerror(-rc));

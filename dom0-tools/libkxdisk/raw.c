@@ -19,14 +19,14 @@ static void raw_close(struct disk *d)
 
 static int raw_readv(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt)
 {
-	int rc = disk__preadv_full(d->fd, off, iov, iovcnt);
+	int rc = iov__preadv_full(d->fd, off, iov, iovcnt);
 
 	return rc < 0 ? disk__err(d, rc, "read at %llu: %s", (unsigned long long)off, strerror(-rc)) : 0;
 }
 
 static int raw_writev(struct disk *d, uint64_t off, const struct iovec *iov, int iovcnt)
 {
-	int rc = disk__pwritev_full(d->fd, off, iov, iovcnt);
+	int rc = iov__pwritev_full(d->fd, off, iov, iovcnt);
 
 	return rc < 0 ? disk__err(d, rc, "write at %llu: %s", (unsigned long long)off, strerror(-rc)) : 0;
 }

@@ -51,6 +51,10 @@ mkcfg idle "idle" 16
 id2=$(create idle)
 "$KXL" block-attach idle "$T/hp.img,raw,xvdd,r" || fail "positional block-attach"
 [ "$(xenstore-read /local/domain/0/backend/vbd/$id2/51760/mode)" = r ] || fail "positional access"
+# The existence check runs inside kxl's transaction: a second attach of xvdd is refused, the first kept.
+out=$("$KXL" block-attach idle "$T/hp.img,raw,xvdd,r" 2>&1) && fail "second attach of xvdd accepted"
+echo "$out" | grep -q "cannot add vbd 51760 of domain $id2: it exists already" || { echo "$out"; fail "exists message"; }
+[ "$(xenstore-read /local/domain/0/backend/vbd/$id2/51760/mode)" = r ] || fail "second attach changed the first"
 # -t bounds the wait for Closed; the backend answers at once when it gets the CPU (-j4 check: seconds).
 "$KXL" block-detach -t 60 idle xvdd || fail "detach from a guest without blkfront"
 pass "positional spec; detach from a guest that never connected"
