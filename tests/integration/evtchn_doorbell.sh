@@ -24,14 +24,15 @@ echo "$line"
 set -- $(echo "$line" | sed -n 's/.*sends: \([0-9]*\) by exit (\([0-9]*\) doorbell misses), \([0-9]*\) by doorbell.*/\1 \2 \3/p')
 [ $# = 3 ] || fail "cannot read the ping's counters"
 # A port is armed by its first send through the full hypercall (doorbell.h): after each of the
-# three binds, the sends until the doorbell thread has armed it exit (a few each).
-[ "$3" -ge 880 ] || fail "only $3 of the ping's 900 sends took the doorbell"
-[ "$1" -le 20 ] || fail "$1 of the ping's sends exited to kxen-hv"
+# three binds, the sends until the doorbell thread has armed it exit: a few each when the host is
+# quiet, a few tens under load (arming waits for an SRCU grace period). Without doorbells all 900 exit.
+[ "$3" -ge 800 ] || fail "only $3 of the ping's 900 sends took the doorbell"
+[ "$1" -le 100 ] || fail "$1 of the ping's sends exited to kxen-hv"
 # The pong echoed through its doorbell too, rebound from kxen-hv's side twice.
 set -- $(sends "$pong")
 [ $# = 5 ] || fail "kxl list -l shows no send counters for the pong"
 echo "pong: $* (by exit, misses, by doorbell, dom0 doorbells, guest doorbells)"
-[ "$3" -ge 880 ] || fail "only $3 of the pong's echoes took the doorbell"
+[ "$3" -ge 800 ] || fail "only $3 of the pong's echoes took the doorbell"
 [ "$5" = 0 ] || fail "the pong still has $5 guest doorbells after the ping went"
 "$KXL" destroy "$pong" || fail "destroy pong"
 
@@ -44,7 +45,8 @@ grep -q "dom0_evtchn_ping: OK" "$T/ping.out" || fail "no OK from dom0_evtchn_pin
 set -- $(sends "$id")
 echo "pong0: $* (by exit, misses, by doorbell, dom0 doorbells, guest doorbells)"
 [ $# = 5 ] || fail "kxl list -l shows no send counters for d$id"
-[ "$1" -le 20 ] || fail "$1 of the 300 echoes to dom0 exited to kxen-hv"
+# Arming is asynchronous here too (above): under load the first few tens may exit, never most.
+[ "$1" -le 60 ] || fail "$1 of the 300 echoes to dom0 exited to kxen-hv"
 "$KXL" destroy "$id" || fail "destroy pong0"
 kill -0 "$HVPID" || fail "kxen-hv died"
 pass "event sends by doorbell, guest to guest across rebinds and guest to dom0"
