@@ -148,7 +148,7 @@ peer_kxen() (
 	tail -s 0.05 -n +1 -F "$T/console/guest-linux.log" 2> /dev/null > >(stamp "$start" > "$R/kxen.log") &
 	tails="$tails $!"
 	trap 'kill $tails 2>/dev/null; cleanup' EXIT
-	if ! KXL_DEV_DIRECT_PAGING=1 "$KXL" create "$T/bench-linux.xml" > "$T/create.out" 2>&1; then
+	if ! "$KXL" create "$T/bench-linux.xml" > "$T/create.out" 2>&1; then
 		echo "end $(( $(now_us) - start )) exit: kxl create failed: $(head -c 300 "$T/create.out")" >> "$R/kxen.ev"
 		exit 0
 	fi
@@ -213,7 +213,7 @@ linux_lines() {
 at() { linux_lines "$1" | grep -m 1 -- "$2" | cut -d' ' -f1; }
 ok=0
 for p in ${PEERS//,/ }; do
-	case $p in tcg) name="QEMU TCG" ;; kvm) name="QEMU with KVM (-cpu $KVM_CPU)" ;; kxen) name="kxen (KXL_DEV_DIRECT_PAGING=1 kxl create)" ;; esac
+	case $p in tcg) name="QEMU TCG" ;; kvm) name="QEMU with KVM (-cpu $KVM_CPU)" ;; kxen) name="kxen (kxl create)" ;; esac
 	echo "=== $name"
 	if [ -f "$R/$p.why" ]; then
 		echo "skipped: $(head -n 3 "$R/$p.why")"

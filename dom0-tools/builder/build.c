@@ -194,16 +194,10 @@ static int check_config(struct build *b)
 	return 0;
 }
 
-int kxbuild_direct_paging_supported(void)
+const char *kxbuild_direct_paging_refusal(unsigned vcpus)
 {
-	/*
-	 * No until kxen-hv runs Linux to user space (issue 13); the
-	 * development-only KXL_DEV_DIRECT_PAGING=1 says yes for the work on it
-	 * (docs/linux-pv.md), in create and its dry-run plan alike.
-	 */
-	const char *dev = getenv("KXL_DEV_DIRECT_PAGING");
-
-	return dev && !strcmp(dev, "1");
+	return vcpus > 1 ? "Linux PV guests run on one vCPU on kxen so far (SMP is not built yet): "
+	                   "set <vcpu>1</vcpu>; see docs/linux-pv.md" : NULL;
 }
 
 /*
@@ -430,14 +424,17 @@ static int build(struct build *b, struct kxbuild_result *res, int force)
 {
 	const struct kxbuild_config *cfg = b->cfg;
 	struct kxctl_set_boot boot;
+	const char *why;
 	int rc;
 
 	if ((rc = load_image(b)))
 		return rc;
-	/* The one place that keeps Linux from starting on a hypervisor that would crash it. */
-	if (b->in.kind == KXBUILD_KIND_DIRECT_PAGING && !force && !kxbuild_direct_paging_supported())
-		return fail(b, -ENOSYS, "kernel '%s' (%s, guest OS %s): " KXBUILD_NO_DIRECT_PAGING_MSG,
-		            cfg->kernel, b->in.format, b->in.pv.guest_os[0] ? b->in.pv.guest_os : "?");
+	/* Linux is refused what kxen-hv would let it crash on, before any domain exists. */
+	if (b->in.kind == KXBUILD_KIND_DIRECT_PAGING && !force &&
+	    (why = kxbuild_direct_paging_refusal(cfg->vcpus)))
+		return fail(b, -EOPNOTSUPP, "domain '%s': kernel '%s' (%s, guest OS %s) with %u vCPUs: %s",
+		            cfg->name, cfg->kernel, b->in.format,
+		            b->in.pv.guest_os[0] ? b->in.pv.guest_os : "?", cfg->vcpus, why);
 	if ((rc = create_domain(b)))
 		return rc;
 	res->domid = b->domid;

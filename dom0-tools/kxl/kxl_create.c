@@ -93,8 +93,10 @@ static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int 
 			       n->mac_generated ? " (generated)" : "", n->bridge);
 	}
 	kxl_vcpu_plan(cfg);
-	if (in->kind == KXBUILD_KIND_DIRECT_PAGING && !kxbuild_direct_paging_supported()) {
-		printf("  then: nothing: %s\n", KXBUILD_NO_DIRECT_PAGING_MSG);
+	const char *why = in->kind == KXBUILD_KIND_DIRECT_PAGING ?
+	                  kxbuild_direct_paging_refusal(cfg->vcpus) : NULL;
+	if (why) {
+		printf("  then: nothing: %s\n", why);
 		ret = KXL_OK;
 		goto out;
 	}

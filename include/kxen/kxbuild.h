@@ -83,9 +83,9 @@ int kxbuild_domain(kxctrl *h, const struct kxbuild_config *cfg,
                    struct kxbuild_result *res, char *err, size_t errlen);
 
 /*
- * kxbuild_domain without the kxbuild_direct_paging_supported() check: builds
- * a direct-paging (Linux) kernel's domain whatever the environment says
- * (set_boot gets its virtual rip, rsp, rsi and the L4 in cr3). For tests.
+ * kxbuild_domain without the kxbuild_direct_paging_refusal() check: builds
+ * a direct-paging (Linux) kernel's domain of any vCPU count (set_boot gets
+ * its virtual rip, rsp, rsi and the L4 in cr3). For tests.
  */
 int kxbuild_domain_force(kxctrl *h, const struct kxbuild_config *cfg,
                          struct kxbuild_result *res, char *err, size_t errlen);

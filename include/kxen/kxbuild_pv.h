@@ -161,13 +161,12 @@ int kxbuild_inspect(const struct kxbuild_config *cfg, struct kxbuild_inspect *ou
                     char *err, size_t errlen);
 
 /*
- * Whether kxen-hv runs direct-paging PV kernels. The one place that says
- * no: kxbuild_domain refuses such a kernel, after checking it, with the
- * message below, until the hypervisor side is complete (docs/linux-images.md);
- * KXL_DEV_DIRECT_PAGING=1 in the environment says yes, for development.
+ * Why kxen-hv cannot run a direct-paging (Linux) kernel's domain of `vcpus`
+ * vCPUs, or NULL when it can. The one place that says no, for kxbuild_domain
+ * and kxl's dry-run plan alike: Linux PV guests run on one vCPU so far
+ * (VCPUOP_initialise with a full context is not built, and Linux BUG()s when
+ * it cannot bring up a vCPU the domain has; docs/linux-pv.md).
  */
-int kxbuild_direct_paging_supported(void);
-#define KXBUILD_NO_DIRECT_PAGING_MSG \
-	"kxen-hv does not run direct-paging PV kernels yet (Linux); see docs/linux-images.md"
+const char *kxbuild_direct_paging_refusal(unsigned vcpus);
 
 #endif

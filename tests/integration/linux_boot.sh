@@ -1,5 +1,5 @@
 #!/bin/bash
-# linux_boot.sh: Debian 12's stock cloud kernel boots as a Xen PV guest on kxen's in-guest layer to its busybox /init, runs user space (fork/exec, a segfaulting child, a busy loop preempted by pushed event upcalls) and powers off at kxl shutdown, while a second Linux guest and one of ours run beside it; one boot each (development flag; SKIP without the image cache or /dev/kvm).
+# linux_boot.sh: Debian 12's stock cloud kernel boots as a Xen PV guest on kxen's in-guest layer to its busybox /init, runs user space (fork/exec, a segfaulting child, a busy loop preempted by pushed event upcalls) and powers off at kxl shutdown, while a second Linux guest and one of ours run beside it; one boot each (SKIP without the image cache or /dev/kvm).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/linux_lib.sh"
 # What /init runs (scripts/mkinitramfs.sh's kxen.run=): a fork+exec loop, a child that overflows its stack
@@ -16,16 +16,18 @@ linux_setup "$run"
 linux_setup 'echo second-guest $(uname -r); poweroff' linux2
 dom0_start
 
-# Without the development flag the builder still refuses Linux, by name.
-out=$("$KXL" create "$T/linux.xml" 2>&1) && fail "kxl create ran a Linux kernel without the development flag"
-echo "$out" | grep -q "does not run direct-paging PV kernels yet" || fail "unexpected refusal: $out"
-pass "kxl create still refuses Linux without KXL_DEV_DIRECT_PAGING"
+# Two vCPUs are refused by name before any domain exists (Linux would BUG() at its second CPU).
+sed -e 's|<vcpu>1<|<vcpu>2<|' -e 's|<name>linux<|<name>linux-smp<|' "$T/linux.xml" > "$T/linux-smp.xml"
+out=$("$KXL" create "$T/linux-smp.xml" 2>&1) && fail "kxl create ran a 2-vCPU Linux guest"
+echo "$out" | grep -q "with 2 vCPUs: Linux PV guests run on one vCPU on kxen so far" || fail "unexpected refusal: $out"
+"$KXL" list | awk '$1 == "linux-smp" { exit 1 }' || fail "domain linux-smp is left after its refusal"
+pass "kxl create refuses a 2-vCPU Linux guest by name, nothing left behind"
 
-KXL_DEV_DIRECT_PAGING=1 "$KXL" create "$T/linux.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create with the development flag"; }
+"$KXL" create "$T/linux.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create"; }
 id=$(domid_of linux)
 [ -n "$id" ] || fail "no domain id in the log"
 # Beside it: a second Linux guest (its own layer region and slots) and one of kxen's own guests.
-KXL_DEV_DIRECT_PAGING=1 "$KXL" create "$T/linux2.xml" > "$T/create2.out" 2>&1 || { cat "$T/create2.out"; fail "kxl create of a second Linux guest"; }
+"$KXL" create "$T/linux2.xml" > "$T/create2.out" 2>&1 || { cat "$T/create2.out"; fail "kxl create of a second Linux guest"; }
 id2=$(domid_of linux2)
 mkcfg hello hello
 idh=$(create hello)

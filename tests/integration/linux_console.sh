@@ -1,5 +1,5 @@
 #!/bin/bash
-# linux_console.sh: Debian's stock kernel's busybox shell on hvc0, driven through `kxl console` in tmux: commands and Ctrl-C of a foreground job; kxl reboot through Linux's control/shutdown watch; in the rebuilt domain a sysrq-c panic crashes only that domain; two boots (development flag; SKIP without the image cache, /dev/kvm or tmux).
+# linux_console.sh: Debian's stock kernel's busybox shell on hvc0, driven through `kxl console` in tmux: commands and Ctrl-C of a foreground job; kxl reboot through Linux's control/shutdown watch; in the rebuilt domain a sysrq-c panic crashes only that domain; two boots (SKIP without the image cache, /dev/kvm or tmux).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/linux_lib.sh"
 command -v tmux >/dev/null || skip "tmux missing: install the Debian package tmux"
@@ -9,7 +9,7 @@ trap tm_cleanup EXIT
 linux_setup
 dom0_start
 
-KXL_DEV_DIRECT_PAGING=1 "$KXL" create "$T/linux.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create"; }
+"$KXL" create "$T/linux.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create"; }
 id=$(domid_of linux)
 wait_until 300 console_has "^kxen-init: up: Linux 6\.1" || { tail -20 "$CON"; fail "Linux did not reach /init"; }
 

@@ -1355,8 +1355,8 @@ static void test_build_failures(void)
 }
 
 /*
- * Debian's cloud kernel (from the image cache): kxbuild_domain refuses it
- * before any domain exists; kxbuild_domain_force builds it, and what kxen-hv
+ * Debian's cloud kernel (from the image cache): kxbuild_domain refuses it on
+ * two vCPUs before any domain exists; kxbuild_domain_force builds it, and what kxen-hv
  * is told and what guest memory holds match the plan kxbuild_inspect makes.
  */
 static void test_build_direct_paging(void)
@@ -1383,10 +1383,13 @@ static void test_build_direct_paging(void)
 	cfg.initrd = ipath;
 	cfg.mem_bytes = 128ULL << 20;
 	mock_reset();
-	CU_ASSERT_EQUAL(kxbuild_domain((kxctrl *)&M, &cfg, &res, err, sizeof err), -ENOSYS);
+	cfg.vcpus = 2;   /* SMP Linux is refused, named, before any domain exists */
+	CU_ASSERT_EQUAL(kxbuild_domain((kxctrl *)&M, &cfg, &res, err, sizeof err), -EOPNOTSUPP);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "(bzImage 2.15, LZ4 payload of "));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "guest OS linux): " KXBUILD_NO_DIRECT_PAGING_MSG));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "guest OS linux) with 2 vCPUs: Linux PV guests run on one vCPU"));
 	CU_ASSERT_EQUAL(M.creates, 0);
+	CU_ASSERT_PTR_NULL(kxbuild_direct_paging_refusal(1));
+	cfg.vcpus = 1;
 
 	CU_ASSERT_EQUAL_FATAL(kxbuild_inspect(&cfg, in, err, sizeof err), 0);
 	CU_ASSERT_EQUAL_FATAL(kxbuild_domain_force((kxctrl *)&M, &cfg, &res, err, sizeof err), 0);
