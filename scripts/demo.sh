@@ -48,6 +48,29 @@ domid() { "$KXL" domid "$1"; }
 waitfor() { for _ in $(seq 1 400); do grep -Eq -- "$1" "${2:-$T/hv.log}" 2>/dev/null && return 0; sleep 0.05; done; echo "demo: timed out waiting for /$1/"; return 1; }
 
 echo "== kxen demo: guests on $(uname -r) KVM, with kxenstored and kxen-backd =="
+# Debian's stock cloud kernel as a Xen PV guest, when scripts/fetch-images.sh has filled the cache
+# (setup.sh's install-deps.sh does): it boots for ~15-30 s beside the others, so it goes first.
+IMG=${KXEN_IMAGE_CACHE:-/var/cache/kxen/images}
+LINUX=
+if [ -r "$IMG/vmlinuz-cloud" ] && [ -r "$IMG/initramfs-cloud.gz" ]; then
+	cat > "$T/linux.xml" <<XML
+<domain type='xen'>
+  <name>linux</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='xenpv'>linux</type>
+    <kernel>$IMG/vmlinuz-cloud</kernel>
+    <initrd>$IMG/initramfs-cloud.gz</initrd>
+    <cmdline>console=hvc0 earlyprintk=xen kxen.run="echo demo: \$(uname -sr) up; grep MemTotal /proc/meminfo; poweroff -f"</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+</domain>
+XML
+	create linux && LINUX=1
+else
+	echo "(no Linux guest: $IMG has no vmlinuz-cloud and initramfs-cloud.gz; run scripts/fetch-images.sh)"
+fi
 # A fresh kxen-hv hands out ids in order: pong is 1 and offers its port to ping, 2.
 cfg pong "evtchn-pong 2" 1
 create pong
@@ -85,6 +108,13 @@ echo; echo "== kxl shutdown idler: asked through control/shutdown, the guest ack
 grep -E "^\(d[0-9]+\) control: shutdown request" "$T/hv.log" | sed 's/^/  /'
 echo; echo "== kxtop, batch mode, two refreshes one second apart =="
 "$KXTOP" -b -i 2 -d 1 -H "$KXEN_HV_SOCKET" 2>&1 | tail -n +1
+if [ -n "$LINUX" ]; then
+	echo; echo "== Debian's cloud kernel on hvc0, as kxen-backd logged it (its /init runs uname and powers off) =="
+	for _ in $(seq 1 180); do grep -q "(linux) shut down" "$T/hv.log" && break; sleep 1; done
+	grep -E "^\(d1\) \[ *[0-9.]+\] (Linux version|Hypervisor detected)" "$T/hv.log" | sed 's/^/  /'
+	grep -E "Run /init|demo: |MemTotal" "$T/console/guest-linux.log" 2>/dev/null | sed 's/\r$//; s/^/  /'
+	grep -E "\(linux\) shut down" "$T/hv.log" | sed 's/^/  /'
+fi
 echo; echo "== kxl dmesg (the hypervisor's log: guest output and events) =="
 "$KXL" dmesg
 "$KXL" destroy crasher
