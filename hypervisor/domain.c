@@ -127,18 +127,18 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 	time_scale(d->tsc_khz, &d->tsc_mul, &d->tsc_shift);
 
 	if ((rc = hostmem__admit(cfg->mem_bytes, why, sizeof(why))))
-		goto fail;
+		goto out;
 	rc = gmem_create(&d->mem, cfg->mem_bytes, name);
 	if (rc)
-		goto fail;
+		goto out;
 	rc = kvm_vm_create(d);
 	if (rc)
-		goto fail;
+		goto out;
 	for (unsigned i = 0; i < d->max_vcpus; i++) {
 		struct vcpu *v = calloc(1, sizeof(*v));
 		if (!v) {
 			rc = -ENOMEM;
-			goto fail;
+			goto out;
 		}
 		v->d = d;
 		v->id = i;
@@ -149,17 +149,17 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 		d->vcpu[i] = v;
 		rc = i + 1 == d->max_vcpus && hostmem__fault("vcpu") ? -ENOMEM : kvm_vcpu_create(v);
 		if (rc)
-			goto fail;
+			goto out;
 	}
 
 	rc = domain_register(d);
 	if (rc)
-		goto fail;
+		goto out;
 	hvlog("(XEN) domain %u (%s) created: %llu MiB, %u vCPUs", d->domid, d->name,
 	      (unsigned long long)(cfg->mem_bytes >> 20), d->max_vcpus);
 	*out = d;
 	return 0;
-fail:
+out:
 	/* Everything taken so far is given back: memfd, mapping, VM and vCPU fds. */
 	hvlog("(XEN) create of %s failed: %s", name, *why ? why : strerror(-rc));
 	domain_free(d);

@@ -88,20 +88,20 @@ int kvm_init(char *why, size_t whylen)
 	}
 	if (ioctl(kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
 		snprintf(why, whylen, "/dev/kvm has an unexpected API version");
-		goto fail;
+		goto out;
 	}
 	if (!(ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS)) {
 		snprintf(why, whylen, "KVM lacks KVM_CAP_SYNC_REGS (needed for cheap hypercall exits)");
-		goto fail;
+		goto out;
 	}
 	vcpu_mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vcpu_mmap_size <= 0) {
 		snprintf(why, whylen, "KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
-		goto fail;
+		goto out;
 	}
 	if (cpuid_prepare() < 0) {
 		snprintf(why, whylen, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
-		goto fail;
+		goto out;
 	}
 	/* The TSC rate is per vCPU in KVM; a throwaway vCPU tells us the host's. */
 	vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
@@ -118,14 +118,14 @@ int kvm_init(char *why, size_t whylen)
 		close(vm);
 	if (!tsc_khz) {
 		snprintf(why, whylen, "cannot create a KVM vCPU to read the TSC rate: %s", strerror(errno));
-		goto fail;
+		goto out;
 	}
 	if (pool_start() < 0) {
 		snprintf(why, whylen, "cannot start the VM pool thread: %s", strerror(errno));
-		goto fail;
+		goto out;
 	}
 	return 0;
-fail:
+out:
 	close(kvm_fd);
 	kvm_fd = -1;
 	return -ENODEV;
@@ -152,7 +152,7 @@ static int vcpu_fd_create(int vm_fd, unsigned id, int *fd_out, void **run_out)
 	c = malloc(sz);
 	if (!c) {
 		rc = -ENOMEM;
-		goto fail;
+		goto out;
 	}
 	memcpy(c, cpuid_template, sz);
 	for (unsigned i = 0; i < c->nent; i++)
@@ -161,11 +161,11 @@ static int vcpu_fd_create(int vm_fd, unsigned id, int *fd_out, void **run_out)
 	rc = ioctl(fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
 	free(c);
 	if (rc)
-		goto fail;
+		goto out;
 	*fd_out = fd;
 	*run_out = run;
 	return 0;
-fail:
+out:
 	munmap(run, (size_t)vcpu_mmap_size);
 	close(fd);
 	return rc;
