@@ -22,13 +22,13 @@ int kxc_bad(struct kxc_ld *l, xmlNodePtr n, const char *fmt, ...)
 	va_end(ap);
 	snprintf(l->err, l->errlen, "%s:%ld: <%s>: %s", l->path, xmlGetLineNo(n),
 	         (const char *)n->name, msg);
-	return -1;
+	return -EINVAL;
 }
 
 int kxc_oom(struct kxc_ld *l)
 {
 	snprintf(l->err, l->errlen, "%s: out of memory", l->path);
-	return -1;
+	return -ENOMEM;
 }
 
 xmlNodePtr kxc_child(xmlNodePtr n, const char *name)
@@ -108,19 +108,19 @@ static int mem_size(struct kxc_ld *l, xmlNodePtr n, uint64_t *bytes, char *shown
 	char *v = kxc_text(n);
 	xmlChar *unit = xmlGetNoNsProp(n, BAD_CAST "unit");
 	const char *uname = kxconfig_unit_name((const char *)unit);
-	int r = -1;
+	int r = 0;
 	char q[64];
 	kxc_shorten(v ? v : "", q, sizeof(q));
 	snprintf(shown, shownlen, "'%s' %s", q, uname ? uname : "?");
 	int s = v ? kxconfig_scale(v, (const char *)unit, bytes) : -ENOMEM;
-	if (s == -ERANGE)
-		kxc_bad(l, n, "value %s is too large", shown);
+	if (s == -ENOMEM)
+		r = kxc_oom(l);
+	else if (s == -ERANGE)
+		r = kxc_bad(l, n, "value %s is too large", shown);
 	else if (s && !uname)
-		kxc_bad(l, n, "unknown unit '%s'", unit ? (const char *)unit : "");
+		r = kxc_bad(l, n, "unknown unit '%s'", unit ? (const char *)unit : "");
 	else if (s)
-		kxc_bad(l, n, "value '%s' is not a whole number", q);
-	else
-		r = 0;
+		r = kxc_bad(l, n, "value '%s' is not a whole number", q);
 	free(v);
 	xmlFree(unit);
 	return r;
@@ -131,8 +131,9 @@ static int load_memory(struct kxc_ld *l, xmlNodePtr root)
 	xmlNodePtr m = kxc_child(root, "memory"), cm = kxc_child(root, "currentMemory");
 	char shown[128];
 	uint64_t b;
-	if (mem_size(l, m, &b, shown, sizeof(shown)))
-		return -1;
+	int r;
+	if ((r = mem_size(l, m, &b, shown, sizeof(shown))))
+		return r;
 	if (b < KXCONFIG_MEM_MIN || b > KXCONFIG_MEM_MAX)
 		return kxc_bad(l, m, "value %s is out of range: must be between 4 MiB and 16 GiB", shown);
 	/* Any size Xen takes is fine: the builder's 2 MiB pages round it up, and kxl says so. */
@@ -143,8 +144,8 @@ static int load_memory(struct kxc_ld *l, xmlNodePtr root)
 	l->c->mem_bytes = l->c->cur_mem_bytes = b;
 	if (!cm)
 		return 0;
-	if (mem_size(l, cm, &b, shown, sizeof(shown)))
-		return -1;
+	if ((r = mem_size(l, cm, &b, shown, sizeof(shown))))
+		return r;
 	if (b > asked)
 		return kxc_bad(l, cm, "value %s is more than <memory> (%llu KiB)", shown,
 		               (unsigned long long)(asked >> 10));
@@ -184,7 +185,7 @@ static int load_vcpu(struct kxc_ld *l, xmlNodePtr root)
 	char *v = kxc_text(n);
 	xmlChar *cur = xmlGetNoNsProp(n, BAD_CAST "current"), *set = xmlGetNoNsProp(n, BAD_CAST "cpuset");
 	uint64_t count = 0, current = 0;
-	int r = -1;
+	int r = -EINVAL;   /* every failure below but out-of-memory (kxc_oom) is an invalid config */
 	if (count_value(l, n, "value", v, &count))
 		goto out;
 	l->c->vcpus = l->c->vcpus_current = (unsigned)count;
@@ -238,24 +239,25 @@ static int load_cputune(struct kxc_ld *l, xmlNodePtr root)
 	xmlNodePtr t = kxc_child(root, "cputune"), e;
 	struct kxconfig *c = l->c;
 	long long v, period = 100000, quota = -1;
+	int r;
 
 	if (!t)
 		return 0;
 	c->cputune_line = (int)xmlGetLineNo(t);
 	if ((e = kxc_child(t, "shares"))) {
-		if (tune_value(l, e, 4, 262144, &v))
-			return -1;
+		if ((r = tune_value(l, e, 4, 262144, &v)))
+			return r;
 		c->shares = (unsigned)v;
 		c->sched_weight = (unsigned)((v * 256 + 512) / 1024);
 	}
 	if ((e = kxc_child(t, "period"))) {
-		if (tune_value(l, e, 1000, 1000000, &period))
-			return -1;
+		if ((r = tune_value(l, e, 1000, 1000000, &period)))
+			return r;
 		c->period = (unsigned)period;
 	}
 	if ((e = kxc_child(t, "quota"))) {
-		if (tune_value(l, e, -1, 17592186044415LL, &quota))
-			return -1;
+		if ((r = tune_value(l, e, -1, 17592186044415LL, &quota)))
+			return r;
 		if (quota >= 0 && quota < 1000)
 			return kxc_bad(l, e, "value '%lld' is out of range: must be -1 or between 1000 and "
 			               "17592186044415", quota);
@@ -272,7 +274,7 @@ static int load_cputune(struct kxc_ld *l, xmlNodePtr root)
 		xmlChar *id = xmlGetNoNsProp(e, BAD_CAST "vcpu"), *set = xmlGetNoNsProp(e, BAD_CAST "cpuset");
 		struct kxconfig_vcpupin *p = &c->pins[c->npins];
 		unsigned long n = strtoul((const char *)id, NULL, 10);
-		int r = 0;
+		r = 0;
 		if (n >= c->vcpus)
 			r = kxc_bad(l, e, "vcpu '%s' does not exist: the domain has %u vCPUs", (const char *)id,
 			            c->vcpus);
@@ -289,7 +291,7 @@ static int load_cputune(struct kxc_ld *l, xmlNodePtr root)
 		xmlFree(id);
 		xmlFree(set);
 		if (r)
-			return -1;
+			return r;
 	}
 	return 0;
 }
@@ -347,9 +349,9 @@ static int load_os(struct kxc_ld *l, xmlNodePtr root)
 	xmlNodePtr os = kxc_child(root, "os"), t = kxc_child(os, "type"), k = kxc_child(os, "kernel"),
 		   cl = kxc_child(os, "cmdline"), rd = kxc_child(os, "initrd");
 	char *type = kxc_text(t), *kernel = kxc_text(k), *initrd = rd ? kxc_text(rd) : NULL;
-	int r = -1;
+	int r = -EINVAL;   /* every failure below but out-of-memory (kxc_oom) is an invalid config */
 	if (!type || !kernel || (rd && !initrd)) {
-		kxc_oom(l);
+		r = kxc_oom(l);
 		goto out;
 	}
 	if (os_type(l, t, type))
@@ -420,21 +422,24 @@ static int load_ident(struct kxc_ld *l, xmlNodePtr root)
 	c->virt = type && xmlStrEqual(type, BAD_CAST "kxen") ? KXCONFIG_VIRT_KXEN : KXCONFIG_VIRT_XEN;
 	xmlFree(type);
 	c->name = kxc_text(n);
-	if (!c->name || check_name(l, n, c->name))
-		return -1;
+	if (!c->name)
+		return kxc_oom(l);
+	int r = check_name(l, n, c->name);
+	if (r)
+		return r;
 	if (u) {
 		char *v = kxc_text(u), q[64];
-		int r = v ? kxconfig_uuid_parse(v, c->uuid) : -ENOMEM;
+		r = v ? kxconfig_uuid_parse(v, c->uuid) : -ENOMEM;
 		kxc_shorten(v ? v : "", q, sizeof(q));
 		free(v);
 		if (r)
 			return kxc_bad(l, u, "'%s' is not a UUID (32 hex digits, dashes as 8-4-4-4-12)", q);
 	} else {
-		int r = kxconfig_uuid_generate(c->uuid);
+		r = kxconfig_uuid_generate(c->uuid);
 		if (r) {
 			snprintf(l->err, l->errlen, "%s: cannot make a UUID from /dev/urandom: %s", l->path,
 			         strerror(-r));
-			return -1;
+			return r;
 		}
 		c->uuid_generated = 1;
 	}
@@ -484,14 +489,16 @@ void kxconfig_free(struct kxconfig *c)
 static int load_doc(struct kxc_ld *l, xmlDocPtr doc)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc);
-	if (kxc_schema_validate(doc, l->path, l->err, l->errlen))
-		return -1;
-	if (load_ident(l, root) || load_memory(l, root) || load_vcpu(l, root) || load_cputune(l, root) || load_os(l, root) ||
-	    load_action(l, root, "on_poweroff", &l->c->on_poweroff) ||
-	    load_action(l, root, "on_reboot", &l->c->on_reboot) ||
-	    load_action(l, root, "on_crash", &l->c->on_crash) || kxc_load_platform(l, root) ||
-	    kxc_load_devices(l, root))
-		return -1;
+	int r;
+	if ((r = kxc_schema_validate(doc, l->path, l->err, l->errlen)))
+		return r;
+	if ((r = load_ident(l, root)) || (r = load_memory(l, root)) || (r = load_vcpu(l, root)) ||
+	    (r = load_cputune(l, root)) || (r = load_os(l, root)) ||
+	    (r = load_action(l, root, "on_poweroff", &l->c->on_poweroff)) ||
+	    (r = load_action(l, root, "on_reboot", &l->c->on_reboot)) ||
+	    (r = load_action(l, root, "on_crash", &l->c->on_crash)) || (r = kxc_load_platform(l, root)) ||
+	    (r = kxc_load_devices(l, root)))
+		return r;
 	if (!l->c->kernel || !l->c->source)
 		return kxc_oom(l);
 	return 0;
@@ -533,14 +540,14 @@ int kxconfig_load(const char *path, struct kxconfig **out, char *err, size_t err
 	xmlDocPtr doc = NULL;
 	size_t len = 0;
 	char *buf = NULL;
-	int ret = -1;
+	int ret = -EINVAL;   /* the file cannot be read or is not a valid config */
 
 	*out = NULL;
 	if (errlen)
 		err[0] = '\0';
 	if (!l.c) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
+		return -ENOMEM;
 	}
 	l.c->source = strdup(path);
 	buf = read_file(path, &len, err, errlen);

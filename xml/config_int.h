@@ -86,7 +86,10 @@ int rng_model_check(const struct rng_model *m, xmlDocPtr doc, const char *file,
 void rng_describe(const struct rng_values *v, const char *type, const char *expect,
                   char *buf, size_t len);
 
-/* Validates doc against the schema; on failure writes one "FILE:LINE: element 'X': ..." line. */
+/*
+ * Validates doc against the schema; on failure writes one "FILE:LINE: element 'X': ..." line and
+ * returns -EINVAL (invalid document or schema), -ENOENT (no schema) or -ENOMEM.
+ */
 int kxc_schema_validate(xmlDocPtr doc, const char *file, char *err, size_t errlen);
 
 /* A value quoted safely into a message: control characters replaced, long ones cut. */
@@ -104,10 +107,10 @@ struct kxc_ld {
 	size_t errlen;
 	struct kxconfig *c;
 };
-/* Writes "FILE:LINE: <elem>: MSG" (n's line and name) into l->err; returns -1. */
+/* Writes "FILE:LINE: <elem>: MSG" (n's line and name) into l->err; returns -EINVAL. */
 int kxc_bad(struct kxc_ld *l, xmlNodePtr n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Writes "FILE: out of memory" into l->err; returns -1. */
+/* Writes "FILE: out of memory" into l->err; returns -ENOMEM. */
 int kxc_oom(struct kxc_ld *l);
 /* The first element child of n (NULL-safe) called name, or NULL. */
 xmlNodePtr kxc_child(xmlNodePtr n, const char *name);

@@ -22,7 +22,7 @@ static int load_backing(struct kxc_ld *l, xmlNodePtr disk, struct kxconfig_disk 
 {
 	xmlNodePtr bs = kxc_child(disk, "backingStore"), src = kxc_child(bs, "source");
 	char *file = kxc_attr(src, "file");
-	int r = -1;
+	int r = -EINVAL;   /* every failure below but out-of-memory (kxc_oom) is an invalid config */
 
 	if (!src)
 		return 0;	/* libvirt's <backingStore/>: nothing to name */
@@ -66,7 +66,7 @@ static int load_disk(struct kxc_ld *l, xmlNodePtr n)
 	/* libvirt's pairing: type='file' names a file, type='block' a device (xl's phy:). */
 	const char *key = block ? "dev" : "file", *other = block ? "file" : "dev";
 	char *file = kxc_attr(src, key), *type = kxc_attr(drv, "type");
-	int r = -1;
+	int r = -EINVAL;   /* every failure below but out-of-memory (kxc_oom) is an invalid config */
 
 	free(dtype);
 	d->line = (int)xmlGetLineNo(n);
@@ -149,7 +149,7 @@ static int load_nic(struct kxc_ld *l, xmlNodePtr n)
 	xmlNodePtr m = kxc_child(n, "mac"), src = kxc_child(n, "source"), tgt = kxc_child(n, "target"),
 		   sc = kxc_child(n, "script");
 	char *addr = kxc_attr(m, "address"), *type = kxc_attr(n, "type");
-	int r = -1;
+	int r = -EINVAL;   /* every failure below but out-of-memory (kxc_oom) is an invalid config */
 
 	nic->line = (int)xmlGetLineNo(n);
 	nic->ethernet = type && !strcmp(type, "ethernet");
@@ -291,21 +291,22 @@ int kxc_load_devices(struct kxc_ld *l, xmlNodePtr root)
 		return 0;
 	c->devices_line = (int)xmlGetLineNo(devs);
 	for (xmlNodePtr n = devs->children; n; n = n->next) {
+		int r = 0;
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
 		if (xmlStrEqual(n->name, BAD_CAST "disk")) {
-			if (load_disk(l, n))
-				return -1;
+			if ((r = load_disk(l, n)))
+				return r;
 		} else if (xmlStrEqual(n->name, BAD_CAST "interface")) {
-			if (load_nic(l, n))
-				return -1;
+			if ((r = load_nic(l, n)))
+				return r;
 		} else if (xmlStrEqual(n->name, BAD_CAST "console")) {
 			/* A PV domain has exactly one console ring. */
 			if (console_line)
 				return kxc_bad(l, n, "a domain has one console (the first is on line %d)",
 				               console_line);
-			if (check_port(l, n))
-				return -1;
+			if ((r = check_port(l, n)))
+				return r;
 			console_line = (int)xmlGetLineNo(n);
 			c->console = 1;
 		} else if (xmlStrEqual(n->name, BAD_CAST "serial")) {
@@ -313,12 +314,12 @@ int kxc_load_devices(struct kxc_ld *l, xmlNodePtr root)
 			if (serial_line)
 				return kxc_bad(l, n, "a PV domain has one serial console (the first is on "
 				                     "line %d)", serial_line);
-			if (check_port(l, n))
-				return -1;
+			if ((r = check_port(l, n)))
+				return r;
 			serial_line = (int)xmlGetLineNo(n);
 			c->serial = 1;
-		} else if (load_other(l, n)) {
-			return -1;
+		} else if ((r = load_other(l, n))) {
+			return r;
 		}
 	}
 	return 0;

@@ -1,5 +1,6 @@
 /* kxconfig_format of a loaded config: the user's own document, with what kxl generated or changed filled in. */
 #include <config.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <libxml/tree.h>
@@ -82,7 +83,7 @@ static int fill_devices(const struct kxconfig *c, xmlNodePtr devs)
 			else if (!m)
 				m = xmlNewChild(n, NULL, BAD_CAST "mac", NULL);
 			if (!m)
-				return -1;
+				return -ENOMEM;
 			set_attr(m, "address", mac);
 		}
 	}
@@ -95,7 +96,7 @@ int kxc_format_doc(const struct kxconfig *c, FILE *f)
 	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL, name, uuid, os;
 	xmlBufferPtr buf = NULL;
 	char s[37];
-	int r = -1;
+	int r = -ENOMEM;   /* libxml2 fails only for memory here, but for the write itself */
 
 	if (!root)
 		goto out;
@@ -130,7 +131,7 @@ int kxc_format_doc(const struct kxconfig *c, FILE *f)
 	fputs(text, f);
 	if (!len || text[len - 1] != '\n')
 		fputc('\n', f);
-	r = ferror(f) ? -1 : 0;
+	r = ferror(f) ? -EIO : 0;
 out:
 	if (buf)
 		xmlBufferFree(buf);

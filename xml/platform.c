@@ -32,7 +32,7 @@ static int load_clock(struct kxc_ld *l, xmlNodePtr clock)
 	char *offset = kxc_attr(clock, "offset"), *adj = kxc_attr(clock, "adjustment");
 	char *basis = kxc_attr(clock, "basis");
 	xmlNodePtr timer = kxc_child(clock, "timer");
-	int r = -1;
+	int r = -EINVAL;   /* every failure below but out-of-memory (kxc_oom) is an invalid config */
 
 	c->clock = 1;
 	c->clock_line = (int)xmlGetLineNo(clock);
@@ -102,9 +102,10 @@ static void load_xen_features(struct kxconfig *c, xmlNodePtr xen)
 int kxc_load_platform(struct kxc_ld *l, xmlNodePtr root)
 {
 	xmlNodePtr clock = kxc_child(root, "clock");
+	int r;
 
-	if (clock && load_clock(l, clock))
-		return -1;
+	if (clock && (r = load_clock(l, clock)))
+		return r;
 	load_xen_features(l->c, kxc_child(kxc_child(root, "features"), "xen"));
 	return 0;
 }

@@ -36,7 +36,7 @@ static int schema_load(struct schema *s, struct kxc_xerrs *errs, char *err, size
 	if (access(s->path, R_OK) != 0) {
 		snprintf(err, errlen, "cannot read the schema %s: %s (set %s to the path of domain.rng)",
 		         s->path, strerror(errno), KXCONFIG_SCHEMA_ENV);
-		return -1;
+		return -ENOENT;
 	}
 	errs->n = 0;
 	/*
@@ -48,7 +48,7 @@ static int schema_load(struct schema *s, struct kxc_xerrs *errs, char *err, size
 	if (!s->doc) {
 		snprintf(err, errlen, "%s:%d: cannot load the schema: %s", s->path,
 		         errs->n ? errs->e[0].line : 0, errs->n ? errs->e[0].msg : "out of memory");
-		return -1;
+		return -EINVAL;
 	}
 	xmlRelaxNGParserCtxtPtr pctx = xmlRelaxNGNewDocParserCtxt(s->doc);
 	if (pctx) {
@@ -59,7 +59,7 @@ static int schema_load(struct schema *s, struct kxc_xerrs *errs, char *err, size
 	if (!s->rng) {
 		snprintf(err, errlen, "%s:%d: invalid schema: %s", s->path,
 		         errs->n ? errs->e[0].line : 0, errs->n ? errs->e[0].msg : "out of memory");
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -234,24 +234,25 @@ int kxc_schema_validate(xmlDocPtr doc, const char *file, char *err, size_t errle
 	struct kxc_xerrs errs = { 0 };
 	struct schema s;
 	struct kxc_quiet q;
-	int ret = -1;
+	int ret;
 
 	kxc_quiet_begin(&q, &errs);
-	if (schema_load(&s, &errs, err, errlen))
+	if ((ret = schema_load(&s, &errs, err, errlen)))
 		goto out;
 	xmlRelaxNGValidCtxtPtr vctx = xmlRelaxNGNewValidCtxt(s.rng);
 	if (!vctx) {
 		snprintf(err, errlen, "%s: out of memory validating", file);
+		ret = -ENOMEM;
 		goto out;
 	}
 	errs.n = 0;
 	xmlRelaxNGSetValidStructuredErrors(vctx, (xmlStructuredErrorFunc)kxc_xerr_collect, &errs);
 	int r = xmlRelaxNGValidateDoc(vctx, doc);
 	xmlRelaxNGFreeValidCtxt(vctx);
-	if (r == 0)
-		ret = 0;
-	else
+	if (r != 0) {
 		report(&s, &errs, doc, file, err, errlen);
+		ret = -EINVAL;
+	}
 out:
 	schema_free(&s);
 	kxc_quiet_end(&q);

@@ -130,8 +130,9 @@ struct kxconfig {
 
 /*
  * Parses path, validates it against domain.rng and checks the values.
- * Returns 0 with *out set (free with kxconfig_free), or -1 with *out NULL
- * and one line in err: "PATH:LINE: ..." naming the element at fault.
+ * Returns 0 with *out set (free with kxconfig_free), or with *out NULL and
+ * one line in err ("PATH:LINE: ..." naming the element at fault) -EINVAL
+ * (unreadable or invalid) or -ENOMEM.
  * Nothing is printed to stderr.
  */
 int kxconfig_load(const char *path, struct kxconfig **out, char *err, size_t errlen);
@@ -141,7 +142,8 @@ void kxconfig_free(struct kxconfig *cfg);
  * Writes cfg as domain XML that kxconfig_load reads back to an equal config:
  * the document as the user wrote it (spellings, comments, <metadata>), with
  * what was generated or changed since filled in (uuid, macs, name, resolved
- * paths) and <domain id> set from live_domid.
+ * paths) and <domain id> set from live_domid. Returns 0, -ENOMEM or -EIO
+ * (writing f failed).
  */
 int kxconfig_format(const struct kxconfig *cfg, FILE *f);
 

@@ -226,7 +226,7 @@ static void test_bad(void)
 		int r = kxconfig_load(de->d_name, &c, err, sizeof(err));
 		files++;
 		CU_ASSERT_PTR_NOT_NULL(want);
-		CU_ASSERT_EQUAL(r, -1);
+		CU_ASSERT_EQUAL(r, -EINVAL);   /* every broken config: invalid, not out of memory */
 		CU_ASSERT_PTR_NULL(c);
 		if (!want || strcmp(want, err)) {
 			fprintf(stderr, "\n%s:\n  want: %s\n  got:  %s\n", de->d_name, want ? want : "(no .err)", err);
@@ -241,9 +241,9 @@ static void test_bad(void)
 static void test_missing_file(void)
 {
 	struct kxconfig *c;
-	CU_ASSERT_EQUAL(kxconfig_load("/nonexistent/g.xml", &c, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(kxconfig_load("/nonexistent/g.xml", &c, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "/nonexistent/g.xml: cannot open: No such file or directory");
-	CU_ASSERT_EQUAL(kxconfig_load(TEST_DATA_DIR, &c, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(kxconfig_load(TEST_DATA_DIR, &c, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is a directory"));
 }
 
@@ -271,7 +271,7 @@ static void test_schema_override(void)
 	struct kxconfig *c;
 	setenv(KXCONFIG_SCHEMA_ENV, "/nonexistent/domain.rng", 1);
 	CU_ASSERT_STRING_EQUAL(kxconfig_schema_path(), "/nonexistent/domain.rng");
-	CU_ASSERT_EQUAL(kxconfig_load(EXAMPLES_DIR "/hello.xml", &c, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(kxconfig_load(EXAMPLES_DIR "/hello.xml", &c, err, sizeof(err)), -ENOENT);
 	CU_ASSERT_STRING_EQUAL(err, "cannot read the schema /nonexistent/domain.rng: No such file or "
 	                            "directory (set KXEN_SCHEMA to the path of domain.rng)");
 	setenv(KXCONFIG_SCHEMA_ENV, SCHEMA, 1);
