@@ -41,7 +41,7 @@ static unsigned long read_ul(const char *dir, const char *key, unsigned long dfl
 	return xenbus_read_ulong(XBT_NIL, path, &v) < 0 ? dflt : v;
 }
 
-/* Polls (20 ms) until the backend's state is in [lo, hi]; returns it, or -1 at the deadline or a closing backend. */
+/* Polls (20 ms) until the backend's state is in [lo, hi]; returns it, -XEN_ENODEV for a closing backend, -XEN_ETIMEDOUT at the deadline. */
 static int wait_backend(struct blkfront *bf, int lo, int hi, uint64_t timeout_ns)
 {
 	uint64_t deadline = clock_now_ns() + timeout_ns;
@@ -52,9 +52,9 @@ static int wait_backend(struct blkfront *bf, int lo, int hi, uint64_t timeout_ns
 		if (s >= lo && s <= hi)
 			return s;
 		if (s >= XenbusStateClosing && lo < XenbusStateClosing)
-			return -1;
+			return -XEN_ENODEV;
 		if (clock_now_ns() >= deadline)
-			return -1;
+			return -XEN_ETIMEDOUT;
 		msleep(20);
 	}
 }
@@ -422,11 +422,11 @@ static long zc_ref(struct blkfront *bf, uint64_t gfn)
 	if (bf->zc[h].gfn)
 		return bf->zc[h].ref;
 	if (bf->nr_zc >= BLKFRONT_MAX_ZC)
-		return -1;
+		return -XEN_ENOSPC;
 	/* Read-write whatever the op: a persistent-grant backend maps everything writable. Never ended: the backend keeps it mapped. */
 	r = gnttab_grant_foreign_access(bf->info.backend_id, gfn, false);
 	if (r < 0)
-		return -1;
+		return r;
 	bf->zc[h].gfn = gfn;
 	bf->zc[h].ref = (grant_ref_t)r;
 	bf->nr_zc++;

@@ -36,7 +36,7 @@ int console_parse_args(int argc, char **argv)
 				break;
 		if (i == ARRAY_SIZE(modes)) {
 			printk("kxen-guest: bad option '%s': console= takes both, ring or hv\n", argv[skip]);
-			return -1;
+			return -XEN_EINVAL;
 		}
 		console_mode = modes[i].mode;
 		skip++;
@@ -148,10 +148,10 @@ int xencons_wait_backend(uint64_t timeout_ns)
 	uint64_t end = clock_now_ns() + timeout_ns;
 
 	if (!intf || !events_ready)
-		return -1;
+		return -XEN_ENODEV;
 	while (!backend_bound()) {
 		if (clock_now_ns() >= end)
-			return -1;
+			return -XEN_ETIMEDOUT;
 		msleep(10);
 	}
 	return 0;

@@ -35,7 +35,7 @@ void xencons_write(const char *s, size_t len);
 
 /*
  * Waits up to timeout_ns for a backend to bind the console port; 0 once it
- * has, -1 on timeout. Test apps use it so their whole output reaches the log.
+ * has, -XEN_ETIMEDOUT on timeout (-XEN_ENODEV before the console is set up). Test apps use it so their whole output reaches the log.
  */
 int xencons_wait_backend(uint64_t timeout_ns);
 /* The ring's guest frame and event channel (0, 0 without a console). */

@@ -17,7 +17,7 @@ char *strchr(const char *s, int c);
 size_t strlcpy(char *dst, const char *src, size_t size);
 /* Parses an unsigned number (base 0: 0x prefix means hex); *end gets the first unparsed char. */
 unsigned long strtoul(const char *s, const char **end, int base);
-/* Whole-string unsigned parse: returns 0 and sets *val, or -1 if s is not a number. */
+/* Whole-string unsigned parse: returns 0 and sets *val, or -XEN_EINVAL if s is not a number. */
 int parse_ulong(const char *s, unsigned long *val);
 
 #endif

@@ -115,7 +115,7 @@ int sched_parse_args(int argc, char **argv)
 	return argc - skip;
 bad:
 	printk("kxen-guest: bad option '%s': idlepoll= takes microseconds (0-1000000)\n", argv[skip]);
-	return -1;
+	return -XEN_EINVAL;
 }
 
 void sched_print_stats(const char *who)

@@ -1,4 +1,5 @@
 /* Freestanding string and memory helpers; rep movs/stos run natively in ring 3. */
+#include <xen/errno.h>
 #include "kstring.h"
 
 void *memcpy(void *dst, const void *src, size_t n)
@@ -134,7 +135,7 @@ int parse_ulong(const char *s, unsigned long *val)
 	const char *end;
 
 	if (!s || !*s)
-		return -1;
+		return -XEN_EINVAL;
 	*val = strtoul(s, &end, 0);
-	return *end ? -1 : 0;
+	return *end ? -XEN_EINVAL : 0;
 }

@@ -54,7 +54,7 @@ int net_parse_ip(const char *s, uint32_t *ip)
 		unsigned long b = strtoul(s, &end, 10);
 
 		if (end == s || b > 255 || (i < 3 && *end != '.') || (i == 3 && *end && *end != '/'))
-			return -1;
+			return -XEN_EINVAL;
 		v = (v << 8) | (uint32_t)b;
 		s = end + 1;
 	}
@@ -265,9 +265,9 @@ static int parse_cidr(const char *s, uint32_t *ip, uint32_t *mask)
 	unsigned long bits = 24;
 
 	if (net_parse_ip(s, ip))
-		return -1;
+		return -XEN_EINVAL;
 	if (slash && (parse_ulong(slash + 1, &bits) || bits == 0 || bits > 32))
-		return -1;
+		return -XEN_EINVAL;
 	*mask = bits == 32 ? 0xffffffffu : ~((1u << (32 - bits)) - 1);
 	return 0;
 }
