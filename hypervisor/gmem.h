@@ -32,6 +32,13 @@ void gmem_destroy(struct guest_mem *m);
  * ranges that wrap; every guest-supplied address goes through these.
  */
 void *gmem_ptr(const struct guest_mem *m, uint64_t gva, uint64_t len);
+/*
+ * A guest-physical range of RAM the guest can reach (>= KXEN_PV_RESERVED_END,
+ * inside the memfd), whatever its paging: for frames named by number (a
+ * grant's frame, a grant-table frame placed by add_to_physmap), which are
+ * physical for our guests and a Linux PV guest alike. NULL otherwise.
+ */
+void *gmem_frame_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 int gmem_read(const struct guest_mem *m, void *dst, uint64_t gva, uint64_t len);
 int gmem_write(const struct guest_mem *m, uint64_t gva, const void *src, uint64_t len);
 /*

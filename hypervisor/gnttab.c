@@ -1,7 +1,8 @@
-/* Grant tables v1: frames in guest RAM, active entries with pin counts, maptracks and copies (no ioctls). */
+/* Grant tables v1: frames in guest RAM (or kxen's for a Xen PV guest), active entries with pin counts, maptracks and copies (no ioctls). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "gnttab.h"
 #include "gmem.h"
@@ -27,6 +28,8 @@ struct gnttab {
 	uint64_t *frame_gpa;         /* [max_frames], 0 = not placed */
 	struct active **active;      /* [max_frames] arrays of ENTRIES_PER_FRAME, lazily */
 	unsigned *frame_pins;        /* [max_frames] refs pinned in each frame */
+	uint8_t *fixed;              /* a Xen PV guest's kxen-owned frames (gnttab_fix_frames), or NULL */
+	uint64_t fixed_gpa;
 };
 
 struct maptrack_entry {
@@ -82,6 +85,8 @@ void gnttab_free(struct domain *d)
 	free(gt->active);
 	free(gt->frame_gpa);
 	free(gt->frame_pins);
+	if (gt->fixed)
+		munmap(gt->fixed, (size_t)gt->max_frames * KXEN_PAGE_SIZE);
 	pthread_mutex_destroy(&gt->lock);
 	free(gt);
 	d->gt = NULL;
@@ -95,11 +100,15 @@ int gnttab_place_frame(struct domain *d, uint64_t idx, uint64_t gpfn)
 
 	if (idx & XENMAPIDX_grant_table_status)
 		return -EINVAL;   /* status frames exist only in v2 */
-	if (idx >= d->max_grant_frames || gpfn >= (1ull << 40) || !gmem_ptr(&d->mem, gpa, KXEN_PAGE_SIZE))
+	if (idx >= d->max_grant_frames || gpfn >= (1ull << 40) || !gmem_frame_ptr(&d->mem, gpa, KXEN_PAGE_SIZE))
 		return -EINVAL;
 	if (!(gt = gt_get(d)))
 		return -ENOMEM;
 	pthread_mutex_lock(&gt->lock);
+	if (gt->fixed) {
+		rc = -EINVAL;   /* a PV guest's frames are kxen's and stay where setup_table said */
+		goto out;
+	}
 	for (unsigned i = 0; i < gt->max_frames; i++)
 		if (i != idx && gt->frame_gpa[i] == gpa) {
 			rc = -EBUSY;
@@ -135,6 +144,27 @@ int16_t gnttab_setup_table(struct domain *d, uint32_t nr_frames, uint64_t *gfns)
 	return GNTST_okay;
 }
 
+int gnttab_fix_frames(struct domain *d, uint64_t gpa, uint8_t *host)
+{
+	struct gnttab *gt = gt_get(d);
+	int rc = 0;
+
+	if (!gt)
+		return -ENOMEM;
+	pthread_mutex_lock(&gt->lock);
+	if (gt->fixed || gt->nr_frames) {
+		rc = -EBUSY;
+		goto out;
+	}
+	gt->fixed = host;
+	gt->fixed_gpa = gpa;
+	for (unsigned i = 0; i < gt->max_frames; i++)
+		gt->frame_gpa[i] = gpa + (uint64_t)i * KXEN_PAGE_SIZE;
+out:
+	pthread_mutex_unlock(&gt->lock);
+	return rc;
+}
+
 void gnttab_query_size(struct domain *d, uint32_t *nr_frames, uint32_t *max_frames)
 {
 	struct gnttab *gt = gt_get(d);
@@ -156,8 +186,9 @@ static uint32_t *entry_word(struct domain *d, struct gnttab *gt, grant_ref_t ref
 
 	if (frame >= gt->nr_frames || !gt->frame_gpa[frame])
 		return NULL;
-	grant_entry_v1_t *e = gmem_ptr(&d->mem, gt->frame_gpa[frame] +
-	                               (ref % GNTTAB_ENTRIES_PER_FRAME) * sizeof(*e), sizeof(*e));
+	uint64_t off = (ref % GNTTAB_ENTRIES_PER_FRAME) * sizeof(grant_entry_v1_t);
+	grant_entry_v1_t *e = gt->fixed ? (void *)(gt->fixed + (gt->frame_gpa[frame] - gt->fixed_gpa) + off)
+	                                : gmem_frame_ptr(&d->mem, gt->frame_gpa[frame] + off, sizeof(*e));
 	if (!e)
 		return NULL;
 	*entry = e;
@@ -242,7 +273,7 @@ static int16_t pin(struct domain *d, grant_ref_t ref, domid_t grantee, bool read
 		uint64_t frame = __atomic_load_n(&e->frame, __ATOMIC_SEQ_CST);
 		uint64_t fgpa = frame << 12;
 		/* Only the guest's own RAM: never the builder's pages or beyond the memfd. */
-		if (frame >= (1ull << 40) || !gmem_ptr(&d->mem, fgpa, KXEN_PAGE_SIZE)) {
+		if (frame >= (1ull << 40) || !gmem_frame_ptr(&d->mem, fgpa, KXEN_PAGE_SIZE)) {
 			clear_flags(word, GTF_reading | GTF_writing);
 			st = GNTST_bad_page;
 			goto out;
@@ -446,7 +477,7 @@ static int16_t copy_acquire(const struct gnttab_local *self, const struct gnttab
 		domain_put(d);
 		return st;
 	}
-	*s = (struct copy_side){ .page = gmem_ptr(&d->mem, gpa, KXEN_PAGE_SIZE), .d = d,
+	*s = (struct copy_side){ .page = gmem_frame_ptr(&d->mem, gpa, KXEN_PAGE_SIZE), .d = d,
 	                         .ref = p->u.ref, .readonly = readonly };
 	return GNTST_okay;
 }

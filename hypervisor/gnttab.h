@@ -61,6 +61,15 @@ int gnttab_place_frame(struct domain *d, uint64_t idx, uint64_t gpfn);
  * guests place them with add_to_physmap). Returns a GNTST_* status.
  */
 int16_t gnttab_setup_table(struct domain *d, uint32_t nr_frames, uint64_t *gfns);
+/*
+ * A Xen PV (direct-paging) guest's table, as Xen gives it: all
+ * d->max_grant_frames frames are kxen-hv's pages host[] (an mmap of that many
+ * pages, which gnttab_free unmaps) at guest-physical gpa, outside the
+ * guest's RAM; setup_table returns their frame numbers for the guest to map
+ * by PTE and add_to_physmap cannot move them. Before the domain runs;
+ * -EBUSY if the table already has frames, -ENOMEM.
+ */
+int gnttab_fix_frames(struct domain *d, uint64_t gpa, uint8_t *host);
 /* GNTTABOP_query_size. */
 void gnttab_query_size(struct domain *d, uint32_t *nr_frames, uint32_t *max_frames);
 

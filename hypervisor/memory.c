@@ -73,6 +73,11 @@ void *gmem_ptr(const struct guest_mem *m, uint64_t gva, uint64_t len)
 	return region_ptr(m, gva, len, KXEN_PV_RESERVED_END, m->size);
 }
 
+void *gmem_frame_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	return region_ptr(m, gpa, len, KXEN_PV_RESERVED_END, m->size);
+}
+
 int gmem_read_region(const struct guest_mem *m, void *dst, uint64_t gpa, uint64_t len,
                      uint64_t lo, uint64_t hi)
 {

@@ -12,6 +12,7 @@
 #include "vcpu.h"
 #include "domain.h"
 #include "kvm.h"
+#include "gnttab_pv.h"
 #include "pvl.h"
 #include "pvl_layout.h"
 
@@ -210,6 +211,11 @@ int pvl_domain_setup(struct domain *d, const struct kxctl_set_boot *b)
 	put64(host(&p, PVL_PG_DATA) + D_VERSION, KXEN_VERSION_MAJOR << 16 | KXEN_VERSION_MINOR);
 	put64(host(&p, PVL_PG_DATA) + D_VINFO, PVL_ALIAS_VA + b->shared_info_gpa);   /* vcpu_info[0] */
 	if ((rc = kvm_vm_add_region(d, 1, p.gpa, p.region, p.size)) < 0) {
+		munmap(p.region, p.size);
+		return rc;
+	}
+	/* The grant table's frames right above the region (Xen's PV: setup_table names them, Linux maps them). */
+	if ((rc = gnttab_pv_frames(d, 2, p.gpa + p.size)) < 0) {
 		munmap(p.region, p.size);
 		return rc;
 	}

@@ -45,7 +45,7 @@ struct blkreq_seg {
 /* A request in the backend's own memory (copied off the ring, so the guest cannot change it). */
 struct blkreq {
 	uint64_t id;
-	uint8_t ring_op;           /* the op as on the ring (BLKIF_OP_INDIRECT stays), for the response */
+	uint8_t ring_op;           /* the response's op: the request's, an indirect one's indirect_op */
 	uint8_t op;                /* READ, WRITE, FLUSH_DISKCACHE or DISCARD */
 	uint64_t sector;
 	uint64_t nr_sectors;       /* DISCARD: its length; READ/WRITE: the segments' total */

@@ -81,6 +81,8 @@ int blkback_req__parse(const blkif_request_t *r, const struct blkreq_limits *lim
 		const blkif_request_indirect_t *ind = (const blkif_request_indirect_t *)r;
 		unsigned pages;
 
+		/* Answered with the op it carries, as Linux's blkback does and its blkfront checks. */
+		out->ring_op = ind->indirect_op;
 		if (!lim->max_indirect)
 			return bad(why, "indirect request, not advertised");
 		if (ind->indirect_op != BLKIF_OP_READ && ind->indirect_op != BLKIF_OP_WRITE)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "netback.h"
+#include "netback_csum.h"
 
 struct netback nb;
 
@@ -205,6 +206,22 @@ void netback_io__switch(struct nb_port *in, struct nb_frame *f, struct vif *src)
 	netback_io__frame_put(f);
 }
 
+/* NETTXF_csum_blank: the checksum Linux's netfront leaves to the backend (we never write feature-no-csum-offload). */
+static void frame_csum(struct nb_frame *f)
+{
+	static uint8_t buf[NB_FRAME_CHUNKS * NB_CHUNK];
+
+	if (f->len <= NB_CHUNK) {
+		netback_csum__complete(chunk_ptr(f->chunk[0]), f->len);
+		return;
+	}
+	for (uint32_t pos = 0; pos < f->len; pos += NB_CHUNK)
+		memcpy(buf + pos, chunk_ptr(f->chunk[pos / NB_CHUNK]),
+		       f->len - pos < NB_CHUNK ? f->len - pos : NB_CHUNK);
+	if (netback_csum__complete(buf, f->len) == 0)
+		netback_io__frame_write(f, buf, f->len);
+}
+
 /* One tx batch; returns 1 when more may be waiting, 0 when the ring is drained, -1 when v was cut off. */
 static int tx_batch(struct vif *v)
 {
@@ -269,6 +286,8 @@ static int tx_batch(struct vif *v)
 				netback_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_OKAY);
 				v->st.tx_pkts++;
 				v->st.tx_bytes += t->pkt.len;
+				if (t->pkt.slot[0].flags & NETTXF_csum_blank)
+					frame_csum(t->f);
 				netback_io__switch(&v->port, t->f, v);
 			} else {
 				netback_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "hv_fixture.h"
 #include "gnttab.h"
@@ -78,6 +79,42 @@ static void test_frames(void)
 	CU_ASSERT_EQUAL(gnttab_place_frame(d, 1, GT_GPA >> 12), -EBUSY);          /* frame 0's page */
 	CU_ASSERT_EQUAL(gnttab_place_frame(d, 0, GT_GPA >> 12), 0);               /* same place again */
 	fx_destroy(d);
+}
+
+/* A Xen PV guest's table: kxen's frames outside RAM, named by setup_table, never moved; entries work there. */
+static void test_fixed_frames(void)
+{
+	struct domain *d = fx_domain("gnt", 1, true);
+	size_t size = (size_t)GNTTAB_DEFAULT_MAX_FRAMES * KXEN_PAGE_SIZE;
+	uint8_t *host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct gnttab_maptrack *mt;
+	grant_handle_t h;
+	uint64_t gfns[2], gpa;
+	uint32_t nr, max;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_FATAL(host != MAP_FAILED);
+	CU_ASSERT_EQUAL_FATAL(gnttab_fix_frames(d, MEM_SIZE, host), 0);
+	CU_ASSERT_EQUAL(gnttab_fix_frames(d, MEM_SIZE, host), -EBUSY);   /* once */
+	gnttab_query_size(d, &nr, &max);
+	CU_ASSERT_EQUAL(nr, 0);   /* grows with setup_table, as Xen's */
+	CU_ASSERT_EQUAL(gnttab_setup_table(d, 2, gfns), GNTST_okay);
+	CU_ASSERT_EQUAL(gfns[0], MEM_SIZE >> 12);
+	CU_ASSERT_EQUAL(gfns[1], (MEM_SIZE >> 12) + 1);
+	CU_ASSERT_EQUAL(gnttab_place_frame(d, 0, GT_GPA >> 12), -EINVAL);   /* cannot be moved into RAM */
+	/* Ref 513 is frame 1's second entry, in kxen's pages; the granted frame is RAM. */
+	CU_ASSERT_EQUAL_FATAL(gnttab_maptrack_create(0, &mt), 0);
+	grant_entry_v1_t *e = (grant_entry_v1_t *)(host + KXEN_PAGE_SIZE) + 1;
+	grant(e, 0, PAGE_A, false);
+	CU_ASSERT_EQUAL(gnttab_map(mt, (domid_t)d->domid, 513, false, &h, &gpa), GNTST_okay);
+	CU_ASSERT_EQUAL(gpa, PAGE_A);
+	CU_ASSERT_EQUAL(e->flags, GTF_permit_access | GTF_reading | GTF_writing);
+	CU_ASSERT_EQUAL(gnttab_unmap(mt, h), GNTST_okay);
+	/* A grant naming kxen's own frames (outside RAM) is refused. */
+	grant(e, 0, MEM_SIZE, false);
+	CU_ASSERT_EQUAL(gnttab_map(mt, (domid_t)d->domid, 513, false, &h, &gpa), GNTST_bad_page);
+	gnttab_maptrack_destroy(mt);
+	fx_destroy(d);   /* gnttab_free unmaps host */
 }
 
 static void test_map_unmap(void)
@@ -517,6 +554,7 @@ int main(void)
 	static const struct cunit_test tests[] = {
 		{ "frames: add_to_physmap, setup_table, query_size", test_frames },
 		{ "per-domain limit (maxGrantFrames) in query_size, setup_table, add_to_physmap", test_domain_limit },
+		{ "a PV guest's fixed frames outside RAM", test_fixed_frames },
 		{ "map/unmap sets and clears GTF bits", test_map_unmap },
 		{ "readonly grants and mixed pins", test_readonly },
 		{ "hostile refs, domids, frames, handles", test_hostile_refs },

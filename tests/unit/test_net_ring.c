@@ -6,6 +6,7 @@
 #include "cunit_run.h"
 #include "guard_pages.h"
 #include "netback_ring.h"
+#include "netback_csum.h"
 
 static char *area;
 static netif_tx_sring_t *sring;
@@ -216,6 +217,71 @@ static void test_fuzz(void)
 	}
 }
 
+/* Ones'-complement sum of the pseudo-header and the L4 bytes: 0xffff when the checksum in them is right. */
+static uint16_t l4_verify(const uint8_t *ip, uint32_t l4len)
+{
+	uint32_t acc = 0;
+	uint8_t pseudo[12] = { 0 };
+
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[9] = ip[9];
+	pseudo[10] = (uint8_t)(l4len >> 8);
+	pseudo[11] = (uint8_t)l4len;
+	for (unsigned i = 0; i < 12; i += 2)
+		acc += (uint32_t)pseudo[i] << 8 | pseudo[i + 1];
+	for (uint32_t i = 0; i < l4len; i += 2)
+		acc += (uint32_t)ip[20 + i] << 8 | (i + 1 < l4len ? ip[20 + i + 1] : 0);
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+/* An Ethernet + IPv4 frame of protocol proto with l4len bytes of random L4 (a garbage checksum field). */
+static uint32_t mkframe(uint8_t *f, uint8_t proto, uint32_t l4len)
+{
+	memset(f, 0, 14 + 20);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)((20 + l4len) >> 8);
+	f[17] = (uint8_t)(20 + l4len);
+	f[22] = 64;
+	f[23] = proto;
+	memcpy(f + 26, (uint8_t[]){ 192, 0, 2, 2, 192, 0, 2, 254 }, 8);
+	for (uint32_t i = 0; i < l4len; i++)
+		f[34 + i] = (uint8_t)rand();
+	return 14 + 20 + l4len;
+}
+
+static void test_csum_complete(void)
+{
+	static uint8_t f[2048];
+	uint32_t len;
+
+	for (unsigned n = 0; n < 200; n++) {
+		uint32_t l4len = 20 + (uint32_t)rand() % 1461;   /* odd lengths too */
+
+		len = mkframe(f, n % 2 ? 6 : 17, l4len);
+		CU_ASSERT_EQUAL_FATAL(netback_csum__complete(f, len + (uint32_t)(n % 3)), 0);   /* Ethernet padding allowed */
+		CU_ASSERT_EQUAL(l4_verify(f + 14, l4len), 0xffff);
+	}
+	/* Refused, and left alone: not IPv4, an ICMP packet, a fragment, a length past the frame, runts. */
+	len = mkframe(f, 6, 40);
+	f[12] = 0x86, f[13] = 0xdd;
+	CU_ASSERT_EQUAL(netback_csum__complete(f, len), -EINVAL);
+	len = mkframe(f, 1, 40);
+	CU_ASSERT_EQUAL(netback_csum__complete(f, len), -EINVAL);
+	len = mkframe(f, 17, 40);
+	f[20] = 0x20;   /* more fragments */
+	CU_ASSERT_EQUAL(netback_csum__complete(f, len), -EINVAL);
+	len = mkframe(f, 17, 40);
+	CU_ASSERT_EQUAL(netback_csum__complete(f, len - 1), -EINVAL);
+	len = mkframe(f, 6, 12);   /* shorter than a TCP header */
+	CU_ASSERT_EQUAL(netback_csum__complete(f, len), -EINVAL);
+	CU_ASSERT_EQUAL(netback_csum__complete(f, 20), -EINVAL);
+	f[14] = 0x44;   /* IHL below 20 bytes */
+	CU_ASSERT_EQUAL(netback_csum__complete(f, len), -EINVAL);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -225,6 +291,7 @@ int main(void)
 		{ "extra-info slots", test_extras },
 		{ "hostile geometry", test_hostile_geometry },
 		{ "fuzz 20000 streams", test_fuzz },
+		{ "NETTXF_csum_blank: IPv4 TCP/UDP checksums completed, the rest refused", test_csum_complete },
 	};
 
 	return cunit_run("net_ring", tests, CUNIT_COUNT(tests), setup, teardown);
