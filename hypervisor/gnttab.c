@@ -407,22 +407,22 @@ int16_t gnttab_map(struct gnttab_maptrack *mt, domid_t dom, grant_ref_t ref, boo
 		return GNTST_bad_domain;
 	if (d->is_dom0 || atomic_load(&d->dying)) {
 		st = GNTST_bad_domain;
-		goto fail;
+		goto out;
 	}
 	if ((h = handle_alloc(mt)) == UINT32_MAX) {
 		st = GNTST_no_device_space;
-		goto fail;
+		goto out;
 	}
 	st = pin(d, ref, mt->mapper, readonly, gpa);
 	if (st != GNTST_okay) {
 		handle_free(mt, h);
-		goto fail;
+		goto out;
 	}
 	mt->e[h] = (struct maptrack_entry){ .d = d, .ref = ref, .readonly = readonly };
 	mt->used++;
 	*handle = h;
 	return GNTST_okay;   /* the entry keeps the domain reference */
-fail:
+out:
 	domain_put(d);
 	return st;
 }

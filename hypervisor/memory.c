@@ -23,15 +23,15 @@ int gmem_create(struct guest_mem *m, uint64_t size, const char *name)
 	if (m->memfd < 0)
 		return -errno;
 	if (ftruncate(m->memfd, (off_t)size) < 0)
-		goto fail;
+		goto out;
 	/* NORESERVE: idle guests touch a few hundred KiB of their RAM. */
 	m->base = hostmem__fault("mmap") ? (errno = ENOMEM, MAP_FAILED) :
 	          mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->memfd, 0);
 	if (m->base == MAP_FAILED)
-		goto fail;
+		goto out;
 	m->size = size;
 	return 0;
-fail:;
+out:;
 	int err = -errno;
 	close(m->memfd);
 	m->memfd = -1;
