@@ -25,6 +25,7 @@
 #include "ctl.h"
 #include "gnttab.h"
 #include "cpupool.h"
+#include "balloon.h"
 
 /* Guest console lines the log accepts per domain (token bucket). */
 #define CONSOLE_LINES_PER_SEC 200
@@ -215,6 +216,7 @@ static void domain_free(struct domain *d)
 	doorbell_free(d);
 	kvm_vm_destroy(d);
 	pvl_domain_destroy(d);
+	balloon_free(d);
 	cpupool_domain_release(d);   /* after the VM: KVM's per-VM worker thread sits in the group too */
 	gmem_destroy(&d->mem);
 	for (unsigned i = 0; i < EVTCHN_NR_BUCKETS; i++)
@@ -448,7 +450,7 @@ void domain_info(struct domain *d, struct kxctl_dominfo *info)
 	memcpy(info->name, d->name, sizeof(info->name));
 	memcpy(info->uuid, d->uuid, sizeof(info->uuid));
 	info->nr_vcpus = d->max_vcpus;
-	info->mem_bytes = d->mem.size;
+	info->mem_bytes = d->mem.size - balloon_released_pages(d) * KXEN_PAGE_SIZE;
 	info->created_ns = d->created_real_ns;
 	info->events = atomic_load(&d->events);
 	struct doorbell_stats st;
@@ -487,6 +489,8 @@ void domain_info(struct domain *d, struct kxctl_dominfo *info)
 	}
 	if (atomic_load(&d->dying))
 		info->flags |= KXCTL_DOMF_DYING;
+	if (__atomic_load_n(&d->pvl, __ATOMIC_ACQUIRE))
+		info->flags |= KXCTL_DOMF_PVLINUX;
 }
 
 unsigned domain_list(uint32_t first, struct kxctl_dominfo *out, unsigned max, bool *more)

@@ -58,6 +58,9 @@ struct domain {
 	struct pvl *pvl;              /* a Linux PV guest: kxen's in-guest layer (pvl.h); NULL otherwise */
 	struct doorbell *db;          /* doorbell registrations (doorbell.h), under lock; created on first bind */
 	_Atomic uint64_t sends_hypercall, doorbell_misses;   /* EVTCHNOP_send paths through user space */
+	/* Pages the guest gave back (balloon.c): a bit per RAM page, lazily, and their count. */
+	_Atomic uint64_t *_Atomic released;
+	_Atomic uint64_t released_pages;
 	_Atomic uint64_t kicks_saved;  /* events for a vCPU running with upcalls masked: no signal sent (evtchn.c) */
 };
 

@@ -127,6 +127,20 @@ out:
 	return rc;
 }
 
+bool gnttab_holds_gpa(struct domain *d, uint64_t gpa)
+{
+	struct gnttab *gt = __atomic_load_n(&d->gt, __ATOMIC_ACQUIRE);
+	bool held = false;
+
+	if (!gt)
+		return false;
+	pthread_mutex_lock(&gt->lock);
+	for (unsigned i = 0; i < gt->max_frames && !held; i++)
+		held = gt->frame_gpa[i] == gpa;
+	pthread_mutex_unlock(&gt->lock);
+	return held;
+}
+
 int16_t gnttab_setup_table(struct domain *d, uint32_t nr_frames, uint64_t *gfns)
 {
 	struct gnttab *gt;

@@ -55,6 +55,8 @@ void gnttab_free(struct domain *d);
  * holds another grant frame or frame idx has refs in use.
  */
 int gnttab_place_frame(struct domain *d, uint64_t idx, uint64_t gpfn);
+/* Whether guest page gpa holds one of d's placed grant frames (any thread). */
+bool gnttab_holds_gpa(struct domain *d, uint64_t gpa);
 /*
  * GNTTABOP_setup_table: grows the table to nr_frames and writes each
  * frame's gfn to gfns[] (~0 for frames not placed yet: auto-translated

@@ -7,6 +7,7 @@
 #include "domain.h"
 #include "hypercall.h"
 #include "gnttab.h"
+#include "balloon.h"
 #include <xen/memory.h>
 
 /* The e820 entry layout XENMEM_memory_map returns (packed, 20 bytes). */
@@ -30,6 +31,8 @@ long hc_memory_op(struct vcpu *v, const uint64_t a[5])
 			return -EFAULT;
 		if (dom != DOMID_SELF && dom != d->domid)
 			return -EPERM;
+		if (a[0] == XENMEM_current_reservation)
+			return (long)(d->mem.size / KXEN_PAGE_SIZE - balloon_released_pages(d));
 		return (long)(d->mem.size / KXEN_PAGE_SIZE);
 	}
 	case XENMEM_memory_map: {
@@ -57,6 +60,8 @@ long hc_memory_op(struct vcpu *v, const uint64_t a[5])
 			return hc_gnttab_add_to_physmap(v, x.idx, x.gpfn);
 		return -ENOSYS;
 	}
+	case XENMEM_decrease_reservation:
+		return balloon_decrease_reservation(v, a[1]);
 	default:
 		return -ENOSYS;
 	}

@@ -58,6 +58,9 @@ static const struct kxd_scrule hv_list[] = {
 	{ NULL },
 };
 
+/* balloon.c: a guest's XENMEM_decrease_reservation punches its pages out of its RAM memfd */
+static const uint64_t punch_hole[] = { FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE };
+
 static const struct kxd_scrule vcpu_list[] = {
 	KXD_SC_ARG(ioctl, 1, vcpu_ioctls),
 	/* waits for a kick or its timer (SIG_KICK), arms it, starts a sibling vCPU (VCPUOP_up: a thread with a timer) */
@@ -65,6 +68,7 @@ static const struct kxd_scrule vcpu_list[] = {
 	KXD_SC_FLAGS(clone, 0, CLONE_THREAD), KXD_SC_ERRNO(clone3, ENOSYS),
 	/* EVTCHNOP_close of a port bound to dom0 closes its eventfds: a guest may, and must not kill us */
 	KXD_SC(close),
+	KXD_SC_ARG(fallocate, 1, punch_hole),
 	/*
 	 * A sibling started by VCPUOP_up runs cpupool_vcpu_thread_start under
 	 * this list before its own: it names itself, pins itself and writes its

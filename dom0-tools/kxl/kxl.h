@@ -192,6 +192,7 @@ int main_rename(int argc, char **argv);
 int main_dumpxml(int argc, char **argv);
 int main_vcpu_list(int argc, char **argv);
 int main_mem_max(int argc, char **argv);
+int main_mem_set(int argc, char **argv);
 int main_dump_core(int argc, char **argv);
 int main_console(int argc, char **argv);
 /* kxl_network.c: vifs (docs/network.md). */

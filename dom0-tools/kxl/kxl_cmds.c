@@ -117,6 +117,13 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "SIZE is a number with an optional k, m, g or t suffix (KiB without one).\n"
 	  "kxen-hv fixes a domain's memory at creation: only the current size is\n"
 	  "accepted until there is a balloon driver." },
+	{ "mem-set", main_mem_set, "DOM SIZE",
+	  "Set a domain's memory target (the balloon)",
+	  "SIZE is a number of MiB, or with a k, m, g or t suffix, between 64 MiB and\n"
+	  "the domain's maximum; it is written to memory/target in KiB, as xl does.\n"
+	  "A Linux guest's xen-balloon driver gives memory back to the host down to it\n"
+	  "(growing again is not done yet); kxen's own guest kernel has no balloon and\n"
+	  "is refused." },
 	{ "dump-core", main_dump_core, "DOM FILE",
 	  "Write an ELF core dump of a domain",
 	  "Pauses DOM, writes its RAM and vCPU registers to FILE as an ELF core that\n"

@@ -1,12 +1,17 @@
-/* kxl rename, dumpxml, mem-max and dump-core: commands on one domain that fit no other file (xl_misc.c). */
+/* kxl rename, dumpxml, mem-max, mem-set and dump-core: commands on one domain that fit no other file (xl_misc.c). */
 #include <config.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xenstore.h>
 #include "kxl.h"
 #include "kxen/kxconfig.h"
 #include "kxen/domname.h"
+#include "kxl_xs.h"
+
+/* Linux needs its kernel, page tables and initramfs: xen-balloon would OOM it below this. */
+#define MEM_SET_FLOOR (64ull << 20)
 
 int main_rename(int argc, char **argv)
 {
@@ -85,6 +90,19 @@ out:
 	return r;
 }
 
+/* xl's size syntax: a number with an optional k/m/g/t suffix, unit dflt ("" = KiB) without one; 0 or -errno. */
+static int parse_size(const char *v, const char *dflt, uint64_t *bytes)
+{
+	size_t l = strlen(v);
+	char num[32], unit[2] = "";
+	snprintf(num, sizeof(num), "%s", v);
+	if (l && strchr("kKmMgGtTbB", v[l - 1])) {
+		unit[0] = v[l - 1];
+		num[l - 1 < sizeof(num) ? l - 1 : sizeof(num) - 1] = '\0';
+	}
+	return kxconfig_scale(num, unit[0] ? unit : dflt, bytes);
+}
+
 int main_mem_max(int argc, char **argv)
 {
 	int r = kxl_args(argc, argv, 2, "expected DOM SIZE");
@@ -93,16 +111,7 @@ int main_mem_max(int argc, char **argv)
 	uint64_t bytes;
 	if (r >= 0)
 		return r;
-	const char *v = argv[optind + 1];
-	size_t l = strlen(v);
-	/* xl's syntax: a number with an optional k/m/g/t suffix, KiB without one. */
-	char num[32], unit[2] = "";
-	snprintf(num, sizeof(num), "%s", v);
-	if (l && strchr("kKmMgGtTbB", v[l - 1])) {
-		unit[0] = v[l - 1];
-		num[l - 1 < sizeof(num) ? l - 1 : sizeof(num) - 1] = '\0';
-	}
-	if (kxconfig_scale(num, unit, &bytes))
+	if (parse_size(argv[optind + 1], "", &bytes))
 		return kxl_usage_error("mem-max", "SIZE must be a number with an optional k, m, g or t suffix");
 	r = KXL_FAIL;
 	if (kxl_open_dom(argv[optind], &h, &info))
@@ -116,6 +125,63 @@ int main_mem_max(int argc, char **argv)
 	        "memory (%llu MiB) at creation and has no balloon yet", (int)sizeof(info.name),
 	        info.name, (unsigned long long)(bytes >> 20), (unsigned long long)(info.mem_bytes >> 20));
 out:
+	kxctrl_close(h);
+	return r;
+}
+
+/* The domain's maximum in bytes: memory/static-max (KiB, kxl writes it at create), else kxen-hv's size. */
+static uint64_t static_max(struct xs_handle *xs, const struct kxctl_dominfo *info)
+{
+	char path[64];
+	unsigned len;
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/static-max", info->domid);
+	char *v = xs_read(xs, XBT_NULL, path, &len);
+	unsigned long long kib = v ? strtoull(v, NULL, 10) : 0;
+	free(v);
+	return kib ? kib << 10 : info->mem_bytes;
+}
+
+int main_mem_set(int argc, char **argv)
+{
+	int r = kxl_args(argc, argv, 2, "expected DOM SIZE");
+	kxctrl *h = NULL;
+	struct xs_handle *xs = NULL;
+	struct kxctl_dominfo info;
+	uint64_t bytes, max;
+	char path[64], val[32];
+	if (r >= 0)
+		return r;
+	if (parse_size(argv[optind + 1], "m", &bytes))
+		return kxl_usage_error("mem-set", "SIZE must be a number (MiB) with an optional k, m, g or t suffix");
+	r = KXL_FAIL;
+	if (kxl_open_dom(argv[optind], &h, &info))
+		goto out;
+	if (!(xs = kxl_xs_open()))
+		goto out;
+	/* kxen's own guest kernel has no balloon driver: nothing would read the target. */
+	if (!(info.flags & KXCTL_DOMF_PVLINUX)) {
+		kxl_err("domain %.*s runs kxen's own guest kernel, which has no balloon driver: its memory "
+		        "stays %llu MiB; memory/target left unchanged", (int)sizeof(info.name), info.name,
+		        (unsigned long long)(info.mem_bytes >> 20));
+		goto out;
+	}
+	max = static_max(xs, &info);
+	if (bytes > max || bytes < MEM_SET_FLOOR) {
+		kxl_err("cannot set the memory of domain %.*s to %llu KiB: it must lie between %llu MiB and its "
+		        "maximum, %llu MiB", (int)sizeof(info.name), info.name,
+		        (unsigned long long)(bytes >> 10), MEM_SET_FLOOR >> 20, (unsigned long long)(max >> 20));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/target", info.domid);
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)(bytes >> 10));
+	if (!xs_write(xs, XBT_NULL, path, val, (unsigned)strlen(val))) {
+		kxl_err("cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	r = KXL_OK;
+out:
+	if (xs)
+		xs_close(xs);
 	kxctrl_close(h);
 	return r;
 }

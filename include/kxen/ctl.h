@@ -94,6 +94,7 @@ struct kxctl_set_boot {
 #define KXCTL_DOMF_SHUTDOWN  (1u << 3)  /* s: shutdown_reason says why */
 #define KXCTL_DOMF_CRASHED   (1u << 4)  /* c */
 #define KXCTL_DOMF_DYING     (1u << 5)  /* d */
+#define KXCTL_DOMF_PVLINUX   (1u << 6)  /* a Linux PV guest on kxen's layer (not shown by xl) */
 
 struct kxctl_dominfo {
 	uint32_t domid;
