@@ -16,13 +16,14 @@ wait_until 300 console_has "^kxen-init: up: Linux 6\.1" || { tail -20 "$CON"; fa
 TM=$T/tmux.sock
 tmux -S "$TM" -f /dev/null new-session -d -s c -x 120 -y 30 \
 	"env XENSTORED_PATH='$XENSTORED_PATH' KXEN_HV_SOCKET='$KXEN_HV_SOCKET' '$KXL' console linux; echo KXL-EXIT=\$?; sleep 60"
-pane() { tmux -S "$TM" capture-pane -p -t c > "$T/pane"; }
+SESS=c
+pane() { tmux -S "$TM" capture-pane -p -t "$SESS" > "$T/pane"; }
 pane_has() { pane && grep -Eq -- "$1" "$T/pane"; }
 wait_pane() {
 	wait_until 120 pane_has "$1" && return 0
 	cat "$T/pane"; fail "timed out waiting for /$1/ on the kxl console terminal"
 }
-keys() { tmux -S "$TM" send-keys -t c "$@"; }
+keys() { tmux -S "$TM" send-keys -t "$SESS" "$@"; }
 # The shell's prompt may have been printed before kxl attached: ask for a fresh one.
 keys Enter
 wait_pane "^/ #"
@@ -49,9 +50,12 @@ id2=$(domid_of linux)
 pass "kxl reboot restarted Linux through its control/shutdown watch (domain $id -> $id2)"
 
 # A panic (sysrq-c) in the rebuilt domain: SCHEDOP_shutdown(crash), <on_crash>preserve; kxen-hv lives on.
-tmux -S "$TM" kill-session -t c
-tmux -S "$TM" new-session -d -s c -x 120 -y 30 \
+# The new session first, then the old one goes: killing the server's last session ends the server,
+# and a session created right after can land in the exiting server and vanish with it.
+tmux -S "$TM" new-session -d -s c2 -x 120 -y 30 \
 	"env XENSTORED_PATH='$XENSTORED_PATH' KXEN_HV_SOCKET='$KXEN_HV_SOCKET' '$KXL' console linux; echo KXL-EXIT=\$?; sleep 60"
+tmux -S "$TM" kill-session -t c
+SESS=c2
 keys Enter
 wait_pane "^/ #"
 keys 'echo c > /proc/sysrq-trigger' Enter
