@@ -2,9 +2,9 @@
 # linux_console.sh: Debian's stock kernel's busybox shell on hvc0, driven through `kxl console` in tmux: commands and Ctrl-C of a foreground job; kxl reboot through Linux's control/shutdown watch; in the rebuilt domain a sysrq-c panic crashes only that domain; two boots (SKIP without the image cache, /dev/kvm or tmux).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/linux_lib.sh"
-command -v tmux >/dev/null || skip "tmux missing: install the Debian package tmux"
-TM=
-tm_cleanup() { [ -n "$TM" ] && tmux -S "$TM" kill-server 2>/dev/null; cleanup; }
+. "$(dirname "$0")/tmux_lib.sh"
+TM_WAIT=120
+tm_cleanup() { tm_kill; cleanup; }
 trap tm_cleanup EXIT
 linux_setup
 dom0_start
@@ -13,17 +13,7 @@ dom0_start
 id=$(domid_of linux)
 wait_until 300 console_has "^kxen-init: up: Linux 6\.1" || { tail -20 "$CON"; fail "Linux did not reach /init"; }
 
-TM=$T/tmux.sock
-tmux -S "$TM" -f /dev/null new-session -d -s c -x 120 -y 30 \
-	"env XENSTORED_PATH='$XENSTORED_PATH' KXEN_HV_SOCKET='$KXEN_HV_SOCKET' '$KXL' console linux; echo KXL-EXIT=\$?; sleep 60"
-SESS=c
-pane() { tmux -S "$TM" capture-pane -p -t "$SESS" > "$T/pane"; }
-pane_has() { pane && grep -Eq -- "$1" "$T/pane"; }
-wait_pane() {
-	wait_until 120 pane_has "$1" && return 0
-	cat "$T/pane"; fail "timed out waiting for /$1/ on the kxl console terminal"
-}
-keys() { tmux -S "$TM" send-keys -t "$SESS" "$@"; }
+tm_kxl c 60 console linux
 # The shell's prompt may have been printed before kxl attached: ask for a fresh one.
 keys Enter
 wait_pane "^/ #"
@@ -52,10 +42,8 @@ pass "kxl reboot restarted Linux through its control/shutdown watch (domain $id 
 # A panic (sysrq-c) in the rebuilt domain: SCHEDOP_shutdown(crash), <on_crash>preserve; kxen-hv lives on.
 # The new session first, then the old one goes: killing the server's last session ends the server,
 # and a session created right after can land in the exiting server and vanish with it.
-tmux -S "$TM" new-session -d -s c2 -x 120 -y 30 \
-	"env XENSTORED_PATH='$XENSTORED_PATH' KXEN_HV_SOCKET='$KXEN_HV_SOCKET' '$KXL' console linux; echo KXL-EXIT=\$?; sleep 60"
+tm_kxl c2 60 console linux
 tmux -S "$TM" kill-session -t c
-SESS=c2
 keys Enter
 wait_pane "^/ #"
 keys 'echo c > /proc/sysrq-trigger' Enter
