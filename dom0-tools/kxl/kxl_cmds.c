@@ -115,8 +115,8 @@ const struct kxl_cmd kxl_cmds[] = {
 	{ "mem-max", main_mem_max, "DOM SIZE",
 	  "Set a domain's maximum memory",
 	  "SIZE is a number with an optional k, m, g or t suffix (KiB without one).\n"
-	  "kxen-hv fixes a domain's memory at creation: only the current size is\n"
-	  "accepted until there is a balloon driver." },
+	  "kxen-hv fixes a domain's maximum at creation: only the current size is\n"
+	  "accepted; kxl mem-set moves a Linux guest's balloon target below it." },
 	{ "mem-set", main_mem_set, "DOM SIZE",
 	  "Set a domain's memory target (the balloon)",
 	  "SIZE is a number of MiB, or with a k, m, g or t suffix, between 64 MiB and\n"

@@ -120,9 +120,9 @@ int main_mem_max(int argc, char **argv)
 		r = KXL_OK;
 		goto out;
 	}
-	/* Without a balloon, RAM is fixed at creation; say so rather than pretend. */
+	/* The maximum is fixed at creation (the balloon only moves below it); say so rather than pretend. */
 	kxl_err("cannot set the memory limit of domain %.*s to %llu MiB: kxen-hv fixes a domain's "
-	        "memory (%llu MiB) at creation and has no balloon yet", (int)sizeof(info.name),
+	        "maximum (%llu MiB) at creation; kxl mem-set moves a Linux guest's target below it", (int)sizeof(info.name),
 	        info.name, (unsigned long long)(bytes >> 20), (unsigned long long)(info.mem_bytes >> 20));
 out:
 	kxctrl_close(h);

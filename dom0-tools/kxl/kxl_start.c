@@ -84,8 +84,8 @@ static void kxl_config_notes(const struct kxconfig *cfg)
 		        (unsigned long long)((cfg->mem_written + 1023) >> 10),
 		        (unsigned long long)(cfg->mem_bytes >> 20));
 	if (cfg->memballoon_line)
-		fprintf(stderr, "kxl: note: %s:%d: <memballoon model='xen'>: kxen has no balloon; "
-		        "the domain gets all of <memory> (%llu MiB) for its life\n", f,
+		fprintf(stderr, "kxl: note: %s:%d: <memballoon model='xen'>: the domain starts with "
+		        "all of <memory> (%llu MiB); kxl mem-set lowers a Linux guest's target\n", f,
 		        cfg->memballoon_line, (unsigned long long)(cfg->mem_bytes >> 20));
 	if (cfg->clock_localtime)
 		fprintf(stderr, "kxl: note: %s:%d: <clock>: the host's UTC offset at each start is added to "
@@ -125,8 +125,8 @@ int kxl_config_supported(const struct kxconfig *cfg)
 	kxl_config_notes(cfg);
 	/* Kept in the saved config, not enforced: say so rather than drop them silently. */
 	if (cfg->cur_mem_bytes != cfg->mem_bytes && !cfg->memballoon_line)
-		fprintf(stderr, "kxl: warning: %s: <currentMemory> is not enforced (no balloon yet); "
-		        "the domain gets all of <memory> (%llu MiB)\n", cfg->source,
+		fprintf(stderr, "kxl: warning: %s: <currentMemory> is not enforced at boot; the domain "
+		        "gets all of <memory> (%llu MiB) (kxl mem-set lowers a Linux guest's target)\n", cfg->source,
 		        (unsigned long long)(cfg->mem_bytes >> 20));
 	return 0;
 }
