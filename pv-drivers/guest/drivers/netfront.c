@@ -75,13 +75,15 @@ static void rx_post(uint16_t id)
  * none: it asks to be told when three quarters of what is in flight are
  * done (a quarter still in flight keeps the backend busy while we refill).
  * Rx is told at the first response unless the last pass found a stream (at
- * least RX_STREAM frames); then after RX_BATCH more. The tail of a burst
+ * least RX_STREAM frames, or RX_STREAM_KEEP while one lasts); then after
+ * RX_BATCH more. The tail of a burst
  * (fewer than RX_BATCH) is announced by kxen's backend after its ring has
  * been quiet feature-kxen-rx-quiet-us; another backend gets a timer of ours
  * instead, RX_LINGER_NS after we block (each one costs exits: set_timer_op,
  * and a kick when it fires while we run).
  */
 #define RX_STREAM     32
+#define RX_STREAM_KEEP 8            /* a stream slowed down by a busy host stays one until passes get this small */
 #define RX_BATCH      (NR_RX * 3 / 4)
 #define RX_LINGER_NS  1000000ull
 #define RX_QUIET_MAX_US 100000ul    /* a backend's quiet longer than this: our timer instead */
@@ -165,7 +167,7 @@ static void rx_process(void)
 		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf.rx, notify);
 		if (notify)
 			netfront_notify();
-		rx_streaming = got >= RX_STREAM;
+		rx_streaming = got >= RX_STREAM || (rx_streaming && got >= RX_STREAM_KEEP);
 		FINAL_CHECK_AFTER(&nf.rx, rx_streaming ? RX_BATCH : 1, more);
 	} while (more);
 }
