@@ -180,7 +180,7 @@ int app_blk_test(int argc, char **argv)
 	}
 	if (has_arg(argc, argv, "copy"))
 		blkfront_set_copy(bf, true);
-	/* spin=US: poll the ring that long before blocking (blkfront.h's spin_ns; 0 never); spin=auto (the default) adapts it. */
+	/* spin=US: poll the ring that long before blocking (blkfront.h's spin_ns; 0, the default, never); spin=auto adapts it. */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "spin=auto")) {
 			bf->spin_auto = true;

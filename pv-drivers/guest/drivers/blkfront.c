@@ -159,7 +159,6 @@ int blkfront_open(unsigned devid, unsigned ring_order, uint64_t timeout_ns, stru
 
 	if (!bf)
 		return -XEN_ENOMEM;
-	bf->spin_auto = true;   /* measured: bench/README.md, bench_blk -S */
 	rc = gnttab_init(GNT_FRAMES);
 	if (rc < 0 && rc != -XEN_EEXIST) {
 		printk("blkfront: grant table: %d\n", rc);
