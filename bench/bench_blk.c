@@ -302,9 +302,14 @@ int main(int argc, char **argv)
 		case 'n': ops = (unsigned)bench_parse_count(PROG, "-n", optarg); break;
 		case 'r': rounds = (unsigned)bench_parse_count(PROG, "-r", optarg); break;
 		case 'c': copy_mode = true; break;
-		case 'S': snprintf(spin_arg, sizeof(spin_arg), " spin=%lu", bench_parse_count(PROG, "-S", optarg)); break;
+		case 'S':
+			if (!strcmp(optarg, "auto") || !strcmp(optarg, "0"))
+				snprintf(spin_arg, sizeof(spin_arg), " spin=%s", optarg);   /* 0: never poll */
+			else
+				snprintf(spin_arg, sizeof(spin_arg), " spin=%lu", bench_parse_count(PROG, "-S", optarg));
+			break;
 		default:
-			fprintf(stderr, "usage: %s [-s MiB] [-n random ops] [-r rounds] [-c] [-S SPIN_US]\n", PROG);
+			fprintf(stderr, "usage: %s [-s MiB] [-n random ops] [-r rounds] [-c] [-S SPIN_US|0|auto]\n", PROG);
 			return 2;
 		}
 	}

@@ -26,6 +26,8 @@ static char kxl[PATH_MAX], guest[PATH_MAX];
 static struct bench_log lg;
 static int runs = 3, mb = 64, next_mac = 1;
 static char idle_opt[40];   /* -P US: "idlepoll=US " before every guest's command line */
+static char cmp_opt[120];   /* -C OPTS: every other guest-to-guest run adds "OPTS " (an A/B in one run) */
+static const char *run_opt = "";   /* what the run being started adds */
 
 static void stop_daemons(void)
 {
@@ -80,8 +82,8 @@ static int guest_start(const char *name, const char *cmdline)
 	if (!f)
 		return -1;
 	snprintf(xml, sizeof(xml), "<domain type='kxen'><name>%s</name><memory unit='MiB'>16</memory>"
-	         "<vcpu>1</vcpu><os><type>xenpv</type><kernel>%s</kernel><cmdline>%s%s</cmdline></os></domain>\n",
-	         name, guest, idle_opt, cmdline);
+	         "<vcpu>1</vcpu><os><type>xenpv</type><kernel>%s</kernel><cmdline>%s%s%s</cmdline></os></domain>\n",
+	         name, guest, idle_opt, run_opt, cmdline);
 	fputs(xml, f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "%s create -p %s >/dev/null && %s network-attach %s bridge=br0 "
@@ -256,20 +258,22 @@ static void report(const char *what, double *m, double *p, double *e, int n, dou
 
 int main(int argc, char **argv)
 {
-	double gm[16], gp[16], ge[16], hm[16], hp[16], he[16], bm[16], bp[16];
-	int ng = 0, nh = 0, opt;
+	double gm[16], gp[16], ge[16], hm[16], hp[16], he[16], bm[16], bp[16], cm[16], cp[16], ce[16];
+	int ng = 0, nh = 0, nc = 0, opt;
 	char nsf[64];
 
-	while ((opt = getopt(argc, argv, "r:m:P:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:m:P:C:")) != -1) {
 		if (opt == 'r')
 			runs = (int)bench_parse_count(PROG, "-r", optarg);
 		else if (opt == 'm')
 			mb = (int)bench_parse_count(PROG, "-m", optarg);
+		else if (opt == 'C')
+			snprintf(cmp_opt, sizeof(cmp_opt), "%s ", optarg);
 		else if (opt == 'P')
 			snprintf(idle_opt, sizeof(idle_opt), "idlepoll=%lu ", bench_parse_count(PROG, "-P", optarg));
 		else {
 			fprintf(stderr, "usage: %s [-r RUNS (3)] [-m MBYTES per run (64)] [-P US: guests poll that long "
-			        "before blocking]\n", PROG);
+			        "before blocking] [-C 'GUEST OPTIONS': alternate guest-to-guest runs without and with them]\n", PROG);
 			return 2;
 		}
 	}
@@ -285,9 +289,17 @@ int main(int argc, char **argv)
 	       idle_opt[0] ? ", guests with " : "", idle_opt);
 	for (int i = 0; i < runs; i++)
 		bm[i] = loopback_mbps(&bp[i]);
-	for (int i = 0; i < runs; i++)
+	for (int i = 0; i < runs; i++) {
 		if (run_g2g(i, &gm[ng], &gp[ng], &ge[ng]) == 0)
 			ng++;
+		if (!cmp_opt[0])
+			continue;
+		run_opt = cmp_opt;
+		printf("  (with %s)\n", cmp_opt);
+		if (run_g2g(runs + i, &cm[nc], &cp[nc], &ce[nc]) == 0)
+			nc++;
+		run_opt = "";
+	}
 	/* Into kxen-backd's namespace for the TAP side. */
 	snprintf(nsf, sizeof(nsf), "/proc/%d/ns/net", (int)backd_pid);
 	{
@@ -306,8 +318,14 @@ int main(int argc, char **argv)
 	}
 	report("host loopback", bm, bp, (double[16]){ 0 }, runs, bench_quantile(bm, (size_t)runs, 0.5));
 	report("guest-to-guest", gm, gp, ge, ng, bench_quantile(bm, (size_t)runs, 0.5));
+	if (cmp_opt[0]) {
+		char what[140];
+
+		snprintf(what, sizeof(what), "g2g with %s", cmp_opt);
+		report(what, cm, cp, ce, nc, bench_quantile(bm, (size_t)runs, 0.5));
+	}
 	report("guest-to-host", hm, hp, he, nh, bench_quantile(bm, (size_t)runs, 0.5));
-	if (ng < runs || (nh && nh < runs))
+	if (ng < runs || (cmp_opt[0] && nc < runs) || (nh && nh < runs))
 		bench_keep_log();
 	return 0;
 }

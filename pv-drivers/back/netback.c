@@ -45,6 +45,8 @@ static int vif_probe(struct xenbus_dev *xd, char *err, size_t len)
 	xenbus_write(xd->bd, xd->be, "feature-rx-flip", "0");
 	xenbus_write(xd->bd, xd->be, "feature-gso-tcpv4", "0");
 	xenbus_write(xd->bd, xd->be, "feature-multicast-control", "0");
+	/* kxen's own: unannounced rx responses are announced after this much quiet (netback.h). */
+	xenbus_write(xd->bd, xd->be, "feature-kxen-rx-quiet-us", "%llu", NB_RX_QUIET_NS / 1000);
 	xenbus_write(xd->bd, xd->be, "hotplug-status", "connected");   /* no hotplug script: the switch port is ours */
 	v->next = nb.vifs;
 	nb.vifs = v;

@@ -18,6 +18,14 @@
 #define NB_QUEUE_LEN      1024                        /* frames waiting for one port's receiver */
 #define NB_QUEUE_HIGH     512                         /* a unicast sender to a port this full pauses */
 #define NB_TICK_MS        200
+/*
+ * Rx responses that a frontend's rsp_event left unannounced are announced
+ * once its rx ring has been quiet this long: a frontend that asks for
+ * events only every N responses (kxen's own, streaming) still learns of the
+ * tail of a burst, with no timer of its own (each costs it exits). The
+ * backend advertises it as "feature-kxen-rx-quiet-us" (docs/networking.md).
+ */
+#define NB_RX_QUIET_NS    4000000ull
 
 /* A frame held in the copy buffer, shared by every port it was flooded to. */
 struct nb_frame {
@@ -63,6 +71,7 @@ struct vif {
 	struct nb_port *paused_on;   /* tx stopped until that port drains (or the next tick) */
 	bool tx_starved;             /* tx stopped for want of copy-buffer space */
 	bool tx_more;                /* tx has work left over (fairness, or paused) */
+	uint64_t rx_quiet_since;     /* last rx push its rsp_event left unannounced (ns), 0 = none (NB_RX_QUIET_NS) */
 	struct vif_stats st;         /* published by the xenbus layer (devstats) */
 	struct vif *next;            /* nb.vifs: every probed vif */
 };

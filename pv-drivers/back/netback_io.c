@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 #include "netback.h"
@@ -44,6 +45,64 @@ uint64_t nb_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The quiet timer (NB_RX_QUIET_NS): one for every vif, armed while one has unannounced responses. */
+static struct { int fd; uint64_t armed; } quiet = { -1, 0 };
+
+static void kick(struct vif *v);
+
+static void quiet_arm(uint64_t at)
+{
+	struct itimerspec its = { .it_value = { (time_t)(at / 1000000000ull), (long)(at % 1000000000ull) } };
+
+	if (quiet.fd < 0 || (quiet.armed && quiet.armed <= at))
+		return;
+	if (timerfd_settime(quiet.fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		quiet.armed = at;
+}
+
+static void on_quiet(struct kxd_loop *loop, int fd, uint32_t ev, void *arg)
+{
+	uint64_t n, now = now_ns(), next = 0;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	quiet.armed = 0;
+	for (struct vif *v = nb.vifs; v; v = v->next) {
+		uint64_t due = v->rx_quiet_since + NB_RX_QUIET_NS;
+
+		if (!v->rx_quiet_since || !v->connected)
+			continue;
+		if (due <= now) {
+			v->rx_quiet_since = 0;
+			kick(v);
+		} else if (!next || due < next) {
+			next = due;
+		}
+	}
+	if (next)
+		quiet_arm(next);
+}
+
+/* After an rx push: announced (notify), or left for the quiet timer. */
+static void rx_announce(struct vif *v, bool notify)
+{
+	if (notify) {
+		v->rx_quiet_since = 0;
+		kick(v);
+		return;
+	}
+	v->rx_quiet_since = now_ns();
+	quiet_arm(v->rx_quiet_since + NB_RX_QUIET_NS);
+}
+
 int netback_io__init(void)
 {
 	void *base;
@@ -62,6 +121,15 @@ int netback_io__init(void)
 		nb.free_frames = &nb.frames[i];
 	}
 	nb.nfree = NB_NCHUNKS;
+	/* Without it a frontend that asked for batched rx events would wait for a burst's tail: fatal. */
+	quiet.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (quiet.fd < 0)
+		return -errno;
+	if ((rc = kxd_loop_add(&nb.bd->loop, quiet.fd, EPOLLIN, on_quiet, NULL))) {
+		close(quiet.fd);
+		quiet.fd = -1;
+		return rc;
+	}
 	return 0;
 }
 
@@ -418,8 +486,7 @@ static unsigned rx_run(struct vif *v)
 			}
 			done += nframes;
 			RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&v->rx, notify);
-			if (notify)
-				kick(v);
+			rx_announce(v, notify);
 			continue;
 		}
 		if (!v->port.qlen)
@@ -530,6 +597,7 @@ int netback_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, u
 	v->connected = true;
 	v->paused_on = NULL;
 	v->tx_starved = v->tx_more = false;
+	v->rx_quiet_since = 0;
 	tx_run(v);
 	netback_io__flush();
 	return 0;

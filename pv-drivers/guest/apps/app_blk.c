@@ -180,12 +180,16 @@ int app_blk_test(int argc, char **argv)
 	}
 	if (has_arg(argc, argv, "copy"))
 		blkfront_set_copy(bf, true);
-	/* spin=US: poll the ring that long before blocking (blkfront.h's spin_ns). */
+	/* spin=US: poll the ring that long before blocking (blkfront.h's spin_ns; 0, the default, never); spin=auto adapts it. */
 	for (int i = 1; i < argc; i++)
-		if (!strncmp(argv[i], "spin=", 5)) {
+		if (!strcmp(argv[i], "spin=auto")) {
+			bf->spin_auto = true;
+		} else if (!strncmp(argv[i], "spin=", 5)) {
 			unsigned long us;
-			if (parse_ulong(argv[i] + 5, &us) == 0)
+			if (parse_ulong(argv[i] + 5, &us) == 0) {
+				bf->spin_auto = false;
 				bf->spin_ns = us * 1000;
+			}
 		}
 	print_info(app, bf);
 	printk("%s: data %s\n", app, bf->zc_off ? "copied through the bounce pages" : "in place (zero copy)");

@@ -350,6 +350,20 @@ static bool spin_for_response(struct blkfront *bf)
 	return won;
 }
 
+/* After a wait that blocked for waited ns (spin included): blkfront.h's spin_auto. */
+static void spin_adapt(struct blkfront *bf, uint64_t waited)
+{
+	if (waited <= BLKFRONT_SPIN_MAX_NS) {
+		bf->spin_ns = bf->spin_ns ? bf->spin_ns * 2 : BLKFRONT_SPIN_MIN_NS;
+		if (bf->spin_ns > BLKFRONT_SPIN_MAX_NS)
+			bf->spin_ns = BLKFRONT_SPIN_MAX_NS;
+	} else {
+		bf->spin_ns /= 2;
+		if (bf->spin_ns < BLKFRONT_SPIN_MIN_NS)
+			bf->spin_ns = 0;
+	}
+}
+
 /*
  * Waits until some slot completes; -XEN_ENODEV once closing, -XEN_ETIMEDOUT.
  * want > 1 asks the backend to notify only once that many more responses
@@ -370,11 +384,15 @@ static int wait_some(struct blkfront *bf, unsigned want)
 			if (RING_HAS_UNCONSUMED_RESPONSES(&bf->ring))
 				continue;
 		}
-		if (bf->spin_ns && spin_for_response(bf))
+		uint64_t t0 = clock_now_ns();
+
+		if (bf->spin_ns && want <= 1 && spin_for_response(bf))
 			continue;
 		if (wait_event_timeout(&bf->wq, RING_HAS_UNCONSUMED_RESPONSES(&bf->ring) || bf->dead,
 		                       IO_TIMEOUT_NS) < 0)
 			return -XEN_ETIMEDOUT;
+		if (bf->spin_auto && want <= 1)
+			spin_adapt(bf, clock_now_ns() - t0);
 	}
 }
 

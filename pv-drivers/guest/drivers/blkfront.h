@@ -69,9 +69,19 @@ struct blkfront {
 	 * time then costs no exit; on kvm_pvm a block and its wake-up cost two.
 	 */
 	uint64_t spin_ns;
+	/*
+	 * spin_auto: spin_ns adapts as KVM's halt polling does: after a wait
+	 * that blocked, it grows (to BLKFRONT_SPIN_MAX_NS at most) if the
+	 * response came within that maximum, and halves (to 0) if it did not;
+	 * a won spin leaves it. Waits for more than one response never spin.
+	 */
+	bool spin_auto;
 	/* Counters for the apps' reports. */
 	uint64_t notifies, requests, events, bounced, spins_won, spins_lost;
 };
+
+#define BLKFRONT_SPIN_MIN_NS  10000ull
+#define BLKFRONT_SPIN_MAX_NS  200000ull
 
 /*
  * Connects to vbd devid (0: the first device listed under device/vbd),

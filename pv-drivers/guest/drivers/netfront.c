@@ -43,6 +43,7 @@ static struct {
 	struct waitq wq_thread, wq_tx, wq_state;
 	struct netfront_stats st;
 	int be_state;
+	bool be_quiet;                /* the backend announces a quiet ring's tail (feature-kxen-rx-quiet-us) */
 } nf;
 
 static void on_event(evtchn_port_t port, void *arg)
@@ -71,13 +72,21 @@ static void rx_post(uint16_t id)
  * Notification thresholds (the rings' rsp_event): each notification the
  * backend sends is a wake-up, and a block before it, on kvm_pvm two exits.
  * Tx responses only return buffers, which a sender needs only once it has
- * none: it asks to be told when half of what is in flight is done. Rx is
- * told at the first response unless the last pass found a stream (at least
- * RX_STREAM frames); then after RX_BATCH more, or RX_LINGER_NS at the latest.
+ * none: it asks to be told when three quarters of what is in flight are
+ * done (a quarter still in flight keeps the backend busy while we refill).
+ * Rx is told at the first response unless the last pass found a stream (at
+ * least RX_STREAM frames, or RX_STREAM_KEEP while one lasts); then after
+ * RX_BATCH more. The tail of a burst
+ * (fewer than RX_BATCH) is announced by kxen's backend after its ring has
+ * been quiet feature-kxen-rx-quiet-us; another backend gets a timer of ours
+ * instead, RX_LINGER_NS after we block (each one costs exits: set_timer_op,
+ * and a kick when it fires while we run).
  */
 #define RX_STREAM     32
-#define RX_BATCH      64
+#define RX_STREAM_KEEP 8            /* a stream slowed down by a busy host stays one until passes get this small */
+#define RX_BATCH      (NR_RX * 3 / 4)
 #define RX_LINGER_NS  1000000ull
+#define RX_QUIET_MAX_US 100000ul    /* a backend's quiet longer than this: our timer instead */
 static bool rx_streaming;
 
 /* RING_FINAL_CHECK_FOR_RESPONSES with the event after batch (>= 1) more responses. */
@@ -108,7 +117,7 @@ static void tx_reap(void)
 		}
 		nf.tx.rsp_cons = prod;
 		RING_IDX inflight = nf.tx.req_prod_pvt - nf.tx.rsp_cons;
-		FINAL_CHECK_AFTER(&nf.tx, inflight > 2 ? inflight / 2 : 1, more);
+		FINAL_CHECK_AFTER(&nf.tx, inflight > 4 ? inflight * 3 / 4 : 1, more);
 	} while (more);
 }
 
@@ -158,7 +167,7 @@ static void rx_process(void)
 		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf.rx, notify);
 		if (notify)
 			netfront_notify();
-		rx_streaming = got >= RX_STREAM;
+		rx_streaming = got >= RX_STREAM || (rx_streaming && got >= RX_STREAM_KEEP);
 		FINAL_CHECK_AFTER(&nf.rx, rx_streaming ? RX_BATCH : 1, more);
 	} while (more);
 }
@@ -169,8 +178,8 @@ static void netfront_thread(void *arg)
 		rx_process();
 		tx_reap();
 		wake_up(&nf.wq_tx);
-		/* Streaming, the backend tells us after RX_BATCH frames: the tail of a burst waits at most the linger. */
-		uint64_t linger = rx_streaming ? RX_LINGER_NS : 0;
+		/* Streaming, the backend tells us after RX_BATCH frames: the tail of a burst waits for its quiet or our linger. */
+		uint64_t linger = rx_streaming && !nf.be_quiet ? RX_LINGER_NS : 0;
 		wait_event_timeout(&nf.wq_thread,
 		                   RING_HAS_UNCONSUMED_RESPONSES(&nf.rx) || RING_HAS_UNCONSUMED_RESPONSES(&nf.tx),
 		                   linger);
@@ -199,7 +208,7 @@ void *netfront_tx_buf(uint64_t timeout_ns)
 		tx_reap();
 		if (nf.tx_nfree)
 			break;
-		/* tx_reap left the event at half of what is in flight: one wake-up frees many buffers. */
+		/* tx_reap left the event at 3/4 of what is in flight: one wake-up frees many buffers. */
 		more = RING_HAS_UNCONSUMED_RESPONSES(&nf.tx);
 		if (more)
 			continue;
@@ -335,7 +344,7 @@ static int alloc_buffers(void)
 int netfront_init(unsigned devid, netfront_rx_fn rx, uint64_t timeout_ns)
 {
 	char p[128], *s = NULL;
-	unsigned long beid = 0;
+	unsigned long beid = 0, quiet_us = 0;
 	netif_tx_sring_t *txs;
 	netif_rx_sring_t *rxs;
 	int rc;
@@ -422,6 +431,8 @@ int netfront_init(unsigned devid, netfront_rx_fn rx, uint64_t timeout_ns)
 		return -XEN_ETIMEDOUT;
 	if (nf.be_state != XenbusStateConnected)
 		return -XEN_EIO;
+	snprintf(p, sizeof(p), "%s/feature-kxen-rx-quiet-us", nf.be);
+	nf.be_quiet = xenbus_read_ulong(XBT_NIL, p, &quiet_us) == 0 && quiet_us > 0 && quiet_us <= RX_QUIET_MAX_US;
 	nf.connected = true;
 	printk("netfront: vif%u connected (mac %02x:%02x:%02x:%02x:%02x:%02x, backend d%u)\n", devid,
 	       nf.mac[0], nf.mac[1], nf.mac[2], nf.mac[3], nf.mac[4], nf.mac[5], nf.backend_id);

@@ -57,12 +57,18 @@ static void dispatch(struct percpu *c)
 	} while (READ_ONCE(v->evtchn_upcall_pending));
 }
 
+bool events_lazy = true;
+
 struct vcpu_info *evtchn_do_upcall(void)
 {
 	struct percpu *c = this_cpu();
+	bool off = c->evt_off;
 
+	/* Handlers that disable and restore must not unmask inside the upcall. */
+	c->evt_off = true;
 	c->nr_upcalls++;
 	dispatch(c);
+	c->evt_off = off;
 	return c->vcpu;
 }
 
@@ -81,20 +87,39 @@ void evt_restore(int old)
 
 	barrier();
 	if (old) {
+		c->evt_off = true;
 		WRITE_ONCE(v->evtchn_upcall_mask, 1);
 		barrier();
 		return;
 	}
+	if (events_lazy) {
+		/* Still off while the handlers run; what comes after waits for the next scheduling point. */
+		mb();
+		while (READ_ONCE(v->evtchn_upcall_pending))
+			dispatch(c);
+		c->evt_off = false;
+		return;
+	}
 	for (;;) {
+		c->evt_off = false;
 		WRITE_ONCE(v->evtchn_upcall_mask, 0);
 		mb();
 		if (likely(!READ_ONCE(v->evtchn_upcall_pending)))
 			break;
 		/* Arrived while masked: no upcall is coming for it, so run it here. */
+		c->evt_off = true;
 		WRITE_ONCE(v->evtchn_upcall_mask, 1);
 		barrier();
 		dispatch(c);
 	}
+}
+
+void events_set_lazy(bool lazy)
+{
+	int flags = evt_save_disable();
+
+	events_lazy = lazy;
+	evt_restore(flags);
 }
 
 static void register_callback(void)

@@ -11,17 +11,28 @@ typedef void (*evtchn_handler_t)(evtchn_port_t port, void *arg);
 
 /*
  * Event delivery masking for this vCPU (the PV replacement for cli/sti,
- * which fault at CPL 3). evt_save_disable returns the previous mask for
- * evt_restore, which, when it unmasks, also runs whatever became pending
+ * which fault at CPL 3). evt_save_disable returns the previous state for
+ * evt_restore, which, when it enables, also runs whatever became pending
  * meanwhile: the hypervisor raises no upcall for events that arrived while
  * we were masked.
+ *
+ * The state is c->evt_off, not vcpu_info's mask: with lazy upcalls (the
+ * default, events_lazy) threads run with evtchn_upcall_mask set even when
+ * events are enabled, and events are run at the scheduling points instead
+ * (evt_restore, schedule, the block in idle). The scheduler is cooperative:
+ * a handler only wakes threads, which cannot run before the running thread
+ * schedules, so an upcall in the middle of a thread only costs an exit (the
+ * kick that interrupts the vCPU; kxen-hv sends none to a masked vCPU).
  */
+extern bool events_lazy;
+
 static inline int evt_save_disable(void)
 {
-	struct vcpu_info *v = this_cpu()->vcpu;
-	int old = v->evtchn_upcall_mask;
+	struct percpu *c = this_cpu();
+	int old = c->evt_off;
 
-	v->evtchn_upcall_mask = 1;
+	c->evt_off = true;
+	c->vcpu->evtchn_upcall_mask = 1;
 	barrier();
 	return old;
 }
@@ -32,6 +43,9 @@ static inline void evt_enable(void)
 {
 	evt_restore(0);
 }
+
+/* Switches between lazy upcalls (true) and upcalls whenever enabled (false); from the boot thread only. */
+void events_set_lazy(bool lazy);
 
 /* Boot vCPU: masks every port, registers the callback. Secondary vCPUs: registers the callback. */
 void events_init(void);

@@ -92,23 +92,37 @@ static void reap(struct thread *self)
 
 static uint64_t idle_poll_ns;
 
+/* "idlepoll=US": the microseconds into *ns; false if malformed. */
+static bool parse_idlepoll(const char *v, uint64_t *ns)
+{
+	uint64_t us = 0;
+
+	if (!*v)
+		return false;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9' || us > 1000000)
+			return false;
+		us = us * 10 + (uint64_t)(*v - '0');
+	}
+	*ns = us * 1000;
+	return true;
+}
+
 int sched_parse_args(int argc, char **argv)
 {
 	int skip = 0;
 
-	while (skip < argc && strncmp(argv[skip], "idlepoll=", 9) == 0) {
-		const char *v = argv[skip] + 9;
-		uint64_t us = 0;
+	for (; skip < argc; skip++) {
+		const char *a = argv[skip];
 
-		if (!*v)
-			goto bad;
-		for (; *v; v++) {
-			if (*v < '0' || *v > '9' || us > 1000000)
+		if (strncmp(a, "idlepoll=", 9) == 0) {
+			if (!parse_idlepoll(a + 9, &idle_poll_ns))
 				goto bad;
-			us = us * 10 + (uint64_t)(*v - '0');
+		} else if (strcmp(a, "upcalls=eager") == 0 || strcmp(a, "upcalls=lazy") == 0) {
+			events_set_lazy(a[8] == 'l');
+		} else {
+			break;
 		}
-		idle_poll_ns = us * 1000;
-		skip++;
 	}
 	for (int i = skip; i <= argc; i++)
 		argv[i - skip] = argv[i];
@@ -196,6 +210,9 @@ void schedule(void)
 		uint64_t now = clock_now_ns();
 		uint64_t earliest = 0;
 		struct thread *t = prev->next;
+
+		/* With lazy upcalls this is where a running vCPU learns of its events (events.h). */
+		evtchn_poll_local();
 
 		/* Visits prev last, so a yielding thread lets every other runnable one go first. */
 		do {

@@ -47,10 +47,12 @@ struct waitq {
 /* Makes the STACK_SIZE block at stack the running thread of cpu (boot and secondary vCPUs). */
 void sched_init_cpu(struct percpu *cpu, void *stack, const char *name);
 /*
- * Takes leading "idlepoll=US" options off argv (like console_parse_args):
+ * Takes leading "idlepoll=US" and "upcalls=" options off argv (like console_parse_args):
  * an idle vCPU then watches for an event that long, upcalls masked, before
  * it blocks. Worth it where an exit costs more than the wait it saves
- * (bench_net -P, bench_blk -S); 0 (the default) blocks at once.
+ * (bench_net -P, bench_blk -S); 0 (the default) blocks at once. Also
+ * "upcalls=eager" (events interrupt running threads, as before lazy
+ * upcalls: events.h) and "upcalls=lazy" (the default), for comparisons.
  * Returns the new argc, or -1 after printing what is wrong.
  */
 int sched_parse_args(int argc, char **argv);

@@ -22,6 +22,7 @@ void percpu_init(unsigned id)
 
 	c->id = id;
 	c->vcpu = &shared_info->vcpu_info[id];
+	c->evt_off = true;
 }
 
 unsigned smp_probe_vcpus(void)

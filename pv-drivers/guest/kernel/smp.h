@@ -15,6 +15,7 @@ struct percpu {
 	uint64_t timer_armed;        /* last deadline passed to set_timer_op, 0 = none */
 	uint64_t nr_upcalls, nr_blocks, nr_switches;
 	uint64_t nr_polls_won;      /* idles that an event ended within idlepoll= (no block, no exit) */
+	bool evt_off;                /* events disabled for this vCPU's threads (events.h); true until evt_enable */
 };
 
 extern struct percpu percpu_table[KXEN_PV_MAX_VCPUS];
