@@ -82,6 +82,18 @@ int blkback_req__indirect(struct blkreq *req, const struct blkreq_limits *lim, v
 int blkback_req__pending(blkif_back_ring_t *ring, RING_IDX *rp);
 /* Queues a response in the next response slot (pushed by the caller). */
 void blkback_req__respond(blkif_back_ring_t *ring, uint64_t id, uint8_t op, int16_t status);
+/* A response waiting for the requests before it (blkback_req__answer). */
+struct blk_held { uint64_t id; uint8_t op; bool done; int16_t st; };
+/*
+ * Records the response to the request taken at ring position pos and
+ * queues (not pushes), in ring order, every recorded response whose
+ * earlier ones are all queued: response slot N then always answers request
+ * slot N, so the published responses answer exactly the requests before
+ * rsp_prod (what a restarted kxen-backd resumes from). held has
+ * RING_SIZE(ring) entries, zeroed when the ring is (re)mapped.
+ */
+void blkback_req__answer(blkif_back_ring_t *ring, struct blk_held *held, RING_IDX pos, uint64_t id,
+                         uint8_t op, int16_t status);
 
 /* ---- blkback_pool.c: a device's I/O threads (disk I/O only: grants and the ring stay with the dispatcher) ---- */
 
@@ -186,7 +198,7 @@ struct blkio {
 	 * position: response slot N then answers request slot N, so a restarted
 	 * kxen-backd that resumes at rsp_prod serves exactly the unanswered ones.
 	 */
-	struct blk_held { uint64_t id; uint8_t op; bool done; int16_t st; } held[BLK_MAX_RING_SLOTS];
+	struct blk_held held[BLK_MAX_RING_SLOTS];
 };
 
 /*

@@ -233,22 +233,10 @@ static void push(struct blkio *io)
 		kick(io);
 }
 
-/*
- * Answers the request taken at ring position pos: queued (not pushed) in
- * ring order, held back while an earlier request is in flight, so that the
- * published responses always answer a prefix of the requests (what a
- * restarted kxen-backd's resume at rsp_prod relies on, map_ring).
- */
+/* Answers the request taken at ring position pos, in ring order (blkback_req__answer: what the resume relies on). */
 static void answer(struct blkio *io, RING_IDX pos, uint64_t id, uint8_t op, int16_t st)
 {
-	unsigned n = RING_SIZE(&io->ring);
-	struct blk_held *h = &io->held[pos & (n - 1)];
-
-	*h = (struct blk_held){ .id = id, .op = op, .st = st, .done = true };
-	while ((h = &io->held[io->ring.rsp_prod_pvt & (n - 1)])->done) {
-		blkback_req__respond(&io->ring, h->id, h->op, h->st);
-		h->done = false;
-	}
+	blkback_req__answer(&io->ring, io->held, pos, id, op, st);
 }
 
 /* Answers every job the threads have finished (not pushed). True if there were any. */
