@@ -62,7 +62,10 @@ xs_start
 [ "$(stat -c %a "$XENSTORED_PATH")" = 700 ] ||
 	fail "kxenstored's socket without --socket-group is mode $(stat -c %a "$XENSTORED_PATH")"
 wait_file "$T/backd.log" "xenstore: reconnect [0-9]+ failed: Permission denied" 20
-pass "without --socket-group the restarted kxenstored's socket stays root's: nobody's reconnects fail with Permission denied"
+# Even a socket whose mode lets nobody in (an admin's chmod) serves only root and kxenstored's user.
+chmod 666 "$XENSTORED_PATH"
+wait_file "$T/xs.log" "socket client refused: not root" 20
+pass "without --socket-group the restarted kxenstored's socket stays root's: nobody's reconnects fail with Permission denied, and by SO_PEERCRED if the mode lets them in"
 "$XSD" --socket-group no-such-group-here -f 2>"$T/nogroup.err" && fail "an unknown --socket-group was accepted"
 grep -q "no group 'no-such-group-here'" "$T/nogroup.err" || fail "an unknown --socket-group: no clear error"
 
