@@ -70,8 +70,9 @@ long balloon_decrease_reservation(struct vcpu *v, uint64_t arg)
 		for (unsigned long i = 0; i < n; i++, done++) {
 			uint64_t gfn = batch[i];
 			if (!frame_releasable(d, gfn)) {
-				hvlog("domain %u: decrease_reservation of frame %#llx refused: not its RAM or a special page",
-				      d->domid, (unsigned long long)gfn);
+				hvlog_limited(&d->log_limit, d->domid,
+				              "decrease_reservation of frame %#llx refused: not its RAM or a special page",
+				              (unsigned long long)gfn);
 				return (long)done;
 			}
 			if (fallocate(d->mem.memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,

@@ -280,6 +280,7 @@ int domain_destroy(uint32_t domid)
 		}
 	}
 	evtchn_fini(d);
+	hvlog_limit_flush(&d->log_limit, d->domid);
 	hvlog("(XEN) domain %u (%s) destroyed", d->domid, d->name);
 	domevents_notify();
 	domain_put(d);   /* the table's reference; others may still hold one */

@@ -10,6 +10,7 @@
 #include "kxen-hv.h"
 #include "evtchn.h"
 #include "gmem.h"
+#include "log.h"
 
 struct vcpu;
 struct gnttab;
@@ -61,6 +62,7 @@ struct domain {
 	/* Pages the guest gave back (balloon.c): a bit per RAM page, lazily, and their count. */
 	_Atomic uint64_t *_Atomic released;
 	_Atomic uint64_t released_pages;
+	struct hvlog_limit log_limit;  /* lines this guest's actions cause (log.h) */
 	_Atomic uint64_t kicks_saved;  /* events for a vCPU running with upcalls masked: no signal sent (evtchn.c) */
 };
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,12 @@
 #define DEFAULT_STORE "/var/lib/kxen/xenstore"
 
 static struct kxd_loop loop;
+/*
+ * --socket-group: that group may connect too, as to kxen-hv's socket, so a
+ * kxen-backd -u USER (USER in the group) reconnects after a restart of
+ * ours; (gid_t)-1: root (and whoever runs us) only, as Xen's socket.
+ */
+static gid_t peer_gid = (gid_t)-1;
 
 /* Socket clients: read only while under output quota, write while output waits. */
 static void update(struct xs_conn *c)
@@ -93,7 +100,10 @@ static int listen_on(const char *path)
 		return -1;
 	unlink(tmp);
 	mode_t old = umask(0077);   /* root only, as Xen's socket: it grants dom0's powers */
+	/* The group before the name appears: no client ever sees the socket root's only. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0 ||
+	    (peer_gid != (gid_t)-1 && (fchownat(AT_FDCWD, tmp, (uid_t)-1, peer_gid, 0) < 0 ||
+	                                fchmodat(AT_FDCWD, tmp, 0660, 0) < 0)) ||
 	    rename(tmp, path) < 0) {
 		kxd_log("cannot listen on %s: %s", path, strerror(errno));
 		unlink(tmp);
@@ -112,6 +122,17 @@ static void on_batch_end(struct kxd_loop *l, void *arg)
 	server__flush(arg);
 }
 
+/* Whether a socket peer may have dom0's powers: root, our own user, or --socket-group (the file mode aside). */
+static bool peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
+		return false;
+	return cred.uid == 0 || cred.uid == getuid() || (peer_gid != (gid_t)-1 && cred.gid == peer_gid);
+}
+
 static void on_listen(struct kxd_loop *l, int lfd, uint32_t ev, void *arg)
 {
 	struct xs_server *srv = arg;
@@ -120,6 +141,12 @@ static void on_listen(struct kxd_loop *l, int lfd, uint32_t ev, void *arg)
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
+		if (!peer_allowed(fd)) {
+			kxd_log("socket client refused: not root, not uid %u and not in --socket-group",
+			        (unsigned)getuid());
+			close(fd);
+			continue;
+		}
 		struct xs_conn *c = conn__new(srv, &sock_conn_ops, (void *)(uintptr_t)EPOLLIN, fd, 0, true);
 		if (!c) {
 			close(fd);
@@ -132,13 +159,14 @@ static void on_listen(struct kxd_loop *l, int lfd, uint32_t ev, void *arg)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kxenstored [-f] [-s SOCKET] [-H HV_SOCKET] [-l LOGFILE] [-q NAME=VALUE]...\n"
-	        "                  [-D DIR | --no-persist] [--sync] [--fresh]\n"
+	        "                  [-D DIR | --no-persist] [--sync] [--fresh] [--socket-group G]\n"
 	        "  -f  stay in the foreground (default: become a daemon, pid in $KXEN_RUN_DIR/%s.pid or %s/)\n"
 	        "  -s  listen on SOCKET (default %s)\n"
 	        "  -H  kxen-hv control socket (default $%s or %s)\n"
 	        "  -l  append the log to LOGFILE (default stderr; as a daemon /var/log/kxen/%s.log)\n"
 	        "  -q  set a quota: nodes, node-size, perms, watches, transactions,\n"
 	        "      transaction-nodes, output-bytes, outstanding\n"
+	        "  --socket-group G  group G may connect to SOCKET too (mode 0660; kxen-backd -u)\n"
 	        "  --no-seccomp   no system call filter (debugging; $KXEN_SECCOMP=log: log, not kill)\n"
 	        "  -D  keep the tree, guests' watches and domains in DIR/%s (default %s),\n"
 	        "      committed before each reply, and restore them at start\n"
@@ -160,6 +188,7 @@ int main(int argc, char **argv)
 		{ "no-persist", no_argument, NULL, 'N' },
 		{ "sync", no_argument, NULL, 'S' },
 		{ "fresh", no_argument, NULL, 'F' },
+		{ "socket-group", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct xs_server srv;
@@ -194,6 +223,15 @@ int main(int argc, char **argv)
 				fprintf(stderr, "kxenstored: bad quota '%s' (want NAME=VALUE, VALUE > 0)\n", optarg);
 				return 2;
 			}
+			break;
+		}
+		case 'g': {
+			struct group *g = getgrnam(optarg);
+			if (!g) {
+				fprintf(stderr, "kxenstored: --socket-group: no group '%s'\n", optarg);
+				return 2;
+			}
+			peer_gid = g->gr_gid;
 			break;
 		}
 		case 'X': kxd_seccomp_disable(); break;

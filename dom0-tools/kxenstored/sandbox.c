@@ -24,7 +24,7 @@ static const struct kxd_scrule xsd_list[] = {
 	KXD_SC_ARG(ioctl, 1, tty_query),
 	/* the log, the pid file and the socket's path */
 	KXD_SC(openat), KXD_SC(pread64), KXD_SC(lseek), KXD_SC(newfstatat), KXD_SC(fstat), KXD_SC(mkdir),
-	KXD_SC(rename), KXD_SC(unlink), KXD_SC(umask), KXD_SC(getrandom), KXD_SC_ARG(prctl, 0, capbset_read),
+	KXD_SC(rename), KXD_SC(unlink), KXD_SC(umask), KXD_SC(fchownat), KXD_SC(fchmodat), KXD_SC(getrandom), KXD_SC_ARG(prctl, 0, capbset_read),
 	/* persist.c: LMDB's file, its lock file and commits */
 	KXD_SC(pwrite64), KXD_SC(pwritev), KXD_SC(fdatasync), KXD_SC(fsync), KXD_SC(msync), KXD_SC(flock),
 	KXD_SC(ftruncate), KXD_SC(fstatfs), KXD_SC(statfs), KXD_SC(uname), KXD_SC(mincore),

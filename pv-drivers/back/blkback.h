@@ -22,6 +22,7 @@
 #define BLK_SECTORS_PER_PAGE  (BLK_PAGE / BLK_SECTOR)
 /* What we advertise: 16-page rings, 1 MiB requests (one indirect page of segments). */
 #define BLK_MAX_RING_ORDER    4u
+#define BLK_MAX_RING_SLOTS    512u   /* a 16-page blkif ring: (65536 - 64) / 112 rounded down to 2^n */
 #define BLK_MAX_INDIRECT_SEGS 256u
 #define BLK_SEGS_PER_IND_PAGE (BLK_PAGE / sizeof(struct blkif_request_segment))
 /* Persistent grants kept mapped per device; beyond this, requests map and unmap their pages. */
@@ -81,6 +82,18 @@ int blkback_req__indirect(struct blkreq *req, const struct blkreq_limits *lim, v
 int blkback_req__pending(blkif_back_ring_t *ring, RING_IDX *rp);
 /* Queues a response in the next response slot (pushed by the caller). */
 void blkback_req__respond(blkif_back_ring_t *ring, uint64_t id, uint8_t op, int16_t status);
+/* A response waiting for the requests before it (blkback_req__answer). */
+struct blk_held { uint64_t id; uint8_t op; bool done; int16_t st; };
+/*
+ * Records the response to the request taken at ring position pos and
+ * queues (not pushes), in ring order, every recorded response whose
+ * earlier ones are all queued: response slot N then always answers request
+ * slot N, so the published responses answer exactly the requests before
+ * rsp_prod (what a restarted kxen-backd resumes from). held has
+ * RING_SIZE(ring) entries, zeroed when the ring is (re)mapped.
+ */
+void blkback_req__answer(blkif_back_ring_t *ring, struct blk_held *held, RING_IDX pos, uint64_t id,
+                         uint8_t op, int16_t status);
 
 /* ---- blkback_pool.c: a device's I/O threads (disk I/O only: grants and the ring stay with the dispatcher) ---- */
 
@@ -96,6 +109,7 @@ struct blkjob {
 	struct blkjob *next;
 	uint64_t id;               /* the frontend's */
 	uint8_t ring_op;
+	RING_IDX pos;              /* its request's ring position: its response is published in this order */
 	bool write;
 	uint64_t off;              /* bytes */
 	uint64_t nr_sectors;
@@ -179,6 +193,12 @@ struct blkio {
 	struct blk_pgnt { grant_ref_t gref; void *page; } *pgnt;
 	unsigned nr_pgnt;
 	unsigned err_logged;       /* rate limit for per-request error lines */
+	/*
+	 * Responses held until every earlier request is answered, by ring
+	 * position: response slot N then answers request slot N, so a restarted
+	 * kxen-backd that resumes at rsp_prod serves exactly the unanswered ones.
+	 */
+	struct blk_held held[BLK_MAX_RING_SLOTS];
 };
 
 /*

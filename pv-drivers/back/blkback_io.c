@@ -233,6 +233,12 @@ static void push(struct blkio *io)
 		kick(io);
 }
 
+/* Answers the request taken at ring position pos, in ring order (blkback_req__answer: what the resume relies on). */
+static void answer(struct blkio *io, RING_IDX pos, uint64_t id, uint8_t op, int16_t st)
+{
+	blkback_req__answer(&io->ring, io->held, pos, id, op, st);
+}
+
 /* Answers every job the threads have finished (not pushed). True if there were any. */
 static bool reap(struct blkio *io)
 {
@@ -245,7 +251,7 @@ static bool reap(struct blkio *io)
 		next = j->next;
 		if (st)
 			atomic_fetch_add(&io->st.err_req, 1);
-		blkback_req__respond(&io->ring, j->id, j->ring_op, st);
+		answer(io, j->pos, j->id, j->ring_op, st);
 		blkback_pool__put(&io->pool, j);
 	}
 	return any;
@@ -311,7 +317,7 @@ static int16_t run_sync(struct blkio *io, struct blkreq *req)
  * Takes one request: a data request goes to the pool (answered when it
  * completes); anything else is answered now. Needs a free job.
  */
-static void handle(struct blkio *io, const blkif_request_t *raw, struct blkreq *req)
+static void handle(struct blkio *io, RING_IDX pos, const blkif_request_t *raw, struct blkreq *req)
 {
 	const char *why;
 	int16_t st = (int16_t)blkback_req__parse(raw, &io->lim, req, &why);
@@ -323,7 +329,7 @@ static void handle(struct blkio *io, const blkif_request_t *raw, struct blkreq *
 	if (req->op == BLKIF_OP_FLUSH_DISKCACHE || req->op == BLKIF_OP_DISCARD) {
 		if ((st = run_sync(io, req)))
 			goto respond;
-		blkback_req__respond(&io->ring, req->id, req->ring_op, st);
+		answer(io, pos, req->id, req->ring_op, st);
 		return;
 	}
 	if (req->nr_indirect && (st = load_indirect(io, req)))
@@ -333,11 +339,12 @@ static void handle(struct blkio *io, const blkif_request_t *raw, struct blkreq *
 		blkback_pool__put(&io->pool, j);
 		goto respond;
 	}
+	j->pos = pos;
 	blkback_pool__submit(&io->pool, j);
 	return;
 respond:
 	atomic_fetch_add(&io->st.err_req, 1);
-	blkback_req__respond(&io->ring, req->id, req->ring_op, st);
+	answer(io, pos, req->id, req->ring_op, st);
 }
 
 /* Gives up on the frontend: the main thread disconnects the device (Closing) and says why. */
@@ -374,8 +381,7 @@ static bool consume(struct blkio *io, struct blkreq *req)
 				return true;
 			/* Our copy: a guest rewriting the slot meanwhile changes nothing. */
 			RING_COPY_REQUEST(&io->ring, io->ring.req_cons, &raw);
-			io->ring.req_cons++;
-			handle(io, &raw, req);
+			handle(io, io->ring.req_cons++, &raw, req);
 		}
 		RING_FINAL_CHECK_FOR_REQUESTS(&io->ring, more);
 	} while (more);
@@ -469,7 +475,16 @@ static int map_ring(struct blkio *io, const grant_ref_t *refs, unsigned nr, cons
 	}
 	close(memfd);
 	BACK_RING_INIT(&io->ring, (blkif_sring_t *)base, len);
-	/* A ring that was served before (kxen-backd restarted) resumes after its last response. */
+	/*
+	 * A ring that was served before (kxen-backd restarted) resumes after its
+	 * last response: responses are published in ring order (answer()), so
+	 * the requests from rsp_prod on are exactly those never answered.
+	 */
+	if (RING_SIZE(&io->ring) > BLK_MAX_RING_SLOTS) {
+		*why = "ring larger than BLK_MAX_RING_SLOTS";
+		return -EINVAL;
+	}
+	memset(io->held, 0, sizeof(io->held));
 	io->ring.req_cons = io->ring.rsp_prod_pvt = __atomic_load_n(&io->ring.sring->rsp_prod, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -146,3 +146,16 @@ void blkback_req__respond(blkif_back_ring_t *ring, uint64_t id, uint8_t op, int1
 	rsp->status = status;
 	ring->rsp_prod_pvt++;
 }
+
+void blkback_req__answer(blkif_back_ring_t *ring, struct blk_held *held, RING_IDX pos, uint64_t id,
+                         uint8_t op, int16_t status)
+{
+	RING_IDX mask = RING_SIZE(ring) - 1;
+	struct blk_held *h = &held[pos & mask];
+
+	*h = (struct blk_held){ .id = id, .op = op, .st = status, .done = true };
+	while ((h = &held[ring->rsp_prod_pvt & mask])->done) {
+		blkback_req__respond(ring, h->id, h->op, h->st);
+		h->done = false;
+	}
+}

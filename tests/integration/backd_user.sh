@@ -1,5 +1,5 @@
 #!/bin/bash
-# backd_user.sh: kxen-backd -u nobody, after connecting as root, serves a guest's console and a disk with nothing but CAP_NET_ADMIN; an image nobody may not open is refused, naming it.
+# backd_user.sh: kxen-backd -u nobody, after connecting as root, serves a guest's console and a disk with nothing but CAP_NET_ADMIN; an image nobody may not open is refused, naming it; after a kill -9 of kxenstored (--socket-group) it reconnects as nobody and serves a new guest's disk.
 . "$(dirname "$0")/lib.sh"
 trap 'backd_stop; cleanup' EXIT
 
@@ -15,7 +15,8 @@ truncate -s 16M "$T/disk.img"; chown nobody "$T/disk.img"
 truncate -s 16M "$T/root.img"; chmod 600 "$T/root.img"
 
 hv_start --socket-group "$GRP"
-xs_start
+xs_start --socket-group "$GRP"
+[ "$(stat -c %a:%G "$XENSTORED_PATH")" = "660:$GRP" ] || fail "kxenstored's socket is $(stat -c %a:%G "$XENSTORED_PATH"), not 660:$GRP"
 "$BACKD" -f -u nobody -H "$KXEN_HV_SOCKET" -o "$T/console" -l "$T/backd.log" 2>>"$T/backd.log" &
 BACKDPID=$!
 wait_file "$T/backd.log" "serving" 10
@@ -42,6 +43,31 @@ disk rg "$T/root.img"
 wait_file "$T/backd.log" "root.img.*(Permission denied|EACCES)" 20
 kill -0 "$BACKDPID" || fail "kxen-backd died on an image it may not open"
 pass "an image nobody may not open is refused, naming it; kxen-backd serves on"
+
+# kxenstored killed and restarted: nobody reconnects through the group (as root only, it could not).
+kill -9 "$XSPID"; wait "$XSPID" 2>/dev/null; XSPID=
+wait_file "$T/backd.log" "xenstore: connection lost" 10
+xs_start --socket-group "$GRP"
+wait_file "$T/backd.log" "xenstore: reconnected after [0-9]+ tries" 20
+grep -q "reconnect .* failed: Permission denied" "$T/backd.log" && fail "nobody was refused by the group's socket"
+truncate -s 16M "$T/disk2.img"; chown nobody "$T/disk2.img"
+disk ug2 "$T/disk2.img"
+id2=$(create ug2)
+wait_log "\(d$id2\) blk-test: (OK|FAIL)" 60
+grep -q "(d$id2) blk-test: OK" "$T/hv.log" || { tail -20 "$T/backd.log"; fail "the disk test after kxenstored's restart, as nobody"; }
+pass "kill -9 of kxenstored: kxen-backd as nobody reconnected through --socket-group and served a new guest's disk"
+# Without the group, nobody is refused by the mode and by the peer check.
+kill "$XSPID"; wait "$XSPID" 2>/dev/null; XSPID=
+xs_start
+[ "$(stat -c %a "$XENSTORED_PATH")" = 700 ] ||
+	fail "kxenstored's socket without --socket-group is mode $(stat -c %a "$XENSTORED_PATH")"
+wait_file "$T/backd.log" "xenstore: reconnect [0-9]+ failed: Permission denied" 20
+# Even a socket whose mode lets nobody in (an admin's chmod) serves only root and kxenstored's user.
+chmod 666 "$XENSTORED_PATH"
+wait_file "$T/xs.log" "socket client refused: not root" 20
+pass "without --socket-group the restarted kxenstored's socket stays root's: nobody's reconnects fail with Permission denied, and by SO_PEERCRED if the mode lets them in"
+"$XSD" --socket-group no-such-group-here -f 2>"$T/nogroup.err" && fail "an unknown --socket-group was accepted"
+grep -q "no group 'no-such-group-here'" "$T/nogroup.err" || fail "an unknown --socket-group: no clear error"
 
 # As a daemon: the starter returns once it is ready, the pid file written (as root: its directory is root's), and the daemon runs as nobody.
 backd_stop

@@ -222,6 +222,49 @@ static void test_ring(void)
 	guard_pages__free(area, 4);
 }
 
+/* Out-of-order completions are published in ring order, so resuming at rsp_prod serves exactly the unanswered. */
+static void test_answer_order(void)
+{
+	size_t len = GUARD_PAGE_SIZE;
+	char *area = guard_pages__alloc(1);
+	blkif_sring_t *sring = (blkif_sring_t *)area;
+	blkif_back_ring_t back;
+	struct blk_held held[32];
+	int notify;
+
+	CU_ASSERT_FATAL(area != NULL);
+	SHARED_RING_INIT(sring);
+	BACK_RING_INIT(&back, sring, len);
+	CU_ASSERT_EQUAL_FATAL(RING_SIZE(&back), 32);
+	memset(held, 0, sizeof(held));
+	/* Across the 2^32 wrap: requests at positions base..base+7 taken, finished 3, 1, 0, 2, 7, 5. */
+	RING_IDX base = 0xfffffffcu;
+	back.req_cons = back.rsp_prod_pvt = sring->rsp_prod = sring->req_prod = base;
+	static const unsigned done[] = { 3, 1, 0, 2, 7, 5 };
+	static const unsigned published[] = { 0, 0, 2, 4, 4, 4 };   /* rsp_prod_pvt - base after each */
+	for (unsigned i = 0; i < 6; i++) {
+		blkback_req__answer(&back, held, base + done[i], 100 + done[i], BLKIF_OP_WRITE, BLKIF_RSP_OKAY);
+		CU_ASSERT_EQUAL(back.rsp_prod_pvt - base, published[i]);
+	}
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&back, notify);
+	/* Response slot N answers request N: ids 100..103 in order. */
+	for (unsigned n = 0; n < 4; n++)
+		CU_ASSERT_EQUAL(RING_GET_RESPONSE(&back, base + n)->id, 100 + n);
+	/* A restart resumes at rsp_prod: position 4 (never answered) is served, 5 and 7 (answered, not published) again. */
+	CU_ASSERT_EQUAL(sring->rsp_prod, base + 4);
+	struct blk_held fresh[32];
+	memset(fresh, 0, sizeof(fresh));
+	back.req_cons = back.rsp_prod_pvt = sring->rsp_prod;
+	for (unsigned n = 7; n >= 4; n--)
+		blkback_req__answer(&back, fresh, base + n, 100 + n, BLKIF_OP_READ, BLKIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(back.rsp_prod_pvt - base, 8);
+	for (unsigned n = 4; n < 8; n++) {
+		CU_ASSERT_EQUAL(RING_GET_RESPONSE(&back, base + n)->id, 100 + n);
+		CU_ASSERT_EQUAL(RING_GET_RESPONSE(&back, base + n)->status, BLKIF_RSP_ERROR);
+	}
+	guard_pages__free(area, 1);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -230,6 +273,7 @@ int main(void)
 		{ "flush and discard", test_flush_discard },
 		{ "indirect requests", test_indirect },
 		{ "ring consumer, wrap and hostile indexes", test_ring },
+		{ "responses published in ring order", test_answer_order },
 	};
 
 	return cunit_run("blkback", tests, CUNIT_COUNT(tests), NULL, NULL);

@@ -1054,6 +1054,47 @@ static void test_fuzz(void)
 	fx_destroy(peer);
 }
 
+/* A guest's refused balloon frames: Xen's printk_ratelimit per domain, every refusal accounted for. */
+static void test_log_limit(void)
+{
+	struct domain *d = fx_domain("hc", NVCPUS, false);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	struct xen_memory_reservation res = { .nr_extents = 1, .domid = DOMID_SELF };
+	const uint64_t frame = 0;   /* the builder's page: never releasable */
+	char want[128];
+	unsigned lines = 0;
+
+	put(d, SCR2, &frame, sizeof(frame));
+	set_xen_guest_handle(res.extent_start, (xen_pfn_t *)(uintptr_t)SCR2);
+	put(d, SCR, &res, sizeof(res));
+	log_skip();
+	for (unsigned i = 0; i < 50; i++)
+		CU_ASSERT_EQUAL(hc(d->vcpu[0], __HYPERVISOR_memory_op, XENMEM_decrease_reservation, SCR, 0), 0);
+	for (const char *p = log_new(); (p = strstr(p, "decrease_reservation of frame 0 refused")); p++)
+		lines++;
+	CU_ASSERT_EQUAL(lines, HVLOG_LIMIT_BURST);
+	CU_ASSERT_EQUAL(d->log_limit.suppressed, 50 - HVLOG_LIMIT_BURST);
+	/* Another domain's budget is its own. */
+	struct domain *e = fx_domain("hc2", 1, false);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	put(e, SCR2, &frame, sizeof(frame));
+	put(e, SCR, &res, sizeof(res));
+	CU_ASSERT_EQUAL(hc(e->vcpu[0], __HYPERVISOR_memory_op, XENMEM_decrease_reservation, SCR, 0), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_new(), "refused"));
+	/* A refill's worth of time later, the count comes first, then the line. */
+	d->log_limit.last_ns -= HVLOG_LIMIT_MS * 1000000ull;
+	CU_ASSERT_EQUAL(hc(d->vcpu[0], __HYPERVISOR_memory_op, XENMEM_decrease_reservation, SCR, 0), 0);
+	snprintf(want, sizeof(want), "(XEN) d%u: %u messages suppressed\n(XEN) d%u: decrease_reservation", d->domid,
+	         50 - HVLOG_LIMIT_BURST, d->domid);
+	CU_ASSERT_EQUAL(strncmp(log_new(), want, strlen(want)), 0);
+	CU_ASSERT_EQUAL(hc(d->vcpu[0], __HYPERVISOR_memory_op, XENMEM_decrease_reservation, SCR, 0), 0);
+	hvlog_limit_flush(&d->log_limit, d->domid);
+	snprintf(want, sizeof(want), "(XEN) d%u: 1 messages suppressed\n", d->domid);
+	CU_ASSERT_STRING_EQUAL(log_new(), want);
+	fx_destroy(e);
+	fx_destroy(d);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -1063,6 +1104,7 @@ int main(void)
 		{ "console_io", test_console_io },
 		{ "event_channel_op", test_evtchn_op },
 		{ "memory_op", test_memory_op },
+		{ "log rate limit", test_log_limit },
 		{ "sched_op shutdown", test_sched_shutdown },
 		{ "sched_op block and poll", test_sched_block_poll },
 		{ "vcpu_op", test_vcpu_op },

@@ -4,6 +4,7 @@
 #include "hypercall.h"
 #include "kernel.h"
 #include "kstring.h"
+#include "sched.h"
 
 /* Any stub of the hypercall page, chosen at run time (hypercall.h's wrappers need constants). */
 static long hypercall_any(unsigned nr, unsigned long a1, unsigned long a2, unsigned long a3,
@@ -133,5 +134,35 @@ int app_hcfuzz(int argc, char **argv)
 		return 1;
 	}
 	printk("hcfuzz: OK\n");
+	return 0;
+}
+
+/*
+ * log-flood N: N rounds of two things a guest can make kxen-hv log, as fast
+ * as it can: a balloon frame kxen-hv must refuse (the first page, the
+ * builder's) and a full console line. The host log must grow only by the
+ * per-domain budgets (docs/hardening.md, "The host log under a flood").
+ */
+int app_log_flood(int argc, char **argv)
+{
+	unsigned long rounds = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
+	unsigned long refused = 0;
+	static char line[240];
+	xen_pfn_t frame = 0;
+
+	for (unsigned i = 0; i < sizeof(line) - 1; i++)
+		line[i] = 'a' + i % 26;
+	line[sizeof(line) - 1] = '\n';
+	printk("log-flood: %lu rounds\n", rounds);
+	for (unsigned long i = 0; i < rounds; i++) {
+		struct xen_memory_reservation res = { .nr_extents = 1, .domid = DOMID_SELF };
+		set_xen_guest_handle(res.extent_start, &frame);
+		if (HYPERVISOR_memory_op(XENMEM_decrease_reservation, &res) == 0)
+			refused++;
+		HYPERVISOR_console_io(CONSOLEIO_write, sizeof(line), line);
+	}
+	/* The console's own budget refills at 200 lines/s: let the summary through. */
+	msleep(200);
+	printk("log-flood: done, %lu of %lu frames refused\n", refused, rounds);
 	return 0;
 }

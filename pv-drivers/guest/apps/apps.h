@@ -18,6 +18,7 @@ int app_idle(int argc, char **argv);
 int app_burn(int argc, char **argv);
 int app_selftest(int argc, char **argv);
 int app_hcfuzz(int argc, char **argv);
+int app_log_flood(int argc, char **argv);
 int app_gnttab_test(int argc, char **argv);
 int app_gnttab_grant(int argc, char **argv);
 int app_echo(int argc, char **argv);

@@ -75,6 +75,7 @@ static const struct {
 	{ "burn", app_burn },
 	{ "selftest", app_selftest },
 	{ "hcfuzz", app_hcfuzz },
+	{ "log-flood", app_log_flood },
 	{ "gnttab-test", app_gnttab_test },
 	{ "gnttab-grant", app_gnttab_grant },
 	{ "echo", app_echo },
