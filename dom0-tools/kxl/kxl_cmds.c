@@ -121,9 +121,9 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "Set a domain's memory target (the balloon)",
 	  "SIZE is a number of MiB, or with a k, m, g or t suffix, between 64 MiB and\n"
 	  "the domain's maximum; it is written to memory/target in KiB, as xl does.\n"
-	  "A Linux guest's xen-balloon driver gives memory back to the host down to it\n"
-	  "(growing again is not done yet); kxen's own guest kernel has no balloon and\n"
-	  "is refused." },
+	  "A Linux guest's xen-balloon driver gives memory back to the host down to it,\n"
+	  "or takes it back up to it (the domain's <memory>; <currentMemory> is the\n"
+	  "target it boots with). kxen's own guest kernel has no balloon and is refused." },
 	{ "dump-core", main_dump_core, "DOM FILE",
 	  "Write an ELF core dump of a domain",
 	  "Pauses DOM, writes its RAM and vCPU registers to FILE as an ELF core that\n"

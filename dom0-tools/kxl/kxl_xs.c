@@ -68,7 +68,7 @@ static int write_paths(struct kxl_xsb *b, uint32_t t, void *arg, char *failed, s
 	W("name", "%s", d->name);
 	W("domid", "%u", d->domid);
 	W("memory/static-max", "%llu", (unsigned long long)d->mem_kib);
-	W("memory/target", "%llu", (unsigned long long)d->mem_kib);
+	W("memory/target", "%llu", (unsigned long long)(d->target_kib ? d->target_kib : d->mem_kib));
 	for (unsigned i = 0; i < d->vcpus; i++) {
 		char sub[32];
 		snprintf(sub, sizeof(sub), "cpu/%u/availability", i);
