@@ -127,13 +127,6 @@ int kxl_config_supported(const struct kxconfig *cfg);
 /* Refuses (with a message) a config needing more memory than the host has free, or more grant frames than kxen-hv allows. */
 int kxl_check_memory(kxctrl *h, const struct kxconfig *cfg);
 /*
- * <currentMemory> below <memory>: a Linux (direct-paging) kernel starts with
- * it (its balloon holds the rest); kxen's own kernel has no balloon, so
- * this warns on stderr that it gets all of <memory>. What memory/target
- * says at creation: the current size the domain really runs with, in KiB.
- */
-uint64_t kxl_boot_target_kib(const struct kxconfig *cfg, int direct_paging);
-/*
  * Builds cfg paused, saves its state file, runs the xenstore hook and
  * unpauses it unless paused. On failure at any step the domain and its state
  * file are gone again and the reason was printed. Returns 0 or -errno.

@@ -53,7 +53,6 @@ static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int 
 		kxl_err("%s", err);
 		goto out;
 	}
-	kxl_boot_target_kib(cfg, in->kind == KXBUILD_KIND_DIRECT_PAGING);   /* its warning, if any */
 	printf("Build plan (dry run, nothing done):\n");
 	print_config_summary(cfg, kernel);
 	if (in->kind == KXBUILD_KIND_DIRECT_PAGING) {

@@ -126,19 +126,6 @@ int kxl_config_supported(const struct kxconfig *cfg)
 	return 0;
 }
 
-uint64_t kxl_boot_target_kib(const struct kxconfig *cfg, int direct_paging)
-{
-	if (cfg->cur_mem_bytes >= cfg->mem_bytes)
-		return cfg->mem_bytes >> 10;
-	if (direct_paging)
-		return cfg->cur_mem_bytes >> 10;
-	/* Kept in the saved config, not enforced: say so rather than drop it silently. */
-	fprintf(stderr, "kxl: warning: %s: <currentMemory>: kxen's own guest kernel has no balloon driver: "
-	        "the domain gets all of <memory> (%llu MiB)\n", cfg->source,
-	        (unsigned long long)(cfg->mem_bytes >> 20));
-	return cfg->mem_bytes >> 10;
-}
-
 int kxl_check_memory(kxctrl *h, const struct kxconfig *cfg)
 {
 	struct kxctl_host_info hi;
@@ -189,7 +176,12 @@ static int xenstore_hook(const struct kxconfig *cfg,
 {
 	struct kxl_xs_domain xd = {
 		.domid = res->domid, .name = cfg->name, .uuid = cfg->uuid,
-		.mem_kib = cfg->mem_bytes >> 10, .target_kib = kxl_boot_target_kib(cfg, res->direct_paging),
+		/*
+		 * <currentMemory>: a Linux kernel starts with just that (the builder's
+		 * nr_pages); kxen's own starts with all and its balloon gives the rest back.
+		 */
+		.mem_kib = cfg->mem_bytes >> 10,
+		.target_kib = (cfg->cur_mem_bytes < cfg->mem_bytes ? cfg->cur_mem_bytes : cfg->mem_bytes) >> 10,
 		.vcpus = cfg->vcpus,
 		.store_pfn = res->store_pfn, .console_pfn = res->console_pfn,
 		.store_port = res->store_evtchn, .console_port = res->console_evtchn,
