@@ -122,7 +122,7 @@ int main_mem_max(int argc, char **argv)
 	}
 	/* The maximum is fixed at creation (the balloon only moves below it); say so rather than pretend. */
 	kxl_err("cannot set the memory limit of domain %.*s to %llu MiB: kxen-hv fixes a domain's "
-	        "maximum (%llu MiB) at creation; kxl mem-set moves a Linux guest's target below it", (int)sizeof(info.name),
+	        "maximum (%llu MiB) at creation; kxl mem-set moves the balloon target below it", (int)sizeof(info.name),
 	        info.name, (unsigned long long)(bytes >> 20), (unsigned long long)(info.mem_bytes >> 20));
 out:
 	kxctrl_close(h);

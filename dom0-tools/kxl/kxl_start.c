@@ -84,8 +84,8 @@ static void kxl_config_notes(const struct kxconfig *cfg)
 		        (unsigned long long)((cfg->mem_written + 1023) >> 10),
 		        (unsigned long long)(cfg->mem_bytes >> 20));
 	if (cfg->memballoon_line)
-		fprintf(stderr, "kxl: note: %s:%d: <memballoon model='xen'>: nothing to add: a Linux guest's "
-		        "xen-balloon follows memory/target (<currentMemory> at boot, kxl mem-set later)\n", f,
+		fprintf(stderr, "kxl: note: %s:%d: <memballoon model='xen'>: nothing to add: the guest's balloon "
+		        "driver follows memory/target (<currentMemory> at boot, kxl mem-set later)\n", f,
 		        cfg->memballoon_line);
 	if (cfg->clock_localtime)
 		fprintf(stderr, "kxl: note: %s:%d: <clock>: the host's UTC offset at each start is added to "
