@@ -35,7 +35,6 @@ static struct domain *table[DOMID_FIRST_RESERVED];
 static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
 static uint32_t next_domid = 1;
 static unsigned nr_domains;
-static uint64_t total_mem;
 static int reap_fd = -1;
 static struct domain dom0;
 
@@ -169,7 +168,6 @@ out:
 
 int domain_register(struct domain *d)
 {
-	struct sysinfo si;
 	uint32_t id = 0;
 
 	pthread_rwlock_wrlock(&table_lock);
@@ -177,9 +175,8 @@ int domain_register(struct domain *d)
 		pthread_rwlock_unlock(&table_lock);
 		return -EEXIST;
 	}
-	/* Refuse to promise more RAM than the host has (guests' RAM is sparse, not free). */
-	if (sysinfo(&si) == 0 &&
-	    total_mem + d->mem.size > (uint64_t)si.totalram * si.mem_unit) {
+	/* Refuse to promise more RAM than the host has (hostmem.c): ballooned-out pages are not promised. */
+	if (hostmem__commit(d->mem.size)) {
 		pthread_rwlock_unlock(&table_lock);
 		return -ENOMEM;
 	}
@@ -192,13 +189,13 @@ int domain_register(struct domain *d)
 		}
 	}
 	if (!id) {
+		hostmem__uncommit(d->mem.size);
 		pthread_rwlock_unlock(&table_lock);
 		return -ENOSPC;
 	}
 	d->domid = id;
 	table[id] = d;
 	nr_domains++;
-	total_mem += d->mem.size;
 	pthread_rwlock_unlock(&table_lock);
 	domevents_notify();
 	return 0;
@@ -268,7 +265,6 @@ int domain_destroy(uint32_t domid)
 	atomic_store(&d->dying, true);
 	table[domid] = NULL;
 	nr_domains--;
-	total_mem -= d->mem.size;
 	pthread_rwlock_unlock(&table_lock);
 
 	kick_all(d);
@@ -279,6 +275,8 @@ int domain_destroy(uint32_t domid)
 			v->thread_started = false;
 		}
 	}
+	/* After the joins: no balloon hypercall can move the count any more. */
+	hostmem__uncommit(d->mem.size - balloon_released_pages(d) * KXEN_PAGE_SIZE);
 	evtchn_fini(d);
 	hvlog_limit_flush(&d->log_limit, d->domid);
 	hvlog("(XEN) domain %u (%s) destroyed", d->domid, d->name);
@@ -391,6 +389,9 @@ int domain_set_boot(struct domain *d, const struct kxctl_set_boot *b)
 	                b->stack < KXEN_PV_RESERVED_END)))
 		return -EINVAL;
 	int rc = is_linux ? pvl_domain_setup(d, b) : 0;
+	/* <currentMemory>: the frames between start_info's nr_pages and Linux's e820 end start given back. */
+	if (!rc && is_linux)
+		rc = balloon_boot_unpopulated(d, d->pvl->nr_pages, d->pvl->ram_pages - d->pvl->nr_pages);
 	if (rc)
 		return rc;
 	/*
@@ -452,6 +453,7 @@ void domain_info(struct domain *d, struct kxctl_dominfo *info)
 	memcpy(info->uuid, d->uuid, sizeof(info->uuid));
 	info->nr_vcpus = d->max_vcpus;
 	info->mem_bytes = d->mem.size - balloon_released_pages(d) * KXEN_PAGE_SIZE;
+	info->max_mem_bytes = d->mem.size;
 	info->created_ns = d->created_real_ns;
 	info->events = atomic_load(&d->events);
 	struct doorbell_stats st;
@@ -520,7 +522,7 @@ unsigned domain_count(void)
 
 uint64_t domain_total_mem(void)
 {
-	return total_mem;
+	return hostmem__committed();
 }
 
 /*

@@ -62,6 +62,10 @@ long hc_memory_op(struct vcpu *v, const uint64_t a[5])
 	}
 	case XENMEM_decrease_reservation:
 		return balloon_decrease_reservation(v, a[1]);
+	case XENMEM_populate_physmap:
+		return balloon_populate(v, a[1], true);
+	case XENMEM_increase_reservation:
+		return balloon_populate(v, a[1], false);
 	default:
 		return -ENOSYS;
 	}

@@ -1,4 +1,4 @@
-/* Host memory admission for domain creates, and the fault points tests use to fail a create half-way. */
+/* Host memory admission for domain creates and balloon growth, the domains' committed total, and the fault points tests use to fail a create half-way. */
 #ifndef KXEN_HOSTMEM_H
 #define KXEN_HOSTMEM_H
 
@@ -21,6 +21,15 @@ int hostmem__available(uint64_t *bytes);
  * (len bytes) giving the figures. Unknown MemAvailable admits.
  */
 int hostmem__admit(uint64_t bytes, char *why, size_t len);
+/*
+ * The guest RAM domains hold now (each domain's size less what its balloon
+ * gave back): commit adds bytes unless the total would exceed the host's
+ * RAM (sysinfo totalram, read at the first commit: make it from the control
+ * thread), returning 0 or -ENOMEM; uncommit takes them off. Any thread.
+ */
+int hostmem__commit(uint64_t bytes);
+void hostmem__uncommit(uint64_t bytes);
+uint64_t hostmem__committed(void);
 /* True when $KXEN_HV_FAULT names point: the caller fails that step with -ENOMEM. */
 bool hostmem__fault(const char *point);
 

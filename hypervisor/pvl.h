@@ -18,7 +18,8 @@ struct pvl {
 	uint8_t *region;       /* kxen-hv's mapping */
 	uint64_t gpa, size;    /* guest-physical place: right above RAM */
 	uint64_t cr3;          /* the builder's L4 */
-	uint64_t nr_pages;     /* Linux's RAM (start_info) */
+	uint64_t nr_pages;     /* Linux's RAM at boot (start_info) */
+	uint64_t ram_pages;    /* its e820: up to the shared_info frame; above nr_pages starts ballooned out */
 	uint64_t entry, stack, start_info_va;
 	uint64_t m2p_pages;
 	uint64_t upcalls_pushed;   /* event upcalls kxen-hv pushed at exits (pvl_upcall_deliver) */

@@ -207,7 +207,7 @@ kx_memory_op:
 	dec %rcx
 	mov %rcx, 16(%rsi)              /* max_mfn */
 	jmp kx_zero
-2:	check_ptr %rsi                  /* {nr_entries, buffer}: one RAM entry [0, nr_pages) */
+2:	check_ptr %rsi                  /* {nr_entries, buffer}: one RAM entry [0, ram_pages) */
 	cmpl $1, (%rsi)
 	jb kx_einval
 	mov 8(%rsi), %rdx

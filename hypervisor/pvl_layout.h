@@ -97,7 +97,7 @@
 #define D_EFL      0x070
 #define D_VEC      0x078
 #define D_ERSP     0x080
-#define D_NRPAGES  0x088   /* start_info's nr_pages (kxen-hv) */
+#define D_NRPAGES  0x088   /* Linux's RAM frames, its e820 (kxen-hv: pvl.ram_pages) */
 #define D_VINFO    0x090   /* vCPU 0's vcpu_info through the alias (kxen-hv keeps it current) */
 #define D_GSK      0x098   /* the kernel GS base while a process runs */
 #define D_GSU      0x0a0   /* the process GS base while the kernel runs */

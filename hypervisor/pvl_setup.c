@@ -175,7 +175,7 @@ void pvl_region_fill(struct pvl *p, uint8_t *ram)
 	fill_descriptors(p);
 	fill_msr_policy(p);
 	put64(host(p, PVL_PG_INFO) + I_KCR3, p->cr3);
-	put64(host(p, PVL_PG_DATA) + D_NRPAGES, p->nr_pages);
+	put64(host(p, PVL_PG_DATA) + D_NRPAGES, p->ram_pages);
 	put64(host(p, PVL_PG_DATA) + D_L4E_K257, pg(p, PVL_PG_L3K) | P | W | U);
 	put64(host(p, PVL_PG_DATA) + D_L4E_U257, pg(p, PVL_PG_L3U) | P | W | U);
 	put64(host(p, PVL_PG_DATA) + D_L4E_M2P, pg(p, PVL_PG_M2P_L3) | P | W | U);

@@ -101,6 +101,10 @@ int pvl_check_boot(const uint8_t *ram, uint64_t ram_size, const struct kxctl_set
 	memset(p, 0, sizeof(*p));
 	p->cr3 = b->cr3;
 	p->nr_pages = si.nr_pages;
+	/* <currentMemory>: the builder's last frame is shared_info, and Linux's e820 runs up to it. */
+	p->ram_pages = si.nr_pages;
+	if (b->shared_info_gpa == ram_size - KXEN_PAGE_SIZE && b->shared_info_gpa / KXEN_PAGE_SIZE > si.nr_pages)
+		p->ram_pages = b->shared_info_gpa / KXEN_PAGE_SIZE;
 	p->entry = b->entry;
 	p->stack = b->stack;
 	p->start_info_va = b->rsi;

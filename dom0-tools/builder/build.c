@@ -245,8 +245,12 @@ static int load_image(struct build *b)
 		return rc;
 	if (cfg->initrd && b->initrd_len == 0)
 		return fail(b, -EINVAL, "initrd '%s': empty file", cfg->initrd);
-	rc = kxbuild_pv_plan(&b->in.pv, cfg->mem_bytes, b->initrd_len, &b->in.plan, perr,
-	                     sizeof perr);
+	rc = kxbuild_pv_plan_current(&b->in.pv, cfg->mem_bytes, cfg->cur_mem_bytes, b->initrd_len,
+	                             &b->in.plan, perr, sizeof perr);
+	if (rc && cfg->cur_mem_bytes && cfg->cur_mem_bytes < cfg->mem_bytes)
+		return fail(b, rc, "kernel '%s'%s%s in <currentMemory> (%llu KiB): %s", cfg->kernel,
+		            cfg->initrd ? " with initrd " : "", cfg->initrd ? cfg->initrd : "",
+		            (unsigned long long)(cfg->cur_mem_bytes >> 10), perr);
 	if (rc)
 		return fail(b, rc, "kernel '%s'%s%s: %s", cfg->kernel, cfg->initrd ? " with initrd " : "",
 		            cfg->initrd ? cfg->initrd : "", perr);

@@ -246,6 +246,12 @@ static int initrd_segment(struct alloc *a, uint64_t len, int unmapped)
 int kxbuild_pv_plan(const struct kxbuild_pvimage *img, uint64_t mem_bytes,
                     uint64_t initrd_len, struct kxbuild_pv_plan *p, char *err, size_t errlen)
 {
+	return kxbuild_pv_plan_current(img, mem_bytes, 0, initrd_len, p, err, errlen);
+}
+
+int kxbuild_pv_plan_current(const struct kxbuild_pvimage *img, uint64_t mem_bytes, uint64_t cur_bytes,
+                            uint64_t initrd_len, struct kxbuild_pv_plan *p, char *err, size_t errlen)
+{
 	struct alloc a = { .p = p, .err = err, .errlen = errlen };
 	uint64_t v;
 	int rc, p2m_late;
@@ -260,6 +266,9 @@ int kxbuild_pv_plan(const struct kxbuild_pvimage *img, uint64_t mem_bytes,
 	/* Xen's shared_info is a hypervisor frame outside the guest's RAM: here, the last one. */
 	p->shared_info_pfn = p->mem_pages - 1;
 	p->nr_pages = p->mem_pages - 1;
+	/* As libxc with memory= below maxmem: start_info's nr_pages is the target, the e820 the maximum. */
+	if (cur_bytes && cur_bytes / PAGE < p->nr_pages)
+		p->nr_pages = cur_bytes / PAGE;
 	p->virt_base = img->virt_base;
 	p->flags = SIF_VIRT_P2M_4TOOLS;
 	a.virt_end = img->virt_base;
@@ -441,6 +450,11 @@ void kxbuild_pv_print(FILE *f, const struct kxbuild_pv_plan *p, const struct kxb
 		fprintf(f, "%s, %llu page%s\n", r->name, (unsigned long long)r->pages,
 		        r->pages == 1 ? "" : "s");
 	}
+	if (p->nr_pages < p->shared_info_pfn)
+		fprintf(f, "    pfn 0x%06llx-0x%06llx  phys 0x%09llx  %-23s  ballooned out at boot "
+		        "(<currentMemory>), %llu pages\n", (unsigned long long)p->nr_pages,
+		        (unsigned long long)(p->shared_info_pfn - 1), (unsigned long long)(p->nr_pages * PAGE),
+		        "(not populated)", (unsigned long long)(p->shared_info_pfn - p->nr_pages));
 	fprintf(f, "    pfn 0x%06llx          phys 0x%09llx  shared_info (outside nr_pages)\n",
 	        (unsigned long long)p->shared_info_pfn,
 	        (unsigned long long)(p->shared_info_pfn * PAGE));

@@ -116,14 +116,16 @@ const struct kxl_cmd kxl_cmds[] = {
 	  "Set a domain's maximum memory",
 	  "SIZE is a number with an optional k, m, g or t suffix (KiB without one).\n"
 	  "kxen-hv fixes a domain's maximum at creation: only the current size is\n"
-	  "accepted; kxl mem-set moves a Linux guest's balloon target below it." },
+	  "accepted; kxl mem-set moves the balloon target below it." },
 	{ "mem-set", main_mem_set, "DOM SIZE",
 	  "Set a domain's memory target (the balloon)",
 	  "SIZE is a number of MiB, or with a k, m, g or t suffix, between 64 MiB and\n"
 	  "the domain's maximum; it is written to memory/target in KiB, as xl does.\n"
-	  "A Linux guest's xen-balloon driver gives memory back to the host down to it\n"
-	  "(growing again is not done yet); kxen's own guest kernel has no balloon and\n"
-	  "is refused." },
+	  "The guest's balloon driver (Linux's xen-balloon, or kxen's own kernel's)\n"
+	  "gives memory back to the host down to it, or takes it back up to it (at\n"
+	  "most the domain's <memory>; <currentMemory> is the target it boots with).\n"
+	  "A domain with no balloon driver (not Linux, no control/feature-balloon) is\n"
+	  "refused." },
 	{ "dump-core", main_dump_core, "DOM FILE",
 	  "Write an ELF core dump of a domain",
 	  "Pauses DOM, writes its RAM and vCPU registers to FILE as an ELF core that\n"

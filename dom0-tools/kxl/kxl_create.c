@@ -38,8 +38,8 @@ static void print_config_summary(const struct kxconfig *cfg, const char *kernel)
 static int print_build_plan(const struct kxconfig *cfg, const char *kernel, int paused)
 {
 	struct kxbuild_config bc = {
-		.name = cfg->name, .mem_bytes = cfg->mem_bytes, .vcpus = cfg->vcpus,
-		.kernel = kernel, .initrd = cfg->initrd, .cmdline = cfg->cmdline,
+		.name = cfg->name, .mem_bytes = cfg->mem_bytes, .cur_mem_bytes = cfg->cur_mem_bytes,
+		.vcpus = cfg->vcpus, .kernel = kernel, .initrd = cfg->initrd, .cmdline = cfg->cmdline,
 	};
 	struct kxbuild_inspect *in = calloc(1, sizeof(*in));
 	char err[KXBUILD_ERR_MAX];

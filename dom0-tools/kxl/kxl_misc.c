@@ -122,7 +122,7 @@ int main_mem_max(int argc, char **argv)
 	}
 	/* The maximum is fixed at creation (the balloon only moves below it); say so rather than pretend. */
 	kxl_err("cannot set the memory limit of domain %.*s to %llu MiB: kxen-hv fixes a domain's "
-	        "maximum (%llu MiB) at creation; kxl mem-set moves a Linux guest's target below it", (int)sizeof(info.name),
+	        "maximum (%llu MiB) at creation; kxl mem-set moves the balloon target below it", (int)sizeof(info.name),
 	        info.name, (unsigned long long)(bytes >> 20), (unsigned long long)(info.mem_bytes >> 20));
 out:
 	kxctrl_close(h);
@@ -139,6 +139,25 @@ static uint64_t static_max(struct xs_handle *xs, const struct kxctl_dominfo *inf
 	unsigned long long kib = v ? strtoull(v, NULL, 10) : 0;
 	free(v);
 	return kib ? kib << 10 : info->mem_bytes;
+}
+
+/*
+ * Whether anything in the domain follows memory/target: Linux's xen-balloon
+ * (it writes no key of its own: kxen-hv's kernel kind says it is there), or
+ * a guest that advertised control/feature-balloon (kxen's own kernel does).
+ */
+static bool has_balloon(struct xs_handle *xs, const struct kxctl_dominfo *info)
+{
+	char path[64];
+	unsigned len;
+
+	if (info->flags & KXCTL_DOMF_PVLINUX)
+		return true;
+	snprintf(path, sizeof(path), "/local/domain/%u/control/feature-balloon", info->domid);
+	char *v = xs_read(xs, XBT_NULL, path, &len);
+	bool yes = v && !strcmp(v, "1");
+	free(v);
+	return yes;
 }
 
 int main_mem_set(int argc, char **argv)
@@ -158,11 +177,10 @@ int main_mem_set(int argc, char **argv)
 		goto out;
 	if (!(xs = kxl_xs_open()))
 		goto out;
-	/* kxen's own guest kernel has no balloon driver: nothing would read the target. */
-	if (!(info.flags & KXCTL_DOMF_PVLINUX)) {
-		kxl_err("domain %.*s runs kxen's own guest kernel, which has no balloon driver: its memory "
-		        "stays %llu MiB; memory/target left unchanged", (int)sizeof(info.name), info.name,
-		        (unsigned long long)(info.mem_bytes >> 20));
+	if (!has_balloon(xs, &info)) {
+		kxl_err("domain %.*s has no balloon driver (not a Linux guest, and no control/feature-balloon): "
+		        "nothing would follow the target; its memory stays %llu MiB, memory/target left unchanged",
+		        (int)sizeof(info.name), info.name, (unsigned long long)(info.mem_bytes >> 20));
 		goto out;
 	}
 	max = static_max(xs, &info);

@@ -84,9 +84,9 @@ static void kxl_config_notes(const struct kxconfig *cfg)
 		        (unsigned long long)((cfg->mem_written + 1023) >> 10),
 		        (unsigned long long)(cfg->mem_bytes >> 20));
 	if (cfg->memballoon_line)
-		fprintf(stderr, "kxl: note: %s:%d: <memballoon model='xen'>: the domain starts with "
-		        "all of <memory> (%llu MiB); kxl mem-set lowers a Linux guest's target\n", f,
-		        cfg->memballoon_line, (unsigned long long)(cfg->mem_bytes >> 20));
+		fprintf(stderr, "kxl: note: %s:%d: <memballoon model='xen'>: nothing to add: the guest's balloon "
+		        "driver follows memory/target (<currentMemory> at boot, kxl mem-set later)\n", f,
+		        cfg->memballoon_line);
 	if (cfg->clock_localtime)
 		fprintf(stderr, "kxl: note: %s:%d: <clock>: the host's UTC offset at each start is added to "
 		        "the guest's wallclock (as xl's localtime=1: it does not follow later DST changes)\n",
@@ -123,11 +123,6 @@ int kxl_config_supported(const struct kxconfig *cfg)
 		return -ENOTSUP;
 	}
 	kxl_config_notes(cfg);
-	/* Kept in the saved config, not enforced: say so rather than drop them silently. */
-	if (cfg->cur_mem_bytes != cfg->mem_bytes && !cfg->memballoon_line)
-		fprintf(stderr, "kxl: warning: %s: <currentMemory> is not enforced at boot; the domain "
-		        "gets all of <memory> (%llu MiB) (kxl mem-set lowers a Linux guest's target)\n", cfg->source,
-		        (unsigned long long)(cfg->mem_bytes >> 20));
 	return 0;
 }
 
@@ -181,7 +176,13 @@ static int xenstore_hook(const struct kxconfig *cfg,
 {
 	struct kxl_xs_domain xd = {
 		.domid = res->domid, .name = cfg->name, .uuid = cfg->uuid,
-		.mem_kib = cfg->mem_bytes >> 10, .vcpus = cfg->vcpus,
+		/*
+		 * <currentMemory>: a Linux kernel starts with just that (the builder's
+		 * nr_pages); kxen's own starts with all and its balloon gives the rest back.
+		 */
+		.mem_kib = cfg->mem_bytes >> 10,
+		.target_kib = (cfg->cur_mem_bytes < cfg->mem_bytes ? cfg->cur_mem_bytes : cfg->mem_bytes) >> 10,
+		.vcpus = cfg->vcpus,
 		.store_pfn = res->store_pfn, .console_pfn = res->console_pfn,
 		.store_port = res->store_evtchn, .console_port = res->console_evtchn,
 	};
@@ -198,7 +199,7 @@ int kxl_domain_start(kxctrl *h, const struct kxconfig *cfg, const char *kernel, 
 {
 	struct kxbuild_config bc = {
 		.name = cfg->name, .uuid = cfg->uuid, .mem_bytes = cfg->mem_bytes,
-		.vcpus = cfg->vcpus, .kernel = kernel, .initrd = cfg->initrd, .cmdline = cfg->cmdline,
+		.cur_mem_bytes = cfg->cur_mem_bytes, .vcpus = cfg->vcpus, .kernel = kernel, .initrd = cfg->initrd, .cmdline = cfg->cmdline,
 		.on_poweroff = kxconfig_hv_action(cfg->on_poweroff),
 		.on_reboot = kxconfig_hv_action(cfg->on_reboot),
 		.on_crash = kxconfig_hv_action(cfg->on_crash),

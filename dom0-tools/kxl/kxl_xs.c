@@ -46,7 +46,7 @@ static int write_paths(struct kxl_xsb *b, uint32_t t, void *arg, char *failed, s
 	char dom[64], vm[80], p[160], uuid[37];
 	static const char *const guest_owned[] = {
 		"control/shutdown", "control/feature-poweroff", "control/feature-reboot",
-		"control/feature-suspend", "control/sysrq", "data", "drivers", "attr", "error",
+		"control/feature-suspend", "control/feature-balloon", "control/sysrq", "data", "drivers", "attr", "error",
 		"messages", "feature",
 	};
 
@@ -68,7 +68,7 @@ static int write_paths(struct kxl_xsb *b, uint32_t t, void *arg, char *failed, s
 	W("name", "%s", d->name);
 	W("domid", "%u", d->domid);
 	W("memory/static-max", "%llu", (unsigned long long)d->mem_kib);
-	W("memory/target", "%llu", (unsigned long long)d->mem_kib);
+	W("memory/target", "%llu", (unsigned long long)(d->target_kib ? d->target_kib : d->mem_kib));
 	for (unsigned i = 0; i < d->vcpus; i++) {
 		char sub[32];
 		snprintf(sub, sizeof(sub), "cpu/%u/availability", i);

@@ -15,7 +15,8 @@ struct kxl_xs_domain {
 	uint32_t domid;
 	const char *name;
 	const uint8_t *uuid;      /* 16 bytes */
-	uint64_t mem_kib;
+	uint64_t mem_kib;         /* memory/static-max */
+	uint64_t target_kib;      /* memory/target: what it starts with */
 	unsigned vcpus;
 	uint64_t store_pfn, console_pfn;
 	uint32_t store_port, console_port;     /* the guest's ports, unbound for dom0 */

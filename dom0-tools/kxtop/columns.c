@@ -24,6 +24,7 @@ static double v_id(const struct kxtop_dom *d) { return d->info.domid; }
 static double v_cpu_s(const struct kxtop_dom *d) { return (double)(d->info.cpu_ns / 1000000000ull); }
 static double v_cpu_pct(const struct kxtop_dom *d) { return d->cpu_pct; }
 static double v_mem_k(const struct kxtop_dom *d) { return (double)(d->info.mem_bytes >> 10); }
+static double v_maxmem_k(const struct kxtop_dom *d) { return (double)(d->info.max_mem_bytes >> 10); }
 static double v_mem_pct(const struct kxtop_dom *d) { return d->mem_pct; }
 static double v_maxmem_pct(const struct kxtop_dom *d) { return d->maxmem_pct; }
 static double v_vcpus(const struct kxtop_dom *d) { return d->info.nr_vcpus; }
@@ -54,7 +55,7 @@ const struct kxtop_col kxtop_cols[] = {
 	F1("CPU(%)",      6, v_cpu_pct, 0),
 	U64("MEM(k)",    10, v_mem_k, 0),
 	F1("MEM(%)",      6, v_mem_pct, 0),
-	U64("MAXMEM(k)", 10, v_mem_k, 0),
+	U64("MAXMEM(k)", 10, v_maxmem_k, 0),
 	F1("MAXMEM(%)",   9, v_maxmem_pct, 0),
 	U64("VCPUS",      5, v_vcpus, 0),
 	U64("NETS",       4, v_nets, 0),

@@ -116,8 +116,7 @@ void sample__derive(struct kxtop_sample *cur, const struct kxtop_sample *prev)
 		d->hcalls_ps = rate(d->info.hypercalls, p ? &p->info.hypercalls : NULL, interval_s, life_s);
 		d->events_ps = rate(d->info.events, p ? &p->info.events : NULL, interval_s, life_s);
 		d->mem_pct = host_mem > 0 ? 100.0 * (double)d->info.mem_bytes / host_mem : 0.0;
-		/* kxen has no ballooning: a domain's maximum is the memory it was given. */
-		d->maxmem_pct = d->mem_pct;
+		d->maxmem_pct = host_mem > 0 ? 100.0 * (double)d->info.max_mem_bytes / host_mem : 0.0;
 		for (unsigned j = 0; j < d->nr_vcpus; j++) {
 			const uint64_t *old = p && j < p->nr_vcpus ? &p->vcpu[j].info.cpu_ns : NULL;
 

@@ -122,6 +122,8 @@ struct kxctl_dominfo {
 	 * handle). Benchmarks add them: exits + kicks is every return from KVM_RUN.
 	 */
 	uint64_t kicks;
+	/* mem_bytes is what the domain holds now (its balloon gave the rest back); this is its maximum. */
+	uint64_t max_mem_bytes;
 };
 
 #define KXCTL_LIST_MAX 256

@@ -54,6 +54,7 @@ struct kxbuild_config {
 	const char *name;
 	const uint8_t *uuid;        /* 16 bytes, or NULL for all zero */
 	uint64_t mem_bytes;
+	uint64_t cur_mem_bytes;     /* direct-paging kernels: what they start with (<currentMemory>); 0: all */
 	unsigned vcpus;             /* max vCPUs; vCPU 0 is started */
 	const char *kernel;         /* path of the ELF image or bzImage */
 	const char *initrd;         /* path of the initial ramdisk, or NULL (direct-paging kernels) */

@@ -123,6 +123,16 @@ struct kxbuild_pv_plan {
 int kxbuild_pv_plan(const struct kxbuild_pvimage *img, uint64_t mem_bytes,
                     uint64_t initrd_len, struct kxbuild_pv_plan *p, char *err, size_t errlen);
 
+/*
+ * kxbuild_pv_plan for a domain that starts with cur_bytes of its mem_bytes
+ * (<currentMemory>; 0 or mem_bytes: all): start_info's nr_pages stops at
+ * cur_bytes and everything the builder places must fit below it; the frames
+ * from there to the shared_info frame start ballooned out (kxen-hv counts
+ * them given back and Linux's e820 still covers them). Same returns.
+ */
+int kxbuild_pv_plan_current(const struct kxbuild_pvimage *img, uint64_t mem_bytes, uint64_t cur_bytes,
+                            uint64_t initrd_len, struct kxbuild_pv_plan *p, char *err, size_t errlen);
+
 /* What start_info needs beyond the plan. */
 struct kxbuild_pv_boot {
 	uint32_t store_evtchn, console_evtchn;

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hv_fixture.h"
+#include "balloon.h"
+#include "hostmem.h"
 #include <xen/callback.h>
 #include <xen/features.h>
 #include <xen/memory.h>
@@ -516,7 +519,94 @@ static void test_memory_op(void)
 	map.buffer.p = (void *)(uintptr_t)(MEM_SIZE - 20);
 	put(d, SCR, &map, sizeof(map));
 	CU_ASSERT_EQUAL(hc(v, M, XENMEM_memory_map, SCR, 0), -EFAULT);
-	CU_ASSERT_EQUAL(hc(v, M, XENMEM_increase_reservation, SCR, 0), -ENOSYS);
+	fx_destroy(d);
+}
+
+/* Allocated host blocks of the domain's memfd, in pages: what the balloon gives back and takes. */
+static uint64_t memfd_pages(struct domain *d)
+{
+	struct stat st;
+
+	return fstat(d->mem.memfd, &st) ? 0 : (uint64_t)st.st_blocks * 512 / 4096;
+}
+
+static long reservation(struct vcpu *v, unsigned op, const xen_pfn_t *frames, unsigned n, unsigned order)
+{
+	struct xen_memory_reservation r = { .nr_extents = n, .extent_order = order, .domid = DOMID_SELF };
+
+	r.extent_start.p = frames ? (xen_pfn_t *)(uintptr_t)SCR2 : NULL;
+	if (frames)
+		put(v->d, SCR2, frames, n * sizeof(*frames));
+	put(v->d, SCR, &r, sizeof(r));
+	return hc(v, __HYPERVISOR_memory_op, op, SCR, 0);
+}
+
+/* The balloon both ways on a real memfd: holes punched, frames given back only where released, counts and the host's total following. */
+static void test_balloon(void)
+{
+	struct domain *d = fx_domain("hc", NVCPUS, false);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	struct vcpu *v = d->vcpu[0];
+	const uint64_t M = __HYPERVISOR_memory_op, P = MEM_SIZE / 4096;
+	const xen_pfn_t give[] = { 0x600, 0x601, 0x602, 0x603 };
+	xen_pfn_t out[4];
+	domid_t self = DOMID_SELF;
+	uint64_t committed = hostmem__committed();
+
+	memset(G(d, 0x600000), 0x5a, 4 * 4096);   /* touched: the host holds these pages */
+	memset(G(d, SCR), 0, 4096);                /* and the argument pages, before counting */
+	memset(G(d, SCR2), 0, 4096);
+	uint64_t held = memfd_pages(d);
+	CU_ASSERT_EQUAL(reservation(v, XENMEM_decrease_reservation, give, 4, 0), 4);
+	CU_ASSERT_EQUAL(memfd_pages(d), held - 4);
+	CU_ASSERT_EQUAL(d->released_pages, 4);
+	CU_ASSERT_EQUAL(hostmem__committed(), committed - 4 * 4096);
+	put(d, SCR, &self, sizeof(self));
+	CU_ASSERT_EQUAL(hc(v, M, XENMEM_current_reservation, SCR, 0), (long)P - 4);
+	/* Given back twice: counted once. */
+	CU_ASSERT_EQUAL(reservation(v, XENMEM_decrease_reservation, give, 1, 0), 1);
+	CU_ASSERT_EQUAL(d->released_pages, 4);
+
+	/* Populate stops at the first frame that was not given back (Xen's partial count). */
+	const xen_pfn_t want[] = { 0x600, 0x601, 0x700, 0x602 };
+	CU_ASSERT_EQUAL(reservation(v, XENMEM_populate_physmap, want, 4, 0), 2);
+	get(d, SCR2, out, sizeof(out));
+	CU_ASSERT_EQUAL(out[0], 0x600);   /* mfn == pfn */
+	CU_ASSERT_EQUAL(out[1], 0x601);
+	CU_ASSERT_EQUAL(d->released_pages, 2);
+	CU_ASSERT_EQUAL(hostmem__committed(), committed - 2 * 4096);
+	CU_ASSERT_EQUAL(*(uint8_t *)G(d, 0x600000), 0);   /* a hole reads as zeroes */
+	/* Beyond RAM, and a frame already back: nothing. */
+	const xen_pfn_t beyond[] = { P, 0x600 };
+	CU_ASSERT_EQUAL(reservation(v, XENMEM_populate_physmap, beyond, 1, 0), 0);
+	CU_ASSERT_EQUAL(reservation(v, XENMEM_populate_physmap, beyond + 1, 1, 0), 0);
+	CU_ASSERT_EQUAL(reservation(v, XENMEM_populate_physmap, want + 3, 1, 1), -ENOSYS);
+	/* address_bits: 0x602 needs 23 bits of address. */
+	struct xen_memory_reservation r = { .nr_extents = 1, .mem_flags = XENMEMF_address_bits(22), .domid = DOMID_SELF };
+	r.extent_start.p = (xen_pfn_t *)(uintptr_t)SCR2;
+	put(d, SCR2, want + 3, sizeof(xen_pfn_t));
+	put(d, SCR, &r, sizeof(r));
+	CU_ASSERT_EQUAL(hc(v, M, XENMEM_populate_physmap, SCR, 0), 0);
+	/* increase_reservation picks what is left (0x602, 0x603), then has nothing more. */
+	memset(out, 0xff, sizeof(out));
+	CU_ASSERT_EQUAL(reservation(v, XENMEM_increase_reservation, out, 4, 0), 2);
+	get(d, SCR2, out, sizeof(out));
+	CU_ASSERT_EQUAL(out[0], 0x602);
+	CU_ASSERT_EQUAL(out[1], 0x603);
+	CU_ASSERT_EQUAL(d->released_pages, 0);
+	CU_ASSERT_EQUAL(hostmem__committed(), committed);
+	CU_ASSERT_EQUAL(reservation(v, XENMEM_increase_reservation, NULL, 1, 0), 0);
+
+	/* Frames a guest starts without (<currentMemory>): released from boot, and they come back. */
+	CU_ASSERT_EQUAL(balloon_boot_unpopulated(d, P - 16, 16), 0);
+	CU_ASSERT_EQUAL(d->released_pages, 16);
+	CU_ASSERT_EQUAL(balloon_boot_unpopulated(d, P - 16, 17), -EINVAL);
+	const xen_pfn_t top[] = { P - 1 };
+	CU_ASSERT_EQUAL(reservation(v, XENMEM_populate_physmap, top, 1, 0), 1);
+	CU_ASSERT_EQUAL(d->released_pages, 15);
+	/* Special pages can never be given: shared_info is one. */
+	const xen_pfn_t shared[] = { d->shared_gpa / 4096 };
+	CU_ASSERT_EQUAL(reservation(v, XENMEM_decrease_reservation, shared, 1, 0), 0);
 	fx_destroy(d);
 }
 
@@ -1105,6 +1195,7 @@ int main(void)
 		{ "event_channel_op", test_evtchn_op },
 		{ "memory_op", test_memory_op },
 		{ "log rate limit", test_log_limit },
+		{ "balloon down and up", test_balloon },
 		{ "sched_op shutdown", test_sched_shutdown },
 		{ "sched_op block and poll", test_sched_block_poll },
 		{ "vcpu_op", test_vcpu_op },

@@ -19,7 +19,7 @@ static struct kxtop_dom mkdom(uint32_t domid, const char *name, uint64_t created
 	d.info.created_ns = created_ns;
 	d.info.cpu_ns = cpu_ns;
 	d.info.nr_vcpus = 1;
-	d.info.mem_bytes = 8ull << 20;
+	d.info.mem_bytes = d.info.max_mem_bytes = 8ull << 20;
 	d.weight = 256;   /* what kxen-hv reports for a domain left at the default */
 	snprintf(d.info.name, sizeof(d.info.name), "%s", name);
 	return d;
@@ -174,6 +174,7 @@ static void test_cpu_pct(void)
 
 	a[0].info.exits = 1000;
 	b[0].info.exits = 1400;
+	b[1].info.mem_bytes = 2ull << 20;   /* ballooned down to a quarter of its maximum */
 	a[0].info.events = b[0].info.events = 7;
 	two_samples(&sa, &sb, a, 3, b, 3);
 	sample__derive(&sb, &sa);
@@ -188,9 +189,11 @@ static void test_cpu_pct(void)
 	/* The merge walk still finds domain 4 after a gap. */
 	CU_ASSERT_FALSE(b[2].is_new);
 	CU_ASSERT_DOUBLE_EQUAL(b[2].cpu_pct, 5.0, 1e-9);
-	/* MEM(%) of host RAM; no ballooning, so MAXMEM(%) is the same. */
+	/* MEM(%) of host RAM; MAXMEM(%) is the maximum's, which a ballooned-down domain stays below. */
 	CU_ASSERT_DOUBLE_EQUAL(b[0].mem_pct, 1.0, 1e-9);
 	CU_ASSERT_DOUBLE_EQUAL(b[0].maxmem_pct, 1.0, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(b[1].mem_pct, 0.25, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(b[1].maxmem_pct, 1.0, 1e-9);
 }
 
 static void test_domid_reuse(void)
@@ -309,6 +312,7 @@ static void test_batch_format(void)
 	snprintf(s.host.version, sizeof(s.host.version), "4.17-kxen");
 	d[0].info.flags = KXCTL_DOMF_RUNNING;
 	d[1].info.flags = KXCTL_DOMF_BLOCKED;
+	d[1].info.mem_bytes = 4ull << 20;   /* ballooned down: MEM below MAXMEM */
 	s.dom = d;
 	s.n = 2;
 	sample__derive(&s, NULL);
@@ -327,7 +331,7 @@ static void test_batch_format(void)
 		"VBDS   VBD_OO   VBD_RD   VBD_WR  VBD_RSECT  VBD_WSECT    ID   EXITS/s  HCALLS/s  EVENTS/s WEIGHT  CAP");
 	/* Sorted by NAME: db first; the blank in "web server" became '_'. */
 	CU_ASSERT_STRING_EQUAL(lines[4],
-		"db         --b---          1   10.0       8192    0.8       8192       0.8     1    0        0        0 "
+		"db         --b---          1   10.0       4096    0.4       8192       0.8     1    0        0        0 "
 		"   0        0        0        0          0          0     1       0.0       0.0       0.0    256    0");
 	CU_ASSERT(strncmp(lines[5], "web_server -----r          4   40.0", 35) == 0);
 	CU_ASSERT_EQUAL(count_fields(lines[3]), (int)kxtop_nr_cols);

@@ -639,6 +639,14 @@ static void test_hostile_elves(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not enough memory for the initial mapping"));
 	CU_ASSERT_EQUAL(kxbuild_pv_plan(&img, MEM16, MEM16, &p, err, sizeof err), -E2BIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "initrd (4096 pages at pfn 0x400) does not fit"));
+	/* <currentMemory>: start_info's nr_pages is the current size, and everything must fit below it. */
+	CU_ASSERT_EQUAL(kxbuild_pv_plan_current(&img, MEM16, 12ULL << 20, 0, &p, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(p.nr_pages, (12ULL << 20) / 4096);
+	CU_ASSERT_EQUAL(p.shared_info_pfn, MEM16 / 4096 - 1);
+	CU_ASSERT(p.alloc_end_pfn <= p.nr_pages);
+	CU_ASSERT_EQUAL(kxbuild_pv_plan_current(&img, MEM16, MEM16, 0, &p, err, sizeof err), 0);
+	CU_ASSERT_EQUAL(p.nr_pages, MEM16 / 4096 - 1);
+	CU_ASSERT_EQUAL(kxbuild_pv_plan_current(&img, MEM16, 4ULL << 20, 0, &p, err, sizeof err), -E2BIG);
 	img.init_p2m = 0xffff800000000000ULL;
 	CU_ASSERT_EQUAL(kxbuild_pv_plan(&img, MEM16, 0, &p, err, sizeof err), -EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "enters kxen's reserved L4 slots 256-271"));

@@ -12,6 +12,7 @@
 #include "xencons.h"
 #include "xenbus.h"
 #include "control.h"
+#include "balloon.h"
 
 start_info_t *start_info;
 shared_info_t *shared_info;
@@ -177,6 +178,8 @@ void kmain(start_info_t *si, uint64_t free_start)
 
 		if (rc == 0)
 			rc = control_init();
+		if (rc == 0)
+			rc = balloon_init();
 		if (rc && rc != -XEN_ENODEV)
 			printk("kxen-guest: xenbus: %d\n", rc);
 	}
