@@ -158,8 +158,9 @@ long balloon_populate(struct vcpu *v, uint64_t arg, bool guest_names)
 			return (long)done;
 		/* The promise first (Xen: no more than the domain may have, else a partial count). */
 		if (hostmem__commit(n * KXEN_PAGE_SIZE)) {
-			hvlog("domain %u: %s of %lu pages refused: the host's RAM is promised to domains",
-			      d->domid, guest_names ? "populate_physmap" : "increase_reservation", n);
+			hvlog_limited(&d->log_limit, d->domid,
+			              "%s of %lu pages refused: the host's RAM is promised to domains",
+			              guest_names ? "populate_physmap" : "increase_reservation", n);
 			return (long)done;
 		}
 		for (i = 0; i < n; i++) {

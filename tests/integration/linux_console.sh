@@ -40,10 +40,8 @@ id2=$(domid_of linux)
 pass "kxl reboot restarted Linux through its control/shutdown watch (domain $id -> $id2)"
 
 # A panic (sysrq-c) in the rebuilt domain: SCHEDOP_shutdown(crash), <on_crash>preserve; kxen-hv lives on.
-# The new session first, then the old one goes: killing the server's last session ends the server,
-# and a session created right after can land in the exiting server and vanish with it.
-tm_kxl c2 60 console linux
 tmux -S "$TM" kill-session -t c
+tm_kxl c2 60 console linux
 keys Enter
 wait_pane "^/ #"
 keys 'echo c > /proc/sysrq-trigger' Enter

@@ -10,7 +10,7 @@ net_mac() { printf '00:16:3e:00:00:%02x' "$1"; }
 # udp_stream MIB: guests nr (udp-recv, 192.0.2.2) and ns (udp-send of MIB MiB to it) on br0, returning once
 # the stream flows; sets idr and ids (the restart tests kill a daemon under it).
 udp_stream() {
-	idr=$(net_guest nr "udp-recv ip=192.0.2.2/24 5001 90" br0 2)
+	idr=$(net_guest nr "udp-recv ip=192.0.2.2/24 5001 280" br0 2)
 	wait_log "\(d$idr\) udp-recv: listening on port 5001" 30
 	ids=$(net_guest ns "udp-send ip=192.0.2.1/24 192.0.2.2 5001 $1" br0 1)
 	# The stream is flowing once the receiver's counters move.

@@ -8,7 +8,7 @@ udp_stream "${NET_RESTART_MB:-256}"
 backd_stop KILL
 grep -q "(d$ids) udp-send: done" "$T/hv.log" && fail "the stream ended before the kill: nothing was tested"
 backd_start
-wait_log "\(d$idr\) udp-recv: (got|no end marker)" 120
+wait_log "\(d$idr\) udp-recv: (got|no end marker)" 300
 line=$(grep "^(d$idr) udp-recv:" "$T/hv.log" | tail -1)
 echo "$line"
 grep "^(d$ids) udp-send:" "$T/hv.log"

@@ -18,7 +18,7 @@ mv "$T/xs.log" "$T/xs-1.log"
 xs_start
 wait_file "$T/backd.log" "xenstore: reconnected" 20
 grep -q "(d$ids) udp-send: done" "$T/hv.log" && fail "the stream ended before kxen-backd reconnected: nothing was tested"
-wait_log "\(d$idr\) udp-recv: (got|no end marker)" 180
+wait_log "\(d$idr\) udp-recv: (got|no end marker)" 300
 line=$(grep "^(d$idr) udp-recv:" "$T/hv.log" | tail -1)
 echo "$line"
 echo "$line" | grep -q "got [0-9]* of [0-9]* datagrams" || fail "the receiver saw no end marker"

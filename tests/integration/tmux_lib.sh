@@ -5,6 +5,10 @@ TM_SESS=             # the session pane, wait_pane and keys talk to: the last tm
 TM_WAIT=${TM_WAIT:-60}
 
 tm_kill() { tmux -S "$TM" kill-server 2>/dev/null; }
+# A session that outlives every kxl session: a tmux server exits with its last session, and a
+# session created while it exits vanishes with it (a rebooted Linux can take longer to come back
+# than a kxl session lingers). tm_kill ends it.
+tmux -S "$TM" -f /dev/null new-session -d -s keep "sleep 86400" || fail "tmux could not start a server on $TM"
 
 # tm_kxl SESSION LINGER KXL-ARGS...: a new session running kxl with this test's dom0 environment, then
 # "KXL-EXIT=<status>", kept LINGER seconds so its pane can still be read; it becomes the current session.
