@@ -1,33 +1,40 @@
 #!/bin/sh
 # Builds kxen's small Linux test initramfs (cpio newc, gzip) from busybox-static and a Debian kernel tree.
 #
-# usage: mkinitramfs.sh -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... -o OUT.gz
+# usage: mkinitramfs.sh -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... -o OUT.gz | -d DIR
 #   KERNEL_TREE  an unpacked linux-image-* package (boot/config-*, lib/modules/<version>/)
 #   BUSYBOX      a static busybox; it also runs depmod on the host, so the host needs only
 #                sh, gzip and coreutils
 #   PROGRAM      a static executable added as /bin/<its name> (bench/linux_boot.sh adds
 #                bench/guest/ubench and runs it with kxen.run=ubench); without -x the
 #                archive is the same as before the option existed
+#   DIR          with -d, the same tree is written to the new directory DIR instead of an archive,
+#                to be a root file system (mkfs.ext4 -d DIR): its busybox init runs kxen.run= as the
+#                initramfs does and remounts / read-only at power-off, so the file system is clean
 # /init mounts proc, sysfs and devtmpfs, loads the Xen frontends the kernel has as modules
 # (with their dependencies from modules.dep), then runs the command of `kxen.run=CMD` or
 # `kxen.run="CMD WITH SPACES"` on the kernel command line, or else a shell on hvc0, and
-# powers off when it ends; then busybox init is pid 1, so busybox's poweroff and reboot (which
+# powers off when it ends; with root=DEV (and rw or ro) on the command line it mounts DEV and
+# switch_roots to its /sbin/init first (a tree made with -d runs kxen.run= the same way);
+# module parameters given as MODULE.PARAM=VALUE on the command line are passed to insmod, as
+# modprobe would. Then busybox init is pid 1, so busybox's poweroff and reboot (which
 # Linux runs for xenstore's control/shutdown) work. The output is reproducible: the same inputs
 # give the same bytes.
 set -eu
-usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... -o OUT.gz" >&2; exit 2; }
+usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... -o OUT.gz | -d DIR" >&2; exit 2; }
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
-tree= bb= out= extra=
+tree= bb= out= extra= dir=
 nl='
 '
-while getopts k:b:o:x: opt; do
+while getopts k:b:o:x:d: opt; do
 	case $opt in
-	k) tree=$OPTARG ;; b) bb=$OPTARG ;; o) out=$OPTARG ;;
+	k) tree=$OPTARG ;; b) bb=$OPTARG ;; o) out=$OPTARG ;; d) dir=$OPTARG ;;
 	x) extra="$extra$OPTARG$nl" ;;
 	*) usage ;;
 	esac
 done
-[ -n "$tree" ] && [ -n "$bb" ] && [ -n "$out" ] || usage
+[ -n "$tree" ] && [ -n "$bb" ] && { [ -n "$out" ] || [ -n "$dir" ]; } && { [ -z "$out" ] || [ -z "$dir" ]; } || usage
+[ -z "$dir" ] || [ ! -e "$dir" ] || die "-d '$dir' exists: give a new directory"
 [ -x "$bb" ] || die "busybox '$bb' is not an executable"
 # is_dynamic FILE: whether the ELF64 FILE has a PT_INTERP program header (needs a loader and libc,
 # which the initramfs does not have). Reads e_phoff, e_phentsize, e_phnum, then each p_type.
@@ -109,15 +116,18 @@ mount -t devtmpfs devtmpfs /dev
 # The same image boots on other hypervisors (QEMU as a peer): Xen frontends only under Xen.
 if [ "$(cat /sys/hypervisor/type 2>/dev/null)" = xen ]; then
 	while read -r m; do
-		insmod "/lib/modules/$m" || echo "kxen-init: insmod $m failed"
+		# MODULE.PARAM=VALUE words of the command line are that module's parameters (modprobe's rule).
+		n=${m##*/}; n=$(echo "${n%.ko}" | tr - _)
+		insmod "/lib/modules/$m" $(tr ' ' '\n' < /proc/cmdline | sed -n "s/^$n\.//p") ||
+			echo "kxen-init: insmod $m failed"
 	done < /etc/kxen-modules
 else
 	echo "kxen-init: not on Xen: the Xen frontend modules are not loaded"
 fi
-# kxen.run has a dot, so the kernel keeps it from init's arguments: read it from /proc/cmdline.
-run=$(sed -n 's/.*kxen\.run="\([^"]*\)".*/\1/p; t; s/.*kxen\.run=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "kxen-init: up: Linux $(uname -r), $(nproc) CPU(s)"
-echo "$run" > /etc/kxen-run
+# root=DEV: the disk becomes / (/etc/kxen-root switch_roots and does not come back unless it fails).
+root=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^root=//p' | tail -n 1)
+[ -z "$root" ] || . /etc/kxen-root
 # busybox init as pid 1 from here: it powers off, halts or reboots when busybox's poweroff, halt or reboot
 # signal it, which Linux runs for xenstore's control/shutdown (kxl shutdown, kxl reboot), and starts
 # kxen-main with default signal dispositions (a shell script as pid 1 must run its work in the background
@@ -132,7 +142,8 @@ cat > "$stage/etc/kxen-main" <<'MAIN'
 #!/bin/sh
 # kxen's Linux PV test init, after busybox init took over: kxen.run= or a shell on hvc0, then power-off.
 export PATH=/bin
-run=$(cat /etc/kxen-run)
+# kxen.run has a dot, so the kernel keeps it from init's arguments: read it from /proc/cmdline.
+run=$(sed -n 's/.*kxen\.run="\([^"]*\)".*/\1/p; t; s/.*kxen\.run=\([^ ]*\).*/\1/p' /proc/cmdline)
 if [ -n "$run" ]; then
 	sh -c "$run"
 	echo "kxen-init: '$run' exited with status $?"
@@ -148,7 +159,39 @@ echo "kxen-init: powering off"
 poweroff
 MAIN
 chmod 755 "$stage/etc/kxen-main"
+cat > "$stage/etc/kxen-root" <<'ROOT'
+# Sourced by /init for root=DEV: waits for DEV (blkfront probes it after insmod returns), mounts it
+# (ro unless rw is on the command line, as Linux's own root=), moves /dev, /proc and /sys into it and
+# switch_roots to its /sbin/init (init= names another). On failure it says why and returns: / stays the initramfs.
+mode=ro rootinit=/sbin/init
+for w in $(cat /proc/cmdline); do
+	case $w in rw) mode=rw ;; ro) mode=ro ;; init=*) rootinit=${w#init=} ;; esac
+done
+i=0
+while [ ! -b "$root" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+if [ ! -b "$root" ]; then
+	echo "kxen-init: root=$root: no such block device after 30 s; staying in the initramfs"
+elif ! mount -o "$mode" "$root" /root; then
+	echo "kxen-init: root=$root: mount -o $mode failed; staying in the initramfs"
+elif [ ! -x "/root$rootinit" ] && [ ! -L "/root$rootinit" ]; then
+	echo "kxen-init: root=$root has no $rootinit; staying in the initramfs"
+	umount /root
+else
+	echo "kxen-init: root=$root ($mode): switching to its $rootinit"
+	for d in dev proc sys; do mount --move /$d /root/$d || echo "kxen-init: /$d not moved into $root's /$d"; done
+	exec switch_root /root "$rootinit"
+fi
+ROOT
 chmod 755 "$stage/init"
+
+if [ -n "$dir" ]; then
+	# A root file system: at power-off, after the sync, / goes read-only so that it is left clean.
+	echo '::shutdown:/bin/mount -o remount,ro /' >> "$stage/etc/inittab"
+	mkdir "$dir" || die "cannot create $dir"
+	cp -a "$stage/." "$dir/" || die "cannot copy the tree into $dir"
+	echo "mkinitramfs: $dir: a root tree, modules: $(wc -l < "$stage/etc/kxen-modules")"
+	exit 0
+fi
 
 # We write the newc archive ourselves: fixed inode numbers, owners and times make it a function
 # of its inputs (reproducible), and /dev/console, which must exist before /init runs, needs no

@@ -147,6 +147,8 @@ extern void (*blkpool_thread_hook)(void);
 extern void (*blkio_worker_hook)(void);
 /* A free job, or NULL when njobs are in flight. Dispatcher only. */
 struct blkjob *blkback_pool__get(struct blkpool *p);
+/* Runs j (readv or writev of j->iov at j->off) in the calling thread: j->rc and j->err as a pool thread sets them. */
+void blkback_pool__run(struct blkpool *p, struct blkjob *j);
 /* Queues j for the threads (readv or writev of j->iov at j->off); it comes back through blkback_pool__reap. */
 void blkback_pool__submit(struct blkpool *p, struct blkjob *j);
 /* Every job completed since the last call (a list through ->next, any order), or NULL. Poll done_fd to wait. */
@@ -193,6 +195,7 @@ struct blkio {
 	struct blk_pgnt { grant_ref_t gref; void *page; } *pgnt;
 	unsigned nr_pgnt;
 	unsigned err_logged;       /* rate limit for per-request error lines */
+	bool inline_alone;         /* a data request alone on the ring with nothing in flight runs in the dispatcher */
 	/*
 	 * Responses held until every earlier request is answered, by ring
 	 * position: response slot N then answers request slot N, so a restarted

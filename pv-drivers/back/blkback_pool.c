@@ -9,7 +9,7 @@
 #include "blkback.h"
 #include "kxen/disk.h"
 
-static void run(struct blkpool *p, struct blkjob *j)
+void blkback_pool__run(struct blkpool *p, struct blkjob *j)
 {
 	int rc;
 
@@ -46,7 +46,7 @@ static void *io_thread(void *arg)
 			p->queue_tail = NULL;
 		pthread_mutex_unlock(&p->lock);
 
-		run(p, j);
+		blkback_pool__run(p, j);
 
 		pthread_mutex_lock(&p->lock);
 		bool was_empty = !p->done;
