@@ -268,33 +268,14 @@ kx_physdev_op:
 	jne kx_forward
 	jmp kx_zero
 
-/*
- * vcpu_op(VCPUOP_register_runstate_memory_area, 0, {addr}): accepted with
- * the area filled once as "running since 0" (no steal time yet); kxen-hv
- * does not update it: the rest of vcpu_op is kxen-hv's.
- */
+/* vcpu_op: is_up of a vCPU the domain lacks answered here; the rest (the runstate area too) is kxen-hv's. */
 kx_vcpu_op:
 	cmp $3, %rdi                    /* VCPUOP_is_up of a vCPU the domain lacks: -ENOENT, as Xen */
-	jne 2f
+	jne kx_forward
 	cmp KX_DATA(D_NRVCPUS), %rsi
 	jb kx_forward
 	mov $-ENOENT, %rax
 	jmp kx_ret
-2:	cmp $5, %rdi
-	jne kx_forward
-	test %rsi, %rsi
-	jnz kx_einval
-	check_ptr %rdx
-	mov (%rdx), %rax
-	check_ptr %rax
-	lea 47(%rax), %rcx              /* struct vcpu_runstate_info: 48 bytes */
-	check_ptr %rcx
-	xor %ecx, %ecx
-1:	movq $0, (%rax,%rcx,8)
-	inc %ecx
-	cmp $6, %ecx
-	jb 1b
-	jmp kx_zero
 
 /* stack_switch(ss, esp): the kernel stack for entries from user mode. */
 kx_stack_switch:

@@ -29,7 +29,7 @@
  * the domain faults; results are -errno or success; every pointer
  * pvl_gmem_ptr returns lies inside RAM, agrees with a page-by-page walk and
  * never lands in kxen's region; a registered vcpu_info lies inside Linux's
- * pages and in one page.
+ * pages and in one page; a runstate area is aligned and inside RAM.
  */
 
 #define NVCPUS   4
@@ -200,6 +200,15 @@ static void call(struct fz *f, struct fx *x, uint8_t op)
 	FZ_CHECK(v->hc_depth == 0, "hc_depth %d after hypercall %llu", v->hc_depth, (unsigned long long)nr);
 	for (unsigned i = 1; i < NVCPUS; i++)
 		FZ_CHECK(!x->d->vcpu[i]->thread_started, "vCPU %u started", i);
+	/* A runstate area kxen-hv will write at every state change: aligned, inside RAM. */
+	for (unsigned i = 0; i < NVCPUS; i++) {
+		const uint8_t *a = (const uint8_t *)x->d->vcpu[i]->rs_area;
+
+		FZ_CHECK(!a || (a >= x->ram && a + sizeof(struct vcpu_runstate_info) <= x->ram + MEM_SIZE &&
+				(uintptr_t)a % 8 == 0), "vCPU %u's runstate area at %p", i, (const void *)a);
+	}
+	vcpu_set_runstate(v, RS_BLOCKED);   /* publishes to the area, if any */
+	vcpu_set_runstate(v, RS_RUNNING);
 }
 
 /* VCPUOP_register_vcpu_info with a frame and offset from the input, its argument at a Linux VA. */

@@ -238,7 +238,8 @@ def pvl_seeds():
     calls = (poke(0x100, b'hello from Linux\n') + call('console_io', small(0), small(15), kimg(0x100)) +
              b''.join(call('xen_version', small(i), direct(0x400)) for i in range(7)) +
              poke(0x800, struct.pack('<IIQ', 4, 0, 0xffff888000600900)) + call('memory_op', small(9), direct(0x800)) +
-             call('vcpu_op', small(4), small(1), kimg(0x500)) + call('mmu_update', kimg(0x600), small(1)))
+             call('vcpu_op', small(4), small(1), kimg(0x500)) + call('mmu_update', kimg(0x600), small(1)) +
+             poke(0x900, struct.pack('<Q', 0xffffffff80000a00)) + call('vcpu_op', small(5), small(1), kimg(0x900)))
     put('pvl', 'calls', bytes([0]) + calls)
     regs = (vinfo(0, 0x40, bytes([1 << 3 | 1]), 0x40) + vinfo(1, 0x50, bytes([1 << 3 | 1]), 0xfc0) +
             vinfo(2, 0x60, past_ram, 0) + vinfo(3, 0x70, bytes([7]), 0))
