@@ -2,6 +2,7 @@
 #ifndef FUZZ_HV_H
 #define FUZZ_HV_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 
@@ -28,6 +29,22 @@ static inline uint8_t *fz_guard(struct domain *d)
 	d->mem.base = r + FZ_PAGE;
 	d->shared = gmem_ptr(&d->mem, SHARED_GPA, FZ_PAGE);
 	return r;
+}
+
+/*
+ * The process as kxen-hv's vCPU threads see it: SIG_KICK blocked (kicks are
+ * waited for, never delivered), the log (on stderr when log_fd is 2) and
+ * the domain table.
+ */
+static inline void fz_hv_init(int log_fd)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIG_KICK);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	hvlog_init(log_fd);
+	FZ_CHECK(domain_table_init() == 0, "domain_table_init");
 }
 
 /* Drops the guard pages once domain_destroy has unmapped the RAM itself. */

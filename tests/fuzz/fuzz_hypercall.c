@@ -75,16 +75,9 @@ static uint64_t reg(struct fz *f, struct domain *d, struct domain *peer)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	sigset_t set;
-
 	(void)argc;
 	(void)argv;
-	/* As on vCPU threads: kicks are waited for, never delivered. */
-	sigemptyset(&set);
-	sigaddset(&set, SIG_KICK);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	hvlog_init(-1);
-	FZ_CHECK(domain_table_init() == 0, "domain_table_init");
+	fz_hv_init(-1);
 	return 0;
 }
 

@@ -281,17 +281,11 @@ static void fatal(struct fz *f, struct fx *x)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	sigset_t set;
-
 	(void)argc;
 	(void)argv;
-	sigemptyset(&set);
-	sigaddset(&set, SIG_KICK);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* FUZZ_PVL_TRACE=1: every call and its result on stderr, to read what a seed does. */
 	hypercall_trace = getenv("FUZZ_PVL_TRACE") != NULL;
-	hvlog_init(hypercall_trace ? 2 : -1);
-	FZ_CHECK(domain_table_init() == 0, "domain_table_init");
+	fz_hv_init(hypercall_trace ? 2 : -1);
 	return 0;
 }
 
