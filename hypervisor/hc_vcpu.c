@@ -8,6 +8,7 @@
 #include "domain.h"
 #include "hypercall.h"
 #include "pvl.h"
+#include "runstate.h"
 
 long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
 {
@@ -35,6 +36,8 @@ long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
 		t->boot_pending = true;
 		return 0;
 	}
+	case VCPUOP_register_runstate_memory_area:
+		return runstate_register(t, arg);
 	case VCPUOP_register_vcpu_info:
 		return pvl_register_vcpu_info(t, arg);
 	case VCPUOP_up:

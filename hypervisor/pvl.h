@@ -106,7 +106,8 @@ void pvl_domain_destroy(struct domain *d);
 int pvl_kvm_load_boot(struct vcpu *v);
 /*
  * VCPUOP_register_vcpu_info for v, its struct at guest pointer arg: the
- * frame must be guest RAM (not a split page) and the vcpu_info must fit in
+ * frame must be Linux's RAM (not shared_info or a split page), the offset 8-byte
+ * aligned and the vcpu_info must fit in
  * it; the current contents move there and kxen-hv (and the layer, for cr2)
  * use it from then on. Only for Linux domains and only once: -ENOSYS,
  * -EFAULT, -EINVAL, -EEXIST.

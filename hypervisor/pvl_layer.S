@@ -162,17 +162,18 @@ pvl_fwd_ret:                            /* kxen-hv: from here the layer delivers
 	jmp kx_ret_nocount
 
 /*
- * A guest pointer the layer writes through: must be below the top of the
- * lower half or in the kernel's upper half outside kxen's slots. Jumps to
- * kx_efault otherwise. Clobbers r11.
+ * A guest pointer the layer writes through: must be in the lower half or in
+ * the kernel's upper half outside kxen's slots (a non-canonical one would
+ * #GP inside the layer). Jumps to \bad (kx_efault, or a handler's own
+ * path that first pops what it pushed) otherwise. Clobbers r11.
  */
-.macro check_ptr reg
-	movabs $PVL_HOLE_VA, %r11
+.macro check_ptr reg, bad=kx_efault
+	movabs $0x0000800000000000, %r11
 	cmp %r11, \reg
 	jb 98f
 	movabs $0xffff880000000000, %r11
 	cmp %r11, \reg
-	jb kx_efault
+	jb \bad
 98:
 .endm
 
@@ -234,7 +235,7 @@ kx_multicall:
 	xor %ebx, %ebx
 1:	cmp %r13, %rbx
 	jae 9f
-	check_ptr %r12
+	check_ptr %r12, 8f
 	mov (%r12), %rax
 	mov $-EINVAL, %rcx
 	cmp $13, %rax                   /* multicall */
@@ -261,6 +262,10 @@ kx_multicall:
 	pop %r12
 	pop %rbx
 	jmp kx_zero
+8:	pop %r13                        /* a bad list: -EFAULT with the stack as it came */
+	pop %r12
+	pop %rbx
+	jmp kx_efault
 
 /* physdev_op: set_iopl is bookkeeping (kxen emulates Linux's port I/O as a domU's); the rest by kxen-hv. */
 kx_physdev_op:
@@ -268,33 +273,14 @@ kx_physdev_op:
 	jne kx_forward
 	jmp kx_zero
 
-/*
- * vcpu_op(VCPUOP_register_runstate_memory_area, 0, {addr}): accepted with
- * the area filled once as "running since 0" (no steal time yet); kxen-hv
- * does not update it: the rest of vcpu_op is kxen-hv's.
- */
+/* vcpu_op: is_up of a vCPU the domain lacks answered here; the rest (the runstate area too) is kxen-hv's. */
 kx_vcpu_op:
 	cmp $3, %rdi                    /* VCPUOP_is_up of a vCPU the domain lacks: -ENOENT, as Xen */
-	jne 2f
+	jne kx_forward
 	cmp KX_DATA(D_NRVCPUS), %rsi
 	jb kx_forward
 	mov $-ENOENT, %rax
 	jmp kx_ret
-2:	cmp $5, %rdi
-	jne kx_forward
-	test %rsi, %rsi
-	jnz kx_einval
-	check_ptr %rdx
-	mov (%rdx), %rax
-	check_ptr %rax
-	lea 47(%rax), %rcx              /* struct vcpu_runstate_info: 48 bytes */
-	check_ptr %rcx
-	xor %ecx, %ecx
-1:	movq $0, (%rax,%rcx,8)
-	inc %ecx
-	cmp $6, %ecx
-	jb 1b
-	jmp kx_zero
 
 /* stack_switch(ss, esp): the kernel stack for entries from user mode. */
 kx_stack_switch:
@@ -475,15 +461,26 @@ kx_mmu_update:
 	mov (%rdi), %r10
 	mov %r10, %rcx
 	and $7, %ecx
-	cmp $1, %ecx                    /* MMU_MACHPHYS_UPDATE */
+	and $-8, %r10
+	cmp %r8, %r10                   /* inside RAM (aligned, so the whole entry is; no wrap) */
+	jae kx_einval
+	cmp $1, %ecx                    /* MMU_MACHPHYS_UPDATE: the M2P is an identity, its frame RAM */
 	je 4f
 	cmp $2, %ecx                    /* MMU_PT_UPDATE_PRESERVE_AD */
 	ja kx_einval
-	and $-8, %r10
-	lea 8(%r10), %r11
-	cmp %r8, %r11
-	ja kx_einval
-	mov 8(%rdi), %r11
+	mov %r10, %r11                  /* kxen's slots 256-271 of a loaded L4: Xen's "Xen-private area" */
+	and $0xff8, %r11d
+	cmp $(PVL_SLOT_HOLE * 8), %r11d
+	jb 6f
+	cmp $(272 * 8), %r11d
+	jae 6f
+	mov %r10, %r11
+	and $-4096, %r11
+	cmp KX_INFO(I_KCR3), %r11
+	je kx_einval
+	cmp KX_INFO(I_UCR3), %r11
+	je kx_einval
+6:	mov 8(%rdi), %r11
 	test $1, %r11
 	jz 2f
 	or $4, %r11
@@ -523,7 +520,7 @@ kx_mmuext_op:
 	xor %r14d, %r14d                /* done */
 1:	cmp %r13, %r14
 	jae 8f
-	check_ptr %r12
+	check_ptr %r12, 18f
 	mov (%r12), %eax                /* cmd */
 	mov 8(%r12), %rbx               /* arg1 */
 	cmp $3, %eax
@@ -560,13 +557,17 @@ kx_mmuext_op:
 8:	xor %eax, %eax
 10:	test %rdx, %rdx
 	jz 11f
-	check_ptr %rdx
+	check_ptr %rdx, 19f
 	mov %r14d, (%rdx)
 11:	pop %r14
 	pop %r13
 	pop %r12
 	pop %rbx
 	jmp kx_ret
+18:	mov $-EFAULT, %rax              /* a bad op pointer: -EFAULT, pushes popped at 11 */
+	jmp 10b
+19:	mov $-EFAULT, %rax              /* a bad done pointer */
+	jmp 11b
 
 /* The frame in rbx must be Linux RAM: its alias address into rbx, or -EINVAL. */
 .macro mx_frame
@@ -631,8 +632,24 @@ kx_mx_user_baseptr:
 kx_site_new_ucr3:
 	jmp 7b
 
+/* Jumps to \bad unless the address in \reg is canonical (invlpg of another #GPs in ring 0). Clobbers rax. */
+.macro canonical reg, bad
+	mov \reg, %rax
+	sar $47, %rax
+	inc %rax
+	cmp $1, %rax
+	ja \bad
+.endm
+
 kx_mx_invlpg:
-	mov %rbx, KX_DATA(D_ARG)
+	canonical %rbx, 9b
+	movabs $PVL_HOLE_VA, %rax       /* kxen's own slots never change: nothing to flush */
+	cmp %rax, %rbx
+	jb 17f
+	movabs $0xffff880000000000, %rax
+	cmp %rax, %rbx
+	jb 7b
+17:	mov %rbx, KX_DATA(D_ARG)
 	int3
 kx_site_mx_invlpg:
 	jmp 7b
@@ -647,6 +664,7 @@ kx_site_flush_all:
  * to the L1 entry, store, flush by ring 0 when UVMF_INVLPG/TLB_FLUSH ask.
  */
 kx_update_va_mapping:
+	canonical %rdi, kx_einval
 	movabs $PVL_ALIAS_VA, %r8
 	mov KX_INFO(I_KCR3), %r11
 	mov $39, %ecx

@@ -29,8 +29,13 @@ long pvl_register_vcpu_info(struct vcpu *v, uint64_t arg)
 		return -EEXIST;
 	if (gmem_read(&d->mem, &r, arg, sizeof(r)) < 0)
 		return -EFAULT;
-	/* Linux's RAM only: never shared_info, kxen's region or a page split out for a daemon. */
-	if (r.mfn >= d->pvl->nr_pages || r.offset > KXEN_PAGE_SIZE - sizeof(struct vcpu_info))
+	/*
+	 * Linux's RAM only: never shared_info, kxen's region or a page split
+	 * out for a daemon. Aligned: kxen-hv's atomics on a misaligned one
+	 * would be undefined, and split locks where the host traps them.
+	 */
+	if (r.mfn >= d->pvl->nr_pages || r.offset > KXEN_PAGE_SIZE - sizeof(struct vcpu_info) ||
+	    r.offset % 8 || r.mfn == d->shared_gpa / KXEN_PAGE_SIZE)
 		return -EINVAL;
 	for (unsigned i = 0; i < KXCTL_PAGE_NR; i++)
 		if (d->mem.special[i].gfn && d->mem.special[i].gfn == r.mfn)

@@ -18,6 +18,7 @@
 #include "kvm.h"
 #include "ctl.h"
 #include "cpupool.h"
+#include "runstate.h"
 
 #define VCPU_STACK_SIZE (256 * 1024)
 
@@ -214,6 +215,7 @@ void vcpu_set_runstate(struct vcpu *v, int state)
 		v->rs_time[v->runstate] += now - v->rs_entry;
 		v->rs_entry = now;
 		v->runstate = state;
+		runstate_publish(v);
 	}
 	pthread_mutex_unlock(&v->rs_lock);
 }

@@ -49,6 +49,7 @@ struct vcpu {
 	pthread_mutex_t rs_lock;
 	int runstate;
 	uint64_t rs_entry, rs_time[4];
+	struct vcpu_runstate_info *rs_area;   /* the guest's copy, in its RAM (runstate.c); NULL: none */
 	atomic_int in_guest;          /* inside KVM_RUN */
 	_Atomic uint64_t exits, hypercalls;
 	_Atomic uint64_t kicks;       /* entries a signal interrupted (KVM_RUN -EINTR): not in exits */

@@ -68,4 +68,7 @@ harness console "$O/obj/kxcons.a"
 harness hypercall -I"$S/hypervisor" -I"$S/tests/unit" "$S/tests/unit/hv_fixture.c" "$S/tests/unit/cunit_run.c" \
 	"$O/obj/kxhv.a" "$O/obj/kxd.a" -lcunit -lseccomp -pthread
 harness bzimage "$O/obj/kxbuild.a" -lz -llzma -llz4 -lzstd
+# The Linux PV flavour on the same fake domains (pvl_*.c; the layer's blob comes with kxhv.a).
+harness pvl -I"$S/hypervisor" -I"$S/tests/unit" "$S/tests/unit/hv_fixture.c" "$S/tests/unit/cunit_run.c" \
+	"$O/obj/kxhv.a" "$O/obj/kxd.a" -lcunit -lseccomp -pthread
 echo "fuzz: harnesses in $O"

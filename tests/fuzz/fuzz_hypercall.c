@@ -3,10 +3,10 @@
 #include <config.h>
 #include <signal.h>
 #include <stdint.h>
-#include <sys/mman.h>
 
 #include "fuzz_common.h"
 #include "hv_fixture.h"
+#include "fuzz_hv.h"
 #include <xen/event_channel.h>
 #include <xen/sched.h>
 #include <xen/vcpu.h>
@@ -46,80 +46,8 @@ static const uint64_t nrs[] = {
 };
 #define NR_NRS (sizeof(nrs) / sizeof(nrs[0]))
 
-/* What a guest may legitimately get back. */
 /* The guest's cr3 while the script runs it as a Linux PV domain. */
 static uint64_t pv_cr3;
-
-static bool rc_ok(long rc)
-{
-	switch (rc) {
-	case -ENOSYS: case -EFAULT: case -EINVAL: case -EPERM: case -ENOENT: case -EEXIST:
-	case -ENOSPC: case -ESRCH: case -E2BIG: case -ETIME: case -ENOMEM: case -EOPNOTSUPP:
-		return true;
-	default:
-		return rc >= 0;
-	}
-}
-
-/* Calls that sleep until an event no one will send: a hang, not a finding. */
-static bool blocks(uint64_t nr, uint64_t a0)
-{
-	return nr == __HYPERVISOR_sched_op && (a0 == SCHEDOP_block || a0 == SCHEDOP_poll);
-}
-
-/* Whether the multicall list at gva (as it is now) holds a sleeping call. */
-static bool list_blocks(struct domain *d, uint64_t gva, uint64_t n)
-{
-	for (uint64_t i = 0; i < n && i < 512; i++) {
-		multicall_entry_t e;
-
-		if (gmem_read(&d->mem, &e, gva + i * sizeof(e), sizeof(e)) < 0)
-			return false;
-		if (blocks(e.op, e.args[0]))
-			return true;
-	}
-	return false;
-}
-
-/* Moves d's RAM between two PROT_NONE pages (the mapping of the same memfd, so nothing else changes). */
-static uint8_t *guard(struct domain *d)
-{
-	uint8_t *r = mmap(NULL, MEM_SIZE + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	FZ_CHECK(r != MAP_FAILED, "guard reservation");
-	FZ_CHECK(mmap(r + PAGE, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, d->mem.memfd, 0) != MAP_FAILED,
-		 "guarded RAM");
-	munmap(d->mem.base, MEM_SIZE);
-	d->mem.base = r + PAGE;
-	d->shared = gmem_ptr(&d->mem, SHARED_GPA, PAGE);
-	return r;
-}
-
-static void unguard(uint8_t *r)
-{
-	munmap(r, PAGE);
-	munmap(r + PAGE + MEM_SIZE, PAGE);
-}
-
-/* Interdomain ports agree on both ends; no port of d is in a state Xen does not have. */
-static void check_ports(struct domain *d, struct domain *peer)
-{
-	for (evtchn_port_t p = 1; p < 64; p++) {
-		evtchn_status_t st = { .dom = DOMID_SELF, .port = p };
-
-		if (evtchn_status(d, &st) < 0)
-			continue;
-		FZ_CHECK(st.status <= EVTCHNSTAT_ipi, "port %u: status %u", p, st.status);
-		if (st.status != EVTCHNSTAT_interdomain || st.u.interdomain.dom != peer->domid)
-			continue;
-		evtchn_status_t ps = { .dom = DOMID_SELF, .port = st.u.interdomain.port };
-
-		FZ_CHECK(evtchn_status(peer, &ps) == 0 && ps.status == EVTCHNSTAT_interdomain &&
-			 ps.u.interdomain.dom == d->domid && ps.u.interdomain.port == p,
-			 "port %u bound to d%u port %u, which does not point back", p, peer->domid,
-			 st.u.interdomain.port);
-	}
-}
 
 /* Values that mean something to the dispatcher: the domids are new each input, so the script names them. */
 static uint32_t special(const struct domain *d, const struct domain *peer, unsigned i)
@@ -147,16 +75,9 @@ static uint64_t reg(struct fz *f, struct domain *d, struct domain *peer)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	sigset_t set;
-
 	(void)argc;
 	(void)argv;
-	/* As on vCPU threads: kicks are waited for, never delivered. */
-	sigemptyset(&set);
-	sigaddset(&set, SIG_KICK);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	hvlog_init(-1);
-	FZ_CHECK(domain_table_init() == 0, "domain_table_init");
+	fz_hv_init(-1);
 	return 0;
 }
 
@@ -168,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	evtchn_port_t port;
 
 	FZ_CHECK(d && peer, "fake domains");
-	guarded = guard(d);
+	guarded = fz_guard(d);
 	/* The toolstack's availability mask: VCPUOP_up (a KVM vCPU thread) is refused, never started. */
 	atomic_store(&d->vcpu_unavail, ~0ull);
 	for (unsigned i = 0; i < 4; i++)
@@ -215,23 +136,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		for (unsigned i = 0; i < 5; i++)
 			a[i] = reg(&f, d, peer);
-		if (blocks(nr, a[0]) || (nr == __HYPERVISOR_multicall && list_blocks(d, a[0], a[1])))
+		if (fz_blocks(nr, a[0]) || (nr == __HYPERVISOR_multicall && fz_list_blocks(d, a[0], a[1])))
 			continue;
 		/* A pending upcall makes any SCHEDOP_block a multicall list grows into return at once. */
 		for (unsigned i = 0; i < NVCPUS; i++)
 			d->shared->vcpu_info[i].evtchn_upcall_pending = 1;
 		long rc = hypercall_dispatch(v, nr, a);
 
-		FZ_CHECK(rc_ok(rc), "hypercall %llu(%#llx, %#llx, %#llx) = %ld", (unsigned long long)nr,
+		FZ_CHECK(fz_rc_ok(rc), "hypercall %llu(%#llx, %#llx, %#llx) = %ld", (unsigned long long)nr,
 			 (unsigned long long)a[0], (unsigned long long)a[1], (unsigned long long)a[2], rc);
 		FZ_CHECK(v->hc_depth == 0, "hc_depth %d after hypercall %llu", v->hc_depth, (unsigned long long)nr);
 		for (unsigned i = 1; i < NVCPUS; i++)
 			FZ_CHECK(!d->vcpu[i]->thread_started, "vCPU %u started", i);
-		check_ports(d, peer);
+		fz_check_ports(d, peer);
 	}
 	d->mem.pv_l4 = NULL;
 	mprotect(peer->mem.base, MEM_SIZE, PROT_READ | PROT_WRITE);
 	FZ_CHECK(domain_destroy(d->domid) == 0 && domain_destroy(peer->domid) == 0, "destroy");
-	unguard(guarded);
+	fz_unguard(guarded);
 	return 0;
 }

@@ -7,7 +7,7 @@ S=$(cd "$1" && pwd) B=$(cd "$2" && pwd)
 shift 2
 O=$B/build-fuzz
 SECS=${FUZZ_SECONDS:-60}
-ALL="xml xenstore elf qcow2 blkback netback console hypercall bzimage"
+ALL="xml xenstore elf qcow2 blkback netback console hypercall bzimage pvl"
 HARNESSES=${*:-$ALL}
 "$S/tests/fuzz/build.sh" "$S" "$B" "$O" || exit 1
 rm -rf "$O/seeds"

@@ -209,6 +209,53 @@ def hypercall_seeds():
     put('hypercall', 'pv-multicall', pv + mc)
 
 
+# --- the Linux PV flavour: a script of pokes, page-table entries, kernel-L4 moves and calls (fuzz_pvl.c).
+def pvl_seeds():
+    NR = {'memory_op': 2, 'multicall': 3, 'xen_version': 4, 'console_io': 5, 'vcpu_op': 6, 'sched_op': 7,
+          'event_channel_op': 8, 'grant_table_op': 10, 'mmu_update': 11, 'set_gdt': 14}
+    def small(v):
+        return bytes([v << 4 | 15])
+    def direct(off):                  # Linux's direct map of the window
+        return bytes([1]) + struct.pack('<H', off)
+    def kimg(off):                    # the kernel image, 4 KiB pages onto the window
+        return bytes([2]) + struct.pack('<H', off)
+    def kxen(i):                      # kxen's slots and other addresses nothing may follow
+        return bytes([i << 4 | 4])
+    def poke(off, data):
+        return bytes([0]) + struct.pack('<HB', off, len(data)) + data
+    def pte(table, index, frame, flags, nx=0):
+        return bytes([1, table]) + struct.pack('<H', index) + frame + bytes([flags, nx])
+    tbl = lambda k: bytes([k << 3])
+    past_ram = bytes([1 << 3 | 3])    # the first frame above RAM: kxen's region
+    region = lambda i: bytes([4, i])
+    def call(name, *regs, vcpu=0):
+        regs = list(regs) + [small(0)] * (5 - len(regs))
+        return bytes([3 | vcpu << 4, NR[name]]) + b''.join(regs)
+    def vinfo(vcpu, argoff, frame, offset):
+        return bytes([4, vcpu]) + struct.pack('<H', argoff) + frame + struct.pack('<H', offset) + bytes([0, vcpu])
+    def probe(reg, length):
+        return bytes([6]) + reg + bytes([0]) + struct.pack('<H', length)
+    calls = (poke(0x100, b'hello from Linux\n') + call('console_io', small(0), small(15), kimg(0x100)) +
+             b''.join(call('xen_version', small(i), direct(0x400)) for i in range(7)) +
+             poke(0x800, struct.pack('<IIQ', 4, 0, 0xffff888000600900)) + call('memory_op', small(9), direct(0x800)) +
+             call('vcpu_op', small(4), small(1), kimg(0x500)) + call('mmu_update', kimg(0x600), small(1)) +
+             poke(0x900, struct.pack('<Q', 0xffffffff80000a00)) + call('vcpu_op', small(5), small(1), kimg(0x900)))
+    put('pvl', 'calls', bytes([0]) + calls)
+    regs = (vinfo(0, 0x40, bytes([1 << 3 | 1]), 0x40) + vinfo(1, 0x50, bytes([1 << 3 | 1]), 0xfc0) +
+            vinfo(2, 0x60, past_ram, 0) + vinfo(3, 0x70, bytes([7]), 0))
+    put('pvl', 'vcpu-info', bytes([3]) + regs + calls)
+    # Tables turned hostile: an L4 entry naming itself, a 1 GiB page, an L2 entry past RAM, the kernel L4 moved.
+    tables = (pte(0, 0x111, tbl(0), 0x07) + pte(2, 1, past_ram, 0x87) + pte(1, 1, bytes([0 << 3 | 2]) + struct.pack('<H', 0), 0x87) +
+              pte(5, 3, region(30), 0x07) + pte(4, 2, tbl(4), 0x87) + probe(kimg(0x3000), 0x1000) +
+              probe(direct(0x1000), 0x2000) + probe(bytes([3]) + struct.pack('<5H', 0x111, 0x111, 0x111, 0x111, 8), 64))
+    put('pvl', 'tables', bytes([0]) + tables + calls)
+    put('pvl', 'cr3', bytes([0]) + bytes([2]) + past_ram + calls + bytes([2, 0]) + calls)
+    boot = bytes([5]) + tbl(0) + bytes([0]) + bytes([1 << 3 | 1]) + struct.pack('<H', 0) + kimg(0) + kimg(0x1000) + kimg(0)
+    put('pvl', 'set-boot', bytes([0]) + boot + pte(0, 0x111, tbl(0), 0x07) + boot + calls)
+    fatal = bytes([7]) + struct.pack('<HB', 0xa8, 8) + struct.pack('<Q', 1) + bytes([1]) + kimg(0x10)
+    put('pvl', 'fatal', bytes([0]) + fatal + bytes([7]) + struct.pack('<HB', 0x60, 8) + struct.pack('<Q', 0xffffffff) + bytes([0]))
+
+
 def linux_elf():
     """An ELF64 direct-paging PV kernel: one PT_LOAD (12 KiB, 8 KiB bss at 2 MiB) and Linux's Xen notes."""
     VBASE = 0xffffffff80000000
@@ -291,6 +338,7 @@ blk_seeds()
 net_seeds()
 console_seeds()
 hypercall_seeds()
+pvl_seeds()
 bzimage_seeds()
 regress()
 print('seeds: ' + ', '.join('%s %d' % (h, len(os.listdir(os.path.join(OUT, h)))) for h in sorted(os.listdir(OUT))))

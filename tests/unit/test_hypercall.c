@@ -852,6 +852,74 @@ static void test_vcpu_op(void)
 	fx_destroy(d);
 }
 
+/* The runstate area: written at registration and at every state change, with Xen's update flag protocol. */
+static void test_runstate_area(void)
+{
+	struct domain *d = fx_domain("hc", NVCPUS, false);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	struct vcpu *v = d->vcpu[0];
+	const uint64_t V = __HYPERVISOR_vcpu_op;
+	struct vcpu_register_runstate_memory_area r;
+	struct vcpu_runstate_info ri;
+
+	/* Refused: a misaligned area, one past RAM or in the builder's pages, a bad argument pointer. */
+	for (size_t i = 0; i < NR_BAD; i++)
+		CU_ASSERT_EQUAL(hc(v, V, VCPUOP_register_runstate_memory_area, 0, bad_ptrs[i]), -EFAULT);
+	r.addr.p = SCR2 + 4;
+	put(d, SCR, &r, sizeof(r));
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_register_runstate_memory_area, 0, SCR), -EINVAL);
+	r.addr.p = MEM_SIZE - 8;
+	put(d, SCR, &r, sizeof(r));
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_register_runstate_memory_area, 0, SCR), -EFAULT);
+	r.addr.p = KXEN_PV_RESERVED_START;
+	put(d, SCR, &r, sizeof(r));
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_register_runstate_memory_area, 0, SCR), -EFAULT);
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_register_runstate_memory_area, NVCPUS, SCR), -ENOENT);
+	CU_ASSERT_PTR_NULL(v->rs_area);
+
+	/* Registered for vCPU 0 (running) and, by vCPU 0, for vCPU 1 (offline), as Linux does for its CPUs. */
+	memset(G(d, SCR2), 0xff, 2 * sizeof(ri));
+	r.addr.p = SCR2;
+	put(d, SCR, &r, sizeof(r));
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_register_runstate_memory_area, 0, SCR), 0);
+	r.addr.p = SCR2 + sizeof(ri);
+	put(d, SCR, &r, sizeof(r));
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_register_runstate_memory_area, 1, SCR), 0);
+	get(d, SCR2, &ri, sizeof(ri));
+	CU_ASSERT_EQUAL(ri.state, RUNSTATE_running);
+	CU_ASSERT_EQUAL(ri.state_entry_time, v->rs_entry - d->created_mono_ns);
+	CU_ASSERT_EQUAL(ri.time[RUNSTATE_blocked], 0);
+	get(d, SCR2 + sizeof(ri), &ri, sizeof(ri));
+	CU_ASSERT_EQUAL(ri.state, RUNSTATE_offline);
+
+	/* A block, then running again: the area follows each change, the flag cleared, the times adding up. */
+	uint64_t t0 = domain_system_time(d), since = v->rs_entry - d->created_mono_ns;
+	vcpu_set_runstate(v, RS_BLOCKED);
+	get(d, SCR2, &ri, sizeof(ri));
+	CU_ASSERT_EQUAL(ri.state, RUNSTATE_blocked);
+	CU_ASSERT_FALSE(ri.state_entry_time & XEN_RUNSTATE_UPDATE);
+	CU_ASSERT_TRUE(ri.state_entry_time >= t0);
+	CU_ASSERT_EQUAL(ri.time[RUNSTATE_running], ri.state_entry_time - since);   /* running since it was made */
+	struct timespec ms = { 0, 2000000 };
+	nanosleep(&ms, NULL);
+	vcpu_set_runstate(v, RS_RUNNABLE);
+	vcpu_set_runstate(v, RS_RUNNING);
+	get(d, SCR2, &ri, sizeof(ri));
+	CU_ASSERT_EQUAL(ri.state, RUNSTATE_running);
+	CU_ASSERT_TRUE(ri.time[RUNSTATE_blocked] >= 2000000);
+	CU_ASSERT_EQUAL(ri.time[0] + ri.time[1] + ri.time[2] + ri.time[3], ri.state_entry_time - since);
+
+	/* Address 0 unregisters: the area is left as it was. */
+	r.addr.p = 0;
+	put(d, SCR, &r, sizeof(r));
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_register_runstate_memory_area, 0, SCR), 0);
+	CU_ASSERT_PTR_NULL(v->rs_area);
+	vcpu_set_runstate(v, RS_BLOCKED);
+	get(d, SCR2, &ri, sizeof(ri));
+	CU_ASSERT_EQUAL(ri.state, RUNSTATE_running);
+	fx_destroy(d);
+}
+
 static void test_callback_op(void)
 {
 	struct domain *d = fx_domain("hc", NVCPUS, false);
@@ -1199,6 +1267,7 @@ int main(void)
 		{ "sched_op shutdown", test_sched_shutdown },
 		{ "sched_op block and poll", test_sched_block_poll },
 		{ "vcpu_op", test_vcpu_op },
+		{ "vcpu_op runstate area", test_runstate_area },
 		{ "callback_op, set_callbacks, set_timer_op", test_callback_op },
 		{ "multicall", test_multicall },
 		{ "fuzz", test_fuzz },
