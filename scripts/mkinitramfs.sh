@@ -1,13 +1,15 @@
 #!/bin/sh
 # Builds kxen's small Linux test initramfs (cpio newc, gzip) from busybox-static and a Debian kernel tree.
 #
-# usage: mkinitramfs.sh -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... -o OUT.gz
+# usage: mkinitramfs.sh -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... [-d TREE]... -o OUT.gz
 #   KERNEL_TREE  an unpacked linux-image-* package (boot/config-*, lib/modules/<version>/)
 #   BUSYBOX      a static busybox; it also runs depmod on the host, so the host needs only
 #                sh, gzip and coreutils
 #   PROGRAM      a static executable added as /bin/<its name> (bench/linux_boot.sh adds
 #                bench/guest/ubench and runs it with kxen.run=ubench); without -x the
 #                archive is the same as before the option existed
+#   TREE         a directory copied over the archive's root as it is (files and symlinks, e.g.
+#                fetch-images.sh's iperf3-root: a dynamic program with its libraries and ld.so)
 # /init mounts proc, sysfs and devtmpfs, loads the Xen frontends the kernel has as modules
 # (with their dependencies from modules.dep), then runs the command of `kxen.run=CMD` or
 # `kxen.run="CMD WITH SPACES"` on the kernel command line, or else a shell on hvc0, and
@@ -15,15 +17,16 @@
 # Linux runs for xenstore's control/shutdown) work. The output is reproducible: the same inputs
 # give the same bytes.
 set -eu
-usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... -o OUT.gz" >&2; exit 2; }
+usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... [-d TREE]... -o OUT.gz" >&2; exit 2; }
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
-tree= bb= out= extra=
+tree= bb= out= extra= trees=
 nl='
 '
-while getopts k:b:o:x: opt; do
+while getopts k:b:o:x:d: opt; do
 	case $opt in
 	k) tree=$OPTARG ;; b) bb=$OPTARG ;; o) out=$OPTARG ;;
 	x) extra="$extra$OPTARG$nl" ;;
+	d) [ -d "$OPTARG" ] || die "-d '$OPTARG' is not a directory"; trees="$trees$OPTARG$nl" ;;
 	*) usage ;;
 	esac
 done
@@ -68,6 +71,11 @@ printf '%s' "$extra" | while IFS= read -r x; do
 	cp "$x" "$stage/bin/${x##*/}"
 	chmod 755 "$stage/bin/${x##*/}"
 	echo "mkinitramfs: added /bin/${x##*/}"
+done
+# Trees (-d) last among the files, so they may also replace an applet.
+printf '%s' "$trees" | while IFS= read -r d; do
+	cp -R "$d/." "$stage/"
+	echo "mkinitramfs: added the tree $d"
 done
 
 # The Xen frontends: built in (=y) needs nothing; a module (=m) is copied with its dependencies.
