@@ -8,6 +8,8 @@
 #   vmlinuz-cloud    the cloud kernel (LZ4 bzImage)     vmlinuz-generic  the amd64 kernel (XZ bzImage)
 #   busybox          busybox-static                      linux-abi        the ABI actually fetched
 #   initramfs-cloud.gz, initramfs-generic.gz             built by scripts/mkinitramfs.sh
+#   iperf3-root      Debian's iperf3 with the shared libraries and ld.so it needs, as a
+#                    tree for `mkinitramfs.sh -a` (bench/linux_net.sh; its tests skip without it)
 # Needs apt-get and dpkg-deb (and a prior `apt-get update`); root is not needed if the cache is writable.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -61,6 +63,33 @@ echo "$ABI" > "$CACHE/linux-abi"
 for f in cloud generic; do
 	[ -f "$CACHE/vmlinuz-$f" ] || die "$CACHE/vmlinuz-$f: the package holds no kernel where expected"
 done
+
+# iperf3-root: the files (not the packages' docs and locales) that iperf3 needs to run in the
+# initramfs, which has no libc: found with ld.so --list run from the unpacked packages themselves.
+iperf_root() {
+	root=$CACHE/iperf3-root
+	[ -x "$root/usr/bin/iperf3" ] && { echo "fetch-images: $root: present"; return 0; }
+	for p in iperf3 libiperf0 libsctp1 libssl3 libc6; do fetch "$p" || return 1; done
+	tmp=$(mktemp -d "$CACHE/.iperf3.XXXXXX")
+	libs=
+	for p in libiperf0 libsctp1 libssl3 libc6; do libs="$libs:$CACHE/$p/usr/lib/x86_64-linux-gnu:$CACHE/$p/lib/x86_64-linux-gnu"; done
+	ldso=$CACHE/libc6/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+	mkdir -p "$tmp/usr/bin" "$tmp/lib/x86_64-linux-gnu" "$tmp/lib64"
+	cp "$CACHE/iperf3/usr/bin/iperf3" "$tmp/usr/bin/"
+	cp "$ldso" "$tmp/lib/x86_64-linux-gnu/"
+	ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$tmp/lib64/ld-linux-x86-64.so.2"
+	# Each needed library as the loader resolves it from the unpacked packages (symlinks followed).
+	"$ldso" --library-path "${libs#:}" --list "$tmp/usr/bin/iperf3" |
+		sed -n 's|.* => \(/[^ ]*\) .*|\1|p' | while read -r lib; do
+		cp -L "$lib" "$tmp/lib/x86_64-linux-gnu/${lib##*/}"
+	done
+	[ -f "$tmp/lib/x86_64-linux-gnu/libiperf.so.0" ] || { rm -rf "$tmp"; echo "fetch-images: iperf3: its libraries were not found" >&2; return 1; }
+	rm -rf "$root"
+	mv "$tmp" "$root"
+	echo "fetch-images: $root: $("$root/lib64/ld-linux-x86-64.so.2" --library-path "$root/lib/x86_64-linux-gnu" "$root/usr/bin/iperf3" --version | head -n 1)"
+}
+# iperf3 is for the network bench only: a failed fetch is a warning (the bench says what is missing).
+iperf_root || echo "fetch-images: WARNING: iperf3 for bench/linux_net.sh could not be fetched" >&2
 
 for flavour in cloud generic; do
 	suffix=-$flavour-amd64

@@ -1,13 +1,15 @@
 #!/bin/sh
 # Builds kxen's small Linux test initramfs (cpio newc, gzip) from busybox-static and a Debian kernel tree.
 #
-# usage: mkinitramfs.sh -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... -o OUT.gz | -d DIR
+# usage: mkinitramfs.sh -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... [-a TREE]... -o OUT.gz | -d DIR
 #   KERNEL_TREE  an unpacked linux-image-* package (boot/config-*, lib/modules/<version>/)
 #   BUSYBOX      a static busybox; it also runs depmod on the host, so the host needs only
 #                sh, gzip and coreutils
 #   PROGRAM      a static executable added as /bin/<its name> (bench/linux_boot.sh adds
 #                bench/guest/ubench and runs it with kxen.run=ubench); without -x the
 #                archive is the same as before the option existed
+#   TREE         a directory copied over the archive's root as it is (files and symlinks, e.g.
+#                fetch-images.sh's iperf3-root: a dynamic program with its libraries and ld.so)
 #   DIR          with -d, the same tree is written to the new directory DIR instead of an archive,
 #                to be a root file system (mkfs.ext4 -d DIR): its busybox init runs kxen.run= as the
 #                initramfs does and remounts / read-only at power-off, so the file system is clean
@@ -21,15 +23,16 @@
 # Linux runs for xenstore's control/shutdown) work. The output is reproducible: the same inputs
 # give the same bytes.
 set -eu
-usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... -o OUT.gz | -d DIR" >&2; exit 2; }
+usage() { echo "usage: $0 -k KERNEL_TREE -b BUSYBOX [-x PROGRAM]... [-a TREE]... -o OUT.gz | -d DIR" >&2; exit 2; }
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
-tree= bb= out= extra= dir=
+tree= bb= out= extra= dir= trees=
 nl='
 '
-while getopts k:b:o:x:d: opt; do
+while getopts k:b:o:x:d:a: opt; do
 	case $opt in
 	k) tree=$OPTARG ;; b) bb=$OPTARG ;; o) out=$OPTARG ;; d) dir=$OPTARG ;;
 	x) extra="$extra$OPTARG$nl" ;;
+	a) [ -d "$OPTARG" ] || die "-a '$OPTARG' is not a directory"; trees="$trees$OPTARG$nl" ;;
 	*) usage ;;
 	esac
 done
@@ -75,6 +78,11 @@ printf '%s' "$extra" | while IFS= read -r x; do
 	cp "$x" "$stage/bin/${x##*/}"
 	chmod 755 "$stage/bin/${x##*/}"
 	echo "mkinitramfs: added /bin/${x##*/}"
+done
+# Trees (-a) last among the files, so they may also replace an applet.
+printf '%s' "$trees" | while IFS= read -r d; do
+	cp -R "$d/." "$stage/"
+	echo "mkinitramfs: added the tree $d"
 done
 
 # The Xen frontends: built in (=y) needs nothing; a module (=m) is copied with its dependencies.

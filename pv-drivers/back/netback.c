@@ -43,7 +43,11 @@ static int vif_probe(struct xenbus_dev *xd, char *err, size_t len)
 	xenbus_write(xd->bd, xd->be, "feature-sg", "1");
 	xenbus_write(xd->bd, xd->be, "feature-rx-copy", "1");
 	xenbus_write(xd->bd, xd->be, "feature-rx-flip", "0");
-	xenbus_write(xd->bd, xd->be, "feature-gso-tcpv4", "0");
+	/* Checksums and GSO are taken from the guest, and given to receivers that say they take them. */
+	xenbus_write(xd->bd, xd->be, "feature-no-csum-offload", "0");
+	xenbus_write(xd->bd, xd->be, "feature-ipv6-csum-offload", "1");
+	xenbus_write(xd->bd, xd->be, "feature-gso-tcpv4", "1");
+	xenbus_write(xd->bd, xd->be, "feature-gso-tcpv6", "1");
 	xenbus_write(xd->bd, xd->be, "feature-multicast-control", "0");
 	/* kxen's own: unannounced rx responses are announced after this much quiet (netback.h). */
 	xenbus_write(xd->bd, xd->be, "feature-kxen-rx-quiet-us", "%llu", NB_RX_QUIET_NS / 1000);
@@ -63,6 +67,7 @@ static int vif_connect(struct xenbus_dev *xd, char *err, size_t len)
 	struct vif *v = xenbus_priv(xd);
 	struct backd *bd = xd->bd;
 	unsigned long tx, rx, port, copy = 0, notify = 0, sg = 0, queues = 1;
+	unsigned long nocsum = 0, csum6 = 0, gso4 = 0, gso6 = 0;
 	const char *why = NULL;
 	int rc;
 
@@ -79,6 +84,10 @@ static int vif_connect(struct xenbus_dev *xd, char *err, size_t len)
 		rc = 0;
 		xenbus_read_ulong(bd, xd->fe, "feature-rx-notify", 1, &notify);
 		xenbus_read_ulong(bd, xd->fe, "feature-sg", 1, &sg);
+		xenbus_read_ulong(bd, xd->fe, "feature-no-csum-offload", 1, &nocsum);
+		xenbus_read_ulong(bd, xd->fe, "feature-ipv6-csum-offload", 1, &csum6);
+		xenbus_read_ulong(bd, xd->fe, "feature-gso-tcpv4", 1, &gso4);
+		xenbus_read_ulong(bd, xd->fe, "feature-gso-tcpv6", 1, &gso6);
 		if (!notify)
 			why = "feature-rx-notify is not 1 (required, as by Linux netback)";
 	}
@@ -87,12 +96,26 @@ static int vif_connect(struct xenbus_dev *xd, char *err, size_t len)
 		return rc ? rc : -EINVAL;
 	}
 	v->rx_sg = sg;
+	/*
+	 * As netif.h and Linux's netback: blank checksums unless the frontend
+	 * wrote feature-no-csum-offload=1 (IPv6 only with
+	 * feature-ipv6-csum-offload); GSO frames (which travel with a blank
+	 * checksum, in up to 17 slots) only with feature-sg too.
+	 */
+	v->rx_offload = (nocsum ? 0 : NB_OFF_CSUM) | (csum6 ? NB_OFF_CSUM6 : 0);
+	if (sg && gso4 && (v->rx_offload & NB_OFF_CSUM))
+		v->rx_offload |= NB_OFF_GSO4;
+	if (sg && gso6 && (v->rx_offload & NB_OFF_CSUM6))
+		v->rx_offload |= NB_OFF_GSO6;
 	if ((rc = netback_io__connect(v, (grant_ref_t)tx, (grant_ref_t)rx, (uint32_t)port, &why))) {
 		snprintf(err, len, "%s", why);
 		return rc;
 	}
-	xenbus_dev_log(xd, "connected to bridge %s (mac %02x:%02x:%02x:%02x:%02x:%02x, sg %s)", v->bridge,
-	               v->mac[0], v->mac[1], v->mac[2], v->mac[3], v->mac[4], v->mac[5], v->rx_sg ? "on" : "off");
+	xenbus_dev_log(xd, "connected to bridge %s (mac %02x:%02x:%02x:%02x:%02x:%02x, sg %s; the guest receives "
+	               "blank checksums: ipv4 %s, ipv6 %s; GSO: tcpv4 %s, tcpv6 %s)", v->bridge,
+	               v->mac[0], v->mac[1], v->mac[2], v->mac[3], v->mac[4], v->mac[5], v->rx_sg ? "on" : "off",
+	               v->rx_offload & NB_OFF_CSUM ? "on" : "off", v->rx_offload & NB_OFF_CSUM6 ? "on" : "off",
+	               v->rx_offload & NB_OFF_GSO4 ? "on" : "off", v->rx_offload & NB_OFF_GSO6 ? "on" : "off");
 	return 0;
 }
 

@@ -27,21 +27,34 @@
  */
 #define NB_RX_QUIET_NS    4000000ull
 
+enum nb_csum { NB_CSUM_FULL, NB_CSUM_BLANK, NB_CSUM_VALIDATED };   /* as the sender's NETTXF_csum_blank/data_validated */
+
 /* A frame held in the copy buffer, shared by every port it was flooded to. */
 struct nb_frame {
 	uint32_t len;
 	uint16_t nchunks, refs;
+	uint8_t csum;                /* enum nb_csum */
+	bool v6;                     /* an IPv6 TCP/UDP packet (for csum offload) */
+	uint8_t gso_type;            /* XEN_NETIF_GSO_TYPE_*: a TCP frame of up to 64 KiB to cut at gso_size */
+	uint16_t gso_size;
 	uint32_t chunk[NB_FRAME_CHUNKS];
 	struct nb_frame *next_free;
 };
 
 enum nb_port_kind { NB_PORT_VIF, NB_PORT_TAP };
 
+/* What a port's receiver takes as it is; anything else gets segments with whole checksums. */
+#define NB_OFF_CSUM   1u   /* IPv4 TCP/UDP with a blank checksum (NETRXF_csum_blank) */
+#define NB_OFF_CSUM6  2u   /* the same over IPv6 (feature-ipv6-csum-offload) */
+#define NB_OFF_GSO4   4u   /* TCPv4 GSO frames (a GSO extra-info slot) */
+#define NB_OFF_GSO6   8u
+
 /* What a switch port is to netback: a receive queue and its owner. */
 struct nb_port {
 	struct vswitch_port sp;
 	enum nb_port_kind kind;
 	void *owner;                 /* struct vif or struct nb_tap */
+	unsigned offload;            /* NB_OFF_* */
 	struct nb_frame *q[NB_QUEUE_LEN];
 	unsigned qhead, qlen;
 };
@@ -61,6 +74,8 @@ struct vif {
 	uint8_t mac[6];
 	char bridge[VSWITCH_NAME_MAX];
 	bool rx_sg;                  /* frontend's feature-sg: multi-slot receives allowed */
+	unsigned rx_offload;         /* NB_OFF_* from the frontend's keys (the port's, once connected) */
+	bool gso_seen;               /* the first GSO frame from the guest was logged */
 	/* connected state */
 	void *ring_pages[2];         /* tx, rx (kxgnt maps) */
 	netif_tx_back_ring_t tx;

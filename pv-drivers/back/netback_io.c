@@ -32,6 +32,8 @@ static struct txp txps[TX_BATCH];
 struct rxs {
 	uint16_t id, len;
 	bool more;
+	uint16_t flags;              /* NETRXF_* of a frame's first slot (csum, extra_info) */
+	const struct nb_frame *gso;  /* set on a GSO extra-info slot: the frame it describes */
 	unsigned op_first, op_n;
 	struct nb_frame *f;          /* set on a frame's last slot */
 };
@@ -144,6 +146,10 @@ struct nb_frame *netback_io__frame_alloc(uint32_t len)
 	f->len = len;
 	f->nchunks = (uint16_t)n;
 	f->refs = 1;
+	f->csum = NB_CSUM_FULL;
+	f->v6 = false;
+	f->gso_type = XEN_NETIF_GSO_TYPE_NONE;
+	f->gso_size = 0;
 	for (unsigned i = 0; i < n; i++)
 		f->chunk[i] = nb.free_chunks[--nb.nfree];
 	return f;
@@ -240,10 +246,85 @@ static bool ops_ok(unsigned first, unsigned n, int16_t *st)
 	return true;
 }
 
+/* The whole frame in one buffer (frames of more than one chunk are copied into buf). */
+static uint8_t *frame_linear(struct nb_frame *f, uint8_t *buf)
+{
+	if (f->len <= NB_CHUNK)
+		return chunk_ptr(f->chunk[0]);
+	for (uint32_t pos = 0; pos < f->len; pos += NB_CHUNK)
+		memcpy(buf + pos, chunk_ptr(f->chunk[pos / NB_CHUNK]),
+		       f->len - pos < NB_CHUNK ? f->len - pos : NB_CHUNK);
+	return buf;
+}
+
+/* Whether port p's receiver can take f as it is (its checksum blank, or a GSO frame). */
+static bool port_takes(const struct nb_port *p, const struct nb_frame *f)
+{
+	if (f->gso_type == XEN_NETIF_GSO_TYPE_TCPV4 && !(p->offload & NB_OFF_GSO4))
+		return false;
+	if (f->gso_type == XEN_NETIF_GSO_TYPE_TCPV6 && !(p->offload & NB_OFF_GSO6))
+		return false;
+	return f->csum != NB_CSUM_BLANK || (p->offload & (f->v6 ? NB_OFF_CSUM6 : NB_OFF_CSUM));
+}
+
+struct plain { struct nb_frame *f[128]; unsigned n; };   /* a 64 KiB frame at an MSS of 512 or more */
+
+static int plain_add(const uint8_t *seg, uint32_t len, void *arg)
+{
+	struct plain *pl = arg;
+	struct nb_frame *g;
+
+	if (pl->n == 128 || !(g = netback_io__frame_alloc(len)))
+		return -ENOBUFS;
+	netback_io__frame_write(g, seg, len);
+	pl->f[pl->n++] = g;
+	return 0;
+}
+
+/*
+ * f for receivers without the offloads it uses: its TCP segments (software
+ * TSO, checksums whole), or a copy with its checksum completed (f itself
+ * stays as the sender left it, for the receivers that take it so). Frames
+ * the pool has no room for are missing from the list (lost, as on a NIC).
+ */
+static void frame_plain(struct nb_frame *f, struct plain *pl)
+{
+	static uint8_t lin[NB_FRAME_CHUNKS * NB_CHUNK], scratch[NB_FRAME_CHUNKS * NB_CHUNK];
+	uint8_t *buf = frame_linear(f, lin);
+
+	pl->n = 0;
+	if (f->gso_type != XEN_NETIF_GSO_TYPE_NONE) {
+		netback_gso__segment(buf, f->len, f->gso_type == XEN_NETIF_GSO_TYPE_TCPV6, f->gso_size, scratch,
+		                     plain_add, pl);
+		return;
+	}
+	if (buf != lin)
+		memcpy(lin, buf, f->len);
+	netback_csum__complete(lin, f->len);
+	plain_add(lin, f->len, pl);
+}
+
+/* Queues f on port p (taking a reference); false when p's queue is full. */
+static bool port_queue(struct nb_port *p, struct nb_frame *f)
+{
+	if (p->qlen == NB_QUEUE_LEN) {
+		if (p->kind == NB_PORT_VIF)
+			((struct vif *)p->owner)->st.rx_drop++;
+		return false;
+	}
+	p->q[(p->qhead + p->qlen++) % NB_QUEUE_LEN] = f;
+	f->refs++;
+	return true;
+}
+
 void netback_io__switch(struct nb_port *in, struct nb_frame *f, struct vif *src)
 {
 	struct vswitch_port *out[64];
 	int n = vswitch__route(&in->sp, netback_io__frame_head(f), f->len, nb_now_ms(), out, 64);
+	struct plain pl;   /* only pl.n is read before frame_plain fills it: no 1 KiB zeroing per frame */
+	bool plain_done = false;
+
+	pl.n = 0;
 
 	if (n < 0) {
 		if (src) {
@@ -258,36 +339,62 @@ void netback_io__switch(struct nb_port *in, struct nb_frame *f, struct vif *src)
 	for (int i = 0; i < n; i++) {
 		struct nb_port *p = out[i]->priv;
 
-		if (p->qlen == NB_QUEUE_LEN) {
-			if (p->kind == NB_PORT_VIF)
-				((struct vif *)p->owner)->st.rx_drop++;
-			continue;
+		if (port_takes(p, f)) {
+			port_queue(p, f);
+		} else {
+			if (!plain_done) {
+				frame_plain(f, &pl);
+				plain_done = true;
+			}
+			for (unsigned k = 0; k < pl.n; k++)
+				port_queue(p, pl.f[k]);
 		}
-		p->q[(p->qhead + p->qlen++) % NB_QUEUE_LEN] = f;
-		f->refs++;
 		/* A unicast sender outrunning its receiver waits for it instead of losing frames. */
 		if (n == 1 && src && p->qlen >= NB_QUEUE_HIGH) {
 			src->paused_on = p;
 			src->tx_more = true;
 		}
 	}
+	for (unsigned k = 0; k < pl.n; k++)
+		netback_io__frame_put(pl.f[k]);
 	netback_io__frame_put(f);
 }
 
-/* NETTXF_csum_blank: the checksum Linux's netfront leaves to the backend (we never write feature-no-csum-offload). */
-static void frame_csum(struct nb_frame *f)
+/*
+ * What the guest left to us (NETTXF_csum_blank: Linux's netfront sends
+ * every CHECKSUM_PARTIAL packet so, since we never write
+ * feature-no-csum-offload; a GSO extra-info slot) is recorded on the frame
+ * and done, if at all, for the receivers that cannot take it (frame_plain).
+ */
+static void tx_offload(struct vif *v, struct txp *t)
 {
-	static uint8_t buf[NB_FRAME_CHUNKS * NB_CHUNK];
+	struct nb_frame *f = t->f;
+	uint16_t flags = t->pkt.slot[0].flags;
+	struct nb_l4 h;
+	bool l4 = netback_csum__parse(netback_io__frame_head(f), f->len, &h) == 0;
 
-	if (f->len <= NB_CHUNK) {
-		netback_csum__complete(chunk_ptr(f->chunk[0]), f->len);
+	f->v6 = l4 && h.v6;
+	if (flags & NETTXF_csum_blank)
+		f->csum = l4 ? NB_CSUM_BLANK : NB_CSUM_FULL;   /* not TCP/UDP: nobody could complete it */
+	else if (flags & NETTXF_data_validated)
+		f->csum = NB_CSUM_VALIDATED;
+	if (t->pkt.gso_type == XEN_NETIF_GSO_TYPE_NONE)
+		return;
+	/* A GSO frame must be TCP of its type's IP version; it is always sent on with a blank checksum. */
+	if (!l4 || h.proto != 6 || h.v6 != (t->pkt.gso_type == XEN_NETIF_GSO_TYPE_TCPV6)) {
+		if (v->st.tx_err++ == 0)
+			kxd_log("d%" PRIu32 ": vif %" PRIu32 ": a GSO frame that is not TCP of its type: sent as it is",
+			        v->domid, v->devid);
 		return;
 	}
-	for (uint32_t pos = 0; pos < f->len; pos += NB_CHUNK)
-		memcpy(buf + pos, chunk_ptr(f->chunk[pos / NB_CHUNK]),
-		       f->len - pos < NB_CHUNK ? f->len - pos : NB_CHUNK);
-	if (netback_csum__complete(buf, f->len) == 0)
-		netback_io__frame_write(f, buf, f->len);
+	f->gso_type = t->pkt.gso_type;
+	f->gso_size = t->pkt.gso_size;
+	f->csum = NB_CSUM_BLANK;
+	if (!v->gso_seen) {
+		v->gso_seen = true;
+		kxd_log("d%" PRIu32 ": vif %" PRIu32 ": first GSO frame from the guest: %s, mss %u, %" PRIu32 " bytes",
+		        v->domid, v->devid, f->v6 ? "tcpv6" : "tcpv4", f->gso_size, f->len);
+	}
 }
 
 /* One tx batch; returns 1 when more may be waiting, 0 when the ring is drained, -1 when v was cut off. */
@@ -354,8 +461,7 @@ static int tx_batch(struct vif *v)
 				netback_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_OKAY);
 				v->st.tx_pkts++;
 				v->st.tx_bytes += t->pkt.len;
-				if (t->pkt.slot[0].flags & NETTXF_csum_blank)
-					frame_csum(t->f);
+				tx_offload(v, t);
 				netback_io__switch(&v->port, t->f, v);
 			} else {
 				netback_ring__tx_respond(&v->tx, &t->pkt, NETIF_RSP_ERROR);
@@ -424,30 +530,48 @@ static unsigned rx_run(struct vif *v)
 		}
 		while (v->port.qlen && ns < RX_BATCH) {
 			struct nb_frame *f = v->port.q[v->port.qhead];
-			unsigned need = (f->len + NB_PAGE_SIZE - 1) / NB_PAGE_SIZE;
+			unsigned data = (f->len + NB_PAGE_SIZE - 1) / NB_PAGE_SIZE;
+			bool gso = f->gso_type != XEN_NETIF_GSO_TYPE_NONE;   /* only queued here if v takes it */
+			unsigned need = data + gso;
 
-			if (need > 1 && !v->rx_sg) {
+			if (data > 1 && !v->rx_sg) {
 				/* Bigger than a page and the frontend takes one slot per packet. */
 				v->st.rx_drop++;
 			} else if ((unsigned)pend < need || ns + need > RX_BATCH ||
 			           nops + NB_FRAME_CHUNKS + need > MAX_OPS) {
 				break;
 			} else {
-				for (unsigned k = 0; k < need; k++) {
+				for (unsigned k = 0, d = 0; k < need; k++) {
 					const volatile netif_rx_request_t *req = RING_GET_REQUEST(&v->rx, v->rx.req_cons);
-					uint32_t off = k * NB_PAGE_SIZE;
-					uint32_t len = f->len - off < NB_PAGE_SIZE ? f->len - off : NB_PAGE_SIZE;
 					struct rxs *s = &rxss[ns++];
 
+					memset(s, 0, sizeof(*s));
 					s->id = req->id;
-					s->len = (uint16_t)len;
-					s->more = k + 1 < need;
 					s->op_first = nops;
+					v->rx.req_cons++;
+					pend--;
+					if (gso && k == 1) {
+						/* The extra-info slot right after the first (its buffer stays unused). */
+						s->gso = f;
+						s->more = true;
+						continue;
+					}
+					uint32_t off = d * NB_PAGE_SIZE;
+					uint32_t len = f->len - off < NB_PAGE_SIZE ? f->len - off : NB_PAGE_SIZE;
+
+					s->len = (uint16_t)len;
+					s->more = d + 1 < data;   /* data slots follow (the extra-info slot is not one) */
+					if (k == 0) {
+						s->flags = gso ? NETRXF_extra_info : 0;
+						if (f->csum == NB_CSUM_BLANK)
+							s->flags |= NETRXF_csum_blank | NETRXF_data_validated;
+						else if (f->csum == NB_CSUM_VALIDATED)
+							s->flags |= NETRXF_data_validated;
+					}
 					nops = add_ops(nops, f, off, len, (domid_t)v->domid, req->gref, 0, true);
 					s->op_n = nops - s->op_first;
 					s->f = s->more ? NULL : f;
-					v->rx.req_cons++;
-					pend--;
+					d++;
 				}
 				f->refs++;   /* held by rxss until the copy is done */
 				nframes++;
@@ -466,11 +590,21 @@ static unsigned rx_run(struct vif *v)
 				int16_t st;
 				bool ok = rc == 0 && ops_ok(s->op_first, s->op_n, &st);
 
+				v->rx.rsp_prod_pvt++;
+				if (s->gso) {
+					netif_extra_info_t ex;
+
+					memset(&ex, 0, sizeof(ex));
+					ex.type = XEN_NETIF_EXTRA_TYPE_GSO;
+					ex.u.gso.size = s->gso->gso_size;
+					ex.u.gso.type = s->gso->gso_type;
+					memcpy(rsp, &ex, sizeof(ex));
+					continue;
+				}
 				rsp->id = s->id;
 				rsp->offset = 0;
-				rsp->flags = s->more ? NETRXF_more_data : 0;
+				rsp->flags = (uint16_t)(s->flags | (s->more ? NETRXF_more_data : 0));
 				rsp->status = ok ? (int16_t)s->len : NETIF_RSP_ERROR;
-				v->rx.rsp_prod_pvt++;
 				frame_ok = frame_ok && ok;
 				if (!s->f)
 					continue;
@@ -586,6 +720,8 @@ int netback_io__connect(struct vif *v, grant_ref_t tx_ref, grant_ref_t rx_ref, u
 	v->port.sp.priv = &v->port;
 	v->port.kind = NB_PORT_VIF;
 	v->port.owner = v;
+	v->port.offload = v->rx_offload;
+	v->gso_seen = false;
 	vswitch__port_add(sw, &v->port.sp);
 	if ((rc = kxd_loop_add(&nb.bd->loop, v->notify_fd, EPOLLIN, on_vif, v))) {
 		*why = "cannot watch the event channel";

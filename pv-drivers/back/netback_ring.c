@@ -53,9 +53,19 @@ int netback_ring__tx_get(netif_tx_back_ring_t *r, RING_IDX prod, struct nb_txpkt
 			memcpy(&ex, (const void *)RING_GET_REQUEST(r, i), sizeof(ex));
 			pkt->extra_pos[pkt->nextras++] = ++used;
 			i++;
-			if (ex.type != XEN_NETIF_EXTRA_TYPE_MCAST_ADD && ex.type != XEN_NETIF_EXTRA_TYPE_MCAST_DEL) {
-				*why = ex.type == XEN_NETIF_EXTRA_TYPE_GSO ? "GSO extra-info, which we did not offer"
-				                                           : "unknown extra-info type";
+			if (ex.type == XEN_NETIF_EXTRA_TYPE_GSO) {
+				if (ex.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV4 && ex.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV6) {
+					*why = "GSO extra-info of an unknown type";
+					return -EPROTO;
+				}
+				if (ex.u.gso.size == 0) {
+					*why = "GSO extra-info with size 0";
+					return -EPROTO;
+				}
+				pkt->gso_type = ex.u.gso.type;
+				pkt->gso_size = ex.u.gso.size;
+			} else if (ex.type != XEN_NETIF_EXTRA_TYPE_MCAST_ADD && ex.type != XEN_NETIF_EXTRA_TYPE_MCAST_DEL) {
+				*why = "unknown extra-info type";
 				return -EPROTO;
 			}
 			flags = ex.flags;

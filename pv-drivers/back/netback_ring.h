@@ -29,6 +29,8 @@ struct nb_txpkt {
 	unsigned nextras;         /* extra-info slots (answered NETIF_RSP_NULL) */
 	unsigned extra_pos[NB_TX_MAX_EXTRAS]; /* where extras sit among the ring slots (0-based after the first) */
 	uint32_t len;             /* the frame's length (slot[0].size) */
+	uint8_t gso_type;         /* XEN_NETIF_GSO_TYPE_NONE, or TCPV4/TCPV6 from a GSO extra-info slot */
+	uint16_t gso_size;        /* its MSS */
 	const char *error;        /* non-NULL: malformed but recoverable; answer NETIF_RSP_ERROR */
 };
 
@@ -47,8 +49,9 @@ int netback_ring__pending(RING_IDX req_cons, RING_IDX prod, unsigned ring_size);
  * or -EPROTO with *why set when the guest broke the protocol so badly the
  * ring cannot be trusted (too many slots, a slot crossing its page, a
  * length that does not add up, unsupported extras): disconnect it.
- * Extra types we accept: MCAST_ADD/DEL (ignored); GSO and HASH were not
- * offered and are fatal, as in Linux netback.
+ * Extra types we accept: MCAST_ADD/DEL (ignored) and GSO (we offer
+ * feature-gso-tcpv4/v6; a size of 0 or another type is fatal, as in Linux
+ * netback); HASH was not offered and is fatal.
  */
 int netback_ring__tx_get(netif_tx_back_ring_t *r, RING_IDX prod, struct nb_txpkt *pkt, const char **why);
 

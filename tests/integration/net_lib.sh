@@ -1,5 +1,5 @@
 # net_lib.sh: lib.sh plus the network split driver's helpers: private dom0 stack with kxen-backd's stats dir, guests with vifs, log waits.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   # (not $0: bench/linux_net.sh sources this file too)
 
 command -v xenstore-write >/dev/null || skip "xenstore-utils is not installed"
 VIFSTATS=$KXEN_RUN_DIR/vif   # kxen-backd's per-vif counters (lib.sh sets KXEN_RUN_DIR)

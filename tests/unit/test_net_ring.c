@@ -130,13 +130,31 @@ static void test_extras(void)
 	CU_ASSERT_EQUAL(RING_GET_RESPONSE(&back, 1)->status, NETIF_RSP_NULL);
 	CU_ASSERT_EQUAL(RING_GET_RESPONSE(&back, 2)->status, NETIF_RSP_NULL);
 	CU_ASSERT_EQUAL(RING_GET_RESPONSE(&back, 3)->id, 8);
-	/* GSO was never offered: fatal. */
+	/* GSO (offered): its type and MSS are taken; size 0 or an unknown type is fatal, as in Linux netback. */
 	reset(0);
 	put(9, 0, NETTXF_extra_info, 1, 1000);
 	put_extra(XEN_NETIF_EXTRA_TYPE_GSO, 0);
+	((netif_extra_info_t *)RING_GET_REQUEST(&front, 1))->u.gso.type = XEN_NETIF_GSO_TYPE_TCPV6;
+	((netif_extra_info_t *)RING_GET_REQUEST(&front, 1))->u.gso.size = 1428;
 	RING_PUSH_REQUESTS(&front);
-	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), -EPROTO);
-	CU_ASSERT_PTR_NOT_NULL(why);
+	CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), 0);
+	CU_ASSERT_EQUAL(p.gso_type, XEN_NETIF_GSO_TYPE_TCPV6);
+	CU_ASSERT_EQUAL(p.gso_size, 1428);
+	CU_ASSERT_EQUAL(p.nextras, 1);
+	for (unsigned bad = 0; bad < 2; bad++) {
+		netif_extra_info_t *e;
+
+		reset(0);
+		put(9, 0, NETTXF_extra_info, 1, 1000);
+		put_extra(XEN_NETIF_EXTRA_TYPE_GSO, 0);
+		e = (netif_extra_info_t *)RING_GET_REQUEST(&front, 1);
+		e->u.gso.type = bad ? XEN_NETIF_GSO_TYPE_TCPV4 : 7;
+		e->u.gso.size = bad ? 0 : 1448;
+		RING_PUSH_REQUESTS(&front);
+		why = NULL;
+		CU_ASSERT_EQUAL(netback_ring__tx_get(&back, sring->req_prod, &p, &why), -EPROTO);
+		CU_ASSERT_PTR_NOT_NULL(why);
+	}
 }
 
 static void test_hostile_geometry(void)
@@ -282,6 +300,124 @@ static void test_csum_complete(void)
 	CU_ASSERT_EQUAL(netback_csum__complete(f, len), -EINVAL);
 }
 
+/* Ones'-complement sum over the pseudo-header and the L4 bytes of a parsed frame: 0xffff when its checksum is right. */
+static uint16_t frame_verify(const uint8_t *f, uint32_t len)
+{
+	struct nb_l4 h;
+	uint32_t acc = 0;
+	const uint8_t *ip;
+
+	if (netback_csum__parse(f, len, &h))
+		return 0;
+	ip = f + h.l3;
+	for (unsigned i = h.v6 ? 8 : 12; i < (h.v6 ? 40u : 20u); i += 2)
+		acc += (uint32_t)ip[i] << 8 | ip[i + 1];
+	acc += h.l4len + h.proto;
+	for (uint32_t i = 0; i < h.l4len; i += 2)
+		acc += (uint32_t)f[h.l4 + i] << 8 | (i + 1 < h.l4len ? f[h.l4 + i + 1] : 0);
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+/* An Ethernet + IPv6 frame of protocol proto with l4len bytes of random L4. */
+static uint32_t mkframe6(uint8_t *f, uint8_t proto, uint32_t l4len)
+{
+	memset(f, 0, 14 + 40);
+	f[12] = 0x86, f[13] = 0xdd;
+	f[14] = 0x60;
+	f[18] = (uint8_t)(l4len >> 8);
+	f[19] = (uint8_t)l4len;
+	f[20] = proto;
+	f[21] = 64;
+	for (unsigned i = 0; i < 32; i++)
+		f[22 + i] = (uint8_t)(0x20 + i);
+	for (uint32_t i = 0; i < l4len; i++)
+		f[54 + i] = (uint8_t)rand();
+	return 14 + 40 + l4len;
+}
+
+static void test_csum_v6(void)
+{
+	static uint8_t f[2048];
+
+	for (unsigned n = 0; n < 100; n++) {
+		uint32_t l4len = 20 + (uint32_t)rand() % 1441, len = mkframe6(f, n % 2 ? 6 : 17, l4len);
+
+		f[54 + 12] = 0x50;   /* a TCP header of 20 bytes */
+		CU_ASSERT_EQUAL_FATAL(netback_csum__complete(f, len), 0);
+		CU_ASSERT_EQUAL(frame_verify(f, len), 0xffff);
+	}
+	mkframe6(f, 0, 40);   /* a hop-by-hop extension header: not followed, refused */
+	CU_ASSERT_EQUAL(netback_csum__complete(f, 94), -EINVAL);
+	mkframe6(f, 6, 40);
+	f[14] = 0x40;         /* a version 4 header behind the IPv6 ethertype */
+	CU_ASSERT_EQUAL(netback_csum__complete(f, 94), -EINVAL);
+}
+
+struct segs { uint8_t data[65536]; uint32_t n, bytes, hlen; uint32_t seq0; uint8_t flags[64]; };
+
+/* Checks one segment (headers, checksums, sequence number) and keeps its payload. */
+static int take_seg(const uint8_t *seg, uint32_t len, void *arg)
+{
+	struct segs *s = arg;
+	struct nb_l4 h;
+	uint32_t seq;
+
+	CU_ASSERT_EQUAL_FATAL(netback_csum__parse(seg, len, &h), 0);
+	CU_ASSERT_EQUAL(h.l4 + h.l4len, len);
+	CU_ASSERT_EQUAL(frame_verify(seg, len), 0xffff);
+	if (!h.v6) {
+		uint32_t acc = 0;
+
+		for (unsigned i = 0; i < 20; i += 2)
+			acc += (uint32_t)seg[h.l3 + i] << 8 | seg[h.l3 + i + 1];
+		while (acc >> 16)
+			acc = (acc & 0xffff) + (acc >> 16);
+		CU_ASSERT_EQUAL(acc, 0xffff);   /* the IPv4 header checksum */
+		CU_ASSERT_EQUAL((uint32_t)(seg[h.l3 + 4] << 8 | seg[h.l3 + 5]), (0xfffeu + s->n) & 0xffff);
+	}
+	seq = (uint32_t)seg[h.l4 + 4] << 24 | (uint32_t)seg[h.l4 + 5] << 16 | (uint32_t)seg[h.l4 + 6] << 8 | seg[h.l4 + 7];
+	CU_ASSERT_EQUAL(seq, s->seq0 + s->bytes);
+	s->hlen = h.l4 + 20;
+	memcpy(s->data + s->bytes, seg + s->hlen, len - s->hlen);
+	s->bytes += len - s->hlen;
+	s->flags[s->n++] = seg[h.l4 + 13];
+	return 0;
+}
+
+static void test_gso_segment(void)
+{
+	static uint8_t f[65536], scratch[65536];
+	static struct segs s;
+
+	for (unsigned v6 = 0; v6 < 2; v6++) {
+		uint32_t pay = 5000, len = v6 ? mkframe6(f, 6, 20 + pay) : mkframe(f, 6, 20 + pay);
+		uint32_t l4 = v6 ? 54 : 34;
+
+		if (!v6)
+			f[18] = 0xff, f[19] = 0xfe;   /* IPv4 id, wrapping after one segment */
+		f[l4 + 4] = 0xff, f[l4 + 5] = 0xff, f[l4 + 6] = 0xf0, f[l4 + 7] = 0x00;   /* seq wraps too */
+		f[l4 + 12] = 0x50;
+		f[l4 + 13] = 0x80 | 0x10 | 0x08 | 0x01;   /* CWR ACK PSH FIN */
+		memset(&s, 0, sizeof(s));
+		s.seq0 = 0xfffff000;
+		CU_ASSERT_EQUAL(netback_gso__segment(f, len + 2, v6, 1448, scratch, take_seg, &s), 4);
+		CU_ASSERT_EQUAL(s.bytes, pay);
+		CU_ASSERT_EQUAL(memcmp(s.data, f + l4 + 20, pay), 0);
+		CU_ASSERT_EQUAL(s.flags[0], 0x90);   /* CWR ACK */
+		CU_ASSERT_EQUAL(s.flags[1], 0x10);
+		CU_ASSERT_EQUAL(s.flags[2], 0x10);
+		CU_ASSERT_EQUAL(s.flags[3], 0x19);   /* ACK PSH FIN */
+		/* The wrong IP version for the GSO type, mss 0, UDP: refused, nothing emitted. */
+		CU_ASSERT_EQUAL(netback_gso__segment(f, len, !v6, 1448, scratch, take_seg, &s), -EINVAL);
+		CU_ASSERT_EQUAL(netback_gso__segment(f, len, v6, 0, scratch, take_seg, &s), -EINVAL);
+		f[v6 ? 20 : 23] = 17;
+		CU_ASSERT_EQUAL(netback_gso__segment(f, len, v6, 1448, scratch, take_seg, &s), -EINVAL);
+		CU_ASSERT_EQUAL(s.n, 4);
+	}
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -292,6 +428,8 @@ int main(void)
 		{ "hostile geometry", test_hostile_geometry },
 		{ "fuzz 20000 streams", test_fuzz },
 		{ "NETTXF_csum_blank: IPv4 TCP/UDP checksums completed, the rest refused", test_csum_complete },
+		{ "NETTXF_csum_blank: IPv6 TCP/UDP checksums completed, extension headers refused", test_csum_v6 },
+		{ "GSO TCPv4/v6 frames cut into segments: headers, checksums, sequence, flags", test_gso_segment },
 	};
 
 	return cunit_run("net_ring", tests, CUNIT_COUNT(tests), setup, teardown);
