@@ -22,7 +22,7 @@ usage: $0 [-p PEERS] [-t BUDGET_MS] [-T SECONDS] [-K SECONDS] [-c VCPUS] [-m MIB
   -t MS       ubench's time budget per figure (default $BUDGET)
   -T SECONDS  how long a TCG or kxen boot may take, ubench included (default $TIMEOUT)
   -K SECONDS  the same for QEMU+KVM, whose guest ring 0 is emulated here (default $KVM_TIMEOUT)
-  -c VCPUS    vCPUs of every peer (default $VCPUS: kxen runs Linux on one vCPU today)
+  -c VCPUS    vCPUs of every peer (default $VCPUS; kxen runs Linux on up to 2)
   -m MIB      memory of every peer (default $MEM)
   -C CPU      QEMU+KVM's -cpu (default $KVM_CPU)
   -o DIR      keep the stamped console logs and kxen-hv's log there (PEER.log, kxen.hv)

@@ -227,6 +227,10 @@ static void close_locked(struct domain *d, evtchn_port_t port, struct evtchn *c,
 		break;
 	}
 	port_clear(c);
+	/* Xen's evtchn_free: a pending bit must not outlive the port into its next binding (Linux's CPU hot-plug rebinds). */
+	if (d->shared)
+		__atomic_fetch_and(&d->shared->evtchn_pending[port / BITS_PER_WORD],
+		                   ~((xen_ulong_t)1 << (port % BITS_PER_WORD)), __ATOMIC_SEQ_CST);
 }
 
 int evtchn_close(struct domain *d, evtchn_port_t port)

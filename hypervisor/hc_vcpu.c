@@ -27,6 +27,15 @@ long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
 			return -EEXIST;
 		if (gmem_read(&d->mem, &ctx, arg, sizeof(ctx)) < 0)
 			return -EFAULT;
+		if (d->pvl) {
+			/* A Linux vCPU: Xen's full context (its L4s, GDT, trap table, GS bases). */
+			long rc = pvl_vcpu_initialise(t, &ctx);
+			if (rc < 0)
+				return rc;
+			t->initialised = true;
+			t->boot_pending = true;
+			return 0;
+		}
 		t->boot = (struct vcpu_boot){ .rip = ctx.user_regs.rip, .rsp = ctx.user_regs.rsp,
 		                              .rdi = ctx.user_regs.rdi, .rsi = ctx.user_regs.rsi };
 		t->event_callback = ctx.event_callback_eip;
@@ -43,8 +52,13 @@ long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
 	case VCPUOP_up:
 		if (!t->initialised)
 			return -EINVAL;
-		if (atomic_load(&d->vcpu_unavail) >> id & 1)
-			return -EPERM;   /* the toolstack's cpu/N/availability says offline */
+		/*
+		 * The toolstack's cpu/N/availability says offline. Xen does not
+		 * enforce it and Linux BUG()s on a failed VCPUOP_up: it brings up
+		 * every vCPU it has and its xenbus watch then offlines those.
+		 */
+		if (!d->pvl && atomic_load(&d->vcpu_unavail) >> id & 1)
+			return -EPERM;
 		atomic_store(&t->online, true);
 		return vcpu_start(t);
 	case VCPUOP_down:

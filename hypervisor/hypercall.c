@@ -8,6 +8,7 @@
 #include "vcpu.h"
 #include "domain.h"
 #include "hypercall.h"
+#include "pvl.h"
 #include "gnttab.h"
 
 typedef long (*hc_handler)(struct vcpu *v, const uint64_t a[5]);
@@ -19,6 +20,7 @@ static const struct {
 	[__HYPERVISOR_set_callbacks] = { "set_callbacks", hc_set_callbacks },
 	[__HYPERVISOR_set_timer_op] = { "set_timer_op", hc_set_timer_op },
 	[__HYPERVISOR_memory_op] = { "memory_op", hc_memory_op },
+	[__HYPERVISOR_mmuext_op] = { "mmuext_op", hc_pvl_mmuext_op },   /* Linux PV: the remote part of a flush */
 	[__HYPERVISOR_multicall] = { "multicall", hc_multicall },
 	[__HYPERVISOR_xen_version] = { "xen_version", hc_xen_version },
 	[__HYPERVISOR_console_io] = { "console_io", hc_console_io },

@@ -7,11 +7,13 @@
 #include <stdint.h>
 
 #include "kxen/ctl.h"
+#include "pvl_layout.h"
 
 struct domain;
 struct vcpu;
 struct vcpu_exit;
 struct guest_mem;
+struct vcpu_guest_context;
 
 /* kxen's region of a Linux domain: frames above RAM holding the in-guest layer, its tables and the M2P. */
 struct pvl {
@@ -22,9 +24,26 @@ struct pvl {
 	uint64_t ram_pages;    /* its e820: up to the shared_info frame; above nr_pages starts ballooned out */
 	uint64_t entry, stack, start_info_va;
 	uint64_t m2p_pages;
+	unsigned nr_vcpus;         /* the domain's vCPUs: one block of the region and one text base each */
 	uint64_t upcalls_pushed;   /* event upcalls kxen-hv pushed at exits (pvl_upcall_deliver) */
 	uint64_t upcalls_retried;  /* exits that found an event it could not push then (a retry kick armed) */
+	uint64_t flushes_by_sregs; /* remote flushes made by KVM_SET_SREGS, where the trampoline could not run */
 };
+
+/* vCPU id's base in slot 257: the text it runs, its descriptors, stacks, info and data at PVL_*_OFF from here. */
+static inline uint64_t pvl_vcpu_base(unsigned id)
+{
+	return PVL_KX_VA + id * PVL_VCPU_STRIDE;
+}
+/* kxen-hv's view of vCPU id's info page (read-only to the guest at CPL 3) and of its data pages. */
+static inline uint64_t *pvl_info(const struct pvl *p, unsigned id)
+{
+	return (uint64_t *)(p->region + PVL_PG_V(id, PVL_VP_INFO) * 4096ull);
+}
+static inline uint64_t *pvl_vdata(const struct pvl *p, unsigned id, unsigned off)
+{
+	return (uint64_t *)(p->region + PVL_PG_V(id, PVL_VP_DATA) * 4096ull + off);
+}
 
 enum { PVL_UP_NONE, PVL_UP_KERNEL, PVL_UP_USER };
 /*
@@ -74,21 +93,28 @@ int64_t pvl_walk(const uint8_t *ram, uint64_t ram_size, uint64_t l4, uint64_t va
  */
 void *pvl_gmem_ptr(const struct guest_mem *m, uint64_t va, uint64_t len);
 /*
+ * From now on, on the calling thread, pvl_gmem_ptr walks m's pointers from
+ * the L4 at *l4 (a vCPU thread: its own vCPU's current kernel L4, as Xen
+ * translates a hypercall's pointers in the caller's address space) instead
+ * of m->pv_l4 (vCPU 0's, for everyone else).
+ */
+void pvl_thread_walk_from(const struct guest_mem *m, const uint64_t *l4);
+/*
  * Xen's adjust_guest_l*e on the builder's initial tables (libxc writes its
  * L1 entries without U): sets U on every present entry reachable from the
  * L4 at l4, tables inside RAM only. Before the guest first runs (the host's
  * stores are seen then). Returns the number of entries changed.
  */
 unsigned pvl_adjust_initial(uint8_t *ram, uint64_t ram_size, uint64_t l4);
-/* Number of region pages for RAM of mem_bytes (fixed pages, the M2P's L1s and the M2P). */
-uint64_t pvl_region_pages(uint64_t mem_bytes);
+/* Number of region pages for RAM of mem_bytes and nr_vcpus vCPUs (fixed pages, per-vCPU blocks, the M2P's L1s and the M2P). */
+uint64_t pvl_region_pages(uint64_t mem_bytes, unsigned nr_vcpus);
 /*
  * Checks a Linux set_boot against d's RAM (cr3 a page inside RAM, start_info
  * naming nr_pages no larger than RAM, entry and stack mapped through cr3)
  * and fills p's boot fields; -EINVAL naming nothing else. Pure.
  */
-int pvl_check_boot(const uint8_t *ram, uint64_t ram_size, const struct kxctl_set_boot *b,
-                   struct pvl *p);
+int pvl_check_boot(const uint8_t *ram, uint64_t ram_size, unsigned nr_vcpus,
+                   const struct kxctl_set_boot *b, struct pvl *p);
 /* Writes kxen's layer, tables and descriptors into p->region and its L4 slots into the guest's L4. */
 void pvl_region_fill(struct pvl *p, uint8_t *ram);
 
@@ -113,6 +139,41 @@ int pvl_kvm_load_boot(struct vcpu *v);
  * -EFAULT, -EINVAL, -EEXIST.
  */
 long pvl_register_vcpu_info(struct vcpu *v, uint64_t arg);
+/*
+ * VCPUOP_initialise of a Linux domain's vCPU t (not running, never
+ * initialised): Xen's arch_set_info_guest for a 64-bit PV vCPU. Checks the
+ * context (kernel mode, kernel and user L4 frames inside RAM with kxen's
+ * slots free or kxen's, GDT frames inside RAM and at most 14 of them),
+ * then fills t's data and info pages (trap table, callbacks, kernel_sp, GS
+ * user base, Linux's GDT sanitised into t's, its L4s) and t->boot with the
+ * rest (registers, CR3, FS and kernel GS bases). 0, -EINVAL or -EFAULT.
+ */
+long pvl_vcpu_initialise(struct vcpu *t, const struct vcpu_guest_context *ctx);
+/*
+ * On v's thread before an entry: if another vCPU asked v for a TLB flush
+ * (hc_pvl_mmuext_op) that v has not yet arranged, and v stopped at CPL 3
+ * with nothing for KVM to inject, points *rip at the layer's flush
+ * trampoline (the flush in ring 0, then back to the old rip); else has KVM
+ * rebuild v's shadow roots (a CR3 changed and restored). Cheap when nothing
+ * is asked.
+ */
+void pvl_flush_arrange(struct vcpu *v, uint64_t *rip);
+/*
+ * Whether a flush was asked of v since its last pvl_flush_arrange (checked
+ * again once in_guest is set: the asker, seeing v outside the guest, does
+ * not wait). One that could not be arranged then is retried by a kick.
+ */
+bool pvl_flush_wanted(struct vcpu *v);
+/*
+ * mmuext_op forwarded by the layer for the other vCPUs' part of a
+ * TLB_FLUSH_MULTI/ALL or INVLPG_MULTI/ALL (or update_va_mapping's
+ * UVMF_MULTI/ALL, which it sends as one of those): each other vCPU named
+ * (the vcpumask a guest pointer to a bitmap) that may hold TLB entries
+ * flushes before the call returns, or before it next runs guest code.
+ * -ENOSYS for other domains and commands.
+ */
+long hc_pvl_mmuext_op(struct vcpu *v, const uint64_t a[5]);
+
 /* A port write from the layer to PVL_FATAL_PORT: e becomes fatal with the layer's record. */
 void pvl_fatal_exit(struct vcpu *v, struct vcpu_exit *e);
 

@@ -30,52 +30,66 @@ static struct kvm_segment flat(uint16_t sel, bool code)
 int pvl_kvm_load_boot(struct vcpu *v)
 {
 	const struct pvl *p = v->d->pvl;
+	const struct vcpu_boot *b = &v->boot;
+	uint64_t base = pvl_vcpu_base(v->id);
 	struct kvm_run *run = v->run;
 	struct kvm_sregs s;
 	struct { struct kvm_msrs h; struct kvm_msr_entry e[5]; } m = { .h.nmsrs = 5, .e = {
 		{ .index = MSR_STAR, .data = (uint64_t)PVL_SEL_R0_CS << 32 |
 		                             (uint64_t)(PVL_SEL_U_CS32 & ~3) << 48 },
-		{ .index = MSR_LSTAR, .data = PVL_KX_VA + (uint64_t)(pvl_lstar - pvl_blob) },
+		{ .index = MSR_LSTAR, .data = base + (uint64_t)(pvl_lstar - pvl_blob) },
 		{ .index = MSR_SFMASK, .data = 0 },
 		{ .index = MSR_KERNEL_GS_BASE, .data = 0 },
 		{ .index = MSR_PAT, .data = PVL_MSR_PAT },   /* what the layer reports, as Xen runs PV guests */
 	} };
 
-	if (v->id != 0)
-		return -EOPNOTSUPP;   /* secondary vCPUs come with VCPUOP_initialise (plan step 6) */
+	/* vCPU 0 starts from set_boot; the others only from their VCPUOP_initialise. */
+	if (v->id != 0 && !b->pvl)
+		return -EINVAL;
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
 	s.cr0 = 0x80000033;        /* PG NE ET MP PE; WP clear: ring 0 writes kxen's read-only pages */
 	s.cr4 = 0x10620;           /* PAE OSFXSR OSXMMEXCPT FSGSBASE (the layer's GS switching) */
 	s.efer = 0xd01;            /* SCE LME LMA NXE */
-	s.cr3 = p->cr3;
+	s.cr3 = v->id ? b->cr3 : p->cr3;
 	s.cs = flat(PVL_SEL_K_CS, true);
 	s.ss = s.ds = s.es = s.fs = s.gs = flat(PVL_SEL_K_SS, false);
-	s.gdt = (struct kvm_dtable){ .base = PVL_KX_VA + PVL_GDT_OFF, .limit = PVL_GDT_LIMIT };
-	s.idt = (struct kvm_dtable){ .base = PVL_KX_VA + PVL_IDT_OFF, .limit = 256 * 16 - 1 };
-	s.tr = (struct kvm_segment){ .base = PVL_KX_VA + PVL_TSS_OFF, .limit = 0x68 + 8192,
+	if (v->id) {
+		s.fs.base = b->fs_base;
+		s.gs.base = b->gs_base_kernel;
+	}
+	/* Its own copy of the layer's descriptors: the text it runs is at its base too. */
+	s.gdt = (struct kvm_dtable){ .base = base + PVL_GDT_OFF, .limit = PVL_GDT_LIMIT };
+	s.idt = (struct kvm_dtable){ .base = base + PVL_IDT_OFF, .limit = 256 * 16 - 1 };
+	s.tr = (struct kvm_segment){ .base = base + PVL_TSS_OFF, .limit = 0x68 + 8192,
 	                             .selector = PVL_SEL_TSS, .type = 11, .present = 1 };
 	s.ldt = (struct kvm_segment){ .unusable = 1 };
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;
 	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 5)
 		return -EIO;
-	memset(&run->s.regs.regs, 0, sizeof(run->s.regs.regs));
-	run->s.regs.regs.rip = p->entry;
-	run->s.regs.regs.rsp = p->stack;
-	run->s.regs.regs.rsi = p->start_info_va;
-	run->s.regs.regs.rflags = 0x202;
+	/* Hypercall pointers from this thread are walked in this vCPU's address space. */
+	pvl_thread_walk_from(&v->d->mem, pvl_info(p, v->id) + I_KCR3 / 8);
+	struct kvm_regs *r = &run->s.regs.regs;
+	memset(r, 0, sizeof(*r));
+	if (v->id == 0) {
+		r->rip = p->entry;
+		r->rsp = p->stack;
+		r->rsi = p->start_info_va;
+	} else {
+		const struct cpu_user_regs *u = &b->regs;
+		*r = (struct kvm_regs){ .rax = u->rax, .rbx = u->rbx, .rcx = u->rcx, .rdx = u->rdx,
+			.rsi = u->rsi, .rdi = u->rdi, .rsp = u->rsp, .rbp = u->rbp, .r8 = u->r8, .r9 = u->r9,
+			.r10 = u->r10, .r11 = u->r11, .r12 = u->r12, .r13 = u->r13, .r14 = u->r14,
+			.r15 = u->r15, .rip = u->rip };
+	}
+	r->rflags = 0x202;         /* IF (events are masked in vcpu_info), IOPL 0 whatever Linux asked */
 	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	return 0;
 }
 
 /* How soon an event an exit found undeliverable is tried again (the cost: one more exit). */
 #define PVL_UPCALL_RETRY_NS 500000
-
-static uint64_t *pvl_data(const struct pvl *p, unsigned off)
-{
-	return (uint64_t *)(p->region + PVL_PG_DATA * KXEN_PAGE_SIZE + off);
-}
 
 int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rflags,
                        uint64_t rcx, uint64_t r11)
@@ -93,7 +107,7 @@ int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rf
 	    __atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST))
 		return 0;
 	/* A forwarded hypercall's return: the layer delivers it on its way back (kx_ret). */
-	if (*rip == PVL_KX_VA + (uint64_t)(pvl_fwd_ret - pvl_blob))
+	if (*rip == pvl_vcpu_base(v->id) + (uint64_t)(pvl_fwd_ret - pvl_blob))
 		return 0;
 	/*
 	 * An exit can come between KVM's interception of a guest fault and its
@@ -110,7 +124,7 @@ int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rf
 	}
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return 0;   /* the next exit tries again */
-	const uint64_t *info = (const uint64_t *)(p->region + PVL_PG_INFO * KXEN_PAGE_SIZE);
+	const uint64_t *info = pvl_info(p, v->id);
 	uint64_t cr3 = s.cr3 & ~0xfffull;
 	struct pvl_stop at = { .cs = s.cs.selector, .rip = *rip, .rsp = *rsp, .rflags = rflags,
 	                       .rcx = rcx, .r11 = r11 };
@@ -118,7 +132,7 @@ int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rf
 		at.mode = PVL_UP_KERNEL;
 	else if (info[I_UCR3 / 8] && cr3 == info[I_UCR3 / 8])
 		at.mode = PVL_UP_USER;
-	int kind = pvl_upcall_plan(&at, *pvl_data(p, D_KSP), frame, &base);
+	int kind = pvl_upcall_plan(&at, *pvl_vdata(p, v->id, D_KSP), frame, &base);
 	if (kind == PVL_UP_NONE) {
 		/*
 		 * In kxen's layer or ring 0: most of its paths end by delivering,
@@ -135,8 +149,8 @@ int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rf
 			return -EFAULT;
 	if (kind == PVL_UP_USER) {
 		/* What the layer's entry from a process does: its GS base kept, the kernel's, the kernel L4. */
-		*pvl_data(p, D_GSU) = s.gs.base;
-		s.gs.base = *pvl_data(p, D_GSK);
+		*pvl_vdata(p, v->id, D_GSU) = s.gs.base;
+		s.gs.base = *pvl_vdata(p, v->id, D_GSK);
 		s.cr3 = info[I_KCR3 / 8];
 		s.cs = flat(PVL_SEL_K_CS, true);
 		s.ss = flat(PVL_SEL_K_SS, false);

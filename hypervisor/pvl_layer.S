@@ -19,6 +19,8 @@
 #define HC_vm_assist         21
 #define HC_set_segment_base  25
 #define HC_callback_op       30
+#define HC_mmuext_op         26
+#define DOMID_SELF           0x7ff0
 #define ENOENT 2
 #define EFAULT 14
 #define EINVAL 22
@@ -82,7 +84,7 @@
 .endm
 
 	.section .rodata
-	.globl pvl_blob, pvl_blob_end, pvl_lstar, pvl_r0_int3, pvl_r0_vectors, pvl_fwd_ret
+	.globl pvl_blob, pvl_blob_end, pvl_lstar, pvl_r0_int3, pvl_r0_vectors, pvl_fwd_ret, pvl_flush_tramp
 	.p2align 12
 pvl_blob:
 
@@ -508,7 +510,8 @@ kx_mmu_update:
  * arg1; u64 arg2}. Pins are bookkeeping plus Xen's U bit on every present
  * entry; a new kernel or user L4 gets kxen's slots (through the alias, so a
  * trapped store only where one is missing) before ring 0 loads it; flushes
- * are local (one vCPU). Frames must be inside Linux's RAM.
+ * are made here and, for MULTI/ALL, forwarded for the other vCPUs. Frames
+ * must be inside Linux's RAM.
  */
 kx_mmuext_op:
 	push %rbx
@@ -598,10 +601,17 @@ kx_mx_pin:
 	jb 12b
 	jmp 7b
 
-/* Installs the L4 entry in rax at slot \slot of the L4 whose alias address is rbx, if it differs. */
+/*
+ * Installs kxen's L4 entry \field at slot \slot of the L4 whose alias
+ * address is rbx, if it differs but for the accessed bit the CPU sets on
+ * its walks (a store there is trapped: ~35 us at every switch otherwise).
+ * Clobbers rax, r11.
+ */
 .macro mx_slot slot, field
+	mov \slot * 8(%rbx), %r11
+	and $~0x20, %r11
 	mov KX_DATA(\field), %rax
-	cmp %rax, \slot * 8(%rbx)
+	cmp %rax, %r11
 	je 15f
 	mov %rax, \slot * 8(%rbx)
 15:
@@ -652,12 +662,41 @@ kx_mx_invlpg:
 17:	mov %rbx, KX_DATA(D_ARG)
 	int3
 kx_site_mx_invlpg:
-	jmp 7b
+	jmp kx_mx_remote
 
 kx_mx_flush:
 	int3
 kx_site_flush_all:
+	jmp kx_mx_remote
+
+/* TLB_FLUSH_MULTI/ALL, INVLPG_MULTI/ALL (8-11): done here, then the other vCPUs' part by kxen-hv. */
+kx_mx_remote:
+	mov (%r12), %eax
+	cmp $8, %eax
+	jb 7b
+	cmp $11, %eax
+	ja 7b
+	cmpq $1, KX_DATA(D_NRVCPUS)
+	jbe 7b
+	push %rdx
+	mov %r12, %rdi
+	call kx_remote_flush
+	pop %rdx
 	jmp 7b
+
+/*
+ * The other vCPUs' part of a flush, rdi one struct mmuext_op: forwarded as
+ * mmuext_op(rdi, 1, NULL, DOMID_SELF); kxen-hv returns once each target
+ * has flushed (or will before it runs again). Clobbers rax, rsi, rdx, r10.
+ */
+kx_remote_flush:
+	incq KX_DATA(D_NRFLUSH)
+	mov $1, %esi
+	xor %edx, %edx
+	mov $DOMID_SELF, %r10d
+	mov $HC_mmuext_op, %eax
+	out %al, $KXEN_HYPERCALL_PORT
+	ret
 
 /*
  * update_va_mapping(va, val, flags): walk the kernel's L4 through the alias
@@ -697,6 +736,21 @@ kx_update_va_mapping:
 	mov %rdi, KX_DATA(D_ARG)
 	int3
 kx_site_flush:
+	mov %rdx, %rcx                  /* UVMF_ALL (4) or UVMF_MULTI (a vcpumask pointer): the others too */
+	and $~3, %rcx
+	jz kx_zero
+	cmpq $1, KX_DATA(D_NRVCPUS)
+	jbe kx_zero
+	push %rcx                       /* arg2: the vcpumask */
+	push %rdi                       /* arg1: the address */
+	mov $11, %eax                   /* INVLPG_ALL */
+	cmp $4, %rcx
+	je 1f
+	mov $9, %eax                    /* INVLPG_MULTI */
+1:	push %rax
+	mov %rsp, %rdi
+	call kx_remote_flush
+	add $24, %rsp
 	jmp kx_zero
 
 /*
@@ -789,6 +843,17 @@ kx_iret_event:
 kx_iret_bad:
 	movq $PVL_WHY_IRET, KX_DATA(D_WHY)
 	out %al, $PVL_FATAL_PORT
+	jmp kx_iret_bad
+
+/*
+ * kxen-hv points a vCPU here, wherever it stopped at CPL 3, when another
+ * vCPU asked it for a TLB flush (pvl_flush.c): ring 0 flushes, records the
+ * request answered and resumes the vCPU where it was (I_FLRIP), every
+ * register and flag untouched.
+ */
+pvl_flush_tramp:
+	int3
+kx_site_remote_flush:
 	jmp kx_iret_bad
 
 /* A process's `syscall`: nothing of kxen's is writable in its L4; ring 0 loads the kernel's. */
@@ -1448,6 +1513,7 @@ pvl_r0_int3:
 	int3_from kx_site_new_cr3, 4f
 	int3_from kx_site_new_ucr3, 5f
 	int3_from kx_site_flush_all, 6f
+	int3_from kx_site_remote_flush, 7f
 	pop %rcx                        /* a guest int3: through the common path as vector 3 */
 	pop %rax
 	pushq $0
@@ -1499,6 +1565,15 @@ pvl_r0_int3:
 	iretq
 6:	mov %cr3, %rax
 	mov %rax, %cr3
+	pop %rcx
+	pop %rax
+	iretq
+7:	mov %cr3, %rax                  /* a remote flush: the whole TLB, then back where kxen-hv found the vCPU */
+	mov %rax, %cr3
+	mov KX_INFO(I_FLRIP), %rax
+	mov %rax, 16(%rsp)
+	mov KX_INFO(I_FLGEN), %rax
+	mov %rax, KX_INFO(I_FLDONE)
 	pop %rcx
 	pop %rax
 	iretq

@@ -5,32 +5,43 @@
 /*
  * kxen's region: guest-physical frames just above the domain's RAM, in a
  * KVM memory slot of their own, so Linux never sees them as RAM (its
- * nr_pages and memory map end below). Page indices inside the region:
+ * nr_pages and memory map end below). Pages shared by the domain first:
  */
 #define PVL_PG_L3K       0    /* slot 257, kernel variant */
-#define PVL_PG_L2K       1
-#define PVL_PG_L1C       2    /* the common 2 MiB (both variants) */
-#define PVL_PG_L1K       3    /* kernel variant of the next 2 MiB: mode "kernel" + data */
-#define PVL_PG_L3U       4    /* slot 257, user variant */
-#define PVL_PG_L2U       5
-#define PVL_PG_L1U       6    /* user variant of the next 2 MiB: mode "user" only */
-#define PVL_PG_AL_L3     7    /* slot 259: kxen's read-write alias of RAM, by 2 MiB pages */
-#define PVL_PG_AL_L2     8    /* 16 pages: up to 16 GiB */
-#define PVL_PG_M2P_L3    24   /* slot 258: the read-only M2P */
-#define PVL_PG_M2P_L2    25
-#define PVL_PG_TEXT      32   /* the common 2 MiB from here, in this order */
+#define PVL_PG_L2K       1    /* entry 2i: vCPU i's common L1, 2i + 1: its kernel-variant L1 */
+#define PVL_PG_L3U       2    /* slot 257, user variant */
+#define PVL_PG_L2U       3    /* entry 2i: vCPU i's common L1, 2i + 1: its user-variant L1 */
+#define PVL_PG_AL_L3     4    /* slot 259: kxen's read-write alias of RAM, by 2 MiB pages */
+#define PVL_PG_AL_L2     5    /* 16 pages: up to 16 GiB */
+#define PVL_PG_M2P_L3    21   /* slot 258: the read-only M2P */
+#define PVL_PG_M2P_L2    22
+#define PVL_PG_MODEK     23   /* mode "kernel" (one byte = 1), in every vCPU's kernel variant */
+#define PVL_PG_MODEU     24   /* mode "user" (= 0) */
+#define PVL_PG_TEXT      28   /* the layer's text, mapped at every vCPU's base (position-independent) */
 #define PVL_TEXT_PAGES   4
-#define PVL_PG_IDT       (PVL_PG_TEXT + PVL_TEXT_PAGES)
-#define PVL_PG_GDT       (PVL_PG_IDT + 1)      /* 16 pages: Linux's 14, Xen's reserved 2 */
-#define PVL_PG_R0STK     (PVL_PG_GDT + 16)
-#define PVL_PG_INFO      (PVL_PG_R0STK + 1)
-#define PVL_PG_TSS       (PVL_PG_INFO + 1)     /* TSS, I/O bitmap: 3 pages */
-#define PVL_COMMON_PAGES (PVL_PG_TSS + 3 - PVL_PG_TEXT)
-#define PVL_PG_MODEK     (PVL_PG_TSS + 3)
-#define PVL_PG_DATA      (PVL_PG_MODEK + 1)    /* 2 pages */
-#define PVL_PG_MODEU     (PVL_PG_DATA + 2)
-#define PVL_PG_M2P_L1    (PVL_PG_MODEU + 1)    /* then the M2P's L1s, then the M2P itself */
-#define PVL_FIXED_PAGES  PVL_PG_M2P_L1
+#define PVL_PG_VCPU0     (PVL_PG_TEXT + PVL_TEXT_PAGES)
+/*
+ * Then one block per vCPU. Each vCPU runs the same text at its own base,
+ * PVL_KX_VA + id * PVL_VCPU_STRIDE (its LSTAR and IDT point there), so
+ * every rip-relative reference of the layer reaches that vCPU's own IDT,
+ * GDT, TSS, ring-0 stack, info and data pages: a vCPU's identity is the
+ * copy of the text it runs, with no lookup (docs/linux-pv.md 3.3).
+ */
+#define PVL_VP_L1C       0    /* the common 2 MiB: text, then IDT..TSS below, read-only at CPL 3 */
+#define PVL_VP_L1K       1    /* kernel variant of the next 2 MiB: mode "kernel", data, writable GDT */
+#define PVL_VP_L1U       2    /* user variant of the next 2 MiB: mode "user" only */
+#define PVL_VP_IDT       3    /* from here to the TSS, in this order, after the text in the common L1 */
+#define PVL_VP_GDT       (PVL_VP_IDT + 1)     /* 16 pages: Linux's 14, Xen's reserved 2 */
+#define PVL_VP_R0STK     (PVL_VP_GDT + 16)
+#define PVL_VP_INFO      (PVL_VP_R0STK + 1)
+#define PVL_VP_TSS       (PVL_VP_INFO + 1)    /* TSS, I/O bitmap: 3 pages */
+#define PVL_VP_DATA      (PVL_VP_TSS + 3)     /* 2 pages */
+#define PVL_VCPU_PAGES   (PVL_VP_DATA + 2)
+#define PVL_COMMON_PAGES (PVL_TEXT_PAGES + PVL_VP_TSS + 3 - PVL_VP_IDT)
+#define PVL_PG_V(id, k)  (PVL_PG_VCPU0 + (id) * PVL_VCPU_PAGES + (k))
+#define PVL_PG_M2P_L1(nv) PVL_PG_V(nv, 0)     /* then the M2P's L1s, then the M2P itself */
+#define PVL_MAX_VCPUS    32                   /* XEN_LEGACY_MAX_VCPUS; 2 L2 entries each */
+#define PVL_VCPU_STRIDE  0x400000ull
 
 /* Guest-virtual: kxen's L4 slots (Xen's hypervisor hole). */
 /*
@@ -78,6 +89,9 @@
 /* Info page (read-only at CPL 3; written by ring 0 or kxen-hv). */
 #define I_KCR3   0x00   /* the kernel L4 in use */
 #define I_UCR3   0x08   /* the user L4 in use (0: none yet) */
+#define I_FLRIP  0x10   /* a remote flush (kxen-hv): where the vCPU resumes after the trampoline */
+#define I_FLGEN  0x18   /*   the request it answers (kxen-hv) */
+#define I_FLDONE 0x20   /*   the last request flushed (ring 0) */
 
 /* Data page (kernel L4s only). */
 #define D_KSP      0x000   /* stack_switch */
@@ -98,7 +112,7 @@
 #define D_VEC      0x078
 #define D_ERSP     0x080
 #define D_NRPAGES  0x088   /* Linux's RAM frames, its e820 (kxen-hv: pvl.ram_pages) */
-#define D_VINFO    0x090   /* vCPU 0's vcpu_info through the alias (kxen-hv keeps it current) */
+#define D_VINFO    0x090   /* this vCPU's vcpu_info through the alias (kxen-hv keeps it current) */
 #define D_GSK      0x098   /* the kernel GS base while a process runs */
 #define D_GSU      0x0a0   /* the process GS base while the kernel runs */
 #define D_WHY      0x0a8   /* why the layer stopped (PVL_WHY_*) */
@@ -130,6 +144,7 @@
 #define D_VERSION  0x450   /* XENVER_version's answer (kxen-hv) */
 #define D_NPTWR    0x458   /* kernel stores into read-only page tables the layer emulated (ptwr) */
 #define D_SYSMASK  0x460   /* the syscall callback masks events (CALLBACKF_mask_events) */
+#define D_NRFLUSH  0x468   /* flushes this vCPU asked kxen-hv to make on others (MULTI/ALL) */
 #define D_TRAPS    0x800   /* 256 handler addresses from set_trap_table */
 #define D_XIDX     0x1000  /* resumes recorded so far (the ring's next slot, modulo PVL_XRING_N) */
 #define D_XRING    0x1100  /* ring of the layer's resumes into Linux: {vector, rip, rflags, cr2} x PVL_XRING_N */

@@ -47,24 +47,34 @@ static void set_gate(uint8_t *idt, unsigned vec, uint64_t handler, unsigned dpl)
 	put64(idt + vec * 16 + 8, handler >> 32);
 }
 
-/* Slot 257: two L3 variants sharing the common L1, differing in the mode/data 2 MiB. */
+/*
+ * Slot 257: two L3 variants, each vCPU with two L2 entries in both: its
+ * common L1 (shared text, its own descriptors and stacks) and its mode/data
+ * L1, which differs between the variants.
+ */
 static void fill_kx_slot(struct pvl *p)
 {
 	put64(host(p, PVL_PG_L3K), pg(p, PVL_PG_L2K) | P | W | U);
-	put64(host(p, PVL_PG_L2K), pg(p, PVL_PG_L1C) | P | W | U);
-	put64(host(p, PVL_PG_L2K) + 8, pg(p, PVL_PG_L1K) | P | W | U);
 	put64(host(p, PVL_PG_L3U), pg(p, PVL_PG_L2U) | P | W | U);
-	put64(host(p, PVL_PG_L2U), pg(p, PVL_PG_L1C) | P | W | U);
-	put64(host(p, PVL_PG_L2U) + 8, pg(p, PVL_PG_L1U) | P | W | U);
-	/* Read-only at CPL 3; ring 0 writes its stack with CR0.WP clear. */
-	for (unsigned i = 0; i < PVL_COMMON_PAGES; i++)
-		put64(host(p, PVL_PG_L1C) + i * 8, pg(p, PVL_PG_TEXT + i) | P | U);
-	put64(host(p, PVL_PG_L1K), pg(p, PVL_PG_MODEK) | P | U | NX);
-	put64(host(p, PVL_PG_L1K) + 8, pg(p, PVL_PG_DATA) | P | W | U | NX);
-	put64(host(p, PVL_PG_L1K) + 16, pg(p, PVL_PG_DATA + 1) | P | W | U | NX);
-	for (unsigned i = 0; i < 16; i++)
-		put64(host(p, PVL_PG_L1K) + (3 + i) * 8, pg(p, PVL_PG_GDT + i) | P | W | U | NX);
-	put64(host(p, PVL_PG_L1U), pg(p, PVL_PG_MODEU) | P | U | NX);
+	for (unsigned id = 0; id < p->nr_vcpus; id++) {
+		uint8_t *l1c = host(p, PVL_PG_V(id, PVL_VP_L1C)), *l1k = host(p, PVL_PG_V(id, PVL_VP_L1K));
+
+		put64(host(p, PVL_PG_L2K) + id * 16, pg(p, PVL_PG_V(id, PVL_VP_L1C)) | P | W | U);
+		put64(host(p, PVL_PG_L2K) + id * 16 + 8, pg(p, PVL_PG_V(id, PVL_VP_L1K)) | P | W | U);
+		put64(host(p, PVL_PG_L2U) + id * 16, pg(p, PVL_PG_V(id, PVL_VP_L1C)) | P | W | U);
+		put64(host(p, PVL_PG_L2U) + id * 16 + 8, pg(p, PVL_PG_V(id, PVL_VP_L1U)) | P | W | U);
+		/* Read-only at CPL 3; ring 0 writes its stack with CR0.WP clear. */
+		for (unsigned i = 0; i < PVL_TEXT_PAGES; i++)
+			put64(l1c + i * 8, pg(p, PVL_PG_TEXT + i) | P | U);
+		for (unsigned i = PVL_TEXT_PAGES; i < PVL_COMMON_PAGES; i++)
+			put64(l1c + i * 8, pg(p, PVL_PG_V(id, PVL_VP_IDT + i - PVL_TEXT_PAGES)) | P | U);
+		put64(l1k, pg(p, PVL_PG_MODEK) | P | U | NX);
+		put64(l1k + 8, pg(p, PVL_PG_V(id, PVL_VP_DATA)) | P | W | U | NX);
+		put64(l1k + 16, pg(p, PVL_PG_V(id, PVL_VP_DATA + 1)) | P | W | U | NX);
+		for (unsigned i = 0; i < 16; i++)
+			put64(l1k + (3 + i) * 8, pg(p, PVL_PG_V(id, PVL_VP_GDT + i)) | P | W | U | NX);
+		put64(host(p, PVL_PG_V(id, PVL_VP_L1U)), pg(p, PVL_PG_MODEU) | P | U | NX);
+	}
 	host(p, PVL_PG_MODEK)[0] = 1;
 	host(p, PVL_PG_MODEU)[0] = 0;
 }
@@ -84,23 +94,24 @@ static void fill_alias(struct pvl *p)
 /* Slot 258: the M2P, an identity (machine frames are guest-physical frames), read-only. */
 static void fill_m2p(struct pvl *p)
 {
-	uint64_t l1s = (p->m2p_pages + 511) / 512, first = PVL_PG_M2P_L1 + l1s;
+	uint64_t l1s = (p->m2p_pages + 511) / 512, first = PVL_PG_M2P_L1(p->nr_vcpus) + l1s;
 	uint64_t frames = p->gpa / KXEN_PAGE_SIZE;
 
 	put64(host(p, PVL_PG_M2P_L3), pg(p, PVL_PG_M2P_L2) | P | W | U);
 	for (uint64_t t = 0; t < l1s; t++)
-		put64(host(p, PVL_PG_M2P_L2) + t * 8, pg(p, PVL_PG_M2P_L1 + t) | P | W | U);
+		put64(host(p, PVL_PG_M2P_L2) + t * 8, pg(p, PVL_PG_M2P_L1(p->nr_vcpus) + t) | P | W | U);
 	for (uint64_t i = 0; i < p->m2p_pages; i++)
-		put64(host(p, PVL_PG_M2P_L1) + i * 8, pg(p, first + i) | P | U | NX);
+		put64(host(p, PVL_PG_M2P_L1(p->nr_vcpus)) + i * 8, pg(p, first + i) | P | U | NX);
 	for (uint64_t f = 0; f < frames; f++)
 		put64(host(p, first) + f * 8, f);
 }
 
-/* Xen's reserved GDT entries (pages 14-15) and flat user segments until Linux's set_gdt. */
-static void fill_descriptors(struct pvl *p)
+/* vCPU id's GDT (Xen's reserved entries, flat user segments until Linux's set_gdt), TSS and IDT, at its base. */
+static void fill_descriptors(struct pvl *p, unsigned id)
 {
-	uint8_t *gdt = host(p, PVL_PG_GDT), *tss = host(p, PVL_PG_TSS), *idt = host(p, PVL_PG_IDT);
-	uint64_t tss_va = PVL_KX_VA + PVL_TSS_OFF, base = PVL_KX_VA;
+	uint8_t *gdt = host(p, PVL_PG_V(id, PVL_VP_GDT)), *tss = host(p, PVL_PG_V(id, PVL_VP_TSS));
+	uint8_t *idt = host(p, PVL_PG_V(id, PVL_VP_IDT));
+	uint64_t base = pvl_vcpu_base(id), tss_va = base + PVL_TSS_OFF;
 
 	put64(gdt + PVL_SEL_R0_CS, 0x00af9b000000ffffull);
 	put64(gdt + PVL_SEL_R0_DS, 0x00cf93000000ffffull);
@@ -149,9 +160,9 @@ static const struct { uint32_t msr; uint64_t bits; } msr_writes[] = {
 _Static_assert(sizeof(msr_reads) / sizeof(msr_reads[0]) < PVL_MSRTAB_N, "D_MSRRD");
 _Static_assert(sizeof(msr_writes) / sizeof(msr_writes[0]) < PVL_MSRTAB_N, "D_MSRWR");
 
-static void fill_msr_policy(struct pvl *p)
+static void fill_msr_policy(struct pvl *p, unsigned id)
 {
-	uint8_t *data = host(p, PVL_PG_DATA);
+	uint8_t *data = host(p, PVL_PG_V(id, PVL_VP_DATA));
 
 	for (size_t i = 0; i < sizeof(msr_reads) / sizeof(msr_reads[0]); i++) {
 		put64(data + D_MSRRD + i * 16, msr_reads[i].msr);
@@ -172,14 +183,19 @@ void pvl_region_fill(struct pvl *p, uint8_t *ram)
 	fill_kx_slot(p);
 	fill_alias(p);
 	fill_m2p(p);
-	fill_descriptors(p);
-	fill_msr_policy(p);
-	put64(host(p, PVL_PG_INFO) + I_KCR3, p->cr3);
-	put64(host(p, PVL_PG_DATA) + D_NRPAGES, p->ram_pages);
-	put64(host(p, PVL_PG_DATA) + D_L4E_K257, pg(p, PVL_PG_L3K) | P | W | U);
-	put64(host(p, PVL_PG_DATA) + D_L4E_U257, pg(p, PVL_PG_L3U) | P | W | U);
-	put64(host(p, PVL_PG_DATA) + D_L4E_M2P, pg(p, PVL_PG_M2P_L3) | P | W | U);
-	put64(host(p, PVL_PG_DATA) + D_L4E_AL, pg(p, PVL_PG_AL_L3) | P | W | U);
+	for (unsigned id = 0; id < p->nr_vcpus; id++) {
+		uint8_t *data = host(p, PVL_PG_V(id, PVL_VP_DATA));
+
+		fill_descriptors(p, id);
+		fill_msr_policy(p, id);
+		put64(host(p, PVL_PG_V(id, PVL_VP_INFO)) + I_KCR3, p->cr3);
+		put64(data + D_NRPAGES, p->ram_pages);
+		put64(data + D_L4E_K257, pg(p, PVL_PG_L3K) | P | W | U);
+		put64(data + D_L4E_U257, pg(p, PVL_PG_L3U) | P | W | U);
+		put64(data + D_L4E_M2P, pg(p, PVL_PG_M2P_L3) | P | W | U);
+		put64(data + D_L4E_AL, pg(p, PVL_PG_AL_L3) | P | W | U);
+		put64(data + D_NRVCPUS, p->nr_vcpus);
+	}
 	/*
 	 * The guest has never run: the host's stores into its tables are seen
 	 * (docs/architecture.md, "Measured host costs").
@@ -201,15 +217,20 @@ int pvl_domain_setup(struct domain *d, const struct kxctl_set_boot *b)
 		return -ENOSPC;
 	if (d->pvl)
 		return -EBUSY;
-	if ((rc = pvl_check_boot(d->mem.base, d->mem.size, b, &p)) < 0)
+	if (d->max_vcpus > PVL_MAX_VCPUS)
+		return -EINVAL;
+	if ((rc = pvl_check_boot(d->mem.base, d->mem.size, d->max_vcpus, b, &p)) < 0)
 		return rc;
 	p.region = mmap(NULL, p.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p.region == MAP_FAILED)
 		return -errno;
 	pvl_region_fill(&p, d->mem.base);
-	put64(host(&p, PVL_PG_DATA) + D_NRVCPUS, d->max_vcpus);
-	put64(host(&p, PVL_PG_DATA) + D_VERSION, KXEN_VERSION_MAJOR << 16 | KXEN_VERSION_MINOR);
-	put64(host(&p, PVL_PG_DATA) + D_VINFO, PVL_ALIAS_VA + b->shared_info_gpa);   /* vcpu_info[0] */
+	for (unsigned id = 0; id < p.nr_vcpus; id++) {
+		uint8_t *data = host(&p, PVL_PG_V(id, PVL_VP_DATA));
+		put64(data + D_VERSION, KXEN_VERSION_MAJOR << 16 | KXEN_VERSION_MINOR);
+		/* shared_info's vcpu_info[id] until Linux registers its own */
+		put64(data + D_VINFO, PVL_ALIAS_VA + b->shared_info_gpa + id * sizeof(struct vcpu_info));
+	}
 	if ((rc = kvm_vm_add_region(d, 1, p.gpa, p.region, p.size)) < 0) {
 		munmap(p.region, p.size);
 		return rc;
@@ -230,15 +251,27 @@ int pvl_domain_setup(struct domain *d, const struct kxctl_set_boot *b)
 
 void pvl_domain_enable(struct domain *d)
 {
-	d->mem.pv_l4 = (const uint64_t *)(d->pvl->region + PVL_PG_INFO * KXEN_PAGE_SIZE + I_KCR3);
+	/* vCPU 0's; a vCPU thread walks its own vCPU's (pvl_gmem_ptr) */
+	d->mem.pv_l4 = pvl_info(d->pvl, 0) + I_KCR3 / 8;
 }
 
-static uint64_t data64(const struct pvl *p, unsigned off)
+/* vCPU id's data word at off. */
+static uint64_t vdata64(const struct pvl *p, unsigned id, unsigned off)
 {
 	uint64_t v;
 
-	memcpy(&v, host(p, PVL_PG_DATA) + off, 8);
+	memcpy(&v, host(p, PVL_PG_V(id, PVL_VP_DATA)) + off, 8);
 	return v;
+}
+
+/* The word at off summed over the vCPUs (the counters). */
+static uint64_t data64(const struct pvl *p, unsigned off)
+{
+	uint64_t sum = 0;
+
+	for (unsigned id = 0; id < p->nr_vcpus; id++)
+		sum += vdata64(p, id, off);
+	return sum;
 }
 
 /* The layer's counters, for docs/linux-pv.md's boot figures: in-guest work never shows as an exit. */
@@ -265,33 +298,39 @@ static void log_counts(const struct domain *d)
 	      "at exits (%llu exits retried later)", d->domid, (unsigned long long)data64(p, D_NEVENT),
 	      (unsigned long long)__atomic_load_n(&p->upcalls_pushed, __ATOMIC_RELAXED),
 	      (unsigned long long)__atomic_load_n(&p->upcalls_retried, __ATOMIC_RELAXED));
-	hvlog("(XEN) d%u Linux PV layer: first exception bounced to Linux (not #BP): vector %llu error %#llx "
-	      "at rip %#llx cr2 %#llx", d->domid, (unsigned long long)data64(p, D_FBVEC),
-	      (unsigned long long)data64(p, D_FBERR), (unsigned long long)data64(p, D_FBRIP),
-	      (unsigned long long)data64(p, D_FBCR2));
-	/* The MSRs Linux touched (r: read, w: write), in first-use order. */
+	hvlog("(XEN) d%u Linux PV layer: %llu remote TLB flushes asked of kxen-hv (%llu made by KVM_SET_SREGS)",
+	      d->domid, (unsigned long long)data64(p, D_NRFLUSH),
+	      (unsigned long long)__atomic_load_n(&p->flushes_by_sregs, __ATOMIC_RELAXED));
+	for (unsigned id = 0; id < p->nr_vcpus; id++)
+		hvlog("(XEN) d%u v%u Linux PV layer: first exception bounced to Linux (not #BP): vector %llu "
+		      "error %#llx at rip %#llx cr2 %#llx", d->domid, id,
+		      (unsigned long long)vdata64(p, id, D_FBVEC), (unsigned long long)vdata64(p, id, D_FBERR),
+		      (unsigned long long)vdata64(p, id, D_FBRIP), (unsigned long long)vdata64(p, id, D_FBCR2));
+	/* vCPU 0's: the MSRs Linux touched (r: read, w: write), in first-use order. */
 	used = 0;
 	per[0] = '\0';
 	for (unsigned i = 0; i < PVL_MSRSEEN_N && used < sizeof(per); i++) {
-		uint64_t m = data64(p, D_MSRSEEN + i * 8);
+		uint64_t m = vdata64(p, 0, D_MSRSEEN + i * 8);
 		if (!m)
 			break;
 		used += (size_t)snprintf(per + used, sizeof(per) - used, " %c%#x", m >> 32 ? 'w' : 'r',
 		                         (unsigned)m);
 	}
 	hvlog("(XEN) d%u Linux PV layer: MSRs accessed:%s", d->domid, per);
-	/* The layer's last resumes into Linux (emulations, U fixups), oldest first. */
-	uint64_t n = data64(p, D_XIDX);
-	for (uint64_t i = n > 16 ? n - 16 : 0; i < n; i++) {
-		unsigned off = D_XRING + (unsigned)(i % PVL_XRING_N) * 32;
-		hvlog("(XEN) d%u Linux PV layer: resume %llu: vector %llu rip %#llx rflags %#llx cr2 %#llx",
-		      d->domid, (unsigned long long)i, (unsigned long long)data64(p, off),
-		      (unsigned long long)data64(p, off + 8), (unsigned long long)data64(p, off + 16),
-		      (unsigned long long)data64(p, off + 24));
+	/* Each vCPU's last resumes into Linux (emulations, U fixups), oldest first, and last exception. */
+	for (unsigned id = 0; id < p->nr_vcpus; id++) {
+		uint64_t n = vdata64(p, id, D_XIDX);
+		for (uint64_t i = n > 16 ? n - 16 : 0; i < n; i++) {
+			unsigned off = D_XRING + (unsigned)(i % PVL_XRING_N) * 32;
+			hvlog("(XEN) d%u v%u Linux PV layer: resume %llu: vector %llu rip %#llx rflags %#llx cr2 %#llx",
+			      d->domid, id, (unsigned long long)i, (unsigned long long)vdata64(p, id, off),
+			      (unsigned long long)vdata64(p, id, off + 8), (unsigned long long)vdata64(p, id, off + 16),
+			      (unsigned long long)vdata64(p, id, off + 24));
+		}
+		hvlog("(XEN) d%u v%u Linux PV layer: last exception vector %llu error %#llx at rip %#llx cr2 %#llx",
+		      d->domid, id, (unsigned long long)vdata64(p, id, D_VEC), (unsigned long long)vdata64(p, id, D_ERR),
+		      (unsigned long long)vdata64(p, id, D_ERIP), (unsigned long long)vdata64(p, id, D_CR2));
 	}
-	hvlog("(XEN) d%u Linux PV layer: last exception vector %llu error %#llx at rip %#llx cr2 %#llx",
-	      d->domid, (unsigned long long)data64(p, D_VEC), (unsigned long long)data64(p, D_ERR),
-	      (unsigned long long)data64(p, D_ERIP), (unsigned long long)data64(p, D_CR2));
 }
 
 void pvl_domain_destroy(struct domain *d)
@@ -305,13 +344,13 @@ void pvl_domain_destroy(struct domain *d)
 	d->pvl = NULL;
 }
 
-
 void pvl_fatal_exit(struct vcpu *v, struct vcpu_exit *e)
 {
 	const struct pvl *p = v->d->pvl;
-	uint64_t why = data64(p, D_WHY), vec = data64(p, D_VEC);
+	unsigned id = v->id;
+	uint64_t why = vdata64(p, id, D_WHY), vec = vdata64(p, id, D_VEC);
 
-	const uint8_t *code = gmem_ptr(&v->d->mem, data64(p, D_ERIP), 4);
+	const uint8_t *code = gmem_ptr(&v->d->mem, vdata64(p, id, D_ERIP), 4);
 	uint32_t bytes = 0;
 
 	if (code)
@@ -320,12 +359,12 @@ void pvl_fatal_exit(struct vcpu *v, struct vcpu_exit *e)
 	if (why == PVL_WHY_EXCEPTION)
 		snprintf(e->why, sizeof(e->why), "Linux PV: vector %llu (error %#llx) at rip %#llx "
 		         "(code %08x) rsp %#llx cr2 %#llx with no trap-table entry (hypercall %llu last)",
-		         (unsigned long long)vec, (unsigned long long)data64(p, D_ERR),
-		         (unsigned long long)data64(p, D_ERIP), __builtin_bswap32(bytes),
-		         (unsigned long long)data64(p, D_ERSP),
-		         (unsigned long long)data64(p, D_CR2), (unsigned long long)data64(p, D_HCNR));
+		         (unsigned long long)vec, (unsigned long long)vdata64(p, id, D_ERR),
+		         (unsigned long long)vdata64(p, id, D_ERIP), __builtin_bswap32(bytes),
+		         (unsigned long long)vdata64(p, id, D_ERSP),
+		         (unsigned long long)vdata64(p, id, D_CR2), (unsigned long long)vdata64(p, id, D_HCNR));
 	else
 		snprintf(e->why, sizeof(e->why), "Linux PV: kxen's layer stopped (reason %llu, "
 		         "hypercall %llu last)", (unsigned long long)why,
-		         (unsigned long long)data64(p, D_HCNR));
+		         (unsigned long long)vdata64(p, id, D_HCNR));
 }

@@ -40,9 +40,19 @@ int64_t pvl_walk(const uint8_t *ram, uint64_t ram_size, uint64_t l4, uint64_t va
 	return -EFAULT;
 }
 
+/* A vCPU thread's own kernel L4 (its info page), for its domain's memory (pvl_thread_walk_from). */
+static __thread const struct guest_mem *thread_mem;
+static __thread const uint64_t *thread_l4;
+
+void pvl_thread_walk_from(const struct guest_mem *m, const uint64_t *l4)
+{
+	thread_mem = m;
+	thread_l4 = l4;
+}
+
 void *pvl_gmem_ptr(const struct guest_mem *m, uint64_t va, uint64_t len)
 {
-	uint64_t l4 = __atomic_load_n(m->pv_l4, __ATOMIC_ACQUIRE);
+	uint64_t l4 = __atomic_load_n(m == thread_mem ? thread_l4 : m->pv_l4, __ATOMIC_ACQUIRE);
 	int64_t first;
 
 	if (!m->base || len == 0 || va + len - 1 < va)
@@ -68,18 +78,20 @@ static uint64_t m2p_pages(uint64_t mem_bytes)
 	return (mem_bytes / KXEN_PAGE_SIZE * 8 + KXEN_PAGE_SIZE - 1) / KXEN_PAGE_SIZE;
 }
 
-uint64_t pvl_region_pages(uint64_t mem_bytes)
+uint64_t pvl_region_pages(uint64_t mem_bytes, unsigned nr_vcpus)
 {
 	uint64_t m2p = m2p_pages(mem_bytes);
 
-	return PVL_FIXED_PAGES + (m2p + 511) / 512 + m2p;
+	return PVL_PG_M2P_L1(nr_vcpus) + (m2p + 511) / 512 + m2p;
 }
 
-int pvl_check_boot(const uint8_t *ram, uint64_t ram_size, const struct kxctl_set_boot *b,
-                   struct pvl *p)
+int pvl_check_boot(const uint8_t *ram, uint64_t ram_size, unsigned nr_vcpus,
+                   const struct kxctl_set_boot *b, struct pvl *p)
 {
 	start_info_t si;
 
+	if (nr_vcpus == 0 || nr_vcpus > PVL_MAX_VCPUS)
+		return -EINVAL;
 	if (b->cr3 & (KXEN_PAGE_SIZE - 1) || b->cr3 >= ram_size || ram_size > PVL_ALIAS_MAX)
 		return -EINVAL;
 	if (b->start_info_gpa >= ram_size || ram_size - b->start_info_gpa < sizeof(si))
@@ -110,7 +122,8 @@ int pvl_check_boot(const uint8_t *ram, uint64_t ram_size, const struct kxctl_set
 	p->start_info_va = b->rsi;
 	p->gpa = ram_size;
 	p->m2p_pages = m2p_pages(ram_size);
-	p->size = pvl_region_pages(ram_size) * KXEN_PAGE_SIZE;
+	p->nr_vcpus = nr_vcpus;
+	p->size = pvl_region_pages(ram_size, nr_vcpus) * KXEN_PAGE_SIZE;
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "ctl.h"
 #include "cpupool.h"
 #include "runstate.h"
+#include "pvl.h"
 
 #define VCPU_STACK_SIZE (256 * 1024)
 
@@ -103,7 +104,10 @@ static bool prepare_entry(struct vcpu *v, const struct vcpu_run_ops *ops)
 	vcpu_timer_check(v);
 	ops->get_frame(v, &f);
 	int up = upcall_deliver(v, &f.rip, &f.rsp, f.rflags, f.rcx, f.r11);
-	if (up > 0) {
+	uint64_t rip = f.rip;
+	if (d->pvl && up >= 0)
+		pvl_flush_arrange(v, &f.rip);   /* a TLB flush another vCPU asked for, first thing */
+	if (up > 0 || f.rip != rip) {
 		ops->set_frame(v, &f);
 	} else if (up < 0) {
 		domain_crash(d, "vcpu %u: event upcall to a bad stack (rsp %#llx)", v->id,
@@ -135,6 +139,11 @@ void vcpu_run_loop(struct vcpu *v, const struct vcpu_run_ops *ops)
 			continue;
 		vcpu_set_runstate(v, RS_RUNNING);
 		atomic_store(&v->in_guest, 1);
+		if (d->pvl && pvl_flush_wanted(v)) {
+			/* Asked while it looked outside the guest: the asker does not wait, so arrange it first. */
+			atomic_store(&v->in_guest, 0);
+			continue;
+		}
 		int rc = ops->run(v, &e);
 		atomic_store(&v->in_guest, 0);
 		if (rc == -EINTR || rc == -EAGAIN) {

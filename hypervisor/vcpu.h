@@ -18,6 +18,10 @@ enum runstate { RS_RUNNING = RUNSTATE_running, RS_RUNNABLE = RUNSTATE_runnable,
 
 struct vcpu_boot {
 	uint64_t rip, rsp, rdi, rsi;
+	/* A Linux PV secondary's VCPUOP_initialise context beyond those (pvl_vcpu_initialise). */
+	bool pvl;
+	uint64_t cr3, fs_base, gs_base_kernel;
+	struct cpu_user_regs regs;
 };
 
 struct vcpu {
@@ -58,6 +62,13 @@ struct vcpu {
 	uint64_t cpu_ns_final;        /* CPU time once the thread has exited */
 	/* Hypercall in flight: multicall nesting guard. */
 	int hc_depth;
+	/*
+	 * Linux PV remote TLB flushes (pvl_flush.c): requests other vCPUs made
+	 * of this one, the last one its thread looked at before an entry, and
+	 * the last one it has arranged to flush.
+	 */
+	_Atomic uint64_t flush_req;
+	uint64_t flush_seen, flush_armed;
 	/* The guest's registers at a fatal exception, for KXCTL_VCPU_CONTEXT (core dumps). */
 	bool fault_ctx_valid;
 	vcpu_guest_context_t fault_ctx;

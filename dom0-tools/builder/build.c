@@ -194,10 +194,13 @@ static int check_config(struct build *b)
 	return 0;
 }
 
+/* The most vCPUs a Linux guest is tested with on kxen (tests/integration/linux_smp.sh). */
+#define LINUX_TESTED_VCPUS 2
+
 const char *kxbuild_direct_paging_refusal(unsigned vcpus)
 {
-	return vcpus > 1 ? "Linux PV guests run on one vCPU on kxen so far (SMP is not built yet): "
-	                   "set <vcpu>1</vcpu>; see docs/linux-pv.md" : NULL;
+	return vcpus > LINUX_TESTED_VCPUS ? "Linux PV guests are tested on kxen with up to 2 vCPUs: "
+	                                    "set <vcpu> to 2 or fewer; see docs/linux-pv.md" : NULL;
 }
 
 /*

@@ -1383,12 +1383,13 @@ static void test_build_direct_paging(void)
 	cfg.initrd = ipath;
 	cfg.mem_bytes = 128ULL << 20;
 	mock_reset();
-	cfg.vcpus = 2;   /* SMP Linux is refused, named, before any domain exists */
+	cfg.vcpus = 3;   /* more vCPUs than Linux is tested with are refused, named, before any domain exists */
 	CU_ASSERT_EQUAL(kxbuild_domain((kxctrl *)&M, &cfg, &res, err, sizeof err), -EOPNOTSUPP);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "(bzImage 2.15, LZ4 payload of "));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "guest OS linux) with 2 vCPUs: Linux PV guests run on one vCPU"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "guest OS linux) with 3 vCPUs: Linux PV guests are tested on kxen with up to 2"));
 	CU_ASSERT_EQUAL(M.creates, 0);
 	CU_ASSERT_PTR_NULL(kxbuild_direct_paging_refusal(1));
+	CU_ASSERT_PTR_NULL(kxbuild_direct_paging_refusal(2));
 	cfg.vcpus = 1;
 
 	CU_ASSERT_EQUAL_FATAL(kxbuild_inspect(&cfg, in, err, sizeof err), 0);

@@ -101,7 +101,7 @@ static void test_check_boot(void)
 	struct pvl p;
 
 	build();
-	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &b, &p), 0);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 1, &b, &p), 0);
 	CU_ASSERT_EQUAL(p.cr3, L4);
 	CU_ASSERT_EQUAL(p.nr_pages, RAM / KXEN_PAGE_SIZE - 1);
 	CU_ASSERT_EQUAL(p.ram_pages, p.nr_pages);
@@ -113,26 +113,32 @@ static void test_check_boot(void)
 	CU_ASSERT_EQUAL(p.nr_pages, RAM / KXEN_PAGE_SIZE / 2);
 	CU_ASSERT_EQUAL(p.ram_pages, RAM / KXEN_PAGE_SIZE - 1);
 	((start_info_t *)(ram + SI))->nr_pages = RAM / KXEN_PAGE_SIZE - 1;
-	CU_ASSERT_EQUAL(p.size, pvl_region_pages(RAM) * KXEN_PAGE_SIZE);
+	CU_ASSERT_EQUAL(p.size, pvl_region_pages(RAM, 1) * KXEN_PAGE_SIZE);
 	CU_ASSERT_EQUAL(p.m2p_pages, RAM / KXEN_PAGE_SIZE * 8 / KXEN_PAGE_SIZE);
 	bad = b; bad.cr3 = L4 + 8;
-	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &bad, &p), -EINVAL);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 1, &bad, &p), -EINVAL);
 	bad = b; bad.cr3 = RAM;
-	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &bad, &p), -EINVAL);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 1, &bad, &p), -EINVAL);
 	bad = b; bad.start_info_gpa = RAM - 8;
-	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &bad, &p), -EINVAL);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 1, &bad, &p), -EINVAL);
 	bad = b; bad.entry = KVA + 0x3000;                      /* unmapped entry */
-	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &bad, &p), -EINVAL);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 1, &bad, &p), -EINVAL);
 	bad = b; bad.stack = KVA + 0x1000;                       /* stack on a read-only page */
-	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &bad, &p), -EINVAL);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 1, &bad, &p), -EINVAL);
 	((start_info_t *)(ram + SI))->nr_pages = RAM / KXEN_PAGE_SIZE + 1;
-	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &b, &p), -EINVAL);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 1, &b, &p), -EINVAL);
 	((start_info_t *)(ram + SI))->nr_pages = 0;
-	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &b, &p), -EINVAL);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 1, &b, &p), -EINVAL);
 	build();
 	put(L4 + PVL_SLOT_KX * 8, L3 | 3);                       /* the builder may not use kxen's slots */
-	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &b, &p), -EINVAL);
-	CU_ASSERT_EQUAL(pvl_check_boot(ram, 32ull << 30, &b, &p), -EINVAL);   /* beyond the alias */
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 1, &b, &p), -EINVAL);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, 32ull << 30, 1, &b, &p), -EINVAL);   /* beyond the alias */
+	build();
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 0, &b, &p), -EINVAL);              /* no vCPU */
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, PVL_MAX_VCPUS + 1, &b, &p), -EINVAL);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 4, &b, &p), 0);                    /* a block each */
+	CU_ASSERT_EQUAL(p.nr_vcpus, 4);
+	CU_ASSERT_EQUAL(p.size, (pvl_region_pages(RAM, 1) + 3 * PVL_VCPU_PAGES) * KXEN_PAGE_SIZE);
 }
 
 static void test_adjust_initial(void)
@@ -150,7 +156,7 @@ static void test_adjust_initial(void)
 /* VCPUOP_register_vcpu_info: the argument read through the guest's L4, the frame checked, the contents moved. */
 static void test_register_vcpu_info(void)
 {
-	static uint8_t region[(PVL_PG_DATA + 2) * 4096];
+	static uint8_t region[(PVL_PG_V(0, PVL_VP_DATA) + 2) * 4096];
 	uint64_t l4 = L4;
 	struct pvl p = { .region = region, .nr_pages = 0x100 };
 	struct domain d = { .mem = { .base = ram, .size = RAM, .pv_l4 = &l4 }, .max_vcpus = 1 };
@@ -182,7 +188,7 @@ static void test_register_vcpu_info(void)
 	CU_ASSERT_EQUAL(vcpu_vinfo(&v)->evtchn_upcall_mask, 1);
 	CU_ASSERT_EQUAL(vcpu_vinfo(&v)->evtchn_pending_sel, 0x5);
 	uint64_t alias;
-	memcpy(&alias, region + PVL_PG_DATA * 4096 + D_VINFO, 8);
+	memcpy(&alias, region + PVL_PG_V(0, PVL_VP_DATA) * 4096 + D_VINFO, 8);
 	CU_ASSERT_EQUAL(alias, PVL_ALIAS_VA + 0x30040);
 	CU_ASSERT_EQUAL(pvl_register_vcpu_info(&v, arg), -EEXIST);
 }
