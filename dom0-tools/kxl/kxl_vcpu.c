@@ -190,8 +190,16 @@ int main_vcpu_set(int argc, char **argv)
 		kxl_err("cannot set the vCPUs of %s: %s", dom, strerror(-r));
 		goto out;
 	}
-	/* kxen-hv only refuses VCPUOP_up: taking vCPUs down, or up again later, is the guest's move. */
-	if (info.nr_online_vcpus != n)
+	/*
+	 * kxen-hv only refuses VCPUOP_up: taking vCPUs down, or up again later, is the guest's move.
+	 * Linux's xenbus watch does it now (a CPU it gets back is present, and onlined by user space
+	 * writing cpuN/online, as under Xen); kxen's own kernel only at its next boot.
+	 */
+	if (info.flags & KXCTL_DOMF_PVLINUX)
+		printf("%s: cpu/N/availability now says %lu of %u vCPUs; Linux takes CPUs away at once, and "
+		       "a CPU given back comes online when the guest writes 1 to "
+		       "/sys/devices/system/cpu/cpuN/online.\n", dom, n, info.nr_vcpus);
+	else if (info.nr_online_vcpus != n)
 		printf("%s: cpu/N/availability now says %lu of %u vCPUs; %u are online. kxen's own guest "
 		       "kernel does not hot-plug vCPUs: it brings up only available vCPUs at boot, so "
 		       "the new count applies from the next boot.\n", dom, n, info.nr_vcpus,

@@ -40,6 +40,7 @@ pass "120 fork+exec+exit in pairs across both CPUs"
 # Hot-unplug: cpu/1/availability offline, Linux's xenbus watch offlines CPU 1, which calls VCPUOP_down on itself.
 wait_until 30 console_has "^ready-for-unplug" || fail "/init is not waiting for the unplug"
 "$KXL" vcpu-set linux 1 > "$T/vcpuset.out" 2>&1 || { cat "$T/vcpuset.out"; fail "kxl vcpu-set linux 1"; }
+grep -q "Linux takes CPUs away at once" "$T/vcpuset.out" || { cat "$T/vcpuset.out"; fail "kxl vcpu-set did not say how a Linux guest follows"; }
 wait_until 60 console_has "^online=0[[:space:]]*$" || { tail -20 "$CON"; fail "Linux did not take CPU 1 offline"; }
 wait_until 30 sh -c "'$KXL' vcpu-list linux | awk '\$3 == 1 && \$5 == \"---\" { f = 1 } END { exit !f }'" ||
 	{ "$KXL" vcpu-list linux; fail "kxl vcpu-list still shows vCPU 1 online"; }
