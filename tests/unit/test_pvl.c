@@ -109,7 +109,7 @@ static void test_check_boot(void)
 	/* <currentMemory>: Linux starts with fewer pages; its e820 still runs to shared_info, the last frame. */
 	((start_info_t *)(ram + SI))->nr_pages = RAM / KXEN_PAGE_SIZE / 2;
 	bad = b; bad.shared_info_gpa = RAM - KXEN_PAGE_SIZE;
-	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, &bad, &p), 0);
+	CU_ASSERT_EQUAL(pvl_check_boot(ram, RAM, 1, &bad, &p), 0);
 	CU_ASSERT_EQUAL(p.nr_pages, RAM / KXEN_PAGE_SIZE / 2);
 	CU_ASSERT_EQUAL(p.ram_pages, RAM / KXEN_PAGE_SIZE - 1);
 	((start_info_t *)(ram + SI))->nr_pages = RAM / KXEN_PAGE_SIZE - 1;
