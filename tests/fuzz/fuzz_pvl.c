@@ -88,7 +88,7 @@ static uint64_t frame(struct fz *f)
 	case 1: return WIN + (s >> 3) % (WIN_LEN / FZ_PAGE) * FZ_PAGE;
 	case 2: return fz_u16(f) % (MEM_SIZE / FZ_PAGE) * FZ_PAGE;
 	case 3: return MEM_SIZE - FZ_PAGE + (s >> 3) * FZ_PAGE;   /* the last page of RAM, then the region's */
-	case 4: return MEM_SIZE + fz_u8(f) % PVL_PG_V(1, 0) * FZ_PAGE;
+	case 4: return MEM_SIZE + fz_u8(f) % PVL_PG_V(NVCPUS, 0) * FZ_PAGE;
 	case 5: return (1ull << 40) + (uint64_t)fz_u16(f) * FZ_PAGE;
 	case 6: return fz_u64(f) & PTE_ADDR;
 	default: return SHARED_GPA;
@@ -250,7 +250,7 @@ static void check_boot(struct fz *f, struct fx *x)
 	b.entry = reg(f, x);
 	b.stack = reg(f, x);
 	b.rsi = reg(f, x);
-	if (pvl_check_boot(x->ram, MEM_SIZE, 1, &b, &q) < 0)
+	if (pvl_check_boot(x->ram, MEM_SIZE, NVCPUS, &b, &q) < 0)
 		return;
 	FZ_CHECK(q.cr3 < MEM_SIZE && !(q.cr3 & (FZ_PAGE - 1)) && q.nr_pages && q.nr_pages <= MEM_SIZE / FZ_PAGE &&
 		 q.gpa == MEM_SIZE && q.size == x->p->size, "set_boot accepted: cr3 %#llx nr_pages %llu",
@@ -312,7 +312,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	initial_tables(x.ram);
 	memcpy(x.ram + WIN, &si, sizeof(si));
 	x.p = malloc(sizeof(*x.p));
-	FZ_CHECK(x.p && pvl_check_boot(x.ram, MEM_SIZE, 1, &b, x.p) == 0, "the initial set_boot");
+	FZ_CHECK(x.p && pvl_check_boot(x.ram, MEM_SIZE, NVCPUS, &b, x.p) == 0, "the initial set_boot");
 	x.p->region = guarded_map(x.p->size);
 	pvl_region_fill(x.p, x.ram);
 	x.d->pvl = x.p;
