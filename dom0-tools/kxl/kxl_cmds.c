@@ -97,10 +97,11 @@ const struct kxl_cmd kxl_cmds[] = {
 	{ "vcpu-set", main_vcpu_set, "DOM N",
 	  "Set the number of vCPUs a domain may use",
 	  "Writes cpu/I/availability (online for I < N, offline above) in DOM's\n"
-	  "xenstore directory, as xl does, and has kxen-hv refuse VCPUOP_up of the\n"
-	  "offline ones. Bringing vCPUs up or down is the guest's move: kxen's own\n"
-	  "guest kernel does not hot-plug (kxl says so), so for it N applies at its\n"
-	  "next boot." },
+	  "xenstore directory, as xl does. Bringing vCPUs up or down is the guest's\n"
+	  "move: a Linux guest takes CPUs away at once and makes a CPU given back\n"
+	  "present (user space onlines it, as under Xen); kxen-hv refuses VCPUOP_up\n"
+	  "of offline vCPUs of kxen's own guests, whose kernel does not hot-plug, so\n"
+	  "for them N applies at the next boot." },
 	{ "sched-credit", main_sched_credit, "[-d DOM] [-w WEIGHT] [-c CAP]",
 	  "Get or set credit scheduler parameters",
 	  "xl's credit scheduler parameters on the host scheduler: each domain's vCPU\n"
