@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "fuzz_common.h"
@@ -45,6 +46,34 @@ static inline void fz_hv_init(int log_fd)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	hvlog_init(log_fd);
 	FZ_CHECK(domain_table_init() == 0, "domain_table_init");
+}
+
+/*
+ * The neighbour a harness's guest must not reach: four ports offered to d,
+ * and all its RAM but the shared_info page PROT_NONE, so any access of
+ * kxen-hv's to the wrong domain's memory faults.
+ */
+static inline void fz_peer_setup(struct domain *peer, const struct domain *d)
+{
+	evtchn_port_t port;
+
+	for (unsigned i = 0; i < 4; i++)
+		evtchn_alloc_unbound(peer, (domid_t)d->domid, &port);
+	mprotect(peer->mem.base, SHARED_GPA, PROT_NONE);
+	mprotect(peer->mem.base + SHARED_GPA + FZ_PAGE, MEM_SIZE - SHARED_GPA - FZ_PAGE, PROT_NONE);
+}
+
+/* A guest's own stores: up to 255 input bytes at an input-chosen offset of the window [win, win + len). */
+static inline void fz_guest_store(struct fz *f, uint8_t *win, uint64_t win_len)
+{
+	uint8_t buf[256];
+	uint64_t off = fz_u16(f) % win_len;
+	size_t len = fz_u8(f);
+
+	if (len > win_len - off)
+		len = win_len - off;
+	fz_bytes(f, buf, len);
+	memcpy(win + off, buf, len);
 }
 
 /* Drops the guard pages once domain_destroy has unmapped the RAM itself. */

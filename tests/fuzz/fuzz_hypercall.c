@@ -86,29 +86,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz f = { data, size };
 	struct domain *d = fx_domain("fz", NVCPUS, false), *peer = fx_domain("fzp", 1, false);
 	uint8_t *guarded;
-	evtchn_port_t port;
 
 	FZ_CHECK(d && peer, "fake domains");
 	guarded = fz_guard(d);
 	/* The toolstack's availability mask: VCPUOP_up (a KVM vCPU thread) is refused, never started. */
 	atomic_store(&d->vcpu_unavail, ~0ull);
-	for (unsigned i = 0; i < 4; i++)
-		evtchn_alloc_unbound(peer, (domid_t)d->domid, &port);
-	mprotect(peer->mem.base, SHARED_GPA, PROT_NONE);
-	mprotect(peer->mem.base + SHARED_GPA + PAGE, MEM_SIZE - SHARED_GPA - PAGE, PROT_NONE);
+	fz_peer_setup(peer, d);
 
 	for (unsigned ops = 0; f.n && ops < 64; ops++) {
 		uint8_t op = fz_u8(&f);
 
 		if (op % 8 == 0) {
-			uint8_t buf[256];
-			uint64_t off = fz_u16(&f) % SCR_LEN;
-			size_t len = fz_u8(&f);
-
-			if (len > SCR_LEN - off)
-				len = SCR_LEN - off;
-			fz_bytes(&f, buf, len);
-			memcpy(d->mem.base + SCR + off, buf, len);   /* physical, as the guest's own stores */
+			fz_guest_store(&f, d->mem.base + SCR, SCR_LEN);   /* physical, as the guest's own stores */
 			continue;
 		}
 		if (op % 8 == 1) {

@@ -297,16 +297,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                            .entry = KIMG, .stack = KIMG + FZ_PAGE, .rsi = KIMG };
 	start_info_t si = { .nr_pages = MEM_SIZE / FZ_PAGE - fz_u8(&f) % 64 };
 	uint8_t *guarded;
-	evtchn_port_t port;
 
 	FZ_CHECK(x.d && x.peer, "fake domains");
 	guarded = fz_guard(x.d);
 	x.ram = x.d->mem.base;
 	atomic_store(&x.d->vcpu_unavail, ~0ull);
-	for (unsigned i = 0; i < 4; i++)
-		evtchn_alloc_unbound(x.peer, (domid_t)x.d->domid, &port);
-	mprotect(x.peer->mem.base, SHARED_GPA, PROT_NONE);
-	mprotect(x.peer->mem.base + SHARED_GPA + FZ_PAGE, MEM_SIZE - SHARED_GPA - FZ_PAGE, PROT_NONE);
+	fz_peer_setup(x.peer, x.d);
 
 	/* As pvl_domain_setup: checks, the region filled, then pointers translated through its kernel L4. */
 	initial_tables(x.ram);
@@ -322,17 +318,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = fz_u8(&f);
 
 		switch (op % 8) {
-		case 0: {   /* guest stores, physical */
-			uint8_t buf[256];
-			uint64_t off = fz_u16(&f) % WIN_LEN;
-			size_t len = fz_u8(&f);
-
-			if (len > WIN_LEN - off)
-				len = WIN_LEN - off;
-			fz_bytes(&f, buf, len);
-			memcpy(x.ram + WIN + off, buf, len);
+		case 0:   /* guest stores, physical */
+			fz_guest_store(&f, x.ram + WIN, WIN_LEN);
 			break;
-		}
 		case 1: {   /* a page-table entry: any table, any index, any frame and flags */
 			uint64_t at = TBL + fz_u8(&f) % NT * FZ_PAGE;
 			at += fz_u16(&f) % 512 * 8;
