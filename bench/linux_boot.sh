@@ -43,21 +43,16 @@ for p in ${PEERS//,/ }; do
 	case $p in tcg | kvm | kxen) ;; *) echo "linux_boot: unknown peer '$p' (tcg, kvm, kxen)" >&2; exit 2 ;; esac
 done
 
-abi=$(cat "$C/linux-abi" 2>/dev/null)
-KERNEL=$C/vmlinuz-cloud TREE=$C/linux-image-$abi-cloud-amd64 BB=$C/busybox UBENCH=$B/bench/guest/ubench
-if [ -z "$abi" ] || [ ! -f "$KERNEL" ] || [ ! -d "$TREE" ] || [ ! -x "$BB" ]; then
-	echo "linux_boot: SKIP: no Linux images in $C (run scripts/fetch-images.sh, or set KXEN_IMAGE_CACHE)"
-	exit 77
-fi
-[ -x "$UBENCH" ] || { echo "linux_boot: $UBENCH is not built (make -C $B/bench guest/ubench)" >&2; exit 1; }
+. "$S/bench/linux_guest.sh"
+KERNEL=$C/vmlinuz-cloud UBENCH=$B/bench/guest/ubench
+linux_images linux_boot "$UBENCH"
 
 R=$(mktemp -d "${TMPDIR:-/tmp}/kxen-linux-bench.XXXXXX") || exit 1
 trap '[ -n "$KEEP" ] && mkdir -p "$KEEP" && cp "$R"/*.log "$R"/*.hv "$R"/*.ev "$KEEP" 2>/dev/null; rm -rf "$R"' EXIT
 trap 'exit 1' INT TERM HUP
 
 IR=$R/initramfs-ubench.gz
-"$S/scripts/mkinitramfs.sh" -k "$TREE" -b "$BB" -x "$UBENCH" -o "$IR" > "$R/mkinitramfs.log" 2>&1 ||
-	{ cat "$R/mkinitramfs.log"; echo "linux_boot: mkinitramfs failed" >&2; exit 1; }
+linux_initramfs linux_boot "$UBENCH" "$IR"
 RUN="kxen.run=\"ubench -t $BUDGET\""
 
 now_us() { echo "${EPOCHREALTIME/./}"; }

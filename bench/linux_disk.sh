@@ -38,19 +38,14 @@ done
 case $ORDER in [0-4]) ;; *) echo "linux_disk: -q $ORDER: the ring order is 0 to 4 (blkback's max-ring-page-order)" >&2; exit 2 ;; esac
 case $PERSIST in [01]) ;; *) echo "linux_disk: -p $PERSIST: 0 or 1" >&2; exit 2 ;; esac
 
-abi=$(cat "$C/linux-abi" 2>/dev/null)
-TREE=$C/linux-image-$abi-cloud-amd64 RANDIO=$B/bench/guest/randio
-if [ -z "$abi" ] || [ ! -f "$C/vmlinuz-cloud" ] || [ ! -d "$TREE" ] || [ ! -x "$C/busybox" ]; then
-	echo "linux_disk: SKIP: no Linux images in $C (run scripts/fetch-images.sh, or set KXEN_IMAGE_CACHE)"
-	exit 77
-fi
-[ -x "$RANDIO" ] || { echo "linux_disk: $RANDIO is not built (make -C $B/bench guest/randio)" >&2; exit 1; }
+. "$S/bench/linux_guest.sh"
+RANDIO=$B/bench/guest/randio
+linux_images linux_disk "$RANDIO"
 
 R=$(mktemp -d "${TMPDIR:-/tmp}/kxen-linux-disk.XXXXXX") || exit 1
 trap '[ -n "$KEEP" ] && mkdir -p "$KEEP" && cp "$R"/*.log "$KEEP" 2>/dev/null; rm -rf "$R"' EXIT
 trap 'exit 1' INT TERM HUP
-"$S/scripts/mkinitramfs.sh" -k "$TREE" -b "$C/busybox" -x "$RANDIO" -o "$R/initramfs.gz" > "$R/mkinitramfs.log" 2>&1 ||
-	{ cat "$R/mkinitramfs.log"; echo "linux_disk: mkinitramfs failed" >&2; exit 1; }
+linux_initramfs linux_disk "$RANDIO" "$R/initramfs.gz"
 # Every block allocated, so that neither side measures block allocation.
 FILE=$R/disk.img
 dd if=/dev/zero of="$FILE" bs=1M count="$MIB" conv=fsync 2> /dev/null || { echo "linux_disk: cannot write $FILE" >&2; exit 1; }
