@@ -20,6 +20,14 @@ static uint16_t fold(uint32_t acc)
 	return (uint16_t)~acc;
 }
 
+void netback_csum__ip4_header(uint8_t *ip, uint32_t ihl)
+{
+	ip[10] = ip[11] = 0;
+	uint16_t sum = fold(sum16(0, ip, ihl));
+	ip[10] = (uint8_t)(sum >> 8);
+	ip[11] = (uint8_t)sum;
+}
+
 int netback_csum__parse(const uint8_t *frame, uint32_t len, struct nb_l4 *h)
 {
 	uint32_t l3 = 14, ihl, tot;

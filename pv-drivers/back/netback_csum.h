@@ -33,6 +33,9 @@ int netback_csum__parse(const uint8_t *frame, uint32_t len, struct nb_l4 *h);
  */
 int netback_csum__complete(uint8_t *frame, uint32_t len);
 
+/* Rewrites the header checksum of the IPv4 header ip[0, ihl) (ihl its length in bytes). */
+void netback_csum__ip4_header(uint8_t *ip, uint32_t ihl);
+
 /* Segment sink for netback_gso__segment: 0 to go on, -errno to stop (returned as is). */
 typedef int (*nb_seg_fn)(const uint8_t *seg, uint32_t len, void *arg);
 

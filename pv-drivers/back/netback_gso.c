@@ -8,18 +8,6 @@
 #define TCP_PSH 0x08
 #define TCP_CWR 0x80
 
-static uint16_t ip4_header_sum(const uint8_t *ip, uint32_t ihl)
-{
-	uint32_t acc = 0;
-
-	for (uint32_t i = 0; i < ihl; i += 2)
-		if (i != 10)
-			acc += (uint32_t)ip[i] << 8 | ip[i + 1];
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)~acc;
-}
-
 static void put16(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -58,7 +46,7 @@ int netback_gso__segment(const uint8_t *frame, uint32_t len, bool v6, unsigned m
 		} else {
 			put16(ip + 2, (h.l4 - h.l3) + thl + seglen);
 			put16(ip + 4, id + (uint32_t)n);
-			put16(ip + 10, ip4_header_sum(ip, h.l4 - h.l3));
+			netback_csum__ip4_header(ip, h.l4 - h.l3);
 		}
 		tcp[4] = (uint8_t)(s >> 24);
 		tcp[5] = (uint8_t)(s >> 16);
