@@ -19,7 +19,7 @@
 #define MSR_KERNEL_GS_BASE 0xc0000102u
 #define MSR_PAT    0x277u
 
-extern const uint8_t pvl_blob[], pvl_lstar[], pvl_fwd_ret[];
+extern const uint8_t pvl_blob[], pvl_lstar[], pvl_fwd_ret[], pvl_db_ret[];
 
 static struct kvm_segment flat(uint16_t sel, bool code)
 {
@@ -106,8 +106,9 @@ int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rf
 	if (!__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST) ||
 	    __atomic_load_n(&vi->evtchn_upcall_mask, __ATOMIC_SEQ_CST))
 		return 0;
-	/* A forwarded hypercall's return: the layer delivers it on its way back (kx_ret). */
-	if (*rip == pvl_vcpu_base(v->id) + (uint64_t)(pvl_fwd_ret - pvl_blob))
+	/* A forwarded hypercall's (or a doorbell miss's) return: the layer delivers it on its way back (kx_ret). */
+	if (*rip == pvl_vcpu_base(v->id) + (uint64_t)(pvl_fwd_ret - pvl_blob) ||
+	    *rip == pvl_vcpu_base(v->id) + (uint64_t)(pvl_db_ret - pvl_blob))
 		return 0;
 	/*
 	 * An exit can come between KVM's interception of a guest fault and its

@@ -84,7 +84,7 @@
 .endm
 
 	.section .rodata
-	.globl pvl_blob, pvl_blob_end, pvl_lstar, pvl_r0_int3, pvl_r0_vectors, pvl_fwd_ret, pvl_flush_tramp
+	.globl pvl_blob, pvl_blob_end, pvl_lstar, pvl_r0_int3, pvl_r0_vectors, pvl_fwd_ret, pvl_db_ret, pvl_flush_tramp
 	.p2align 12
 pvl_blob:
 
@@ -178,6 +178,25 @@ pvl_fwd_ret:                            /* kxen-hv: from here the layer delivers
 	jb \bad
 98:
 .endm
+
+/*
+ * event_channel_op: EVTCHNOP_send rings the doorbell (abi.h's contract), so
+ * a send to a port bound to a dom0 backend or another guest is completed by
+ * KVM in the host kernel, without an exit (issue 11 item 1). Any other port
+ * exits: kxen-hv makes the full send with (%rsi), puts its result in rax and
+ * resumes past the `xor`; the first send on a bound port arms its doorbell.
+ * Everything else is forwarded as before.
+ */
+kx_event_channel_op:
+	cmp $4, %rdi                    /* EVTCHNOP_send */
+	jne kx_forward
+	check_ptr %rsi
+	incq KX_DATA(D_NDBELL)
+	mov (%rsi), %eax
+	out %eax, $KXEN_DOORBELL_PORT
+	xor %eax, %eax                  /* 2 bytes, skipped on an exit (kxen-hv's result) */
+pvl_db_ret:                             /* kxen-hv: from here the layer delivers a pending event itself */
+	jmp kx_ret
 
 /* xen_version: the version, and get_features as Xen gives a 64-bit PV guest (none that kxen lacks). */
 kx_xen_version:
@@ -1488,7 +1507,8 @@ kx_table:
 	.long kx_mmuext_op - kx_table           /* 26 */
 	fwd 3                                   /* 27-29 */
 	.long kx_callback_op - kx_table         /* 30 */
-	fwd 2                                   /* 31-32 */
+	fwd 1                                   /* 31 */
+	.long kx_event_channel_op - kx_table    /* 32 */
 	.long kx_physdev_op - kx_table          /* 33 */
 	fwd (PVL_HC_MAX - 34)
 

@@ -145,6 +145,7 @@
 #define D_NPTWR    0x458   /* kernel stores into read-only page tables the layer emulated (ptwr) */
 #define D_SYSMASK  0x460   /* the syscall callback masks events (CALLBACKF_mask_events) */
 #define D_NRFLUSH  0x468   /* flushes this vCPU asked kxen-hv to make on others (MULTI/ALL) */
+#define D_NDBELL   0x470   /* EVTCHNOP_send rung as a doorbell (those KVM did not take exited: kxen-hv counts them) */
 #define D_TRAPS    0x800   /* 256 handler addresses from set_trap_table */
 #define D_XIDX     0x1000  /* resumes recorded so far (the ring's next slot, modulo PVL_XRING_N) */
 #define D_XRING    0x1100  /* ring of the layer's resumes into Linux: {vector, rip, rflags, cr2} x PVL_XRING_N */

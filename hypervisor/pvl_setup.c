@@ -126,9 +126,11 @@ static void fill_descriptors(struct pvl *p, unsigned id)
 	put64(tss + 4, base + PVL_R0TOP_OFF);          /* rsp0 */
 	tss[0x66] = 0x68;                              /* the I/O bitmap follows the TSS */
 	memset(tss + 0x68, 0xff, 8192 + 1);
-	/* Open: kxen's hypercall port and the layer's fatal port; Linux's own port I/O is emulated. */
+	/* Open: kxen's hypercall port, the layer's fatal port and the 4-byte doorbell; Linux's own port I/O is emulated. */
 	tss[0x68 + KXEN_HYPERCALL_PORT / 8] &= (uint8_t)~(1u << (KXEN_HYPERCALL_PORT % 8));
 	tss[0x68 + PVL_FATAL_PORT / 8] &= (uint8_t)~(1u << (PVL_FATAL_PORT % 8));
+	for (unsigned port = KXEN_DOORBELL_PORT; port < KXEN_DOORBELL_PORT + 4; port++)
+		tss[0x68 + port / 8] &= (uint8_t)~(1u << (port % 8));
 	for (unsigned v = 0; v < 32; v++)
 		set_gate(idt, v, base + (uint64_t)(pvl_r0_vectors - pvl_blob) + v * 16, 0);
 	set_gate(idt, 3, base + (uint64_t)(pvl_r0_int3 - pvl_blob), 3);
@@ -298,6 +300,8 @@ static void log_counts(const struct domain *d)
 	      "at exits (%llu exits retried later)", d->domid, (unsigned long long)data64(p, D_NEVENT),
 	      (unsigned long long)__atomic_load_n(&p->upcalls_pushed, __ATOMIC_RELAXED),
 	      (unsigned long long)__atomic_load_n(&p->upcalls_retried, __ATOMIC_RELAXED));
+	hvlog("(XEN) d%u Linux PV layer: %llu EVTCHNOP_send rung as doorbells (kxen-hv's \"evtchn sends\" line: "
+	      "the misses among them, which exited)", d->domid, (unsigned long long)data64(p, D_NDBELL));
 	hvlog("(XEN) d%u Linux PV layer: %llu remote TLB flushes asked of kxen-hv (%llu made by KVM_SET_SREGS)",
 	      d->domid, (unsigned long long)data64(p, D_NRFLUSH),
 	      (unsigned long long)__atomic_load_n(&p->flushes_by_sregs, __ATOMIC_RELAXED));
