@@ -128,7 +128,10 @@ int domain_create(const struct kxctl_domain_create *cfg, struct domain **out)
 
 	if ((rc = hostmem__admit(cfg->mem_bytes, why, sizeof(why))))
 		goto out;
-	rc = kvm_vm_create(d, cfg->mem_bytes, name);
+	rc = gmem_create(&d->mem, cfg->mem_bytes, name);
+	if (rc)
+		goto out;
+	rc = kvm_vm_create(d);
 	if (rc)
 		goto out;
 	for (unsigned i = 0; i < d->max_vcpus; i++) {

@@ -13,13 +13,8 @@ struct domain;
 
 /* Opens /dev/kvm, checks the capabilities kxen-hv needs, starts the VM pool. */
 int kvm_init(char *why, size_t whylen);
-/*
- * d's RAM (d->mem, mem_bytes of zeroed memory, its memfd named name) and
- * d's VM with it as memory slot 0: both from the pool when an entry with RAM
- * of that size is ready. 0 or -errno (d->mem and d->vm_fd then hold what was
- * made, for domain_free).
- */
-int kvm_vm_create(struct domain *d, uint64_t mem_bytes, const char *name);
+/* d's VM (from the pool when it has one) with d->mem as its only memory slot. */
+int kvm_vm_create(struct domain *d);
 /* Adds [gpa, gpa + size) backed by host as KVM memory slot `slot` of d's VM; 0 or -errno. */
 int kvm_vm_add_region(struct domain *d, unsigned slot, uint64_t gpa, void *host, uint64_t size);
 /* Closes d's VM and an unused prebuilt vCPU 0; safe on a half-created d. */

@@ -174,90 +174,32 @@ out:
 /*
  * A few VMs with vCPU 0 made ahead of time by a background thread: creating
  * them costs ~0.35 ms, which would otherwise sit inside every domain
- * creation (the "create to first output" path). Each also has its memory
- * slot 0 in place for RAM of the size the last domain asked for:
- * KVM_SET_USER_MEMORY_REGION took ~0.6 ms of the create request on
- * kvm_pvm (bench/README.md, "Issue 11, third pass"). The slot points at
- * an address range reserved with nothing behind it (PROT_NONE); the
- * domain's own RAM memfd is then moved onto that range (mremap), and KVM,
- * which follows kxen-hv's mapping (as gmem_split_page relies on), sees it
- * there. No guest has run in the VM, so KVM holds no translation of the
- * old range. Entries reserved for another size are freed by the filler.
+ * creation (the "create to first output" path).
  */
 #define POOL_SIZE 2
 
 struct prebuilt {
 	int vm_fd, vcpu_fd;
 	void *run;
-	void *ram;          /* the reserved range slot 0 covers; NULL: no slot yet */
-	uint64_t ram_size;
 };
 
 static struct prebuilt pool[POOL_SIZE];
 static unsigned pool_len;
-static uint64_t pool_ram_size;   /* what the filler reserves for: the size last asked for */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_wants = PTHREAD_COND_INITIALIZER;
 
-static int set_ram_slot(int vm_fd, void *base, uint64_t size)
-{
-	struct kvm_userspace_memory_region r = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)base,
-	};
-
-	return ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
-}
-
-static int prebuild(struct prebuilt *p, uint64_t ram_size)
+static int prebuild(struct prebuilt *p)
 {
 	int rc;
 
-	p->ram = NULL;
-	p->ram_size = 0;
 	p->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (p->vm_fd < 0)
 		return -errno;
 	fcntl(p->vm_fd, F_SETFD, FD_CLOEXEC);
 	rc = vcpu_fd_create(p->vm_fd, 0, &p->vcpu_fd, &p->run);
-	if (rc) {
+	if (rc)
 		close(p->vm_fd);
-		return rc;
-	}
-	if (!ram_size)
-		return 0;
-	/* Without the slot the entry still saves the VM's creation. */
-	p->ram = mmap(NULL, ram_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p->ram == MAP_FAILED) {
-		p->ram = NULL;
-	} else if (set_ram_slot(p->vm_fd, p->ram, ram_size)) {
-		munmap(p->ram, ram_size);
-		p->ram = NULL;
-	} else {
-		p->ram_size = ram_size;
-	}
-	return 0;
-}
-
-static void prebuilt_free(struct prebuilt *p)
-{
-	munmap(p->run, (size_t)vcpu_mmap_size);
-	close(p->vcpu_fd);
-	close(p->vm_fd);
-	if (p->ram)
-		munmap(p->ram, p->ram_size);
-}
-
-/* Removes an entry reserved for another size than the one now asked for. pool_lock held. */
-static bool pool_pop_stale(struct prebuilt *out)
-{
-	for (unsigned i = 0; i < pool_len; i++)
-		if (pool[i].ram && pool[i].ram_size != pool_ram_size) {
-			*out = pool[i];
-			pool[i] = pool[--pool_len];
-			return true;
-		}
-	return false;
+	return rc;
 }
 
 static void *pool_filler(void *arg)
@@ -265,22 +207,11 @@ static void *pool_filler(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&pool_lock);
 	for (;;) {
-		struct prebuilt p;
-
-		/* Closing a VM takes a while too: here, not in a create. */
-		if (pool_pop_stale(&p)) {
-			pthread_mutex_unlock(&pool_lock);
-			prebuilt_free(&p);
-			pthread_mutex_lock(&pool_lock);
-			continue;
-		}
-		if (pool_len == POOL_SIZE) {
+		while (pool_len == POOL_SIZE)
 			pthread_cond_wait(&pool_wants, &pool_lock);
-			continue;
-		}
-		uint64_t size = pool_ram_size;
 		pthread_mutex_unlock(&pool_lock);
-		int rc = prebuild(&p, size);
+		struct prebuilt p;
+		int rc = prebuild(&p);
 		pthread_mutex_lock(&pool_lock);
 		if (rc == 0) {
 			pool[pool_len++] = p;
@@ -309,31 +240,26 @@ static int pool_start(void)
 	return -rc;
 }
 
-/* An entry whose slot covers ram_size bytes, else one with no slot; false if neither is ready. */
-static bool pool_take(struct prebuilt *p, uint64_t ram_size)
+static bool pool_take(struct prebuilt *p)
 {
 	bool got = false;
 
 	pthread_mutex_lock(&pool_lock);
-	for (unsigned i = pool_len; i-- > 0 && !got;) {
-		if (pool[i].ram && pool[i].ram_size != ram_size)
-			continue;
-		*p = pool[i];
-		pool[i] = pool[--pool_len];
+	if (pool_len) {
+		*p = pool[--pool_len];
 		got = true;
 	}
-	pool_ram_size = ram_size;
 	pthread_cond_signal(&pool_wants);
 	pthread_mutex_unlock(&pool_lock);
 	return got;
 }
 
-int kvm_vm_create(struct domain *d, uint64_t mem_bytes, const char *name)
+int kvm_vm_create(struct domain *d)
 {
-	struct prebuilt p = { .ram = NULL };
-	int rc;
+	struct kvm_userspace_memory_region r;
+	struct prebuilt p;
 
-	if (pool_take(&p, mem_bytes)) {
+	if (pool_take(&p)) {
 		d->vm_fd = p.vm_fd;
 		d->vcpu0_fd = p.vcpu_fd;
 		d->vcpu0_run = p.run;
@@ -343,22 +269,13 @@ int kvm_vm_create(struct domain *d, uint64_t mem_bytes, const char *name)
 			return -errno;
 		fcntl(d->vm_fd, F_SETFD, FD_CLOEXEC);
 	}
-	if ((rc = gmem_create(&d->mem, mem_bytes, name)))
-		goto out;
-	if (!p.ram)
-		return set_ram_slot(d->vm_fd, d->mem.base, mem_bytes);
-	/* Onto the range slot 0 already covers; the reservation goes with it. */
-	void *at = mremap(d->mem.base, mem_bytes, mem_bytes, MREMAP_MAYMOVE | MREMAP_FIXED, p.ram);
-	if (at == MAP_FAILED) {
-		rc = -errno;
-		goto out;
-	}
-	d->mem.base = at;
+	r = (struct kvm_userspace_memory_region){
+		.slot = 0, .guest_phys_addr = 0, .memory_size = d->mem.size,
+		.userspace_addr = (uint64_t)(uintptr_t)d->mem.base,
+	};
+	if (ioctl(d->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return -errno;
 	return 0;
-out:
-	if (p.ram)
-		munmap(p.ram, p.ram_size);
-	return rc;
 }
 
 int kvm_vm_add_region(struct domain *d, unsigned slot, uint64_t gpa, void *host, uint64_t size)
