@@ -490,7 +490,7 @@ static int load_doc(struct kxc_ld *l, xmlDocPtr doc)
 {
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	int r;
-	if ((r = kxc_schema_validate(doc, l->path, l->err, l->errlen)))
+	if ((r = kxc_schema_validate(doc, l->text, l->len, l->path, l->err, l->errlen)))
 		return r;
 	if ((r = load_ident(l, root)) || (r = load_memory(l, root)) || (r = load_vcpu(l, root)) ||
 	    (r = load_cputune(l, root)) || (r = load_os(l, root)) ||
@@ -536,7 +536,7 @@ int kxconfig_load(const char *path, struct kxconfig **out, char *err, size_t err
 {
 	struct kxc_xerrs errs = { 0 };
 	struct kxc_quiet q;
-	struct kxc_ld l = { path, err, errlen, calloc(1, sizeof(struct kxconfig)) };
+	struct kxc_ld l = { .path = path, .err = err, .errlen = errlen, .c = calloc(1, sizeof(struct kxconfig)) };
 	xmlDocPtr doc = NULL;
 	size_t len = 0;
 	char *buf = NULL;
@@ -576,6 +576,8 @@ int kxconfig_load(const char *path, struct kxconfig **out, char *err, size_t err
 		goto out;
 	}
 	l.c->live_domid = -1;
+	l.text = buf;
+	l.len = len;
 	ret = load_doc(&l, doc);
 	if (!ret) {
 		l.c->doc = doc;        /* kxconfig_format writes it back */

@@ -2,6 +2,7 @@
 #ifndef KXCONFIG_INT_H
 #define KXCONFIG_INT_H
 
+#include <stdbool.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/dict.h>
@@ -90,7 +91,16 @@ void rng_describe(const struct rng_values *v, const char *type, const char *expe
  * Validates doc against the schema; on failure writes one "FILE:LINE: element 'X': ..." line and
  * returns -EINVAL (invalid document or schema), -ENOENT (no schema) or -ENOMEM.
  */
-int kxc_schema_validate(xmlDocPtr doc, const char *file, char *err, size_t errlen);
+int kxc_schema_validate(xmlDocPtr doc, const char *text, size_t len, const char *file, char *err,
+                        size_t errlen);
+/*
+ * verdict.c: whether a document of exactly these bytes was found valid
+ * against a schema of exactly these bytes (by this libxml2) before, in the
+ * directory kxconfig_set_verdict_cache named; and remembering that it was.
+ * Saving is best effort and silent.
+ */
+bool kxc_verdict_valid(const char *schema, size_t slen, const char *doc, size_t dlen);
+void kxc_verdict_save(const char *schema, size_t slen, const char *doc, size_t dlen);
 
 /* A value quoted safely into a message: control characters replaced, long ones cut. */
 void kxc_shorten(const char *in, char *out, size_t outlen);
@@ -103,6 +113,8 @@ char *kxc_resolve(const char *source, const char *file);
 /* One load of a config file: where errors go and the config being filled. */
 struct kxc_ld {
 	const char *path;
+	const char *text;              /* the file's bytes, as parsed */
+	size_t len;
 	char *err;
 	size_t errlen;
 	struct kxconfig *c;

@@ -24,27 +24,49 @@ const char *kxconfig_schema_path(void)
 
 struct schema {
 	const char *path;
+	char *text;                 /* the file's bytes: what a verdict is kept against */
+	size_t len;
 	xmlDocPtr doc;              /* the schema as read, kept for the model */
 	xmlRelaxNGPtr rng;
 	struct rng_model model;     /* built only to explain a failure: most documents are valid */
 };
 
-static int schema_load(struct schema *s, struct kxc_xerrs *errs, char *err, size_t errlen)
+/* The schema's bytes, whole: a verdict is kept against them, and libxml2 parses them from memory. */
+static int schema_read(struct schema *s, char *err, size_t errlen)
 {
+	FILE *f;
+	long n = -1;
+
 	memset(s, 0, sizeof(*s));
 	s->path = kxconfig_schema_path();
-	if (access(s->path, R_OK) != 0) {
+	if (!(f = fopen(s->path, "re"))) {
 		snprintf(err, errlen, "cannot read the schema %s: %s (set %s to the path of domain.rng)",
 		         s->path, strerror(errno), KXCONFIG_SCHEMA_ENV);
 		return -ENOENT;
 	}
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (s->text = malloc((size_t)n + 1)))
+		s->len = fread(s->text, 1, (size_t)n + 1, f);
+	int bad = n < 0 || !s->text || ferror(f) || s->len != (size_t)n;
+
+	fclose(f);
+	if (bad) {
+		snprintf(err, errlen, "cannot read the schema %s: %s", s->path,
+		         s->text ? "it changed while being read" : strerror(errno ? errno : ENOMEM));
+		return -EIO;
+	}
+	return 0;
+}
+
+static int schema_load(struct schema *s, struct kxc_xerrs *errs, char *err, size_t errlen)
+{
 	errs->n = 0;
 	/*
 	 * NOBLANKS: RelaxNG drops the whitespace between a schema's elements
 	 * anyway (its simplification, 4.2); not making those nodes cuts the read
 	 * and the compile by a quarter (bench/README.md, bench_phases).
 	 */
-	s->doc = xmlReadFile(s->path, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+	s->doc = xmlReadMemory(s->text, (int)s->len, s->path, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
 	if (!s->doc) {
 		snprintf(err, errlen, "%s:%d: cannot load the schema: %s", s->path,
 		         errs->n ? errs->e[0].line : 0, errs->n ? errs->e[0].msg : "out of memory");
@@ -70,6 +92,7 @@ static void schema_free(struct schema *s)
 		xmlRelaxNGFree(s->rng);
 	rng_model_free(&s->model);
 	xmlFreeDoc(s->doc);
+	free(s->text);
 }
 
 /* Consequences of an earlier error, or libxml2 internals: never the best one to show. */
@@ -229,7 +252,8 @@ static void report(struct schema *s, const struct kxc_xerrs *errs, xmlDocPtr doc
 		snprintf(err, errlen, "%s:%d: %s", file, errs->e[pick].line, msg);
 }
 
-int kxc_schema_validate(xmlDocPtr doc, const char *file, char *err, size_t errlen)
+int kxc_schema_validate(xmlDocPtr doc, const char *text, size_t len, const char *file, char *err,
+                        size_t errlen)
 {
 	struct kxc_xerrs errs = { 0 };
 	struct schema s;
@@ -237,6 +261,10 @@ int kxc_schema_validate(xmlDocPtr doc, const char *file, char *err, size_t errle
 	int ret;
 
 	kxc_quiet_begin(&q, &errs);
+	if ((ret = schema_read(&s, err, errlen)))
+		goto out;
+	if (kxc_verdict_valid(s.text, s.len, text, len))
+		goto out;
 	if ((ret = schema_load(&s, &errs, err, errlen)))
 		goto out;
 	xmlRelaxNGValidCtxtPtr vctx = xmlRelaxNGNewValidCtxt(s.rng);
@@ -252,6 +280,8 @@ int kxc_schema_validate(xmlDocPtr doc, const char *file, char *err, size_t errle
 	if (r != 0) {
 		report(&s, &errs, doc, file, err, errlen);
 		ret = -EINVAL;
+	} else {
+		kxc_verdict_save(s.text, s.len, text, len);
 	}
 out:
 	schema_free(&s);

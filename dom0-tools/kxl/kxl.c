@@ -89,6 +89,7 @@ int main(int argc, char **argv)
 	};
 	int opt;
 	kxl_phase("exec");
+	kxl_state_verdicts();
 	opterr = 0;
 	/* '+': stop at the command name, whose own options follow it. */
 	while ((opt = getopt_long(argc, argv, "+vNs:h", longopts, NULL)) != -1) {

@@ -84,12 +84,15 @@ int kxl_listed_doms(kxctrl *h, int argc, char **argv, struct kxctl_dominfo **all
 
 #define KXL_STATE_ENV      "KXEN_STATE_DIR"   /* overrides KXL_STATE_DIR, for tests */
 #define KXL_STATE_DIR      "/var/lib/kxen/domains"
+#define KXL_VERDICTS_ENV   "KXL_VERDICTS"     /* RelaxNG verdicts' directory; "" keeps none */
 #define KXL_DUMP_ENV       "KXEN_DUMP_DIR"
 #define KXL_DUMP_DIR       "/var/lib/kxen/dump"
 
 struct kxconfig;
 /* The directory holding UUID.xml for every domain kxl created (created on demand). */
 const char *kxl_state_dir(void);
+/* Points libkxconfig's RelaxNG verdicts at $KXL_VERDICTS, else STATE_DIR/verdicts (docs/domain-xml.md). */
+void kxl_state_verdicts(void);
 /* Writes cfg (generated values filled in) as UUID.xml, atomically. Returns 0 or -errno. */
 int kxl_state_save(const struct kxconfig *cfg);
 /* Loads the saved config of uuid; -ENOENT when kxl did not create that domain. */

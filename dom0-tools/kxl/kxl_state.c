@@ -19,6 +19,19 @@ const char *kxl_state_dir(void)
 	return env && *env ? env : KXL_STATE_DIR;
 }
 
+void kxl_state_verdicts(void)
+{
+	const char *env = getenv(KXL_VERDICTS_ENV);
+	char dir[4096];
+
+	if (env) {
+		kxconfig_set_verdict_cache(env);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/verdicts", kxl_state_dir());
+	kxconfig_set_verdict_cache(dir);
+}
+
 void kxl_state_path(const uint8_t uuid[16], const char *suffix, char *buf, size_t len)
 {
 	char u[37];

@@ -155,6 +155,15 @@ int kxconfig_format(const struct kxconfig *cfg, FILE *f);
  */
 int kxconfig_wallclock_offset(const struct kxconfig *c, time_t now, int32_t *out);
 
+/*
+ * Lets kxconfig_load keep RelaxNG verdicts in dir (created 0700, used only
+ * while owned by this user and writable by nobody else; NULL or "", the
+ * default: none). A document byte-identical to one found valid against a
+ * byte-identical schema by the same libxml2 then skips the schema's compile
+ * (most of a load); any other is validated in full.
+ */
+void kxconfig_set_verdict_cache(const char *dir);
+
 /* The schema file kxconfig_load uses: $KXEN_SCHEMA, else installed, else source tree. */
 const char *kxconfig_schema_path(void);
 

@@ -23,6 +23,7 @@ static int await_backend(const char *app)
 	/* To the hypervisor log even with console=ring: nobody reads the ring yet. */
 	int n = snprintf(msg, sizeof(msg), "%s: console ring gfn 0x%lx port %u, waiting for the backend\n",
 			 app, gfn, evtchn);
+	console_flush();   /* what printk queued goes first, in order */
 	HYPERVISOR_console_io(CONSOLEIO_write, MIN(n, (int)sizeof(msg) - 1), msg);
 	if (xencons_wait_backend(BACKEND_WAIT_NS) < 0) {
 		printk("%s: no console backend after %lu s\n", app, BACKEND_WAIT_NS / NSEC_PER_SEC);

@@ -154,6 +154,7 @@ int app_log_flood(int argc, char **argv)
 		line[i] = 'a' + i % 26;
 	line[sizeof(line) - 1] = '\n';
 	printk("log-flood: %lu rounds\n", rounds);
+	console_flush();   /* before the loop's own console_io lines, while the budget has room */
 	for (unsigned long i = 0; i < rounds; i++) {
 		struct xen_memory_reservation res = { .nr_extents = 1, .domid = DOMID_SELF };
 		set_xen_guest_handle(res.extent_start, &frame);

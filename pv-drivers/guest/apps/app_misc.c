@@ -16,6 +16,7 @@ int app_crash(int argc, char **argv)
 	volatile int *null;
 
 	printk("crash: about to fault\n");
+	console_flush();   /* the fault ends the domain before any other flush */
 	/* Hide the constant so the compiler emits a real load instead of a trap. */
 	__asm__ __volatile__("" : "=r"(null) : "0"(0));
 	(void)*null;
@@ -62,6 +63,7 @@ int app_burn(int argc, char **argv)
 	uint64_t start = clock_now_ns(), next = start + 5 * NSEC_PER_SEC;
 
 	printk("burn: spinning, a line every 5 s\n");
+	console_flush();   /* it never waits, so nothing else would send its lines */
 	for (;;) {
 		/* xorshift keeps the ALU busy and cannot be optimised away (x is checked below). */
 		for (int i = 0; i < 65536; i++) {
@@ -76,6 +78,7 @@ int app_burn(int argc, char **argv)
 			printk("burn: %lu s, %lu M iterations in the last 5 s (x=%lx)\n",
 			       (now - start) / NSEC_PER_SEC, (iters - report_iters) >> 20, x & 0xff);
 			report_iters = iters;
+			console_flush();
 			next += 5 * NSEC_PER_SEC;
 		}
 	}

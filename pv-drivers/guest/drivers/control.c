@@ -72,6 +72,7 @@ static void shutdown_watch(const char *path, const char *token, void *arg)
 			struct sched_shutdown sd = { .reason = shutdown_handlers[i].reason };
 
 			printk("control: shutdown request '%s': %s\n", req.value, shutdown_handlers[i].what);
+			console_flush();
 			HYPERVISOR_sched_op(SCHEDOP_shutdown, &sd);
 			panic("control: SCHEDOP_shutdown(%u) returned", sd.reason);
 		}

@@ -19,6 +19,7 @@ static bool events_ready;      /* handler bound, clock running: we may wait */
 static bool backend_seen;      /* a backend consumed or bound once: from now on we wait */
 static struct waitq in_wq;
 static bool in_last_cr;        /* "\r\n" from a pipe is one end of line */
+static XENCONS_RING_IDX announced;   /* out_prod at the last notification */
 
 int console_parse_args(int argc, char **argv)
 {
@@ -71,6 +72,7 @@ void xencons_init(void)
 
 static void notify(void)
 {
+	announced = intf->out_prod;
 	if (port)
 		evtchn_send(port);
 }
@@ -132,7 +134,15 @@ void xencons_write(const char *s, size_t len)
 		if ((s[i] == '\n' && !put_byte('\r')) || !put_byte(s[i]))
 			break;
 	}
-	notify();
+	/* The rest waits for xencons_flush: one exit per batch, not per line. */
+	if (intf->out_prod - announced >= sizeof(intf->out) / 2)
+		notify();
+}
+
+void xencons_flush(void)
+{
+	if (intf && console_mode != CONSOLE_HV && intf->out_prod != announced)
+		notify();
 }
 
 static bool backend_bound(void)

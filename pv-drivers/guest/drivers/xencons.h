@@ -25,13 +25,16 @@ void xencons_early_init(void);
 void xencons_init(void);
 
 /*
- * Queues len bytes on the out ring, '\n' as "\r\n" (a terminal's ONLCR), and
- * notifies the backend. Call with the console lock held (events masked).
+ * Queues len bytes on the out ring, '\n' as "\r\n" (a terminal's ONLCR),
+ * notifying the backend only once half the ring is unannounced (xencons_flush
+ * does the rest). Call with the console lock held (events masked).
  * When the ring is full it waits for the backend, never drops, once a
  * backend has shown up or when console_io is off; before any backend was
  * seen it drops the ring copy rather than hang a guest that has none.
  */
 void xencons_write(const char *s, size_t len);
+/* Notifies the backend of what xencons_write queued since the last notification, if anything. */
+void xencons_flush(void);
 
 /*
  * Waits up to timeout_ns for a backend to bind the console port; 0 once it

@@ -25,6 +25,8 @@ static void shutdown(unsigned reason)
 {
 	struct sched_shutdown sd = { .reason = reason };
 
+	/* The batch's last words; kxen-backd drains the ring even after the domain is gone. */
+	console_flush();
 	HYPERVISOR_sched_op(SCHEDOP_shutdown, &sd);
 }
 
@@ -169,6 +171,7 @@ void kmain(start_info_t *si, uint64_t free_start)
 	mm_init(free_start, si->nr_pages * PAGE_SIZE);
 	reserve_special_pages();
 	clock_init_cpu();
+	console_batch_clock_ready();
 	evt_enable();
 	xencons_init();
 

@@ -177,6 +177,8 @@ static void idle(struct percpu *c, uint64_t deadline)
 		evtchn_poll_local();
 		return;
 	}
+	/* About to wait: what was printed goes out now, not after the wait. */
+	console_flush();
 	if (!timer_available() && deadline) {
 		evt_restore(0);
 		cpu_relax();
