@@ -22,21 +22,6 @@ RUN
 linux_setup "$run"
 dom0_start
 
-# A domain's RAM memfd in kxen-hv (named after the domain; the largest, not a split page): its allocated blocks.
-memfd_blocks() {
-	local f best=0 bytes blocks out=
-	for f in /proc/"$HVPID"/fd/*; do
-		[ "$(readlink "$f" 2>/dev/null)" = "/memfd:$1 (deleted)" ] || continue
-		read -r bytes blocks < <(stat -L -c '%s %b' "$f")
-		[ "$bytes" -gt "$best" ] && { best=$bytes; out=$blocks; }
-	done
-	echo "$out"
-}
-list_mib() { "$KXL" list | awk -v n="$1" '$1 == n { print $3 }'; }
-memtotal() { sed -n 's/^memtotal //p' "$CON" | tr -d '\r' | tail -1; }
-# wait_mib NAME MIB: kxl list reaches MIB within 120 s.
-wait_mib() { wait_until 120 sh -c "[ \"\$(\"$KXL\" list | awk '\$1 == \"$1\" { print \$3 }')\" = $2 ]"; }
-
 "$KXL" create "$T/linux.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create"; }
 grep -q "currentMemory" "$T/create.out" && fail "kxl create warned about <currentMemory> without one: $(cat "$T/create.out")"
 wait_until 300 console_has "^filled 1" || { tail -20 "$CON"; fail "/init did not fill its memory"; }

@@ -24,3 +24,23 @@ linux_setup() {
 }
 
 console_has() { grep -q -- "$1" "$CON" 2>/dev/null; }
+
+# The balloon seen from the host (linux_balloon.sh, linux_pool.sh).
+# memfd_blocks NAME: 512-byte blocks the host really holds for the domain's RAM: st_blocks of its memfd in kxen-hv
+# (shmem pages allocated to the file; holes kxen-hv punched for ballooned-out frames hold none). The memfd is named
+# after the domain; the largest one, not a split page.
+memfd_blocks() {
+	local f best=0 bytes blocks out=
+	for f in /proc/"$HVPID"/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" = "/memfd:$1 (deleted)" ] || continue
+		read -r bytes blocks < <(stat -L -c '%s %b' "$f")
+		[ "$bytes" -gt "$best" ] && { best=$bytes; out=$blocks; }
+	done
+	echo "$out"
+}
+# list_mib NAME: the domain's memory as kxl list shows it (MiB).
+list_mib() { "$KXL" list | awk -v n="$1" '$1 == n { print $3 }'; }
+# memtotal: the last 'memtotal KB' line on $CON (the guest's /proc/meminfo MemTotal).
+memtotal() { sed -n 's/^memtotal //p' "$CON" | tr -d '\r' | tail -1; }
+# wait_mib NAME MIB: kxl list reaches MIB within 120 s.
+wait_mib() { wait_until 120 sh -c "[ \"\$(\"$KXL\" list | awk '\$1 == \"$1\" { print \$3 }')\" = $2 ]"; }

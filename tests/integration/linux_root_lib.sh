@@ -80,15 +80,17 @@ root_checks_report() {
 	pass "Linux switched to ext4 on xvda as / (read-write), read the host's file, wrote and synced its own"
 }
 
-# root_checks_files IMAGE_RAW: e2fsck -fn is clean and the guest's files are in the image with the right bytes.
+# root_checks_files IMAGE_RAW [FILE:TAG...]: e2fsck -fn is clean and the guest's files are in the image with the right
+# bytes: /from-guest and /data, and each /FILE whose md5 the guest printed as 'guest-TAG MD5'.
 root_checks_files() {
-	local f sum
+	local f sum more=
 	e2fsck -fn "$1" > "$T/fsck.out" 2>&1 || { cat "$T/fsck.out"; fail "e2fsck -fn of the root disk after the guest"; }
-	for f in from-guest:file data:data; do
+	for f in from-guest:file data:data "${@:2}"; do
 		rm -f "$T/got"
 		debugfs -R "dump /${f%%:*} $T/got" "$1" > /dev/null 2>&1
 		sum=$(md5sum < "$T/got" 2>/dev/null | cut -d' ' -f1)
 		console_has "^guest-${f#*:} $sum " || fail "/${f%%:*} in the root image differs from what the guest wrote (md5 $sum)"
 	done
-	pass "e2fsck -fn of the root disk is clean; /from-guest and /data hold what the guest wrote"
+	for f in "${@:2}"; do more="$more, /${f%%:*}"; done
+	pass "e2fsck -fn of the root disk is clean; /from-guest, /data$more hold what the guest wrote"
 }
