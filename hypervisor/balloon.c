@@ -8,6 +8,7 @@
 #include "balloon.h"
 #include "domain.h"
 #include "gmem.h"
+#include "gmem_window.h"
 #include "log.h"
 #include "gnttab.h"
 #include "hostmem.h"
@@ -42,7 +43,8 @@ static bool frame_releasable(struct domain *d, uint64_t gfn)
 	for (unsigned r = 0; r < KXCTL_PAGE_NR; r++)
 		if (d->mem.special[r].gfn == gfn)
 			return false;
-	return !gnttab_holds_gpa(d, gpa);
+	/* A page a backend maps lives in the grant window until unmapped, as Xen keeps it referenced. */
+	return !gnttab_holds_gpa(d, gpa) && !gmem_window_holds(d, gfn);
 }
 
 /* Marks gfn given back: its host pages are uncommitted once, however often it is named. */

@@ -245,6 +245,7 @@ static void accept_conn(struct kxd_loop *l, int lfd, uint32_t events, void *arg)
 	c->loop = l;
 	c->fd = fd;
 	c->events_fd = -1;
+	c->privileged = cred.uid == 0 || cred.uid == getuid();
 	if (kxd_loop_add(l, fd, EPOLLIN, conn_readable, c)) {
 		close(fd);
 		free(c);

@@ -31,6 +31,7 @@ struct ctl_conn {
 	} ports[CTL_CONN_MAX_PORTS];
 	unsigned nr_ports;
 	struct ctl_gnttab gnt;   /* grants this client mapped (gnttab.h) */
+	bool privileged;         /* root or kxen-hv's own user, not a --socket-group peer: may take a whole RAM */
 	int events_fd;           /* KXCTL_DOMAIN_EVENTS subscription, or -1 */
 	struct ctl_conn *next, **pprev;   /* all connections, released at shutdown */
 };

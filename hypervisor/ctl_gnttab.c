@@ -1,4 +1,4 @@
-/* The control socket's grant ops: batched map/unmap/copy for dom0 backends, copy buffers, domain memfds. */
+/* The control socket's grant ops: batched map/unmap/copy for dom0 backends, copy buffers, grant windows. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "gnttab.h"
 #include "domain.h"
 #include "ctl.h"
+#include "gmem_window.h"
 
 _Static_assert(KXCTL_GNTTAB_BATCH_MAX == GNTTAB_BATCH_MAX, "one batch limit");
 _Static_assert(sizeof(struct kxctl_gnttab_batch) + KXCTL_GNTTAB_BATCH_MAX * sizeof(struct gnttab_copy)
@@ -45,6 +46,7 @@ int ctl_gnttab_map(struct ctl_req *r)
 	if ((rc = maptrack(g)))
 		return rc;
 	struct gnttab_map_grant_ref *m = (void *)((uint8_t *)r->rep + sizeof(struct kxctl_gnttab_batch));
+	gmem_batch_begin();   /* the pages' moves into the window wait for each domain's vCPUs once */
 	for (int i = 0; i < n; i++) {
 		grant_handle_t h = ~0u;
 		uint64_t gpa = 0;
@@ -54,8 +56,9 @@ int ctl_gnttab_map(struct ctl_req *r)
 			m[i].status = gnttab_map(g->mt, m[i].dom, m[i].ref,
 			                         m[i].flags & GNTMAP_readonly, &h, &gpa);
 		m[i].handle = h;
-		m[i].dev_bus_addr = gpa;   /* the frame's offset in the domain's memfd */
+		m[i].dev_bus_addr = gpa;   /* the frame's offset in the domain's grant window */
 	}
+	gmem_batch_end();
 	return 0;
 }
 
@@ -67,8 +70,10 @@ int ctl_gnttab_unmap(struct ctl_req *r)
 	if (n < 0)
 		return n;
 	struct gnttab_unmap_grant_ref *u = (void *)((uint8_t *)r->rep + sizeof(struct kxctl_gnttab_batch));
+	gmem_batch_begin();
 	for (int i = 0; i < n; i++)
 		u[i].status = g->mt ? gnttab_unmap(g->mt, u[i].handle) : GNTST_bad_handle;
+	gmem_batch_end();
 	return 0;
 }
 
@@ -131,11 +136,12 @@ int ctl_gnttab_memfd(struct ctl_req *r)
 	struct domain *d = domain_get(id.domid);
 	if (!d)
 		return -ESRCH;
+	/* The window, never the RAM memfd: it holds the pages dom0 maps now, at their offsets, and holes. */
 	struct kxctl_map_memory_reply out = { .mem_bytes = d->mem.size };
-	int fd = dup(d->mem.memfd);
+	int fd = gmem_window_fd(d);
 	domain_put(d);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	memcpy(r->rep, &out, sizeof(out));
 	r->rlen = sizeof(out);
 	r->fds[r->nfds++] = fd;
@@ -145,7 +151,9 @@ int ctl_gnttab_memfd(struct ctl_req *r)
 
 void ctl_gnttab_release(struct ctl_gnttab *g)
 {
+	gmem_batch_begin();
 	gnttab_maptrack_destroy(g->mt);
+	gmem_batch_end();
 	g->mt = NULL;
 	if (g->copybuf)
 		munmap(g->copybuf, g->copybuf_size);

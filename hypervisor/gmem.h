@@ -2,6 +2,7 @@
 #ifndef KXEN_HV_GMEM_H
 #define KXEN_HV_GMEM_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "kxen/ctl.h"
@@ -18,6 +19,8 @@ struct guest_mem {
 	int memfd;
 	struct gmem_page special[KXCTL_PAGE_NR];   /* by enum kxctl_page_role */
 	const uint64_t *pv_l4;        /* Linux PV: guest pointers are virtual, walked from this L4 (pvl.h) */
+	struct gmem_window *_Atomic win;   /* granted pages mapped by dom0 (gmem_window.h), lazily */
+	atomic_int hold, parked;      /* gmem_hold: holders, and vCPU threads parked for them */
 };
 
 /* Creates zeroed memfd-backed RAM of size bytes mapped into kxen-hv; 0 or -errno (m is then unusable). */

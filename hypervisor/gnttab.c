@@ -6,6 +6,7 @@
 
 #include "gnttab.h"
 #include "gmem.h"
+#include "gmem_window.h"
 #include "domain.h"
 
 unsigned gnttab_max_frames = GNTTAB_DEFAULT_MAX_FRAMES;
@@ -34,6 +35,7 @@ struct gnttab {
 
 struct maptrack_entry {
 	struct domain *d;            /* holds a reference; NULL = free */
+	uint64_t gpa;                /* the frame, in d's grant window while mapped */
 	grant_ref_t ref;
 	bool readonly;
 	uint32_t next_free;
@@ -432,7 +434,14 @@ int16_t gnttab_map(struct gnttab_maptrack *mt, domid_t dom, grant_ref_t ref, boo
 		handle_free(mt, h);
 		goto out;
 	}
-	mt->e[h] = (struct maptrack_entry){ .d = d, .ref = ref, .readonly = readonly };
+	/* Outside gt->lock: the move waits for the vCPUs, which may be in a grant hypercall. */
+	if (gmem_window_get(d, *gpa / KXEN_PAGE_SIZE) < 0) {
+		unpin(d, ref, readonly);
+		handle_free(mt, h);
+		st = GNTST_general_error;
+		goto out;
+	}
+	mt->e[h] = (struct maptrack_entry){ .d = d, .gpa = *gpa, .ref = ref, .readonly = readonly };
 	mt->used++;
 	*handle = h;
 	return GNTST_okay;   /* the entry keeps the domain reference */
@@ -448,6 +457,8 @@ int16_t gnttab_unmap(struct gnttab_maptrack *mt, grant_handle_t handle)
 	struct maptrack_entry e = mt->e[handle];
 	handle_free(mt, handle);
 	mt->used--;
+	/* Home before the grant can be ended: the guest never reuses a page still in the window. */
+	gmem_window_put(e.d, e.gpa / KXEN_PAGE_SIZE);
 	unpin(e.d, e.ref, e.readonly);
 	domain_put(e.d);   /* a destroyed domain is freed with its last mapping, as in Xen */
 	return GNTST_okay;

@@ -10,6 +10,7 @@
 #include "kxen-hv.h"
 #include "log.h"
 #include "gmem.h"
+#include "gmem_window.h"
 #include "domain.h"
 #include "ctl.h"
 #include "pvl.h"
@@ -18,6 +19,7 @@
 int gmem_create(struct guest_mem *m, uint64_t size, const char *name)
 {
 	memset(m->special, 0, sizeof(m->special));
+	atomic_store(&m->win, NULL);
 	m->pv_l4 = NULL;
 	m->memfd = memfd_create(name, MFD_CLOEXEC);
 	if (m->memfd < 0)
@@ -46,7 +48,8 @@ void gmem_destroy(struct guest_mem *m)
 			close(m->special[i].fd);
 		m->special[i].gfn = 0;
 	}
-	/* One munmap also takes the split pages mapped inside the range. */
+	gmem_window_free(m);
+	/* One munmap also takes the split and window pages mapped inside the range. */
 	if (m->base)
 		munmap(m->base, m->size);
 	if (m->memfd >= 0)
@@ -159,9 +162,13 @@ int gmem_ctl_map_memory(struct ctl_req *r)
 {
 	struct kxctl_map_memory_reply out = { .mem_bytes = r->d->mem.size };
 
+	/* Not for --socket-group peers (kxen-backd -u): a backend gets granted pages only. */
+	if (!r->conn->privileged)
+		return -EPERM;
 	if (!atomic_load(&r->d->paused) && !atomic_load(&r->d->shutdown))
 		return -EBUSY;
 	gmem_sync_split(&r->d->mem);
+	gmem_window_sync(r->d);   /* the granted pages' current home is the window */
 
 	memcpy(r->rep, &out, sizeof(out));
 	r->rlen = sizeof(out);

@@ -12,6 +12,7 @@
 #include "evtchn.h"
 #include "hvtime.h"
 #include "vcpu.h"
+#include "gmem_window.h"
 #include "domain.h"
 #include "hypercall.h"
 #include "fault.h"
@@ -130,6 +131,7 @@ void vcpu_run_loop(struct vcpu *v, const struct vcpu_run_ops *ops)
 		struct vcpu_exit e;
 		if (atomic_load(&d->dying))
 			return;
+		gmem_park(v);   /* a grant-window move waits for this point (gmem_window.h) */
 		if (vcpu_should_stop(v)) {
 			vcpu_set_runstate(v, atomic_load(&v->online) ? RS_RUNNABLE : RS_OFFLINE);
 			vcpu_wait(v, 0);
@@ -192,6 +194,8 @@ void vcpu_wait(struct vcpu *v, uint64_t deadline_ns)
 	sigset_t set;
 	struct timespec ts;
 
+	if (gmem_park(v))
+		return;   /* a spurious wakeup: an event's kick may have been eaten while parked */
 	sigemptyset(&set);
 	sigaddset(&set, SIG_KICK);
 	if (deadline_ns) {

@@ -326,5 +326,33 @@ g_lstar_rdgs:
 	out %al, $EXIT_PORT
 
 	.p2align 4
+/* Grant-window probe (gwin_probe.c): store rdx at (rsi), exit. */
+	.globl g_gw_store
+g_gw_store:
+	mov %rdx, (%rsi)
+	out %al, $EXIT_PORT
+
+/* rax = (rsi); (rsi) = rdx; r8 = 8(rsi); exit. */
+	.globl g_gw_rw
+g_gw_rw:
+	mov (%rsi), %rax
+	mov %rdx, (%rsi)
+	mov 8(%rsi), %r8
+	out %al, $EXIT_PORT
+
+/* Until (rdx) != 0: (rsi)++ by load/inc/store and r13++; then r14 = 8(rsi), exit. */
+	.globl g_gw_inc_loop
+g_gw_inc_loop:
+1:	mov (%rsi), %rax
+	inc %rax
+	mov %rax, (%rsi)
+	inc %r13
+	mov (%rdx), %rcx
+	test %rcx, %rcx
+	jz 1b
+	mov 8(%rsi), %r14
+	out %al, $EXIT_PORT
+2:	jmp 2b
+
 guest_blob_end:
 	.section .note.GNU-stack, "", @progbits

@@ -10,7 +10,8 @@ extern const uint8_t g_loop[], g_syscall_loop[], g_report[],
 	g_r0_pf_skip2[], g_r0_to_ring3[], g_ring3_skip2[], g_pte_flush_loop[], g_xen_hcall_loop[],
 	g_wrmsr[], g_iret3_loop[], g_cpuid_loop[],
 	g_r0_pf_count[], g_load[], g_np_to_p[], g_p_to_p[], g_fsgsbase[], g_rdpid[],
-	g_gs_int3[], g_gs_syscall[], g_gs_cpuid[], g_gs_ud[], g_r0_cr3_other[], g_lstar_rdgs[];
+	g_gs_int3[], g_gs_syscall[], g_gs_cpuid[], g_gs_ud[], g_r0_cr3_other[], g_lstar_rdgs[],
+	g_gw_store[], g_gw_rw[], g_gw_inc_loop[];
 
 #define MSR_STAR 0xc0000081u
 #define MSR_LSTAR 0xc0000082u

@@ -129,7 +129,7 @@ static struct kxgnt_dom *dom_find(kxgnt *g, uint32_t domid)
 	return NULL;
 }
 
-/* The domain's memfd, fetched once we hold a map of it (kxen-hv's rule). */
+/* The domain's grant window, fetched once we hold a map of it (kxen-hv's rule). */
 static struct kxgnt_dom *dom_get(kxgnt *g, uint32_t domid)
 {
 	struct kxgnt_dom *d = dom_find(g, domid);

@@ -14,7 +14,7 @@
  * arrays are split). Each returns 0 when kxen-hv answered, and then every
  * op's own status field (GNTST_*) says how it went; -errno otherwise.
  * Maps: flags GNTMAP_host_map [| GNTMAP_readonly], dom, ref in; status,
- * handle and dev_bus_addr (the frame's offset in the domain's memfd) out.
+ * handle and dev_bus_addr (the frame's offset in the domain's grant window) out.
  * Copies: the dom0 side (no GNTCOPY_*_gref flag, domid DOMID_SELF) names
  * pages of the copy buffer set with kxctrl_gnttab_copybuf.
  */
@@ -23,13 +23,17 @@ int kxctrl_gnttab_unmap(kxctrl *h, struct gnttab_unmap_grant_ref *ops, unsigned 
 int kxctrl_gnttab_copy(kxctrl *h, struct gnttab_copy *ops, unsigned count);
 /* A size-byte copy buffer shared with kxen-hv, mapped at *base (caller munmaps and closes). */
 int kxctrl_gnttab_copybuf(kxctrl *h, uint64_t size, int *memfd, void **base);
-/* The domain's RAM memfd: only while this handle maps a grant of domid (-EPERM otherwise). */
+/*
+ * The domain's grant window, a memfd as large as its RAM that holds the pages
+ * dom0 maps now (holes elsewhere; docs/grant-tables.md): only while this
+ * handle maps a grant of domid (-EPERM otherwise).
+ */
 int kxctrl_gnttab_memfd(kxctrl *h, uint32_t domid, int *memfd, uint64_t *size);
 
 /*
  * kxgnt: what a backend should use. It maps each granted page on its own
- * (PROT_READ for readonly grants) from the granting domain's memfd, so the
- * backend's address space holds granted pages only. The memfd is cached
+ * (PROT_READ for readonly grants) from the granting domain's grant window, so
+ * the backend's address space holds granted pages only. The window fd is cached
  * while the domain has pages mapped through this kxgnt.
  */
 typedef struct kxgnt kxgnt;

@@ -1,5 +1,7 @@
 /* dom0_gnttab_check: the dom0 side of gnttab_map.sh: maps a guest's grants through libkxctrl and checks Xen's rules. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +50,21 @@ static void map_must_fail(kxctrl *h, uint32_t dom, uint32_t ref, uint32_t flags,
 		struct gnttab_unmap_grant_ref u = { .handle = m.handle };
 		kxctrl_gnttab_unmap(h, &u, 1);
 	}
+}
+
+/* Pages present in fd (SEEK_DATA/SEEK_HOLE); the first two offsets go to at[]. */
+static unsigned present_pages(int fd, off_t at[2])
+{
+	unsigned n = 0;
+	off_t off = 0, end;
+
+	while ((off = lseek(fd, off, SEEK_DATA)) >= 0) {
+		end = lseek(fd, off, SEEK_HOLE);
+		for (; off < end; off += 4096, n++)
+			if (n < 2)
+				at[n] = off;
+	}
+	return n;
 }
 
 static int check_pattern(const uint8_t *p, unsigned seed, unsigned from)
@@ -107,6 +124,29 @@ int main(int argc, char **argv)
 	CHECK(check_pattern(prw, 3, 0) == 0, "rw page does not hold the guest's pattern");
 	CHECK(check_pattern(pro, 5, 0) == 0, "ro page does not hold the guest's pattern");
 
+	/*
+	 * What the backend's fd reaches: the grant window, which holds exactly the
+	 * two pages mapped now (the guest's kernel, stacks and other pages are
+	 * holes), and which a backend can neither shrink nor grow.
+	 */
+	int wfd;
+	uint64_t wsize;
+	off_t at[2] = { -1, -1 };
+	uint8_t page[4096];
+	char link[64], target[128] = "";
+	CHECK(kxctrl_gnttab_memfd(hg, dom, &wfd, &wsize) == 0, "no window fd while mapping");
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", wfd);
+	CHECK(readlink(link, target, sizeof(target) - 1) > 0 && !strncmp(target, "/memfd:kxen-grant-window", 24),
+	      "the fd is not the grant window: %s", target);
+	unsigned np = present_pages(wfd, at);
+	CHECK(np == 2, "window holds %u pages, want the 2 mapped", np);
+	for (unsigned i = 0; i < 2 && i < np; i++)
+		CHECK(pread(wfd, page, sizeof(page), at[i]) == sizeof(page) &&
+		      (check_pattern(page, 3, 0) == 0 || check_pattern(page, 5, 0) == 0),
+		      "window page at %#llx is not a granted page", (unsigned long long)at[i]);
+	CHECK(ftruncate(wfd, 4096) < 0 && errno == EPERM, "window shrinkable by a backend");
+	CHECK(ftruncate(wfd, (off_t)wsize + 4096) < 0 && errno == EPERM, "window growable by a backend");
+
 	/* The same readonly grant on a second connection, left mapped when it closes. */
 	struct gnttab_map_grant_ref m2 = { .flags = GNTMAP_host_map | GNTMAP_readonly, .ref = ro,
 	                                   .dom = (domid_t)dom };
@@ -153,6 +193,9 @@ int main(int argc, char **argv)
 	if (wait_notify(notify, "end after unmap") < 0)
 		return 1;
 	map_must_fail(hg, dom, rw, GNTMAP_host_map, GNTST_general_error, "ref the guest ended");
+	np = present_pages(wfd, at);
+	CHECK(np == 0, "window still holds %u pages after every unmap", np);
+	close(wfd);
 	CHECK(kxctrl_gnttab_memfd(hg, dom, &mfd, &msize) == -EPERM, "memfd handed out after unmapping all");
 	kick(kickfd);
 	kxgnt_close(g);

@@ -89,7 +89,14 @@ static void test_memory_ops(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	struct kxctl_domid id = { .domid = d->domid };
-	/* Whole RAM: not while the domain may run. */
+	/* Whole RAM: never for a --socket-group peer (a backend), paused or not. */
+	conn.privileged = false;
+	atomic_store(&d->paused, true);
+	CU_ASSERT_EQUAL(call(KXCTL_MAP_MEMORY, &id, sizeof(id), &r), -EPERM);
+	CU_ASSERT_EQUAL(r.nfds, 0);
+	atomic_store(&d->paused, false);
+	conn.privileged = true;
+	/* Nor while the domain may run. */
 	CU_ASSERT_EQUAL(call(KXCTL_MAP_MEMORY, &id, sizeof(id), &r), -EBUSY);
 	CU_ASSERT_EQUAL(r.nfds, 0);
 	atomic_store(&d->paused, true);

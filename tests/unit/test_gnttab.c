@@ -1,4 +1,5 @@
 /* CUnit suite for gnttab.c and hc_gnttab.c: frames, pins and GTF flags, readonly, limits, copies, races, hostile input. */
+#define _GNU_SOURCE
 #include <config.h>
 #include <errno.h>
 #include <pthread.h>
@@ -7,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "hv_fixture.h"
 #include "gnttab.h"
+#include "gmem_window.h"
 
 #define GT_GPA      0x300000ull    /* grant frame 0 */
 #define PAGE_A      0x400000ull    /* a granted data page */
@@ -143,6 +146,82 @@ static void test_map_unmap(void)
 	CU_ASSERT_EQUAL(gnttab_map(mt, (domid_t)d->domid, 10, false, &h, &gpa), GNTST_general_error);
 	CU_ASSERT_EQUAL(gnttab_unmap(mt, h), GNTST_bad_handle);   /* double unmap */
 	gnttab_maptrack_destroy(mt);
+	fx_destroy(d);
+}
+
+/* The first page of data in fd at or after off, or -1 (SEEK_DATA). */
+static off_t next_data(int fd, off_t off)
+{
+	return lseek(fd, off, SEEK_DATA);
+}
+
+/* A mapped page lives in the domain's grant window while mapped, at its gpa, and nothing else does. */
+static void test_window(void)
+{
+	struct domain *d = gt_domain();
+	struct gnttab_maptrack *mt1, *mt2;
+	grant_handle_t h1, h2, h3;
+	uint64_t gpa;
+	uint8_t page[KXEN_PAGE_SIZE], want[KXEN_PAGE_SIZE], zero[KXEN_PAGE_SIZE] = { 0 };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL_FATAL(gnttab_maptrack_create(0, &mt1), 0);
+	CU_ASSERT_EQUAL_FATAL(gnttab_maptrack_create(0, &mt2), 0);
+	uint8_t *a = gmem_ptr(&d->mem, PAGE_A, KXEN_PAGE_SIZE), *b = gmem_ptr(&d->mem, PAGE_B, KXEN_PAGE_SIZE);
+	for (unsigned i = 0; i < KXEN_PAGE_SIZE; i++) {
+		a[i] = want[i] = (uint8_t)(i * 7 + 1);
+		b[i] = (uint8_t)(i * 5 + 2);   /* never granted */
+	}
+	grant(entry(d, GT_GPA, 10), 0, PAGE_A, false);
+	CU_ASSERT_EQUAL(gnttab_map(mt1, (domid_t)d->domid, 10, false, &h1, &gpa), GNTST_okay);
+	CU_ASSERT_EQUAL(gnttab_map(mt2, (domid_t)d->domid, 10, true, &h2, &gpa), GNTST_okay);
+	CU_ASSERT(gmem_window_holds(d, PAGE_A >> 12));
+	CU_ASSERT_FALSE(gmem_window_holds(d, PAGE_B >> 12));
+
+	int wfd = gmem_window_fd(d);
+	CU_ASSERT_FATAL(wfd >= 0);
+	/* The window: the page at its own offset, holes elsewhere (the ungranted page too). */
+	CU_ASSERT_EQUAL(next_data(wfd, 0), (off_t)PAGE_A);
+	CU_ASSERT_EQUAL(next_data(wfd, (off_t)PAGE_A + KXEN_PAGE_SIZE), -1);
+	CU_ASSERT(pread(wfd, page, sizeof(page), (off_t)PAGE_A) == sizeof(page) && !memcmp(page, want, sizeof(page)));
+	CU_ASSERT(pread(wfd, page, sizeof(page), (off_t)PAGE_B) == sizeof(page) && !memcmp(page, zero, sizeof(page)));
+	/* Sealed: a backend can neither shrink nor grow it. */
+	CU_ASSERT(ftruncate(wfd, KXEN_PAGE_SIZE) < 0 && errno == EPERM);
+	/* The RAM memfd's copy is released; kxen-hv's mapping (the guest's view) is the window's page. */
+	CU_ASSERT(pread(d->mem.memfd, page, sizeof(page), (off_t)PAGE_A) == sizeof(page) &&
+	          !memcmp(page, zero, sizeof(page)));
+	CU_ASSERT_EQUAL(memcmp(a, want, sizeof(want)), 0);
+	memcpy(want, "from dom0", 9);
+	CU_ASSERT_EQUAL(pwrite(wfd, want, 9, (off_t)PAGE_A), 9);
+	CU_ASSERT_EQUAL(memcmp(a, want, sizeof(want)), 0);
+	/* shared_info has other sharers: not moved, so not mapped. */
+	grant(entry(d, GT_GPA, 11), 0, SHARED_GPA, false);
+	d->shared_gpa = SHARED_GPA;
+	CU_ASSERT_EQUAL(gnttab_map(mt1, (domid_t)d->domid, 11, false, &h3, &gpa), GNTST_general_error);
+	CU_ASSERT_EQUAL(entry(d, GT_GPA, 11)->flags, GTF_permit_access);
+
+	/* A dump sees the page's current contents in the RAM memfd. */
+	gmem_window_sync(d);
+	CU_ASSERT(pread(d->mem.memfd, page, sizeof(page), (off_t)PAGE_A) == sizeof(page) &&
+	          !memcmp(page, want, sizeof(page)));
+	/* One unmap of two: still in the window. The last: home again, and the window empty. */
+	CU_ASSERT_EQUAL(gnttab_unmap(mt1, h1), GNTST_okay);
+	CU_ASSERT(gmem_window_holds(d, PAGE_A >> 12));
+	CU_ASSERT_EQUAL(next_data(wfd, 0), (off_t)PAGE_A);
+	a[100] = 0x5a;
+	want[100] = 0x5a;
+	CU_ASSERT_EQUAL(gnttab_unmap(mt2, h2), GNTST_okay);
+	CU_ASSERT_FALSE(gmem_window_holds(d, PAGE_A >> 12));
+	CU_ASSERT_EQUAL(next_data(wfd, 0), -1);
+	CU_ASSERT(pread(d->mem.memfd, page, sizeof(page), (off_t)PAGE_A) == sizeof(page) &&
+	          !memcmp(page, want, sizeof(page)));
+	CU_ASSERT_EQUAL(memcmp(a, want, sizeof(want)), 0);
+	/* The backend's fd no longer reaches it: writes there are the window's own. */
+	CU_ASSERT_EQUAL(pwrite(wfd, "late", 4, (off_t)PAGE_A), 4);
+	CU_ASSERT_EQUAL(memcmp(a, want, sizeof(want)), 0);
+	close(wfd);
+	gnttab_maptrack_destroy(mt1);
+	gnttab_maptrack_destroy(mt2);
 	fx_destroy(d);
 }
 
@@ -557,6 +636,7 @@ int main(void)
 		{ "a PV guest's fixed frames outside RAM", test_fixed_frames },
 		{ "map/unmap sets and clears GTF bits", test_map_unmap },
 		{ "readonly grants and mixed pins", test_readonly },
+		{ "mapped pages live in the grant window, and only they", test_window },
 		{ "hostile refs, domids, frames, handles", test_hostile_refs },
 		{ "guest rewrites a mapped entry", test_rewrite_while_mapped },
 		{ "maptrack limit, reuse, close cleanup", test_maptrack_limit },
