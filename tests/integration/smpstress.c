@@ -302,20 +302,19 @@ static int check_mix(void)
 	return result("mix", !bad, detail);
 }
 
+static const struct {
+	const char *name;
+	int (*run)(void);
+} checks[] = {
+	{ "threads", check_threads }, { "pipe", check_pipe }, { "mmap", check_mmap },
+	{ "fork", check_fork }, { "segv", check_segv }, { "mix", check_mix },
+};
+
 static int check_one(const char *name)
 {
-	if (!strcmp(name, "threads"))
-		return check_threads();
-	if (!strcmp(name, "pipe"))
-		return check_pipe();
-	if (!strcmp(name, "mmap"))
-		return check_mmap();
-	if (!strcmp(name, "fork"))
-		return check_fork();
-	if (!strcmp(name, "segv"))
-		return check_segv();
-	if (!strcmp(name, "mix"))
-		return check_mix();
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		if (!strcmp(name, checks[i].name))
+			return checks[i].run();
 	printf("smpstress: unknown check '%s' (threads pipe mmap fork segv mix)\n", name);
 	return 1;
 }
