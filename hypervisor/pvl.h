@@ -28,6 +28,7 @@ struct pvl {
 	uint64_t upcalls_pushed;   /* event upcalls kxen-hv pushed at exits (pvl_upcall_deliver) */
 	uint64_t upcalls_retried;  /* exits that found an event it could not push then (a retry kick armed) */
 	uint64_t flushes_by_sregs; /* remote flushes made by KVM_SET_SREGS, where the trampoline could not run */
+	uint64_t flushes_deferred; /* arrangements put off because the vCPU stopped past an int3 (a retry kick armed) */
 };
 
 /* vCPU id's base in slot 257: the text it runs, its descriptors, stacks, info and data at PVL_*_OFF from here. */
@@ -74,6 +75,12 @@ int pvl_upcall_plan(const struct pvl_stop *at, uint64_t ksp, uint64_t frame[7], 
  * with the upcall mask set. 1 if delivered, 0 if not now, -EFAULT if the
  * kernel stack cannot take the frame.
  */
+/*
+ * Whether v, stopped at rip with CR3 cr3, is right past an int3 of the
+ * layer's text or of the guest's (pvl_int3_behind): then neither its rip
+ * nor its registers may be rewritten before it runs again.
+ */
+bool pvl_stopped_past_int3(const struct vcpu *v, uint64_t cr3, uint64_t rip);
 int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rflags,
                        uint64_t rcx, uint64_t r11);
 
@@ -99,6 +106,15 @@ void *pvl_gmem_ptr(const struct guest_mem *m, uint64_t va, uint64_t len);
  * of m->pv_l4 (vCPU 0's, for everyone else).
  */
 void pvl_thread_walk_from(const struct guest_mem *m, const uint64_t *l4);
+/*
+ * Whether the byte before rip, in the address space of the L4 at l4, is an
+ * int3 (0xcc). kvm_pvm lets a vCPU stop at CPL 3 with rip past an int3
+ * whose #BP it has not yet delivered to ring 0, and shows nothing of it in
+ * KVM_GET_VCPU_EVENTS; KVM_SET_REGS then drops that #BP. Such a stop must
+ * be re-entered as it is. A byte that only ends an instruction gives a
+ * false true, which costs a retry.
+ */
+bool pvl_int3_behind(const uint8_t *ram, uint64_t ram_size, uint64_t l4, uint64_t rip);
 /*
  * Xen's adjust_guest_l*e on the builder's initial tables (libxc writes its
  * L1 entries without U): sets U on every present entry reachable from the

@@ -17,6 +17,9 @@
 
 extern const uint8_t pvl_blob[], pvl_flush_tramp[];
 
+/* How soon an arrangement put off past an int3 is tried again (the int3's trip through ring 0 is ~50 us). */
+#define PVL_FLUSH_RETRY_NS 200000
+
 bool pvl_flush_wanted(struct vcpu *v)
 {
 	return atomic_load(&v->flush_req) != v->flush_seen;
@@ -66,6 +69,17 @@ void pvl_flush_arrange(struct vcpu *v, uint64_t *rip)
 		__atomic_store_n(&info[I_FLDONE / 8], want, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&p->flushes_by_sregs, 1, __ATOMIC_RELAXED);
 		v->flush_armed = want;
+		return;
+	}
+	if (pvl_stopped_past_int3(v, s.cr3, *rip)) {
+		/*
+		 * Perhaps mid-way into one of the layer's int3 requests (a process's
+		 * system call entry, a return to a process): a trampoline now would
+		 * drop that #BP and run on past the int3 (pvl.h). The next exit tries
+		 * again; the asker keeps waiting while v is in the guest.
+		 */
+		vcpu_kick_after(v, PVL_FLUSH_RETRY_NS);
+		__atomic_fetch_add(&p->flushes_deferred, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	info[I_FLRIP / 8] = *rip;

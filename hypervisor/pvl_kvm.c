@@ -19,7 +19,7 @@
 #define MSR_KERNEL_GS_BASE 0xc0000102u
 #define MSR_PAT    0x277u
 
-extern const uint8_t pvl_blob[], pvl_lstar[], pvl_fwd_ret[], pvl_db_ret[];
+extern const uint8_t pvl_blob[], pvl_blob_end[], pvl_lstar[], pvl_fwd_ret[], pvl_db_ret[];
 
 static struct kvm_segment flat(uint16_t sel, bool code)
 {
@@ -88,6 +88,16 @@ int pvl_kvm_load_boot(struct vcpu *v)
 	return 0;
 }
 
+bool pvl_stopped_past_int3(const struct vcpu *v, uint64_t cr3, uint64_t rip)
+{
+	uint64_t off = rip - pvl_vcpu_base(v->id);
+
+	/* The layer's text is in kxen's region, above RAM: read from the blob it was copied from. */
+	if (off - 1 < (uint64_t)(pvl_blob_end - pvl_blob))
+		return pvl_blob[off - 1] == 0xcc;
+	return pvl_int3_behind(v->d->mem.base, v->d->mem.size, cr3 & ~0xfffull, rip);
+}
+
 /* How soon an event an exit found undeliverable is tried again (the cost: one more exit). */
 #define PVL_UPCALL_RETRY_NS 500000
 
@@ -140,6 +150,12 @@ int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rf
 		 * but not all (an emulation's resume; the last instructions of a
 		 * return to a process), and nothing else may kick this vCPU again.
 		 */
+		vcpu_kick_after(v, PVL_UPCALL_RETRY_NS);
+		__atomic_fetch_add(&p->upcalls_retried, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (pvl_stopped_past_int3(v, s.cr3, *rip)) {
+		/* Maybe a #BP (Linux's text poking) KVM has yet to deliver: a frame pushed now would drop it. */
 		vcpu_kick_after(v, PVL_UPCALL_RETRY_NS);
 		__atomic_fetch_add(&p->upcalls_retried, 1, __ATOMIC_RELAXED);
 		return 0;

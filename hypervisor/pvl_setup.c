@@ -302,9 +302,10 @@ static void log_counts(const struct domain *d)
 	      (unsigned long long)__atomic_load_n(&p->upcalls_retried, __ATOMIC_RELAXED));
 	hvlog("(XEN) d%u Linux PV layer: %llu EVTCHNOP_send rung as doorbells (kxen-hv's \"evtchn sends\" line: "
 	      "the misses among them, which exited)", d->domid, (unsigned long long)data64(p, D_NDBELL));
-	hvlog("(XEN) d%u Linux PV layer: %llu remote TLB flushes asked of kxen-hv (%llu made by KVM_SET_SREGS)",
-	      d->domid, (unsigned long long)data64(p, D_NRFLUSH),
-	      (unsigned long long)__atomic_load_n(&p->flushes_by_sregs, __ATOMIC_RELAXED));
+	hvlog("(XEN) d%u Linux PV layer: %llu remote TLB flushes asked of kxen-hv (%llu made by KVM_SET_SREGS, "
+	      "%llu arrangements put off past an int3)", d->domid, (unsigned long long)data64(p, D_NRFLUSH),
+	      (unsigned long long)__atomic_load_n(&p->flushes_by_sregs, __ATOMIC_RELAXED),
+	      (unsigned long long)__atomic_load_n(&p->flushes_deferred, __ATOMIC_RELAXED));
 	for (unsigned id = 0; id < p->nr_vcpus; id++)
 		hvlog("(XEN) d%u v%u Linux PV layer: first exception bounced to Linux (not #BP): vector %llu "
 		      "error %#llx at rip %#llx cr2 %#llx", d->domid, id,

@@ -40,6 +40,13 @@ int64_t pvl_walk(const uint8_t *ram, uint64_t ram_size, uint64_t l4, uint64_t va
 	return -EFAULT;
 }
 
+bool pvl_int3_behind(const uint8_t *ram, uint64_t ram_size, uint64_t l4, uint64_t rip)
+{
+	int64_t pa = pvl_walk(ram, ram_size, l4, rip - 1, false);
+
+	return pa >= 0 && ram[pa] == 0xcc;
+}
+
 /* A vCPU thread's own kernel L4 (its info page), for its domain's memory (pvl_thread_walk_from). */
 static __thread const struct guest_mem *thread_mem;
 static __thread const uint64_t *thread_l4;

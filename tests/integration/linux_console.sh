@@ -1,5 +1,5 @@
 #!/bin/bash
-# linux_console.sh: Debian's stock kernel's busybox shell on hvc0, driven through `kxl console` in tmux: commands and Ctrl-C of a foreground job; kxl reboot through Linux's control/shutdown watch; in the rebuilt domain a sysrq-c panic crashes only that domain; two boots (SKIP without the image cache, /dev/kvm or tmux).
+# linux_console.sh: Debian's stock kernel's busybox shell on hvc0 with 2 vCPUs, driven through `kxl console` in tmux: commands and Ctrl-C of a foreground job; kxl reboot through Linux's control/shutdown watch; in the rebuilt domain a sysrq-c panic crashes only that domain; two boots (SKIP without the image cache, /dev/kvm or tmux).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/linux_lib.sh"
 . "$(dirname "$0")/tmux_lib.sh"
@@ -7,6 +7,7 @@ TM_WAIT=120
 tm_cleanup() { tm_kill; cleanup; }
 trap tm_cleanup EXIT
 linux_setup
+sed -i -e 's|<vcpu>1<|<vcpu>2<|' "$T/linux.xml"   # what a user runs: both CPUs, through reboot and panic too
 dom0_start
 
 "$KXL" create "$T/linux.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create"; }
@@ -17,9 +18,9 @@ tm_kxl c 60 console linux
 # The shell's prompt may have been printed before kxl attached: ask for a fresh one.
 keys Enter
 wait_pane "^/ #"
-keys 'echo kx-$((6*7)) $(uname -r)' Enter
-wait_pane "^kx-42 6\.1\.0-.*-cloud-amd64"
-pass "commands typed into kxl console run in Linux's shell on hvc0 and answer there"
+keys 'echo kx-$((6*7)) $(uname -r) cpus=$(nproc)' Enter
+wait_pane "^kx-42 6\.1\.0-.*-cloud-amd64 cpus=2"
+pass "commands typed into kxl console run in Linux's shell on hvc0 (2 CPUs online) and answer there"
 # Ctrl-C reaches the foreground job through hvc0's line discipline: the shell has hvc0 as its terminal.
 keys 'echo sleeping; sleep 600' Enter
 wait_pane "^sleeping"

@@ -1,39 +1,67 @@
 #!/bin/bash
-# linux_smp.sh: Debian's cloud kernel with 2 vCPUs on kxen (VCPUOP_initialise/up, per-vCPU layer copies, remote TLB flushes): both CPUs online and working, a fork/exec storm, then kxl vcpu-set takes CPU 1 away and gives it back in the running guest; one boot (SKIP without the image cache or /dev/kvm).
+# linux_smp.sh: Debian's cloud kernel with <vcpu current='1'>2</vcpu> on kxen: CPU 1 offline at boot, kxl vcpu-set 2 gives it to the running guest, then both CPUs at work (pinned loops, smpstress's threads with atomics and a mutex, cross-CPU pipe ping-pong, mmap churn another CPU must see, fork/exec, a segfaulting child), /proc/cpuinfo and /proc/meminfo against the XML, and kxl vcpu-set 1 and 2 again; one boot (SKIP without the image cache or /dev/kvm).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/linux_lib.sh"
-# /init's commands (they fit the 1023-byte command line): the CPUs Linux sees; a loop pinned to each CPU with
-# CPU 1's /proc/stat ticks before and after; parallel fork+exec pairs (page tables copied and torn down on
-# both CPUs: remote flushes); then it waits for kxl vcpu-set 1 (CPU 1 offline), and for vcpu-set 2, which
-# makes cpu1 present again for user space to online (as Xen's udev rule does), and uses it.
+# /init's commands (they fit the 1023-byte command line): the CPUs at boot; it waits for kxl vcpu-set 2, which
+# makes cpu1 present for user space to online (as Xen's udev rule does); then the CPUs and memory Linux sees, a
+# loop pinned to each CPU with CPU 1's /proc/stat ticks before and after, smpstress (tests/integration/smpstress.c);
+# then it waits for kxl vcpu-set 1 (CPU 1 offline) and vcpu-set 2 again, and uses CPU 1.
 run=$(tr '\n' ' ' <<'RUN'
-echo cpus=$(grep -c ^processor /proc/cpuinfo) nproc=$(nproc) online=$(cat /sys/devices/system/cpu/online);
+echo boot cpus=$(grep -c ^processor /proc/cpuinfo) online=$(cat /sys/devices/system/cpu/online);
+while [ ! -e /sys/devices/system/cpu/cpu1/online ]; do sleep 0.2; done; echo 1 > /sys/devices/system/cpu/cpu1/online;
+echo cpus=$(grep -c ^processor /proc/cpuinfo) nproc=$(nproc) online=$(cat /sys/devices/system/cpu/online); grep MemTotal /proc/meminfo;
 echo 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; echo loop$1-done' > /l;
 grep ^cpu1 /proc/stat; taskset -c 0 sh /l 0 & taskset -c 1 sh /l 1; wait; grep ^cpu1 /proc/stat;
-n=0; while [ $n -lt 60 ]; do sh -c 'exit 3' & sh -c 'exit 4'; wait; n=$((n+1)); done; echo storm-done $n;
+smpstress -d 10 threads pipe mmap fork segv;
 echo ready-for-unplug; while [ $(cat /sys/devices/system/cpu/online) != 0 ]; do sleep 0.2; done; echo online=$(cat /sys/devices/system/cpu/online);
 while [ ! -e /sys/devices/system/cpu/cpu1/online ]; do sleep 0.2; done; echo 1 > /sys/devices/system/cpu/cpu1/online; echo replugged online=$(cat /sys/devices/system/cpu/online);
 taskset -c 1 echo on-cpu1-again; exec sleep 600
 RUN
 )
+# This test's initramfs carries smpstress; linux_setup then uses it.
+C=${KXEN_IMAGE_CACHE:-/var/cache/kxen/images}
+abi=$(cat "$C/linux-abi" 2>/dev/null)
+[ -f "$C/vmlinuz-cloud" ] && [ -n "$abi" ] && [ -x "$C/busybox" ] && [ -d "$C/linux-image-$abi-cloud-amd64" ] &&
+	{ "$S/scripts/mkinitramfs.sh" -k "$C/linux-image-$abi-cloud-amd64" -b "$C/busybox" -x "$B/tests/integration/smpstress" \
+		-o "$T/initramfs.gz" > "$T/mkinitramfs.out" 2>&1 || { cat "$T/mkinitramfs.out"; fail "scripts/mkinitramfs.sh -x smpstress"; }; }
 linux_setup "$run"
-sed -i -e 's|<vcpu>1<|<vcpu>2<|' "$T/linux.xml"
+sed -i -e "s|<vcpu>1<|<vcpu current='1'>2<|" "$T/linux.xml"
 dom0_start
 
 "$KXL" create "$T/linux.xml" > "$T/create.out" 2>&1 || { cat "$T/create.out"; fail "kxl create"; }
 id=$(domid_of linux)
 [ -n "$id" ] || fail "no domain id in the log"
-wait_until 300 console_has "^storm-done" || { tail -30 "$CON"; fail "/init's SMP commands did not all run"; }
+# <vcpu current='1'>: cpu/1/availability is "offline" from the start; Linux brings CPU 1 up with the boot CPU
+# (VCPUOP_initialise, VCPUOP_up) and its xenbus watch takes it down again before /init runs.
+wait_until 300 console_has "^boot cpus=" || { tail -30 "$CON"; fail "Linux did not reach /init"; }
+console_has "^boot cpus=1 online=0[[:space:]]*$" || { grep "^boot cpus=" "$CON"; fail "CPU 1 is online at boot despite <vcpu current='1'>"; }
+wait_until 30 sh -c "'$KXL' vcpu-list linux | awk '\$3 == 1 && \$5 == \"---\" { f = 1 } END { exit !f }'" ||
+	{ "$KXL" vcpu-list linux; fail "kxl vcpu-list shows vCPU 1 online at boot"; }
+pass "<vcpu current='1'>2</vcpu>: one CPU online at /init, vCPU 1 offline in kxl vcpu-list"
+"$KXL" vcpu-set linux 2 > "$T/vcpuset.out" 2>&1 || { cat "$T/vcpuset.out"; fail "kxl vcpu-set linux 2"; }
+wait_until 300 console_has "^smpstress: done" || { tail -30 "$CON"; fail "/init's SMP commands did not all run"; }
 console_has "smp: Brought up 1 node, 2 CPUs" || fail "Linux did not bring up its second CPU"
 console_has "^cpus=2 nproc=2 online=0-1" || fail "/proc/cpuinfo, nproc or the online mask do not show 2 CPUs"
-pass "Linux brought up both vCPUs (VCPUOP_initialise, VCPUOP_up): /proc/cpuinfo, nproc and online agree"
+mem=$(sed -n 's/^MemTotal: *\([0-9]*\) kB.*/\1/p' "$CON")
+[ -n "$mem" ] && [ "$mem" -gt 200000 ] && [ "$mem" -le 262144 ] || fail "MemTotal '$mem' kB does not match the XML's 256 MiB"
+pass "kxl vcpu-set 2 hot-plugged CPU 1; /proc/cpuinfo, nproc and online show the XML's 2 vCPUs, /proc/meminfo its 256 MiB ($mem kB)"
 console_has "^loop0-done" && console_has "^loop1-done" || fail "a loop pinned to each CPU did not finish"
 # CPU 1's user ticks (field 2 of /proc/stat's cpu1 line) went up while a loop was pinned to it.
 read -r before after < <(grep '^cpu1 ' "$CON" | awk '{ printf "%s ", $2 } END { print "" }')
 [ -n "$after" ] && [ "$after" -gt "$before" ] || fail "CPU 1's user time did not advance ($before -> $after)"
 pass "loops pinned with taskset ran on CPU 0 and CPU 1 (CPU 1's user ticks $before -> $after)"
-console_has "^storm-done 60" || fail "the fork+exec storm did not complete"
-pass "120 fork+exec+exit in pairs across both CPUs"
+# smpstress's own verdicts: each line says what it computed against what it had to be.
+ok() { console_has "^smpstress: $1 ok $2" || { grep "^smpstress:" "$CON"; fail "smpstress $1: $3"; }; }
+ok threads "threads=4 atomic=40000 mutex=40000 want=40000 cpus_seen=0x3" "wrong counts or not on both CPUs"
+pass "4 pthreads pinned to both CPUs: shared counters by atomics and under a mutex add up (40000 each)"
+ok pipe "round_trips=300 bad=0" "the cross-CPU pipe ping-pong lost or corrupted a token"
+ok mmap "replacements=100 stale_reads=0" "a CPU read a page replaced by the other CPU (a missed remote TLB flush)"
+pass "a token passed 300 times through pipes between CPU 0 and CPU 1; a page replaced 100 times by CPU 0 was seen fresh by CPU 1"
+ok fork "execs=20 failed_loops=0" "fork+exec from both CPUs failed"
+ok segv "signaled=1 signal=11" "the child that wrote through a null pointer was not killed by SIGSEGV"
+console_has "smpstress\[[0-9]*\]: segfault at 0 " || fail "Linux did not report the child's segfault at address 0"
+console_has "^smpstress: done cpus=2 failed=0" || fail "smpstress reported failures"
+pass "fork+exec from both CPUs; a child's null-pointer write is killed by SIGSEGV and the guest lives on"
 "$KXL" vcpu-list linux | awk '$3 ~ /^[01]$/ && $5 != "---" { n++ } END { exit n != 2 }' ||
 	{ "$KXL" vcpu-list linux; fail "kxl vcpu-list does not show 2 online vCPUs"; }
 

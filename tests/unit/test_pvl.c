@@ -62,6 +62,20 @@ static void test_walk_levels(void)
 	CU_ASSERT_EQUAL(pvl_walk(ram, RAM, L4, 0x345678, false), 0x345678);   /* the 1 GiB page */
 }
 
+/* A stop right past an int3 is found through the page tables, across a page boundary too; others are not. */
+static void test_int3_behind(void)
+{
+	build();
+	ram[0x10123] = 0xcc;
+	CU_ASSERT_TRUE(pvl_int3_behind(ram, RAM, L4, KVA + 0x124));
+	CU_ASSERT_FALSE(pvl_int3_behind(ram, RAM, L4, KVA + 0x123));
+	CU_ASSERT_FALSE(pvl_int3_behind(ram, RAM, L4, KVA + 0x125));
+	ram[0x10fff] = 0xcc;                                          /* the int3 ends frame 0x10; rip in 0x11 */
+	CU_ASSERT_TRUE(pvl_int3_behind(ram, RAM, L4, KVA + 0x1000));
+	CU_ASSERT_FALSE(pvl_int3_behind(ram, RAM, L4, KVA + 0x3001)); /* not mapped: nothing to say */
+	CU_ASSERT_FALSE(pvl_int3_behind(ram, RAM, L4, 0));            /* rip - 1 wraps: non-canonical */
+}
+
 static void test_walk_refuses(void)
 {
 	build();
@@ -353,6 +367,7 @@ int main(void)
 	static const struct cunit_test tests[] = {
 		{ "walk: 4 KiB, 2 MiB, 1 GiB pages", test_walk_levels },
 		{ "walk: holes, read-only, non-canonical, tables beyond RAM", test_walk_refuses },
+		{ "int3 behind a stop: through the tables, across pages, unmapped", test_int3_behind },
 		{ "guest-virtual access: contiguous frames only", test_gmem_ptr },
 		{ "set_boot checks for a Linux guest", test_check_boot },
 		{ "U bit on the builder's initial tables", test_adjust_initial },
