@@ -46,20 +46,14 @@ mkdir -p "$stage"/{bin,dev,proc,sys,mods,lower,rw,new}
 cp "$C/busybox" "$stage/bin/busybox"
 for a in sh mount mkdir insmod chroot poweroff cat echo sleep; do ln -s busybox "$stage/bin/$a"; done
 
-# The modules in load order: each one's dependencies (modules.dep, transitively) come first.
-added=
-add_mod() {
-	local rel=$1 dep
-	case " $added " in *" $rel "*) return 0 ;; esac
-	for dep in $(sed -n "s|^$rel: *||p" "$moddir/modules.dep"); do add_mod "$dep"; done
-	cp "$moddir/$rel" "$stage/mods/"
-	echo "${rel##*/}" >> "$stage/mods/order"
-	added="$added $rel"
-}
-for m in kernel/arch/x86/kvm/kvm-amd.ko kernel/drivers/virtio/virtio_pci.ko kernel/net/9p/9pnet_virtio.ko \
-	kernel/fs/9p/9p.ko kernel/fs/overlayfs/overlay.ko; do
-	grep -q "^$m:" "$moddir/modules.dep" || die "$m is not in $moddir/modules.dep"
-	add_mod "$m"
+# The modules in load order (dependencies first).
+. "$here/kmod-order.sh"
+mods="kernel/arch/x86/kvm/kvm-amd.ko kernel/drivers/virtio/virtio_pci.ko kernel/net/9p/9pnet_virtio.ko
+	kernel/fs/9p/9p.ko kernel/fs/overlayfs/overlay.ko"
+for m in $mods; do grep -q "^$m:" "$moddir/modules.dep" || die "$m is not in $moddir/modules.dep"; done
+for m in $(kmod_order "$moddir" $mods); do
+	cp "$moddir/$m" "$stage/mods/"
+	echo "${m##*/}" >> "$stage/mods/order"
 done
 
 # The command runs from the same directory inside, with the caller's environment's PATH.
