@@ -23,6 +23,13 @@ void kvm_vm_destroy(struct domain *d);
 int kvm_vcpu_create(struct vcpu *v);
 /* Unmaps and closes v's KVM vCPU; safe if never created. */
 void kvm_vcpu_destroy(struct vcpu *v);
+/*
+ * The type the TR of a guest vCPU is loaded with: 11 (busy 64-bit TSS, what
+ * hardware and VMX require), or 9 when KXEN_TCG_TR_TYPE9=1 is set, for QEMU's
+ * TCG emulating SVM (scripts/svm-rig.sh), whose I/O permission check accepts
+ * only a cached type 9 and #GPs every CPL-3 `out` otherwise.
+ */
+unsigned kvm_tr_type(void);
 /* Loads v->boot as a CPL-3 64-bit context using abi.h's layout. */
 int kvm_vcpu_load_boot(struct vcpu *v);
 /*

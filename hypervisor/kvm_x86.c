@@ -379,6 +379,13 @@ int kvm_vcpu_get_context(struct vcpu *v, vcpu_guest_context_t *ctx)
 	return 0;
 }
 
+unsigned kvm_tr_type(void)
+{
+	const char *e = getenv("KXEN_TCG_TR_TYPE9");
+
+	return e && strcmp(e, "1") == 0 ? 9 : 11;
+}
+
 int kvm_vcpu_load_boot(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -398,7 +405,7 @@ int kvm_vcpu_load_boot(struct vcpu *v)
 	s.gdt = (struct kvm_dtable){ .base = KXEN_PV_GDT, .limit = KXEN_GDT_ENTRIES * 8 - 1 };
 	s.idt = (struct kvm_dtable){ .base = KXEN_PV_IDT, .limit = 256 * 16 - 1 };
 	s.tr = (struct kvm_segment){ .base = tss, .limit = (uint32_t)(KXEN_PV_IOBITMAP_END - 1 - tss),
-	                             .selector = KXEN_SEL_TSS(v->id), .type = 11, .present = 1 };
+	                             .selector = KXEN_SEL_TSS(v->id), .type = kvm_tr_type(), .present = 1 };
 	s.ldt = (struct kvm_segment){ .unusable = 1 };
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;

@@ -10,6 +10,7 @@
 #include "gmem.h"
 #include "vcpu.h"
 #include "domain.h"
+#include "kvm.h"
 #include "pvl.h"
 #include "pvl_layout.h"
 
@@ -60,6 +61,7 @@ void pvl_flush_arrange(struct vcpu *v, uint64_t *rip)
 		 * next enters.
 		 */
 		uint64_t cr3 = s.cr3;
+		s.tr.type = kvm_tr_type();   /* KVM reports SVM's TR as busy: the rig's TCG wants it back */
 		s.cr3 = cr3 ^ KXEN_PAGE_SIZE;
 		if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
 			return;

@@ -10,6 +10,7 @@
 #include "gmem.h"
 #include "vcpu.h"
 #include "domain.h"
+#include "kvm.h"
 #include "pvl.h"
 #include "pvl_layout.h"
 
@@ -38,7 +39,8 @@ int pvl_kvm_load_boot(struct vcpu *v)
 		{ .index = MSR_STAR, .data = (uint64_t)PVL_SEL_R0_CS << 32 |
 		                             (uint64_t)(PVL_SEL_U_CS32 & ~3) << 48 },
 		{ .index = MSR_LSTAR, .data = base + (uint64_t)(pvl_lstar - pvl_blob) },
-		{ .index = MSR_SFMASK, .data = 0 },
+		/* TF and NT: a `syscall` that enters ring 0 (VMX/SVM) must not single-step there or #GP at its iretq. */
+		{ .index = MSR_SFMASK, .data = 0x4100 },
 		{ .index = MSR_KERNEL_GS_BASE, .data = 0 },
 		{ .index = MSR_PAT, .data = PVL_MSR_PAT },   /* what the layer reports, as Xen runs PV guests */
 	} };
@@ -62,7 +64,7 @@ int pvl_kvm_load_boot(struct vcpu *v)
 	s.gdt = (struct kvm_dtable){ .base = base + PVL_GDT_OFF, .limit = PVL_GDT_LIMIT };
 	s.idt = (struct kvm_dtable){ .base = base + PVL_IDT_OFF, .limit = 256 * 16 - 1 };
 	s.tr = (struct kvm_segment){ .base = base + PVL_TSS_OFF, .limit = 0x68 + 8192,
-	                             .selector = PVL_SEL_TSS, .type = 11, .present = 1 };
+	                             .selector = PVL_SEL_TSS, .type = kvm_tr_type(), .present = 1 };
 	s.ldt = (struct kvm_segment){ .unusable = 1 };
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
 		return -errno;
@@ -171,6 +173,7 @@ int pvl_upcall_deliver(struct vcpu *v, uint64_t *rip, uint64_t *rsp, uint64_t rf
 		s.cr3 = info[I_KCR3 / 8];
 		s.cs = flat(PVL_SEL_K_CS, true);
 		s.ss = flat(PVL_SEL_K_SS, false);
+		s.tr.type = kvm_tr_type();   /* KVM reports SVM's TR as busy: the rig's TCG wants it back */
 		if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
 			return -EFAULT;
 	}

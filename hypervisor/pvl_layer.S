@@ -89,10 +89,17 @@
 pvl_blob:
 
 /*
- * LSTAR. Here `syscall` arrives at CPL 3 with the caller's CR3 (rcx = return
- * rip, r11 = rflags); the mode page tells a kernel hypercall from a process.
+ * LSTAR. On kvm_pvm `syscall` arrives at CPL 3 with the caller's CR3 (rcx =
+ * return rip, r11 = rflags); the mode page tells a kernel hypercall from a
+ * process. On VMX/SVM it arrives at CPL 0 on the caller's stack: `verw` of
+ * kxen's ring-0 data selector (ZF only where CPL 0 may write it; it needs no
+ * register and no stack, since a process's red zone is live) sends that case
+ * to kx_lstar_r0, which comes back to kx_lstar3 at CPL 3 as kvm_pvm would.
  */
 pvl_lstar:
+	verw kx_r0_ds(%rip)
+	jz kx_lstar_r0
+kx_lstar3:
 	cmpb $0, KX_MODE
 	je kx_from_user
 	push %rcx
@@ -875,6 +882,29 @@ pvl_flush_tramp:
 kx_site_remote_flush:
 	jmp kx_iret_bad
 
+/*
+ * `syscall` at CPL 0 (VMX/SVM), on the caller's rsp, which is never trusted
+ * (a process's could point at kxen's read-only text, writable at CPL 0 under
+ * CR0.WP = 0): rsp is parked in the info page, this vCPU's ring-0 stack
+ * (empty: `syscall` comes only from CPL 3) takes a frame to kx_lstar3 at
+ * CPL 3 with the caller's rsp, and every register as `syscall` left them.
+ * SFMASK has cleared TF and NT (an iretq with NT #GPs); IOPL stays 0.
+ */
+kx_lstar_r0:
+	mov %rsp, KX_INFO(I_LSRSP)
+	lea pvl_blob + PVL_R0TOP_OFF(%rip), %rsp
+	pushq $PVL_SEL_K_SS
+	pushq KX_INFO(I_LSRSP)
+	pushfq
+	andq $~0x3000, (%rsp)
+	pushq $PVL_SEL_K_CS
+	push %rcx
+	lea kx_lstar3(%rip), %rcx
+	xchg %rcx, (%rsp)
+	iretq
+kx_r0_ds:
+	.word PVL_SEL_R0_DS
+
 /* A process's `syscall`: nothing of kxen's is writable in its L4; ring 0 loads the kernel's. */
 kx_from_user:
 	int3
@@ -912,7 +942,7 @@ kx_user_syscall_k:
 kx_exception_k:
 	incq KX_DATA(D_NEXC)
 	testb $3, KX_DATA(D_ECS)
-	jnz kx_bounce
+	jnz kx_softint
 	gpr_save
 	mov KX_DATA(D_VEC), %rax
 	mov KX_DATA(D_ERIP), %rsi
@@ -992,6 +1022,43 @@ kx_bounce:
 	mov (%rcx,%rax,8), %r11
 	mov KX_DATA(D_SCR2), %rax
 	jmp *%r11
+
+/*
+ * A process's `int $N` (N = 4 or >= 32; kxen's gates for those are DPL 0 or
+ * absent) is #GP with the IDT bit in the error code on VMX/SVM: as Xen's
+ * do_general_protection, it goes to trap-table entry N if that entry's DPL
+ * is 3 (Linux: int $0x80 for 32-bit processes), with rip past the 2-byte
+ * instruction and no error code. (kvm_pvm raises #UD instead, bounced as is:
+ * docs/linux-pv.md 3.5.) rax and rcx are the process's: kept in the scratch.
+ */
+kx_softint:
+	cmpq $13, KX_DATA(D_VEC)
+	jne kx_bounce
+	mov %rax, KX_DATA(D_SCR2)
+	mov %rcx, KX_DATA(D_SCR3)
+	mov KX_DATA(D_ERR), %rax
+	and $~0x7f8, %rax               /* only IDT = 1, EXT = 0 and a vector below 256 */
+	cmp $2, %rax
+	jne 1f
+	mov KX_DATA(D_ERR), %rax
+	shr $3, %eax
+	cmp $32, %eax
+	jae 2f
+	cmp $4, %eax
+	jne 1f
+2:	lea KX_DATA(D_TRAPS), %rcx
+	cmpq $0, (%rcx,%rax,8)
+	je 1f
+	lea KX_DATA(D_TRAPFL), %rcx
+	movzbl (%rcx,%rax), %ecx
+	and $3, %ecx
+	cmp $3, %ecx
+	jne 1f
+	mov %rax, KX_DATA(D_VEC)
+	addq $2, KX_DATA(D_ERIP)
+1:	mov KX_DATA(D_SCR2), %rax
+	mov KX_DATA(D_SCR3), %rcx
+	jmp kx_bounce
 
 kx_fatal:
 	mov KX_DATA(D_SCR2), %rax

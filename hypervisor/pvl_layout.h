@@ -92,6 +92,7 @@
 #define I_FLRIP  0x10   /* a remote flush (kxen-hv): where the vCPU resumes after the trampoline */
 #define I_FLGEN  0x18   /*   the request it answers (kxen-hv) */
 #define I_FLDONE 0x20   /*   the last request flushed (ring 0) */
+#define I_LSRSP  0x28   /* the caller's rsp across a `syscall` that entered at CPL 0 (VMX/SVM; ring 0) */
 
 /* Data page (kernel L4s only). */
 #define D_KSP      0x000   /* stack_switch */

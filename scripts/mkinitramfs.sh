@@ -87,15 +87,13 @@ done
 
 # The Xen frontends: built in (=y) needs nothing; a module (=m) is copied with its dependencies.
 : > "$stage/etc/kxen-modules"
-seen=" "
+. "$(dirname "$0")/kmod-order.sh"
 add_module() {   # add_module PATH-relative-to-moddir: dependencies first, each once
-	case "$seen" in *" $1 "*) return 0 ;; esac
-	seen="$seen$1 "
-	deps=$(sed -n "s|^$1:||p" "$moddir/modules.dep")
-	for d in $deps; do add_module "$d"; done
-	mkdir -p "$stage/lib/modules/$kver/$(dirname "$1")"
-	cp "$moddir/$1" "$stage/lib/modules/$kver/$1"
-	echo "$kver/$1" >> "$stage/etc/kxen-modules"
+	for m in $(kmod_order "$moddir" "$1"); do
+		mkdir -p "$stage/lib/modules/$kver/$(dirname "$m")"
+		cp "$moddir/$m" "$stage/lib/modules/$kver/$m"
+		echo "$kver/$m" >> "$stage/etc/kxen-modules"
+	done
 }
 for pair in XEN_BLKDEV_FRONTEND:xen-blkfront XEN_NETDEV_FRONTEND:xen-netfront \
             HVC_XEN:hvc_xen XEN_BALLOON:xen-balloon; do
