@@ -1,4 +1,4 @@
-/* __HYPERVISOR_vcpu_op: secondary vCPU bring-up, up/down, runstate, single-shot timers. */
+/* __HYPERVISOR_vcpu_op: secondary vCPU bring-up, up/down, runstate, single-shot and periodic timers. */
 #include <errno.h>
 
 #include "kxen-hv.h"
@@ -86,6 +86,17 @@ long hc_vcpu_op(struct vcpu *v, const uint64_t a[5])
 		if (t != v)
 			return -EINVAL;
 		return vcpu_set_timer(v, 0);
+	case VCPUOP_set_periodic_timer: {
+		struct vcpu_set_periodic_timer pt;
+		if (gmem_read(&d->mem, &pt, arg, sizeof(pt)) < 0)
+			return -EFAULT;
+		/* Xen's bounds: at least 1 ms, and a period system time cannot overflow on. */
+		if (pt.period_ns < 1000000ull || pt.period_ns > (1ull << 62))
+			return -EINVAL;
+		return vcpu_set_periodic(t, pt.period_ns);
+	}
+	case VCPUOP_stop_periodic_timer:
+		return vcpu_set_periodic(t, 0);
 	default:
 		return -ENOSYS;
 	}

@@ -255,13 +255,25 @@ uint64_t vcpu_cpu_ns(struct vcpu *v)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int vcpu_set_timer(struct vcpu *v, uint64_t deadline)
+/* The earlier of v's two deadlines (guest system time), 0 if neither is armed. */
+static uint64_t timer_next(struct vcpu *v)
 {
+	uint64_t dl = atomic_load(&v->timer_deadline);
+	uint64_t pn = atomic_load(&v->periodic_ns) ? atomic_load(&v->periodic_next) : 0;
+
+	if (!dl || (pn && pn < dl))
+		return pn;
+	return dl;
+}
+
+/* Points v's host timer at its earlier deadline (or disarms it). */
+static int timer_arm(struct vcpu *v)
+{
+	uint64_t deadline = timer_next(v);
 	struct itimerspec its;
 
-	atomic_store(&v->timer_deadline, deadline);
 	if (!v->timer_created)
-		return 0;   /* the run loop still checks the deadline on every pass */
+		return 0;   /* the run loop still checks the deadlines on every pass */
 	memset(&its, 0, sizeof(its));
 	if (deadline) {
 		uint64_t abs = v->d->created_mono_ns + deadline;
@@ -277,6 +289,22 @@ int vcpu_set_timer(struct vcpu *v, uint64_t deadline)
 	return 0;
 }
 
+int vcpu_set_timer(struct vcpu *v, uint64_t deadline)
+{
+	atomic_store(&v->timer_deadline, deadline);
+	return timer_arm(v);
+}
+
+int vcpu_set_periodic(struct vcpu *v, uint64_t period_ns)
+{
+	atomic_store(&v->periodic_ns, 0);
+	if (period_ns) {
+		atomic_store(&v->periodic_next, domain_system_time(v->d) + period_ns);
+		atomic_store(&v->periodic_ns, period_ns);
+	}
+	return timer_arm(v);
+}
+
 void vcpu_kick_after(struct vcpu *v, uint64_t ns)
 {
 	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(ns / 1000000000ull),
@@ -288,19 +316,27 @@ void vcpu_kick_after(struct vcpu *v, uint64_t ns)
 
 void vcpu_timer_check(struct vcpu *v)
 {
+	uint64_t now = domain_system_time(v->d);
 	uint64_t dl = atomic_load(&v->timer_deadline);
+	uint64_t p = atomic_load(&v->periodic_ns), next = atomic_load(&v->periodic_next);
+	bool fire = false;
 
-	if (!dl || domain_system_time(v->d) < dl)
+	if (dl && now >= dl && atomic_compare_exchange_strong(&v->timer_deadline, &dl, 0))
+		fire = true;
+	/* Ticks missed while the vCPU was not running are one event, as Xen's periodic_timer_work. */
+	if (p && now >= next &&
+	    atomic_compare_exchange_strong(&v->periodic_next, &next, next + ((now - next) / p + 1) * p))
+		fire = true;
+	if (!fire)
 		return;
-	if (atomic_compare_exchange_strong(&v->timer_deadline, &dl, 0)) {
-		time_update_vcpu(v);
-		evtchn_raise_virq(v, VIRQ_TIMER);
-	}
+	time_update_vcpu(v);
+	evtchn_raise_virq(v, VIRQ_TIMER);
+	timer_arm(v);
 }
 
 uint64_t vcpu_timer_mono(struct vcpu *v)
 {
-	uint64_t dl = atomic_load(&v->timer_deadline);
+	uint64_t dl = timer_next(v);
 	uint64_t mono = v->d->created_mono_ns + dl;
 
 	if (!dl)

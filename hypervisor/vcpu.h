@@ -42,6 +42,8 @@ struct vcpu {
 	struct vcpu_info *vinfo;
 	/* One-shot timer: deadline in guest system time, 0 = disarmed. */
 	_Atomic uint64_t timer_deadline;
+	/* Periodic timer (VCPUOP_set_periodic_timer): period in ns, 0 = stopped; next tick in guest system time. */
+	_Atomic uint64_t periodic_ns, periodic_next;
 	timer_t timer;
 	bool timer_created;
 	timer_t kick_timer;           /* vcpu_kick_after */
@@ -97,14 +99,24 @@ uint64_t vcpu_cpu_ns(struct vcpu *v);
 /* Arms (deadline != 0) or disarms v's one-shot timer (guest system time). */
 int vcpu_set_timer(struct vcpu *v, uint64_t deadline);
 /*
+ * Starts (period_ns != 0: the first tick one period from now) or stops v's
+ * periodic timer. Both timers raise VIRQ_TIMER; the host timer is armed for
+ * the earlier. Any thread (Xen lets a vCPU set another's).
+ */
+int vcpu_set_periodic(struct vcpu *v, uint64_t period_ns);
+/*
  * Kicks v out of KVM_RUN in ns nanoseconds (a new request replaces the
  * last): for an event an exit could not deliver, so it is retried soon.
  * On v's own thread.
  */
 void vcpu_kick_after(struct vcpu *v, uint64_t ns);
-/* Raises VIRQ_TIMER if v's one-shot timer has expired (once per arming). */
+/*
+ * Raises VIRQ_TIMER if v's one-shot timer has expired (once per arming) or
+ * a periodic tick is due (once however many were missed, as Xen), and
+ * re-arms the host timer for what is left.
+ */
 void vcpu_timer_check(struct vcpu *v);
-/* Monotonic deadline of v's timer, 0 if disarmed. */
+/* Monotonic deadline of v's earlier timer, 0 if neither is armed. */
 uint64_t vcpu_timer_mono(struct vcpu *v);
 /* Whether the calling vCPU should stop waiting: domain stopping or paused. */
 bool vcpu_should_stop(struct vcpu *v);

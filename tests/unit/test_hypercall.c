@@ -159,6 +159,7 @@ static void test_bad_pointers(void)
 		{ "vcpu initialise", __HYPERVISOR_vcpu_op, VCPUOP_initialise, 1, 2 },
 		{ "vcpu get_runstate_info", __HYPERVISOR_vcpu_op, VCPUOP_get_runstate_info, 0, 2 },
 		{ "vcpu set_singleshot_timer", __HYPERVISOR_vcpu_op, VCPUOP_set_singleshot_timer, 0, 2 },
+		{ "vcpu set_periodic_timer", __HYPERVISOR_vcpu_op, VCPUOP_set_periodic_timer, 0, 2 },
 		{ "callback register", __HYPERVISOR_callback_op, CALLBACKOP_register, 0, 1 },
 		{ "callback unregister", __HYPERVISOR_callback_op, CALLBACKOP_unregister, 0, 1 },
 		{ "multicall", __HYPERVISOR_multicall, 0, 1, 0 },
@@ -848,6 +849,32 @@ static void test_vcpu_op(void)
 	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_stop_singleshot_timer, 1, 0), -EINVAL);
 	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_stop_singleshot_timer, 0, 0), 0);
 	CU_ASSERT_EQUAL(atomic_load(&v->timer_deadline), 0);
+
+	/* Periodic timers: Xen's bounds; a late check makes one tick and moves the next past now. */
+	struct vcpu_set_periodic_timer pt = { .period_ns = 999999 };
+	put(d, SCR, &pt, sizeof(pt));
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_set_periodic_timer, 0, SCR), -EINVAL);
+	pt.period_ns = 1000000;
+	put(d, SCR, &pt, sizeof(pt));
+	uint64_t t0 = domain_system_time(d);
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_set_periodic_timer, 1, SCR), 0);   /* another vCPU's, as Xen allows */
+	CU_ASSERT_EQUAL(atomic_load(&d->vcpu[1]->periodic_ns), 1000000);
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_stop_periodic_timer, 1, 0), 0);
+	CU_ASSERT_EQUAL(atomic_load(&d->vcpu[1]->periodic_ns), 0);
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_set_periodic_timer, 0, SCR), 0);
+	uint64_t next = atomic_load(&v->periodic_next);
+	CU_ASSERT_TRUE(next >= t0 + 1000000 && next <= domain_system_time(d) + 1000000);
+	CU_ASSERT_EQUAL(vcpu_timer_mono(v), d->created_mono_ns + next);
+	struct timespec nap = { .tv_nsec = 3500000 };
+	nanosleep(&nap, NULL);
+	uint64_t checked = domain_system_time(d);
+	vcpu_timer_check(v);
+	uint64_t after = atomic_load(&v->periodic_next);
+	CU_ASSERT_TRUE(after > checked && after <= domain_system_time(d) + 1000000);
+	CU_ASSERT_EQUAL((after - next) % 1000000, 0);
+	CU_ASSERT_EQUAL(atomic_load(&v->timer_deadline), 0);
+	CU_ASSERT_EQUAL(hc(v, V, VCPUOP_stop_periodic_timer, 0, 0), 0);
+	CU_ASSERT_EQUAL(vcpu_timer_mono(v), 0);
 	CU_ASSERT_EQUAL(hc(v, V, 0x4444, 0, SCR), -ENOSYS);
 	fx_destroy(d);
 }
