@@ -224,16 +224,14 @@ static void conn_readable(struct kxd_loop *l, int fd, uint32_t events, void *arg
 static void accept_conn(struct kxd_loop *l, int lfd, uint32_t events, void *arg)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
+	bool owner;
 
 	(void)events;
 	(void)arg;
 	if (fd < 0)
 		return;
 	/* Privileged interface: root, whoever runs this kxen-hv (tests), or --socket-group. */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
-	    (cred.uid != 0 && cred.uid != getuid() && (ctl_peer_gid == (gid_t)-1 || cred.gid != ctl_peer_gid))) {
+	if (!kxd_peer_allowed(fd, ctl_peer_gid, &owner)) {
 		close(fd);
 		return;
 	}
@@ -245,7 +243,7 @@ static void accept_conn(struct kxd_loop *l, int lfd, uint32_t events, void *arg)
 	c->loop = l;
 	c->fd = fd;
 	c->events_fd = -1;
-	c->privileged = cred.uid == 0 || cred.uid == getuid();
+	c->privileged = owner;
 	if (kxd_loop_add(l, fd, EPOLLIN, conn_readable, c)) {
 		close(fd);
 		free(c);

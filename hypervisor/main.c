@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,16 +142,12 @@ int main(int argc, char **argv)
 			printf("kxen-hv %s (Xen ABI %d.%d)\n", PACKAGE_VERSION, KXEN_VERSION_MAJOR, KXEN_VERSION_MINOR);
 			return 0;
 		case 'S': kxd_seccomp_disable(); break;
-		case 'g': {
-			struct group *g = getgrnam(optarg);
-
-			if (!g) {
+		case 'g':
+			if (kxd_socket_group(optarg, &ctl_peer_gid) < 0) {
 				fprintf(stderr, "kxen-hv: --socket-group: no group '%s'\n", optarg);
 				return 2;
 			}
-			ctl_peer_gid = g->gr_gid;
 			break;
-		}
 		case 'G':
 		case 'M':
 			if (parse_limit(c == 'G' ? "--max-grant-frames" : "--max-maptrack-frames", optarg,

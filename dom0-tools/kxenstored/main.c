@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <getopt.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,17 +121,6 @@ static void on_batch_end(struct kxd_loop *l, void *arg)
 	server__flush(arg);
 }
 
-/* Whether a socket peer may have dom0's powers: root, our own user, or --socket-group (the file mode aside). */
-static bool peer_allowed(int fd)
-{
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
-		return false;
-	return cred.uid == 0 || cred.uid == getuid() || (peer_gid != (gid_t)-1 && cred.gid == peer_gid);
-}
-
 static void on_listen(struct kxd_loop *l, int lfd, uint32_t ev, void *arg)
 {
 	struct xs_server *srv = arg;
@@ -141,7 +129,7 @@ static void on_listen(struct kxd_loop *l, int lfd, uint32_t ev, void *arg)
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (!peer_allowed(fd)) {
+		if (!kxd_peer_allowed(fd, peer_gid, NULL)) {
 			kxd_log("socket client refused: not root, not uid %u and not in --socket-group",
 			        (unsigned)getuid());
 			close(fd);
@@ -225,15 +213,12 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
-		case 'g': {
-			struct group *g = getgrnam(optarg);
-			if (!g) {
+		case 'g':
+			if (kxd_socket_group(optarg, &peer_gid) < 0) {
 				fprintf(stderr, "kxenstored: --socket-group: no group '%s'\n", optarg);
 				return 2;
 			}
-			peer_gid = g->gr_gid;
 			break;
-		}
 		case 'X': kxd_seccomp_disable(); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("kxenstored %s\n", PACKAGE_VERSION); return 0;

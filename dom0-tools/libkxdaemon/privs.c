@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -47,4 +48,30 @@ int kxd_privs_drop(const char *user, const int *keep, unsigned nkeep)
 	if (pw.pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
 		return -EPERM;
 	return 0;
+}
+
+int kxd_socket_group(const char *name, gid_t *gid)
+{
+	struct group *g = getgrnam(name);
+
+	if (!g)
+		return -ENOENT;
+	*gid = g->gr_gid;
+	return 0;
+}
+
+bool kxd_peer_allowed(int fd, gid_t gid, bool *owner)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	bool own;
+
+	if (owner)
+		*owner = false;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
+		return false;
+	own = cred.uid == 0 || cred.uid == getuid();
+	if (owner)
+		*owner = own;
+	return own || (gid != (gid_t)-1 && cred.gid == gid);
 }

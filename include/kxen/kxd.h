@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * Names are kxd_FILE_verb (dom0-tools/libkxdaemon/FILE.c); every function
@@ -169,6 +170,18 @@ int kxd_devstats_scan(const struct kxd_devkind *k, uint32_t domid, uint64_t crea
  * root could still be regained.
  */
 int kxd_privs_drop(const char *user, const int *keep, unsigned nkeep);
+/*
+ * --socket-group NAME of a daemon whose socket grants dom0's powers: the
+ * group's gid in *gid, or -ENOENT (no such group; errno's reason aside).
+ */
+int kxd_socket_group(const char *name, gid_t *gid);
+/*
+ * Whether the peer of connected socket fd may use it: root, the user this
+ * daemon runs as, or (gid != (gid_t)-1) a member of the socket group by its
+ * primary group. *owner (if not NULL) says whether it is root or our user,
+ * the peers with every power; false on any failure.
+ */
+bool kxd_peer_allowed(int fd, gid_t gid, bool *owner);
 
 /* ---- seccomp.c: system call filters (libseccomp), one list per daemon and per kind of thread ---- */
 
